@@ -1,0 +1,9 @@
+//! `wfc`: a compiler and runtime for workflow templates that coding agents execute.
+//!
+//! The pipeline (see `docs/architecture.md`): [`syntax`] turns text into a syntax tree,
+//! [`check`] lowers it into the typed [`ir`] and reports diagnostics, [`fmt`] prints the
+//! canonical layout. The core modules do no I/O; [`cli`] reads files and prints.
+
+pub mod diagnostic;
+pub mod span;
+pub mod syntax;
