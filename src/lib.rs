@@ -7,3 +7,10 @@
 pub mod diagnostic;
 pub mod span;
 pub mod syntax;
+pub mod check;
+pub mod ir;
+pub mod stdlib;
+pub mod suggest;
+pub mod render;
+pub mod cli;
+pub mod schema;

@@ -217,7 +217,7 @@ fn help_for(text: &str, at: usize, found: &str, expected: &[&str]) -> Option<Str
             .filter_map(|e| e.strip_prefix('`').and_then(|e| e.strip_suffix('`')))
             .filter(|e| e.chars().all(|c| c.is_ascii_alphabetic() || c == ' '))
             .collect();
-        if let Some(best) = closest(word, &keywords) {
+        if let Some(best) = crate::suggest::closest(word, keywords.iter().copied()) {
             return Some(format!("did you mean `{best}`?"));
         }
         if ["task", "gate", "param", "use", "defaults"].contains(&word)
@@ -250,34 +250,4 @@ fn duration_typo(rest: &str) -> Option<&str> {
         .find(|c: char| !c.is_ascii_alphabetic())
         .unwrap_or(tail.len());
     (len > 0).then(|| &tail[..len])
-}
-
-/// The candidate closest to `word` by edit distance, if close enough to be a typo.
-pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
-    candidates
-        .iter()
-        .map(|candidate| (edit_distance(word, candidate), *candidate))
-        .filter(|(distance, candidate)| {
-            *distance <= limit && *distance > 0 || (*distance == 0 && *candidate != word)
-        })
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate)
-}
-
-/// The Levenshtein distance between two strings, counted in characters.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            current[j + 1] = (previous[j] + cost)
-                .min(previous[j + 1] + 1)
-                .min(current[j] + 1);
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }

@@ -1,0 +1,382 @@
+//! Checking strings: each interpolation resolved to its source, its filters typed, and its
+//! place judged by the context it renders in (LANGUAGE.md §4–§5).
+
+use super::shell::{ShellScanner, Unsafe};
+use super::workflow::{describe_type, NodeTag, Scope, WorkflowChecker};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::{self, Context, Filter, Placement, Source, Type};
+use crate::suggest::did_you_mean;
+use crate::syntax::ast::{self, ExprKind, StrLit, StrPart};
+
+/// An interpolation's resolved value before it is placed.
+struct Resolved {
+    source: Source,
+    filters: Vec<Filter>,
+    ty: Type,
+    free: bool,
+}
+
+impl WorkflowChecker<'_, '_> {
+    /// Lowers a string literal into a template for `context`; `field` names where it stands.
+    pub fn template(&mut self, lit: &StrLit, context: Context, field: &str, scope: &Scope) -> ir::Template {
+        let mut segments = Vec::with_capacity(lit.parts.len());
+        let mut shell = (context == Context::Shell).then(ShellScanner::new);
+        for (index, part) in lit.parts.iter().enumerate() {
+            match part {
+                StrPart::Text { value, .. } => {
+                    if let Some(scanner) = shell.as_mut() {
+                        scanner.feed(value);
+                    }
+                    segments.push(ir::Segment::Text(value.clone()));
+                }
+                StrPart::Interp(interp) => {
+                    let placement = match shell.as_mut() {
+                        Some(scanner) => match scanner.value() {
+                            Ok(placement) => placement,
+                            Err(why) => {
+                                self.report_unsafe(interp, why);
+                                Placement::ShellUnquoted
+                            }
+                        },
+                        None if context == Context::Prompt && alone_on_line(&lit.parts, index) && lit.block => {
+                            Placement::OwnLine
+                        }
+                        None if context == Context::Prompt && alone_in_string(&lit.parts) && field != "title" => Placement::OwnLine,
+                        None => Placement::Inline,
+                    };
+                    let Some(resolved) = self.resolve(interp, context, field, scope) else { continue };
+                    self.judge_place(interp, &resolved, context, field, placement);
+                    segments.push(ir::Segment::Value(ir::Interpolation {
+                        source: resolved.source,
+                        filters: resolved.filters,
+                        placement,
+                        free_text: resolved.free,
+                        span: interp.span,
+                    }));
+                }
+            }
+        }
+        ir::Template { context, segments, span: lit.span }
+    }
+
+    fn report_unsafe(&mut self, interp: &ast::Interp, why: Unsafe) {
+        let name = interp.path_text();
+        let (message, label, help) = match why {
+            Unsafe::SingleQuoted => (
+                format!("`{{{{ {name} }}}}` stands inside single quotes, where the shell expands nothing"),
+                "inside '…'",
+                "move it out of the single quotes, or use double quotes: \"{{ … }}\"",
+            ),
+            Unsafe::CommandName => (
+                format!("`{{{{ {name} }}}}` would decide which program runs"),
+                "in command position",
+                "values are data, never code: name the program in the text and pass the value as an argument",
+            ),
+            Unsafe::Eval => (
+                format!("`{{{{ {name} }}}}` is an argument of `eval`, which runs it as code"),
+                "evaluated as shell code",
+                "values are data, never code: pass the value as an argument to a program instead of evaluating it",
+            ),
+            Unsafe::ShellDashC => (
+                format!("`{{{{ {name} }}}}` is the script of a `-c` shell, which runs it as code"),
+                "run as shell code",
+                "write the script in the text and pass the value as a positional argument: sh -c 'echo \"$1\"' sh {{ … }}",
+            ),
+            Unsafe::Arithmetic => (
+                format!("`{{{{ {name} }}}}` stands inside `$(( ))`, where the shell evaluates it"),
+                "evaluated as arithmetic",
+                "compute with a program (`expr`) that receives the value as an argument",
+            ),
+            Unsafe::AfterBackslash => (
+                format!("`{{{{ {name} }}}}` follows a backslash, which would break the quoting around it"),
+                "after `\\`",
+                "remove the backslash before the interpolation",
+            ),
+        };
+        self.report(Diagnostic::new(Code::Injection, message, interp.span, label).with_help(help));
+    }
+
+    /// Checks what a value may do in this place: secrets, free text, results.
+    fn judge_place(&mut self, interp: &ast::Interp, resolved: &Resolved, context: Context, field: &str, placement: Placement) {
+        let name = interp.path_text();
+        if resolved.ty == Type::Secret && matches!(context, Context::Prompt | Context::Plain) {
+            let place = match field {
+                "labels" => "a label, which the backend shows",
+                "workdir" => "a path, which logs show",
+                "title" => "a title, which status and the backend show",
+                _ => "a prompt, which the agent and the logs see",
+            };
+            self.report(
+                Diagnostic::new(Code::Secret, format!("the secret `{name}` would appear in {place}"), interp.span, "secret value")
+                    .with_help("secrets may go only into `env = { NAME = \"{{ … }}\" }` or shell text (`run`, `verify`), where they are passed in the environment"),
+            );
+            return;
+        }
+        if context == Context::Prompt && resolved.free && placement == Placement::Inline {
+            let what = match resolved.source {
+                Source::Result(_) => "a task's result",
+                _ => "free text",
+            };
+            let d = if field == "title" {
+                Diagnostic::new(Code::InlineText, format!("`{name}` is {what}, which may hold any characters, in a title"), interp.span, "free text in a title")
+                    .with_help("use a parameter declared with `matching`, an enum, or `| slug`")
+            } else {
+                Diagnostic::new(Code::InlineText, format!("`{name}` is {what}, interpolated in the middle of a sentence"), interp.span, "inline free text")
+                    .with_help("put it alone on its own line of a text block, so it is set off as a fenced data block; or use `| slug`, or a parameter declared with `matching`")
+            };
+            self.report(d);
+        }
+    }
+
+    fn resolve(&mut self, interp: &ast::Interp, context: Context, field: &str, scope: &Scope) -> Option<Resolved> {
+        let path = &interp.path;
+        let first = &path[0];
+        let span = interp.path_span();
+        let text = interp.path_text();
+        let (source, mut ty, mut free) = match path.len() {
+            1 => {
+                if let Some(var) = scope.loop_var.as_ref().filter(|v| v.name == first.text) {
+                    (Source::LoopVar, var.ty.clone(), var.free)
+                } else if let Some(index) = self.params.iter().position(|p| p.name == first.text) {
+                    self.used[index] = true;
+                    let param = &self.params[index];
+                    let free = param.ty == Type::Text || (param.ty == Type::String && param.pattern.is_none());
+                    (Source::Param(ir::ParamId(index as u32)), param.ty.clone(), free)
+                } else {
+                    self.unbound(first, scope);
+                    return None;
+                }
+            }
+            2 if first.text == "run" && path[1].text == "id" => (Source::RunId, Type::String, false),
+            2 if first.text == "task" && path[1].text == "id" => (Source::TaskId, Type::String, false),
+            2 => {
+                let Some(node) = self.node_index(&first.text) else {
+                    if self.broken_nodes.contains(&first.text) || self.broken_params.contains(&first.text) {
+                        return None;
+                    }
+                    if self.params.iter().any(|p| p.name == first.text) {
+                        self.report(Diagnostic::new(Code::Type, format!("the parameter `{}` has no fields", first.text), span, "no `.` after a parameter"));
+                        return None;
+                    }
+                    let names: Vec<&str> = self.nodes.iter().map(|n| n.name.as_str()).collect();
+                    let mut d = Diagnostic::new(Code::UnknownRef, format!("`{text}` names no task"), first.span, "unknown task");
+                    if let Some(hint) = did_you_mean(&first.text, names) {
+                        d = d.with_help(hint);
+                    }
+                    self.report(d);
+                    return None;
+                };
+                if path[1].text != "result" {
+                    self.report(
+                        Diagnostic::new(Code::UnknownRef, format!("a task has no `{}`", path[1].text), path[1].span, "unknown field")
+                            .with_help(format!("a task's output is `{{{{ {}.result }}}}`", first.text)),
+                    );
+                    return None;
+                }
+                if self.nodes[node].tag != NodeTag::Task {
+                    self.report(Diagnostic::new(
+                        Code::UnknownRef,
+                        format!("`{}` is a {}, which has no result", first.text, self.nodes[node].tag.noun()),
+                        first.span,
+                        "no result",
+                    ));
+                    return None;
+                }
+                (Source::Result(ir::NodeId(node as u32)), Type::Text, true)
+            }
+            _ => {
+                self.report(Diagnostic::new(Code::UnknownRef, format!("`{text}` names nothing"), span, "unknown name").with_help("interpolations read a parameter, a loop variable, `run.id`, `task.id` or `TASK.result`"));
+                return None;
+            }
+        };
+        let mut filters = Vec::with_capacity(interp.filters.len());
+        for call in &interp.filters {
+            let filter = self.filter(call, &ty)?;
+            match &filter {
+                Filter::Slug => {
+                    free = false;
+                    ty = keep_secret(&ty, Type::String);
+                }
+                Filter::Upper | Filter::Lower | Filter::Trim => ty = keep_secret(&ty, Type::String),
+                Filter::Join(_) | Filter::Json => ty = keep_secret(&ty, Type::String),
+                Filter::Default(_) => {}
+            }
+            filters.push(filter);
+        }
+        if let Type::List(_) = ty {
+            self.report(
+                Diagnostic::new(Code::Type, format!("`{text}` is a list, which cannot be interpolated as it is"), span, describe_type(&ty))
+                    .with_help(format!("join it: `{{{{ {text} | join(\", \") }}}}`, or write it as JSON: `{{{{ {text} | json }}}}`")),
+            );
+            return None;
+        }
+        if let Source::Result(node) = source {
+            self.check_result(node.0 as usize, interp, &filters, context, field, scope);
+        }
+        Some(Resolved { source, filters, ty, free })
+    }
+
+    fn unbound(&mut self, name: &ast::Name, scope: &Scope) {
+        if self.broken_params.contains(&name.text) {
+            return;
+        }
+        let mut d = Diagnostic::new(
+            Code::Unbound,
+            format!("`{}` is not a parameter or loop variable", name.text),
+            name.span,
+            "not in scope",
+        );
+        if self.node_index(&name.text).is_some() {
+            d = d.with_help(format!("`{0}` is a task; its output is `{{{{ {0}.result }}}}`", name.text));
+        } else if name.text == "run" || name.text == "task" {
+            d = d.with_help(format!("did you mean `{{{{ {}.id }}}}`?", name.text));
+        } else {
+            let mut names: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
+            if let Some(var) = &scope.loop_var {
+                names.push(&var.name);
+            }
+            d = d.with_help(
+                did_you_mean(&name.text, names).unwrap_or_else(|| format!("declare it: `param {}: string`", name.text)),
+            );
+        }
+        self.report(d);
+    }
+
+    fn filter(&mut self, call: &ast::FilterCall, input: &Type) -> Option<Filter> {
+        let name = call.name.text.as_str();
+        let string_arg = |checker: &mut Self| -> Option<String> {
+            match call.args.as_slice() {
+                [ast::Expr { kind: ExprKind::Str(lit), .. }] if lit.plain_text().is_some() => lit.plain_text(),
+                _ => {
+                    checker.report(
+                        Diagnostic::new(Code::Type, format!("`{name}` takes one string argument"), call.span, "wrong arguments")
+                            .with_help(format!("write `{name}(\"…\")`")),
+                    );
+                    None
+                }
+            }
+        };
+        let no_args = |checker: &mut Self| -> Option<()> {
+            if call.args.is_empty() {
+                Some(())
+            } else {
+                checker.report(Diagnostic::new(Code::Type, format!("`{name}` takes no arguments"), call.span, "unexpected arguments"));
+                None
+            }
+        };
+        let not_list = |checker: &mut Self| -> Option<()> {
+            if let Type::List(_) = input {
+                checker.report(
+                    Diagnostic::new(Code::Type, format!("`{name}` works on text, and this is a list"), call.span, "a list")
+                        .with_help("join the list first: `| join(\", \") | …`"),
+                );
+                None
+            } else {
+                Some(())
+            }
+        };
+        let filter = match name {
+            "slug" => no_args(self).and_then(|_| not_list(self)).map(|_| Filter::Slug)?,
+            "upper" => no_args(self).and_then(|_| not_list(self)).map(|_| Filter::Upper)?,
+            "lower" => no_args(self).and_then(|_| not_list(self)).map(|_| Filter::Lower)?,
+            "trim" => no_args(self).and_then(|_| not_list(self)).map(|_| Filter::Trim)?,
+            "json" => no_args(self).map(|_| Filter::Json)?,
+            "default" => string_arg(self).map(Filter::Default)?,
+            "join" => {
+                let separator = string_arg(self)?;
+                if !matches!(input, Type::List(_) | Type::Error) {
+                    self.report(Diagnostic::new(Code::Type, format!("`join` joins a list, and this is {}", describe_type(input)), call.span, "not a list"));
+                    return None;
+                }
+                Filter::Join(separator)
+            }
+            other => {
+                let help = did_you_mean(other, ir::FILTER_NAMES)
+                    .unwrap_or_else(|| format!("the filters are: {}", ir::FILTER_NAMES.join(", ")));
+                self.report(
+                    Diagnostic::new(Code::UnknownRef, format!("there is no filter called `{other}`"), call.name.span, "unknown filter")
+                        .with_help(help),
+                );
+                return None;
+            }
+        };
+        Some(filter)
+    }
+
+    /// `X.result` is allowed only where X certainly ran before the current task.
+    fn check_result(&mut self, node: usize, interp: &ast::Interp, filters: &[Filter], context: Context, field: &str, scope: &Scope) {
+        let name = self.nodes[node].name.clone();
+        let span = interp.path_span();
+        if matches!(field, "title" | "labels" | "workdir") {
+            self.report(
+                Diagnostic::new(Code::NotUpstream, format!("`{field}` is decided when the plan is made, before `{name}` has a result"), span, "not known yet")
+                    .with_help("use results in `prompt`, `accept`, `context`, `run`, `verify` or `env`"),
+            );
+            return;
+        }
+        let Some(current) = scope.current else {
+            self.report(
+                Diagnostic::new(Code::NotUpstream, format!("`defaults` apply to every task, so they cannot read `{name}.result`"), span, "no task here")
+                    .with_help("move this into the tasks that run after it"),
+            );
+            return;
+        };
+        let _ = context;
+        let current_name = self.nodes[current].name.clone();
+        if current == node {
+            self.report(Diagnostic::new(Code::NotUpstream, format!("`{name}` cannot read its own result"), span, "its own result"));
+            return;
+        }
+        if let Some(ancestry) = &self.ancestry {
+            if !ancestry.is_upstream(node, current) {
+                self.report(
+                    Diagnostic::new(Code::NotUpstream, format!("`{name}` is not upstream of `{current_name}`, so its result may not exist yet"), span, "not a dependency")
+                        .with_help(format!("add `after {name}` to `{current_name}`")),
+                );
+                return;
+            }
+        }
+        if self.nodes[node].has_when && !filters.iter().any(|f| matches!(f, Filter::Default(_))) {
+            self.report(
+                Diagnostic::new(Code::NotUpstream, format!("`{name}` may be left out by its `when`, so `{name}.result` may not exist"), span, "may be left out")
+                    .with_help(format!("give a fallback: `{{{{ {name}.result | default(\"…\") }}}}`")),
+            );
+        }
+    }
+}
+
+/// The output type of a text filter: secret stays secret.
+fn keep_secret(input: &Type, output: Type) -> Type {
+    if *input == Type::Secret {
+        Type::Secret
+    } else {
+        output
+    }
+}
+
+/// Whether the interpolation at `index` stands alone on its line: only white space around
+/// it up to the line breaks (or the string's ends).
+fn alone_on_line(parts: &[StrPart], index: usize) -> bool {
+    let before = match index.checked_sub(1).map(|i| (i, &parts[i])) {
+        None => true,
+        Some((i, StrPart::Text { value, .. })) => {
+            let tail = value.rsplit('\n').next().unwrap_or("");
+            tail.trim().is_empty() && (value.contains('\n') || i == 0)
+        }
+        Some((_, StrPart::Interp(_))) => false,
+    };
+    let after = match parts.get(index + 1) {
+        None => true,
+        Some(StrPart::Text { value, .. }) => {
+            let head = value.split('\n').next().unwrap_or("");
+            head.trim().is_empty() && (value.contains('\n') || index + 2 == parts.len())
+        }
+        Some(StrPart::Interp(_)) => false,
+    };
+    before && after
+}
+
+/// Whether the string is a lone interpolation, as in `context = { spec = "{{ spec }}" }`.
+fn alone_in_string(parts: &[StrPart]) -> bool {
+    parts.len() == 1 && matches!(parts[0], StrPart::Interp(_))
+}

@@ -1,0 +1,964 @@
+//! Checking one workflow: its parameters, the graph of its tasks, gates and `use` blocks,
+//! and every field of each.
+
+use super::fields::*;
+use super::graph::{find_cycles, Ancestry};
+use super::module::ModuleScope;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::{self, Context, Type, Value};
+use crate::span::Span;
+use crate::suggest::did_you_mean;
+use crate::syntax::ast::{self, Member};
+use std::collections::{HashMap, HashSet};
+
+/// What kind of node a name in the workflow's graph is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NodeTag {
+    Task,
+    Gate,
+    Use,
+}
+
+impl NodeTag {
+    pub fn noun(self) -> &'static str {
+        match self {
+            NodeTag::Task => "task",
+            NodeTag::Gate => "gate",
+            NodeTag::Use => "use block",
+        }
+    }
+}
+
+/// What the checker knows of a node before lowering its fields.
+pub(crate) struct NodeInfo {
+    pub name: String,
+    pub tag: NodeTag,
+    pub has_when: bool,
+}
+
+/// The loop variable of a fan-out task, while its fields are checked.
+#[derive(Clone)]
+pub(crate) struct LoopVar {
+    pub name: String,
+    pub ty: Type,
+    /// Whether its values are free text.
+    pub free: bool,
+}
+
+/// Where an expression or template is checked: inside which node, with which loop variable.
+#[derive(Clone, Default)]
+pub(crate) struct Scope {
+    pub current: Option<usize>,
+    pub loop_var: Option<LoopVar>,
+}
+
+/// The state of checking one workflow.
+pub(crate) struct WorkflowChecker<'a, 'd> {
+    pub module: &'a ModuleScope<'a>,
+    pub diagnostics: &'d mut Vec<Diagnostic>,
+    pub params: Vec<ir::Param>,
+    pub used: Vec<bool>,
+    pub nodes: Vec<NodeInfo>,
+    pub node_by_name: HashMap<String, usize>,
+    pub broken_params: HashSet<String>,
+    pub broken_nodes: HashSet<String>,
+    pub ancestry: Option<Ancestry>,
+}
+
+/// Field values from `defaults`, lowered once and copied into every task.
+#[derive(Default)]
+struct TaskDefaults {
+    agent: Option<ir::AgentId>,
+    retry: Option<u32>,
+    timeout: Option<u64>,
+    priority: Option<u8>,
+    labels: Option<Vec<ir::Template>>,
+    workdir: Option<ir::Template>,
+    env: Vec<(String, ir::Template)>,
+    context: Vec<(String, ir::Template)>,
+}
+
+/// A task, gate or use in the syntax tree.
+#[derive(Clone, Copy)]
+enum NodeAst<'a> {
+    Task(&'a ast::Task),
+    Gate(&'a ast::Gate),
+    Use(&'a ast::Use),
+}
+
+impl<'a> NodeAst<'a> {
+    fn name(self) -> &'a ast::Name {
+        match self {
+            NodeAst::Task(t) => &t.name,
+            NodeAst::Gate(g) => &g.name,
+            NodeAst::Use(u) => &u.alias,
+        }
+    }
+    fn after(self) -> &'a [ast::Name] {
+        match self {
+            NodeAst::Task(t) => &t.after,
+            NodeAst::Gate(g) => &g.after,
+            NodeAst::Use(u) => &u.after,
+        }
+    }
+    fn when(self) -> Option<&'a ast::Expr> {
+        match self {
+            NodeAst::Task(t) => t.when.as_ref(),
+            NodeAst::Gate(g) => g.when.as_ref(),
+            NodeAst::Use(u) => u.when.as_ref(),
+        }
+    }
+    fn docs(self) -> Option<String> {
+        match self {
+            NodeAst::Task(t) => t.docs.as_ref().map(ast::Docs::text),
+            NodeAst::Gate(g) => g.docs.as_ref().map(ast::Docs::text),
+            NodeAst::Use(u) => u.docs.as_ref().map(ast::Docs::text),
+        }
+    }
+    fn span(self) -> Span {
+        match self {
+            NodeAst::Task(t) => t.span,
+            NodeAst::Gate(g) => g.span,
+            NodeAst::Use(u) => u.span,
+        }
+    }
+    fn tag(self) -> NodeTag {
+        match self {
+            NodeAst::Task(_) => NodeTag::Task,
+            NodeAst::Gate(_) => NodeTag::Gate,
+            NodeAst::Use(_) => NodeTag::Use,
+        }
+    }
+}
+
+pub(crate) fn check_workflow(
+    workflow: &ast::Workflow,
+    module: &ModuleScope<'_>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> ir::Workflow {
+    let mut checker = WorkflowChecker {
+        module,
+        diagnostics,
+        params: Vec::new(),
+        used: Vec::new(),
+        nodes: Vec::new(),
+        node_by_name: HashMap::new(),
+        broken_params: HashSet::new(),
+        broken_nodes: HashSet::new(),
+        ancestry: None,
+    };
+    for member in &workflow.members {
+        if let Member::Broken(broken) = member {
+            if let Some(name) = &broken.name {
+                match broken.keyword.as_deref() {
+                    Some("param") => checker.broken_params.insert(name.text.clone()),
+                    _ => checker.broken_nodes.insert(name.text.clone()),
+                };
+            }
+        }
+    }
+    for member in &workflow.members {
+        if let Member::Param(param) = member {
+            checker.param(param);
+        }
+    }
+    let node_asts = checker.collect_nodes(&workflow.members);
+    let (deps, dep_spans) = checker.resolve_after(&node_asts);
+    let cycles = find_cycles(&deps);
+    for cycle in &cycles {
+        checker.report_cycle(cycle, &deps, &dep_spans);
+    }
+    if cycles.is_empty() {
+        checker.ancestry = Ancestry::new(&deps);
+    }
+    let defaults = checker.defaults(&workflow.members);
+    let mut nodes = Vec::with_capacity(node_asts.len());
+    for (index, node) in node_asts.iter().enumerate() {
+        let scope = Scope { current: Some(index), loop_var: None };
+        let (kind, scope) = match node {
+            NodeAst::Task(task) => {
+                let (task, scope) = checker.task(task, scope, &defaults);
+                (ir::NodeKind::Task(Box::new(task)), scope)
+            }
+            NodeAst::Gate(gate) => (ir::NodeKind::Gate(checker.gate(gate, &scope)), scope),
+            NodeAst::Use(use_decl) => match checker.use_block(use_decl, &scope) {
+                Some(block) => (ir::NodeKind::Use(block), scope),
+                None => continue,
+            },
+        };
+        let when = node.when().map(|expr| {
+            let lowered = checker.expr(expr, &scope);
+            checker.expect_type(&lowered, &Type::Bool, "a `when` condition");
+            lowered
+        });
+        nodes.push(ir::Node {
+            name: node.name().text.clone(),
+            docs: node.docs(),
+            after: deps[index].iter().zip(&dep_spans[index]).map(|(&d, &s)| (ir::NodeId(d as u32), s)).collect(),
+            when,
+            kind,
+            name_span: node.name().span,
+            span: node.span(),
+        });
+    }
+    checker.report_unused();
+    ir::Workflow {
+        name: workflow.name.text.clone(),
+        docs: workflow.docs.as_ref().map(ast::Docs::text),
+        params: checker.params,
+        nodes,
+        name_span: workflow.name.span,
+        span: workflow.span,
+    }
+}
+
+impl WorkflowChecker<'_, '_> {
+    pub fn report(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn param(&mut self, param: &ast::Param) {
+        if let Some((_, first)) = self.params.iter().enumerate().find(|(_, p)| p.name == param.name.text) {
+            let first_span = first.name_span;
+            self.report(
+                Diagnostic::new(
+                    Code::Duplicate,
+                    format!("there are two parameters called `{}`", param.name.text),
+                    param.name.span,
+                    "second one here",
+                )
+                .with_label(first_span, "first one here"),
+            );
+            return;
+        }
+        let ty = self.lower_type(&param.ty);
+        let pattern = param.matching.as_ref().and_then(|lit| self.pattern(lit, &ty));
+        let default = match (&param.default, &ty) {
+            (Some(expr), Type::Secret) => {
+                self.report(
+                    Diagnostic::new(
+                        Code::Secret,
+                        format!("the secret `{}` has a default, which puts the secret in the file", param.name.text),
+                        expr.span,
+                        "a secret's value cannot be written here",
+                    )
+                    .with_help(format!(
+                        "remove the default; pass the value as WF_SECRET_{} in the environment or with --secret {}=@FILE",
+                        param.name.text.to_uppercase(),
+                        param.name.text
+                    )),
+                );
+                None
+            }
+            (Some(expr), ty) => {
+                let value = self.constant(expr, ty, &format!("the default of `{}`", param.name.text));
+                if let (Some(value), Some(pattern)) = (&value, &pattern) {
+                    self.check_pattern(value, pattern, expr.span);
+                }
+                value
+            }
+            (None, _) => None,
+        };
+        self.params.push(ir::Param {
+            name: param.name.text.clone(),
+            docs: param.docs.as_ref().map(ast::Docs::text),
+            ty,
+            pattern: pattern.map(|(source, _)| source),
+            default,
+            name_span: param.name.span,
+            span: param.span,
+        });
+        self.used.push(false);
+    }
+
+    fn lower_type(&mut self, ty: &ast::TypeExpr) -> Type {
+        match &ty.kind {
+            ast::TypeExprKind::Named(name) => match name.text.as_str() {
+                "string" => Type::String,
+                "text" => Type::Text,
+                "int" => Type::Int,
+                "bool" => Type::Bool,
+                "path" => Type::Path,
+                "secret" => Type::Secret,
+                "" => Type::Error,
+                other => {
+                    const TYPES: [&str; 8] = ["string", "text", "int", "bool", "path", "secret", "enum", "list"];
+                    let help = match other {
+                        "list" => "a list names its element type: `list<string>`".to_string(),
+                        "enum" => "an enum lists its values: `enum(\"a\", \"b\")`".to_string(),
+                        _ => did_you_mean(other, TYPES).unwrap_or_else(|| {
+                            "the types are string, text, int, bool, path, secret, enum(…) and list<…>".into()
+                        }),
+                    };
+                    self.report(
+                        Diagnostic::new(Code::Type, format!("there is no type `{other}`"), name.span, "unknown type")
+                            .with_help(help),
+                    );
+                    Type::Error
+                }
+            },
+            ast::TypeExprKind::Enum(values) => {
+                let mut out: Vec<String> = Vec::new();
+                for lit in values {
+                    let Some(value) = lit.plain_text() else {
+                        self.report(Diagnostic::new(Code::Type, "enum values cannot interpolate", lit.span, "interpolation here"));
+                        continue;
+                    };
+                    if out.contains(&value) {
+                        self.report(Diagnostic::new(Code::Duplicate, format!("the enum lists {value:?} twice"), lit.span, "again here"));
+                        continue;
+                    }
+                    out.push(value);
+                }
+                if values.is_empty() {
+                    self.report(
+                        Diagnostic::new(Code::Type, "an enum needs at least one value", ty.span, "no values")
+                            .with_help("list the values: `enum(\"a\", \"b\")`"),
+                    );
+                    return Type::Error;
+                }
+                Type::Enum(out)
+            }
+            ast::TypeExprKind::List(element) => {
+                let inner = self.lower_type(element);
+                match inner {
+                    Type::List(_) => {
+                        self.report(Diagnostic::new(Code::Type, "a list holds scalar values, not lists", element.span, "a list inside a list"));
+                        Type::Error
+                    }
+                    Type::Secret => {
+                        self.report(Diagnostic::new(Code::Type, "a list cannot hold secrets", element.span, "secret element type").with_help("declare one `secret` parameter per secret"));
+                        Type::Error
+                    }
+                    inner => Type::List(Box::new(inner)),
+                }
+            }
+        }
+    }
+
+    /// The regular expression of a `matching` clause, anchored so it must match the whole value.
+    fn pattern(&mut self, lit: &ast::StrLit, ty: &Type) -> Option<(String, regex::Regex)> {
+        let applies = matches!(ty, Type::String | Type::Error) || matches!(ty, Type::List(e) if **e == Type::String);
+        if !applies {
+            self.report(
+                Diagnostic::new(Code::Type, format!("`matching` applies to string parameters, not {ty}"), lit.span, "not a string parameter")
+                    .with_help("remove `matching`, or make the parameter a `string`"),
+            );
+            return None;
+        }
+        let Some(source) = lit.plain_text() else {
+            self.report(Diagnostic::new(Code::Type, "a pattern cannot interpolate", lit.span, "interpolation here"));
+            return None;
+        };
+        match regex::Regex::new(&format!("^(?:{source})$")) {
+            Ok(regex) => Some((source, regex)),
+            Err(error) => {
+                let detail = error.to_string();
+                let last = detail.lines().last().unwrap_or("invalid").trim().to_string();
+                self.report(Diagnostic::new(
+                    Code::Type,
+                    "this is not a valid regular expression",
+                    lit.span,
+                    last,
+                ));
+                None
+            }
+        }
+    }
+
+    fn check_pattern(&mut self, value: &Value, (source, regex): &(String, regex::Regex), span: Span) {
+        let values: Vec<&Value> = match value {
+            Value::List(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        for value in values {
+            if let Value::String(text) = value {
+                if !regex.is_match(text) {
+                    self.report(Diagnostic::new(
+                        Code::Type,
+                        format!("{text:?} does not match the pattern \"{source}\""),
+                        span,
+                        "does not match",
+                    ));
+                }
+            }
+        }
+    }
+
+    /// A constant of type `ty`, as in a default value.
+    pub fn constant(&mut self, expr: &ast::Expr, ty: &Type, what: &str) -> Option<Value> {
+        use ast::ExprKind as K;
+        match (ty, &expr.kind) {
+            (Type::Error, _) => None,
+            (Type::String | Type::Text | Type::Path | Type::Enum(_), K::Str(lit)) => {
+                let Some(text) = lit.plain_text() else {
+                    self.report(Diagnostic::new(Code::Type, format!("{what} is a constant; it cannot interpolate"), lit.span, "interpolation here"));
+                    return None;
+                };
+                match ty {
+                    Type::String if text.contains('\n') => {
+                        self.report(Diagnostic::new(Code::Type, format!("{what} must be one line of text"), lit.span, "holds a line break").with_help("declare the parameter as `text` for multi-line values"));
+                        None
+                    }
+                    Type::Enum(values) if !values.contains(&text) => {
+                        let list = values.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(", ");
+                        let mut d = Diagnostic::new(Code::Type, format!("{text:?} is not one of the values of {ty}"), lit.span, "not an allowed value");
+                        d = d.with_help(match did_you_mean(&text, values.iter().map(String::as_str)) {
+                            Some(hint) => format!("{hint} The values are {list}"),
+                            None => format!("the values are {list}"),
+                        });
+                        self.report(d);
+                        None
+                    }
+                    Type::Path => match check_relative_path(&text) {
+                        Ok(()) => Some(Value::String(text)),
+                        Err(why) => {
+                            self.report(Diagnostic::new(Code::Type, format!("{what} is not a path inside the workspace"), lit.span, why).with_help("paths are relative to the workspace, without `..` that leaves it"));
+                            None
+                        }
+                    },
+                    _ => Some(Value::String(text)),
+                }
+            }
+            (Type::Int, K::Int(n)) => Some(Value::Int(*n)),
+            (Type::Bool, K::Bool(b)) => Some(Value::Bool(*b)),
+            (Type::List(element), K::List(items)) => {
+                let values: Vec<Option<Value>> = items.iter().map(|item| self.constant(item, element, what)).collect();
+                values.into_iter().collect::<Option<Vec<_>>>().map(Value::List)
+            }
+            (ty, kind) => {
+                let mut d = Diagnostic::new(
+                    Code::Type,
+                    format!("{what} must be {}, not {}", describe_type(ty), describe_value(kind)),
+                    expr.span,
+                    format!("expected {}", describe_type(ty)),
+                );
+                if let (Type::List(_), K::Str(_)) = (ty, kind) {
+                    d = d.with_help("put the value in brackets: `[\"…\"]`");
+                }
+                if let K::Ref(_) = kind {
+                    d = d.with_help("a default is a constant; it cannot name another parameter");
+                }
+                self.report(d);
+                None
+            }
+        }
+    }
+
+    /// Registers each task, gate and use under its name, reporting duplicates.
+    fn collect_nodes<'m>(&mut self, members: &'m [Member]) -> Vec<NodeAst<'m>> {
+        let mut nodes: Vec<NodeAst<'m>> = Vec::new();
+        let mut by_name: HashMap<&str, usize> = HashMap::new();
+        for member in members {
+            let node = match member {
+                Member::Task(task) => NodeAst::Task(task),
+                Member::Gate(gate) => NodeAst::Gate(gate),
+                Member::Use(use_decl) => NodeAst::Use(use_decl),
+                _ => continue,
+            };
+            let name = node.name();
+            if name.text.is_empty() {
+                continue;
+            }
+            if let Some(&first) = by_name.get(name.text.as_str()) {
+                let first_node = nodes[first];
+                self.report(
+                    Diagnostic::new(
+                        Code::Duplicate,
+                        format!("the {} `{}` has the same name as a {} before it", node.tag().noun(), name.text, first_node.tag().noun()),
+                        name.span,
+                        "second one here",
+                    )
+                    .with_label(first_node.name().span, "first one here")
+                    .with_help("tasks, gates and use blocks share one set of names; rename one"),
+                );
+                continue;
+            }
+            by_name.insert(&name.text, nodes.len());
+            self.node_by_name.insert(name.text.clone(), self.nodes.len());
+            self.nodes.push(NodeInfo { name: name.text.clone(), tag: node.tag(), has_when: node.when().is_some() });
+            nodes.push(node);
+        }
+        nodes
+    }
+
+    /// The node called `name`.
+    pub fn node_index(&self, name: &str) -> Option<usize> {
+        self.node_by_name.get(name).copied()
+    }
+
+    fn resolve_after(&mut self, nodes: &[NodeAst<'_>]) -> (Vec<Vec<usize>>, Vec<Vec<Span>>) {
+        let mut deps = Vec::with_capacity(nodes.len());
+        let mut spans = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            let mut node_deps: Vec<usize> = Vec::new();
+            let mut node_spans: Vec<Span> = Vec::new();
+            for reference in node.after() {
+                match self.node_index(&reference.text) {
+                    Some(dep) => {
+                        if let Some(position) = node_deps.iter().position(|&d| d == dep) {
+                            let first = node_spans[position];
+                            self.report(
+                                Diagnostic::new(Code::Duplicate, format!("`{}` is listed twice in `after`", reference.text), reference.span, "again here")
+                                    .with_label(first, "first here"),
+                            );
+                            continue;
+                        }
+                        node_deps.push(dep);
+                        node_spans.push(reference.span);
+                    }
+                    None if self.broken_nodes.contains(&reference.text) => {}
+                    None => {
+                        let names: Vec<&str> = self.nodes.iter().map(|n| n.name.as_str()).collect();
+                        let mut d = Diagnostic::new(
+                            Code::UnknownRef,
+                            format!("`after` names `{}`, but there is no task, gate or use block by that name", reference.text),
+                            reference.span,
+                            "unknown name",
+                        );
+                        let help = if self.params.iter().any(|p| p.name == reference.text) {
+                            Some(format!("`{}` is a parameter; `after` lists tasks, gates and use blocks", reference.text))
+                        } else {
+                            did_you_mean(&reference.text, names)
+                        };
+                        if let Some(help) = help {
+                            d = d.with_help(help);
+                        }
+                        self.report(d);
+                    }
+                }
+            }
+            deps.push(node_deps);
+            spans.push(node_spans);
+        }
+        (deps, spans)
+    }
+
+    fn report_cycle(&mut self, cycle: &[(usize, usize)], deps: &[Vec<usize>], spans: &[Vec<Span>]) {
+        // `cycle` is in dependency order (each waits for the next); users read run order.
+        let mut order: Vec<&str> = cycle.iter().rev().map(|&(node, _)| self.nodes[node].name.as_str()).collect();
+        order.rotate_right(1);
+        let first = order.first().copied().unwrap_or_default();
+        let path = order.iter().chain(std::iter::once(&first)).map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" → ");
+        let message = if cycle.len() == 1 {
+            format!("`{first}` waits for itself")
+        } else {
+            format!("these tasks wait for each other in a cycle: {path}")
+        };
+        let mut labels: Vec<(Span, String)> = cycle
+            .iter()
+            .map(|&(node, edge)| {
+                let dep = deps[node][edge];
+                (spans[node][edge], format!("`{}` waits for `{}`", self.nodes[node].name, self.nodes[dep].name))
+            })
+            .collect();
+        labels.sort_by_key(|(span, _)| span.start);
+        let mut labels = labels.into_iter();
+        let Some((span, label)) = labels.next() else { return };
+        let mut d = Diagnostic::new(Code::Cycle, message, span, label)
+            .with_help("remove one of these `after` references so the tasks can run in some order");
+        for (span, label) in labels {
+            d = d.with_label(span, label);
+        }
+        self.report(d);
+    }
+
+    fn defaults(&mut self, members: &[Member]) -> TaskDefaults {
+        let mut result = TaskDefaults::default();
+        let mut seen: Option<Span> = None;
+        for member in members {
+            let Member::Defaults(defaults) = member else { continue };
+            if let Some(first) = seen {
+                self.report(
+                    Diagnostic::new(Code::Duplicate, "a workflow has one `defaults` block", defaults.keyword, "second one here")
+                        .with_label(first, "first one here")
+                        .with_help("merge the two blocks"),
+                );
+                continue;
+            }
+            seen = Some(defaults.keyword);
+            let fields = FieldSet::new(&defaults.block, self.diagnostics);
+            fields.report_unknown(&DEFAULTS_FIELDS, "`defaults`", self.diagnostics);
+            let scope = Scope::default();
+            if let Some(field) = fields.get("agent") {
+                result.agent = self.agent_ref(field);
+            }
+            if let Some(field) = fields.get("retry") {
+                result.retry = expect_int(field, 0, 100, self.diagnostics).map(|n| n as u32);
+            }
+            if let Some(field) = fields.get("timeout") {
+                result.timeout = expect_duration(field, self.diagnostics);
+            }
+            if let Some(field) = fields.get("priority") {
+                result.priority = expect_int(field, 0, 4, self.diagnostics).map(|n| n as u8);
+            }
+            if let Some(field) = fields.get("labels") {
+                result.labels = Some(self.template_list(field, Context::Plain, &scope));
+            }
+            if let Some(field) = fields.get("workdir") {
+                result.workdir = self.workdir(field, &scope);
+            }
+            if let Some(field) = fields.get("env") {
+                result.env = self.env(field, &scope);
+            }
+            if let Some(field) = fields.get("context") {
+                result.context = self.template_map(field, Context::Prompt, &scope);
+            }
+        }
+        result
+    }
+
+    fn agent_ref(&mut self, field: &ast::Field) -> Option<ir::AgentId> {
+        let name = expect_name(field, self.diagnostics)?;
+        if let Some(index) = self.module.agents.iter().position(|a| a.name == name.text) {
+            return Some(ir::AgentId(index as u32));
+        }
+        if self.module.broken.contains(&name.text) {
+            return None;
+        }
+        let names: Vec<&str> = self.module.agents.iter().map(|a| a.name.as_str()).collect();
+        let help = did_you_mean(&name.text, names.iter().copied()).unwrap_or_else(|| {
+            if names.is_empty() {
+                format!("declare it: `agent {} {{ adapter = \"claude-code\" }}`", name.text)
+            } else {
+                format!("the agent profiles in this file are: {}", names.join(", "))
+            }
+        });
+        self.report(
+            Diagnostic::new(Code::UnknownRef, format!("there is no agent profile called `{}`", name.text), name.span, "unknown agent")
+                .with_help(help),
+        );
+        None
+    }
+
+    fn template_list(&mut self, field: &ast::Field, context: Context, scope: &Scope) -> Vec<ir::Template> {
+        let Some(items) = expect_str_list(field, self.diagnostics) else { return Vec::new() };
+        items.into_iter().map(|lit| self.template(lit, context, &field.name.text, scope)).collect()
+    }
+
+    fn template_map(&mut self, field: &ast::Field, context: Context, scope: &Scope) -> Vec<(String, ir::Template)> {
+        let Some(entries) = expect_map(field, self.diagnostics) else { return Vec::new() };
+        entries
+            .into_iter()
+            .map(|(key, lit)| (key.text.clone(), self.template(lit, context, &field.name.text, scope)))
+            .collect()
+    }
+
+    fn env(&mut self, field: &ast::Field, scope: &Scope) -> Vec<(String, ir::Template)> {
+        let entries = self.template_map(field, Context::Env, scope);
+        if let ast::ExprKind::Map(items) = &field.value.kind {
+            for item in items {
+                if item.key.text.starts_with("WF_") {
+                    self.report(
+                        Diagnostic::new(Code::Field, format!("`{}` is reserved: wfc sets the WF_ variables itself", item.key.text), item.key.span, "reserved name")
+                            .with_help("choose a name that does not start with WF_"),
+                    );
+                }
+            }
+        }
+        entries.into_iter().filter(|(key, _)| !key.starts_with("WF_")).collect()
+    }
+
+    fn workdir(&mut self, field: &ast::Field, scope: &Scope) -> Option<ir::Template> {
+        let lit = expect_line(field, self.diagnostics)?;
+        if let Some(text) = lit.plain_text() {
+            if let Err(why) = check_relative_path(&text) {
+                self.report(
+                    Diagnostic::new(Code::Type, "`workdir` must be a path inside the workspace", lit.span, why)
+                        .with_help("write it relative to the workspace, without `..` that leaves it"),
+                );
+                return None;
+            }
+        }
+        Some(self.template(lit, Context::Plain, "workdir", scope))
+    }
+
+    fn task(&mut self, task: &ast::Task, mut scope: Scope, defaults: &TaskDefaults) -> (ir::Task, Scope) {
+        let for_each = task.for_each.as_ref().and_then(|fe| self.for_each(fe, &scope));
+        if let Some(fe) = &for_each {
+            scope.loop_var = Some(LoopVar { name: fe.0.var.clone(), ty: fe.0.element.clone(), free: fe.1 });
+        }
+        let fields = FieldSet::new(&task.block, self.diagnostics);
+        fields.report_unknown(&TASK_FIELDS, "a task", self.diagnostics);
+        let action = match (fields.get("prompt"), fields.get("run")) {
+            (Some(prompt), Some(run)) => {
+                let second = if prompt.span.start < run.span.start { run } else { prompt };
+                let first = if second.name.text == "run" { prompt } else { run };
+                self.report(
+                    Diagnostic::new(Code::Field, format!("task `{}` has both `prompt` and `run`", task.name.text), second.name.span, "second one here")
+                        .with_label(first.name.span, "first one here")
+                        .with_help("an agent task has a `prompt`; a command task has `run`; split it into two tasks"),
+                );
+                None
+            }
+            (Some(prompt), None) => expect_str(prompt, self.diagnostics).map(|lit| ir::Action::Prompt(self.template(lit, Context::Prompt, "prompt", &scope))),
+            (None, Some(run)) => expect_str(run, self.diagnostics).map(|lit| ir::Action::Run(self.template(lit, Context::Shell, "run", &scope))),
+            (None, None) => {
+                if !task.block.has_broken("prompt") && !task.block.has_broken("run") {
+                    self.report(
+                        Diagnostic::new(Code::Field, format!("task `{}` has neither `prompt` nor `run`", task.name.text), task.name.span, "nothing to do")
+                            .with_help("give it a `prompt = \"…\"` for an agent, or `run = \"…\"` for a shell command"),
+                    );
+                }
+                None
+            }
+        };
+        let is_command = fields.get("run").is_some();
+        let title = fields.get("title").and_then(|f| expect_line(f, self.diagnostics)).map(|lit| self.template(lit, Context::Prompt, "title", &scope));
+        let accept = fields.get("accept").map(|f| self.template_list(f, Context::Prompt, &scope)).unwrap_or_default();
+        let verify = fields.get("verify").map(|f| self.template_list(f, Context::Shell, &scope)).unwrap_or_default();
+        let agent = match fields.get("agent") {
+            Some(field) if is_command => {
+                self.report(
+                    Diagnostic::new(Code::Field, format!("task `{}` runs a command, so it takes no agent", task.name.text), field.name.span, "not used by a command task")
+                        .with_help("remove `agent`, or replace `run` with a `prompt`"),
+                );
+                None
+            }
+            Some(field) => self.agent_ref(field),
+            None if is_command => None,
+            None => defaults.agent,
+        };
+        if is_command {
+            if let Some(field) = fields.get("accept") {
+                self.report(
+                    Diagnostic::new(Code::Field, "acceptance criteria are for agents; a command task has none", field.name.span, "not used by a command task")
+                        .with_help("check the command's outcome with `verify` instead"),
+                );
+            }
+        }
+        let retry = fields.get("retry").and_then(|f| expect_int(f, 0, 100, self.diagnostics)).map(|n| n as u32).or(defaults.retry).unwrap_or(0);
+        let timeout = fields.get("timeout").and_then(|f| expect_duration(f, self.diagnostics)).or(defaults.timeout);
+        let priority = fields.get("priority").and_then(|f| expect_int(f, 0, 4, self.diagnostics)).map(|n| n as u8).or(defaults.priority).unwrap_or(2);
+        let labels = match fields.get("labels") {
+            Some(field) => self.template_list(field, Context::Plain, &scope),
+            None => defaults.labels.clone().unwrap_or_default(),
+        };
+        let workdir = match fields.get("workdir") {
+            Some(field) => self.workdir(field, &scope),
+            None => defaults.workdir.clone(),
+        };
+        let env = merge(&defaults.env, fields.get("env").map(|f| self.env(f, &scope)).unwrap_or_default());
+        let context = merge(&defaults.context, fields.get("context").map(|f| self.template_map(f, Context::Prompt, &scope)).unwrap_or_default());
+        let task = ir::Task {
+            for_each: for_each.map(|(fe, _)| fe),
+            title,
+            action: action.unwrap_or(ir::Action::Run(ir::Template { context: Context::Shell, segments: Vec::new(), span: task.name.span })),
+            accept,
+            verify,
+            agent,
+            retry,
+            timeout,
+            priority,
+            labels,
+            workdir,
+            env,
+            context,
+        };
+        (task, scope)
+    }
+
+    /// The fan-out clause, and whether its elements are free text.
+    fn for_each(&mut self, for_each: &ast::ForEach, scope: &Scope) -> Option<(ir::ForEach, bool)> {
+        if let Some((_, param)) = self.params.iter().enumerate().find(|(_, p)| p.name == for_each.var.text) {
+            let first = param.name_span;
+            self.report(
+                Diagnostic::new(Code::Duplicate, format!("the loop variable `{}` hides the parameter of that name", for_each.var.text), for_each.var.span, "loop variable")
+                    .with_label(first, "parameter")
+                    .with_help("give the loop variable another name"),
+            );
+        }
+        let iter = self.expr(&for_each.iter, scope);
+        let element = match &iter.ty {
+            Type::List(element) => (**element).clone(),
+            Type::Error => Type::Error,
+            other => {
+                self.report(
+                    Diagnostic::new(Code::Type, format!("`for each` walks a list, but this is {}", describe_type(other)), iter.span, "not a list")
+                        .with_help("declare the parameter as `list<string>`, or write a list: `[\"a\", \"b\"]`"),
+                );
+                Type::Error
+            }
+        };
+        let free = match &iter.kind {
+            ir::ExprKind::Param(id) => {
+                let param = &self.params[id.0 as usize];
+                element == Type::Text || (element == Type::String && param.pattern.is_none())
+            }
+            ir::ExprKind::Value(Value::List(items)) => items.iter().any(|v| matches!(v, Value::String(s) if !is_word(s))),
+            _ => element == Type::Text || element == Type::String,
+        };
+        Some((ir::ForEach { var: for_each.var.text.clone(), iter, element, var_span: for_each.var.span }, free))
+    }
+
+    fn gate(&mut self, gate: &ast::Gate, scope: &Scope) -> ir::Gate {
+        let fields = FieldSet::new(&gate.block, self.diagnostics);
+        fields.report_unknown(&GATE_FIELDS, "a gate", self.diagnostics);
+        let ask = match fields.get("ask") {
+            Some(field) => expect_str(field, self.diagnostics).map(|lit| self.template(lit, Context::Prompt, "ask", scope)),
+            None => {
+                if !gate.block.has_broken("ask") {
+                    self.report(
+                        Diagnostic::new(Code::Field, format!("gate `{}` does not say what to ask", gate.name.text), gate.name.span, "no `ask` field")
+                            .with_help("add `ask = \"Approve …?\"`: the question the approver answers"),
+                    );
+                }
+                None
+            }
+        };
+        let timeout = fields.get("timeout").and_then(|f| expect_duration(f, self.diagnostics));
+        ir::Gate {
+            ask: ask.unwrap_or(ir::Template { context: Context::Prompt, segments: Vec::new(), span: gate.name.span }),
+            timeout,
+        }
+    }
+
+    fn use_block(&mut self, use_decl: &ast::Use, scope: &Scope) -> Option<ir::UseBlock> {
+        let module = self.module;
+        let Some(import) = module.imports.iter().find(|i| i.alias == use_decl.module.text) else {
+            if !module.broken.contains(&use_decl.module.text) {
+                let aliases: Vec<&str> = module.imports.iter().map(|i| i.alias.as_str()).collect();
+                let help = did_you_mean(&use_decl.module.text, aliases)
+                    .unwrap_or_else(|| format!("import it first: `import \"std/{0}\" as {0}`", use_decl.module.text));
+                self.report(
+                    Diagnostic::new(Code::UnknownRef, format!("there is no import called `{}`", use_decl.module.text), use_decl.module.span, "unknown module")
+                        .with_help(help),
+                );
+            }
+            return None;
+        };
+        let module_id = import.module?;
+        let callee_module = &module.modules[module_id.0 as usize];
+        let Some((workflow_id, callee)) = callee_module.ir.workflow(&use_decl.workflow.text) else {
+            let names: Vec<&str> = callee_module.ir.workflows.iter().map(|w| w.name.as_str()).collect();
+            let help = did_you_mean(&use_decl.workflow.text, names.iter().copied())
+                .unwrap_or_else(|| format!("`{}` has: {}", import.path, names.join(", ")));
+            self.report(
+                Diagnostic::new(Code::UnknownRef, format!("`{}` has no workflow called `{}`", import.path, use_decl.workflow.text), use_decl.workflow.span, "unknown workflow")
+                    .with_help(help),
+            );
+            return None;
+        };
+        let mut args: Vec<(ir::ParamId, ir::Expr)> = Vec::new();
+        let mut given: Vec<(&str, Span)> = Vec::new();
+        for arg in &use_decl.args {
+            let value = self.expr(&arg.value, scope);
+            let Some((param_id, param)) = callee.param(&arg.name.text) else {
+                let names: Vec<&str> = callee.params.iter().map(|p| p.name.as_str()).collect();
+                let help = did_you_mean(&arg.name.text, names.iter().copied())
+                    .unwrap_or_else(|| format!("`{}` takes: {}", use_decl.workflow.text, names.join(", ")));
+                self.report(
+                    Diagnostic::new(Code::UnknownRef, format!("`{}` has no parameter called `{}`", use_decl.workflow.text, arg.name.text), arg.name.span, "unknown parameter")
+                        .with_help(help),
+                );
+                continue;
+            };
+            if let Some((_, first)) = given.iter().find(|(n, _)| *n == arg.name.text) {
+                self.report(
+                    Diagnostic::new(Code::Duplicate, format!("`{}` is given twice", arg.name.text), arg.name.span, "again here").with_label(*first, "first here"),
+                );
+                continue;
+            }
+            given.push((&arg.name.text, arg.name.span));
+            match (&param.ty, &value.ty) {
+                (Type::Secret, Type::Secret | Type::Error) | (Type::Error, _) => {}
+                (Type::Secret, _) => self.report(
+                    Diagnostic::new(Code::Secret, format!("`{}` is a secret; pass it a secret parameter", arg.name.text), value.span, "not a secret")
+                        .with_help("declare `param NAME: secret` in this workflow and pass it on, so the value never appears in the file"),
+                ),
+                (_, Type::Secret) => self.report(
+                    Diagnostic::new(Code::Secret, format!("a secret would flow into `{}`, which is not a secret parameter", arg.name.text), value.span, "secret value")
+                        .with_help("only pass secrets to parameters declared `secret`"),
+                ),
+                (expected, found) if !expected.accepts(found) => self.report(Diagnostic::new(
+                    Code::Type,
+                    format!("`{}` takes {}, not {}", arg.name.text, describe_type(expected), describe_type(found)),
+                    value.span,
+                    format!("expected {}", describe_type(expected)),
+                )),
+                _ => {}
+            }
+            if let (Type::Enum(values), ir::ExprKind::Value(Value::String(text))) = (&param.ty, &value.kind) {
+                if !values.contains(text) {
+                    let list = values.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(", ");
+                    self.report(Diagnostic::new(Code::Type, format!("{text:?} is not one of the values of `{}`", arg.name.text), value.span, "not an allowed value").with_help(format!("the values are {list}")));
+                }
+            }
+            if let (Some(source), ir::ExprKind::Value(Value::String(text))) = (&param.pattern, &value.kind) {
+                if regex::Regex::new(&format!("^(?:{source})$")).is_ok_and(|re| !re.is_match(text)) {
+                    self.report(Diagnostic::new(Code::Type, format!("{text:?} does not match the pattern of `{}`: \"{source}\"", arg.name.text), value.span, "does not match"));
+                }
+            }
+            args.push((param_id, value));
+        }
+        for param in &callee.params {
+            if param.default.is_none() && !given.iter().any(|(n, _)| *n == param.name) {
+                self.report(
+                    Diagnostic::new(
+                        Code::Type,
+                        format!("`{}.{}` needs the argument `{}`", use_decl.module.text, use_decl.workflow.text, param.name),
+                        use_decl.workflow.span,
+                        format!("`{}` is missing", param.name),
+                    )
+                    .with_help(format!("add `{} = …` ({}) to the arguments", param.name, describe_type(&param.ty))),
+                );
+            }
+        }
+        Some(ir::UseBlock { module: module_id, workflow: workflow_id, args })
+    }
+
+    fn report_unused(&mut self) {
+        for (param, used) in self.params.iter().zip(&self.used) {
+            if !used {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::Unused, format!("the parameter `{}` is never used", param.name), param.name_span, "unused")
+                        .with_help(format!("use it as `{{{{ {} }}}}`, or remove it", param.name)),
+                );
+            }
+        }
+    }
+}
+
+/// Defaults first, then the task's own entries, which replace defaults with the same key.
+fn merge(defaults: &[(String, ir::Template)], own: Vec<(String, ir::Template)>) -> Vec<(String, ir::Template)> {
+    let mut merged: Vec<(String, ir::Template)> =
+        defaults.iter().filter(|(key, _)| !own.iter().any(|(k, _)| k == key)).cloned().collect();
+    merged.extend(own);
+    merged
+}
+
+/// Whether `text` is a single plain word, safe to inline anywhere.
+pub(crate) fn is_word(text: &str) -> bool {
+    !text.is_empty() && text.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+}
+
+/// How a type is called in messages: "a string", "a list<string>".
+pub(crate) fn describe_type(ty: &Type) -> String {
+    match ty {
+        Type::Int => "a number (int)".into(),
+        Type::Bool => "`true` or `false` (bool)".into(),
+        Type::Error => "a value".into(),
+        other => format!("a {other}"),
+    }
+}
+
+/// Whether `path` is relative and stays inside the directory it is relative to.
+pub fn check_relative_path(path: &str) -> Result<(), String> {
+    if path.starts_with('/') || path.starts_with('\\') || path.get(1..3) == Some(":\\") {
+        return Err("an absolute path".into());
+    }
+    let mut depth: i64 = 0;
+    for part in path.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err("`..` leaves the workspace".into());
+                }
+            }
+            _ => depth += 1,
+        }
+    }
+    Ok(())
+}

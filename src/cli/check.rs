@@ -1,0 +1,101 @@
+//! `wfc check PATH...`: check files, folders and stdlib modules; report every diagnostic.
+
+use super::inputs::{resolve_inputs, FsLoader};
+use super::output::Output;
+use crate::check::{ModuleKey, Session};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::render::json_file;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// How `wfc check` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Graphical reports for people.
+    Human,
+    /// One JSON object per file, one per line.
+    Json,
+}
+
+/// Runs `wfc check`.
+pub fn run(paths: &[PathBuf], format: Format, deny_warnings: bool, output: &Output) -> ExitCode {
+    let keys = match resolve_inputs(paths) {
+        Ok(keys) => keys,
+        Err(message) => return output.fail(&message),
+    };
+    if keys.is_empty() {
+        return output.fail("no .wf files found");
+    }
+    let loader = FsLoader;
+    let mut session = Session::new(&loader);
+    let mut unreadable = false;
+    let mut results: Vec<(String, String, Vec<Diagnostic>)> = Vec::new();
+    for key in &keys {
+        match key {
+            ModuleKey::File(path) => match std::fs::read(path) {
+                Err(error) => {
+                    output.error(&format!("cannot read {}: {error}", path.display()));
+                    unreadable = true;
+                    continue;
+                }
+                Ok(bytes) => match crate::syntax::decode(&bytes) {
+                    Ok(text) => {
+                        session.check_text(key.clone(), text.to_string());
+                    }
+                    Err(diagnostic) => {
+                        let shown = String::from_utf8_lossy(&bytes).into_owned();
+                        results.push((key.to_string(), shown, vec![diagnostic]));
+                        continue;
+                    }
+                },
+            },
+            ModuleKey::Std(_) => {
+                if let Err(message) = session.check(key.clone()) {
+                    return output.fail(&message);
+                }
+            }
+        }
+    }
+    // Report every module the session reached, the named ones and their imports, once each.
+    for (_, module) in session.modules() {
+        results.push((module.key.to_string(), module.text.clone(), module.diagnostics.clone()));
+    }
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    let (mut errors, mut warnings) = (0, 0);
+    for (name, text, diagnostics) in &results {
+        for diagnostic in diagnostics {
+            match diagnostic.severity {
+                Severity::Error => errors += 1,
+                Severity::Warning => warnings += 1,
+            }
+        }
+        match format {
+            Format::Json => {
+                let json = json_file(name, text, diagnostics);
+                output.stdout_line(&serde_json::to_string(&json).unwrap_or_default());
+            }
+            Format::Human => {
+                for diagnostic in diagnostics {
+                    output.diagnostic(diagnostic, name, text);
+                }
+            }
+        }
+    }
+    if format == Format::Human {
+        let files = results.len();
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        output.error(&format!(
+            "checked {}: {}, {}",
+            plural(files, "file"),
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        ));
+    }
+    if unreadable {
+        ExitCode::from(2)
+    } else if errors > 0 || (deny_warnings && warnings > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

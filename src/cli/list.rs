@@ -1,0 +1,123 @@
+//! `wfc list FILE [--json]`: the workflows of a file with their docs and parameters.
+
+use super::inputs::{resolve_inputs, FsLoader};
+use super::output::Output;
+use crate::check::{ModuleKey, Session};
+use crate::ir::{Module, NodeKind, Param, Workflow};
+use crate::schema::params_schema;
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Runs `wfc list`.
+pub fn run(path: &PathBuf, as_json: bool, output: &Output) -> ExitCode {
+    let key = match resolve_inputs(std::slice::from_ref(path)) {
+        Ok(keys) if keys.len() == 1 => keys.into_iter().next(),
+        Ok(_) => return output.fail(&format!("{} is not one .wf file", path.display())),
+        Err(message) => return output.fail(&message),
+    };
+    let Some(key) = key else { return output.fail("nothing to list") };
+    let loader = FsLoader;
+    let mut session = Session::new(&loader);
+    let id = match session.check(key.clone()) {
+        Ok(id) => id,
+        Err(message) => return output.fail(&message),
+    };
+    let mut failed = false;
+    for (_, module) in session.modules() {
+        for diagnostic in module.diagnostics.iter().filter(|d| d.is_error()) {
+            output.diagnostic(diagnostic, &module.key.to_string(), &module.text);
+            failed = true;
+        }
+    }
+    if failed {
+        return ExitCode::from(1);
+    }
+    let module = &session.module(id).ir;
+    if as_json {
+        output.stdout_line(&serde_json::to_string_pretty(&to_json(&key, module)).unwrap_or_default());
+    } else {
+        output.stdout_line(&to_text(module).trim_end().to_string());
+    }
+    ExitCode::SUCCESS
+}
+
+fn to_json(key: &ModuleKey, module: &Module) -> serde_json::Value {
+    let workflows: Vec<serde_json::Value> = module
+        .workflows
+        .iter()
+        .map(|workflow| {
+            json!({
+                "name": workflow.name,
+                "docs": workflow.docs,
+                "params": workflow.params.iter().map(|p| json!({
+                    "name": p.name,
+                    "type": p.ty.to_string(),
+                    "required": p.default.is_none(),
+                    "default": p.default,
+                    "pattern": p.pattern,
+                    "docs": p.docs,
+                })).collect::<Vec<_>>(),
+                "tasks": workflow.nodes.iter().map(|n| json!({
+                    "id": n.name,
+                    "kind": match n.kind { NodeKind::Task(_) => "task", NodeKind::Gate(_) => "gate", NodeKind::Use(_) => "use" },
+                    "after": n.after.iter().map(|(d, _)| &workflow.nodes[d.0 as usize].name).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+                "schema": params_schema(workflow),
+            })
+        })
+        .collect();
+    json!({ "file": key.to_string(), "workflows": workflows })
+}
+
+fn to_text(module: &Module) -> String {
+    let mut out = String::new();
+    if module.workflows.is_empty() {
+        out.push_str("no workflows\n");
+    }
+    for workflow in &module.workflows {
+        describe_workflow(workflow, &mut out);
+        out.push('\n');
+    }
+    out
+}
+
+fn describe_workflow(workflow: &Workflow, out: &mut String) {
+    out.push_str(&format!("workflow {}\n", workflow.name));
+    if let Some(docs) = &workflow.docs {
+        for line in docs.lines() {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    if workflow.params.is_empty() {
+        out.push_str("  no parameters\n");
+    } else {
+        out.push_str("  parameters:\n");
+        let heads: Vec<String> = workflow.params.iter().map(param_head).collect();
+        let width = heads.iter().map(|h| h.chars().count()).max().unwrap_or(0);
+        for (param, head) in workflow.params.iter().zip(&heads) {
+            let docs = param.docs.as_deref().unwrap_or("");
+            let mut lines = docs.lines();
+            let first = lines.next().unwrap_or("");
+            out.push_str(&format!("    {head:<width$}  {first}").trim_end().to_string());
+            out.push('\n');
+            for line in lines {
+                out.push_str(&format!("    {:<width$}  {line}\n", ""));
+            }
+        }
+    }
+    let names: Vec<&str> = workflow.nodes.iter().map(|n| n.name.as_str()).collect();
+    out.push_str(&format!("  tasks: {}\n", names.join(", ")));
+}
+
+fn param_head(param: &Param) -> String {
+    let mut head = format!("{}: {}", param.name, param.ty);
+    if let Some(pattern) = &param.pattern {
+        head.push_str(&format!(" matching {pattern:?}"));
+    }
+    match &param.default {
+        Some(default) => head.push_str(&format!(" = {default}")),
+        None => head.push_str(" (required)"),
+    }
+    head
+}

@@ -1,0 +1,54 @@
+//! The `wfc` command line. The only layer besides the runtime that touches files and the
+//! terminal.
+
+mod check;
+mod inputs;
+mod list;
+mod output;
+
+use clap::{Parser, Subcommand};
+use output::Output;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// wfc: a compiler and runtime for workflow templates that coding agents execute.
+#[derive(Debug, Parser)]
+#[command(name = "wfc", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check .wf files for errors without running anything.
+    Check {
+        /// Files, folders (searched for *.wf) or stdlib modules (std/NAME); default: the current folder.
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// How to print diagnostics.
+        #[arg(long, value_enum, default_value = "human")]
+        format: check::Format,
+        /// Exit with 1 when there are warnings, too.
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// List the workflows of a file with their docs and parameters.
+    List {
+        /// A .wf file or a stdlib module (std/NAME).
+        file: PathBuf,
+        /// Print JSON, with a JSON Schema of each workflow's parameters.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs the command line and returns the process's exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let output = Output::from_env();
+    match cli.command {
+        Command::Check { paths, format, deny_warnings } => check::run(&paths, format, deny_warnings, &output),
+        Command::List { file, json } => list::run(&file, json, &output),
+    }
+}

@@ -1,0 +1,94 @@
+//! Parameter types and the values they hold.
+
+use serde::Serialize;
+use std::fmt;
+
+/// The type of a parameter, loop variable or expression.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Type {
+    /// One line of text.
+    String,
+    /// Free multi-line text.
+    Text,
+    /// An integer.
+    Int,
+    /// `true` or `false`.
+    Bool,
+    /// A relative path inside the workspace.
+    Path,
+    /// Text that is never shown.
+    Secret,
+    /// One of the listed strings.
+    Enum(Vec<String>),
+    /// A list of a scalar type.
+    List(Box<Type>),
+    /// The type of something already reported as wrong; it agrees with everything, so one
+    /// mistake is not reported again wherever it is used.
+    Error,
+}
+
+impl Type {
+    /// Whether values of this type are text of some kind.
+    pub fn is_textual(&self) -> bool {
+        matches!(self, Type::String | Type::Text | Type::Path | Type::Secret | Type::Enum(_) | Type::Error)
+    }
+
+    /// Whether a value of type `other` can be used where this type is expected.
+    pub fn accepts(&self, other: &Type) -> bool {
+        match (self, other) {
+            (Type::Error, _) | (_, Type::Error) => true,
+            (Type::List(a), Type::List(b)) => a.accepts(b),
+            (Type::Enum(a), Type::Enum(b)) => b.iter().all(|v| a.contains(v)),
+            (Type::String | Type::Text, Type::String | Type::Enum(_) | Type::Path) => true,
+            (Type::Text, Type::Text) => true,
+            (a, b) => a == b,
+        }
+    }
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Type::String => f.write_str("string"),
+            Type::Text => f.write_str("text"),
+            Type::Int => f.write_str("int"),
+            Type::Bool => f.write_str("bool"),
+            Type::Path => f.write_str("path"),
+            Type::Secret => f.write_str("secret"),
+            Type::Enum(values) => {
+                let quoted: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
+                write!(f, "enum({})", quoted.join(", "))
+            }
+            Type::List(element) => write!(f, "list<{element}>"),
+            Type::Error => f.write_str("unknown"),
+        }
+    }
+}
+
+/// A constant value: a default, an argument or a literal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// Text.
+    String(String),
+    /// An integer.
+    Int(i64),
+    /// A boolean.
+    Bool(bool),
+    /// A list.
+    List(Vec<Value>),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::String(s) => write!(f, "{s:?}"),
+            Value::Int(n) => write!(f, "{n}"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::List(items) => {
+                let shown: Vec<String> = items.iter().map(ToString::to_string).collect();
+                write!(f, "[{}]", shown.join(", "))
+            }
+        }
+    }
+}
