@@ -44,7 +44,7 @@ impl WorkflowChecker<'_, '_> {
                         None if context == Context::Prompt && alone_in_string(&lit.parts) && field != "title" => Placement::OwnLine,
                         None => Placement::Inline,
                     };
-                    let Some(resolved) = self.resolve(interp, context, field, scope) else { continue };
+                    let Some(resolved) = self.resolve(interp, field, scope) else { continue };
                     self.judge_place(interp, &resolved, context, field, placement);
                     segments.push(ir::Segment::Value(ir::Interpolation {
                         source: resolved.source,
@@ -128,7 +128,7 @@ impl WorkflowChecker<'_, '_> {
         }
     }
 
-    fn resolve(&mut self, interp: &ast::Interp, context: Context, field: &str, scope: &Scope) -> Option<Resolved> {
+    fn resolve(&mut self, interp: &ast::Interp, field: &str, scope: &Scope) -> Option<Resolved> {
         let path = &interp.path;
         let first = &path[0];
         let span = interp.path_span();
@@ -211,7 +211,9 @@ impl WorkflowChecker<'_, '_> {
             return None;
         }
         if let Source::Result(node) = source {
-            self.check_result(node.0 as usize, interp, &filters, context, field, scope);
+            if !self.check_result(node.0 as usize, interp, &filters, field, scope) {
+                return None;
+            }
         }
         Some(Resolved { source, filters, ty, free })
     }
@@ -235,9 +237,15 @@ impl WorkflowChecker<'_, '_> {
             if let Some(var) = &scope.loop_var {
                 names.push(&var.name);
             }
-            d = d.with_help(
-                did_you_mean(&name.text, names).unwrap_or_else(|| format!("declare it: `param {}: string`", name.text)),
-            );
+            let suggestion = crate::suggest::closest(&name.text, names);
+            // The parameter the typo meant is used, as far as `wf::unused` is concerned.
+            if let Some(index) = suggestion.and_then(|s| self.params.iter().position(|p| p.name == s)) {
+                self.used[index] = true;
+            }
+            d = d.with_help(match suggestion {
+                Some(best) => format!("did you mean `{best}`?"),
+                None => format!("declare it: `param {}: string`", name.text),
+            });
         }
         self.report(d);
     }
@@ -303,8 +311,9 @@ impl WorkflowChecker<'_, '_> {
         Some(filter)
     }
 
-    /// `X.result` is allowed only where X certainly ran before the current task.
-    fn check_result(&mut self, node: usize, interp: &ast::Interp, filters: &[Filter], context: Context, field: &str, scope: &Scope) {
+    /// `X.result` is allowed only where X certainly ran before the current task; returns
+    /// whether it is.
+    fn check_result(&mut self, node: usize, interp: &ast::Interp, filters: &[Filter], field: &str, scope: &Scope) -> bool {
         let name = self.nodes[node].name.clone();
         let span = interp.path_span();
         if matches!(field, "title" | "labels" | "workdir") {
@@ -312,20 +321,19 @@ impl WorkflowChecker<'_, '_> {
                 Diagnostic::new(Code::NotUpstream, format!("`{field}` is decided when the plan is made, before `{name}` has a result"), span, "not known yet")
                     .with_help("use results in `prompt`, `accept`, `context`, `run`, `verify` or `env`"),
             );
-            return;
+            return false;
         }
         let Some(current) = scope.current else {
             self.report(
                 Diagnostic::new(Code::NotUpstream, format!("`defaults` apply to every task, so they cannot read `{name}.result`"), span, "no task here")
                     .with_help("move this into the tasks that run after it"),
             );
-            return;
+            return false;
         };
-        let _ = context;
         let current_name = self.nodes[current].name.clone();
         if current == node {
             self.report(Diagnostic::new(Code::NotUpstream, format!("`{name}` cannot read its own result"), span, "its own result"));
-            return;
+            return false;
         }
         if let Some(ancestry) = &self.ancestry {
             if !ancestry.is_upstream(node, current) {
@@ -333,7 +341,7 @@ impl WorkflowChecker<'_, '_> {
                     Diagnostic::new(Code::NotUpstream, format!("`{name}` is not upstream of `{current_name}`, so its result may not exist yet"), span, "not a dependency")
                         .with_help(format!("add `after {name}` to `{current_name}`")),
                 );
-                return;
+                return false;
             }
         }
         if self.nodes[node].has_when && !filters.iter().any(|f| matches!(f, Filter::Default(_))) {
@@ -341,7 +349,9 @@ impl WorkflowChecker<'_, '_> {
                 Diagnostic::new(Code::NotUpstream, format!("`{name}` may be left out by its `when`, so `{name}.result` may not exist"), span, "may be left out")
                     .with_help(format!("give a fallback: `{{{{ {name}.result | default(\"…\") }}}}`")),
             );
+            return false;
         }
+        true
     }
 }
 

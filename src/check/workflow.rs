@@ -201,7 +201,19 @@ pub(crate) fn check_workflow(
             span: node.span(),
         });
     }
-    checker.report_unused();
+    let broken_text: String = workflow
+        .members
+        .iter()
+        .flat_map(|member| match member {
+            Member::Broken(broken) => vec![broken.text.as_str()],
+            Member::Task(task) => task.block.broken.iter().map(|b| b.text.as_str()).collect(),
+            Member::Gate(gate) => gate.block.broken.iter().map(|b| b.text.as_str()).collect(),
+            Member::Defaults(defaults) => defaults.block.broken.iter().map(|b| b.text.as_str()).collect(),
+            _ => Vec::new(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    checker.report_unused(&broken_text);
     ir::Workflow {
         name: workflow.name.text.clone(),
         docs: workflow.docs.as_ref().map(ast::Docs::text),
@@ -870,6 +882,7 @@ impl WorkflowChecker<'_, '_> {
                     Diagnostic::new(Code::Secret, format!("a secret would flow into `{}`, which is not a secret parameter", arg.name.text), value.span, "secret value")
                         .with_help("only pass secrets to parameters declared `secret`"),
                 ),
+                (Type::Enum(_), Type::String) if matches!(value.kind, ir::ExprKind::Value(_)) => {}
                 (expected, found) if !expected.accepts(found) => self.report(Diagnostic::new(
                     Code::Type,
                     format!("`{}` takes {}, not {}", arg.name.text, describe_type(expected), describe_type(found)),
@@ -907,9 +920,13 @@ impl WorkflowChecker<'_, '_> {
         Some(ir::UseBlock { module: module_id, workflow: workflow_id, args })
     }
 
-    fn report_unused(&mut self) {
+    fn report_unused(&mut self, broken_text: &str) {
         for (param, used) in self.params.iter().zip(&self.used) {
-            if !used {
+            // A parameter mentioned in text that did not parse may well be used there.
+            let mentioned = broken_text
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .any(|word| word == param.name);
+            if !used && !mentioned {
                 self.diagnostics.push(
                     Diagnostic::new(Code::Unused, format!("the parameter `{}` is never used", param.name), param.name_span, "unused")
                         .with_help(format!("use it as `{{{{ {} }}}}`, or remove it", param.name)),
@@ -938,6 +955,9 @@ pub(crate) fn describe_type(ty: &Type) -> String {
         Type::Int => "a number (int)".into(),
         Type::Bool => "`true` or `false` (bool)".into(),
         Type::Error => "a value".into(),
+        Type::Enum(values) => {
+            format!("one of {}", values.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(", "))
+        }
         other => format!("a {other}"),
     }
 }

@@ -71,6 +71,8 @@ pub struct Broken {
     pub keyword: Option<String>,
     /// The name after the keyword, if one could be read.
     pub name: Option<Name>,
+    /// The skipped text itself, so the checker can tell which names it mentions.
+    pub text: String,
 }
 
 /// `import "PATH" as ALIAS`.

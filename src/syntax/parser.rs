@@ -78,10 +78,7 @@ pub fn parse(text: &str) -> Parsed {
             .with_help("a workflow never needs this much nesting; look for unbalanced brackets"),
         );
     }
-    let mut lowerer = Lowerer {
-        text,
-        diagnostics: Vec::new(),
-    };
+    let mut lowerer = Lowerer { text, diagnostics: Vec::new(), swallowed_to_end: false };
     let file = match WfParser::parse(Rule::file, text) {
         Ok(mut pairs) => match pairs.next() {
             Some(file) => lowerer.file(file),
@@ -124,6 +121,9 @@ fn name_of(pair: &Pair<'_, Rule>) -> Name {
 struct Lowerer<'a> {
     text: &'a str,
     diagnostics: Vec<Diagnostic>,
+    /// Set when a text block runs to the end of the file: every block around it is then
+    /// unclosed too, which is the same mistake and not reported again.
+    swallowed_to_end: bool,
 }
 
 impl Lowerer<'_> {
@@ -163,7 +163,8 @@ impl Lowerer<'_> {
             .filter(|w| !w.is_empty());
         let keyword = words.next().map(str::to_string);
         let name = match keyword.as_deref() {
-            Some("task" | "gate" | "param" | "agent" | "workflow") => {
+            // After a keyword, or a misspelt one (`tsk compile`), the next word is the name.
+            Some(first) if first.chars().all(|c| c.is_ascii_lowercase()) && first.len() <= 10 => {
                 let rest = &pair.as_str()[keyword.as_ref().map_or(0, String::len)..];
                 let trimmed = rest.trim_start();
                 let start = span.start + pair.as_str().len() - trimmed.len();
@@ -195,11 +196,7 @@ impl Lowerer<'_> {
             }
             _ => name,
         };
-        Broken {
-            span,
-            keyword,
-            name,
-        }
+        Broken { span, keyword, name, text: pair.as_str().to_string() }
     }
 
     fn docs(&mut self, pair: Pair<'_, Rule>) -> Docs {
@@ -304,6 +301,9 @@ impl Lowerer<'_> {
     }
 
     fn unclosed(&mut self, open: Span, at: Span, what: &str) {
+        if self.swallowed_to_end && at.start >= self.text.len() {
+            return;
+        }
         self.diagnostics.push(
             Diagnostic::new(
                 Code::Syntax,
@@ -899,11 +899,14 @@ impl Lowerer<'_> {
                         .with_label(part_span, "expected `\"` before the end of the line")
                         .with_help("close the string on the same line, or use a `\"\"\"` text block for text over several lines"),
                 ),
-                Rule::unterminated_text_block => self.diagnostics.push(
+                Rule::unterminated_text_block => {
+                    self.swallowed_to_end = true;
+                    self.diagnostics.push(
                     Diagnostic::new(Code::Syntax, "this text block is never closed", Span::new(span.start, span.start + 3), "the text block starts here")
                         .with_label(part_span, "expected `\"\"\"` before the end of the file")
                         .with_help("close the text block with `\"\"\"`"),
-                ),
+                    )
+                }
                 _ => {}
             }
         }

@@ -93,7 +93,8 @@ pub fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::member
         | Rule::block_close
         | Rule::skip_unit
-        | Rule::skip_braces => return None,
+        | Rule::skip_braces
+        | Rule::skip_interp => return None,
     })
 }
 
@@ -179,7 +180,7 @@ fn found_at(text: &str, at: usize) -> (String, Span) {
         return ("a text block".into(), Span::new(at, at + 3));
     }
     if first == '"' {
-        return ("a string".into(), Span::new(at, at + 1));
+        return ("`\"`".into(), Span::new(at, at + 1));
     }
     let shown = if first.is_whitespace() {
         format!("{first:?}")
