@@ -31,6 +31,10 @@ pub fn run(paths: &[PathBuf], format: Format, deny_warnings: bool, output: &Outp
     let mut unreadable = false;
     let mut results: Vec<(String, String, Vec<Diagnostic>)> = Vec::new();
     for key in &keys {
+        // A file another one imported has already been checked in this session.
+        if session.find(key).is_some() {
+            continue;
+        }
         match key {
             ModuleKey::File(path) => match std::fs::read(path) {
                 Err(error) => {

@@ -2,6 +2,7 @@
 //! terminal.
 
 mod check;
+mod fmt;
 mod inputs;
 mod list;
 mod output;
@@ -33,6 +34,15 @@ enum Command {
         #[arg(long)]
         deny_warnings: bool,
     },
+    /// Rewrite .wf files in the one canonical layout.
+    Fmt {
+        /// Files or folders (searched for *.wf); default: the current folder.
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// Change nothing; list the files that would change and exit with 1 if any would.
+        #[arg(long)]
+        check: bool,
+    },
     /// List the workflows of a file with their docs and parameters.
     List {
         /// A .wf file or a stdlib module (std/NAME).
@@ -50,5 +60,6 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Check { paths, format, deny_warnings } => check::run(&paths, format, deny_warnings, &output),
         Command::List { file, json } => list::run(&file, json, &output),
+        Command::Fmt { paths, check } => fmt::run(&paths, check, &output),
     }
 }
