@@ -4,13 +4,14 @@
 //! [`check`] lowers it into the typed [`ir`] and reports diagnostics, [`fmt`] prints the
 //! canonical layout. The core modules do no I/O; [`cli`] reads files and prints.
 
-pub mod diagnostic;
-pub mod span;
-pub mod syntax;
 pub mod check;
+pub mod cli;
+pub mod diagnostic;
+pub mod fmt;
 pub mod ir;
+pub mod render;
+pub mod schema;
+pub mod span;
 pub mod stdlib;
 pub mod suggest;
-pub mod render;
-pub mod cli;
-pub mod schema;
+pub mod syntax;

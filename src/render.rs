@@ -4,8 +4,8 @@
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::span::LineIndex;
 use miette::{
-    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan,
-    SpanContents,
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
 };
 use serde::Serialize;
 use std::fmt;
@@ -22,7 +22,10 @@ pub struct Style {
 impl Style {
     /// Fixed width, no colour: what tests and snapshots use.
     pub fn plain(width: usize) -> Self {
-        Style { width, color: false }
+        Style {
+            width,
+            color: false,
+        }
     }
 }
 
@@ -39,7 +42,9 @@ impl SourceCode for NamedText<'_> {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let contents = self.text.read_span(span, context_lines_before, context_lines_after)?;
+        let contents = self
+            .text
+            .read_span(span, context_lines_before, context_lines_after)?;
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.to_string(),
             contents.data(),
@@ -84,7 +89,10 @@ impl miette::Diagnostic for Report<'_> {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.diagnostic.help.as_ref().map(|help| Box::new(help) as Box<dyn fmt::Display>)
+        self.diagnostic
+            .help
+            .as_ref()
+            .map(|help| Box::new(help) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -93,26 +101,38 @@ impl miette::Diagnostic for Report<'_> {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let text_len = self.source.text.len();
-        let labels = self.diagnostic.labels.iter().enumerate().map(move |(index, label)| {
-            let start = label.span.start.min(text_len);
-            let len = label.span.end.min(text_len).saturating_sub(start);
-            let message = (!label.message.is_empty()).then(|| label.message.clone());
-            let span = SourceSpan::new(start.into(), len);
-            if index == 0 {
-                LabeledSpan::new_primary_with_span(message, span)
-            } else {
-                LabeledSpan::new_with_span(message, span)
-            }
-        });
+        let labels = self
+            .diagnostic
+            .labels
+            .iter()
+            .enumerate()
+            .map(move |(index, label)| {
+                let start = label.span.start.min(text_len);
+                let len = label.span.end.min(text_len).saturating_sub(start);
+                let message = (!label.message.is_empty()).then(|| label.message.clone());
+                let span = SourceSpan::new(start.into(), len);
+                if index == 0 {
+                    LabeledSpan::new_primary_with_span(message, span)
+                } else {
+                    LabeledSpan::new_with_span(message, span)
+                }
+            });
         Some(Box::new(labels))
     }
 }
 
 /// Renders one diagnostic as miette's graphical report.
 pub fn render_human(diagnostic: &Diagnostic, name: &str, text: &str, style: Style) -> String {
-    let theme = if style.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let theme = if style.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(style.width);
-    let report = Report { diagnostic, source: NamedText { name, text } };
+    let report = Report {
+        diagnostic,
+        source: NamedText { name, text },
+    };
     let mut out = String::new();
     if handler.render_report(&mut out, &report).is_err() {
         out = format!("{}: {}\n", diagnostic.code, diagnostic.message);

@@ -26,7 +26,10 @@ pub fn params_schema(workflow: &Workflow) -> Value {
                 object.insert("description".into(), Value::String(docs.clone()));
             }
             if let Some(default) = &param.default {
-                object.insert("default".into(), serde_json::to_value(default).unwrap_or(Value::Null));
+                object.insert(
+                    "default".into(),
+                    serde_json::to_value(default).unwrap_or(Value::Null),
+                );
             }
             object.insert("x-wfc-type".into(), Value::String(param.ty.to_string()));
         }

@@ -24,7 +24,13 @@ pub fn check_file(path: &Path) -> Vec<(String, String, Vec<Diagnostic>)> {
     let bytes = std::fs::read(path).expect("fixture is readable");
     let text = match wfc::syntax::decode(&bytes) {
         Ok(text) => text.to_string(),
-        Err(diagnostic) => return vec![(name, String::from_utf8_lossy(&bytes).into_owned(), vec![diagnostic])],
+        Err(diagnostic) => {
+            return vec![(
+                name,
+                String::from_utf8_lossy(&bytes).into_owned(),
+                vec![diagnostic],
+            )]
+        }
     };
     let loader = FileLoader;
     let mut session = Session::new(&loader);
@@ -32,7 +38,11 @@ pub fn check_file(path: &Path) -> Vec<(String, String, Vec<Diagnostic>)> {
     let mut results = Vec::new();
     for (other, module) in session.modules() {
         if other == id || !module.diagnostics.is_empty() {
-            results.push((module.key.to_string(), module.text.clone(), module.diagnostics.clone()));
+            results.push((
+                module.key.to_string(),
+                module.text.clone(),
+                module.diagnostics.clone(),
+            ));
         }
     }
     results
@@ -56,7 +66,8 @@ fn snapshot(path: &Path) -> (String, Vec<Code>) {
     }
     out.push_str("── JSON ──\n");
     for (name, text, diagnostics) in &results {
-        let json = serde_json::to_string_pretty(&json_file(name, text, diagnostics)).expect("serializable");
+        let json = serde_json::to_string_pretty(&json_file(name, text, diagnostics))
+            .expect("serializable");
         out.push_str(&json);
         out.push('\n');
     }
@@ -64,7 +75,10 @@ fn snapshot(path: &Path) -> (String, Vec<Code>) {
 }
 
 fn snapshot_name(path: &Path) -> String {
-    relative(path).trim_start_matches("tests/fixtures/").trim_end_matches(".wf").replace(['/', '-'], "_")
+    relative(path)
+        .trim_start_matches("tests/fixtures/")
+        .trim_end_matches(".wf")
+        .replace(['/', '-'], "_")
 }
 
 fn run_phase(dir: &str, expect: impl Fn(&Path) -> Option<Code>) {
@@ -76,8 +90,16 @@ fn run_phase(dir: &str, expect: impl Fn(&Path) -> Option<Code>) {
         }
         let (rendered, codes) = snapshot(&path);
         match expect(&path) {
-            Some(code) => assert!(codes.contains(&code), "{} should report {code}, reported {codes:?}", relative(&path)),
-            None => assert!(codes.is_empty(), "{} should check clean, reported {codes:?}", relative(&path)),
+            Some(code) => assert!(
+                codes.contains(&code),
+                "{} should report {code}, reported {codes:?}",
+                relative(&path)
+            ),
+            None => assert!(
+                codes.is_empty(),
+                "{} should check clean, reported {codes:?}",
+                relative(&path)
+            ),
         }
         insta::assert_snapshot!(snapshot_name(&path), rendered);
     }
@@ -86,7 +108,9 @@ fn run_phase(dir: &str, expect: impl Fn(&Path) -> Option<Code>) {
 /// The code a `check/CODE/` folder names.
 fn folder_code(path: &Path) -> Option<Code> {
     let folder = path.parent()?.file_name()?.to_str()?;
-    Code::ALL.into_iter().find(|code| code.as_str() == format!("wf::{folder}"))
+    Code::ALL
+        .into_iter()
+        .find(|code| code.as_str() == format!("wf::{folder}"))
 }
 
 #[test]
@@ -97,7 +121,11 @@ fn syntax_fixtures_report_syntax_errors() {
 #[test]
 fn check_fixtures_report_the_code_of_their_folder() {
     run_phase("tests/fixtures/check", |path| {
-        let folder = path.parent().and_then(Path::file_name).and_then(|f| f.to_str()).unwrap_or("");
+        let folder = path
+            .parent()
+            .and_then(Path::file_name)
+            .and_then(|f| f.to_str())
+            .unwrap_or("");
         if folder == "clean" {
             None
         } else {
@@ -109,7 +137,10 @@ fn check_fixtures_report_the_code_of_their_folder() {
 #[test]
 fn every_code_has_a_fixture_that_reports_it() {
     let mut seen = std::collections::HashSet::new();
-    for path in wf_files("tests/fixtures/syntax").into_iter().chain(wf_files("tests/fixtures/check")) {
+    for path in wf_files("tests/fixtures/syntax")
+        .into_iter()
+        .chain(wf_files("tests/fixtures/check"))
+    {
         for (_, _, diagnostics) in check_file(&path) {
             seen.extend(diagnostics.iter().map(|d| d.code));
         }
@@ -123,24 +154,56 @@ fn every_code_has_a_fixture_that_reports_it() {
 fn one_typo_gives_one_error_and_the_rest_is_still_checked() {
     let results = check_file(&root().join("tests/fixtures/syntax/several_mistakes.wf"));
     let diagnostics = &results[0].2;
-    let syntax = diagnostics.iter().filter(|d| d.code == Code::Syntax).count();
-    assert_eq!(syntax, 3, "three mistakes, three syntax errors: {diagnostics:#?}");
+    let syntax = diagnostics
+        .iter()
+        .filter(|d| d.code == Code::Syntax)
+        .count();
+    assert_eq!(
+        syntax, 3,
+        "three mistakes, three syntax errors: {diagnostics:#?}"
+    );
     // The `after tset` typo stands after all three mistakes, and is still found.
-    assert!(diagnostics.iter().any(|d| d.code == Code::UnknownRef && d.message.contains("tset")));
+    assert!(diagnostics
+        .iter()
+        .any(|d| d.code == Code::UnknownRef && d.message.contains("tset")));
 }
 
 #[test]
 fn users_never_see_grammar_rule_names() {
     let rule_names = [
-        "recover_", "strict_", "ident", "kw_", "str_text", "block_text", "interp_path", "ref_path", "cmp_expr",
-        "and_expr", "EOI", "lbrace", "rbrace", "item_head", "member_head", "use_decl", "agent_decl",
+        "recover_",
+        "strict_",
+        "ident",
+        "kw_",
+        "str_text",
+        "block_text",
+        "interp_path",
+        "ref_path",
+        "cmp_expr",
+        "and_expr",
+        "EOI",
+        "lbrace",
+        "rbrace",
+        "item_head",
+        "member_head",
+        "use_decl",
+        "agent_decl",
     ];
     for path in wf_files("tests/fixtures/syntax") {
         for (_, _, diagnostics) in check_file(&path) {
             for diagnostic in diagnostics {
-                let shown = format!("{} {} {:?}", diagnostic.message, diagnostic.help.clone().unwrap_or_default(), diagnostic.labels);
+                let shown = format!(
+                    "{} {} {:?}",
+                    diagnostic.message,
+                    diagnostic.help.clone().unwrap_or_default(),
+                    diagnostic.labels
+                );
                 for rule in rule_names {
-                    assert!(!shown.contains(rule), "{} shows the rule name {rule}: {shown}", relative(&path));
+                    assert!(
+                        !shown.contains(rule),
+                        "{} shows the rule name {rule}: {shown}",
+                        relative(&path)
+                    );
                 }
             }
         }
@@ -150,11 +213,25 @@ fn users_never_see_grammar_rule_names() {
 #[test]
 fn a_cycle_is_listed_in_order_with_a_label_on_each_edge() {
     let results = check_file(&root().join("tests/fixtures/check/cycle/three_tasks.wf"));
-    let cycle = results[0].2.iter().find(|d| d.code == Code::Cycle).expect("a cycle");
-    assert!(cycle.message.ends_with("`build` → `test` → `publish` → `build`"), "{}", cycle.message);
+    let cycle = results[0]
+        .2
+        .iter()
+        .find(|d| d.code == Code::Cycle)
+        .expect("a cycle");
+    assert!(
+        cycle
+            .message
+            .ends_with("`build` → `test` → `publish` → `build`"),
+        "{}",
+        cycle.message
+    );
     assert_eq!(cycle.labels.len(), 3);
     let text = &results[0].1;
-    let labelled: Vec<&str> = cycle.labels.iter().map(|l| &text[l.span.start..l.span.end]).collect();
+    let labelled: Vec<&str> = cycle
+        .labels
+        .iter()
+        .map(|l| &text[l.span.start..l.span.end])
+        .collect();
     assert_eq!(labelled, ["publish", "build", "test"]);
 }
 
@@ -165,7 +242,8 @@ fn json_positions_count_bytes_and_characters() {
     let mut session = Session::new(&loader);
     let id = session.check_text(ModuleKey::File("mem.wf".into()), source.to_string());
     let module = session.module(id);
-    let json = serde_json::to_value(json_file("mem.wf", source, &module.diagnostics)).expect("json");
+    let json =
+        serde_json::to_value(json_file("mem.wf", source, &module.diagnostics)).expect("json");
     let label = &json["diagnostics"][0]["labels"][0];
     let offset = source.find("nope").expect("in source");
     assert_eq!(label["offset"], offset);

@@ -37,25 +37,79 @@ fn check_bytes(bytes: &[u8]) -> Vec<Code> {
     // Every label must lie inside the text, on character boundaries.
     for diagnostic in &module.diagnostics {
         for label in &diagnostic.labels {
-            assert!(label.span.start <= label.span.end && label.span.end <= text.len(), "label out of range: {diagnostic:?}");
-            assert!(text.is_char_boundary(label.span.start) && text.is_char_boundary(label.span.end));
+            assert!(
+                label.span.start <= label.span.end && label.span.end <= text.len(),
+                "label out of range: {diagnostic:?}"
+            );
+            assert!(
+                text.is_char_boundary(label.span.start) && text.is_char_boundary(label.span.end)
+            );
         }
-        let rendered = wfc::render::render_human(diagnostic, "fuzz.wf", text, wfc::render::Style::plain(80));
+        let rendered =
+            wfc::render::render_human(diagnostic, "fuzz.wf", text, wfc::render::Style::plain(80));
         assert!(!rendered.is_empty());
     }
     // Formatting never panics either, and keeps parseable text parseable.
     if module.parsed.diagnostics.is_empty() {
         if let Ok(formatted) = wfc::fmt::format_source(text) {
-            assert!(wfc::syntax::parse(&formatted).diagnostics.is_empty(), "formatting broke the text:\n{text}\n---\n{formatted}");
+            assert!(
+                wfc::syntax::parse(&formatted).diagnostics.is_empty(),
+                "formatting broke the text:\n{text}\n---\n{formatted}"
+            );
         }
     }
     module.diagnostics.iter().map(|d| d.code).collect()
 }
 
 const TOKENS: [&str; 48] = [
-    "workflow", "task", "gate", "use", "param", "defaults", "agent", "import", "after", "for", "each", "in", "when",
-    "matching", "as", "{", "}", "(", ")", "[", "]", "<", ">", "=", "==", "!=", "!", "&&", "||", ",", ".", ":", "\"",
-    "\"\"\"", "{{", "}}", "|", "//", "///", "\n", " ", "x", "run", "prompt", "\"a {{ x }} b\"", "30m", "42", "\\",
+    "workflow",
+    "task",
+    "gate",
+    "use",
+    "param",
+    "defaults",
+    "agent",
+    "import",
+    "after",
+    "for",
+    "each",
+    "in",
+    "when",
+    "matching",
+    "as",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    "<",
+    ">",
+    "=",
+    "==",
+    "!=",
+    "!",
+    "&&",
+    "||",
+    ",",
+    ".",
+    ":",
+    "\"",
+    "\"\"\"",
+    "{{",
+    "}}",
+    "|",
+    "//",
+    "///",
+    "\n",
+    " ",
+    "x",
+    "run",
+    "prompt",
+    "\"a {{ x }} b\"",
+    "30m",
+    "42",
+    "\\",
 ];
 
 #[test]
@@ -63,7 +117,10 @@ fn random_token_soup_never_panics() {
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
     for _ in 0..3000 {
         let count = rng.below(60);
-        let text: String = (0..count).map(|_| TOKENS[rng.below(TOKENS.len())]).collect::<Vec<_>>().join(" ");
+        let text: String = (0..count)
+            .map(|_| TOKENS[rng.below(TOKENS.len())])
+            .collect::<Vec<_>>()
+            .join(" ");
         check_bytes(text.as_bytes());
     }
 }
@@ -84,7 +141,8 @@ fn mutated_fixtures_and_examples_never_panic() {
     let mut corpus: Vec<Vec<u8>> = Vec::new();
     for dir in ["tests/fixtures", "examples", "stdlib"] {
         for path in wf_files(dir) {
-            corpus.push(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", relative(&path))));
+            corpus
+                .push(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", relative(&path))));
         }
     }
     assert!(!corpus.is_empty());
@@ -131,16 +189,38 @@ fn invalid_utf8_is_a_located_syntax_error() {
 
 #[test]
 fn ten_thousand_deep_nesting_is_a_syntax_error() {
-    for (open, close) in [("(", ")"), ("[", "]"), ("{", "}"), ("\"{{ x | default(", ") }}\"")] {
-        let text = format!("workflow w {{\n  task t when {}x{} {{ run = \"true\" }}\n}}\n", open.repeat(10_000), close.repeat(10_000));
-        assert!(check_bytes(text.as_bytes()).contains(&Code::Syntax), "{open}");
+    for (open, close) in [
+        ("(", ")"),
+        ("[", "]"),
+        ("{", "}"),
+        ("\"{{ x | default(", ") }}\""),
+    ] {
+        let text = format!(
+            "workflow w {{\n  task t when {}x{} {{ run = \"true\" }}\n}}\n",
+            open.repeat(10_000),
+            close.repeat(10_000)
+        );
+        assert!(
+            check_bytes(text.as_bytes()).contains(&Code::Syntax),
+            "{open}"
+        );
     }
-    let types = format!("workflow w {{\n  param p: {}string{}\n}}\n", "list<".repeat(10_000), ">".repeat(10_000));
+    let types = format!(
+        "workflow w {{\n  param p: {}string{}\n}}\n",
+        "list<".repeat(10_000),
+        ">".repeat(10_000)
+    );
     assert!(check_bytes(types.as_bytes()).contains(&Code::Syntax));
-    let nots = format!("workflow w {{\n  param on: bool = true\n  task t when {}on {{ run = \"true\" }}\n}}\n", "!".repeat(10_000));
+    let nots = format!(
+        "workflow w {{\n  param on: bool = true\n  task t when {}on {{ run = \"true\" }}\n}}\n",
+        "!".repeat(10_000)
+    );
     // Ten thousand `!` are legal, if odd: they are counted, not nested.
     assert!(!check_bytes(nots.as_bytes()).contains(&Code::Syntax));
-    let chain = format!("workflow w {{\n  param on: bool = true\n  task t when on{} {{ run = \"true\" }}\n}}\n", " && on".repeat(10_000));
+    let chain = format!(
+        "workflow w {{\n  param on: bool = true\n  task t when on{} {{ run = \"true\" }}\n}}\n",
+        " && on".repeat(10_000)
+    );
     assert!(!check_bytes(chain.as_bytes()).contains(&Code::Syntax));
 }
 
@@ -154,7 +234,10 @@ fn unterminated_strings_are_syntax_errors() {
         "\"",
         "\"\"\"",
     ] {
-        assert!(check_bytes(text.as_bytes()).contains(&Code::Syntax), "{text:?}");
+        assert!(
+            check_bytes(text.as_bytes()).contains(&Code::Syntax),
+            "{text:?}"
+        );
     }
 }
 
@@ -170,7 +253,10 @@ fn a_huge_file_is_read_or_refused_without_panic() {
     text.push_str("workflow broken {");
     assert_eq!(check_bytes(text.as_bytes()), vec![Code::Syntax]);
     // One enormous line, and a file over the size limit.
-    let line = format!("workflow w {{ task t {{ run = \"{}\" }} }}", "x".repeat(2_000_000));
+    let line = format!(
+        "workflow w {{ task t {{ run = \"{}\" }} }}",
+        "x".repeat(2_000_000)
+    );
     assert!(check_bytes(line.as_bytes()).is_empty());
     let over = " ".repeat(wfc::syntax::parser::MAX_SOURCE_BYTES + 1);
     assert_eq!(check_bytes(over.as_bytes()), vec![Code::Syntax]);

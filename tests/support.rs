@@ -16,7 +16,9 @@ pub fn wf_files(dir: &str) -> Vec<PathBuf> {
 }
 
 fn collect(dir: &Path, found: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -29,7 +31,10 @@ fn collect(dir: &Path, found: &mut Vec<PathBuf>) {
 
 /// The path of `path` relative to the repository root, with `/` separators, for snapshot names.
 pub fn relative(path: &Path) -> String {
-    path.strip_prefix(root()).unwrap_or(path).to_string_lossy().replace('\\', "/")
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
 }
 
 /// A fresh folder under the system's temporary folder, removed when dropped.
@@ -40,7 +45,11 @@ impl TempDir {
     pub fn new(prefix: &str) -> TempDir {
         use std::sync::atomic::{AtomicUsize, Ordering};
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let unique = format!("{prefix}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+        let unique = format!(
+            "{prefix}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
         let path = std::env::temp_dir().join(unique);
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).expect("temporary folder");

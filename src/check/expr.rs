@@ -27,20 +27,32 @@ impl WorkflowChecker<'_, '_> {
             A::Duration(_) | A::Map(_) => {
                 self.report(Diagnostic::new(
                     Code::Type,
-                    format!("{} cannot be used in an expression", describe_value(&expr.kind)),
+                    format!(
+                        "{} cannot be used in an expression",
+                        describe_value(&expr.kind)
+                    ),
                     span,
                     "not a value here",
                 ));
                 (I::Value(Value::Bool(false)), Type::Error)
             }
             A::List(items) => {
-                let items: Vec<ir::Expr> = items.iter().map(|item| self.expr(item, scope)).collect();
-                let element = items.iter().map(|item| item.ty.clone()).find(|t| *t != Type::Error).unwrap_or(Type::Error);
+                let items: Vec<ir::Expr> =
+                    items.iter().map(|item| self.expr(item, scope)).collect();
+                let element = items
+                    .iter()
+                    .map(|item| item.ty.clone())
+                    .find(|t| *t != Type::Error)
+                    .unwrap_or(Type::Error);
                 for item in &items {
                     if !comparable(&element, &item.ty) {
                         self.report(Diagnostic::new(
                             Code::Type,
-                            format!("a list's elements have one type; this one is {}, the first {}", describe_type(&item.ty), describe_type(&element)),
+                            format!(
+                                "a list's elements have one type; this one is {}, the first {}",
+                                describe_type(&item.ty),
+                                describe_type(&element)
+                            ),
                             item.span,
                             "different type",
                         ));
@@ -64,11 +76,20 @@ impl WorkflowChecker<'_, '_> {
                 let mut inner = self.expr(operand, scope);
                 self.expect_type(&inner, &Type::Bool, "`!`");
                 for _ in 0..(*count % 2) {
-                    inner = ir::Expr { kind: I::Not(Box::new(inner)), ty: Type::Bool, span };
+                    inner = ir::Expr {
+                        kind: I::Not(Box::new(inner)),
+                        ty: Type::Bool,
+                        span,
+                    };
                 }
                 return ir::Expr { span, ..inner };
             }
-            A::Compare { op, op_span, lhs, rhs } => {
+            A::Compare {
+                op,
+                op_span,
+                lhs,
+                rhs,
+            } => {
                 let left = self.expr(lhs, scope);
                 let right = self.expr(rhs, scope);
                 match op {
@@ -77,7 +98,12 @@ impl WorkflowChecker<'_, '_> {
                             self.report(
                                 Diagnostic::new(
                                     Code::Type,
-                                    format!("`{}` compares {} with {}", op.as_str(), describe_type(&left.ty), describe_type(&right.ty)),
+                                    format!(
+                                        "`{}` compares {} with {}",
+                                        op.as_str(),
+                                        describe_type(&left.ty),
+                                        describe_type(&right.ty)
+                                    ),
                                     *op_span,
                                     "these can never be equal",
                                 )
@@ -89,7 +115,14 @@ impl WorkflowChecker<'_, '_> {
                             self.check_enum_literal(&right, &left);
                         }
                         let (l, r) = (Box::new(left), Box::new(right));
-                        (if *op == CompareOp::Eq { I::Eq(l, r) } else { I::Ne(l, r) }, Type::Bool)
+                        (
+                            if *op == CompareOp::Eq {
+                                I::Eq(l, r)
+                            } else {
+                                I::Ne(l, r)
+                            },
+                            Type::Bool,
+                        )
                     }
                     CompareOp::In => {
                         match &right.ty {
@@ -97,7 +130,11 @@ impl WorkflowChecker<'_, '_> {
                                 if !comparable(element, &left.ty) {
                                     self.report(Diagnostic::new(
                                         Code::Type,
-                                        format!("`in` looks for {} in a list of {}", describe_type(&left.ty), describe_type(element)),
+                                        format!(
+                                            "`in` looks for {} in a list of {}",
+                                            describe_type(&left.ty),
+                                            describe_type(element)
+                                        ),
                                         *op_span,
                                         "never found",
                                     ));
@@ -106,7 +143,10 @@ impl WorkflowChecker<'_, '_> {
                             Type::Error => {}
                             other => self.report(Diagnostic::new(
                                 Code::Type,
-                                format!("`in` needs a list on its right, not {}", describe_type(other)),
+                                format!(
+                                    "`in` needs a list on its right, not {}",
+                                    describe_type(other)
+                                ),
                                 right.span,
                                 "not a list",
                             )),
@@ -120,12 +160,23 @@ impl WorkflowChecker<'_, '_> {
                     .iter()
                     .map(|operand| {
                         let e = self.expr(operand, scope);
-                        let what = if matches!(expr.kind, A::And(_)) { "`&&`" } else { "`||`" };
+                        let what = if matches!(expr.kind, A::And(_)) {
+                            "`&&`"
+                        } else {
+                            "`||`"
+                        };
                         self.expect_type(&e, &Type::Bool, what);
                         e
                     })
                     .collect();
-                (if matches!(expr.kind, A::And(_)) { I::And(lowered) } else { I::Or(lowered) }, Type::Bool)
+                (
+                    if matches!(expr.kind, A::And(_)) {
+                        I::And(lowered)
+                    } else {
+                        I::Or(lowered)
+                    },
+                    Type::Bool,
+                )
             }
             A::Paren(inner) => return self.expr(inner, scope),
         };
@@ -133,7 +184,9 @@ impl WorkflowChecker<'_, '_> {
     }
 
     fn reference(&mut self, path: &[ast::Name], scope: &Scope) -> (I, Type) {
-        let Some(first) = path.first() else { return (I::Value(Value::Bool(false)), Type::Error) };
+        let Some(first) = path.first() else {
+            return (I::Value(Value::Bool(false)), Type::Error);
+        };
         let span = path.iter().fold(first.span, |s, n| s.to(n.span));
         if path.len() == 1 {
             if let Some(var) = scope.loop_var.as_ref().filter(|v| v.name == first.text) {
@@ -141,13 +194,20 @@ impl WorkflowChecker<'_, '_> {
             }
             if let Some(index) = self.params.iter().position(|p| p.name == first.text) {
                 self.used[index] = true;
-                return (I::Param(ir::ParamId(index as u32)), self.params[index].ty.clone());
+                return (
+                    I::Param(ir::ParamId(index as u32)),
+                    self.params[index].ty.clone(),
+                );
             }
         }
         if self.broken_params.contains(&first.text) {
             return (I::Value(Value::Bool(false)), Type::Error);
         }
-        let text: String = path.iter().map(|n| n.text.as_str()).collect::<Vec<_>>().join(".");
+        let text: String = path
+            .iter()
+            .map(|n| n.text.as_str())
+            .collect::<Vec<_>>()
+            .join(".");
         let mut d = if self.node_index(&first.text).is_some() {
             Diagnostic::new(
                 Code::Unbound,
@@ -173,7 +233,12 @@ impl WorkflowChecker<'_, '_> {
             }
         };
         if path.len() > 1 && self.params.iter().any(|p| p.name == first.text) {
-            d = Diagnostic::new(Code::Type, format!("the parameter `{}` has no fields", first.text), span, "no `.` after a parameter");
+            d = Diagnostic::new(
+                Code::Type,
+                format!("the parameter `{}` has no fields", first.text),
+                span,
+                "no `.` after a parameter",
+            );
         }
         self.report(d);
         (I::Value(Value::Bool(false)), Type::Error)
@@ -181,16 +246,27 @@ impl WorkflowChecker<'_, '_> {
 
     /// Reports a string literal compared with an enum that does not list it.
     fn check_enum_literal(&mut self, enum_side: &ir::Expr, literal_side: &ir::Expr) {
-        if let (Type::Enum(values), I::Value(Value::String(text))) = (&enum_side.ty, &literal_side.kind) {
+        if let (Type::Enum(values), I::Value(Value::String(text))) =
+            (&enum_side.ty, &literal_side.kind)
+        {
             if !values.contains(text) {
-                let list = values.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(", ");
+                let list = values
+                    .iter()
+                    .map(|v| format!("{v:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let help = match did_you_mean(text, values.iter().map(String::as_str)) {
                     Some(hint) => format!("{hint} The values are {list}"),
                     None => format!("the values are {list}"),
                 };
                 self.report(
-                    Diagnostic::new(Code::Type, format!("{text:?} is not one of the values of {}", enum_side.ty), literal_side.span, "never equal")
-                        .with_help(help),
+                    Diagnostic::new(
+                        Code::Type,
+                        format!("{text:?} is not one of the values of {}", enum_side.ty),
+                        literal_side.span,
+                        "never equal",
+                    )
+                    .with_help(help),
                 );
             }
         }
@@ -201,7 +277,11 @@ impl WorkflowChecker<'_, '_> {
         if !expected.accepts(&expr.ty) {
             self.report(Diagnostic::new(
                 Code::Type,
-                format!("{what} needs {}, not {}", describe_type(expected), describe_type(&expr.ty)),
+                format!(
+                    "{what} needs {}, not {}",
+                    describe_type(expected),
+                    describe_type(&expr.ty)
+                ),
                 expr.span,
                 format!("expected {}", describe_type(expected)),
             ));

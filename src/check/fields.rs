@@ -8,16 +8,17 @@ use crate::syntax::ast::{Block, ExprKind, Field, Name, StrLit};
 
 /// The fields a task may have.
 pub(crate) const TASK_FIELDS: [&str; 13] = [
-    "title", "prompt", "run", "accept", "verify", "agent", "retry", "timeout", "priority", "labels", "workdir", "env",
-    "context",
+    "title", "prompt", "run", "accept", "verify", "agent", "retry", "timeout", "priority",
+    "labels", "workdir", "env", "context",
 ];
 
 /// The fields a gate may have.
 pub(crate) const GATE_FIELDS: [&str; 2] = ["ask", "timeout"];
 
 /// The fields `defaults` may set.
-pub(crate) const DEFAULTS_FIELDS: [&str; 8] =
-    ["agent", "retry", "timeout", "priority", "labels", "workdir", "env", "context"];
+pub(crate) const DEFAULTS_FIELDS: [&str; 8] = [
+    "agent", "retry", "timeout", "priority", "labels", "workdir", "env", "context",
+];
 
 /// A block's fields with repeats reported and dropped: each name maps to its first field.
 pub(crate) struct FieldSet<'a> {
@@ -73,12 +74,20 @@ impl<'a> FieldSet<'a> {
             };
             let help = match (did_you_mean(name, known.iter().copied()), elsewhere) {
                 (Some(hint), _) => hint,
-                (None, Some(owner)) => format!("`{name}` is a field of {owner}; {what} takes: {}", known.join(", ")),
+                (None, Some(owner)) => format!(
+                    "`{name}` is a field of {owner}; {what} takes: {}",
+                    known.join(", ")
+                ),
                 (None, None) => format!("{what} takes: {}", known.join(", ")),
             };
             diagnostics.push(
-                Diagnostic::new(Code::Field, format!("{what} has no field `{name}`"), field.name.span, "unknown field")
-                    .with_help(help),
+                Diagnostic::new(
+                    Code::Field,
+                    format!("{what} has no field `{name}`"),
+                    field.name.span,
+                    "unknown field",
+                )
+                .with_help(help),
             );
         }
     }
@@ -114,7 +123,10 @@ pub(crate) fn describe_value(kind: &ExprKind) -> &'static str {
 }
 
 /// A string or text block.
-pub(crate) fn expect_str<'a>(field: &'a Field, diagnostics: &mut Vec<Diagnostic>) -> Option<&'a StrLit> {
+pub(crate) fn expect_str<'a>(
+    field: &'a Field,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<&'a StrLit> {
     match &field.value.kind {
         ExprKind::Str(lit) => Some(lit),
         _ => {
@@ -125,19 +137,30 @@ pub(crate) fn expect_str<'a>(field: &'a Field, diagnostics: &mut Vec<Diagnostic>
 }
 
 /// A one-line string (not a text block).
-pub(crate) fn expect_line<'a>(field: &'a Field, diagnostics: &mut Vec<Diagnostic>) -> Option<&'a StrLit> {
+pub(crate) fn expect_line<'a>(
+    field: &'a Field,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<&'a StrLit> {
     let lit = expect_str(field, diagnostics)?;
     if lit.block {
-        diagnostics.push(type_error(field, "a one-line string", Some("write it as `\"…\"` on one line")));
+        diagnostics.push(type_error(
+            field,
+            "a one-line string",
+            Some("write it as `\"…\"` on one line"),
+        ));
         return None;
     }
     Some(lit)
 }
 
 /// A list of strings.
-pub(crate) fn expect_str_list<'a>(field: &'a Field, diagnostics: &mut Vec<Diagnostic>) -> Option<Vec<&'a StrLit>> {
+pub(crate) fn expect_str_list<'a>(
+    field: &'a Field,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Vec<&'a StrLit>> {
     let ExprKind::List(items) = &field.value.kind else {
-        let help = matches!(field.value.kind, ExprKind::Str(_)).then_some("put it in brackets: `[\"…\"]`");
+        let help =
+            matches!(field.value.kind, ExprKind::Str(_)).then_some("put it in brackets: `[\"…\"]`");
         diagnostics.push(type_error(field, "a list of strings", help));
         return None;
     };
@@ -148,7 +171,11 @@ pub(crate) fn expect_str_list<'a>(field: &'a Field, diagnostics: &mut Vec<Diagno
             other => {
                 diagnostics.push(Diagnostic::new(
                     Code::Type,
-                    format!("`{}` takes a list of strings, but this element is {}", field.name.text, describe_value(other)),
+                    format!(
+                        "`{}` takes a list of strings, but this element is {}",
+                        field.name.text,
+                        describe_value(other)
+                    ),
                     item.span,
                     "expected a string",
                 ));
@@ -160,7 +187,10 @@ pub(crate) fn expect_str_list<'a>(field: &'a Field, diagnostics: &mut Vec<Diagno
 }
 
 /// A map of strings.
-pub(crate) fn expect_map<'a>(field: &'a Field, diagnostics: &mut Vec<Diagnostic>) -> Option<Vec<(&'a Name, &'a StrLit)>> {
+pub(crate) fn expect_map<'a>(
+    field: &'a Field,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Vec<(&'a Name, &'a StrLit)>> {
     let ExprKind::Map(entries) = &field.value.kind else {
         diagnostics.push(type_error(field, "a map `{ KEY = \"value\" }`", None));
         return None;
@@ -171,7 +201,10 @@ pub(crate) fn expect_map<'a>(field: &'a Field, diagnostics: &mut Vec<Diagnostic>
             diagnostics.push(
                 Diagnostic::new(
                     Code::Duplicate,
-                    format!("`{}` appears twice in `{}`", entry.key.text, field.name.text),
+                    format!(
+                        "`{}` appears twice in `{}`",
+                        entry.key.text, field.name.text
+                    ),
                     entry.key.span,
                     "again here",
                 )
@@ -183,7 +216,11 @@ pub(crate) fn expect_map<'a>(field: &'a Field, diagnostics: &mut Vec<Diagnostic>
             ExprKind::Str(lit) => out.push((&entry.key, lit)),
             other => diagnostics.push(Diagnostic::new(
                 Code::Type,
-                format!("the values of `{}` are strings, not {}", field.name.text, describe_value(other)),
+                format!(
+                    "the values of `{}` are strings, not {}",
+                    field.name.text,
+                    describe_value(other)
+                ),
                 entry.value.span,
                 "expected a string",
             )),
@@ -193,7 +230,12 @@ pub(crate) fn expect_map<'a>(field: &'a Field, diagnostics: &mut Vec<Diagnostic>
 }
 
 /// A whole number within `range`.
-pub(crate) fn expect_int(field: &Field, min: i64, max: i64, diagnostics: &mut Vec<Diagnostic>) -> Option<i64> {
+pub(crate) fn expect_int(
+    field: &Field,
+    min: i64,
+    max: i64,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<i64> {
     let ExprKind::Int(n) = field.value.kind else {
         diagnostics.push(type_error(field, "a number", None));
         return None;
@@ -239,12 +281,22 @@ pub(crate) fn expect_duration(field: &Field, diagnostics: &mut Vec<Diagnostic>) 
 }
 
 /// A name (an agent profile's).
-pub(crate) fn expect_name<'a>(field: &'a Field, diagnostics: &mut Vec<Diagnostic>) -> Option<&'a Name> {
+pub(crate) fn expect_name<'a>(
+    field: &'a Field,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<&'a Name> {
     match &field.value.kind {
         ExprKind::Ref(path) if path.len() == 1 => Some(&path[0]),
         ExprKind::Str(lit) => {
             let text = lit.plain_text().unwrap_or_default();
-            diagnostics.push(type_error(field, "the name of an agent profile", Some(&format!("write the name without quotes: `{} = {text}`", field.name.text))));
+            diagnostics.push(type_error(
+                field,
+                "the name of an agent profile",
+                Some(&format!(
+                    "write the name without quotes: `{} = {text}`",
+                    field.name.text
+                )),
+            ));
             None
         }
         _ => {
@@ -255,7 +307,11 @@ pub(crate) fn expect_name<'a>(field: &'a Field, diagnostics: &mut Vec<Diagnostic
 }
 
 /// An agent setting's value, checked against its kind. Settings are constants.
-pub(crate) fn setting_value(field: &Field, kind: SettingKind, diagnostics: &mut Vec<Diagnostic>) -> Option<Value> {
+pub(crate) fn setting_value(
+    field: &Field,
+    kind: SettingKind,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Value> {
     let constant = |lit: &StrLit, diagnostics: &mut Vec<Diagnostic>| -> Option<String> {
         let text = lit.plain_text();
         if text.is_none() {
@@ -274,7 +330,10 @@ pub(crate) fn setting_value(field: &Field, kind: SettingKind, diagnostics: &mut 
         SettingKind::Int => expect_int(field, 1, 10_000, diagnostics).map(Value::Int),
         SettingKind::Strings => {
             let items = expect_str_list(field, diagnostics)?;
-            let values: Option<Vec<Value>> = items.into_iter().map(|lit| constant(lit, diagnostics).map(Value::String)).collect();
+            let values: Option<Vec<Value>> = items
+                .into_iter()
+                .map(|lit| constant(lit, diagnostics).map(Value::String))
+                .collect();
             values.map(Value::List)
         }
         SettingKind::Map => {
@@ -282,7 +341,9 @@ pub(crate) fn setting_value(field: &Field, kind: SettingKind, diagnostics: &mut 
             let values: Option<Vec<Value>> = entries
                 .into_iter()
                 .map(|(key, lit)| {
-                    constant(lit, diagnostics).map(|v| Value::List(vec![Value::String(key.text.clone()), Value::String(v)]))
+                    constant(lit, diagnostics).map(|v| {
+                        Value::List(vec![Value::String(key.text.clone()), Value::String(v)])
+                    })
                 })
                 .collect();
             values.map(Value::List)

@@ -29,9 +29,14 @@ pub fn find_cycles(deps: &[Vec<usize>]) -> Vec<Vec<(usize, usize)>> {
 }
 
 /// A shortest cycle from `start` back to itself, moving only through nodes `inside` allows.
-fn shortest_cycle_through(start: usize, deps: &[Vec<usize>], inside: impl Fn(usize) -> bool) -> Option<Vec<(usize, usize)>> {
+fn shortest_cycle_through(
+    start: usize,
+    deps: &[Vec<usize>],
+    inside: impl Fn(usize) -> bool,
+) -> Option<Vec<(usize, usize)>> {
     // Breadth-first search; `came_from[n]` is the (node, edge index) that first reached n.
-    let mut came_from: std::collections::HashMap<usize, (usize, usize)> = std::collections::HashMap::new();
+    let mut came_from: std::collections::HashMap<usize, (usize, usize)> =
+        std::collections::HashMap::new();
     let mut queue = std::collections::VecDeque::from([start]);
     while let Some(node) = queue.pop_front() {
         for (edge, &next) in deps[node].iter().enumerate() {
@@ -160,6 +165,8 @@ impl Ancestry {
 
     /// Whether `ancestor` is a transitive dependency of `node`.
     pub fn is_upstream(&self, ancestor: usize, node: usize) -> bool {
-        self.bits.get(node * self.words + ancestor / 64).is_some_and(|word| word & (1 << (ancestor % 64)) != 0)
+        self.bits
+            .get(node * self.words + ancestor / 64)
+            .is_some_and(|word| word & (1 << (ancestor % 64)) != 0)
     }
 }

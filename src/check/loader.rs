@@ -44,7 +44,11 @@ pub fn resolve_import(from: &ModuleKey, spec: &str) -> Result<ModuleKey, String>
             Some(_) => Ok(ModuleKey::Std(name.to_string())),
             None => Err(format!(
                 "there is no stdlib module `{spec}`; the stdlib has {}",
-                crate::stdlib::names().iter().map(|n| format!("`std/{n}`")).collect::<Vec<_>>().join(", ")
+                crate::stdlib::names()
+                    .iter()
+                    .map(|n| format!("`std/{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
         };
     }

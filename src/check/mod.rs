@@ -55,7 +55,12 @@ pub struct Session<'l> {
 impl<'l> Session<'l> {
     /// A session that reads imported files through `loader`.
     pub fn new(loader: &'l dyn Loader) -> Self {
-        Session { loader, modules: Vec::new(), by_key: HashMap::new(), stack: Vec::new() }
+        Session {
+            loader,
+            modules: Vec::new(),
+            by_key: HashMap::new(),
+            stack: Vec::new(),
+        }
     }
 
     /// The checked module `id`.
@@ -65,7 +70,10 @@ impl<'l> Session<'l> {
 
     /// Every module checked so far, in the order they were first reached.
     pub fn modules(&self) -> impl Iterator<Item = (ModuleId, &CheckedModule)> {
-        self.modules.iter().enumerate().map(|(i, m)| (ModuleId(i as u32), m))
+        self.modules
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (ModuleId(i as u32), m))
     }
 
     /// The module with this key, if it was checked.
@@ -91,13 +99,16 @@ impl<'l> Session<'l> {
 
     fn read(&self, key: &ModuleKey) -> Result<String, String> {
         match key {
-            ModuleKey::Std(name) => {
-                crate::stdlib::source(name).map(str::to_string).ok_or_else(|| format!("no stdlib module `std/{name}`"))
-            }
+            ModuleKey::Std(name) => crate::stdlib::source(name)
+                .map(str::to_string)
+                .ok_or_else(|| format!("no stdlib module `std/{name}`")),
             ModuleKey::File(path) => {
                 let bytes = self.loader.load(path)?;
                 String::from_utf8(bytes).map_err(|error| {
-                    format!("it is not valid UTF-8 (byte {} starts an invalid sequence)", error.utf8_error().valid_up_to())
+                    format!(
+                        "it is not valid UTF-8 (byte {} starts an invalid sequence)",
+                        error.utf8_error().valid_up_to()
+                    )
                 })
             }
         }
@@ -110,8 +121,16 @@ impl<'l> Session<'l> {
         self.modules.push(CheckedModule {
             key: key.clone(),
             text,
-            parsed: Parsed { file: Default::default(), diagnostics: Vec::new(), comments: Vec::new() },
-            ir: ir::Module { imports: Vec::new(), agents: Vec::new(), workflows: Vec::new() },
+            parsed: Parsed {
+                file: Default::default(),
+                diagnostics: Vec::new(),
+                comments: Vec::new(),
+            },
+            ir: ir::Module {
+                imports: Vec::new(),
+                agents: Vec::new(),
+                workflows: Vec::new(),
+            },
             diagnostics: Vec::new(),
             in_progress: true,
         });
@@ -130,10 +149,17 @@ impl<'l> Session<'l> {
         id
     }
 
-    fn check_imports(&mut self, from: &ModuleKey, parsed: &Parsed, diagnostics: &mut Vec<Diagnostic>) -> Vec<ir::Import> {
+    fn check_imports(
+        &mut self,
+        from: &ModuleKey,
+        parsed: &Parsed,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Vec<ir::Import> {
         let mut imports = Vec::new();
         for item in &parsed.file.items {
-            let syntax::ast::Item::Import(import) = item else { continue };
+            let syntax::ast::Item::Import(import) = item else {
+                continue;
+            };
             let Some(spec) = import.path.plain_text() else {
                 diagnostics.push(Diagnostic::new(
                     Code::Import,
@@ -144,16 +170,32 @@ impl<'l> Session<'l> {
                 continue;
             };
             let module = self.import_one(from, &spec, import.path.span, diagnostics);
-            imports.push(ir::Import { alias: import.alias.text.clone(), path: spec, module, span: import.span });
+            imports.push(ir::Import {
+                alias: import.alias.text.clone(),
+                path: spec,
+                module,
+                span: import.span,
+            });
         }
         imports
     }
 
-    fn import_one(&mut self, from: &ModuleKey, spec: &str, span: Span, diagnostics: &mut Vec<Diagnostic>) -> Option<ModuleId> {
+    fn import_one(
+        &mut self,
+        from: &ModuleKey,
+        spec: &str,
+        span: Span,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<ModuleId> {
         let key = match resolve_import(from, spec) {
             Ok(key) => key,
             Err(why) => {
-                diagnostics.push(Diagnostic::new(Code::Import, format!("cannot import `{spec}`"), span, why));
+                diagnostics.push(Diagnostic::new(
+                    Code::Import,
+                    format!("cannot import `{spec}`"),
+                    span,
+                    why,
+                ));
                 return None;
             }
         };
@@ -161,8 +203,10 @@ impl<'l> Session<'l> {
             let target = &self.modules[id.0 as usize];
             if target.in_progress {
                 let start = self.stack.iter().position(|m| *m == id).unwrap_or(0);
-                let mut chain: Vec<String> =
-                    self.stack[start..].iter().map(|m| self.modules[m.0 as usize].key.to_string()).collect();
+                let mut chain: Vec<String> = self.stack[start..]
+                    .iter()
+                    .map(|m| self.modules[m.0 as usize].key.to_string())
+                    .collect();
                 chain.push(key.to_string());
                 diagnostics.push(
                     Diagnostic::new(
@@ -180,12 +224,10 @@ impl<'l> Session<'l> {
         match self.read(&key) {
             Ok(text) => Some(self.check_source(key, text)),
             Err(why) => {
-                diagnostics.push(Diagnostic::new(
-                    Code::Import,
-                    format!("cannot read `{spec}`"),
-                    span,
-                    why,
-                ).with_help(format!("the import resolves to {key}")));
+                diagnostics.push(
+                    Diagnostic::new(Code::Import, format!("cannot read `{spec}`"), span, why)
+                        .with_help(format!("the import resolves to {key}")),
+                );
                 None
             }
         }

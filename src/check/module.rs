@@ -44,7 +44,12 @@ pub(crate) fn check_module(
             _ => None,
         })
         .collect();
-    let scope = ModuleScope { modules, imports: &imports, agents: &agents, broken: &broken };
+    let scope = ModuleScope {
+        modules,
+        imports: &imports,
+        agents: &agents,
+        broken: &broken,
+    };
     let workflows: Vec<ir::Workflow> = file
         .items
         .iter()
@@ -53,7 +58,11 @@ pub(crate) fn check_module(
             _ => None,
         })
         .collect();
-    ir::Module { imports, agents, workflows }
+    ir::Module {
+        imports,
+        agents,
+        workflows,
+    }
 }
 
 /// Two imports with one alias, two agents or two workflows with one name.
@@ -78,7 +87,9 @@ fn report_duplicates(file: &ast::File, diagnostics: &mut Vec<Diagnostic>) {
                     "second one here",
                 )
                 .with_label(first.span, "first one here")
-                .with_help(format!("rename one of them; every {kind} in a file needs its own name")),
+                .with_help(format!(
+                    "rename one of them; every {kind} in a file needs its own name"
+                )),
             );
         } else {
             seen.insert((kind, name.text.as_str()), name);
@@ -95,11 +106,17 @@ fn check_agent(agent: &ast::Agent, diagnostics: &mut Vec<Diagnostic>) -> Option<
                 diagnostics.push(
                     Diagnostic::new(
                         Code::Field,
-                        format!("agent `{}` does not say which adapter runs it", agent.name.text),
+                        format!(
+                            "agent `{}` does not say which adapter runs it",
+                            agent.name.text
+                        ),
                         agent.name.span,
                         "no `adapter` field",
                     )
-                    .with_help(format!("add `adapter = \"claude-code\"` (or one of: {})", adapter_names())),
+                    .with_help(format!(
+                        "add `adapter = \"claude-code\"` (or one of: {})",
+                        adapter_names()
+                    )),
                 );
             }
             None
@@ -135,8 +152,13 @@ fn check_agent(agent: &ast::Agent, diagnostics: &mut Vec<Diagnostic>) -> Option<
             },
             _ => {
                 diagnostics.push(
-                    Diagnostic::new(Code::Type, "`adapter` takes a string", field.value.span, "not a string")
-                        .with_help("write it in quotes: `adapter = \"claude-code\"`"),
+                    Diagnostic::new(
+                        Code::Type,
+                        "`adapter` takes a string",
+                        field.value.span,
+                        "not a string",
+                    )
+                    .with_help("write it in quotes: `adapter = \"claude-code\"`"),
                 );
                 None
             }
@@ -204,7 +226,11 @@ fn check_agent(agent: &ast::Agent, diagnostics: &mut Vec<Diagnostic>) -> Option<
 }
 
 fn adapter_names() -> String {
-    Adapter::ALL.iter().map(|a| format!("`{}`", a.name())).collect::<Vec<_>>().join(", ")
+    Adapter::ALL
+        .iter()
+        .map(|a| format!("`{}`", a.name()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn capitalize(text: &str) -> String {

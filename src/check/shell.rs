@@ -35,8 +35,8 @@ enum Quote {
 
 /// Words after which the next word is still in command position.
 const PREFIX_WORDS: [&str; 17] = [
-    "if", "then", "else", "elif", "do", "while", "until", "!", "time", "exec", "command", "nohup", "env", "sudo", "xargs",
-    "{", "builtin",
+    "if", "then", "else", "elif", "do", "while", "until", "!", "time", "exec", "command", "nohup",
+    "env", "sudo", "xargs", "{", "builtin",
 ];
 
 /// Programs whose `-c` argument is shell code.
@@ -159,7 +159,12 @@ impl ShellScanner {
                 '#' if !self.word_started => self.in_comment = true,
                 ' ' | '\t' => self.end_word(),
                 '\n' | ';' | '|' | '(' | '`' => self.new_command(),
-                '&' if self.previous == '>' || self.previous == '<' || rest.first() == Some(&'>') => self.push(c),
+                '&' if self.previous == '>'
+                    || self.previous == '<'
+                    || rest.first() == Some(&'>') =>
+                {
+                    self.push(c)
+                }
                 '&' => self.new_command(),
                 ')' => match self.substitutions.pop() {
                     Some(outer) => {
@@ -188,9 +193,9 @@ impl ShellScanner {
         let word = std::mem::take(&mut self.word);
         self.word_started = false;
         if self.command_start {
-            let is_assignment = word
-                .split_once('=')
-                .is_some_and(|(name, _)| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+            let is_assignment = word.split_once('=').is_some_and(|(name, _)| {
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            });
             if !(is_assignment || PREFIX_WORDS.contains(&word.as_str())) {
                 self.command_start = false;
                 self.command = Some(word.clone());
@@ -219,7 +224,10 @@ impl ShellScanner {
             Err(Unsafe::CommandName)
         } else if self.command.as_deref() == Some("eval") {
             Err(Unsafe::Eval)
-        } else if self.command.as_deref().is_some_and(|c| SHELLS.contains(&c.rsplit('/').next().unwrap_or(c)))
+        } else if self
+            .command
+            .as_deref()
+            .is_some_and(|c| SHELLS.contains(&c.rsplit('/').next().unwrap_or(c)))
             && self.previous_word.as_deref() == Some("-c")
             && self.word.is_empty()
         {

@@ -18,7 +18,13 @@ struct Resolved {
 
 impl WorkflowChecker<'_, '_> {
     /// Lowers a string literal into a template for `context`; `field` names where it stands.
-    pub fn template(&mut self, lit: &StrLit, context: Context, field: &str, scope: &Scope) -> ir::Template {
+    pub fn template(
+        &mut self,
+        lit: &StrLit,
+        context: Context,
+        field: &str,
+        scope: &Scope,
+    ) -> ir::Template {
         let mut segments = Vec::with_capacity(lit.parts.len());
         let mut shell = (context == Context::Shell).then(ShellScanner::new);
         for (index, part) in lit.parts.iter().enumerate() {
@@ -38,13 +44,23 @@ impl WorkflowChecker<'_, '_> {
                                 Placement::ShellUnquoted
                             }
                         },
-                        None if context == Context::Prompt && alone_on_line(&lit.parts, index) && lit.block => {
+                        None if context == Context::Prompt
+                            && alone_on_line(&lit.parts, index)
+                            && lit.block =>
+                        {
                             Placement::OwnLine
                         }
-                        None if context == Context::Prompt && alone_in_string(&lit.parts) && field != "title" => Placement::OwnLine,
+                        None if context == Context::Prompt
+                            && alone_in_string(&lit.parts)
+                            && field != "title" =>
+                        {
+                            Placement::OwnLine
+                        }
                         None => Placement::Inline,
                     };
-                    let Some(resolved) = self.resolve(interp, field, scope) else { continue };
+                    let Some(resolved) = self.resolve(interp, field, scope) else {
+                        continue;
+                    };
                     self.judge_place(interp, &resolved, context, field, placement);
                     segments.push(ir::Segment::Value(ir::Interpolation {
                         source: resolved.source,
@@ -56,7 +72,11 @@ impl WorkflowChecker<'_, '_> {
                 }
             }
         }
-        ir::Template { context, segments, span: lit.span }
+        ir::Template {
+            context,
+            segments,
+            span: lit.span,
+        }
     }
 
     fn report_unsafe(&mut self, interp: &ast::Interp, why: Unsafe) {
@@ -97,7 +117,14 @@ impl WorkflowChecker<'_, '_> {
     }
 
     /// Checks what a value may do in this place: secrets, free text, results.
-    fn judge_place(&mut self, interp: &ast::Interp, resolved: &Resolved, context: Context, field: &str, placement: Placement) {
+    fn judge_place(
+        &mut self,
+        interp: &ast::Interp,
+        resolved: &Resolved,
+        context: Context,
+        field: &str,
+        placement: Placement,
+    ) {
         let name = interp.path_text();
         if resolved.ty == Type::Secret && matches!(context, Context::Prompt | Context::Plain) {
             let place = match field {
@@ -118,8 +145,13 @@ impl WorkflowChecker<'_, '_> {
                 _ => "free text",
             };
             let d = if field == "title" {
-                Diagnostic::new(Code::InlineText, format!("`{name}` is {what}, which may hold any characters, in a title"), interp.span, "free text in a title")
-                    .with_help("use a parameter declared with `matching`, an enum, or `| slug`")
+                Diagnostic::new(
+                    Code::InlineText,
+                    format!("`{name}` is {what}, which may hold any characters, in a title"),
+                    interp.span,
+                    "free text in a title",
+                )
+                .with_help("use a parameter declared with `matching`, an enum, or `| slug`")
             } else {
                 Diagnostic::new(Code::InlineText, format!("`{name}` is {what}, interpolated in the middle of a sentence"), interp.span, "inline free text")
                     .with_help("put it alone on its own line of a text block, so it is set off as a fenced data block; or use `| slug`, or a parameter declared with `matching`")
@@ -140,26 +172,47 @@ impl WorkflowChecker<'_, '_> {
                 } else if let Some(index) = self.params.iter().position(|p| p.name == first.text) {
                     self.used[index] = true;
                     let param = &self.params[index];
-                    let free = param.ty == Type::Text || (param.ty == Type::String && param.pattern.is_none());
-                    (Source::Param(ir::ParamId(index as u32)), param.ty.clone(), free)
+                    let free = param.ty == Type::Text
+                        || (param.ty == Type::String && param.pattern.is_none());
+                    (
+                        Source::Param(ir::ParamId(index as u32)),
+                        param.ty.clone(),
+                        free,
+                    )
                 } else {
                     self.unbound(first, scope);
                     return None;
                 }
             }
-            2 if first.text == "run" && path[1].text == "id" => (Source::RunId, Type::String, false),
-            2 if first.text == "task" && path[1].text == "id" => (Source::TaskId, Type::String, false),
+            2 if first.text == "run" && path[1].text == "id" => {
+                (Source::RunId, Type::String, false)
+            }
+            2 if first.text == "task" && path[1].text == "id" => {
+                (Source::TaskId, Type::String, false)
+            }
             2 => {
                 let Some(node) = self.node_index(&first.text) else {
-                    if self.broken_nodes.contains(&first.text) || self.broken_params.contains(&first.text) {
+                    if self.broken_nodes.contains(&first.text)
+                        || self.broken_params.contains(&first.text)
+                    {
                         return None;
                     }
                     if self.params.iter().any(|p| p.name == first.text) {
-                        self.report(Diagnostic::new(Code::Type, format!("the parameter `{}` has no fields", first.text), span, "no `.` after a parameter"));
+                        self.report(Diagnostic::new(
+                            Code::Type,
+                            format!("the parameter `{}` has no fields", first.text),
+                            span,
+                            "no `.` after a parameter",
+                        ));
                         return None;
                     }
                     let names: Vec<&str> = self.nodes.iter().map(|n| n.name.as_str()).collect();
-                    let mut d = Diagnostic::new(Code::UnknownRef, format!("`{text}` names no task"), first.span, "unknown task");
+                    let mut d = Diagnostic::new(
+                        Code::UnknownRef,
+                        format!("`{text}` names no task"),
+                        first.span,
+                        "unknown task",
+                    );
                     if let Some(hint) = did_you_mean(&first.text, names) {
                         d = d.with_help(hint);
                     }
@@ -168,15 +221,27 @@ impl WorkflowChecker<'_, '_> {
                 };
                 if path[1].text != "result" {
                     self.report(
-                        Diagnostic::new(Code::UnknownRef, format!("a task has no `{}`", path[1].text), path[1].span, "unknown field")
-                            .with_help(format!("a task's output is `{{{{ {}.result }}}}`", first.text)),
+                        Diagnostic::new(
+                            Code::UnknownRef,
+                            format!("a task has no `{}`", path[1].text),
+                            path[1].span,
+                            "unknown field",
+                        )
+                        .with_help(format!(
+                            "a task's output is `{{{{ {}.result }}}}`",
+                            first.text
+                        )),
                     );
                     return None;
                 }
                 if self.nodes[node].tag != NodeTag::Task {
                     self.report(Diagnostic::new(
                         Code::UnknownRef,
-                        format!("`{}` is a {}, which has no result", first.text, self.nodes[node].tag.noun()),
+                        format!(
+                            "`{}` is a {}, which has no result",
+                            first.text,
+                            self.nodes[node].tag.noun()
+                        ),
                         first.span,
                         "no result",
                     ));
@@ -215,7 +280,12 @@ impl WorkflowChecker<'_, '_> {
                 return None;
             }
         }
-        Some(Resolved { source, filters, ty, free })
+        Some(Resolved {
+            source,
+            filters,
+            ty,
+            free,
+        })
     }
 
     fn unbound(&mut self, name: &ast::Name, scope: &Scope) {
@@ -229,7 +299,10 @@ impl WorkflowChecker<'_, '_> {
             "not in scope",
         );
         if self.node_index(&name.text).is_some() {
-            d = d.with_help(format!("`{0}` is a task; its output is `{{{{ {0}.result }}}}`", name.text));
+            d = d.with_help(format!(
+                "`{0}` is a task; its output is `{{{{ {0}.result }}}}`",
+                name.text
+            ));
         } else if name.text == "run" || name.text == "task" {
             d = d.with_help(format!("did you mean `{{{{ {}.id }}}}`?", name.text));
         } else {
@@ -239,7 +312,9 @@ impl WorkflowChecker<'_, '_> {
             }
             let suggestion = crate::suggest::closest(&name.text, names);
             // The parameter the typo meant is used, as far as `wf::unused` is concerned.
-            if let Some(index) = suggestion.and_then(|s| self.params.iter().position(|p| p.name == s)) {
+            if let Some(index) =
+                suggestion.and_then(|s| self.params.iter().position(|p| p.name == s))
+            {
                 self.used[index] = true;
             }
             d = d.with_help(match suggestion {
@@ -254,11 +329,19 @@ impl WorkflowChecker<'_, '_> {
         let name = call.name.text.as_str();
         let string_arg = |checker: &mut Self| -> Option<String> {
             match call.args.as_slice() {
-                [ast::Expr { kind: ExprKind::Str(lit), .. }] if lit.plain_text().is_some() => lit.plain_text(),
+                [ast::Expr {
+                    kind: ExprKind::Str(lit),
+                    ..
+                }] if lit.plain_text().is_some() => lit.plain_text(),
                 _ => {
                     checker.report(
-                        Diagnostic::new(Code::Type, format!("`{name}` takes one string argument"), call.span, "wrong arguments")
-                            .with_help(format!("write `{name}(\"…\")`")),
+                        Diagnostic::new(
+                            Code::Type,
+                            format!("`{name}` takes one string argument"),
+                            call.span,
+                            "wrong arguments",
+                        )
+                        .with_help(format!("write `{name}(\"…\")`")),
                     );
                     None
                 }
@@ -268,15 +351,25 @@ impl WorkflowChecker<'_, '_> {
             if call.args.is_empty() {
                 Some(())
             } else {
-                checker.report(Diagnostic::new(Code::Type, format!("`{name}` takes no arguments"), call.span, "unexpected arguments"));
+                checker.report(Diagnostic::new(
+                    Code::Type,
+                    format!("`{name}` takes no arguments"),
+                    call.span,
+                    "unexpected arguments",
+                ));
                 None
             }
         };
         let not_list = |checker: &mut Self| -> Option<()> {
             if let Type::List(_) = input {
                 checker.report(
-                    Diagnostic::new(Code::Type, format!("`{name}` works on text, and this is a list"), call.span, "a list")
-                        .with_help("join the list first: `| join(\", \") | …`"),
+                    Diagnostic::new(
+                        Code::Type,
+                        format!("`{name}` works on text, and this is a list"),
+                        call.span,
+                        "a list",
+                    )
+                    .with_help("join the list first: `| join(\", \") | …`"),
                 );
                 None
             } else {
@@ -284,16 +377,29 @@ impl WorkflowChecker<'_, '_> {
             }
         };
         let filter = match name {
-            "slug" => no_args(self).and_then(|_| not_list(self)).map(|_| Filter::Slug)?,
-            "upper" => no_args(self).and_then(|_| not_list(self)).map(|_| Filter::Upper)?,
-            "lower" => no_args(self).and_then(|_| not_list(self)).map(|_| Filter::Lower)?,
-            "trim" => no_args(self).and_then(|_| not_list(self)).map(|_| Filter::Trim)?,
+            "slug" => no_args(self)
+                .and_then(|_| not_list(self))
+                .map(|_| Filter::Slug)?,
+            "upper" => no_args(self)
+                .and_then(|_| not_list(self))
+                .map(|_| Filter::Upper)?,
+            "lower" => no_args(self)
+                .and_then(|_| not_list(self))
+                .map(|_| Filter::Lower)?,
+            "trim" => no_args(self)
+                .and_then(|_| not_list(self))
+                .map(|_| Filter::Trim)?,
             "json" => no_args(self).map(|_| Filter::Json)?,
             "default" => string_arg(self).map(Filter::Default)?,
             "join" => {
                 let separator = string_arg(self)?;
                 if !matches!(input, Type::List(_) | Type::Error) {
-                    self.report(Diagnostic::new(Code::Type, format!("`join` joins a list, and this is {}", describe_type(input)), call.span, "not a list"));
+                    self.report(Diagnostic::new(
+                        Code::Type,
+                        format!("`join` joins a list, and this is {}", describe_type(input)),
+                        call.span,
+                        "not a list",
+                    ));
                     return None;
                 }
                 Filter::Join(separator)
@@ -302,8 +408,13 @@ impl WorkflowChecker<'_, '_> {
                 let help = did_you_mean(other, ir::FILTER_NAMES)
                     .unwrap_or_else(|| format!("the filters are: {}", ir::FILTER_NAMES.join(", ")));
                 self.report(
-                    Diagnostic::new(Code::UnknownRef, format!("there is no filter called `{other}`"), call.name.span, "unknown filter")
-                        .with_help(help),
+                    Diagnostic::new(
+                        Code::UnknownRef,
+                        format!("there is no filter called `{other}`"),
+                        call.name.span,
+                        "unknown filter",
+                    )
+                    .with_help(help),
                 );
                 return None;
             }
@@ -313,26 +424,52 @@ impl WorkflowChecker<'_, '_> {
 
     /// `X.result` is allowed only where X certainly ran before the current task; returns
     /// whether it is.
-    fn check_result(&mut self, node: usize, interp: &ast::Interp, filters: &[Filter], field: &str, scope: &Scope) -> bool {
+    fn check_result(
+        &mut self,
+        node: usize,
+        interp: &ast::Interp,
+        filters: &[Filter],
+        field: &str,
+        scope: &Scope,
+    ) -> bool {
         let name = self.nodes[node].name.clone();
         let span = interp.path_span();
         if matches!(field, "title" | "labels" | "workdir") {
             self.report(
-                Diagnostic::new(Code::NotUpstream, format!("`{field}` is decided when the plan is made, before `{name}` has a result"), span, "not known yet")
-                    .with_help("use results in `prompt`, `accept`, `context`, `run`, `verify` or `env`"),
+                Diagnostic::new(
+                    Code::NotUpstream,
+                    format!(
+                        "`{field}` is decided when the plan is made, before `{name}` has a result"
+                    ),
+                    span,
+                    "not known yet",
+                )
+                .with_help(
+                    "use results in `prompt`, `accept`, `context`, `run`, `verify` or `env`",
+                ),
             );
             return false;
         }
         let Some(current) = scope.current else {
             self.report(
-                Diagnostic::new(Code::NotUpstream, format!("`defaults` apply to every task, so they cannot read `{name}.result`"), span, "no task here")
-                    .with_help("move this into the tasks that run after it"),
+                Diagnostic::new(
+                    Code::NotUpstream,
+                    format!("`defaults` apply to every task, so they cannot read `{name}.result`"),
+                    span,
+                    "no task here",
+                )
+                .with_help("move this into the tasks that run after it"),
             );
             return false;
         };
         let current_name = self.nodes[current].name.clone();
         if current == node {
-            self.report(Diagnostic::new(Code::NotUpstream, format!("`{name}` cannot read its own result"), span, "its own result"));
+            self.report(Diagnostic::new(
+                Code::NotUpstream,
+                format!("`{name}` cannot read its own result"),
+                span,
+                "its own result",
+            ));
             return false;
         }
         if let Some(ancestry) = &self.ancestry {
@@ -346,8 +483,17 @@ impl WorkflowChecker<'_, '_> {
         }
         if self.nodes[node].has_when && !filters.iter().any(|f| matches!(f, Filter::Default(_))) {
             self.report(
-                Diagnostic::new(Code::NotUpstream, format!("`{name}` may be left out by its `when`, so `{name}.result` may not exist"), span, "may be left out")
-                    .with_help(format!("give a fallback: `{{{{ {name}.result | default(\"…\") }}}}`")),
+                Diagnostic::new(
+                    Code::NotUpstream,
+                    format!(
+                        "`{name}` may be left out by its `when`, so `{name}.result` may not exist"
+                    ),
+                    span,
+                    "may be left out",
+                )
+                .with_help(format!(
+                    "give a fallback: `{{{{ {name}.result | default(\"…\") }}}}`"
+                )),
             );
             return false;
         }

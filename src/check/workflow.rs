@@ -174,7 +174,10 @@ pub(crate) fn check_workflow(
     let defaults = checker.defaults(&workflow.members);
     let mut nodes = Vec::with_capacity(node_asts.len());
     for (index, node) in node_asts.iter().enumerate() {
-        let scope = Scope { current: Some(index), loop_var: None };
+        let scope = Scope {
+            current: Some(index),
+            loop_var: None,
+        };
         let (kind, scope) = match node {
             NodeAst::Task(task) => {
                 let (task, scope) = checker.task(task, scope, &defaults);
@@ -194,7 +197,11 @@ pub(crate) fn check_workflow(
         nodes.push(ir::Node {
             name: node.name().text.clone(),
             docs: node.docs(),
-            after: deps[index].iter().zip(&dep_spans[index]).map(|(&d, &s)| (ir::NodeId(d as u32), s)).collect(),
+            after: deps[index]
+                .iter()
+                .zip(&dep_spans[index])
+                .map(|(&d, &s)| (ir::NodeId(d as u32), s))
+                .collect(),
             when,
             kind,
             name_span: node.name().span,
@@ -208,7 +215,12 @@ pub(crate) fn check_workflow(
             Member::Broken(broken) => vec![broken.text.as_str()],
             Member::Task(task) => task.block.broken.iter().map(|b| b.text.as_str()).collect(),
             Member::Gate(gate) => gate.block.broken.iter().map(|b| b.text.as_str()).collect(),
-            Member::Defaults(defaults) => defaults.block.broken.iter().map(|b| b.text.as_str()).collect(),
+            Member::Defaults(defaults) => defaults
+                .block
+                .broken
+                .iter()
+                .map(|b| b.text.as_str())
+                .collect(),
             _ => Vec::new(),
         })
         .collect::<Vec<_>>()
@@ -230,7 +242,12 @@ impl WorkflowChecker<'_, '_> {
     }
 
     fn param(&mut self, param: &ast::Param) {
-        if let Some((_, first)) = self.params.iter().enumerate().find(|(_, p)| p.name == param.name.text) {
+        if let Some((_, first)) = self
+            .params
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.name == param.name.text)
+        {
             let first_span = first.name_span;
             self.report(
                 Diagnostic::new(
@@ -244,7 +261,10 @@ impl WorkflowChecker<'_, '_> {
             return;
         }
         let ty = self.lower_type(&param.ty);
-        let pattern = param.matching.as_ref().and_then(|lit| self.pattern(lit, &ty));
+        let pattern = param
+            .matching
+            .as_ref()
+            .and_then(|lit| self.pattern(lit, &ty));
         let default = match (&param.default, &ty) {
             (Some(expr), Type::Secret) => {
                 self.report(
@@ -263,7 +283,8 @@ impl WorkflowChecker<'_, '_> {
                 None
             }
             (Some(expr), ty) => {
-                let value = self.constant(expr, ty, &format!("the default of `{}`", param.name.text));
+                let value =
+                    self.constant(expr, ty, &format!("the default of `{}`", param.name.text));
                 if let (Some(value), Some(pattern)) = (&value, &pattern) {
                     self.check_pattern(value, pattern, expr.span);
                 }
@@ -294,7 +315,9 @@ impl WorkflowChecker<'_, '_> {
                 "secret" => Type::Secret,
                 "" => Type::Error,
                 other => {
-                    const TYPES: [&str; 8] = ["string", "text", "int", "bool", "path", "secret", "enum", "list"];
+                    const TYPES: [&str; 8] = [
+                        "string", "text", "int", "bool", "path", "secret", "enum", "list",
+                    ];
                     let help = match other {
                         "list" => "a list names its element type: `list<string>`".to_string(),
                         "enum" => "an enum lists its values: `enum(\"a\", \"b\")`".to_string(),
@@ -303,8 +326,13 @@ impl WorkflowChecker<'_, '_> {
                         }),
                     };
                     self.report(
-                        Diagnostic::new(Code::Type, format!("there is no type `{other}`"), name.span, "unknown type")
-                            .with_help(help),
+                        Diagnostic::new(
+                            Code::Type,
+                            format!("there is no type `{other}`"),
+                            name.span,
+                            "unknown type",
+                        )
+                        .with_help(help),
                     );
                     Type::Error
                 }
@@ -313,19 +341,34 @@ impl WorkflowChecker<'_, '_> {
                 let mut out: Vec<String> = Vec::new();
                 for lit in values {
                     let Some(value) = lit.plain_text() else {
-                        self.report(Diagnostic::new(Code::Type, "enum values cannot interpolate", lit.span, "interpolation here"));
+                        self.report(Diagnostic::new(
+                            Code::Type,
+                            "enum values cannot interpolate",
+                            lit.span,
+                            "interpolation here",
+                        ));
                         continue;
                     };
                     if out.contains(&value) {
-                        self.report(Diagnostic::new(Code::Duplicate, format!("the enum lists {value:?} twice"), lit.span, "again here"));
+                        self.report(Diagnostic::new(
+                            Code::Duplicate,
+                            format!("the enum lists {value:?} twice"),
+                            lit.span,
+                            "again here",
+                        ));
                         continue;
                     }
                     out.push(value);
                 }
                 if values.is_empty() {
                     self.report(
-                        Diagnostic::new(Code::Type, "an enum needs at least one value", ty.span, "no values")
-                            .with_help("list the values: `enum(\"a\", \"b\")`"),
+                        Diagnostic::new(
+                            Code::Type,
+                            "an enum needs at least one value",
+                            ty.span,
+                            "no values",
+                        )
+                        .with_help("list the values: `enum(\"a\", \"b\")`"),
                     );
                     return Type::Error;
                 }
@@ -335,11 +378,24 @@ impl WorkflowChecker<'_, '_> {
                 let inner = self.lower_type(element);
                 match inner {
                     Type::List(_) => {
-                        self.report(Diagnostic::new(Code::Type, "a list holds scalar values, not lists", element.span, "a list inside a list"));
+                        self.report(Diagnostic::new(
+                            Code::Type,
+                            "a list holds scalar values, not lists",
+                            element.span,
+                            "a list inside a list",
+                        ));
                         Type::Error
                     }
                     Type::Secret => {
-                        self.report(Diagnostic::new(Code::Type, "a list cannot hold secrets", element.span, "secret element type").with_help("declare one `secret` parameter per secret"));
+                        self.report(
+                            Diagnostic::new(
+                                Code::Type,
+                                "a list cannot hold secrets",
+                                element.span,
+                                "secret element type",
+                            )
+                            .with_help("declare one `secret` parameter per secret"),
+                        );
                         Type::Error
                     }
                     inner => Type::List(Box::new(inner)),
@@ -350,23 +406,39 @@ impl WorkflowChecker<'_, '_> {
 
     /// The regular expression of a `matching` clause, anchored so it must match the whole value.
     fn pattern(&mut self, lit: &ast::StrLit, ty: &Type) -> Option<(String, regex::Regex)> {
-        let applies = matches!(ty, Type::String | Type::Error) || matches!(ty, Type::List(e) if **e == Type::String);
+        let applies = matches!(ty, Type::String | Type::Error)
+            || matches!(ty, Type::List(e) if **e == Type::String);
         if !applies {
             self.report(
-                Diagnostic::new(Code::Type, format!("`matching` applies to string parameters, not {ty}"), lit.span, "not a string parameter")
-                    .with_help("remove `matching`, or make the parameter a `string`"),
+                Diagnostic::new(
+                    Code::Type,
+                    format!("`matching` applies to string parameters, not {ty}"),
+                    lit.span,
+                    "not a string parameter",
+                )
+                .with_help("remove `matching`, or make the parameter a `string`"),
             );
             return None;
         }
         let Some(source) = lit.plain_text() else {
-            self.report(Diagnostic::new(Code::Type, "a pattern cannot interpolate", lit.span, "interpolation here"));
+            self.report(Diagnostic::new(
+                Code::Type,
+                "a pattern cannot interpolate",
+                lit.span,
+                "interpolation here",
+            ));
             return None;
         };
         match regex::Regex::new(&format!("^(?:{source})$")) {
             Ok(regex) => Some((source, regex)),
             Err(error) => {
                 let detail = error.to_string();
-                let last = detail.lines().last().unwrap_or("invalid").trim().to_string();
+                let last = detail
+                    .lines()
+                    .last()
+                    .unwrap_or("invalid")
+                    .trim()
+                    .to_string();
                 self.report(Diagnostic::new(
                     Code::Type,
                     "this is not a valid regular expression",
@@ -378,7 +450,12 @@ impl WorkflowChecker<'_, '_> {
         }
     }
 
-    fn check_pattern(&mut self, value: &Value, (source, regex): &(String, regex::Regex), span: Span) {
+    fn check_pattern(
+        &mut self,
+        value: &Value,
+        (source, regex): &(String, regex::Regex),
+        span: Span,
+    ) {
         let values: Vec<&Value> = match value {
             Value::List(items) => items.iter().collect(),
             other => vec![other],
@@ -404,21 +481,45 @@ impl WorkflowChecker<'_, '_> {
             (Type::Error, _) => None,
             (Type::String | Type::Text | Type::Path | Type::Enum(_), K::Str(lit)) => {
                 let Some(text) = lit.plain_text() else {
-                    self.report(Diagnostic::new(Code::Type, format!("{what} is a constant; it cannot interpolate"), lit.span, "interpolation here"));
+                    self.report(Diagnostic::new(
+                        Code::Type,
+                        format!("{what} is a constant; it cannot interpolate"),
+                        lit.span,
+                        "interpolation here",
+                    ));
                     return None;
                 };
                 match ty {
                     Type::String if text.contains('\n') => {
-                        self.report(Diagnostic::new(Code::Type, format!("{what} must be one line of text"), lit.span, "holds a line break").with_help("declare the parameter as `text` for multi-line values"));
+                        self.report(
+                            Diagnostic::new(
+                                Code::Type,
+                                format!("{what} must be one line of text"),
+                                lit.span,
+                                "holds a line break",
+                            )
+                            .with_help("declare the parameter as `text` for multi-line values"),
+                        );
                         None
                     }
                     Type::Enum(values) if !values.contains(&text) => {
-                        let list = values.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(", ");
-                        let mut d = Diagnostic::new(Code::Type, format!("{text:?} is not one of the values of {ty}"), lit.span, "not an allowed value");
-                        d = d.with_help(match did_you_mean(&text, values.iter().map(String::as_str)) {
-                            Some(hint) => format!("{hint} The values are {list}"),
-                            None => format!("the values are {list}"),
-                        });
+                        let list = values
+                            .iter()
+                            .map(|v| format!("{v:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        let mut d = Diagnostic::new(
+                            Code::Type,
+                            format!("{text:?} is not one of the values of {ty}"),
+                            lit.span,
+                            "not an allowed value",
+                        );
+                        d = d.with_help(
+                            match did_you_mean(&text, values.iter().map(String::as_str)) {
+                                Some(hint) => format!("{hint} The values are {list}"),
+                                None => format!("the values are {list}"),
+                            },
+                        );
                         self.report(d);
                         None
                     }
@@ -435,13 +536,23 @@ impl WorkflowChecker<'_, '_> {
             (Type::Int, K::Int(n)) => Some(Value::Int(*n)),
             (Type::Bool, K::Bool(b)) => Some(Value::Bool(*b)),
             (Type::List(element), K::List(items)) => {
-                let values: Vec<Option<Value>> = items.iter().map(|item| self.constant(item, element, what)).collect();
-                values.into_iter().collect::<Option<Vec<_>>>().map(Value::List)
+                let values: Vec<Option<Value>> = items
+                    .iter()
+                    .map(|item| self.constant(item, element, what))
+                    .collect();
+                values
+                    .into_iter()
+                    .collect::<Option<Vec<_>>>()
+                    .map(Value::List)
             }
             (ty, kind) => {
                 let mut d = Diagnostic::new(
                     Code::Type,
-                    format!("{what} must be {}, not {}", describe_type(ty), describe_value(kind)),
+                    format!(
+                        "{what} must be {}, not {}",
+                        describe_type(ty),
+                        describe_value(kind)
+                    ),
                     expr.span,
                     format!("expected {}", describe_type(ty)),
                 );
@@ -477,7 +588,12 @@ impl WorkflowChecker<'_, '_> {
                 self.report(
                     Diagnostic::new(
                         Code::Duplicate,
-                        format!("the {} `{}` has the same name as a {} before it", node.tag().noun(), name.text, first_node.tag().noun()),
+                        format!(
+                            "the {} `{}` has the same name as a {} before it",
+                            node.tag().noun(),
+                            name.text,
+                            first_node.tag().noun()
+                        ),
                         name.span,
                         "second one here",
                     )
@@ -487,8 +603,13 @@ impl WorkflowChecker<'_, '_> {
                 continue;
             }
             by_name.insert(&name.text, nodes.len());
-            self.node_by_name.insert(name.text.clone(), self.nodes.len());
-            self.nodes.push(NodeInfo { name: name.text.clone(), tag: node.tag(), has_when: node.when().is_some() });
+            self.node_by_name
+                .insert(name.text.clone(), self.nodes.len());
+            self.nodes.push(NodeInfo {
+                name: name.text.clone(),
+                tag: node.tag(),
+                has_when: node.when().is_some(),
+            });
             nodes.push(node);
         }
         nodes
@@ -511,8 +632,13 @@ impl WorkflowChecker<'_, '_> {
                         if let Some(position) = node_deps.iter().position(|&d| d == dep) {
                             let first = node_spans[position];
                             self.report(
-                                Diagnostic::new(Code::Duplicate, format!("`{}` is listed twice in `after`", reference.text), reference.span, "again here")
-                                    .with_label(first, "first here"),
+                                Diagnostic::new(
+                                    Code::Duplicate,
+                                    format!("`{}` is listed twice in `after`", reference.text),
+                                    reference.span,
+                                    "again here",
+                                )
+                                .with_label(first, "first here"),
                             );
                             continue;
                         }
@@ -529,7 +655,10 @@ impl WorkflowChecker<'_, '_> {
                             "unknown name",
                         );
                         let help = if self.params.iter().any(|p| p.name == reference.text) {
-                            Some(format!("`{}` is a parameter; `after` lists tasks, gates and use blocks", reference.text))
+                            Some(format!(
+                                "`{}` is a parameter; `after` lists tasks, gates and use blocks",
+                                reference.text
+                            ))
                         } else {
                             did_you_mean(&reference.text, names)
                         };
@@ -548,10 +677,19 @@ impl WorkflowChecker<'_, '_> {
 
     fn report_cycle(&mut self, cycle: &[(usize, usize)], deps: &[Vec<usize>], spans: &[Vec<Span>]) {
         // `cycle` is in dependency order (each waits for the next); users read run order.
-        let mut order: Vec<&str> = cycle.iter().rev().map(|&(node, _)| self.nodes[node].name.as_str()).collect();
+        let mut order: Vec<&str> = cycle
+            .iter()
+            .rev()
+            .map(|&(node, _)| self.nodes[node].name.as_str())
+            .collect();
         order.rotate_right(1);
         let first = order.first().copied().unwrap_or_default();
-        let path = order.iter().chain(std::iter::once(&first)).map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" → ");
+        let path = order
+            .iter()
+            .chain(std::iter::once(&first))
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(" → ");
         let message = if cycle.len() == 1 {
             format!("`{first}` waits for itself")
         } else {
@@ -561,12 +699,20 @@ impl WorkflowChecker<'_, '_> {
             .iter()
             .map(|&(node, edge)| {
                 let dep = deps[node][edge];
-                (spans[node][edge], format!("`{}` waits for `{}`", self.nodes[node].name, self.nodes[dep].name))
+                (
+                    spans[node][edge],
+                    format!(
+                        "`{}` waits for `{}`",
+                        self.nodes[node].name, self.nodes[dep].name
+                    ),
+                )
             })
             .collect();
         labels.sort_by_key(|(span, _)| span.start);
         let mut labels = labels.into_iter();
-        let Some((span, label)) = labels.next() else { return };
+        let Some((span, label)) = labels.next() else {
+            return;
+        };
         let mut d = Diagnostic::new(Code::Cycle, message, span, label)
             .with_help("remove one of these `after` references so the tasks can run in some order");
         for (span, label) in labels {
@@ -579,12 +725,19 @@ impl WorkflowChecker<'_, '_> {
         let mut result = TaskDefaults::default();
         let mut seen: Option<Span> = None;
         for member in members {
-            let Member::Defaults(defaults) = member else { continue };
+            let Member::Defaults(defaults) = member else {
+                continue;
+            };
             if let Some(first) = seen {
                 self.report(
-                    Diagnostic::new(Code::Duplicate, "a workflow has one `defaults` block", defaults.keyword, "second one here")
-                        .with_label(first, "first one here")
-                        .with_help("merge the two blocks"),
+                    Diagnostic::new(
+                        Code::Duplicate,
+                        "a workflow has one `defaults` block",
+                        defaults.keyword,
+                        "second one here",
+                    )
+                    .with_label(first, "first one here")
+                    .with_help("merge the two blocks"),
                 );
                 continue;
             }
@@ -631,28 +784,58 @@ impl WorkflowChecker<'_, '_> {
         let names: Vec<&str> = self.module.agents.iter().map(|a| a.name.as_str()).collect();
         let help = did_you_mean(&name.text, names.iter().copied()).unwrap_or_else(|| {
             if names.is_empty() {
-                format!("declare it: `agent {} {{ adapter = \"claude-code\" }}`", name.text)
+                format!(
+                    "declare it: `agent {} {{ adapter = \"claude-code\" }}`",
+                    name.text
+                )
             } else {
                 format!("the agent profiles in this file are: {}", names.join(", "))
             }
         });
         self.report(
-            Diagnostic::new(Code::UnknownRef, format!("there is no agent profile called `{}`", name.text), name.span, "unknown agent")
-                .with_help(help),
+            Diagnostic::new(
+                Code::UnknownRef,
+                format!("there is no agent profile called `{}`", name.text),
+                name.span,
+                "unknown agent",
+            )
+            .with_help(help),
         );
         None
     }
 
-    fn template_list(&mut self, field: &ast::Field, context: Context, scope: &Scope) -> Vec<ir::Template> {
-        let Some(items) = expect_str_list(field, self.diagnostics) else { return Vec::new() };
-        items.into_iter().map(|lit| self.template(lit, context, &field.name.text, scope)).collect()
+    fn template_list(
+        &mut self,
+        field: &ast::Field,
+        context: Context,
+        scope: &Scope,
+    ) -> Vec<ir::Template> {
+        let Some(items) = expect_str_list(field, self.diagnostics) else {
+            return Vec::new();
+        };
+        items
+            .into_iter()
+            .map(|lit| self.template(lit, context, &field.name.text, scope))
+            .collect()
     }
 
-    fn template_map(&mut self, field: &ast::Field, context: Context, scope: &Scope) -> Vec<(String, ir::Template)> {
-        let Some(entries) = expect_map(field, self.diagnostics) else { return Vec::new() };
+    fn template_map(
+        &mut self,
+        field: &ast::Field,
+        context: Context,
+        scope: &Scope,
+    ) -> Vec<(String, ir::Template)> {
+        let Some(entries) = expect_map(field, self.diagnostics) else {
+            return Vec::new();
+        };
         entries
             .into_iter()
-            .map(|(key, lit)| (key.text.clone(), self.template(lit, context, &field.name.text, scope)))
+            .map(|(key, lit)| {
+                (
+                    key.text.clone(),
+                    self.template(lit, context, &field.name.text, scope),
+                )
+            })
             .collect()
     }
 
@@ -662,13 +845,24 @@ impl WorkflowChecker<'_, '_> {
             for item in items {
                 if item.key.text.starts_with("WF_") {
                     self.report(
-                        Diagnostic::new(Code::Field, format!("`{}` is reserved: wfc sets the WF_ variables itself", item.key.text), item.key.span, "reserved name")
-                            .with_help("choose a name that does not start with WF_"),
+                        Diagnostic::new(
+                            Code::Field,
+                            format!(
+                                "`{}` is reserved: wfc sets the WF_ variables itself",
+                                item.key.text
+                            ),
+                            item.key.span,
+                            "reserved name",
+                        )
+                        .with_help("choose a name that does not start with WF_"),
                     );
                 }
             }
         }
-        entries.into_iter().filter(|(key, _)| !key.starts_with("WF_")).collect()
+        entries
+            .into_iter()
+            .filter(|(key, _)| !key.starts_with("WF_"))
+            .collect()
     }
 
     fn workdir(&mut self, field: &ast::Field, scope: &Scope) -> Option<ir::Template> {
@@ -676,8 +870,13 @@ impl WorkflowChecker<'_, '_> {
         if let Some(text) = lit.plain_text() {
             if let Err(why) = check_relative_path(&text) {
                 self.report(
-                    Diagnostic::new(Code::Type, "`workdir` must be a path inside the workspace", lit.span, why)
-                        .with_help("write it relative to the workspace, without `..` that leaves it"),
+                    Diagnostic::new(
+                        Code::Type,
+                        "`workdir` must be a path inside the workspace",
+                        lit.span,
+                        why,
+                    )
+                    .with_help("write it relative to the workspace, without `..` that leaves it"),
                 );
                 return None;
             }
@@ -685,17 +884,37 @@ impl WorkflowChecker<'_, '_> {
         Some(self.template(lit, Context::Plain, "workdir", scope))
     }
 
-    fn task(&mut self, task: &ast::Task, mut scope: Scope, defaults: &TaskDefaults) -> (ir::Task, Scope) {
-        let for_each = task.for_each.as_ref().and_then(|fe| self.for_each(fe, &scope));
+    fn task(
+        &mut self,
+        task: &ast::Task,
+        mut scope: Scope,
+        defaults: &TaskDefaults,
+    ) -> (ir::Task, Scope) {
+        let for_each = task
+            .for_each
+            .as_ref()
+            .and_then(|fe| self.for_each(fe, &scope));
         if let Some(fe) = &for_each {
-            scope.loop_var = Some(LoopVar { name: fe.0.var.clone(), ty: fe.0.element.clone(), free: fe.1 });
+            scope.loop_var = Some(LoopVar {
+                name: fe.0.var.clone(),
+                ty: fe.0.element.clone(),
+                free: fe.1,
+            });
         }
         let fields = FieldSet::new(&task.block, self.diagnostics);
         fields.report_unknown(&TASK_FIELDS, "a task", self.diagnostics);
         let action = match (fields.get("prompt"), fields.get("run")) {
             (Some(prompt), Some(run)) => {
-                let second = if prompt.span.start < run.span.start { run } else { prompt };
-                let first = if second.name.text == "run" { prompt } else { run };
+                let second = if prompt.span.start < run.span.start {
+                    run
+                } else {
+                    prompt
+                };
+                let first = if second.name.text == "run" {
+                    prompt
+                } else {
+                    run
+                };
                 self.report(
                     Diagnostic::new(Code::Field, format!("task `{}` has both `prompt` and `run`", task.name.text), second.name.span, "second one here")
                         .with_label(first.name.span, "first one here")
@@ -703,8 +922,11 @@ impl WorkflowChecker<'_, '_> {
                 );
                 None
             }
-            (Some(prompt), None) => expect_str(prompt, self.diagnostics).map(|lit| ir::Action::Prompt(self.template(lit, Context::Prompt, "prompt", &scope))),
-            (None, Some(run)) => expect_str(run, self.diagnostics).map(|lit| ir::Action::Run(self.template(lit, Context::Shell, "run", &scope))),
+            (Some(prompt), None) => expect_str(prompt, self.diagnostics).map(|lit| {
+                ir::Action::Prompt(self.template(lit, Context::Prompt, "prompt", &scope))
+            }),
+            (None, Some(run)) => expect_str(run, self.diagnostics)
+                .map(|lit| ir::Action::Run(self.template(lit, Context::Shell, "run", &scope))),
             (None, None) => {
                 if !task.block.has_broken("prompt") && !task.block.has_broken("run") {
                     self.report(
@@ -716,14 +938,31 @@ impl WorkflowChecker<'_, '_> {
             }
         };
         let is_command = fields.get("run").is_some();
-        let title = fields.get("title").and_then(|f| expect_line(f, self.diagnostics)).map(|lit| self.template(lit, Context::Prompt, "title", &scope));
-        let accept = fields.get("accept").map(|f| self.template_list(f, Context::Prompt, &scope)).unwrap_or_default();
-        let verify = fields.get("verify").map(|f| self.template_list(f, Context::Shell, &scope)).unwrap_or_default();
+        let title = fields
+            .get("title")
+            .and_then(|f| expect_line(f, self.diagnostics))
+            .map(|lit| self.template(lit, Context::Prompt, "title", &scope));
+        let accept = fields
+            .get("accept")
+            .map(|f| self.template_list(f, Context::Prompt, &scope))
+            .unwrap_or_default();
+        let verify = fields
+            .get("verify")
+            .map(|f| self.template_list(f, Context::Shell, &scope))
+            .unwrap_or_default();
         let agent = match fields.get("agent") {
             Some(field) if is_command => {
                 self.report(
-                    Diagnostic::new(Code::Field, format!("task `{}` runs a command, so it takes no agent", task.name.text), field.name.span, "not used by a command task")
-                        .with_help("remove `agent`, or replace `run` with a `prompt`"),
+                    Diagnostic::new(
+                        Code::Field,
+                        format!(
+                            "task `{}` runs a command, so it takes no agent",
+                            task.name.text
+                        ),
+                        field.name.span,
+                        "not used by a command task",
+                    )
+                    .with_help("remove `agent`, or replace `run` with a `prompt`"),
                 );
                 None
             }
@@ -734,14 +973,32 @@ impl WorkflowChecker<'_, '_> {
         if is_command {
             if let Some(field) = fields.get("accept") {
                 self.report(
-                    Diagnostic::new(Code::Field, "acceptance criteria are for agents; a command task has none", field.name.span, "not used by a command task")
-                        .with_help("check the command's outcome with `verify` instead"),
+                    Diagnostic::new(
+                        Code::Field,
+                        "acceptance criteria are for agents; a command task has none",
+                        field.name.span,
+                        "not used by a command task",
+                    )
+                    .with_help("check the command's outcome with `verify` instead"),
                 );
             }
         }
-        let retry = fields.get("retry").and_then(|f| expect_int(f, 0, 100, self.diagnostics)).map(|n| n as u32).or(defaults.retry).unwrap_or(0);
-        let timeout = fields.get("timeout").and_then(|f| expect_duration(f, self.diagnostics)).or(defaults.timeout);
-        let priority = fields.get("priority").and_then(|f| expect_int(f, 0, 4, self.diagnostics)).map(|n| n as u8).or(defaults.priority).unwrap_or(2);
+        let retry = fields
+            .get("retry")
+            .and_then(|f| expect_int(f, 0, 100, self.diagnostics))
+            .map(|n| n as u32)
+            .or(defaults.retry)
+            .unwrap_or(0);
+        let timeout = fields
+            .get("timeout")
+            .and_then(|f| expect_duration(f, self.diagnostics))
+            .or(defaults.timeout);
+        let priority = fields
+            .get("priority")
+            .and_then(|f| expect_int(f, 0, 4, self.diagnostics))
+            .map(|n| n as u8)
+            .or(defaults.priority)
+            .unwrap_or(2);
         let labels = match fields.get("labels") {
             Some(field) => self.template_list(field, Context::Plain, &scope),
             None => defaults.labels.clone().unwrap_or_default(),
@@ -750,12 +1007,28 @@ impl WorkflowChecker<'_, '_> {
             Some(field) => self.workdir(field, &scope),
             None => defaults.workdir.clone(),
         };
-        let env = merge(&defaults.env, fields.get("env").map(|f| self.env(f, &scope)).unwrap_or_default());
-        let context = merge(&defaults.context, fields.get("context").map(|f| self.template_map(f, Context::Prompt, &scope)).unwrap_or_default());
+        let env = merge(
+            &defaults.env,
+            fields
+                .get("env")
+                .map(|f| self.env(f, &scope))
+                .unwrap_or_default(),
+        );
+        let context = merge(
+            &defaults.context,
+            fields
+                .get("context")
+                .map(|f| self.template_map(f, Context::Prompt, &scope))
+                .unwrap_or_default(),
+        );
         let task = ir::Task {
             for_each: for_each.map(|(fe, _)| fe),
             title,
-            action: action.unwrap_or(ir::Action::Run(ir::Template { context: Context::Shell, segments: Vec::new(), span: task.name.span })),
+            action: action.unwrap_or(ir::Action::Run(ir::Template {
+                context: Context::Shell,
+                segments: Vec::new(),
+                span: task.name.span,
+            })),
             accept,
             verify,
             agent,
@@ -772,12 +1045,25 @@ impl WorkflowChecker<'_, '_> {
 
     /// The fan-out clause, and whether its elements are free text.
     fn for_each(&mut self, for_each: &ast::ForEach, scope: &Scope) -> Option<(ir::ForEach, bool)> {
-        if let Some((_, param)) = self.params.iter().enumerate().find(|(_, p)| p.name == for_each.var.text) {
+        if let Some((_, param)) = self
+            .params
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.name == for_each.var.text)
+        {
             let first = param.name_span;
             self.report(
-                Diagnostic::new(Code::Duplicate, format!("the loop variable `{}` hides the parameter of that name", for_each.var.text), for_each.var.span, "loop variable")
-                    .with_label(first, "parameter")
-                    .with_help("give the loop variable another name"),
+                Diagnostic::new(
+                    Code::Duplicate,
+                    format!(
+                        "the loop variable `{}` hides the parameter of that name",
+                        for_each.var.text
+                    ),
+                    for_each.var.span,
+                    "loop variable",
+                )
+                .with_label(first, "parameter")
+                .with_help("give the loop variable another name"),
             );
         }
         let iter = self.expr(&for_each.iter, scope);
@@ -797,44 +1083,79 @@ impl WorkflowChecker<'_, '_> {
                 let param = &self.params[id.0 as usize];
                 element == Type::Text || (element == Type::String && param.pattern.is_none())
             }
-            ir::ExprKind::Value(Value::List(items)) => items.iter().any(|v| matches!(v, Value::String(s) if !is_word(s))),
+            ir::ExprKind::Value(Value::List(items)) => items
+                .iter()
+                .any(|v| matches!(v, Value::String(s) if !is_word(s))),
             _ => element == Type::Text || element == Type::String,
         };
-        Some((ir::ForEach { var: for_each.var.text.clone(), iter, element, var_span: for_each.var.span }, free))
+        Some((
+            ir::ForEach {
+                var: for_each.var.text.clone(),
+                iter,
+                element,
+                var_span: for_each.var.span,
+            },
+            free,
+        ))
     }
 
     fn gate(&mut self, gate: &ast::Gate, scope: &Scope) -> ir::Gate {
         let fields = FieldSet::new(&gate.block, self.diagnostics);
         fields.report_unknown(&GATE_FIELDS, "a gate", self.diagnostics);
         let ask = match fields.get("ask") {
-            Some(field) => expect_str(field, self.diagnostics).map(|lit| self.template(lit, Context::Prompt, "ask", scope)),
+            Some(field) => expect_str(field, self.diagnostics)
+                .map(|lit| self.template(lit, Context::Prompt, "ask", scope)),
             None => {
                 if !gate.block.has_broken("ask") {
                     self.report(
-                        Diagnostic::new(Code::Field, format!("gate `{}` does not say what to ask", gate.name.text), gate.name.span, "no `ask` field")
-                            .with_help("add `ask = \"Approve …?\"`: the question the approver answers"),
+                        Diagnostic::new(
+                            Code::Field,
+                            format!("gate `{}` does not say what to ask", gate.name.text),
+                            gate.name.span,
+                            "no `ask` field",
+                        )
+                        .with_help("add `ask = \"Approve …?\"`: the question the approver answers"),
                     );
                 }
                 None
             }
         };
-        let timeout = fields.get("timeout").and_then(|f| expect_duration(f, self.diagnostics));
+        let timeout = fields
+            .get("timeout")
+            .and_then(|f| expect_duration(f, self.diagnostics));
         ir::Gate {
-            ask: ask.unwrap_or(ir::Template { context: Context::Prompt, segments: Vec::new(), span: gate.name.span }),
+            ask: ask.unwrap_or(ir::Template {
+                context: Context::Prompt,
+                segments: Vec::new(),
+                span: gate.name.span,
+            }),
             timeout,
         }
     }
 
     fn use_block(&mut self, use_decl: &ast::Use, scope: &Scope) -> Option<ir::UseBlock> {
         let module = self.module;
-        let Some(import) = module.imports.iter().find(|i| i.alias == use_decl.module.text) else {
+        let Some(import) = module
+            .imports
+            .iter()
+            .find(|i| i.alias == use_decl.module.text)
+        else {
             if !module.broken.contains(&use_decl.module.text) {
                 let aliases: Vec<&str> = module.imports.iter().map(|i| i.alias.as_str()).collect();
-                let help = did_you_mean(&use_decl.module.text, aliases)
-                    .unwrap_or_else(|| format!("import it first: `import \"std/{0}\" as {0}`", use_decl.module.text));
+                let help = did_you_mean(&use_decl.module.text, aliases).unwrap_or_else(|| {
+                    format!(
+                        "import it first: `import \"std/{0}\" as {0}`",
+                        use_decl.module.text
+                    )
+                });
                 self.report(
-                    Diagnostic::new(Code::UnknownRef, format!("there is no import called `{}`", use_decl.module.text), use_decl.module.span, "unknown module")
-                        .with_help(help),
+                    Diagnostic::new(
+                        Code::UnknownRef,
+                        format!("there is no import called `{}`", use_decl.module.text),
+                        use_decl.module.span,
+                        "unknown module",
+                    )
+                    .with_help(help),
                 );
             }
             return None;
@@ -842,12 +1163,25 @@ impl WorkflowChecker<'_, '_> {
         let module_id = import.module?;
         let callee_module = &module.modules[module_id.0 as usize];
         let Some((workflow_id, callee)) = callee_module.ir.workflow(&use_decl.workflow.text) else {
-            let names: Vec<&str> = callee_module.ir.workflows.iter().map(|w| w.name.as_str()).collect();
+            let names: Vec<&str> = callee_module
+                .ir
+                .workflows
+                .iter()
+                .map(|w| w.name.as_str())
+                .collect();
             let help = did_you_mean(&use_decl.workflow.text, names.iter().copied())
                 .unwrap_or_else(|| format!("`{}` has: {}", import.path, names.join(", ")));
             self.report(
-                Diagnostic::new(Code::UnknownRef, format!("`{}` has no workflow called `{}`", import.path, use_decl.workflow.text), use_decl.workflow.span, "unknown workflow")
-                    .with_help(help),
+                Diagnostic::new(
+                    Code::UnknownRef,
+                    format!(
+                        "`{}` has no workflow called `{}`",
+                        import.path, use_decl.workflow.text
+                    ),
+                    use_decl.workflow.span,
+                    "unknown workflow",
+                )
+                .with_help(help),
             );
             return None;
         };
@@ -857,17 +1191,33 @@ impl WorkflowChecker<'_, '_> {
             let value = self.expr(&arg.value, scope);
             let Some((param_id, param)) = callee.param(&arg.name.text) else {
                 let names: Vec<&str> = callee.params.iter().map(|p| p.name.as_str()).collect();
-                let help = did_you_mean(&arg.name.text, names.iter().copied())
-                    .unwrap_or_else(|| format!("`{}` takes: {}", use_decl.workflow.text, names.join(", ")));
+                let help =
+                    did_you_mean(&arg.name.text, names.iter().copied()).unwrap_or_else(|| {
+                        format!("`{}` takes: {}", use_decl.workflow.text, names.join(", "))
+                    });
                 self.report(
-                    Diagnostic::new(Code::UnknownRef, format!("`{}` has no parameter called `{}`", use_decl.workflow.text, arg.name.text), arg.name.span, "unknown parameter")
-                        .with_help(help),
+                    Diagnostic::new(
+                        Code::UnknownRef,
+                        format!(
+                            "`{}` has no parameter called `{}`",
+                            use_decl.workflow.text, arg.name.text
+                        ),
+                        arg.name.span,
+                        "unknown parameter",
+                    )
+                    .with_help(help),
                 );
                 continue;
             };
             if let Some((_, first)) = given.iter().find(|(n, _)| *n == arg.name.text) {
                 self.report(
-                    Diagnostic::new(Code::Duplicate, format!("`{}` is given twice", arg.name.text), arg.name.span, "again here").with_label(*first, "first here"),
+                    Diagnostic::new(
+                        Code::Duplicate,
+                        format!("`{}` is given twice", arg.name.text),
+                        arg.name.span,
+                        "again here",
+                    )
+                    .with_label(*first, "first here"),
                 );
                 continue;
             }
@@ -891,15 +1241,40 @@ impl WorkflowChecker<'_, '_> {
                 )),
                 _ => {}
             }
-            if let (Type::Enum(values), ir::ExprKind::Value(Value::String(text))) = (&param.ty, &value.kind) {
+            if let (Type::Enum(values), ir::ExprKind::Value(Value::String(text))) =
+                (&param.ty, &value.kind)
+            {
                 if !values.contains(text) {
-                    let list = values.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(", ");
-                    self.report(Diagnostic::new(Code::Type, format!("{text:?} is not one of the values of `{}`", arg.name.text), value.span, "not an allowed value").with_help(format!("the values are {list}")));
+                    let list = values
+                        .iter()
+                        .map(|v| format!("{v:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    self.report(
+                        Diagnostic::new(
+                            Code::Type,
+                            format!("{text:?} is not one of the values of `{}`", arg.name.text),
+                            value.span,
+                            "not an allowed value",
+                        )
+                        .with_help(format!("the values are {list}")),
+                    );
                 }
             }
-            if let (Some(source), ir::ExprKind::Value(Value::String(text))) = (&param.pattern, &value.kind) {
-                if regex::Regex::new(&format!("^(?:{source})$")).is_ok_and(|re| !re.is_match(text)) {
-                    self.report(Diagnostic::new(Code::Type, format!("{text:?} does not match the pattern of `{}`: \"{source}\"", arg.name.text), value.span, "does not match"));
+            if let (Some(source), ir::ExprKind::Value(Value::String(text))) =
+                (&param.pattern, &value.kind)
+            {
+                if regex::Regex::new(&format!("^(?:{source})$")).is_ok_and(|re| !re.is_match(text))
+                {
+                    self.report(Diagnostic::new(
+                        Code::Type,
+                        format!(
+                            "{text:?} does not match the pattern of `{}`: \"{source}\"",
+                            arg.name.text
+                        ),
+                        value.span,
+                        "does not match",
+                    ));
                 }
             }
             args.push((param_id, value));
@@ -909,15 +1284,26 @@ impl WorkflowChecker<'_, '_> {
                 self.report(
                     Diagnostic::new(
                         Code::Type,
-                        format!("`{}.{}` needs the argument `{}`", use_decl.module.text, use_decl.workflow.text, param.name),
+                        format!(
+                            "`{}.{}` needs the argument `{}`",
+                            use_decl.module.text, use_decl.workflow.text, param.name
+                        ),
                         use_decl.workflow.span,
                         format!("`{}` is missing", param.name),
                     )
-                    .with_help(format!("add `{} = …` ({}) to the arguments", param.name, describe_type(&param.ty))),
+                    .with_help(format!(
+                        "add `{} = …` ({}) to the arguments",
+                        param.name,
+                        describe_type(&param.ty)
+                    )),
                 );
             }
         }
-        Some(ir::UseBlock { module: module_id, workflow: workflow_id, args })
+        Some(ir::UseBlock {
+            module: module_id,
+            workflow: workflow_id,
+            args,
+        })
     }
 
     fn report_unused(&mut self, broken_text: &str) {
@@ -928,8 +1314,16 @@ impl WorkflowChecker<'_, '_> {
                 .any(|word| word == param.name);
             if !used && !mentioned {
                 self.diagnostics.push(
-                    Diagnostic::new(Code::Unused, format!("the parameter `{}` is never used", param.name), param.name_span, "unused")
-                        .with_help(format!("use it as `{{{{ {} }}}}`, or remove it", param.name)),
+                    Diagnostic::new(
+                        Code::Unused,
+                        format!("the parameter `{}` is never used", param.name),
+                        param.name_span,
+                        "unused",
+                    )
+                    .with_help(format!(
+                        "use it as `{{{{ {} }}}}`, or remove it",
+                        param.name
+                    )),
                 );
             }
         }
@@ -937,16 +1331,25 @@ impl WorkflowChecker<'_, '_> {
 }
 
 /// Defaults first, then the task's own entries, which replace defaults with the same key.
-fn merge(defaults: &[(String, ir::Template)], own: Vec<(String, ir::Template)>) -> Vec<(String, ir::Template)> {
-    let mut merged: Vec<(String, ir::Template)> =
-        defaults.iter().filter(|(key, _)| !own.iter().any(|(k, _)| k == key)).cloned().collect();
+fn merge(
+    defaults: &[(String, ir::Template)],
+    own: Vec<(String, ir::Template)>,
+) -> Vec<(String, ir::Template)> {
+    let mut merged: Vec<(String, ir::Template)> = defaults
+        .iter()
+        .filter(|(key, _)| !own.iter().any(|(k, _)| k == key))
+        .cloned()
+        .collect();
     merged.extend(own);
     merged
 }
 
 /// Whether `text` is a single plain word, safe to inline anywhere.
 pub(crate) fn is_word(text: &str) -> bool {
-    !text.is_empty() && text.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
 }
 
 /// How a type is called in messages: "a string", "a list<string>".
@@ -956,7 +1359,14 @@ pub(crate) fn describe_type(ty: &Type) -> String {
         Type::Bool => "`true` or `false` (bool)".into(),
         Type::Error => "a value".into(),
         Type::Enum(values) => {
-            format!("one of {}", values.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(", "))
+            format!(
+                "one of {}",
+                values
+                    .iter()
+                    .map(|v| format!("{v:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         }
         other => format!("a {other}"),
     }

@@ -62,7 +62,11 @@ pub fn run(paths: &[PathBuf], format: Format, deny_warnings: bool, output: &Outp
     }
     // Report every module the session reached, the named ones and their imports, once each.
     for (_, module) in session.modules() {
-        results.push((module.key.to_string(), module.text.clone(), module.diagnostics.clone()));
+        results.push((
+            module.key.to_string(),
+            module.text.clone(),
+            module.diagnostics.clone(),
+        ));
     }
     results.sort_by(|a, b| a.0.cmp(&b.0));
     let (mut errors, mut warnings) = (0, 0);

@@ -18,7 +18,9 @@ pub fn run(paths: &[PathBuf], check: bool, output: &Output) -> ExitCode {
         match key {
             ModuleKey::File(path) => files.push(path),
             ModuleKey::Std(name) => {
-                return output.fail(&format!("std/{name} is built into wfc; format the file under stdlib/ instead"))
+                return output.fail(&format!(
+                    "std/{name} is built into wfc; format the file under stdlib/ instead"
+                ))
             }
         }
     }
@@ -80,7 +82,10 @@ pub fn run(paths: &[PathBuf], check: bool, output: &Output) -> ExitCode {
 /// Replaces `path`'s contents so that a crash leaves either the old or the new text, never
 /// half of one, and keeps the file's permissions.
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let temporary = path.with_file_name(format!(".{file_name}.wfc-fmt.tmp"));
     std::fs::write(&temporary, text)?;
     if let Ok(metadata) = std::fs::metadata(path) {

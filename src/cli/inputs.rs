@@ -29,16 +29,22 @@ pub fn resolve_inputs(paths: &[PathBuf]) -> Result<Vec<ModuleKey>, String> {
             if crate::stdlib::source(name).is_none() {
                 return Err(format!(
                     "there is no stdlib module `{text}`; the stdlib has {}",
-                    crate::stdlib::names().iter().map(|n| format!("std/{n}")).collect::<Vec<_>>().join(", ")
+                    crate::stdlib::names()
+                        .iter()
+                        .map(|n| format!("std/{n}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
             keys.push(ModuleKey::Std(name.to_string()));
             continue;
         }
-        let metadata = std::fs::metadata(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+        let metadata = std::fs::metadata(path)
+            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
         if metadata.is_dir() {
             let mut found = Vec::new();
-            walk(path, &mut found).map_err(|error| format!("cannot read the folder {}: {error}", path.display()))?;
+            walk(path, &mut found)
+                .map_err(|error| format!("cannot read the folder {}: {error}", path.display()))?;
             found.sort();
             keys.extend(found.into_iter().map(|p| ModuleKey::File(normalize(&p))));
         } else {

@@ -16,7 +16,9 @@ pub fn run(path: &PathBuf, as_json: bool, output: &Output) -> ExitCode {
         Ok(_) => return output.fail(&format!("{} is not one .wf file", path.display())),
         Err(message) => return output.fail(&message),
     };
-    let Some(key) = key else { return output.fail("nothing to list") };
+    let Some(key) = key else {
+        return output.fail("nothing to list");
+    };
     let loader = FsLoader;
     let mut session = Session::new(&loader);
     let id = match session.check(key.clone()) {
@@ -35,7 +37,8 @@ pub fn run(path: &PathBuf, as_json: bool, output: &Output) -> ExitCode {
     }
     let module = &session.module(id).ir;
     if as_json {
-        output.stdout_line(&serde_json::to_string_pretty(&to_json(&key, module)).unwrap_or_default());
+        output
+            .stdout_line(&serde_json::to_string_pretty(&to_json(&key, module)).unwrap_or_default());
     } else {
         output.stdout_line(&to_text(module).trim_end().to_string());
     }
@@ -99,7 +102,11 @@ fn describe_workflow(workflow: &Workflow, out: &mut String) {
             let docs = param.docs.as_deref().unwrap_or("");
             let mut lines = docs.lines();
             let first = lines.next().unwrap_or("");
-            out.push_str(&format!("    {head:<width$}  {first}").trim_end().to_string());
+            out.push_str(
+                &format!("    {head:<width$}  {first}")
+                    .trim_end()
+                    .to_string(),
+            );
             out.push('\n');
             for line in lines {
                 out.push_str(&format!("    {:<width$}  {line}\n", ""));

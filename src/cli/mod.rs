@@ -58,7 +58,11 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let output = Output::from_env();
     match cli.command {
-        Command::Check { paths, format, deny_warnings } => check::run(&paths, format, deny_warnings, &output),
+        Command::Check {
+            paths,
+            format,
+            deny_warnings,
+        } => check::run(&paths, format, deny_warnings, &output),
         Command::List { file, json } => list::run(&file, json, &output),
         Command::Fmt { paths, check } => fmt::run(&paths, check, &output),
     }

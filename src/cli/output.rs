@@ -14,9 +14,15 @@ pub struct Output {
 impl Output {
     /// Settings from the environment: `NO_COLOR`, `COLUMNS`, and whether stderr is a terminal.
     pub fn from_env() -> Self {
-        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100);
-        Output { style: Style { width, color } }
+        let color = std::io::stderr().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let width = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(100);
+        Output {
+            style: Style { width, color },
+        }
     }
 
     /// Prints a diagnostic to stderr.

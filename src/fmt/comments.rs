@@ -39,6 +39,14 @@ impl<'a> Comments<'a> {
         first..last.max(first)
     }
 
+    /// The start of the comment that ends exactly at `end`, used or not.
+    pub(super) fn start_of_comment_ending_at(&self, end: usize) -> Option<usize> {
+        // Comments do not overlap, so ordered by start they are ordered by end too.
+        let index = self.spans.partition_point(|span| span.end < end);
+        let span = self.spans.get(index)?;
+        (span.end == end).then_some(span.start)
+    }
+
     /// Takes the unused comments that start inside `start..end`, in order.
     pub(super) fn take_in(&mut self, start: usize, end: usize) -> Vec<Span> {
         let mut taken = Vec::new();

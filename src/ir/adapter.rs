@@ -84,7 +84,9 @@ impl Adapter {
 
     /// The adapter called `name`.
     pub fn from_name(name: &str) -> Option<Adapter> {
-        Adapter::ALL.into_iter().find(|adapter| adapter.name() == name)
+        Adapter::ALL
+            .into_iter()
+            .find(|adapter| adapter.name() == name)
     }
 
     /// The settings this adapter accepts besides `adapter`, with their types.

@@ -11,7 +11,9 @@ mod types;
 
 pub use adapter::{Adapter, SettingKind};
 pub use expr::{Expr, ExprKind};
-pub use template::{is_filter, Context, Filter, Interpolation, Placement, Segment, Source, Template, FILTER_NAMES};
+pub use template::{
+    is_filter, Context, Filter, Interpolation, Placement, Segment, Source, Template, FILTER_NAMES,
+};
 pub use types::{Type, Value};
 
 use crate::span::Span;
@@ -59,7 +61,11 @@ impl Module {
 
     /// The agent profile called `name`.
     pub fn agent(&self, name: &str) -> Option<(AgentId, &AgentProfile)> {
-        self.agents.iter().enumerate().find(|(_, a)| a.name == name).map(|(i, a)| (AgentId(i as u32), a))
+        self.agents
+            .iter()
+            .enumerate()
+            .find(|(_, a)| a.name == name)
+            .map(|(i, a)| (AgentId(i as u32), a))
     }
 }
 
@@ -113,12 +119,20 @@ pub struct Workflow {
 impl Workflow {
     /// The parameter called `name`.
     pub fn param(&self, name: &str) -> Option<(ParamId, &Param)> {
-        self.params.iter().enumerate().find(|(_, p)| p.name == name).map(|(i, p)| (ParamId(i as u32), p))
+        self.params
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.name == name)
+            .map(|(i, p)| (ParamId(i as u32), p))
     }
 
     /// The node called `name`.
     pub fn node(&self, name: &str) -> Option<(NodeId, &Node)> {
-        self.nodes.iter().enumerate().find(|(_, n)| n.name == name).map(|(i, n)| (NodeId(i as u32), n))
+        self.nodes
+            .iter()
+            .enumerate()
+            .find(|(_, n)| n.name == name)
+            .map(|(i, n)| (NodeId(i as u32), n))
     }
 }
 

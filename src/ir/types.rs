@@ -30,7 +30,10 @@ pub enum Type {
 impl Type {
     /// Whether values of this type are text of some kind.
     pub fn is_textual(&self) -> bool {
-        matches!(self, Type::String | Type::Text | Type::Path | Type::Secret | Type::Enum(_) | Type::Error)
+        matches!(
+            self,
+            Type::String | Type::Text | Type::Path | Type::Secret | Type::Enum(_) | Type::Error
+        )
     }
 
     /// Whether a value of type `other` can be used where this type is expected.

@@ -78,7 +78,11 @@ pub fn parse(text: &str) -> Parsed {
             .with_help("a workflow never needs this much nesting; look for unbalanced brackets"),
         );
     }
-    let mut lowerer = Lowerer { text, diagnostics: Vec::new(), swallowed_to_end: false };
+    let mut lowerer = Lowerer {
+        text,
+        diagnostics: Vec::new(),
+        swallowed_to_end: false,
+    };
     let file = match WfParser::parse(Rule::file, text) {
         Ok(mut pairs) => match pairs.next() {
             Some(file) => lowerer.file(file),
@@ -109,6 +113,19 @@ fn failed(diagnostic: Diagnostic) -> Parsed {
 fn span_of(pair: &Pair<'_, Rule>) -> Span {
     let span = pair.as_span();
     Span::new(span.start(), span.end())
+}
+
+/// The span of a pair up to the end of its last child. pest counts the white space and
+/// comments it skipped while trying a missing optional clause at the end of a rule as part of
+/// the rule, which would make a `param`'s span swallow the comment after it.
+fn tight_span(pair: &Pair<'_, Rule>) -> Span {
+    let span = span_of(pair);
+    let end = pair
+        .clone()
+        .into_inner()
+        .last()
+        .map_or(span.end, |last| last.as_span().end());
+    Span::new(span.start, end)
 }
 
 fn name_of(pair: &Pair<'_, Rule>) -> Name {
@@ -196,7 +213,12 @@ impl Lowerer<'_> {
             }
             _ => name,
         };
-        Broken { span, keyword, name, text: pair.as_str().to_string() }
+        Broken {
+            span,
+            keyword,
+            name,
+            text: pair.as_str().to_string(),
+        }
     }
 
     fn docs(&mut self, pair: Pair<'_, Rule>) -> Docs {
@@ -215,7 +237,7 @@ impl Lowerer<'_> {
     }
 
     fn import(&mut self, pair: Pair<'_, Rule>) -> Import {
-        let span = span_of(&pair);
+        let span = tight_span(&pair);
         let mut docs = None;
         let mut path = None;
         let mut alias = None;
@@ -317,7 +339,7 @@ impl Lowerer<'_> {
     }
 
     fn param(&mut self, pair: Pair<'_, Rule>) -> Param {
-        let span = span_of(&pair);
+        let span = tight_span(&pair);
         let mut docs = None;
         let mut name = None;
         let mut ty = None;
@@ -511,7 +533,7 @@ impl Lowerer<'_> {
     }
 
     fn use_decl(&mut self, pair: Pair<'_, Rule>) -> Use {
-        let span = span_of(&pair);
+        let span = tight_span(&pair);
         let mut docs = None;
         let mut names = Vec::new();
         let mut args = Vec::new();
