@@ -24,7 +24,11 @@ fn main() {
     let mut code = String::from("/// Every stdlib module: its name (`std/NAME`) and its source.\npub static MODULES: &[(&str, &str)] = &[\n");
     for name in &names {
         let path = stdlib.join(format!("{name}.wf"));
-        let _ = writeln!(code, "    ({name:?}, include_str!({:?})),", path.display().to_string());
+        let _ = writeln!(
+            code,
+            "    ({name:?}, include_str!({:?})),",
+            path.display().to_string()
+        );
     }
     code.push_str("];\n");
     let out = std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into());
