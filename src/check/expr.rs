@@ -1,7 +1,7 @@
 //! Checking expressions: names resolved to parameters and loop variables, types inferred.
 
 use super::fields::describe_value;
-use super::workflow::{describe_type, Scope, WorkflowChecker};
+use super::workflow::{describe_type, enum_mismatch, Scope, WorkflowChecker};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{self, ExprKind as I, Type, Value};
 use crate::suggest::did_you_mean;
@@ -250,24 +250,14 @@ impl WorkflowChecker<'_, '_> {
             (&enum_side.ty, &literal_side.kind)
         {
             if !values.contains(text) {
-                let list = values
-                    .iter()
-                    .map(|v| format!("{v:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let help = match did_you_mean(text, values.iter().map(String::as_str)) {
-                    Some(hint) => format!("{hint} The values are {list}"),
-                    None => format!("the values are {list}"),
-                };
-                self.report(
-                    Diagnostic::new(
-                        Code::Type,
-                        format!("{text:?} is not one of the values of {}", enum_side.ty),
-                        literal_side.span,
-                        "never equal",
-                    )
-                    .with_help(help),
-                );
+                let owner = enum_side.ty.to_string();
+                self.report(enum_mismatch(
+                    values,
+                    text,
+                    literal_side.span,
+                    &owner,
+                    "never equal",
+                ));
             }
         }
     }

@@ -503,24 +503,13 @@ impl WorkflowChecker<'_, '_> {
                         None
                     }
                     Type::Enum(values) if !values.contains(&text) => {
-                        let list = values
-                            .iter()
-                            .map(|v| format!("{v:?}"))
-                            .collect::<Vec<_>>()
-                            .join(", ");
-                        let mut d = Diagnostic::new(
-                            Code::Type,
-                            format!("{text:?} is not one of the values of {ty}"),
+                        self.report(enum_mismatch(
+                            values,
+                            &text,
                             lit.span,
+                            &ty.to_string(),
                             "not an allowed value",
-                        );
-                        d = d.with_help(
-                            match did_you_mean(&text, values.iter().map(String::as_str)) {
-                                Some(hint) => format!("{hint} The values are {list}"),
-                                None => format!("the values are {list}"),
-                            },
-                        );
-                        self.report(d);
+                        ));
                         None
                     }
                     Type::Path => match check_relative_path(&text) {
@@ -1245,20 +1234,14 @@ impl WorkflowChecker<'_, '_> {
                 (&param.ty, &value.kind)
             {
                 if !values.contains(text) {
-                    let list = values
-                        .iter()
-                        .map(|v| format!("{v:?}"))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    self.report(
-                        Diagnostic::new(
-                            Code::Type,
-                            format!("{text:?} is not one of the values of `{}`", arg.name.text),
-                            value.span,
-                            "not an allowed value",
-                        )
-                        .with_help(format!("the values are {list}")),
-                    );
+                    let what = format!("`{}`", arg.name.text);
+                    self.report(enum_mismatch(
+                        values,
+                        text,
+                        value.span,
+                        &what,
+                        "not an allowed value",
+                    ));
                 }
             }
             if let (Some(source), ir::ExprKind::Value(Value::String(text))) =
@@ -1370,6 +1353,33 @@ pub(crate) fn describe_type(ty: &Type) -> String {
         }
         other => format!("a {other}"),
     }
+}
+
+/// The `wf::type` error for `text` where one of an enum's `values` is expected; `owner`
+/// names the enum ("`depth`" or its type).
+pub(crate) fn enum_mismatch(
+    values: &[String],
+    text: &str,
+    span: Span,
+    owner: &str,
+    label: &str,
+) -> Diagnostic {
+    let list = values
+        .iter()
+        .map(|v| format!("{v:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let help = match did_you_mean(text, values.iter().map(String::as_str)) {
+        Some(hint) => format!("{hint} The values are {list}"),
+        None => format!("the values are {list}"),
+    };
+    Diagnostic::new(
+        Code::Type,
+        format!("{text:?} is not one of the values of {owner}"),
+        span,
+        label,
+    )
+    .with_help(help)
 }
 
 /// Whether `path` is relative and stays inside the directory it is relative to.

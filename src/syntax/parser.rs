@@ -135,6 +135,17 @@ fn name_of(pair: &Pair<'_, Rule>) -> Name {
     }
 }
 
+/// What tasks and gates have in common, as read from the tree.
+struct NodeParts {
+    docs: Option<Docs>,
+    name: Name,
+    for_each: Option<ForEach>,
+    after: Vec<Name>,
+    when: Option<Expr>,
+    block: Block,
+    span: Span,
+}
+
 struct Lowerer<'a> {
     text: &'a str,
     diagnostics: Vec<Diagnostic>,
@@ -430,6 +441,20 @@ impl Lowerer<'_> {
     }
 
     fn task(&mut self, pair: Pair<'_, Rule>) -> Task {
+        let node = self.node(pair, "task");
+        Task {
+            docs: node.docs,
+            name: node.name,
+            for_each: node.for_each,
+            after: node.after,
+            when: node.when,
+            block: node.block,
+            span: node.span,
+        }
+    }
+
+    /// The parts a task or gate has: docs, name, clauses and block.
+    fn node(&mut self, pair: Pair<'_, Rule>, kind: &str) -> NodeParts {
         let span = span_of(&pair);
         let mut docs = None;
         let mut name = None;
@@ -446,7 +471,7 @@ impl Lowerer<'_> {
                 Rule::when => when = self.when(part),
                 Rule::block => {
                     let what = format!(
-                        "task `{}`",
+                        "{kind} `{}`",
                         name.as_ref().map_or("", |n: &Name| n.text.as_str())
                     );
                     block = Some(self.block(part, &what));
@@ -454,7 +479,7 @@ impl Lowerer<'_> {
                 _ => {}
             }
         }
-        Task {
+        NodeParts {
             docs,
             name: name.unwrap_or_else(|| missing_name(span)),
             for_each,
@@ -500,35 +525,14 @@ impl Lowerer<'_> {
     }
 
     fn gate(&mut self, pair: Pair<'_, Rule>) -> Gate {
-        let span = span_of(&pair);
-        let mut docs = None;
-        let mut name = None;
-        let mut after = Vec::new();
-        let mut when = None;
-        let mut block = None;
-        for part in pair.into_inner() {
-            match part.as_rule() {
-                Rule::docs => docs = Some(self.docs(part)),
-                Rule::ident => name = Some(name_of(&part)),
-                Rule::after => after = self.after(part),
-                Rule::when => when = self.when(part),
-                Rule::block => {
-                    let what = format!(
-                        "gate `{}`",
-                        name.as_ref().map_or("", |n: &Name| n.text.as_str())
-                    );
-                    block = Some(self.block(part, &what));
-                }
-                _ => {}
-            }
-        }
+        let node = self.node(pair, "gate");
         Gate {
-            docs,
-            name: name.unwrap_or_else(|| missing_name(span)),
-            after,
-            when,
-            block: block.unwrap_or_else(|| empty_block(span)),
-            span,
+            docs: node.docs,
+            name: node.name,
+            after: node.after,
+            when: node.when,
+            block: node.block,
+            span: node.span,
         }
     }
 
