@@ -125,6 +125,27 @@ impl WorkflowChecker<'_, '_> {
                         )
                     }
                     CompareOp::In => {
+                        if let (Type::Enum(values), I::Value(Value::List(items))) =
+                            (&left.ty, &right.kind)
+                        {
+                            for (item, expr) in items.iter().zip(match &rhs.kind {
+                                A::List(exprs) => exprs.as_slice(),
+                                _ => &[],
+                            }) {
+                                if let Value::String(text) = item {
+                                    if !values.contains(text) {
+                                        let owner = left.ty.to_string();
+                                        self.report(enum_mismatch(
+                                            values,
+                                            text,
+                                            expr.span,
+                                            &owner,
+                                            "never found",
+                                        ));
+                                    }
+                                }
+                            }
+                        }
                         match &right.ty {
                             Type::List(element) => {
                                 if !comparable(element, &left.ty) {

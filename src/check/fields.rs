@@ -117,6 +117,7 @@ pub(crate) fn describe_value(kind: &ExprKind) -> &'static str {
         ExprKind::Duration(_) => "a duration",
         ExprKind::List(_) => "a list",
         ExprKind::Map(_) => "a map",
+        ExprKind::Ref(path) if path.len() > 1 => "a dotted name",
         ExprKind::Ref(_) => "a name",
         _ => "an expression",
     }
@@ -287,6 +288,14 @@ pub(crate) fn expect_name<'a>(
 ) -> Option<&'a Name> {
     match &field.value.kind {
         ExprKind::Ref(path) if path.len() == 1 => Some(&path[0]),
+        ExprKind::Ref(_) => {
+            diagnostics.push(type_error(
+                field,
+                "the name of an agent profile in this file",
+                Some("agent profiles are not imported with a module; declare the profile in this file"),
+            ));
+            None
+        }
         ExprKind::Str(lit) => {
             let text = lit.plain_text().unwrap_or_default();
             diagnostics.push(type_error(
@@ -338,6 +347,22 @@ pub(crate) fn setting_value(
         }
         SettingKind::Map => {
             let entries = expect_map(field, diagnostics)?;
+            for (key, _) in &entries {
+                if key.text.starts_with("WF_") {
+                    diagnostics.push(
+                        Diagnostic::new(
+                            Code::Field,
+                            format!(
+                                "`{}` is reserved: wfc sets the WF_ variables itself",
+                                key.text
+                            ),
+                            key.span,
+                            "reserved name",
+                        )
+                        .with_help("choose a name that does not start with WF_"),
+                    );
+                }
+            }
             let values: Option<Vec<Value>> = entries
                 .into_iter()
                 .map(|(key, lit)| {

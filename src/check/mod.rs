@@ -12,6 +12,7 @@ mod workflow;
 
 pub use graph::find_cycles;
 pub use loader::{normalize, resolve_import, Loader, ModuleKey, NoFiles};
+pub use workflow::check_relative_path;
 
 use crate::diagnostic::{sort_diagnostics, Code, Diagnostic};
 use crate::ir::{self, ModuleId};

@@ -2,10 +2,16 @@
 //! placed there stays data (LANGUAGE.md §5).
 //!
 //! Values are passed in environment variables and referenced as `"$WF_ARG_n"` (outside
-//! quotes) or `${WF_ARG_n}` (inside double quotes), so no value can become syntax. What is
-//! still unsafe is a place where the shell would treat the *variable's content* as code or
-//! would not expand it at all: inside single quotes, as the command to run, as the argument
-//! of `eval` or `sh -c`, inside `$(( ))`, or right after a backslash.
+//! quotes) or `${WF_ARG_n}` (inside double quotes), so no value can become syntax of *this*
+//! shell. What is still unsafe is a place where a variable's content would be treated as
+//! code anyway, or would not be expanded at all:
+//!
+//! - inside single quotes, where nothing expands;
+//! - in the command word, where the value would choose the program to run;
+//! - in the script of an interpreter (`sh -c`, `bash -lc`, `python -c`, `perl -e`, `node -e`,
+//!   an `awk` program), or anywhere in the arguments of `eval` or of an `ssh` command;
+//! - inside `$(( ))`, where the shell evaluates the value as an expression;
+//! - right after a backslash, which would break the quoting around the value.
 
 use crate::ir::Placement;
 
@@ -14,13 +20,15 @@ use crate::ir::Placement;
 pub(crate) enum Unsafe {
     /// Inside `'…'`, where nothing expands.
     SingleQuoted,
-    /// At the start of a command word: the value would choose the program to run.
+    /// In the command word: the value would decide the program to run.
     CommandName,
     /// An argument of `eval`, which runs its arguments as shell code.
     Eval,
-    /// The argument of `sh -c` (or bash, zsh, dash, ksh), which is shell code.
-    ShellDashC,
-    /// Inside `$(( … ))`, where the shell evaluates the value as an expression.
+    /// Part of a script an interpreter runs (`sh -c`, `python -c`, an `awk` program, …).
+    Script,
+    /// Part of the command `ssh` runs on the remote host through its shell.
+    RemoteCommand,
+    /// Inside `$(( ))`, where the shell evaluates the value as an expression.
     Arithmetic,
     /// Right after a backslash, which would change the quoting around the value.
     AfterBackslash,
@@ -33,25 +41,68 @@ enum Quote {
     Double,
 }
 
-/// Words after which the next word is still in command position.
-const PREFIX_WORDS: [&str; 17] = [
+/// Words after which the next word is still the command (options of these words too).
+const PREFIX_WORDS: [&str; 19] = [
     "if", "then", "else", "elif", "do", "while", "until", "!", "time", "exec", "command", "nohup",
-    "env", "sudo", "xargs", "{", "builtin",
+    "env", "sudo", "xargs", "{", "builtin", "watch", "nice",
 ];
 
-/// Programs whose `-c` argument is shell code.
-const SHELLS: [&str; 5] = ["sh", "bash", "zsh", "dash", "ksh"];
+/// Interpreters, and the option letters after which their next argument is a script.
+const INTERPRETERS: [(&str, &str); 18] = [
+    ("sh", "c"),
+    ("bash", "c"),
+    ("zsh", "c"),
+    ("dash", "c"),
+    ("ksh", "c"),
+    ("fish", "c"),
+    ("python", "c"),
+    ("python3", "c"),
+    ("python2", "c"),
+    ("perl", "eE"),
+    ("ruby", "e"),
+    ("node", "ep"),
+    ("deno", "e"),
+    ("php", "r"),
+    ("lua", "e"),
+    ("tclsh", "c"),
+    ("osascript", "e"),
+    ("pwsh", "cC"),
+];
+
+/// Programs whose first argument that is not an option is a program in their own language.
+const PROGRAM_TAKERS: [&str; 6] = ["awk", "gawk", "mawk", "nawk", "sed", "jq"];
+
+/// `ssh` options that take an argument, so the word after them is not the destination.
+const SSH_OPTIONS_WITH_ARGUMENT: &str = "BbcDEeFIiJLlmOoPpQRSWw";
 
 /// A scanner fed the literal text of a shell template piece by piece.
 pub(crate) struct ShellScanner {
     quote: Quote,
     escaped: bool,
     in_comment: bool,
+    /// Whether the current word is (part of) the command word.
     command_start: bool,
+    /// Whether a prefix word such as `time` came before in this command, so options still
+    /// leave the command word to come.
+    after_prefix: bool,
     word: String,
     word_started: bool,
+    /// The command word of the current simple command.
     command: Option<String>,
     previous_word: Option<String>,
+    /// Why the current word is code, if it is.
+    code_word: Option<Unsafe>,
+    /// Why the next word will be code, if it will.
+    next_word_code: Option<Unsafe>,
+    /// Whether the rest of the command's words are code.
+    rest_is_code: Option<Unsafe>,
+    /// For `awk`, `sed` and `jq`: whether their program (the first word that is not an
+    /// option) is still to come.
+    program_pending: bool,
+    /// For `ssh`: whether the destination was read, and whether the next word is an
+    /// option's argument.
+    ssh_destination_seen: bool,
+    skip_next_word: bool,
     /// Open parentheses of a `$(( … ))` being read; zero outside arithmetic.
     arithmetic: usize,
     /// The quoting outside each open `$( … )`, restored when it closes.
@@ -69,10 +120,17 @@ impl ShellScanner {
             escaped: false,
             in_comment: false,
             command_start: true,
+            after_prefix: false,
             word: String::new(),
             word_started: false,
             command: None,
             previous_word: None,
+            code_word: None,
+            next_word_code: None,
+            rest_is_code: None,
+            program_pending: false,
+            ssh_destination_seen: false,
+            skip_next_word: false,
             arithmetic: 0,
             substitutions: Vec::new(),
             skip: 0,
@@ -145,15 +203,15 @@ impl ShellScanner {
             },
             Quote::None => match c {
                 '\\' => {
-                    self.word_started = true;
+                    self.begin_word();
                     self.escaped = true;
                 }
                 '\'' => {
-                    self.word_started = true;
+                    self.begin_word();
                     self.quote = Quote::Single;
                 }
                 '"' => {
-                    self.word_started = true;
+                    self.begin_word();
                     self.quote = Quote::Double;
                 }
                 '#' if !self.word_started => self.in_comment = true,
@@ -182,8 +240,16 @@ impl ShellScanner {
     }
 
     fn push(&mut self, c: char) {
+        self.begin_word();
         self.word.push(c);
-        self.word_started = true;
+    }
+
+    /// Marks the start of a word, deciding whether the word is code.
+    fn begin_word(&mut self) {
+        if !self.word_started {
+            self.word_started = true;
+            self.code_word = self.next_word_code.take().or(self.rest_is_code);
+        }
     }
 
     fn end_word(&mut self) {
@@ -192,14 +258,65 @@ impl ShellScanner {
         }
         let word = std::mem::take(&mut self.word);
         self.word_started = false;
+        self.code_word = None;
         if self.command_start {
-            let is_assignment = word.split_once('=').is_some_and(|(name, _)| {
-                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            });
-            if !(is_assignment || PREFIX_WORDS.contains(&word.as_str())) {
-                self.command_start = false;
-                self.command = Some(word.clone());
+            let is_assignment = is_assignment(&word);
+            let is_prefix = PREFIX_WORDS.contains(&word.as_str());
+            let is_prefix_option = self.after_prefix && word.starts_with('-');
+            if is_prefix {
+                self.after_prefix = true;
             }
+            if !(is_assignment || is_prefix || is_prefix_option) {
+                self.command_start = false;
+                let program = basename(&word).to_string();
+                if program == "eval" {
+                    self.rest_is_code = Some(Unsafe::Eval);
+                }
+                if PROGRAM_TAKERS.contains(&program.as_str()) {
+                    self.program_pending = true;
+                    self.next_word_code = Some(Unsafe::Script);
+                }
+                self.command = Some(program);
+            }
+            self.previous_word = Some(word);
+            return;
+        }
+        let command = self.command.clone().unwrap_or_default();
+        // The script after an interpreter's `-c` (or `-lc`, `-e`, …) is code.
+        if let Some((_, letters)) = INTERPRETERS.iter().find(|(name, _)| *name == command) {
+            if word.starts_with('-')
+                && !word.starts_with("--")
+                && word[1..].chars().any(|c| letters.contains(c))
+            {
+                self.next_word_code = Some(Unsafe::Script);
+            }
+        }
+        // `awk -F: 'program'`: options come first, then the program (`sed -e SCRIPT` too).
+        if self.program_pending {
+            if word.starts_with('-') {
+                self.next_word_code = Some(Unsafe::Script);
+            } else {
+                self.program_pending = false;
+            }
+        }
+        if command == "ssh" {
+            if self.skip_next_word {
+                self.skip_next_word = false;
+            } else if let Some(letters) = word.strip_prefix('-') {
+                self.skip_next_word =
+                    letters.len() == 1 && letters.chars().all(|c| SSH_OPTIONS_WITH_ARGUMENT.contains(c));
+            } else if !self.ssh_destination_seen {
+                self.ssh_destination_seen = true;
+                self.rest_is_code = Some(Unsafe::RemoteCommand);
+            }
+        }
+        // A shell or interpreter named as an argument (`xargs sh -c`, `find -exec sh -c`)
+        // makes the following `-c` word's successor a script as well.
+        if INTERPRETERS
+            .iter()
+            .any(|(name, _)| *name == basename(&word))
+        {
+            self.command = Some(basename(&word).to_string());
         }
         self.previous_word = Some(word);
     }
@@ -207,31 +324,35 @@ impl ShellScanner {
     fn new_command(&mut self) {
         self.end_word();
         self.command_start = true;
+        self.after_prefix = false;
         self.command = None;
         self.previous_word = None;
+        self.next_word_code = None;
+        self.rest_is_code = None;
+        self.program_pending = false;
+        self.ssh_destination_seen = false;
+        self.skip_next_word = false;
     }
 
     /// Judges an interpolation at the current position, then treats the value as part of
     /// the current word.
     pub fn value(&mut self) -> Result<Placement, Unsafe> {
+        if self.in_comment {
+            // A reference inside a shell comment is never expanded, so it is harmless.
+            return Ok(Placement::ShellUnquoted);
+        }
+        let escaped = self.escaped;
+        self.begin_word();
         let verdict = if self.quote == Quote::Single {
             Err(Unsafe::SingleQuoted)
-        } else if self.escaped {
+        } else if escaped {
             Err(Unsafe::AfterBackslash)
         } else if self.arithmetic > 0 {
             Err(Unsafe::Arithmetic)
-        } else if self.command_start && self.word.is_empty() {
+        } else if self.command_start && !is_assignment(&self.word) {
             Err(Unsafe::CommandName)
-        } else if self.command.as_deref() == Some("eval") {
-            Err(Unsafe::Eval)
-        } else if self
-            .command
-            .as_deref()
-            .is_some_and(|c| SHELLS.contains(&c.rsplit('/').next().unwrap_or(c)))
-            && self.previous_word.as_deref() == Some("-c")
-            && self.word.is_empty()
-        {
-            Err(Unsafe::ShellDashC)
+        } else if let Some(why) = self.code_word {
+            Err(why)
         } else if self.quote == Quote::Double {
             Ok(Placement::ShellDoubleQuoted)
         } else {
@@ -239,8 +360,94 @@ impl ShellScanner {
         };
         self.escaped = false;
         // The value fills part of a word; a placeholder keeps the word non-empty.
-        self.push('\u{0}');
+        self.word.push('\u{0}');
         self.previous = '\u{0}';
         verdict
+    }
+}
+
+/// Whether `word` starts with `NAME=`, a variable assignment.
+fn is_assignment(word: &str) -> bool {
+    word.split_once('=').is_some_and(|(name, _)| {
+        !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+    })
+}
+
+/// The program name of a path such as `/usr/bin/python3`.
+fn basename(word: &str) -> &str {
+    word.rsplit('/').next().unwrap_or(word)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The verdict on each `{}` placeholder in `script`.
+    fn verdicts(script: &str) -> Vec<Result<Placement, Unsafe>> {
+        let mut scanner = ShellScanner::new();
+        let mut out = Vec::new();
+        let mut pieces = script.split("{}").peekable();
+        while let Some(piece) = pieces.next() {
+            scanner.feed(piece);
+            if pieces.peek().is_some() {
+                out.push(scanner.value());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn arguments_are_safe() {
+        assert_eq!(
+            verdicts("echo {} > {}.txt"),
+            [Ok(Placement::ShellUnquoted), Ok(Placement::ShellUnquoted)]
+        );
+        assert_eq!(
+            verdicts("echo \"a {} b\""),
+            [Ok(Placement::ShellDoubleQuoted)]
+        );
+        assert_eq!(verdicts("FOO={} make"), [Ok(Placement::ShellUnquoted)]);
+        assert_eq!(verdicts("make 2>&1 {}"), [Ok(Placement::ShellUnquoted)]);
+        assert_eq!(verdicts("# note {}\nmake"), [Ok(Placement::ShellUnquoted)]);
+        assert_eq!(verdicts("ssh {} uptime"), [Ok(Placement::ShellUnquoted)]);
+        assert_eq!(
+            verdicts("ssh -p 22 {} uptime"),
+            [Ok(Placement::ShellUnquoted)]
+        );
+        assert_eq!(
+            verdicts("sh -c 'echo \"$1\"' sh {}"),
+            [Ok(Placement::ShellUnquoted)]
+        );
+        assert_eq!(
+            verdicts("awk -F: '{print $1}' {}"),
+            [Ok(Placement::ShellUnquoted)]
+        );
+        assert_eq!(verdicts("echo $(cat {})"), [Ok(Placement::ShellUnquoted)]);
+    }
+
+    #[test]
+    fn code_positions_are_unsafe() {
+        assert_eq!(verdicts("echo '{}'"), [Err(Unsafe::SingleQuoted)]);
+        assert_eq!(verdicts("{} --help"), [Err(Unsafe::CommandName)]);
+        assert_eq!(verdicts("./{} --help"), [Err(Unsafe::CommandName)]);
+        assert_eq!(verdicts("time -p {}"), [Err(Unsafe::CommandName)]);
+        assert_eq!(verdicts("a && {}"), [Err(Unsafe::CommandName)]);
+        assert_eq!(verdicts("eval echo {}"), [Err(Unsafe::Eval)]);
+        assert_eq!(verdicts("sh -c {}"), [Err(Unsafe::Script)]);
+        assert_eq!(verdicts("sh -c \"echo {}\""), [Err(Unsafe::Script)]);
+        assert_eq!(verdicts("bash -lc \"{}\""), [Err(Unsafe::Script)]);
+        assert_eq!(
+            verdicts("/usr/bin/python3 -c \"print({})\""),
+            [Err(Unsafe::Script)]
+        );
+        assert_eq!(verdicts("perl -e {}"), [Err(Unsafe::Script)]);
+        assert_eq!(verdicts("xargs sh -c \"{}\""), [Err(Unsafe::Script)]);
+        assert_eq!(verdicts("awk \"{}\" file"), [Err(Unsafe::Script)]);
+        assert_eq!(verdicts("awk -F: \"{}\" file"), [Err(Unsafe::Script)]);
+        assert_eq!(verdicts("ssh host ls {}"), [Err(Unsafe::RemoteCommand)]);
+        assert_eq!(verdicts("echo $(( {} + 1 ))"), [Err(Unsafe::Arithmetic)]);
+        assert_eq!(verdicts("echo \\{}"), [Err(Unsafe::AfterBackslash)]);
     }
 }

@@ -97,10 +97,15 @@ impl WorkflowChecker<'_, '_> {
                 "evaluated as shell code",
                 "values are data, never code: pass the value as an argument to a program instead of evaluating it",
             ),
-            Unsafe::ShellDashC => (
-                format!("`{{{{ {name} }}}}` is the script of a `-c` shell, which runs it as code"),
-                "run as shell code",
-                "write the script in the text and pass the value as a positional argument: sh -c 'echo \"$1\"' sh {{ … }}",
+            Unsafe::Script => (
+                format!("`{{{{ {name} }}}}` is part of a script that an interpreter runs as code"),
+                "run as code",
+                "write the script in the text and pass the value as an argument: sh -c 'echo \"$1\"' sh {{ … }}",
+            ),
+            Unsafe::RemoteCommand => (
+                format!("`{{{{ {name} }}}}` is part of the command ssh runs through the remote shell"),
+                "run as remote shell code",
+                "ssh joins its arguments into one shell command on the remote host; copy the value there as a file (scp) instead",
             ),
             Unsafe::Arithmetic => (
                 format!("`{{{{ {name} }}}}` stands inside `$(( ))`, where the shell evaluates it"),
@@ -172,8 +177,7 @@ impl WorkflowChecker<'_, '_> {
                 } else if let Some(index) = self.params.iter().position(|p| p.name == first.text) {
                     self.used[index] = true;
                     let param = &self.params[index];
-                    let free = param.ty == Type::Text
-                        || (param.ty == Type::String && param.pattern.is_none());
+                    let free = is_free(&param.ty, param.pattern.is_some());
                     (
                         Source::Param(ir::ParamId(index as u32)),
                         param.ty.clone(),
@@ -445,7 +449,7 @@ impl WorkflowChecker<'_, '_> {
                     "not known yet",
                 )
                 .with_help(
-                    "use results in `prompt`, `accept`, `context`, `run`, `verify` or `env`",
+                    "use results in `prompt`, `accept`, `context`, `ask`, `run`, `verify` or `env`",
                 ),
             );
             return false;
@@ -498,6 +502,17 @@ impl WorkflowChecker<'_, '_> {
             return false;
         }
         true
+    }
+}
+
+/// Whether values of a parameter of this type are free text: text, or strings (alone or in a
+/// list) that no `matching` pattern constrains.
+pub(crate) fn is_free(ty: &Type, has_pattern: bool) -> bool {
+    match ty {
+        Type::Text => true,
+        Type::String => !has_pattern,
+        Type::List(element) => is_free(element, has_pattern),
+        _ => false,
     }
 }
 

@@ -192,6 +192,7 @@ pub(crate) fn check_workflow(
         let when = node.when().map(|expr| {
             let lowered = checker.expr(expr, &scope);
             checker.expect_type(&lowered, &Type::Bool, "a `when` condition");
+            checker.forbid_secret(&lowered, "a `when` condition");
             lowered
         });
         nodes.push(ir::Node {
@@ -1056,6 +1057,7 @@ impl WorkflowChecker<'_, '_> {
             );
         }
         let iter = self.expr(&for_each.iter, scope);
+        self.forbid_secret(&iter, "a `for each` list");
         let element = match &iter.ty {
             Type::List(element) => (**element).clone(),
             Type::Error => Type::Error,
@@ -1070,7 +1072,7 @@ impl WorkflowChecker<'_, '_> {
         let free = match &iter.kind {
             ir::ExprKind::Param(id) => {
                 let param = &self.params[id.0 as usize];
-                element == Type::Text || (element == Type::String && param.pattern.is_none())
+                super::template::is_free(&element, param.pattern.is_some())
             }
             ir::ExprKind::Value(Value::List(items)) => items
                 .iter()
@@ -1211,6 +1213,9 @@ impl WorkflowChecker<'_, '_> {
                 continue;
             }
             given.push((&arg.name.text, arg.name.span));
+            if !matches!(value.kind, ir::ExprKind::Param(_)) {
+                self.forbid_secret(&value, "an expression; pass it on as it is");
+            }
             match (&param.ty, &value.ty) {
                 (Type::Secret, Type::Secret | Type::Error) | (Type::Error, _) => {}
                 (Type::Secret, _) => self.report(
@@ -1222,6 +1227,16 @@ impl WorkflowChecker<'_, '_> {
                         .with_help("only pass secrets to parameters declared `secret`"),
                 ),
                 (Type::Enum(_), Type::String) if matches!(value.kind, ir::ExprKind::Value(_)) => {}
+                (Type::Path, Type::String) if matches!(value.kind, ir::ExprKind::Value(_)) => {
+                    if let ir::ExprKind::Value(Value::String(text)) = &value.kind {
+                        if let Err(why) = check_relative_path(text) {
+                            self.report(
+                                Diagnostic::new(Code::Type, format!("`{}` takes a path inside the workspace", arg.name.text), value.span, why)
+                                    .with_help("paths are relative to the workspace, without `..` that leaves it"),
+                            );
+                        }
+                    }
+                }
                 (expected, found) if !expected.accepts(found) => self.report(Diagnostic::new(
                     Code::Type,
                     format!("`{}` takes {}, not {}", arg.name.text, describe_type(expected), describe_type(found)),
@@ -1289,6 +1304,32 @@ impl WorkflowChecker<'_, '_> {
         })
     }
 
+    /// Reports a secret that would decide the shape of the plan: which tasks exist is
+    /// visible to everyone who can see the plan, so it would leak the secret.
+    pub fn forbid_secret(&mut self, expr: &ir::Expr, place: &str) {
+        let mut stack = vec![expr];
+        while let Some(expr) = stack.pop() {
+            match &expr.kind {
+                ir::ExprKind::Param(id) if self.params[id.0 as usize].ty == Type::Secret => {
+                    let name = self.params[id.0 as usize].name.clone();
+                    self.report(
+                        Diagnostic::new(Code::Secret, format!("the secret `{name}` cannot be used in {place}"), expr.span, "secret value")
+                            .with_help("which tasks run is visible in the plan, so it would reveal the secret; pass secrets only to `env`, shell text, or a `secret` parameter of a `use`"),
+                    );
+                }
+                ir::ExprKind::List(items) | ir::ExprKind::And(items) | ir::ExprKind::Or(items) => {
+                    stack.extend(items)
+                }
+                ir::ExprKind::Not(inner) => stack.push(inner),
+                ir::ExprKind::Eq(a, b) | ir::ExprKind::Ne(a, b) | ir::ExprKind::In(a, b) => {
+                    stack.push(a);
+                    stack.push(b);
+                }
+                _ => {}
+            }
+        }
+    }
+
     fn report_unused(&mut self, broken_text: &str) {
         for (param, used) in self.params.iter().zip(&self.used) {
             // A parameter mentioned in text that did not parse may well be used there.
@@ -1343,7 +1384,7 @@ pub(crate) fn describe_type(ty: &Type) -> String {
         Type::Error => "a value".into(),
         Type::Enum(values) => {
             format!(
-                "one of {}",
+                "an enum value ({})",
                 values
                     .iter()
                     .map(|v| format!("{v:?}"))

@@ -1,6 +1,6 @@
 //! `wfc check PATH...`: check files, folders and stdlib modules; report every diagnostic.
 
-use super::inputs::{resolve_inputs, FsLoader};
+use super::inputs::{resolve_all, FsLoader};
 use super::output::Output;
 use crate::check::{ModuleKey, Session};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -19,16 +19,21 @@ pub enum Format {
 
 /// Runs `wfc check`.
 pub fn run(paths: &[PathBuf], format: Format, deny_warnings: bool, output: &Output) -> ExitCode {
-    let keys = match resolve_inputs(paths) {
-        Ok(keys) => keys,
-        Err(message) => return output.fail(&message),
-    };
+    // A path that names nothing is reported, and the others are still processed.
+    let (keys, problems) = resolve_all(paths);
+    for problem in &problems {
+        output.error(&format!("error: {problem}"));
+    }
     if keys.is_empty() {
-        return output.fail("no .wf files found");
+        return output.fail(if problems.is_empty() {
+            "no .wf files found"
+        } else {
+            "nothing to check"
+        });
     }
     let loader = FsLoader;
     let mut session = Session::new(&loader);
-    let mut unreadable = false;
+    let mut unreadable = !problems.is_empty();
     let mut results: Vec<(String, String, Vec<Diagnostic>)> = Vec::new();
     for key in &keys {
         // A file another one imported has already been checked in this session.

@@ -1,7 +1,7 @@
 //! `wfc fmt [--check] PATH...`: rewrite files in the canonical layout, or with `--check`
 //! only name the files that would change.
 
-use super::inputs::resolve_inputs;
+use super::inputs::resolve_all;
 use super::output::Output;
 use crate::check::ModuleKey;
 use std::path::{Path, PathBuf};
@@ -9,10 +9,11 @@ use std::process::ExitCode;
 
 /// Runs `wfc fmt`.
 pub fn run(paths: &[PathBuf], check: bool, output: &Output) -> ExitCode {
-    let keys = match resolve_inputs(paths) {
-        Ok(keys) => keys,
-        Err(message) => return output.fail(&message),
-    };
+    // A path that names nothing is reported, and the others are still processed.
+    let (keys, problems) = resolve_all(paths);
+    for problem in &problems {
+        output.error(&format!("error: {problem}"));
+    }
     let mut files = Vec::new();
     for key in keys {
         match key {
@@ -25,9 +26,13 @@ pub fn run(paths: &[PathBuf], check: bool, output: &Output) -> ExitCode {
         }
     }
     if files.is_empty() {
-        return output.fail("no .wf files found");
+        return output.fail(if problems.is_empty() {
+            "no .wf files found"
+        } else {
+            "nothing to format"
+        });
     }
-    let (mut failed, mut unreadable, mut changed) = (false, false, 0usize);
+    let (mut failed, mut unreadable, mut changed) = (false, !problems.is_empty(), 0usize);
     for path in &files {
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,

@@ -19,41 +19,59 @@ impl Loader for FsLoader {
 /// Folders never searched for `.wf` files.
 const SKIPPED_DIRS: [&str; 3] = ["target", "node_modules", ".git"];
 
-/// The modules named by `paths`: each file as it is, each folder's `*.wf` files
-/// (recursively, sorted), each `std/NAME` from the stdlib.
+/// The modules named by `paths`, or the first path that names none.
 pub fn resolve_inputs(paths: &[PathBuf]) -> Result<Vec<ModuleKey>, String> {
+    let (keys, mut problems) = resolve_all(paths);
+    match problems.is_empty() {
+        true => Ok(keys),
+        false => Err(problems.remove(0)),
+    }
+}
+
+/// The modules named by `paths`: each file as it is, each folder's `*.wf` files
+/// (recursively, sorted), each `std/NAME` from the stdlib; and, separately, every path that
+/// names nothing, so the others can still be processed.
+pub fn resolve_all(paths: &[PathBuf]) -> (Vec<ModuleKey>, Vec<String>) {
     let mut keys = Vec::new();
+    let mut problems = Vec::new();
     for path in paths {
         let text = path.to_string_lossy();
         if let Some(name) = text.strip_prefix("std/") {
             if crate::stdlib::source(name).is_none() {
-                return Err(format!(
+                let names: Vec<String> = crate::stdlib::names()
+                    .iter()
+                    .map(|n| format!("std/{n}"))
+                    .collect();
+                problems.push(format!(
                     "there is no stdlib module `{text}`; the stdlib has {}",
-                    crate::stdlib::names()
-                        .iter()
-                        .map(|n| format!("std/{n}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    names.join(", ")
                 ));
+            } else {
+                keys.push(ModuleKey::Std(name.to_string()));
             }
-            keys.push(ModuleKey::Std(name.to_string()));
             continue;
         }
-        let metadata = std::fs::metadata(path)
-            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-        if metadata.is_dir() {
-            let mut found = Vec::new();
-            walk(path, &mut found)
-                .map_err(|error| format!("cannot read the folder {}: {error}", path.display()))?;
-            found.sort();
-            keys.extend(found.into_iter().map(|p| ModuleKey::File(normalize(&p))));
-        } else {
-            keys.push(ModuleKey::File(normalize(path)));
+        match std::fs::metadata(path) {
+            Err(error) => problems.push(format!("cannot read {}: {error}", path.display())),
+            Ok(metadata) if metadata.is_dir() => {
+                let mut found = Vec::new();
+                match walk(path, &mut found) {
+                    Ok(()) => {
+                        found.sort();
+                        keys.extend(found.into_iter().map(|p| ModuleKey::File(normalize(&p))));
+                    }
+                    Err(error) => problems.push(format!(
+                        "cannot read the folder {}: {error}",
+                        path.display()
+                    )),
+                }
+            }
+            Ok(_) => keys.push(ModuleKey::File(normalize(path))),
         }
     }
     let mut seen = std::collections::HashSet::new();
     keys.retain(|key| seen.insert(key.clone()));
-    Ok(keys)
+    (keys, problems)
 }
 
 fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {

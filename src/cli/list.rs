@@ -40,7 +40,7 @@ pub fn run(path: &PathBuf, as_json: bool, output: &Output) -> ExitCode {
         output
             .stdout_line(&serde_json::to_string_pretty(&to_json(&key, module)).unwrap_or_default());
     } else {
-        output.stdout_line(&to_text(module).trim_end().to_string());
+        output.stdout_line(to_text(module).trim_end());
     }
     ExitCode::SUCCESS
 }
@@ -102,11 +102,7 @@ fn describe_workflow(workflow: &Workflow, out: &mut String) {
             let docs = param.docs.as_deref().unwrap_or("");
             let mut lines = docs.lines();
             let first = lines.next().unwrap_or("");
-            out.push_str(
-                &format!("    {head:<width$}  {first}")
-                    .trim_end()
-                    .to_string(),
-            );
+            out.push_str(format!("    {head:<width$}  {first}").trim_end());
             out.push('\n');
             for line in lines {
                 out.push_str(&format!("    {:<width$}  {line}\n", ""));

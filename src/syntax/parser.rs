@@ -193,7 +193,9 @@ impl Lowerer<'_> {
         let name = match keyword.as_deref() {
             // After a keyword, or a misspelt one (`tsk compile`), the next word is the name.
             Some(first) if first.chars().all(|c| c.is_ascii_lowercase()) && first.len() <= 10 => {
-                let rest = &pair.as_str()[keyword.as_ref().map_or(0, String::len)..];
+                let text = pair.as_str();
+                let after_keyword = text.find(first).map_or(0, |at| at + first.len());
+                let rest = &text[after_keyword..];
                 let trimmed = rest.trim_start();
                 let start = span.start + pair.as_str().len() - trimmed.len();
                 let len = trimmed
@@ -711,26 +713,29 @@ impl Lowerer<'_> {
                     .map(|v| self.value(v))
                     .collect(),
             ),
-            Rule::map => ExprKind::Map(
-                pair.into_inner()
-                    .filter(|p| p.as_rule() == Rule::map_entry)
-                    .filter_map(|entry| {
-                        let mut key = None;
-                        let mut value = None;
-                        for part in entry.into_inner() {
-                            match part.as_rule() {
-                                Rule::word => key = Some(name_of(&part)),
-                                Rule::value => value = Some(self.value(part)),
-                                _ => {}
+            Rule::map => {
+                self.check_map_separators(&pair);
+                ExprKind::Map(
+                    pair.into_inner()
+                        .filter(|p| p.as_rule() == Rule::map_entry)
+                        .filter_map(|entry| {
+                            let mut key = None;
+                            let mut value = None;
+                            for part in entry.into_inner() {
+                                match part.as_rule() {
+                                    Rule::word => key = Some(name_of(&part)),
+                                    Rule::value => value = Some(self.value(part)),
+                                    _ => {}
+                                }
                             }
-                        }
-                        Some(MapEntry {
-                            key: key?,
-                            value: value?,
+                            Some(MapEntry {
+                                key: key?,
+                                value: value?,
+                            })
                         })
-                    })
-                    .collect(),
-            ),
+                        .collect(),
+                )
+            }
             Rule::ref_path => ExprKind::Ref(self.path(pair)),
             Rule::paren_expr => match pair.into_inner().find(|p| p.as_rule() == Rule::expr) {
                 Some(inner) => ExprKind::Paren(Box::new(self.expr(inner))),
@@ -741,6 +746,40 @@ impl Lowerer<'_> {
             _ => ExprKind::List(Vec::new()),
         };
         Expr { kind, span }
+    }
+
+    /// Two map entries on one line need a comma between them, as block fields do.
+    fn check_map_separators(&mut self, pair: &Pair<'_, Rule>) {
+        let mut previous_end: Option<(usize, bool)> = None;
+        let mut entries = pair.clone().into_inner().peekable();
+        while let Some(part) = entries.next() {
+            if part.as_rule() != Rule::map_entry {
+                continue;
+            }
+            let has_comma = entries
+                .peek()
+                .is_some_and(|next| next.as_rule() == Rule::comma);
+            if let Some((end, separated)) = previous_end {
+                let gap = &self.text[end..part.as_span().start()];
+                if !separated && !gap.contains('\n') {
+                    let span = part
+                        .clone()
+                        .into_inner()
+                        .next()
+                        .map_or(span_of(&part), |key| span_of(&key));
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Code::Syntax,
+                            "two map entries on one line need a `,` between them",
+                            span,
+                            "expected `,` before this",
+                        )
+                        .with_help("separate entries with commas, or put each on its own line"),
+                    );
+                }
+            }
+            previous_end = Some((part.as_span().end(), has_comma));
+        }
     }
 
     fn path(&mut self, pair: Pair<'_, Rule>) -> Vec<Name> {

@@ -98,7 +98,7 @@ pub fn scan(text: &str) -> Scan {
                 }
             }
         }
-        if result.too_deep_at.is_none() && brackets + stack.len() > MAX_NESTING {
+        if result.too_deep_at.is_none() && brackets + stack.len() - 1 > MAX_NESTING {
             result.too_deep_at = Some(at);
         }
         at += step.max(1);

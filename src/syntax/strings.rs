@@ -28,6 +28,14 @@ pub fn unescape(escape: &str) -> Option<String> {
 /// become empty.
 pub fn dedent_block(parts: Vec<StrPart>) -> Vec<StrPart> {
     let mut parts = parts;
+    // A file saved with CRLF line endings means the same text as one with LF.
+    for part in &mut parts {
+        if let StrPart::Text { value, .. } = part {
+            if value.contains('\r') {
+                *value = value.replace("\r\n", "\n");
+            }
+        }
+    }
     drop_opening_line_break(&mut parts);
     drop_closing_indentation(&mut parts);
     let indent = common_indent(&parts);

@@ -94,7 +94,8 @@ pub fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::block_close
         | Rule::skip_unit
         | Rule::skip_braces
-        | Rule::skip_interp => return None,
+        | Rule::skip_interp
+        | Rule::skip_string => return None,
     })
 }
 
@@ -221,6 +222,18 @@ fn help_for(text: &str, at: usize, found: &str, expected: &[&str]) -> Option<Str
         if let Some(best) = crate::suggest::closest(word, keywords.iter().copied()) {
             return Some(format!("did you mean `{best}`?"));
         }
+        const KEYWORDS: [&str; 17] = [
+            "import", "as", "agent", "workflow", "param", "defaults", "task", "gate", "use",
+            "after", "for", "each", "in", "when", "matching", "true", "false",
+        ];
+        if KEYWORDS.contains(&word) && expected.contains(&"a name") {
+            return Some(format!(
+                "`{word}` is a keyword, so it cannot be a name; choose another"
+            ));
+        }
+        if expected.contains(&"a doc comment") && word == "defaults" {
+            return Some("doc comments attach to agents, workflows, params, tasks, gates and uses, not to `defaults`; write `//` instead".into());
+        }
         if ["task", "gate", "param", "use", "defaults"].contains(&word)
             && expected.contains(&"`workflow`")
         {
@@ -234,6 +247,9 @@ fn help_for(text: &str, at: usize, found: &str, expected: &[&str]) -> Option<Str
         return Some("fields and arguments are written `NAME = value`".into());
     }
     if let Some(unit) = duration_typo(rest) {
+        if ["s", "m", "h", "d"].contains(&unit) {
+            return Some("a duration has one unit: write `90m`, not `1h30m`".into());
+        }
         return Some(format!(
             "durations use the units s, m, h and d; `{unit}` is not one of them"
         ));
