@@ -121,52 +121,120 @@ fn strongly_connected(deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
     components
 }
 
-/// For an acyclic graph, every node's set of transitive dependencies, as bit sets.
-pub(crate) struct Ancestry {
-    words: usize,
-    bits: Vec<u64>,
+/// The most bits the bit sets of [`upstream`] may take before it answers query by query.
+const ANCESTRY_BIT_BUDGET: usize = 1 << 26;
+
+/// Answers, for each `(ancestor, node)` query, whether `ancestor` is a transitive dependency
+/// of `node` in the acyclic graph `deps`.
+///
+/// Most queries name a direct dependency and are answered at once. The rest share one pass
+/// in topological order that gives each node a bit set over just the ancestors asked about,
+/// so time and memory grow with nodes × distinct ancestors, not nodes²; past a budget of
+/// bits it searches each query's ancestors instead, which needs no memory beyond the graph.
+pub(crate) fn upstream(deps: &[Vec<usize>], queries: &[(usize, usize)]) -> Vec<bool> {
+    let mut answers: Vec<bool> = queries
+        .iter()
+        .map(|&(ancestor, node)| deps[node].contains(&ancestor))
+        .collect();
+    let open: Vec<usize> = (0..queries.len()).filter(|&q| !answers[q]).collect();
+    if open.is_empty() {
+        return answers;
+    }
+    let mut columns: Vec<usize> = open.iter().map(|&q| queries[q].0).collect();
+    columns.sort_unstable();
+    columns.dedup();
+    let count = deps.len();
+    if count.saturating_mul(columns.len()) <= ANCESTRY_BIT_BUDGET {
+        let words = columns.len().div_ceil(64);
+        let column_of = |node: usize| columns.binary_search(&node).ok();
+        let mut bits = vec![0u64; count * words];
+        for node in topological_order(deps) {
+            for &dep in &deps[node] {
+                for w in 0..words {
+                    let inherited = bits[dep * words + w];
+                    bits[node * words + w] |= inherited;
+                }
+                if let Some(column) = column_of(dep) {
+                    bits[node * words + column / 64] |= 1 << (column % 64);
+                }
+            }
+        }
+        for q in open {
+            let (ancestor, node) = queries[q];
+            if let Some(column) = column_of(ancestor) {
+                answers[q] = bits[node * words + column / 64] & (1 << (column % 64)) != 0;
+            }
+        }
+    } else {
+        // One search per query; `seen` holds the query number that last visited a node, so it
+        // never needs clearing.
+        let mut seen = vec![usize::MAX; count];
+        for q in open {
+            let (ancestor, node) = queries[q];
+            let mut stack = vec![node];
+            while let Some(at) = stack.pop() {
+                for &dep in &deps[at] {
+                    if dep == ancestor {
+                        answers[q] = true;
+                        stack.clear();
+                        break;
+                    }
+                    if seen[dep] != q {
+                        seen[dep] = q;
+                        stack.push(dep);
+                    }
+                }
+            }
+        }
+    }
+    answers
 }
 
-impl Ancestry {
-    /// Computes the ancestry of an acyclic `deps` graph; `None` if it has a cycle.
-    pub fn new(deps: &[Vec<usize>]) -> Option<Self> {
-        let count = deps.len();
-        let words = count.div_ceil(64).max(1);
-        let mut bits = vec![0u64; count * words];
-        // Kahn's algorithm gives an order where every node comes after its dependencies.
-        let mut waiting: Vec<usize> = deps.iter().map(Vec::len).collect();
-        let mut dependents = vec![Vec::new(); count];
-        for (node, node_deps) in deps.iter().enumerate() {
-            for &dep in node_deps {
-                dependents[dep].push(node);
+/// The nodes of an acyclic graph in an order where each follows its dependencies (Kahn).
+fn topological_order(deps: &[Vec<usize>]) -> Vec<usize> {
+    let count = deps.len();
+    let mut waiting: Vec<usize> = deps.iter().map(Vec::len).collect();
+    let mut dependents = vec![Vec::new(); count];
+    for (node, node_deps) in deps.iter().enumerate() {
+        for &dep in node_deps {
+            dependents[dep].push(node);
+        }
+    }
+    let mut ready: Vec<usize> = (0..count).filter(|&n| waiting[n] == 0).collect();
+    let mut order = Vec::with_capacity(count);
+    while let Some(node) = ready.pop() {
+        order.push(node);
+        for &dependent in &dependents[node] {
+            waiting[dependent] -= 1;
+            if waiting[dependent] == 0 {
+                ready.push(dependent);
             }
         }
-        let mut ready: Vec<usize> = (0..count).filter(|&n| waiting[n] == 0).collect();
-        let mut done = 0;
-        while let Some(node) = ready.pop() {
-            done += 1;
-            for &dep in &deps[node] {
-                let (dep_row, node_row) = (dep * words, node * words);
-                for w in 0..words {
-                    let inherited = bits[dep_row + w];
-                    bits[node_row + w] |= inherited;
-                }
-                bits[node_row + dep / 64] |= 1 << (dep % 64);
-            }
-            for &dependent in &dependents[node] {
-                waiting[dependent] -= 1;
-                if waiting[dependent] == 0 {
-                    ready.push(dependent);
-                }
-            }
-        }
-        (done == count).then_some(Ancestry { words, bits })
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_answers_direct_transitive_and_unrelated() {
+        // 0 <- 1 <- 2, and 3 alone.
+        let deps = vec![vec![], vec![0], vec![1], vec![]];
+        let queries = [(1, 2), (0, 2), (3, 2), (2, 0)];
+        assert_eq!(upstream(&deps, &queries), [true, true, false, false]);
     }
 
-    /// Whether `ancestor` is a transitive dependency of `node`.
-    pub fn is_upstream(&self, ancestor: usize, node: usize) -> bool {
-        self.bits
-            .get(node * self.words + ancestor / 64)
-            .is_some_and(|word| word & (1 << (ancestor % 64)) != 0)
+    #[test]
+    fn a_long_chain_is_answered_without_quadratic_memory() {
+        let count = 200_000;
+        let deps: Vec<Vec<usize>> = (0..count)
+            .map(|n| if n == 0 { vec![] } else { vec![n - 1] })
+            .collect();
+        // Many distinct ancestors: nodes × columns exceeds the bit budget, so each query searches.
+        let queries: Vec<(usize, usize)> = (0..400).map(|i| (i, count - 1 - i)).collect();
+        assert!(upstream(&deps, &queries).iter().all(|&a| a));
+        assert_eq!(upstream(&deps, &[(count - 1, 0)]), [false]);
     }
 }

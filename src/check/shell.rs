@@ -303,8 +303,10 @@ impl ShellScanner {
             if self.skip_next_word {
                 self.skip_next_word = false;
             } else if let Some(letters) = word.strip_prefix('-') {
-                self.skip_next_word =
-                    letters.len() == 1 && letters.chars().all(|c| SSH_OPTIONS_WITH_ARGUMENT.contains(c));
+                self.skip_next_word = letters.len() == 1
+                    && letters
+                        .chars()
+                        .all(|c| SSH_OPTIONS_WITH_ARGUMENT.contains(c));
             } else if !self.ssh_destination_seen {
                 self.ssh_destination_seen = true;
                 self.rest_is_code = Some(Unsafe::RemoteCommand);

@@ -466,7 +466,6 @@ impl WorkflowChecker<'_, '_> {
             );
             return false;
         };
-        let current_name = self.nodes[current].name.clone();
         if current == node {
             self.report(Diagnostic::new(
                 Code::NotUpstream,
@@ -476,14 +475,10 @@ impl WorkflowChecker<'_, '_> {
             ));
             return false;
         }
-        if let Some(ancestry) = &self.ancestry {
-            if !ancestry.is_upstream(node, current) {
-                self.report(
-                    Diagnostic::new(Code::NotUpstream, format!("`{name}` is not upstream of `{current_name}`, so its result may not exist yet"), span, "not a dependency")
-                        .with_help(format!("add `after {name}` to `{current_name}`")),
-                );
-                return false;
-            }
+        // Whether X certainly runs first is settled once every edge is known; a graph with a
+        // cycle was already reported, and has no "first".
+        if self.acyclic {
+            self.result_reads.push((node, current, span));
         }
         if self.nodes[node].has_when && !filters.iter().any(|f| matches!(f, Filter::Default(_))) {
             self.report(

@@ -2,7 +2,7 @@
 //! and every field of each.
 
 use super::fields::*;
-use super::graph::{find_cycles, Ancestry};
+use super::graph::{find_cycles, upstream};
 use super::module::ModuleScope;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{self, Context, Type, Value};
@@ -62,7 +62,12 @@ pub(crate) struct WorkflowChecker<'a, 'd> {
     pub node_by_name: HashMap<String, usize>,
     pub broken_params: HashSet<String>,
     pub broken_nodes: HashSet<String>,
-    pub ancestry: Option<Ancestry>,
+    /// The `after` edges by node index, and whether they are free of cycles.
+    pub deps: Vec<Vec<usize>>,
+    pub acyclic: bool,
+    /// `X.result` references to confirm once every node is lowered: (X, the node reading it,
+    /// the reference's span).
+    pub result_reads: Vec<(usize, usize, Span)>,
 }
 
 /// Field values from `defaults`, lowered once and copied into every task.
@@ -145,7 +150,9 @@ pub(crate) fn check_workflow(
         node_by_name: HashMap::new(),
         broken_params: HashSet::new(),
         broken_nodes: HashSet::new(),
-        ancestry: None,
+        deps: Vec::new(),
+        acyclic: false,
+        result_reads: Vec::new(),
     };
     for member in &workflow.members {
         if let Member::Broken(broken) = member {
@@ -168,9 +175,8 @@ pub(crate) fn check_workflow(
     for cycle in &cycles {
         checker.report_cycle(cycle, &deps, &dep_spans);
     }
-    if cycles.is_empty() {
-        checker.ancestry = Ancestry::new(&deps);
-    }
+    checker.acyclic = cycles.is_empty();
+    checker.deps = deps.clone();
     let defaults = checker.defaults(&workflow.members);
     let mut nodes = Vec::with_capacity(node_asts.len());
     for (index, node) in node_asts.iter().enumerate() {
@@ -209,6 +215,7 @@ pub(crate) fn check_workflow(
             span: node.span(),
         });
     }
+    checker.report_results_not_upstream();
     let broken_text: String = workflow
         .members
         .iter()
@@ -1326,6 +1333,30 @@ impl WorkflowChecker<'_, '_> {
                     stack.push(b);
                 }
                 _ => {}
+            }
+        }
+    }
+
+    /// Reports each `X.result` read by a node that does not certainly run after X.
+    fn report_results_not_upstream(&mut self) {
+        let queries: Vec<(usize, usize)> = self
+            .result_reads
+            .iter()
+            .map(|&(x, node, _)| (x, node))
+            .collect();
+        let answers = upstream(&self.deps, &queries);
+        for (&(x, node, span), ok) in self.result_reads.clone().iter().zip(answers) {
+            if !ok {
+                let (name, reader) = (self.nodes[x].name.clone(), self.nodes[node].name.clone());
+                self.report(
+                    Diagnostic::new(
+                        Code::NotUpstream,
+                        format!("`{name}` is not upstream of `{reader}`, so its result may not exist yet"),
+                        span,
+                        "not a dependency",
+                    )
+                    .with_help(format!("add `after {name}` to `{reader}`")),
+                );
             }
         }
     }
