@@ -3,5 +3,8 @@
 mod check;
 mod cli;
 mod fmt;
+mod graph;
+mod plan;
+mod plan_bind;
 mod robustness;
 mod support;

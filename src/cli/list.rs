@@ -1,44 +1,25 @@
 //! `wfc list FILE [--json]`: the workflows of a file with their docs and parameters.
 
-use super::inputs::{resolve_inputs, FsLoader};
 use super::output::Output;
-use crate::check::{ModuleKey, Session};
+use super::target::load;
+use crate::check::ModuleKey;
 use crate::ir::{Module, NodeKind, Param, Workflow};
 use crate::schema::params_schema;
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 
 /// Runs `wfc list`.
-pub fn run(path: &PathBuf, as_json: bool, output: &Output) -> ExitCode {
-    let key = match resolve_inputs(std::slice::from_ref(path)) {
-        Ok(keys) if keys.len() == 1 => keys.into_iter().next(),
-        Ok(_) => return output.fail(&format!("{} is not one .wf file", path.display())),
-        Err(message) => return output.fail(&message),
+pub fn run(path: &Path, as_json: bool, output: &Output) -> ExitCode {
+    let loaded = match load(path, output) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
     };
-    let Some(key) = key else {
-        return output.fail("nothing to list");
-    };
-    let loader = FsLoader;
-    let mut session = Session::new(&loader);
-    let id = match session.check(key.clone()) {
-        Ok(id) => id,
-        Err(message) => return output.fail(&message),
-    };
-    let mut failed = false;
-    for (_, module) in session.modules() {
-        for diagnostic in module.diagnostics.iter().filter(|d| d.is_error()) {
-            output.diagnostic(diagnostic, &module.key.to_string(), &module.text);
-            failed = true;
-        }
-    }
-    if failed {
-        return ExitCode::from(1);
-    }
+    let (session, id, key) = (&loaded.session, loaded.module, &loaded.key);
     let module = &session.module(id).ir;
     if as_json {
         output
-            .stdout_line(&serde_json::to_string_pretty(&to_json(&key, module)).unwrap_or_default());
+            .stdout_line(&serde_json::to_string_pretty(&to_json(key, module)).unwrap_or_default());
     } else {
         output.stdout_line(to_text(module).trim_end());
     }

@@ -3,9 +3,12 @@
 
 mod check;
 mod fmt;
+mod graph;
 mod inputs;
 mod list;
 mod output;
+mod plan;
+mod target;
 
 use clap::{Parser, Subcommand};
 use output::Output;
@@ -51,6 +54,28 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Draw a workflow's graph (Mermaid or Graphviz DOT) without running anything.
+    /// Instantiate a workflow with parameter values and show every task as it will run.
+    Plan {
+        /// A .wf file or a stdlib module (std/NAME).
+        file: PathBuf,
+        /// The workflow; needed when the file has several.
+        workflow: Option<String>,
+        #[command(flatten)]
+        params: plan::ParamArgs,
+        /// Print the whole plan as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    Graph {
+        /// A .wf file or a stdlib module (std/NAME).
+        file: PathBuf,
+        /// The workflow to draw; needed when the file has several.
+        workflow: Option<String>,
+        /// The notation to draw in.
+        #[arg(long, value_enum, default_value = "mermaid")]
+        format: graph::Format,
+    },
 }
 
 /// Runs the command line and returns the process's exit code.
@@ -64,6 +89,17 @@ pub fn main() -> ExitCode {
             deny_warnings,
         } => check::run(&paths, format, deny_warnings, &output),
         Command::List { file, json } => list::run(&file, json, &output),
+        Command::Graph {
+            file,
+            workflow,
+            format,
+        } => graph::run(&file, workflow.as_deref(), format, &output),
         Command::Fmt { paths, check } => fmt::run(&paths, check, &output),
+        Command::Plan {
+            file,
+            workflow,
+            params,
+            json,
+        } => plan::run(&file, workflow.as_deref(), &params, json, &output),
     }
 }

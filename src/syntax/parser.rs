@@ -995,6 +995,23 @@ impl Lowerer<'_> {
                         match piece.as_rule() {
                             Rule::word => name = Some(name_of(&piece)),
                             Rule::lparen | Rule::rparen | Rule::comma => {}
+                            Rule::escaped_string => {
+                                let span = span_of(&piece);
+                                let text = piece
+                                    .into_inner()
+                                    .next()
+                                    .map_or("", |t| t.as_str())
+                                    .to_string();
+                                let lit = StrLit {
+                                    parts: vec![StrPart::Text { value: text, span }],
+                                    block: false,
+                                    span,
+                                };
+                                args.push(Expr {
+                                    kind: ExprKind::Str(lit),
+                                    span,
+                                });
+                            }
                             _ => args.push(self.operand(piece)),
                         }
                     }

@@ -49,6 +49,7 @@ pub fn describe(rule: Rule) -> Option<&'static str> {
         Rule::escape | Rule::block_escape => "an escape sequence",
         Rule::unterminated_string | Rule::unterminated_text_block => return None,
         Rule::text_block => "a text block",
+        Rule::escaped_string | Rule::escaped_string_text => "a string",
         Rule::interp => "`{{`",
         Rule::interp_path => "a name",
         Rule::interp_close => "`}}`",
@@ -95,7 +96,8 @@ pub fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::skip_unit
         | Rule::skip_braces
         | Rule::skip_interp
-        | Rule::skip_string => return None,
+        | Rule::skip_string
+        | Rule::filter_arg => return None,
     })
 }
 

@@ -1,0 +1,803 @@
+//! Instantiation: walking a checked workflow with bound parameters, expanding `for each`,
+//! leaving out what `when` rejects (bridging its edges), inlining `use`, and rendering every
+//! string for its context.
+
+use super::bind::Bound;
+use super::filters::{apply, fallback, fenced, text_of};
+use super::prompt::assemble;
+use super::spec::*;
+use crate::check::Session;
+use crate::ir::{
+    self, Context, ExprKind, ModuleId, NodeKind, Placement, Segment, Source, Type, Value,
+    WorkflowId,
+};
+use std::collections::HashSet;
+
+/// A problem found while instantiating: a value that passed its type but not its use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanError {
+    /// The task concerned.
+    pub task: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// What a parameter is bound to inside the expansion: a value, or a secret known by the
+/// name of the top-level parameter that holds it (its value is never read here).
+#[derive(Clone, Debug)]
+enum Arg {
+    Value(Value),
+    Secret(String),
+}
+
+/// One workflow being expanded: the module it lives in, its arguments and its id prefix.
+struct Frame<'s> {
+    module: ModuleId,
+    workflow: &'s ir::Workflow,
+    args: Vec<Arg>,
+    prefix: String,
+}
+
+struct Expander<'s> {
+    session: &'s Session<'s>,
+    run_id: String,
+    tasks: Vec<TaskSpec>,
+    errors: Vec<PlanError>,
+}
+
+/// Instantiates `workflow` of `module` with `bound` values into a plan for the run `run_id`.
+pub fn instantiate(
+    session: &Session<'_>,
+    module: ModuleId,
+    workflow: WorkflowId,
+    bound: &Bound,
+    run_id: &str,
+) -> Result<Plan, Vec<PlanError>> {
+    let checked = session.module(module);
+    let workflow = &checked.ir.workflows[workflow.0 as usize];
+    let args: Vec<Arg> = workflow
+        .params
+        .iter()
+        .zip(&bound.values)
+        .map(|(param, value)| match param.ty {
+            Type::Secret => Arg::Secret(param.name.clone()),
+            _ => Arg::Value(value.clone()),
+        })
+        .collect();
+    let params = workflow
+        .params
+        .iter()
+        .zip(&bound.values)
+        .map(|(param, value)| BoundParam {
+            name: param.name.clone(),
+            ty: param.ty.to_string(),
+            value: match param.ty {
+                Type::Secret => serde_json::Value::Null,
+                _ => serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
+            },
+        })
+        .collect();
+    let secrets = workflow
+        .params
+        .iter()
+        .filter(|p| p.ty == Type::Secret)
+        .map(|p| p.name.clone())
+        .collect();
+    let mut expander = Expander {
+        session,
+        run_id: run_id.to_string(),
+        tasks: Vec::new(),
+        errors: Vec::new(),
+    };
+    let frame = Frame {
+        module,
+        workflow,
+        args,
+        prefix: String::new(),
+    };
+    expander.expand(&frame, &[]);
+    if !expander.errors.is_empty() {
+        return Err(expander.errors);
+    }
+    let plan = Plan {
+        version: PLAN_VERSION,
+        source: checked.key.to_string(),
+        workflow: workflow.name.clone(),
+        params,
+        secrets,
+        tasks: expander.tasks,
+    };
+    // The expansion builds tasks in dependency order; a plan that breaks the runtime's
+    // invariants is a bug here, reported rather than run.
+    plan.validate().map_err(|message| {
+        vec![PlanError {
+            task: None,
+            message: format!("internal error: {message}"),
+        }]
+    })?;
+    Ok(plan)
+}
+
+/// The nodes of a workflow in an order where every node follows its `after` dependencies,
+/// and otherwise the order of the source.
+fn topological_order(workflow: &ir::Workflow) -> Vec<usize> {
+    let count = workflow.nodes.len();
+    let mut waiting: Vec<usize> = workflow.nodes.iter().map(|n| n.after.len()).collect();
+    let mut dependents = vec![Vec::new(); count];
+    for (index, node) in workflow.nodes.iter().enumerate() {
+        for (dep, _) in &node.after {
+            dependents[dep.0 as usize].push(index);
+        }
+    }
+    // A min-heap on the source index keeps the order stable and deterministic.
+    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = (0..count)
+        .filter(|&n| waiting[n] == 0)
+        .map(std::cmp::Reverse)
+        .collect();
+    let mut order = Vec::with_capacity(count);
+    while let Some(std::cmp::Reverse(node)) = ready.pop() {
+        order.push(node);
+        for &dependent in &dependents[node] {
+            waiting[dependent] -= 1;
+            if waiting[dependent] == 0 {
+                ready.push(std::cmp::Reverse(dependent));
+            }
+        }
+    }
+    order
+}
+
+impl<'s> Expander<'s> {
+    /// Expands one workflow whose entry tasks wait for `entry`; returns its exit tasks (those
+    /// no other task of it waits for), which is what waiting for the whole workflow means.
+    fn expand(&mut self, frame: &Frame<'s>, entry: &[String]) -> Vec<String> {
+        let workflow = frame.workflow;
+        let first_task = self.tasks.len();
+        // What each node stands for when another waits for it: its own tasks, or, when it
+        // was left out, whatever it waited for (so the order is kept).
+        let mut stands_for: Vec<Vec<String>> = vec![Vec::new(); workflow.nodes.len()];
+        // The tasks each node actually became, for `X.result`.
+        let mut instances: Vec<Vec<String>> = vec![Vec::new(); workflow.nodes.len()];
+        for index in topological_order(workflow) {
+            let node = &workflow.nodes[index];
+            let deps = if node.after.is_empty() {
+                entry.to_vec()
+            } else {
+                union(
+                    node.after
+                        .iter()
+                        .map(|(dep, _)| &stands_for[dep.0 as usize]),
+                )
+            };
+            let id = format!("{}{}", frame.prefix, node.name);
+            match &node.kind {
+                NodeKind::Task(task) => {
+                    for (task_id, loop_value) in self.instances_of(frame, &id, task) {
+                        if !self.condition(frame, node, loop_value.as_ref(), &task_id) {
+                            continue;
+                        }
+                        let spec = self.task(
+                            frame,
+                            task,
+                            &task_id,
+                            loop_value.as_ref(),
+                            deps.clone(),
+                            &instances,
+                        );
+                        instances[index].push(task_id);
+                        self.tasks.push(spec);
+                    }
+                }
+                NodeKind::Gate(gate) => {
+                    if self.condition(frame, node, None, &id) {
+                        let ask = self.prompt(frame, &gate.ask, None, &id, &instances);
+                        self.tasks.push(TaskSpec {
+                            id: id.clone(),
+                            title: id.clone(),
+                            action: Action::Gate {
+                                ask,
+                                timeout_secs: gate.timeout,
+                            },
+                            deps: deps.clone(),
+                            retry: 0,
+                            timeout_secs: gate.timeout,
+                            priority: 2,
+                            labels: Vec::new(),
+                            workdir: ".".into(),
+                            env: Vec::new(),
+                            verify: Vec::new(),
+                        });
+                        instances[index].push(id);
+                    }
+                }
+                NodeKind::Use(block) => {
+                    if self.condition(frame, node, None, &id) {
+                        let callee = self.callee(frame, block, format!("{id}."));
+                        instances[index] = self.expand(&callee, &deps);
+                    }
+                }
+            }
+            stands_for[index] = if instances[index].is_empty() {
+                deps
+            } else {
+                instances[index].clone()
+            };
+        }
+        let created = &self.tasks[first_task..];
+        let waited_for: HashSet<&str> = created
+            .iter()
+            .flat_map(|t| t.deps.iter().map(String::as_str))
+            .collect();
+        created
+            .iter()
+            .filter(|t| !waited_for.contains(t.id.as_str()))
+            .map(|t| t.id.clone())
+            .collect()
+    }
+
+    /// The instances of a task: one, or one per element of its `for each` list, with ids
+    /// `task[element]` (or `task[index]` where an element is not a simple word or repeats).
+    fn instances_of(
+        &mut self,
+        frame: &Frame<'_>,
+        id: &str,
+        task: &ir::Task,
+    ) -> Vec<(String, Option<Value>)> {
+        let Some(for_each) = &task.for_each else {
+            return vec![(id.to_string(), None)];
+        };
+        let items = match self.eval(frame, &for_each.iter, None, id) {
+            Value::List(items) => items,
+            other => vec![other],
+        };
+        let keys: Vec<String> = items.iter().map(text_of).collect();
+        let simple = keys.iter().all(|k| is_simple_word(k))
+            && keys.iter().collect::<HashSet<_>>().len() == keys.len();
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| {
+                let key = if simple {
+                    text_of(&item)
+                } else {
+                    index.to_string()
+                };
+                (format!("{id}[{key}]"), Some(item))
+            })
+            .collect()
+    }
+
+    fn condition(
+        &mut self,
+        frame: &Frame<'_>,
+        node: &ir::Node,
+        loop_value: Option<&Value>,
+        id: &str,
+    ) -> bool {
+        match &node.when {
+            None => true,
+            Some(expr) => self.eval(frame, expr, loop_value, id) == Value::Bool(true),
+        }
+    }
+
+    /// The frame of a `use`d workflow, its parameters bound to the evaluated arguments.
+    fn callee(&mut self, frame: &Frame<'s>, block: &ir::UseBlock, prefix: String) -> Frame<'s> {
+        let session = self.session;
+        let workflow = &session.module(block.module).ir.workflows[block.workflow.0 as usize];
+        let args = workflow
+            .params
+            .iter()
+            .enumerate()
+            .map(|(index, param)| {
+                let given = block.args.iter().find(|(id, _)| id.0 as usize == index);
+                match given {
+                    Some((_, expr)) => match (&expr.kind, &param.ty) {
+                        // A secret is passed on by name; its value is never read here.
+                        (ExprKind::Param(outer), Type::Secret) => {
+                            match &frame.args[outer.0 as usize] {
+                                Arg::Secret(name) => Arg::Secret(name.clone()),
+                                Arg::Value(value) => Arg::Value(value.clone()),
+                            }
+                        }
+                        _ => Arg::Value(self.eval(frame, expr, None, &prefix)),
+                    },
+                    None => Arg::Value(
+                        param
+                            .default
+                            .clone()
+                            .unwrap_or(Value::String(String::new())),
+                    ),
+                }
+            })
+            .collect();
+        Frame {
+            module: block.module,
+            workflow,
+            args,
+            prefix,
+        }
+    }
+
+    /// Evaluates an expression at instantiation.
+    fn eval(
+        &mut self,
+        frame: &Frame<'_>,
+        expr: &ir::Expr,
+        loop_value: Option<&Value>,
+        id: &str,
+    ) -> Value {
+        match &expr.kind {
+            ExprKind::Value(value) => value.clone(),
+            ExprKind::Param(param) => match &frame.args[param.0 as usize] {
+                Arg::Value(value) => value.clone(),
+                Arg::Secret(name) => {
+                    self.errors.push(PlanError {
+                        task: Some(id.to_string()),
+                        message: format!("the secret `{name}` cannot decide the shape of the plan"),
+                    });
+                    Value::Bool(false)
+                }
+            },
+            ExprKind::LoopVar => loop_value.cloned().unwrap_or(Value::Bool(false)),
+            ExprKind::List(items) => Value::List(
+                items
+                    .iter()
+                    .map(|item| self.eval(frame, item, loop_value, id))
+                    .collect(),
+            ),
+            ExprKind::Not(inner) => {
+                Value::Bool(self.eval(frame, inner, loop_value, id) != Value::Bool(true))
+            }
+            ExprKind::Eq(a, b) => Value::Bool(equal(
+                &self.eval(frame, a, loop_value, id),
+                &self.eval(frame, b, loop_value, id),
+            )),
+            ExprKind::Ne(a, b) => Value::Bool(!equal(
+                &self.eval(frame, a, loop_value, id),
+                &self.eval(frame, b, loop_value, id),
+            )),
+            ExprKind::In(a, b) => {
+                let needle = self.eval(frame, a, loop_value, id);
+                match self.eval(frame, b, loop_value, id) {
+                    Value::List(items) => {
+                        Value::Bool(items.iter().any(|item| equal(item, &needle)))
+                    }
+                    _ => Value::Bool(false),
+                }
+            }
+            ExprKind::And(items) => Value::Bool(
+                items
+                    .iter()
+                    .all(|item| self.eval(frame, item, loop_value, id) == Value::Bool(true)),
+            ),
+            ExprKind::Or(items) => Value::Bool(
+                items
+                    .iter()
+                    .any(|item| self.eval(frame, item, loop_value, id) == Value::Bool(true)),
+            ),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn task(
+        &mut self,
+        frame: &Frame<'_>,
+        task: &ir::Task,
+        id: &str,
+        loop_value: Option<&Value>,
+        deps: Vec<String>,
+        instances: &[Vec<String>],
+    ) -> TaskSpec {
+        let title = match &task.title {
+            Some(template) => self.plain(frame, template, loop_value, id),
+            None => id.to_string(),
+        };
+        let workdir = match &task.workdir {
+            Some(template) => {
+                let path = self.plain(frame, template, loop_value, id);
+                match crate::check::check_relative_path(&path) {
+                    Ok(()) => normalize_path(&path),
+                    Err(why) => {
+                        self.errors.push(PlanError {
+                            task: Some(id.to_string()),
+                            message: format!(
+                                "`workdir` {path:?} is not inside the workspace: {why}"
+                            ),
+                        });
+                        ".".into()
+                    }
+                }
+            }
+            None => ".".into(),
+        };
+        let verify: Vec<Shell> = task
+            .verify
+            .iter()
+            .map(|template| self.shell(frame, template, loop_value, id, instances))
+            .collect();
+        let action = match &task.action {
+            ir::Action::Run(template) => Action::Command {
+                run: self.shell(frame, template, loop_value, id, instances),
+            },
+            ir::Action::Prompt(template) => {
+                let prompt = self.prompt(frame, template, loop_value, id, instances);
+                let accept: Vec<Vec<PromptPart>> = task
+                    .accept
+                    .iter()
+                    .map(|t| self.prompt(frame, t, loop_value, id, instances))
+                    .collect();
+                let context: Vec<(String, Vec<PromptPart>)> = task
+                    .context
+                    .iter()
+                    .map(|(name, t)| {
+                        (
+                            name.clone(),
+                            self.prompt(frame, t, loop_value, id, instances),
+                        )
+                    })
+                    .collect();
+                let module = &self.session.module(frame.module).ir;
+                let profile = task.agent.map(|agent| &module.agents[agent.0 as usize]);
+                Action::Agent {
+                    profile: profile.map(|p| p.name.clone()),
+                    agent: profile.map(|p| AgentSpec {
+                        adapter: p.adapter.name().to_string(),
+                        settings: p
+                            .settings
+                            .iter()
+                            .map(|(name, value)| {
+                                (
+                                    name.clone(),
+                                    serde_json::to_value(value).unwrap_or_default(),
+                                )
+                            })
+                            .collect(),
+                    }),
+                    prompt: assemble(prompt, accept, &verify, context, &workdir),
+                }
+            }
+        };
+        TaskSpec {
+            id: id.to_string(),
+            title,
+            action,
+            deps,
+            retry: task.retry,
+            timeout_secs: task.timeout,
+            priority: task.priority,
+            labels: task
+                .labels
+                .iter()
+                .map(|t| self.plain(frame, t, loop_value, id))
+                .collect(),
+            workdir,
+            env: task
+                .env
+                .iter()
+                .map(|(name, t)| EnvVar {
+                    name: name.clone(),
+                    value: self.env_value(frame, t, loop_value, id, instances),
+                })
+                .collect(),
+            verify,
+        }
+    }
+
+    /// What one interpolation stands for here.
+    fn piece(
+        &mut self,
+        frame: &Frame<'_>,
+        interpolation: &ir::Interpolation,
+        loop_value: Option<&Value>,
+        id: &str,
+        instances: &[Vec<String>],
+    ) -> Piece {
+        let filters: Vec<FilterSpec> = interpolation.filters.iter().map(FilterSpec::from).collect();
+        match interpolation.source {
+            Source::Param(param) => match &frame.args[param.0 as usize] {
+                Arg::Value(value) => Piece::Text(apply(value, &filters)),
+                Arg::Secret(name) => Piece::Secret {
+                    name: name.clone(),
+                    filters,
+                },
+            },
+            Source::LoopVar => Piece::Text(apply(
+                loop_value.unwrap_or(&Value::String(String::new())),
+                &filters,
+            )),
+            Source::RunId => Piece::Text(apply(&Value::String(self.run_id.clone()), &filters)),
+            Source::TaskId => Piece::Text(apply(&Value::String(id.to_string()), &filters)),
+            Source::Result(node) => {
+                let tasks = instances[node.0 as usize].clone();
+                let fallback = fallback(&filters);
+                if tasks.is_empty() {
+                    Piece::Text(fallback.unwrap_or_default())
+                } else {
+                    Piece::Result {
+                        tasks,
+                        filters,
+                        fallback,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Text for people (`prompt`, `accept`, `ask`, `context`): free text alone on its line
+    /// becomes a fenced data block; results are left for the runtime.
+    fn prompt(
+        &mut self,
+        frame: &Frame<'_>,
+        template: &ir::Template,
+        loop_value: Option<&Value>,
+        id: &str,
+        instances: &[Vec<String>],
+    ) -> Vec<PromptPart> {
+        let mut parts = Vec::new();
+        for segment in &template.segments {
+            match segment {
+                Segment::Text(text) => push_text(&mut parts, text),
+                Segment::Value(interpolation) => {
+                    let fence =
+                        interpolation.placement == Placement::OwnLine && interpolation.free_text;
+                    match self.piece(frame, interpolation, loop_value, id, instances) {
+                        Piece::Text(text) if fence => push_text(&mut parts, &fenced(&text)),
+                        Piece::Text(text) => push_text(&mut parts, &text),
+                        Piece::Result {
+                            tasks,
+                            filters,
+                            fallback,
+                        } => parts.push(PromptPart::Result {
+                            tasks,
+                            filters,
+                            fenced: fence,
+                            fallback,
+                        }),
+                        Piece::Secret { name, .. } => self.errors.push(PlanError {
+                            task: Some(id.to_string()),
+                            message: format!("the secret `{name}` cannot go into a prompt"),
+                        }),
+                    }
+                }
+            }
+        }
+        parts
+    }
+
+    /// Plain text (`title`, `labels`, `workdir`): only values known at planning.
+    fn plain(
+        &mut self,
+        frame: &Frame<'_>,
+        template: &ir::Template,
+        loop_value: Option<&Value>,
+        id: &str,
+    ) -> String {
+        let mut text = String::new();
+        for segment in &template.segments {
+            match segment {
+                Segment::Text(t) => text.push_str(t),
+                Segment::Value(interpolation) => {
+                    match self.piece(frame, interpolation, loop_value, id, &[]) {
+                        Piece::Text(t) => text.push_str(&t),
+                        _ => self.errors.push(PlanError {
+                            task: Some(id.to_string()),
+                            message:
+                                "a secret or a result cannot go into a title, label or workdir"
+                                    .into(),
+                        }),
+                    }
+                }
+            }
+        }
+        text
+    }
+
+    /// Shell text: every value becomes a quoted reference to an environment variable that
+    /// holds it, so no value can become shell syntax (LANGUAGE.md §5).
+    fn shell(
+        &mut self,
+        frame: &Frame<'_>,
+        template: &ir::Template,
+        loop_value: Option<&Value>,
+        id: &str,
+        instances: &[Vec<String>],
+    ) -> Shell {
+        debug_assert_eq!(template.context, Context::Shell);
+        let mut script = String::new();
+        let mut display = String::new();
+        let mut args = Vec::new();
+        for segment in &template.segments {
+            match segment {
+                Segment::Text(text) => {
+                    script.push_str(text);
+                    display.push_str(text);
+                }
+                Segment::Value(interpolation) => {
+                    let name = format!("WF_ARG_{}", args.len() + 1);
+                    let piece = self.piece(frame, interpolation, loop_value, id, instances);
+                    let quoted = interpolation.placement == Placement::ShellDoubleQuoted;
+                    if quoted {
+                        script.push_str(&format!("${{{name}}}"));
+                    } else {
+                        script.push_str(&format!("\"${name}\""));
+                    }
+                    display.push_str(&piece.display(quoted));
+                    args.push(EnvVar {
+                        name,
+                        value: piece.into_env(),
+                    });
+                }
+            }
+        }
+        Shell {
+            script,
+            display,
+            args,
+        }
+    }
+
+    /// The value of an `env` entry: passed as it is, never through a shell.
+    fn env_value(
+        &mut self,
+        frame: &Frame<'_>,
+        template: &ir::Template,
+        loop_value: Option<&Value>,
+        id: &str,
+        instances: &[Vec<String>],
+    ) -> EnvValue {
+        let mut parts: Vec<ValuePart> = Vec::new();
+        for segment in &template.segments {
+            let piece = match segment {
+                Segment::Text(text) => Piece::Text(text.clone()),
+                Segment::Value(interpolation) => {
+                    self.piece(frame, interpolation, loop_value, id, instances)
+                }
+            };
+            match (piece.into_part(), parts.last_mut()) {
+                (ValuePart::Text { text }, Some(ValuePart::Text { text: last })) => {
+                    last.push_str(&text)
+                }
+                (part, _) => parts.push(part),
+            }
+        }
+        match parts.as_slice() {
+            [] => EnvValue::Text {
+                text: String::new(),
+            },
+            [ValuePart::Text { text }] => EnvValue::Text { text: text.clone() },
+            _ => EnvValue::Parts { parts },
+        }
+    }
+}
+
+/// A rendered interpolation.
+enum Piece {
+    Text(String),
+    Secret {
+        name: String,
+        filters: Vec<FilterSpec>,
+    },
+    Result {
+        tasks: Vec<String>,
+        filters: Vec<FilterSpec>,
+        fallback: Option<String>,
+    },
+}
+
+impl Piece {
+    fn into_part(self) -> ValuePart {
+        match self {
+            Piece::Text(text) => ValuePart::Text { text },
+            Piece::Secret { name, filters } => ValuePart::Secret { name, filters },
+            Piece::Result {
+                tasks,
+                filters,
+                fallback,
+            } => ValuePart::Result {
+                tasks,
+                filters,
+                fallback,
+            },
+        }
+    }
+
+    fn into_env(self) -> EnvValue {
+        match self.into_part() {
+            ValuePart::Text { text } => EnvValue::Text { text },
+            part => EnvValue::Parts { parts: vec![part] },
+        }
+    }
+
+    /// How the value reads in a displayed command.
+    fn display(&self, inside_double_quotes: bool) -> String {
+        match self {
+            Piece::Text(text) if inside_double_quotes => escape_in_double_quotes(text),
+            Piece::Text(text) => shell_quote(text),
+            Piece::Secret { name, .. } => format!("<secret {name}>"),
+            Piece::Result { tasks, .. } => format!("<result of {}>", tasks.join(", ")),
+        }
+    }
+}
+
+fn push_text(parts: &mut Vec<PromptPart>, text: &str) {
+    if let Some(PromptPart::Text { text: last }) = parts.last_mut() {
+        last.push_str(text);
+    } else if !text.is_empty() {
+        parts.push(PromptPart::Text {
+            text: text.to_string(),
+        });
+    }
+}
+
+/// The dependencies of all `lists`, each once, in order.
+fn union<'a>(lists: impl Iterator<Item = &'a Vec<String>>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for list in lists {
+        for id in list {
+            if seen.insert(id.clone()) {
+                out.push(id.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Equality as `==` means it: values of one type compare by value; text compares as text.
+fn equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => x == y,
+        (x, y) => x == y,
+    }
+}
+
+fn is_simple_word(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// `path` with `.` parts and doubled separators removed (it is known to stay inside).
+pub fn normalize_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    }
+}
+
+/// A shell word that reads as `text`, for display.
+fn shell_quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./:=@%+,-".contains(c))
+    {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// `text` escaped to stand inside double quotes, for display.
+fn escape_in_double_quotes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '"' | '\\' | '$' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

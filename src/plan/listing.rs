@@ -1,0 +1,143 @@
+//! The plan as people read it (`wfc plan`): each task in the order it can run, what it waits
+//! for, and exactly what it will do. Values of secrets and results show as placeholders.
+
+use super::spec::{Action, EnvValue, Plan, PromptPart, Shell, ValuePart};
+
+/// The plan as people read it: each task in the order it can run, with what it waits for and
+/// exactly what it will do.
+pub fn render_plan(plan: &Plan) -> String {
+    let mut out = String::new();
+    let count = plan.tasks.len();
+    out.push_str(&format!(
+        "plan of workflow `{}` from {}: {count} task{}\n",
+        plan.workflow,
+        plan.source,
+        if count == 1 { "" } else { "s" }
+    ));
+    if !plan.params.is_empty() {
+        out.push_str("\nparameters\n");
+        for param in &plan.params {
+            let value = match &param.value {
+                serde_json::Value::Null => "<secret, read when the run starts>".to_string(),
+                other => other.to_string(),
+            };
+            out.push_str(&format!("  {}: {} = {value}\n", param.name, param.ty));
+        }
+    }
+    for (index, task) in plan.tasks.iter().enumerate() {
+        let kind = match &task.action {
+            Action::Command { .. } => "command".to_string(),
+            Action::Gate { .. } => "gate".to_string(),
+            Action::Agent {
+                profile: Some(profile),
+                agent: Some(agent),
+                ..
+            } => {
+                format!("agent {profile} ({})", agent.adapter)
+            }
+            Action::Agent { .. } => "agent (the run's --agent)".to_string(),
+        };
+        out.push_str(&format!("\n{}. {}  [{kind}]\n", index + 1, task.id));
+        if task.title != task.id {
+            out.push_str(&format!("   title:   {}\n", task.title));
+        }
+        let after = if task.deps.is_empty() {
+            "nothing".to_string()
+        } else {
+            task.deps.join(", ")
+        };
+        out.push_str(&format!("   after:   {after}\n"));
+        let mut settings = Vec::new();
+        if task.retry > 0 {
+            settings.push(format!("retry {}", task.retry));
+        }
+        if let Some(seconds) = task.timeout_secs {
+            settings.push(format!("timeout {seconds}s"));
+        }
+        if task.priority != 2 {
+            settings.push(format!("priority {}", task.priority));
+        }
+        if task.workdir != "." {
+            settings.push(format!("workdir {}", task.workdir));
+        }
+        if !task.labels.is_empty() {
+            settings.push(format!("labels {}", task.labels.join(", ")));
+        }
+        if !settings.is_empty() {
+            out.push_str(&format!("   with:    {}\n", settings.join(", ")));
+        }
+        for var in &task.env {
+            out.push_str(&format!(
+                "   env:     {}={}\n",
+                var.name,
+                env_display(&var.value)
+            ));
+        }
+        match &task.action {
+            Action::Command { run } => shell_lines(&mut out, "run", run),
+            Action::Gate { ask, .. } => {
+                out.push_str("   ask:\n");
+                quote(&mut out, &prompt_text(ask));
+            }
+            Action::Agent { prompt, .. } => {
+                out.push_str("   prompt:\n");
+                quote(&mut out, &prompt_text(prompt));
+            }
+        }
+        for command in &task.verify {
+            shell_lines(&mut out, "verify", command);
+        }
+    }
+    out
+}
+
+fn shell_lines(out: &mut String, label: &str, shell: &Shell) {
+    let mut lines = shell.display.lines();
+    out.push_str(&format!(
+        "   {label}:{}$ {}\n",
+        " ".repeat(8 - label.len().min(7)),
+        lines.next().unwrap_or("")
+    ));
+    for line in lines {
+        out.push_str(&format!("             {line}\n"));
+    }
+}
+
+fn quote(out: &mut String, text: &str) {
+    for line in text.trim_end().lines() {
+        out.push_str(format!("     │ {line}").trim_end());
+        out.push('\n');
+    }
+}
+
+/// A prompt with the runtime's references shown as placeholders.
+fn prompt_text(parts: &[PromptPart]) -> String {
+    parts
+        .iter()
+        .map(|part| match part {
+            PromptPart::Text { text } => text.clone(),
+            PromptPart::Result { tasks, fenced, .. } => {
+                let what = format!("<result of {}>", tasks.join(", "));
+                if *fenced {
+                    format!("```text\n{what}\n```")
+                } else {
+                    what
+                }
+            }
+        })
+        .collect()
+}
+
+fn env_display(value: &EnvValue) -> String {
+    match value {
+        EnvValue::Text { text } => format!("{text:?}"),
+        EnvValue::Parts { parts } => parts
+            .iter()
+            .map(|part| match part {
+                ValuePart::Text { text } => text.clone(),
+                ValuePart::Secret { name, .. } => format!("<secret {name}>"),
+                ValuePart::Result { tasks, .. } => format!("<result of {}>", tasks.join(", ")),
+            })
+            .collect(),
+    }
+}

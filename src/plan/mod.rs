@@ -1,0 +1,14 @@
+//! Planning: a checked workflow plus parameter values become a [`Plan`], a DAG of rendered
+//! task specs the runtime stores and executes (LANGUAGE.md §3–§5).
+
+pub mod bind;
+mod expand;
+pub mod filters;
+mod listing;
+mod prompt;
+pub mod spec;
+
+pub use bind::{bind, BindError, BindInput, Bound, Origin};
+pub use expand::{instantiate, normalize_path, PlanError};
+pub use listing::render_plan;
+pub use spec::*;

@@ -1,0 +1,296 @@
+//! The Plan: a workflow instantiated with its parameters, as a DAG of fully rendered task
+//! specs. It is what a run stores as its snapshot and what the runtime executes, so it is
+//! serde-serializable and versioned, and it never holds a secret's value.
+
+use crate::ir::Filter;
+use petgraph::algo::toposort;
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// The version of the Plan format; a run refuses a snapshot of another version.
+pub const PLAN_VERSION: u32 = 1;
+
+/// An instantiated workflow.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// [`PLAN_VERSION`] when it was made.
+    pub version: u32,
+    /// The module the workflow came from (`examples/hello.wf`, `std/review`).
+    pub source: String,
+    /// The workflow's name.
+    pub workflow: String,
+    /// Every parameter with the value it was bound to; secrets show only their names.
+    pub params: Vec<BoundParam>,
+    /// The secret parameters the run needs, by name; their values are read from the
+    /// environment (`WF_SECRET_<NAME>`) or a file when the run starts, never stored.
+    pub secrets: Vec<String>,
+    /// The tasks in a topological order: every task comes after all its dependencies, and
+    /// otherwise in the order of the source.
+    pub tasks: Vec<TaskSpec>,
+}
+
+impl Plan {
+    /// The task with id `id`.
+    pub fn task(&self, id: &str) -> Option<&TaskSpec> {
+        self.tasks.iter().find(|task| task.id == id)
+    }
+
+    /// The plan as a petgraph DAG: node `i` is `tasks[i]`, and an edge runs from each
+    /// dependency to the task that waits for it. Dependencies that name no task are left out
+    /// (see [`Plan::validate`]).
+    pub fn graph(&self) -> DiGraph<usize, ()> {
+        let mut graph = DiGraph::with_capacity(self.tasks.len(), self.tasks.len());
+        let nodes: Vec<NodeIndex> = (0..self.tasks.len()).map(|i| graph.add_node(i)).collect();
+        let index: HashMap<&str, usize> = self
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id.as_str(), i))
+            .collect();
+        for (i, task) in self.tasks.iter().enumerate() {
+            for dep in &task.deps {
+                if let Some(&d) = index.get(dep.as_str()) {
+                    graph.add_edge(nodes[d], nodes[i], ());
+                }
+            }
+        }
+        graph
+    }
+
+    /// Checks what the runtime relies on: the version, unique task ids, dependencies that name
+    /// tasks of the plan and come before them, and no cycle.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.version != PLAN_VERSION {
+            return Err(format!(
+                "the plan has version {}; this wfc reads version {PLAN_VERSION}",
+                self.version
+            ));
+        }
+        let mut position: HashMap<&str, usize> = HashMap::with_capacity(self.tasks.len());
+        for (i, task) in self.tasks.iter().enumerate() {
+            if position.insert(task.id.as_str(), i).is_some() {
+                return Err(format!("two tasks have the id `{}`", task.id));
+            }
+        }
+        for (i, task) in self.tasks.iter().enumerate() {
+            for dep in &task.deps {
+                match position.get(dep.as_str()) {
+                    None => {
+                        return Err(format!(
+                            "`{}` waits for `{dep}`, which is not in the plan",
+                            task.id
+                        ))
+                    }
+                    Some(&d) if d >= i => {
+                        return Err(format!(
+                            "`{}` waits for `{dep}`, which comes after it",
+                            task.id
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        toposort(&self.graph(), None).map(|_| ()).map_err(|cycle| {
+            let task = &self.tasks[cycle.node_id().index()];
+            format!("the plan has a cycle through `{}`", task.id)
+        })
+    }
+}
+
+/// A parameter and its bound value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BoundParam {
+    /// The parameter's name.
+    pub name: String,
+    /// Its type, as written (`list<string>`).
+    pub ty: String,
+    /// Its value as JSON; `null` for a secret, whose value is never part of a plan.
+    pub value: serde_json::Value,
+}
+
+/// One task of the plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskSpec {
+    /// The task's id: `design`, `review[style]`, `final_review.summary`.
+    pub id: String,
+    /// Shown in status and the backend.
+    pub title: String,
+    /// What runs.
+    pub action: Action,
+    /// The ids of the tasks that must succeed first.
+    pub deps: Vec<String>,
+    /// Extra attempts after a failure.
+    pub retry: u32,
+    /// The per-attempt time limit, in seconds.
+    pub timeout_secs: Option<u64>,
+    /// 0 (most urgent) to 4.
+    pub priority: u8,
+    /// Labels copied to the backend.
+    pub labels: Vec<String>,
+    /// Where it runs, relative to the workspace (`.` when not set).
+    pub workdir: String,
+    /// Extra environment variables for the command or agent.
+    pub env: Vec<EnvVar>,
+    /// Shell commands that must all pass after the agent (or command) finishes.
+    pub verify: Vec<Shell>,
+}
+
+/// What a task does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    /// A fresh agent session with the assembled prompt.
+    Agent {
+        /// The agent profile's name; `None` means the run's default agent.
+        profile: Option<String>,
+        /// The adapter and its settings, when the profile is declared in the file.
+        agent: Option<AgentSpec>,
+        /// The full prompt, assembled as ARCHITECTURE.md "Prompt assembly" says; results of
+        /// upstream tasks are references the runtime fills in.
+        prompt: Vec<PromptPart>,
+    },
+    /// A shell command, run without an agent.
+    Command {
+        /// The command.
+        run: Shell,
+    },
+    /// A human approval.
+    Gate {
+        /// The question.
+        ask: Vec<PromptPart>,
+        /// How long to wait, in seconds.
+        timeout_secs: Option<u64>,
+    },
+}
+
+/// An agent profile as the runtime needs it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentSpec {
+    /// The adapter's name (`claude-code`).
+    pub adapter: String,
+    /// The profile's settings, by name, as JSON values.
+    pub settings: Vec<(String, serde_json::Value)>,
+}
+
+/// A piece of assembled text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PromptPart {
+    /// Literal text, values already rendered into it.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// The result of upstream tasks, filled in by the runtime.
+    Result {
+        /// The task ids whose results are read (several for a fan-out, in order).
+        tasks: Vec<String>,
+        /// Filters to apply to the result.
+        filters: Vec<FilterSpec>,
+        /// Whether it goes in as a fenced data block (free text on its own line).
+        fenced: bool,
+        /// The text to use when none of the tasks is in the plan (left out by `when`).
+        fallback: Option<String>,
+    },
+}
+
+/// A shell command: a script whose interpolations are references to environment variables,
+/// and the values of those variables. No value is ever part of the script.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Shell {
+    /// The script for `sh -c`, with `"$WF_ARG_n"` and `${WF_ARG_n}` where values go.
+    pub script: String,
+    /// The command as a person reads it: values known at planning shell-quoted in place,
+    /// secrets and results as `<secret NAME>` and `<result of TASK>`. Never executed.
+    pub display: String,
+    /// The value of each `WF_ARG_n` the script references.
+    pub args: Vec<EnvVar>,
+}
+
+/// An environment variable and where its value comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnvVar {
+    /// The variable's name.
+    pub name: String,
+    /// Its value.
+    pub value: EnvValue,
+}
+
+/// Where an environment variable's value comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EnvValue {
+    /// A value known when the plan was made.
+    Text {
+        /// The value.
+        text: String,
+    },
+    /// Pieces joined at run time: text, secrets and results.
+    Parts {
+        /// The pieces, in order.
+        parts: Vec<ValuePart>,
+    },
+}
+
+/// A piece of a value filled in at run time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ValuePart {
+    /// Known text.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// A secret parameter's value, read when the run starts.
+    Secret {
+        /// The parameter's name.
+        name: String,
+        /// Filters to apply.
+        filters: Vec<FilterSpec>,
+    },
+    /// The result of upstream tasks.
+    Result {
+        /// The task ids.
+        tasks: Vec<String>,
+        /// Filters to apply.
+        filters: Vec<FilterSpec>,
+        /// The text to use when none of the tasks is in the plan.
+        fallback: Option<String>,
+    },
+}
+
+/// A filter applied at run time, in serializable form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "filter", content = "arg", rename_all = "snake_case")]
+pub enum FilterSpec {
+    /// `slug`.
+    Slug,
+    /// `upper`.
+    Upper,
+    /// `lower`.
+    Lower,
+    /// `trim`.
+    Trim,
+    /// `join(sep)`.
+    Join(String),
+    /// `json`.
+    Json,
+    /// `default(text)`.
+    Default(String),
+}
+
+impl From<&Filter> for FilterSpec {
+    fn from(filter: &Filter) -> Self {
+        match filter {
+            Filter::Slug => FilterSpec::Slug,
+            Filter::Upper => FilterSpec::Upper,
+            Filter::Lower => FilterSpec::Lower,
+            Filter::Trim => FilterSpec::Trim,
+            Filter::Join(sep) => FilterSpec::Join(sep.clone()),
+            Filter::Json => FilterSpec::Json,
+            Filter::Default(text) => FilterSpec::Default(text.clone()),
+        }
+    }
+}
