@@ -17,3 +17,4 @@ pub mod span;
 pub mod stdlib;
 pub mod suggest;
 pub mod syntax;
+pub mod workspace_path;

@@ -1456,21 +1456,7 @@ pub(crate) fn enum_mismatch(
 
 /// Whether `path` is relative and stays inside the directory it is relative to.
 pub fn check_relative_path(path: &str) -> Result<(), String> {
-    if path.starts_with('/') || path.starts_with('\\') || path.get(1..3) == Some(":\\") {
-        return Err("an absolute path".into());
-    }
-    let mut depth: i64 = 0;
-    for part in path.split(['/', '\\']) {
-        match part {
-            "" | "." => {}
-            ".." => {
-                depth -= 1;
-                if depth < 0 {
-                    return Err("`..` leaves the workspace".into());
-                }
-            }
-            _ => depth += 1,
-        }
-    }
-    Ok(())
+    crate::workspace_path::normalize(path)
+        .map(|_| ())
+        .map_err(str::to_string)
 }

@@ -833,7 +833,7 @@ impl<'w> Binder<'w> {
                 ))
                 .help(help))
             }
-            Type::Path => match normalize_path(&text) {
+            Type::Path => match crate::workspace_path::normalize(&text) {
                 Ok(path) => Ok(Value::String(path)),
                 Err(why) => Err(Problem::new(format!(
                     "{} is not a path inside the workspace: {why}",
@@ -934,37 +934,6 @@ fn shown(text: &str) -> String {
     } else {
         let cut: String = text.chars().take(SHOWN_CHARS).collect();
         format!("{cut:?}…")
-    }
-}
-
-/// `path` made canonical (`./a//b/../c` is `a/c`; empty or `.` is `.`), or why it is not a
-/// path inside the workspace. Backslashes separate too, as they do for the checker, so a
-/// path cannot escape on Windows either.
-fn normalize_path(path: &str) -> Result<String, &'static str> {
-    // `C:\x` and `C:/x` are absolute on Windows; `a:b` is an ordinary name elsewhere.
-    let drive = matches!(
-        path.as_bytes(),
-        [letter, b':', b'/' | b'\\', ..] if letter.is_ascii_alphabetic()
-    );
-    if path.starts_with(['/', '\\']) || drive {
-        return Err("it is absolute");
-    }
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split(['/', '\\']) {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if parts.pop().is_none() {
-                    return Err("its `..` leaves the workspace");
-                }
-            }
-            part => parts.push(part),
-        }
-    }
-    if parts.is_empty() {
-        Ok(".".into())
-    } else {
-        Ok(parts.join("/"))
     }
 }
 

@@ -395,8 +395,8 @@ impl<'s> Expander<'s> {
         let workdir = match &task.workdir {
             Some(template) => {
                 let path = self.plain(frame, template, loop_value, id);
-                match crate::check::check_relative_path(&path) {
-                    Ok(()) => normalize_path(&path),
+                match crate::workspace_path::normalize(&path) {
+                    Ok(path) => path,
                     Err(why) => {
                         self.errors.push(PlanError {
                             task: Some(id.to_string()),
@@ -756,25 +756,6 @@ fn is_simple_word(text: &str) -> bool {
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-}
-
-/// `path` with `.` parts and doubled separators removed (it is known to stay inside).
-pub fn normalize_path(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
-    }
-    if parts.is_empty() {
-        ".".into()
-    } else {
-        parts.join("/")
-    }
 }
 
 /// A shell word that reads as `text`, for display.

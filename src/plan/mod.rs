@@ -9,6 +9,6 @@ mod prompt;
 pub mod spec;
 
 pub use bind::{bind, BindError, BindInput, Bound, Origin};
-pub use expand::{instantiate, normalize_path, PlanError};
+pub use expand::{instantiate, PlanError};
 pub use listing::render_plan;
 pub use spec::*;
