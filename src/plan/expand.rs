@@ -190,7 +190,15 @@ impl<'s> Expander<'s> {
                 }
                 NodeKind::Gate(gate) => {
                     if self.condition(frame, node, None, &id) {
-                        let ask = self.prompt(frame, &gate.ask, None, &id, &instances);
+                        let ask = self.prompt(
+                            &Site {
+                                frame,
+                                loop_value: None,
+                                id: &id,
+                                instances: &instances,
+                            },
+                            &gate.ask,
+                        );
                         self.tasks.push(TaskSpec {
                             id: id.clone(),
                             title: id.clone(),
@@ -378,7 +386,6 @@ impl<'s> Expander<'s> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn task(
         &mut self,
         frame: &Frame<'_>,
@@ -388,13 +395,19 @@ impl<'s> Expander<'s> {
         deps: Vec<String>,
         instances: &[Vec<String>],
     ) -> TaskSpec {
+        let site = &Site {
+            frame,
+            loop_value,
+            id,
+            instances,
+        };
         let title = match &task.title {
-            Some(template) => self.plain(frame, template, loop_value, id),
+            Some(template) => self.plain(site, template),
             None => id.to_string(),
         };
         let workdir = match &task.workdir {
             Some(template) => {
-                let path = self.plain(frame, template, loop_value, id);
+                let path = self.plain(site, template);
                 match crate::workspace_path::normalize(&path) {
                     Ok(path) => path,
                     Err(why) => {
@@ -413,28 +426,20 @@ impl<'s> Expander<'s> {
         let verify: Vec<Shell> = task
             .verify
             .iter()
-            .map(|template| self.shell(frame, template, loop_value, id, instances))
+            .map(|template| self.shell(site, template))
             .collect();
         let action = match &task.action {
             ir::Action::Run(template) => Action::Command {
-                run: self.shell(frame, template, loop_value, id, instances),
+                run: self.shell(site, template),
             },
             ir::Action::Prompt(template) => {
-                let prompt = self.prompt(frame, template, loop_value, id, instances);
-                let accept: Vec<Vec<PromptPart>> = task
-                    .accept
-                    .iter()
-                    .map(|t| self.prompt(frame, t, loop_value, id, instances))
-                    .collect();
+                let prompt = self.prompt(site, template);
+                let accept: Vec<Vec<PromptPart>> =
+                    task.accept.iter().map(|t| self.prompt(site, t)).collect();
                 let context: Vec<(String, Vec<PromptPart>)> = task
                     .context
                     .iter()
-                    .map(|(name, t)| {
-                        (
-                            name.clone(),
-                            self.prompt(frame, t, loop_value, id, instances),
-                        )
-                    })
+                    .map(|(name, t)| (name.clone(), self.prompt(site, t)))
                     .collect();
                 let module = &self.session.module(frame.module).ir;
                 let profile = task.agent.map(|agent| &module.agents[agent.0 as usize]);
@@ -465,18 +470,14 @@ impl<'s> Expander<'s> {
             retry: task.retry,
             timeout_secs: task.timeout,
             priority: task.priority,
-            labels: task
-                .labels
-                .iter()
-                .map(|t| self.plain(frame, t, loop_value, id))
-                .collect(),
+            labels: task.labels.iter().map(|t| self.plain(site, t)).collect(),
             workdir,
             env: task
                 .env
                 .iter()
                 .map(|(name, t)| EnvVar {
                     name: name.clone(),
-                    value: self.env_value(frame, t, loop_value, id, instances),
+                    value: self.env_value(site, t),
                 })
                 .collect(),
             verify,
@@ -484,17 +485,10 @@ impl<'s> Expander<'s> {
     }
 
     /// What one interpolation stands for here.
-    fn piece(
-        &mut self,
-        frame: &Frame<'_>,
-        interpolation: &ir::Interpolation,
-        loop_value: Option<&Value>,
-        id: &str,
-        instances: &[Vec<String>],
-    ) -> Piece {
+    fn piece(&mut self, site: &Site<'_, '_>, interpolation: &ir::Interpolation) -> Piece {
         let filters: Vec<FilterSpec> = interpolation.filters.iter().map(FilterSpec::from).collect();
         match interpolation.source {
-            Source::Param(param) => match &frame.args[param.0 as usize] {
+            Source::Param(param) => match &site.frame.args[param.0 as usize] {
                 Arg::Value(value) => Piece::Text(apply(value, &filters)),
                 Arg::Secret(name) => Piece::Secret {
                     name: name.clone(),
@@ -502,13 +496,13 @@ impl<'s> Expander<'s> {
                 },
             },
             Source::LoopVar => Piece::Text(apply(
-                loop_value.unwrap_or(&Value::String(String::new())),
+                site.loop_value.unwrap_or(&Value::String(String::new())),
                 &filters,
             )),
             Source::RunId => Piece::Text(apply(&Value::String(self.run_id.clone()), &filters)),
-            Source::TaskId => Piece::Text(apply(&Value::String(id.to_string()), &filters)),
+            Source::TaskId => Piece::Text(apply(&Value::String(site.id.to_string()), &filters)),
             Source::Result(node) => {
-                let tasks = instances[node.0 as usize].clone();
+                let tasks = site.instances[node.0 as usize].clone();
                 let fallback = fallback(&filters);
                 if tasks.is_empty() {
                     Piece::Text(fallback.unwrap_or_default())
@@ -525,14 +519,7 @@ impl<'s> Expander<'s> {
 
     /// Text for people (`prompt`, `accept`, `ask`, `context`): free text alone on its line
     /// becomes a fenced data block; results are left for the runtime.
-    fn prompt(
-        &mut self,
-        frame: &Frame<'_>,
-        template: &ir::Template,
-        loop_value: Option<&Value>,
-        id: &str,
-        instances: &[Vec<String>],
-    ) -> Vec<PromptPart> {
+    fn prompt(&mut self, site: &Site<'_, '_>, template: &ir::Template) -> Vec<PromptPart> {
         let mut parts = Vec::new();
         for segment in &template.segments {
             match segment {
@@ -540,7 +527,7 @@ impl<'s> Expander<'s> {
                 Segment::Value(interpolation) => {
                     let fence =
                         interpolation.placement == Placement::OwnLine && interpolation.free_text;
-                    match self.piece(frame, interpolation, loop_value, id, instances) {
+                    match self.piece(site, interpolation) {
                         Piece::Text(text) if fence => push_text(&mut parts, &fenced(&text)),
                         Piece::Text(text) => push_text(&mut parts, &text),
                         Piece::Result {
@@ -554,7 +541,7 @@ impl<'s> Expander<'s> {
                             fallback,
                         }),
                         Piece::Secret { name, .. } => self.errors.push(PlanError {
-                            task: Some(id.to_string()),
+                            task: Some(site.id.to_string()),
                             message: format!("the secret `{name}` cannot go into a prompt"),
                         }),
                     }
@@ -565,28 +552,19 @@ impl<'s> Expander<'s> {
     }
 
     /// Plain text (`title`, `labels`, `workdir`): only values known at planning.
-    fn plain(
-        &mut self,
-        frame: &Frame<'_>,
-        template: &ir::Template,
-        loop_value: Option<&Value>,
-        id: &str,
-    ) -> String {
+    fn plain(&mut self, site: &Site<'_, '_>, template: &ir::Template) -> String {
         let mut text = String::new();
         for segment in &template.segments {
             match segment {
                 Segment::Text(t) => text.push_str(t),
-                Segment::Value(interpolation) => {
-                    match self.piece(frame, interpolation, loop_value, id, &[]) {
-                        Piece::Text(t) => text.push_str(&t),
-                        _ => self.errors.push(PlanError {
-                            task: Some(id.to_string()),
-                            message:
-                                "a secret or a result cannot go into a title, label or workdir"
-                                    .into(),
-                        }),
-                    }
-                }
+                Segment::Value(interpolation) => match self.piece(site, interpolation) {
+                    Piece::Text(t) => text.push_str(&t),
+                    _ => self.errors.push(PlanError {
+                        task: Some(site.id.to_string()),
+                        message: "a secret or a result cannot go into a title, label or workdir"
+                            .into(),
+                    }),
+                },
             }
         }
         text
@@ -594,14 +572,7 @@ impl<'s> Expander<'s> {
 
     /// Shell text: every value becomes a quoted reference to an environment variable that
     /// holds it, so no value can become shell syntax (LANGUAGE.md §5).
-    fn shell(
-        &mut self,
-        frame: &Frame<'_>,
-        template: &ir::Template,
-        loop_value: Option<&Value>,
-        id: &str,
-        instances: &[Vec<String>],
-    ) -> Shell {
+    fn shell(&mut self, site: &Site<'_, '_>, template: &ir::Template) -> Shell {
         debug_assert_eq!(template.context, Context::Shell);
         let mut script = String::new();
         let mut display = String::new();
@@ -614,7 +585,7 @@ impl<'s> Expander<'s> {
                 }
                 Segment::Value(interpolation) => {
                     let name = format!("WF_ARG_{}", args.len() + 1);
-                    let piece = self.piece(frame, interpolation, loop_value, id, instances);
+                    let piece = self.piece(site, interpolation);
                     let quoted = interpolation.placement == Placement::ShellDoubleQuoted;
                     if quoted {
                         script.push_str(&format!("${{{name}}}"));
@@ -637,21 +608,12 @@ impl<'s> Expander<'s> {
     }
 
     /// The value of an `env` entry: passed as it is, never through a shell.
-    fn env_value(
-        &mut self,
-        frame: &Frame<'_>,
-        template: &ir::Template,
-        loop_value: Option<&Value>,
-        id: &str,
-        instances: &[Vec<String>],
-    ) -> EnvValue {
+    fn env_value(&mut self, site: &Site<'_, '_>, template: &ir::Template) -> EnvValue {
         let mut parts: Vec<ValuePart> = Vec::new();
         for segment in &template.segments {
             let piece = match segment {
                 Segment::Text(text) => Piece::Text(text.clone()),
-                Segment::Value(interpolation) => {
-                    self.piece(frame, interpolation, loop_value, id, instances)
-                }
+                Segment::Value(interpolation) => self.piece(site, interpolation),
             };
             match (piece.into_part(), parts.last_mut()) {
                 (ValuePart::Text { text }, Some(ValuePart::Text { text: last })) => {
@@ -668,6 +630,15 @@ impl<'s> Expander<'s> {
             _ => EnvValue::Parts { parts },
         }
     }
+}
+
+/// Where a template is rendered: the workflow, the task instance (its id and loop value),
+/// and the tasks each node became so far, for results.
+struct Site<'a, 's> {
+    frame: &'a Frame<'s>,
+    loop_value: Option<&'a Value>,
+    id: &'a str,
+    instances: &'a [Vec<String>],
 }
 
 /// A rendered interpolation.
