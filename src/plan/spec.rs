@@ -105,6 +105,7 @@ pub struct BoundParam {
     /// The parameter's name.
     pub name: String,
     /// Its type, as written (`list<string>`).
+    #[serde(rename = "type")]
     pub ty: String,
     /// Its value as JSON; `null` for a secret, whose value is never part of a plan.
     pub value: serde_json::Value,
