@@ -4,6 +4,7 @@
 //! [`check`] lowers it into the typed [`ir`] and reports diagnostics, [`fmt`] prints the
 //! canonical layout. The core modules do no I/O; [`cli`] reads files and prints.
 
+pub mod backends;
 pub mod check;
 pub mod cli;
 pub mod diagnostic;
@@ -12,6 +13,7 @@ pub mod graph;
 pub mod ir;
 pub mod plan;
 pub mod render;
+pub mod runtime;
 pub mod schema;
 pub mod span;
 pub mod stdlib;

@@ -1,5 +1,6 @@
 //! The one integration-test binary: every test module links against `wfc` once.
 
+mod backend_contract;
 mod check;
 mod cli;
 mod fmt;

@@ -5,6 +5,7 @@ use super::shell::{ShellScanner, Unsafe};
 use super::workflow::{describe_type, NodeTag, Scope, WorkflowChecker};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{self, Context, Filter, Placement, Source, Type};
+use crate::span::Span;
 use crate::suggest::did_you_mean;
 use crate::syntax::ast::{self, ExprKind, StrLit, StrPart};
 
@@ -477,26 +478,32 @@ impl WorkflowChecker<'_, '_> {
         }
         // Whether X certainly runs first is settled once every edge is known; a graph with a
         // cycle was already reported, and has no "first".
+        let has_default = filters.iter().any(|f| matches!(f, Filter::Default(_)));
         if self.acyclic {
-            self.result_reads.push((node, current, span));
-        }
-        if self.nodes[node].has_when && !filters.iter().any(|f| matches!(f, Filter::Default(_))) {
-            self.report(
-                Diagnostic::new(
-                    Code::NotUpstream,
-                    format!(
-                        "`{name}` may be left out by its `when`, so `{name}.result` may not exist"
-                    ),
-                    span,
-                    "may be left out",
-                )
-                .with_help(format!(
-                    "give a fallback: `{{{{ {name}.result | default(\"…\") }}}}`"
-                )),
-            );
+            // Settled once every node is lowered, with the `when` check after it, so one
+            // reference gets one error.
+            self.result_reads.push((node, current, span, has_default));
+        } else if self.nodes[node].has_when && !has_default {
+            self.report_conditional_result(node, span);
             return false;
         }
         true
+    }
+
+    /// Reports `X.result` where X may be left out by its `when` and no fallback is given.
+    pub fn report_conditional_result(&mut self, node: usize, span: Span) {
+        let name = self.nodes[node].name.clone();
+        self.report(
+            Diagnostic::new(
+                Code::NotUpstream,
+                format!("`{name}` may be left out by its `when`, so `{name}.result` may not exist"),
+                span,
+                "may be left out",
+            )
+            .with_help(format!(
+                "give a fallback: `{{{{ {name}.result | default(\"…\") }}}}`"
+            )),
+        );
     }
 }
 

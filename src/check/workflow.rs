@@ -66,8 +66,8 @@ pub(crate) struct WorkflowChecker<'a, 'd> {
     pub deps: Vec<Vec<usize>>,
     pub acyclic: bool,
     /// `X.result` references to confirm once every node is lowered: (X, the node reading it,
-    /// the reference's span).
-    pub result_reads: Vec<(usize, usize, Span)>,
+    /// the reference's span, whether it has a `default`).
+    pub result_reads: Vec<(usize, usize, Span, bool)>,
 }
 
 /// Field values from `defaults`, lowered once and copied into every task.
@@ -1337,17 +1337,25 @@ impl WorkflowChecker<'_, '_> {
         }
     }
 
-    /// Reports each `X.result` read by a node that does not certainly run after X.
+    /// Reports each `X.result` read by a node that does not certainly run after X, and then
+    /// each read of a result that `when` may leave out without a fallback.
     fn report_results_not_upstream(&mut self) {
-        let queries: Vec<(usize, usize)> = self
-            .result_reads
-            .iter()
-            .map(|&(x, node, _)| (x, node))
-            .collect();
+        let reads = std::mem::take(&mut self.result_reads);
+        let queries: Vec<(usize, usize)> = reads.iter().map(|&(x, node, _, _)| (x, node)).collect();
         let answers = upstream(&self.deps, &queries);
-        for (&(x, node, span), ok) in self.result_reads.clone().iter().zip(answers) {
+        // For the help: whether the reader is itself upstream of X, so `after X` would loop.
+        let reverse: Vec<(usize, usize)> = reads.iter().map(|&(x, node, _, _)| (node, x)).collect();
+        let reversed = upstream(&self.deps, &reverse);
+        for ((&(x, node, span, has_default), ok), runs_later) in
+            reads.iter().zip(answers).zip(reversed)
+        {
+            let (name, reader) = (self.nodes[x].name.clone(), self.nodes[node].name.clone());
             if !ok {
-                let (name, reader) = (self.nodes[x].name.clone(), self.nodes[node].name.clone());
+                let help = if runs_later {
+                    format!("`{name}` runs after `{reader}`, so `{reader}` can never read its result; move the work that needs it into a task after `{name}`")
+                } else {
+                    format!("add `after {name}` to `{reader}`")
+                };
                 self.report(
                     Diagnostic::new(
                         Code::NotUpstream,
@@ -1355,8 +1363,10 @@ impl WorkflowChecker<'_, '_> {
                         span,
                         "not a dependency",
                     )
-                    .with_help(format!("add `after {name}` to `{reader}`")),
+                    .with_help(help),
                 );
+            } else if self.nodes[x].has_when && !has_default {
+                self.report_conditional_result(x, span);
             }
         }
     }

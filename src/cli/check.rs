@@ -43,7 +43,7 @@ pub fn run(paths: &[PathBuf], format: Format, deny_warnings: bool, output: &Outp
         match key {
             ModuleKey::File(path) => match std::fs::read(path) {
                 Err(error) => {
-                    output.error(&format!("cannot read {}: {error}", path.display()));
+                    output.error(&format!("error: cannot read {}: {error}", path.display()));
                     unreadable = true;
                     continue;
                 }

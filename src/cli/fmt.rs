@@ -37,7 +37,7 @@ pub fn run(paths: &[PathBuf], check: bool, output: &Output) -> ExitCode {
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(error) => {
-                output.error(&format!("cannot read {}: {error}", path.display()));
+                output.error(&format!("error: cannot read {}: {error}", path.display()));
                 unreadable = true;
                 continue;
             }

@@ -794,6 +794,12 @@ impl<'w> Binder<'w> {
             return Ok(value);
         };
         let name = &param.name;
+        // Values travel to commands in environment variables, which cannot hold a NUL.
+        if text.contains('\0') {
+            return Err(Problem::new(format!(
+                "the value of `{name}` holds a NUL character, which no command can receive"
+            )));
+        }
         // A carriage return counts as a line break too: alone it makes a terminal overwrite
         // the line, which hides what the value really is.
         if matches!(ty, Type::String | Type::Path) && text.contains(['\n', '\r']) {

@@ -1,0 +1,209 @@
+//! The TaskBackend port (ARCHITECTURE.md "Ports"): everything the engine stores goes through
+//! it, so SQLite, memory, beads and Postgres are interchangeable.
+//!
+//! The port is synchronous on purpose: every real backend does blocking I/O (a SQLite file,
+//! a `bd` process, a Postgres socket through a blocking client), and the engine calls it
+//! from `tokio::task::spawn_blocking`. Each method that changes state is one atomic write, so
+//! a crash between two calls loses nothing that was committed.
+
+use super::model::*;
+use crate::plan::{Plan, TaskSpec};
+use std::fmt;
+
+/// Why a backend operation failed, with what to do about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackendError {
+    /// What kind of failure.
+    pub kind: BackendErrorKind,
+    /// What failed, naming the store and the operation.
+    pub message: String,
+    /// What the user can do, if anything.
+    pub hint: Option<String>,
+}
+
+/// The kinds of backend failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendErrorKind {
+    /// The run or task does not exist.
+    NotFound,
+    /// The operation does not fit the current state (a worker that lost its lease, a gate
+    /// answered twice, a run created twice).
+    Conflict,
+    /// The store could not be read or written.
+    Storage,
+}
+
+impl BackendError {
+    /// A `NotFound` error.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        BackendError {
+            kind: BackendErrorKind::NotFound,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// A `Conflict` error.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        BackendError {
+            kind: BackendErrorKind::Conflict,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// A `Storage` error with a hint.
+    pub fn storage(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        BackendError {
+            kind: BackendErrorKind::Storage,
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+}
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, " ({hint})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for BackendError {}
+
+/// The result of a backend operation.
+pub type BackendResult<T> = Result<T, BackendError>;
+
+/// A new event for a run's log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewEvent {
+    /// When it happened.
+    pub at: Millis,
+    /// What happened.
+    pub kind: String,
+    /// The task it concerns, if any.
+    pub task: Option<String>,
+    /// Details, already free of secrets.
+    pub data: serde_json::Value,
+}
+
+/// A store of runs, tasks and events.
+pub trait TaskBackend: Send + Sync {
+    /// Stores a new run with its plan snapshot and no tasks yet.
+    fn create_run(&self, id: &str, plan: &Plan, now: Millis) -> BackendResult<()>;
+
+    /// Adds one task of the plan to run `run`, `pending`, with `position` its index in the plan.
+    fn create_task(&self, run: &str, task: &TaskSpec, position: usize) -> BackendResult<()>;
+
+    /// Records that `child` waits for `parent`, both tasks of `run`.
+    fn add_dependency(&self, run: &str, child: &str, parent: &str) -> BackendResult<()>;
+
+    /// Adds every task of the run's plan with its dependencies. Backends that can batch
+    /// override this; the default calls [`TaskBackend::create_task`] and
+    /// [`TaskBackend::add_dependency`] in plan order, so dependencies always exist first.
+    fn create_tasks(&self, run: &str, plan: &Plan) -> BackendResult<()> {
+        for (position, task) in plan.tasks.iter().enumerate() {
+            self.create_task(run, task, position)?;
+        }
+        for task in &plan.tasks {
+            for dep in &task.deps {
+                self.add_dependency(run, &task.id, dep)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The run `id`.
+    fn get_run(&self, id: &str) -> BackendResult<RunRecord>;
+
+    /// Every run, newest first.
+    fn list_runs(&self) -> BackendResult<Vec<RunSummary>>;
+
+    /// The task `key`.
+    fn get_task(&self, key: &TaskKey) -> BackendResult<TaskRecord>;
+
+    /// Every task of run `run`, in plan order.
+    fn list_tasks(&self, run: &str) -> BackendResult<Vec<TaskRecord>>;
+
+    /// Up to `limit` tasks a worker may claim now, of run `run` or of every running run:
+    /// pending tasks (and gates) whose dependencies all succeeded, and claimed or running
+    /// tasks whose lease ended before `now`. Ordered by priority, then plan order.
+    fn find_ready_tasks(
+        &self,
+        run: Option<&str>,
+        now: Millis,
+        limit: usize,
+    ) -> BackendResult<Vec<TaskKey>>;
+
+    /// Claims `key` for `worker` until `now + lease`, atomically: of several claimers exactly
+    /// one gets `Some`. Claiming counts a new attempt; a claim of an expired lease records
+    /// that the previous attempt was interrupted.
+    fn claim_task(
+        &self,
+        key: &TaskKey,
+        worker: &str,
+        now: Millis,
+        lease: Millis,
+    ) -> BackendResult<Option<Claim>>;
+
+    /// Extends `worker`'s lease on `key` to `now + lease`; `false` if the worker no longer
+    /// holds it (its lease expired and another worker claimed it).
+    fn heartbeat(
+        &self,
+        key: &TaskKey,
+        worker: &str,
+        now: Millis,
+        lease: Millis,
+    ) -> BackendResult<bool>;
+
+    /// Marks a claimed task as running.
+    fn start_task(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()>;
+
+    /// Marks a task `worker` holds as succeeded with `result`.
+    fn complete_task(
+        &self,
+        key: &TaskKey,
+        worker: &str,
+        result: &str,
+        now: Millis,
+    ) -> BackendResult<()>;
+
+    /// Records a failed attempt of a task `worker` holds: back to `pending` for another
+    /// attempt if `retry` and attempts remain, otherwise `failed`.
+    fn fail_task(
+        &self,
+        key: &TaskKey,
+        worker: &str,
+        error: &str,
+        retry: bool,
+        now: Millis,
+    ) -> BackendResult<()>;
+
+    /// Moves a claimed gate to `waiting`, releasing the worker.
+    fn wait_gate(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()>;
+
+    /// Answers a waiting gate: `approved` with the reason as its result, or `rejected`.
+    fn answer_gate(
+        &self,
+        key: &TaskKey,
+        approve: bool,
+        reason: &str,
+        now: Millis,
+    ) -> BackendResult<()>;
+
+    /// Puts `ids` of run `run` back to `pending` with their attempts reset, and the run back
+    /// to `running`.
+    fn reset_tasks(&self, run: &str, ids: &[String], now: Millis) -> BackendResult<()>;
+
+    /// Ends run `run` in `state`; cancelling also cancels every task that is not final.
+    fn finish_run(&self, run: &str, state: RunState, now: Millis) -> BackendResult<()>;
+
+    /// Appends an event to run `run`'s log and returns its sequence number.
+    fn append_event(&self, run: &str, event: &NewEvent) -> BackendResult<i64>;
+
+    /// Up to `limit` events of run `run` with a sequence number above `after`, in order.
+    fn read_events(&self, run: &str, after: i64, limit: usize) -> BackendResult<Vec<EventRecord>>;
+}

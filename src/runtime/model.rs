@@ -1,0 +1,259 @@
+//! What a task backend stores: runs with their plan snapshots, tasks with their lifecycle
+//! state, and each run's event log (ARCHITECTURE.md "Task lifecycle").
+
+use crate::plan::Plan;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Milliseconds since the Unix epoch: how every backend stores time.
+pub type Millis = i64;
+
+/// The current time in [`Millis`].
+pub fn now_millis() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Where a task is in its life.
+///
+/// Tasks: `pending → claimed → running → succeeded | failed | cancelled`, and back to
+/// `pending` for a retry or when a lease expires. Gates: `pending → claimed → waiting →
+/// approved | rejected`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskState {
+    /// Waiting for its dependencies, or for a worker.
+    Pending,
+    /// A worker holds it under a lease but has not started it.
+    Claimed,
+    /// A worker is running an attempt.
+    Running,
+    /// Done, and its result is stored.
+    Succeeded,
+    /// Out of attempts, or its run was stopped by a failure it depends on.
+    Failed,
+    /// Its run was cancelled.
+    Cancelled,
+    /// A gate waiting for `wfc approve` or `wfc reject`, holding no worker.
+    Waiting,
+    /// A gate a person approved; counts as succeeded.
+    Approved,
+    /// A gate a person rejected (or whose time ran out); counts as failed.
+    Rejected,
+}
+
+impl TaskState {
+    /// Every state, for parsing and for tests.
+    pub const ALL: [TaskState; 9] = [
+        TaskState::Pending,
+        TaskState::Claimed,
+        TaskState::Running,
+        TaskState::Succeeded,
+        TaskState::Failed,
+        TaskState::Cancelled,
+        TaskState::Waiting,
+        TaskState::Approved,
+        TaskState::Rejected,
+    ];
+
+    /// The state's name as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Pending => "pending",
+            TaskState::Claimed => "claimed",
+            TaskState::Running => "running",
+            TaskState::Succeeded => "succeeded",
+            TaskState::Failed => "failed",
+            TaskState::Cancelled => "cancelled",
+            TaskState::Waiting => "waiting",
+            TaskState::Approved => "approved",
+            TaskState::Rejected => "rejected",
+        }
+    }
+
+    /// The state called `name`.
+    pub fn parse(name: &str) -> Option<TaskState> {
+        TaskState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == name)
+    }
+
+    /// Whether dependents may start: it succeeded, or it is an approved gate.
+    pub fn satisfies_dependents(self) -> bool {
+        matches!(self, TaskState::Succeeded | TaskState::Approved)
+    }
+
+    /// Whether nothing more will happen to it without a person (`retry`, `approve`).
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            TaskState::Succeeded
+                | TaskState::Failed
+                | TaskState::Cancelled
+                | TaskState::Approved
+                | TaskState::Rejected
+        )
+    }
+}
+
+impl fmt::Display for TaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a run is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    /// Tasks are still to run.
+    Running,
+    /// Every task succeeded.
+    Succeeded,
+    /// Nothing more can become ready, and something failed.
+    Failed,
+    /// `wfc cancel` stopped it.
+    Cancelled,
+}
+
+impl RunState {
+    /// The state's name as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Succeeded => "succeeded",
+            RunState::Failed => "failed",
+            RunState::Cancelled => "cancelled",
+        }
+    }
+
+    /// The state called `name`.
+    pub fn parse(name: &str) -> Option<RunState> {
+        [
+            RunState::Running,
+            RunState::Succeeded,
+            RunState::Failed,
+            RunState::Cancelled,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == name)
+    }
+}
+
+impl fmt::Display for RunState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A run as stored: its snapshot and where it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunRecord {
+    /// The run's id.
+    pub id: String,
+    /// Its state.
+    pub state: RunState,
+    /// When it was created.
+    pub created_at: Millis,
+    /// When it ended, if it did.
+    pub finished_at: Option<Millis>,
+    /// The plan it runs: resuming uses this snapshot, never the `.wf` file again.
+    pub plan: Plan,
+}
+
+/// One line of `wfc runs`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    /// The run's id.
+    pub id: String,
+    /// The workflow it runs.
+    pub workflow: String,
+    /// Where the workflow came from.
+    pub source: String,
+    /// Its state.
+    pub state: RunState,
+    /// When it was created.
+    pub created_at: Millis,
+    /// When it ended, if it did.
+    pub finished_at: Option<Millis>,
+    /// How many tasks it has.
+    pub tasks: usize,
+    /// How many of them succeeded (or were approved).
+    pub succeeded: usize,
+}
+
+/// Names a task: its run and its id in the plan.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct TaskKey {
+    /// The run.
+    pub run: String,
+    /// The task's id in the run's plan.
+    pub task: String,
+}
+
+impl TaskKey {
+    /// The key of task `task` of run `run`.
+    pub fn new(run: impl Into<String>, task: impl Into<String>) -> Self {
+        TaskKey {
+            run: run.into(),
+            task: task.into(),
+        }
+    }
+}
+
+impl fmt::Display for TaskKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.run, self.task)
+    }
+}
+
+/// A task as stored.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TaskRecord {
+    /// Which task.
+    pub key: TaskKey,
+    /// Where it is in its life.
+    pub state: TaskState,
+    /// Attempts started so far.
+    pub attempts: u32,
+    /// The most attempts it may have: its `retry` plus one.
+    pub max_attempts: u32,
+    /// The worker holding it, while claimed or running.
+    pub worker: Option<String>,
+    /// When the worker's lease ends, while claimed or running.
+    pub lease_until: Option<Millis>,
+    /// When its current or last attempt started.
+    pub started_at: Option<Millis>,
+    /// When it reached a final state.
+    pub finished_at: Option<Millis>,
+    /// Its result, once it succeeded: an agent's final message, a command's stdout tail, or a
+    /// gate's answer.
+    pub result: Option<String>,
+    /// Why its last attempt failed (or was interrupted).
+    pub last_error: Option<String>,
+}
+
+/// What a successful claim hands the worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    /// The number of this attempt, from 1.
+    pub attempt: u32,
+    /// Why the previous attempt failed or was interrupted, to tell the next session.
+    pub previous_error: Option<String>,
+}
+
+/// An event as stored in a run's log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// Its place in the run's log, from 1.
+    pub seq: i64,
+    /// When it happened.
+    pub at: Millis,
+    /// What happened: `task_started`, `task_failed`, …
+    pub kind: String,
+    /// The task it concerns, if any.
+    pub task: Option<String>,
+    /// Details, already free of secrets.
+    pub data: serde_json::Value,
+}
