@@ -8,6 +8,7 @@ pub mod backends;
 pub mod check;
 pub mod cli;
 pub mod diagnostic;
+pub mod events;
 pub mod fmt;
 pub mod graph;
 pub mod ir;

@@ -3,6 +3,7 @@
 mod backend_contract;
 mod check;
 mod cli;
+mod events;
 mod fmt;
 mod graph;
 mod plan;

@@ -1,0 +1,130 @@
+//! Events (ARCHITECTURE.md "Events"): every transition of a run, sent to sinks that must
+//! never crash or stall the engine. Secrets are redacted before any sink sees an event.
+
+mod http;
+mod jsonl;
+mod redact;
+
+pub use http::HttpSink;
+
+/// How many events the HTTP sink queues before it drops new ones.
+pub fn http_queue_capacity() -> usize {
+    http::QUEUE_CAPACITY
+}
+pub use jsonl::JsonlSink;
+pub use redact::Redactor;
+
+use crate::runtime::Millis;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A run began (or resumed).
+    RunStarted,
+    /// A task's dependencies all succeeded.
+    TaskReady,
+    /// A worker claimed a task.
+    TaskClaimed,
+    /// An attempt started.
+    TaskStarted,
+    /// A command or agent printed something (throttled).
+    TaskOutput,
+    /// A verify command failed.
+    VerifyFailed,
+    /// A task succeeded.
+    TaskSucceeded,
+    /// A task failed for good.
+    TaskFailed,
+    /// A failed attempt will be retried.
+    TaskRetrying,
+    /// A gate waits for a person.
+    GateWaiting,
+    /// A person answered a gate.
+    GateAnswered,
+    /// A run ended.
+    RunFinished,
+}
+
+impl EventKind {
+    /// The kind's name, as in the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::RunStarted => "run_started",
+            EventKind::TaskReady => "task_ready",
+            EventKind::TaskClaimed => "task_claimed",
+            EventKind::TaskStarted => "task_started",
+            EventKind::TaskOutput => "task_output",
+            EventKind::VerifyFailed => "verify_failed",
+            EventKind::TaskSucceeded => "task_succeeded",
+            EventKind::TaskFailed => "task_failed",
+            EventKind::TaskRetrying => "task_retrying",
+            EventKind::GateWaiting => "gate_waiting",
+            EventKind::GateAnswered => "gate_answered",
+            EventKind::RunFinished => "run_finished",
+        }
+    }
+}
+
+/// One event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// When it happened.
+    pub at: Millis,
+    /// The run it belongs to.
+    pub run: String,
+    /// What happened.
+    pub kind: EventKind,
+    /// The task it concerns, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// Details.
+    pub data: serde_json::Value,
+}
+
+/// Where events go. `emit` must return quickly and never panic: a sink that cannot keep up
+/// drops events (and says so), it does not make the engine wait.
+pub trait EventSink: Send + Sync {
+    /// Takes one event, already redacted.
+    fn emit(&self, event: &Event);
+
+    /// Waits up to `within` for queued events to be delivered, when the run ends.
+    fn flush(&self, within: std::time::Duration) {
+        let _ = within;
+    }
+}
+
+/// Sends every event, redacted, to every sink.
+pub struct EventBus {
+    redactor: Redactor,
+    sinks: Vec<Arc<dyn EventSink>>,
+}
+
+impl EventBus {
+    /// A bus that redacts `redactor`'s secrets and feeds `sinks`.
+    pub fn new(redactor: Redactor, sinks: Vec<Arc<dyn EventSink>>) -> Self {
+        EventBus { redactor, sinks }
+    }
+
+    /// Redacts `event` and hands it to every sink.
+    pub fn emit(&self, event: Event) {
+        let event = self.redactor.event(event);
+        for sink in &self.sinks {
+            sink.emit(&event);
+        }
+    }
+
+    /// Gives every sink up to `within` to deliver what it queued.
+    pub fn flush(&self, within: std::time::Duration) {
+        for sink in &self.sinks {
+            sink.flush(within);
+        }
+    }
+
+    /// The redactor, for text that goes elsewhere (logs, stored errors).
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+}
