@@ -8,5 +8,6 @@ mod fmt;
 mod graph;
 mod plan;
 mod plan_bind;
+mod plan_injection;
 mod robustness;
 mod support;

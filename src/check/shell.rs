@@ -32,6 +32,8 @@ pub(crate) enum Unsafe {
     Arithmetic,
     /// Right after a backslash, which would change the quoting around the value.
     AfterBackslash,
+    /// In the body of a here-document, where the reference arrives quoted or not at all.
+    HereDocument,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -109,6 +111,14 @@ pub(crate) struct ShellScanner {
     substitutions: Vec<Quote>,
     /// Characters already consumed by a look-ahead.
     skip: usize,
+    /// After `<<`: whether the next word is a here-document's delimiter, and whether `<<-`
+    /// lets the closing line start with tabs.
+    heredoc_pending: Option<bool>,
+    /// Delimiters of here-documents whose bodies start at the next line break.
+    heredocs_queued: Vec<(String, bool)>,
+    /// The here-document whose body is being read, and the current line so far.
+    heredoc: Option<(String, bool)>,
+    heredoc_line: String,
     previous: char,
 }
 
@@ -134,6 +144,10 @@ impl ShellScanner {
             arithmetic: 0,
             substitutions: Vec::new(),
             skip: 0,
+            heredoc_pending: None,
+            heredocs_queued: Vec::new(),
+            heredoc: None,
+            heredoc_line: String::new(),
             previous: '\n',
         }
     }
@@ -152,6 +166,24 @@ impl ShellScanner {
     }
 
     fn step(&mut self, c: char, rest: &[char]) {
+        if let Some((delimiter, strip_tabs)) = &self.heredoc {
+            // A here-document's body runs to a line that is just its delimiter.
+            if c == '\n' {
+                let line = if *strip_tabs {
+                    self.heredoc_line.trim_start_matches('\t')
+                } else {
+                    &self.heredoc_line
+                };
+                if line == delimiter {
+                    self.heredoc = None;
+                    self.start_next_heredoc();
+                }
+                self.heredoc_line.clear();
+            } else {
+                self.heredoc_line.push(c);
+            }
+            return;
+        }
         if self.in_comment {
             if c == '\n' {
                 self.in_comment = false;
@@ -216,7 +248,22 @@ impl ShellScanner {
                 }
                 '#' if !self.word_started => self.in_comment = true,
                 ' ' | '\t' => self.end_word(),
-                '\n' | ';' | '|' | '(' | '`' => self.new_command(),
+                // `<<<` is a here-string: an ordinary word follows.
+                '<' if rest.first() == Some(&'<') && rest.get(1) == Some(&'<') => {
+                    self.end_word();
+                    self.skip = 2;
+                }
+                '<' if rest.first() == Some(&'<') => {
+                    self.end_word();
+                    let strip_tabs = rest.get(1) == Some(&'-');
+                    self.skip = if strip_tabs { 2 } else { 1 };
+                    self.heredoc_pending = Some(strip_tabs);
+                }
+                '\n' => {
+                    self.new_command();
+                    self.start_next_heredoc();
+                }
+                ';' | '|' | '(' | '`' => self.new_command(),
                 '&' if self.previous == '>'
                     || self.previous == '<'
                     || rest.first() == Some(&'>') =>
@@ -252,6 +299,14 @@ impl ShellScanner {
         }
     }
 
+    /// At a line break, the body of the first queued here-document begins.
+    fn start_next_heredoc(&mut self) {
+        if !self.heredocs_queued.is_empty() {
+            self.heredoc = Some(self.heredocs_queued.remove(0));
+            self.heredoc_line.clear();
+        }
+    }
+
     fn end_word(&mut self) {
         if !self.word_started {
             return;
@@ -259,6 +314,12 @@ impl ShellScanner {
         let word = std::mem::take(&mut self.word);
         self.word_started = false;
         self.code_word = None;
+        if let Some(strip_tabs) = self.heredoc_pending.take() {
+            // The delimiter word; quotes in it only say the body is not expanded.
+            self.heredocs_queued
+                .push((word.replace(['\'', '"', '\\'], ""), strip_tabs));
+            return;
+        }
         if self.command_start {
             let is_assignment = is_assignment(&word);
             let is_prefix = PREFIX_WORDS.contains(&word.as_str());
@@ -339,6 +400,10 @@ impl ShellScanner {
     /// Judges an interpolation at the current position, then treats the value as part of
     /// the current word.
     pub fn value(&mut self) -> Result<Placement, Unsafe> {
+        if self.heredoc.is_some() {
+            self.heredoc_line.push('\u{0}');
+            return Err(Unsafe::HereDocument);
+        }
         if self.in_comment {
             // A reference inside a shell comment is never expanded, so it is harmless.
             return Ok(Placement::ShellUnquoted);
@@ -451,5 +516,18 @@ mod tests {
         assert_eq!(verdicts("ssh host ls {}"), [Err(Unsafe::RemoteCommand)]);
         assert_eq!(verdicts("echo $(( {} + 1 ))"), [Err(Unsafe::Arithmetic)]);
         assert_eq!(verdicts("echo \\{}"), [Err(Unsafe::AfterBackslash)]);
+        assert_eq!(
+            verdicts("cat <<EOF\ngot {}\nEOF"),
+            [Err(Unsafe::HereDocument)]
+        );
+        assert_eq!(verdicts("cat <<< {}"), [Ok(Placement::ShellUnquoted)]);
+        assert_eq!(
+            verdicts("cat <<'EOF' > f\n{}\nEOF\necho {}"),
+            [Err(Unsafe::HereDocument), Ok(Placement::ShellUnquoted)]
+        );
+        assert_eq!(
+            verdicts("cat <<-EOF\n\t{}\n\tEOF\n{} x"),
+            [Err(Unsafe::HereDocument), Err(Unsafe::CommandName)]
+        );
     }
 }

@@ -113,6 +113,11 @@ impl WorkflowChecker<'_, '_> {
                 "evaluated as arithmetic",
                 "compute with a program (`expr`) that receives the value as an argument",
             ),
+            Unsafe::HereDocument => (
+                format!("`{{{{ {name} }}}}` stands in a here-document, where its value would arrive quoted, or not at all"),
+                "in a here-document",
+                "feed the value on standard input instead: printf '%s\\n' {{ … }} | program",
+            ),
             Unsafe::AfterBackslash => (
                 format!("`{{{{ {name} }}}}` follows a backslash, which would break the quoting around it"),
                 "after `\\`",

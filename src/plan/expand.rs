@@ -729,27 +729,51 @@ fn is_simple_word(text: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
-/// A shell word that reads as `text`, for display.
+/// A shell word that reads as `text`, for display. Control characters are written as
+/// escapes (`$'…\x1b…'`), so a value cannot rewrite the line it is shown on.
 fn shell_quote(text: &str) -> String {
     if !text.is_empty()
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_./:=@%+,-".contains(c))
     {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
+        return text.to_string();
     }
+    if text.chars().any(is_hidden_control) {
+        let mut out = String::from("$'");
+        for c in text.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\'' => out.push_str("\\'"),
+                c if is_hidden_control(c) => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+                c => out.push(c),
+            }
+        }
+        out.push('\'');
+        return out;
+    }
+    format!("'{}'", text.replace('\'', r"'\''"))
 }
 
-/// `text` escaped to stand inside double quotes, for display.
+/// `text` escaped to stand inside double quotes, for display; control characters are shown
+/// as `\xNN`.
 fn escape_in_double_quotes(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '"' | '\\' | '$' | '`') {
             out.push('\\');
         }
-        out.push(c);
+        if is_hidden_control(c) {
+            out.push_str(&format!("\\x{:02x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
     }
     out
+}
+
+/// A control character other than a line break or tab: shown raw, it could move the cursor
+/// or recolour the terminal and so hide what a command really is.
+pub(crate) fn is_hidden_control(c: char) -> bool {
+    c.is_control() && c != '\n' && c != '\t'
 }

@@ -39,7 +39,7 @@ pub fn render_plan(plan: &Plan) -> String {
         };
         out.push_str(&format!("\n{}. {}  [{kind}]\n", index + 1, task.id));
         if task.title != task.id {
-            out.push_str(&format!("   title:   {}\n", task.title));
+            out.push_str(&format!("   title:   {}\n", visible(&task.title)));
         }
         let after = if task.deps.is_empty() {
             "nothing".to_string()
@@ -70,7 +70,7 @@ pub fn render_plan(plan: &Plan) -> String {
             out.push_str(&format!(
                 "   env:     {}={}\n",
                 var.name,
-                env_display(&var.value)
+                visible(&env_display(&var.value))
             ));
         }
         match &task.action {
@@ -92,7 +92,8 @@ pub fn render_plan(plan: &Plan) -> String {
 }
 
 fn shell_lines(out: &mut String, label: &str, shell: &Shell) {
-    let mut lines = shell.display.lines();
+    let display = visible(&shell.display);
+    let mut lines = display.lines();
     out.push_str(&format!(
         "   {label}:{}$ {}\n",
         " ".repeat(8 - label.len().min(7)),
@@ -104,7 +105,7 @@ fn shell_lines(out: &mut String, label: &str, shell: &Shell) {
 }
 
 fn quote(out: &mut String, text: &str) {
-    for line in text.trim_end().lines() {
+    for line in visible(text).trim_end().lines() {
         out.push_str(format!("     │ {line}").trim_end());
         out.push('\n');
     }
@@ -140,4 +141,18 @@ fn env_display(value: &EnvValue) -> String {
             })
             .collect(),
     }
+}
+
+/// `text` with control characters other than line breaks and tabs written as `\u{…}`, so
+/// a value cannot rewrite the terminal line it is shown on.
+fn visible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if super::expand::is_hidden_control(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
