@@ -103,8 +103,10 @@ pub enum Placement {
     ShellDoubleQuoted,
 }
 
-/// A filter applied to an interpolated value.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A filter applied to an interpolated value. It is also how a plan stores the filters the
+/// runtime applies to results and secrets, so it serializes as `{"filter": NAME, "arg": …}`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "filter", content = "arg", rename_all = "snake_case")]
 pub enum Filter {
     /// Lower-case words joined by `-`, with everything else removed.
     Slug,

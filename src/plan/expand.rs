@@ -486,7 +486,7 @@ impl<'s> Expander<'s> {
 
     /// What one interpolation stands for here.
     fn piece(&mut self, site: &Site<'_, '_>, interpolation: &ir::Interpolation) -> Piece {
-        let filters: Vec<FilterSpec> = interpolation.filters.iter().map(FilterSpec::from).collect();
+        let filters: Vec<FilterSpec> = interpolation.filters.clone();
         match interpolation.source {
             Source::Param(param) => match &site.frame.args[param.0 as usize] {
                 Arg::Value(value) => Piece::Text(apply(value, &filters)),

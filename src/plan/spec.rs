@@ -262,36 +262,6 @@ pub enum ValuePart {
     },
 }
 
-/// A filter applied at run time, in serializable form.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "filter", content = "arg", rename_all = "snake_case")]
-pub enum FilterSpec {
-    /// `slug`.
-    Slug,
-    /// `upper`.
-    Upper,
-    /// `lower`.
-    Lower,
-    /// `trim`.
-    Trim,
-    /// `join(sep)`.
-    Join(String),
-    /// `json`.
-    Json,
-    /// `default(text)`.
-    Default(String),
-}
-
-impl From<&Filter> for FilterSpec {
-    fn from(filter: &Filter) -> Self {
-        match filter {
-            Filter::Slug => FilterSpec::Slug,
-            Filter::Upper => FilterSpec::Upper,
-            Filter::Lower => FilterSpec::Lower,
-            Filter::Trim => FilterSpec::Trim,
-            Filter::Join(sep) => FilterSpec::Join(sep.clone()),
-            Filter::Json => FilterSpec::Json,
-            Filter::Default(text) => FilterSpec::Default(text.clone()),
-        }
-    }
-}
+/// A filter applied at run time: the IR's [`Filter`], which serializes as
+/// `{"filter": NAME, "arg": …}`.
+pub type FilterSpec = Filter;
