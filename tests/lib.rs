@@ -9,5 +9,6 @@ mod graph;
 mod plan;
 mod plan_bind;
 mod plan_injection;
+mod process;
 mod robustness;
 mod support;

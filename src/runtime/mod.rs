@@ -2,6 +2,7 @@
 
 pub mod backend;
 pub mod model;
+pub mod process;
 
 pub use backend::{BackendError, BackendErrorKind, BackendResult, NewEvent, TaskBackend};
 pub use model::*;
