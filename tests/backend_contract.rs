@@ -474,3 +474,530 @@ fn errors_name_what_is_missing(backend: &dyn TaskBackend) {
 fn the_memory_backend_keeps_the_contract() {
     contract(&|| Arc::new(MemoryBackend::new()));
 }
+
+// ---- The SQLite backend --------------------------------------------------------------------
+
+use crate::support::TempDir;
+use std::path::Path;
+use wfc::backends::SqliteBackend;
+
+/// Opens the store at `path`, which must work.
+fn open_sqlite(path: &Path) -> SqliteBackend {
+    match SqliteBackend::open(path) {
+        Ok(backend) => backend,
+        Err(error) => panic!("cannot open {}: {error}", path.display()),
+    }
+}
+
+/// Opening `path` must fail; the error.
+fn refused(path: &Path) -> BackendError {
+    match SqliteBackend::open(path) {
+        Ok(_) => panic!("{} opened", path.display()),
+        Err(error) => error,
+    }
+}
+
+/// Claims and completes ready tasks of `run` as `worker` until none is left; the ids it won.
+/// The result of each task names the worker that completed it.
+fn work_off(backend: &dyn TaskBackend, run: &str, worker: &str) -> Vec<String> {
+    let mut won = Vec::new();
+    loop {
+        let ready = backend
+            .find_ready_tasks(Some(run), 3_000, 10)
+            .unwrap_or_else(|e| panic!("{worker}: ready: {e}"));
+        if ready.is_empty() {
+            return won;
+        }
+        for key in ready {
+            let claim = backend
+                .claim_task(&key, worker, 3_000, 600_000)
+                .unwrap_or_else(|e| panic!("{worker}: claim {key}: {e}"));
+            if claim.is_some() {
+                backend
+                    .complete_task(&key, worker, worker, 3_001)
+                    .unwrap_or_else(|e| panic!("{worker}: complete {key}: {e}"));
+                won.push(key.task);
+            }
+        }
+    }
+}
+
+/// Checks that the tasks `ids` of `run` were each won exactly once, as `won` says, and that the
+/// store agrees: each succeeded after one attempt, completed by its winner.
+fn each_exactly_once(
+    backend: &dyn TaskBackend,
+    run: &str,
+    ids: &[String],
+    won: &[(String, String)],
+) {
+    let mut all: Vec<&str> = won.iter().map(|(task, _)| task.as_str()).collect();
+    all.sort();
+    let mut expected: Vec<&str> = ids.iter().map(String::as_str).collect();
+    expected.sort();
+    assert_eq!(all, expected, "every task claimed exactly once");
+    let winners: std::collections::HashMap<&str, &str> = won
+        .iter()
+        .map(|(task, worker)| (task.as_str(), worker.as_str()))
+        .collect();
+    for task in backend.list_tasks(run).expect("tasks") {
+        assert_eq!(
+            (task.state, task.attempts, task.result.as_deref()),
+            (
+                TaskState::Succeeded,
+                1,
+                winners.get(task.key.task.as_str()).copied()
+            ),
+            "{}",
+            task.key
+        );
+    }
+}
+
+fn many_tasks(count: usize) -> (Vec<String>, Plan) {
+    let ids: Vec<String> = (0..count).map(|i| format!("t{i:03}")).collect();
+    let spec: Vec<(&str, &[&str], u32)> = ids.iter().map(|id| (id.as_str(), &[][..], 0)).collect();
+    let plan = plan(&spec);
+    (ids, plan)
+}
+
+#[test]
+fn the_sqlite_backend_keeps_the_contract() {
+    let dir = TempDir::new("wfc-sqlite-contract");
+    let counter = std::sync::atomic::AtomicUsize::new(0);
+    contract(&|| {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Arc::new(open_sqlite(&dir.path().join(format!("state-{n}.db"))))
+    });
+}
+
+#[test]
+fn sqlite_claims_are_exclusive_across_connections() {
+    let dir = TempDir::new("wfc-sqlite-connections");
+    // The folders of the store are created too.
+    let path = dir.path().join(".wfc/state.db");
+    let (ids, p) = many_tasks(300);
+    start(&open_sqlite(&path), "m", &p);
+    let threads: Vec<_> = (0..4)
+        .map(|w| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                // Its own connection, as a separate process would have.
+                let backend = open_sqlite(&path);
+                let worker = format!("w{w}");
+                let won = work_off(&backend, "m", &worker);
+                won.into_iter()
+                    .map(|task| (task, worker.clone()))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let won: Vec<(String, String)> = threads
+        .into_iter()
+        .flat_map(|t| t.join().expect("thread"))
+        .collect();
+    each_exactly_once(&open_sqlite(&path), "m", &ids, &won);
+}
+
+/// The store a `sqlite_worker_process` works on; unset, that test does nothing.
+const WORKER_STORE: &str = "WFC_TEST_SQLITE_WORKER_STORE";
+
+/// One worker process of `sqlite_claims_are_exclusive_across_processes`: works off run `p`
+/// and prints the tasks it won.
+#[test]
+fn sqlite_worker_process() {
+    let Some(store) = std::env::var_os(WORKER_STORE) else {
+        return;
+    };
+    let worker = format!("process-{}", std::process::id());
+    let won = work_off(&open_sqlite(Path::new(&store)), "p", &worker);
+    println!("WORKER {worker} WON {}", won.join(" "));
+}
+
+#[test]
+fn sqlite_claims_are_exclusive_across_processes() {
+    let dir = TempDir::new("wfc-sqlite-processes");
+    let path = dir.path().join("state.db");
+    let (ids, p) = many_tasks(500);
+    start(&open_sqlite(&path), "p", &p);
+    let exe = std::env::current_exe().expect("the test binary");
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            std::process::Command::new(&exe)
+                .args([
+                    "backend_contract::sqlite_worker_process",
+                    "--exact",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env(WORKER_STORE, &path)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("a worker process")
+        })
+        .collect();
+    let mut won = Vec::new();
+    let mut workers = 0;
+    for child in children {
+        let output = child.wait_with_output().expect("the worker ends");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "a worker failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        for line in stdout.lines() {
+            // The test harness may print the test's name on the same line.
+            if let Some((_, rest)) = line.split_once("WORKER ") {
+                let (worker, tasks) = rest.split_once(" WON").expect("a report");
+                workers += 1;
+                won.extend(
+                    tasks
+                        .split_whitespace()
+                        .map(|task| (task.to_string(), worker.to_string())),
+                );
+            }
+        }
+    }
+    assert_eq!(workers, 3, "every worker reported");
+    each_exactly_once(&open_sqlite(&path), "p", &ids, &won);
+}
+
+#[test]
+fn a_reopened_sqlite_store_has_everything() {
+    let dir = TempDir::new("wfc-sqlite-reopen");
+    let path = dir.path().join("state.db");
+    let mut p = plan(&[("a", &[], 0), ("b", &["a"], 1), ("gate", &["a"], 0)]);
+    p.params.push(wfc::plan::BoundParam {
+        name: "files".into(),
+        ty: "list<string>".into(),
+        value: serde_json::json!(["x.rs", "ü ✓"]),
+    });
+    p.secrets.push("token".into());
+    p.tasks[1].priority = 0;
+    p.tasks[1].labels = vec!["backend".into()];
+    let before = {
+        let backend = open_sqlite(&path);
+        start(&backend, "r", &p);
+        start(&backend, "later", &plan(&[("x", &[], 0)]));
+        let a = key("r", "a");
+        backend.claim_task(&a, "w", 2_000, 10_000).expect("claim");
+        backend.start_task(&a, "w", 2_001).expect("start");
+        backend
+            .complete_task(&a, "w", "result of a\nline two", 2_002)
+            .expect("complete");
+        let b = key("r", "b");
+        backend.claim_task(&b, "w", 2_003, 10_000).expect("claim");
+        backend
+            .fail_task(&b, "w", "exit 1: boom", true, 2_004)
+            .expect("fail");
+        for (i, kind) in ["run_started", "task_succeeded"].iter().enumerate() {
+            backend
+                .append_event(
+                    "r",
+                    &NewEvent {
+                        at: 2_005 + i as i64,
+                        kind: kind.to_string(),
+                        task: (i > 0).then(|| "a".to_string()),
+                        data: serde_json::json!({ "i": i, "text": "ü" }),
+                    },
+                )
+                .expect("append");
+        }
+        (
+            backend.list_runs().expect("runs"),
+            backend.list_tasks("r").expect("tasks"),
+            backend.read_events("r", 0, 10).expect("events"),
+        )
+    };
+    let backend = open_sqlite(&path);
+    let run = backend.get_run("r").expect("run");
+    assert_eq!(run.plan, p, "the plan snapshot survives");
+    assert_eq!(backend.list_runs().expect("runs"), before.0);
+    assert_eq!(backend.list_tasks("r").expect("tasks"), before.1);
+    assert_eq!(backend.read_events("r", 0, 10).expect("events"), before.2);
+    assert_eq!(before.1[0].result.as_deref(), Some("result of a\nline two"));
+    assert_eq!(before.1[1].last_error.as_deref(), Some("exit 1: boom"));
+    assert_eq!(
+        ready(&backend, "r", 3_000),
+        ["b", "gate"],
+        "the reopened store goes on"
+    );
+    assert_eq!(
+        backend
+            .append_event(
+                "r",
+                &NewEvent {
+                    at: 3_000,
+                    kind: "task_ready".into(),
+                    task: None,
+                    data: serde_json::Value::Null,
+                },
+            )
+            .expect("append"),
+        3
+    );
+}
+
+#[test]
+fn an_sqlite_store_that_cannot_be_written_is_a_storage_error_with_a_hint() {
+    let dir = TempDir::new("wfc-sqlite-unwritable");
+    let file = dir.write("file", "not a folder");
+    let folder = dir.path().join("folder.db");
+    std::fs::create_dir_all(&folder).expect("folder");
+    let junk = dir.write("junk.db", &"this is not a database\n".repeat(100));
+    for (path, hint) in [
+        (file.join("state.db"), "folder"),
+        (file.join("deeper/state.db"), "folder"),
+        (Path::new("/dev/null/state.db").to_path_buf(), "folder"),
+        (folder.clone(), "folder"),
+        (junk.clone(), "move it aside"),
+    ] {
+        let error = refused(&path);
+        assert_eq!(error.kind, BackendErrorKind::Storage, "{error}");
+        assert!(
+            error.message.contains(&path.display().to_string()),
+            "the message names the store: {error}"
+        );
+        assert!(
+            error.hint.as_deref().is_some_and(|h| h.contains(hint)),
+            "the hint says what to do: {error}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(&junk).expect("junk"),
+        "this is not a database\n".repeat(100),
+        "a file that is not a store is left alone"
+    );
+    let other = dir.path().join("other.db");
+    rusqlite::Connection::open(&other)
+        .and_then(|c| c.execute_batch("CREATE TABLE notes (text TEXT)"))
+        .expect("another program's file");
+    let error = refused(&other);
+    assert_eq!(error.kind, BackendErrorKind::Storage);
+    assert!(error.message.contains("not a wfc state store"), "{error}");
+}
+
+#[test]
+fn an_sqlite_store_of_a_newer_schema_is_refused() {
+    let dir = TempDir::new("wfc-sqlite-newer");
+    let path = dir.path().join("state.db");
+    drop(open_sqlite(&path));
+    rusqlite::Connection::open(&path)
+        .and_then(|c| c.execute_batch("PRAGMA user_version = 2"))
+        .expect("a newer wfc");
+    let error = refused(&path);
+    assert_eq!(error.kind, BackendErrorKind::Storage);
+    assert!(
+        error.message.contains("schema version 2")
+            && error.message.contains(&path.display().to_string()),
+        "{error}"
+    );
+    assert!(
+        error
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("newer wfc")),
+        "{error}"
+    );
+}
+
+#[test]
+fn damaged_sqlite_rows_are_storage_errors_not_panics() {
+    let dir = TempDir::new("wfc-sqlite-damaged");
+    let path = dir.path().join("state.db");
+    let backend = open_sqlite(&path);
+    start(&backend, "r", &plan(&[("a", &[], 0)]));
+    rusqlite::Connection::open(&path)
+        .and_then(|c| {
+            c.execute_batch(
+                "UPDATE runs SET plan = '{\"version\": 1' WHERE id = 'r';
+                 UPDATE tasks SET state = 'exploded' WHERE run = 'r' AND id = 'a';",
+            )
+        })
+        .expect("damage");
+    let file = path.display().to_string();
+    let error = backend.get_run("r").expect_err("a bad plan");
+    assert_eq!(error.kind, BackendErrorKind::Storage);
+    assert!(
+        error.message.contains(&file) && error.message.contains("`r`"),
+        "{error}"
+    );
+    let error = backend.get_task(&key("r", "a")).expect_err("a bad state");
+    assert_eq!(error.kind, BackendErrorKind::Storage);
+    assert!(
+        error.message.contains(&file) && error.message.contains("exploded"),
+        "{error}"
+    );
+    assert!(error.hint.is_some(), "{error}");
+    assert_eq!(
+        backend.list_runs().expect("runs still list")[0].workflow,
+        "contract"
+    );
+}
+
+/// A small deterministic pseudo-random sequence.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((self.0 >> 33) % n as u64) as usize
+    }
+}
+
+#[test]
+fn the_sqlite_backend_answers_like_the_memory_backend() {
+    let dir = TempDir::new("wfc-sqlite-differential");
+    let sqlite = open_sqlite(&dir.path().join("state.db"));
+    let memory = MemoryBackend::new();
+    let backends: [&dyn TaskBackend; 2] = [&memory, &sqlite];
+    let mut p = plan(&[
+        ("a", &[], 1),
+        ("b", &["a"], 0),
+        ("c", &[], 2),
+        ("gate", &["c"], 0),
+        ("d", &["b", "gate"], 1),
+        ("e", &[], 0),
+        ("f", &["e", "a"], 0),
+    ]);
+    for (i, task) in p.tasks.iter_mut().enumerate() {
+        task.priority = (i % 3) as u8;
+    }
+    let runs = ["r1", "r2", "r3"];
+    let tasks: Vec<String> = p
+        .tasks
+        .iter()
+        .map(|t| t.id.clone())
+        .chain(["ghost".to_string()])
+        .collect();
+    let workers = ["w1", "w2"];
+    let mut rng = Lcg(7);
+    for (i, run) in runs.iter().enumerate() {
+        for backend in backends {
+            // r2 and r3 are created at the same time: ties are ordered by id.
+            backend
+                .create_run(run, &p, 1_000 + (i.min(1) as i64))
+                .expect("run");
+            backend.create_tasks(run, &p).expect("tasks");
+        }
+    }
+    let mut now: Millis = 2_000;
+    for step in 0..3_000 {
+        now += rng.below(400) as i64;
+        let run = runs[rng.below(runs.len())];
+        let mut k = key(run, &tasks[rng.below(tasks.len())]);
+        let mut worker = workers[rng.below(workers.len())];
+        let op = rng.below(14);
+        let flag = rng.below(2) == 0;
+        // Half the time, aim at a task the operation can succeed on.
+        if rng.below(2) == 0 {
+            if op <= 4 {
+                let ready = memory.find_ready_tasks(Some(run), now, 10).expect("ready");
+                if !ready.is_empty() {
+                    k = ready[rng.below(ready.len())].clone();
+                }
+            } else if op <= 10 {
+                let held: Vec<TaskRecord> = memory
+                    .list_tasks(run)
+                    .expect("tasks")
+                    .into_iter()
+                    .filter(|t| t.worker.is_some() || t.state == TaskState::Waiting)
+                    .collect();
+                if !held.is_empty() {
+                    let t = &held[rng.below(held.len())];
+                    k = t.key.clone();
+                    worker = workers
+                        .into_iter()
+                        .find(|w| t.worker.as_deref() == Some(*w))
+                        .unwrap_or(worker);
+                }
+            }
+        }
+        let answers: Vec<String> = backends
+            .iter()
+            .map(|b| match op {
+                0 | 1 => format!("{:?}", b.find_ready_tasks(flag.then_some(run), now, 4)),
+                2..=4 => format!("{:?}", b.claim_task(&k, worker, now, 1_000)),
+                5 => format!("{:?}", b.heartbeat(&k, worker, now, 1_000)),
+                6 => format!("{:?}", b.start_task(&k, worker, now)),
+                7 => format!(
+                    "{:?}",
+                    b.complete_task(&k, worker, &format!("r{step}"), now)
+                ),
+                8 => format!(
+                    "{:?}",
+                    b.fail_task(&k, worker, &format!("e{step}"), flag, now)
+                ),
+                9 => format!("{:?}", b.wait_gate(&k, worker, now)),
+                10 => format!("{:?}", b.answer_gate(&k, flag, "why", now)),
+                11 => format!(
+                    "{:?}",
+                    b.reset_tasks(run, &[k.task.clone(), "a".to_string()], now)
+                ),
+                12 => format!(
+                    "{:?}",
+                    b.finish_run(
+                        run,
+                        if flag {
+                            RunState::Cancelled
+                        } else {
+                            RunState::Failed
+                        },
+                        now
+                    )
+                ),
+                _ => format!(
+                    "{:?}",
+                    b.append_event(
+                        run,
+                        &NewEvent {
+                            at: now,
+                            kind: "x".into(),
+                            task: flag.then(|| k.task.clone()),
+                            data: serde_json::json!({ "step": step }),
+                        }
+                    )
+                ),
+            })
+            .collect();
+        assert_eq!(answers[0], answers[1], "step {step}: op {op} on {k}");
+        let states: Vec<String> = backends
+            .iter()
+            .map(|b| {
+                format!(
+                    "{:?} {:?} {:?} {:?} {:?}",
+                    b.list_runs(),
+                    b.list_tasks(run),
+                    b.get_run(run).map(|r| (r.state, r.finished_at)),
+                    b.read_events(run, 0, 1_000),
+                    b.find_ready_tasks(None, now, 100),
+                )
+            })
+            .collect();
+        assert_eq!(states[0], states[1], "step {step}: after op {op} on {k}");
+    }
+}
+
+#[test]
+fn several_connections_can_create_one_sqlite_store_at_once() {
+    let dir = TempDir::new("wfc-sqlite-fresh");
+    let path = dir.path().join("new/state.db");
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let backend = open_sqlite(&path);
+                start(&backend, &format!("r{i}"), &plan(&[("a", &[], 0)]));
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("thread");
+    }
+    assert_eq!(open_sqlite(&path).list_runs().expect("runs").len(), 8);
+}

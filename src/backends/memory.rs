@@ -273,7 +273,7 @@ impl TaskBackend for MemoryBackend {
         task.record.state = TaskState::Claimed;
         task.record.attempts += 1;
         task.record.worker = Some(worker.to_string());
-        task.record.lease_until = Some(now + lease);
+        task.record.lease_until = Some(now.saturating_add(lease));
         Ok(Some(Claim {
             attempt: task.record.attempts,
             previous_error: task.record.last_error.clone(),
@@ -291,7 +291,7 @@ impl TaskBackend for MemoryBackend {
         let run = find(&mut runs, &key.run)?;
         match held(run, &key.task, worker) {
             Ok(task) => {
-                task.record.lease_until = Some(now + lease);
+                task.record.lease_until = Some(now.saturating_add(lease));
                 Ok(true)
             }
             Err(error) if error.kind == BackendErrorKind::Conflict => Ok(false),

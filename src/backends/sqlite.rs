@@ -1,0 +1,966 @@
+//! The SQLite backend (`sqlite:PATH`, the default: `.wfc/state.db` under the workspace): one
+//! file in write-ahead-log mode that several `wfc` processes share.
+//!
+//! Every method that changes state is one `BEGIN IMMEDIATE` transaction: it takes the file's
+//! write lock before reading anything, so no two processes can both read a task as free and
+//! both claim it. Reads run in a deferred transaction and see one consistent snapshot. The
+//! behaviour matches [`MemoryBackend`](super::MemoryBackend), the reference, on every point.
+
+mod schema;
+
+pub use schema::SCHEMA_VERSION;
+
+use crate::plan::{Action, Plan, TaskSpec};
+use crate::runtime::*;
+use rusqlite::types::Type;
+use rusqlite::{
+    params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row, Transaction,
+    TransactionBehavior,
+};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// A backend that keeps runs, tasks and events in one SQLite file.
+///
+/// One object holds one connection behind a mutex, so it can be shared by threads; several
+/// processes (or several objects) on the same file each have their own connection, and
+/// SQLite's file locks keep them apart.
+pub struct SqliteBackend {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteBackend")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a step inside a transaction stopped: a backend answer (not found, conflict) or an
+/// SQLite failure, which becomes a `Storage` error naming the file.
+pub(crate) enum Stop {
+    Backend(BackendError),
+    Sql(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for Stop {
+    fn from(error: rusqlite::Error) -> Self {
+        Stop::Sql(error)
+    }
+}
+
+impl From<BackendError> for Stop {
+    fn from(error: BackendError) -> Self {
+        Stop::Backend(error)
+    }
+}
+
+type Step<T> = Result<T, Stop>;
+
+impl SqliteBackend {
+    /// Opens the store at `path`, creating the file and its folders if they do not exist, and
+    /// the schema if the file is new. Refuses a store of a newer schema version and files that
+    /// are not wfc stores; every failure is a `Storage` error naming the file, with a hint.
+    pub fn open(path: &Path) -> BackendResult<SqliteBackend> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|error| {
+                BackendError::storage(
+                    format!(
+                        "cannot create the folder `{}` for the state store `{}`: {error}",
+                        parent.display(),
+                        path.display()
+                    ),
+                    format!(
+                        "`{}` must be a folder this user can write to: remove what is in the \
+                         way or fix its permissions, or choose another path for the store",
+                        parent.display()
+                    ),
+                )
+            })?;
+        }
+        if path.is_dir() {
+            return Err(BackendError::storage(
+                format!(
+                    "the state store `{}` is a folder, not a file",
+                    path.display()
+                ),
+                "remove or rename the folder, or choose another path for the store",
+            ));
+        }
+        // No URI flag: a path is a path, even one that starts with `file:`.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let what = || "open it".to_string();
+        let mut conn = Connection::open_with_flags(path, flags)
+            .map_err(|error| storage_error(path, &what(), &error))?;
+        // SQLite opens a file it may not write read-only instead of failing; a store that
+        // cannot be written must fail now, not at the first transition of a run.
+        if conn
+            .is_readonly(rusqlite::MAIN_DB)
+            .map_err(|error| storage_error(path, &what(), &error))?
+        {
+            return Err(BackendError::storage(
+                format!(
+                    "the state store `{}` is read-only for this user",
+                    path.display()
+                ),
+                unwritable(&path.display()),
+            ));
+        }
+        schema::prepare(&mut conn, path).map_err(|stop| fail(path, stop, what))?;
+        // Room for every statement below, so none is compiled twice.
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(SqliteBackend {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// The file the store lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock dropped its transaction, which rolled back: the
+        // connection is still usable.
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `body` in one write transaction, taken up front (`BEGIN IMMEDIATE`), and commits
+    /// it if `body` succeeds. `what` names the operation for an error message.
+    fn write<T>(
+        &self,
+        what: impl FnOnce() -> String,
+        body: impl FnOnce(&Transaction<'_>) -> Step<T>,
+    ) -> BackendResult<T> {
+        let mut conn = self.lock();
+        let result = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = body(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })();
+        result.map_err(|stop| fail(&self.path, stop, what))
+    }
+
+    /// Runs `body` in one read transaction, so it sees one snapshot of the store.
+    fn read<T>(
+        &self,
+        what: impl FnOnce() -> String,
+        body: impl FnOnce(&Transaction<'_>) -> Step<T>,
+    ) -> BackendResult<T> {
+        let mut conn = self.lock();
+        let result = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let value = body(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })();
+        result.map_err(|stop| fail(&self.path, stop, what))
+    }
+}
+
+/// Turns a stopped step into the error the caller sees.
+fn fail(path: &Path, stop: Stop, what: impl FnOnce() -> String) -> BackendError {
+    match stop {
+        Stop::Backend(error) => error,
+        Stop::Sql(error) => storage_error(path, &what(), &error),
+    }
+}
+
+/// A `Storage` error for an SQLite failure while doing `what` with the store at `path`.
+fn storage_error(path: &Path, what: &str, error: &rusqlite::Error) -> BackendError {
+    let file = path.display();
+    let hint = match error.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => format!(
+            "another process kept `{file}` locked for more than {} seconds: try again, and look \
+             for a stuck wfc process using this store",
+            schema::BUSY_TIMEOUT.as_secs()
+        ),
+        Some(ErrorCode::DiskFull) => format!(
+            "the disk holding `{file}` is full: free some space and try again (the failed step \
+             changed nothing)"
+        ),
+        Some(
+            ErrorCode::ReadOnly
+            | ErrorCode::PermissionDenied
+            | ErrorCode::CannotOpen
+            | ErrorCode::AuthorizationForStatementDenied,
+        ) => unwritable(&file),
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => damaged(&file),
+        Some(ErrorCode::SystemIoFailure | ErrorCode::FileLockingProtocolFailed) => format!(
+            "reading or writing `{file}` failed: check the disk and that the file system \
+             supports file locks (a network share may not), then try again"
+        ),
+        _ => match error {
+            rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..)
+            | rusqlite::Error::Utf8Error(..) => damaged(&file),
+            _ => "this may be a bug in wfc: please report it with this message".to_string(),
+        },
+    };
+    BackendError::storage(
+        format!("state store `{file}`: could not {what}: {error}"),
+        hint,
+    )
+}
+
+fn unwritable(file: &impl std::fmt::Display) -> String {
+    format!(
+        "make `{file}` and its folder readable and writable by this user, as wfc also writes \
+         `{file}-wal` and `{file}-shm` beside it, or choose another path for the store"
+    )
+}
+
+fn damaged(file: &impl std::fmt::Display) -> String {
+    format!(
+        "`{file}` is damaged or was changed by another program: move it aside to start with an \
+         empty store (its runs are then lost), or restore it from a backup"
+    )
+}
+
+/// The error for a run that does not exist.
+fn no_run(run: &str) -> Stop {
+    Stop::Backend(BackendError::not_found(format!("there is no run `{run}`")))
+}
+
+/// Fails with `NotFound` unless run `run` exists.
+fn require_run(tx: &Connection, run: &str) -> Step<()> {
+    let exists = tx
+        .prepare_cached("SELECT 1 FROM runs WHERE id = ?1")?
+        .exists([run])?;
+    if exists {
+        Ok(())
+    } else {
+        Err(no_run(run))
+    }
+}
+
+/// The `NotFound` error for a task that is not there: its run is missing, or the task is.
+fn missing(tx: &Connection, run: &str, task: &str) -> Stop {
+    match require_run(tx, run) {
+        Ok(()) => Stop::Backend(BackendError::not_found(format!(
+            "run `{run}` has no task `{task}`"
+        ))),
+        Err(stop) => stop,
+    }
+}
+
+/// The run state stored for `run`, or `NotFound`.
+fn run_state(tx: &Connection, run: &str) -> Step<RunState> {
+    tx.prepare_cached("SELECT state FROM runs WHERE id = ?1")?
+        .query_row([run], |row| run_state_at(row, 0))
+        .optional()?
+        .ok_or_else(|| no_run(run))
+}
+
+/// What the write operations need to know about a task.
+struct Current {
+    state: TaskState,
+    worker: Option<String>,
+    attempts: u32,
+    max_attempts: u32,
+    is_gate: bool,
+}
+
+fn current(tx: &Connection, key: &TaskKey) -> Step<Current> {
+    tx.prepare_cached(
+        "SELECT state, worker, attempts, max_attempts, is_gate FROM tasks \
+         WHERE run = ?1 AND id = ?2",
+    )?
+    .query_row([&key.run, &key.task], |row| {
+        Ok(Current {
+            state: task_state_at(row, 0)?,
+            worker: row.get(1)?,
+            attempts: row.get(2)?,
+            max_attempts: row.get(3)?,
+            is_gate: row.get(4)?,
+        })
+    })
+    .optional()?
+    .ok_or_else(|| missing(tx, &key.run, &key.task))
+}
+
+/// The task, if `worker` holds it (claimed or running, under a lease); otherwise a
+/// `Conflict`.
+fn held(tx: &Connection, key: &TaskKey, worker: &str) -> Step<Current> {
+    let task = current(tx, key)?;
+    let holds = task.worker.as_deref() == Some(worker)
+        && matches!(task.state, TaskState::Claimed | TaskState::Running);
+    if holds {
+        Ok(task)
+    } else {
+        Err(Stop::Backend(BackendError::conflict(format!(
+            "worker `{worker}` does not hold task `{}`",
+            key.task
+        ))))
+    }
+}
+
+fn not_a_gate(task: &str) -> Stop {
+    Stop::Backend(BackendError::conflict(format!("`{task}` is not a gate")))
+}
+
+fn bad_value(index: usize, what: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(index, Type::Text, what.into())
+}
+
+fn task_state_at(row: &Row<'_>, index: usize) -> rusqlite::Result<TaskState> {
+    let name: String = row.get(index)?;
+    TaskState::parse(&name).ok_or_else(|| bad_value(index, format!("`{name}` is not a task state")))
+}
+
+fn run_state_at(row: &Row<'_>, index: usize) -> rusqlite::Result<RunState> {
+    let name: String = row.get(index)?;
+    RunState::parse(&name).ok_or_else(|| bad_value(index, format!("`{name}` is not a run state")))
+}
+
+fn count_at(row: &Row<'_>, index: usize) -> rusqlite::Result<usize> {
+    let count: i64 = row.get(index)?;
+    usize::try_from(count).map_err(|_| rusqlite::Error::IntegralValueOutOfRange(index, count))
+}
+
+fn json_at(row: &Row<'_>, index: usize) -> rusqlite::Result<serde_json::Value> {
+    let text: String = row.get(index)?;
+    serde_json::from_str(&text).map_err(|error| bad_value(index, format!("bad JSON: {error}")))
+}
+
+fn to_json(value: &impl serde::Serialize) -> Step<String> {
+    serde_json::to_string(value)
+        .map_err(|error| Stop::Sql(rusqlite::Error::ToSqlConversionFailure(Box::new(error))))
+}
+
+/// A count or index as SQLite stores it.
+fn int(value: usize) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// The columns [`task_record`] reads, in its order.
+macro_rules! task_columns {
+    () => {
+        "run, id, state, attempts, max_attempts, worker, lease_until, started_at, finished_at, \
+         result, last_error"
+    };
+}
+
+fn task_record(row: &Row<'_>) -> rusqlite::Result<TaskRecord> {
+    Ok(TaskRecord {
+        key: TaskKey::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?),
+        state: task_state_at(row, 2)?,
+        attempts: row.get(3)?,
+        max_attempts: row.get(4)?,
+        worker: row.get(5)?,
+        lease_until: row.get(6)?,
+        started_at: row.get(7)?,
+        finished_at: row.get(8)?,
+        result: row.get(9)?,
+        last_error: row.get(10)?,
+    })
+}
+
+/// A pending task `t` is ready when no dependency of it is missing or unfinished.
+macro_rules! deps_done {
+    ($run:literal, $task:literal) => {
+        concat!(
+            "NOT EXISTS (SELECT 1 FROM deps d LEFT JOIN tasks p ON p.run = d.run AND p.id = d.parent \
+             WHERE d.run = ",
+            $run,
+            " AND d.child = ",
+            $task,
+            " AND (p.state IS NULL OR p.state NOT IN ('succeeded', 'approved')))"
+        )
+    };
+}
+
+/// The claimable tasks of running runs, best first: pending tasks whose dependencies are all
+/// done, then (merged in order) claimed or running tasks whose lease ended before `?2`. Two
+/// arms, so each reads only the tasks in its states through the `(run, state)` index. `?3` is
+/// the limit; `$filter` picks the runs.
+macro_rules! ready_query {
+    ($filter:literal) => {
+        concat!(
+            "SELECT t.run, t.id, t.priority, r.created_at, t.position \
+             FROM runs r JOIN tasks t ON t.run = r.id \
+             WHERE r.state = 'running' ",
+            $filter,
+            " AND t.state = 'pending' AND ",
+            deps_done!("t.run", "t.id"),
+            " UNION ALL \
+             SELECT t.run, t.id, t.priority, r.created_at, t.position \
+             FROM runs r JOIN tasks t ON t.run = r.id \
+             WHERE r.state = 'running' ",
+            $filter,
+            " AND t.state IN ('claimed', 'running') AND t.lease_until < ?2 \
+             ORDER BY 3, 4, 5, 1, 2 LIMIT ?3"
+        )
+    };
+}
+
+const READY_IN_RUN: &str = ready_query!("AND r.id = ?1");
+const READY_ANYWHERE: &str = ready_query!("AND ?1 IS NULL");
+
+/// Claims a task that is pending with every dependency done, or whose lease ended before
+/// `?5`; a claim of an expired lease records that the previous attempt was interrupted.
+const CLAIM: &str = concat!(
+    "UPDATE tasks SET \
+     last_error = CASE WHEN state IN ('claimed', 'running') \
+       THEN 'attempt ' || attempts || ' was interrupted: worker `' || coalesce(worker, '') \
+            || '` stopped renewing its lease' \
+       ELSE last_error END, \
+     state = 'claimed', attempts = attempts + 1, worker = ?3, lease_until = ?4 \
+     WHERE run = ?1 AND id = ?2 AND ((state = 'pending' AND ",
+    deps_done!("?1", "?2"),
+    ") OR (state IN ('claimed', 'running') AND lease_until < ?5)) \
+     RETURNING attempts, last_error"
+);
+
+const INSERT_TASK: &str = "INSERT INTO tasks (run, id, position, priority, is_gate, state, \
+     attempts, max_attempts) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6)";
+
+const INSERT_DEP: &str = "INSERT OR IGNORE INTO deps (run, child, parent) VALUES (?1, ?2, ?3)";
+
+const TASK_EXISTS: &str = "SELECT 1 FROM tasks WHERE run = ?1 AND id = ?2";
+
+/// Inserts one pending task; a task of the same id is a `Conflict`.
+fn insert_task(
+    insert: &mut rusqlite::Statement<'_>,
+    run: &str,
+    spec: &TaskSpec,
+    position: usize,
+) -> Step<()> {
+    let is_gate = matches!(spec.action, Action::Gate { .. });
+    let inserted = insert.execute(params![
+        run,
+        spec.id,
+        int(position),
+        spec.priority,
+        is_gate,
+        spec.retry.saturating_add(1),
+    ]);
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(error, _))
+            if error.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            Err(Stop::Backend(BackendError::conflict(format!(
+                "run `{run}` has a task `{}` already",
+                spec.id
+            ))))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+impl TaskBackend for SqliteBackend {
+    fn create_run(&self, id: &str, plan: &Plan, now: Millis) -> BackendResult<()> {
+        self.write(
+            || format!("create run `{id}`"),
+            |tx| {
+                if tx
+                    .prepare_cached("SELECT 1 FROM runs WHERE id = ?1")?
+                    .exists([id])?
+                {
+                    return Err(Stop::Backend(BackendError::conflict(format!(
+                        "a run `{id}` exists already"
+                    ))));
+                }
+                tx.prepare_cached(
+                    "INSERT INTO runs (id, state, created_at, finished_at, workflow, source, plan) \
+                     VALUES (?1, 'running', ?2, NULL, ?3, ?4, ?5)",
+                )?
+                .execute(params![
+                    id,
+                    now,
+                    plan.workflow,
+                    plan.source,
+                    to_json(plan)?
+                ])?;
+                Ok(())
+            },
+        )
+    }
+
+    fn create_task(&self, run: &str, spec: &TaskSpec, position: usize) -> BackendResult<()> {
+        self.write(
+            || format!("create task `{run}/{}`", spec.id),
+            |tx| {
+                require_run(tx, run)?;
+                let mut insert = tx.prepare_cached(INSERT_TASK)?;
+                insert_task(&mut insert, run, spec, position)
+            },
+        )
+    }
+
+    fn add_dependency(&self, run: &str, child: &str, parent: &str) -> BackendResult<()> {
+        self.write(
+            || format!("record that `{run}/{child}` waits for `{parent}`"),
+            |tx| {
+                require_run(tx, run)?;
+                let mut exists = tx.prepare_cached(TASK_EXISTS)?;
+                for task in [parent, child] {
+                    if !exists.exists([run, task])? {
+                        return Err(missing(tx, run, task));
+                    }
+                }
+                tx.prepare_cached(INSERT_DEP)?
+                    .execute([run, child, parent])?;
+                Ok(())
+            },
+        )
+    }
+
+    /// Adds every task and dependency of the plan in one transaction: all of them, or none
+    /// if one fails.
+    fn create_tasks(&self, run: &str, plan: &Plan) -> BackendResult<()> {
+        self.write(
+            || format!("create the tasks of run `{run}`"),
+            |tx| {
+                require_run(tx, run)?;
+                let mut insert = tx.prepare_cached(INSERT_TASK)?;
+                for (position, spec) in plan.tasks.iter().enumerate() {
+                    insert_task(&mut insert, run, spec, position)?;
+                }
+                let ids: HashSet<&str> = plan.tasks.iter().map(|t| t.id.as_str()).collect();
+                let mut exists = tx.prepare_cached(TASK_EXISTS)?;
+                let mut insert_dep = tx.prepare_cached(INSERT_DEP)?;
+                for task in &plan.tasks {
+                    for dep in &task.deps {
+                        if !ids.contains(dep.as_str()) && !exists.exists([run, dep])? {
+                            return Err(missing(tx, run, dep));
+                        }
+                        insert_dep.execute([run, &task.id, dep])?;
+                    }
+                }
+                Ok(())
+            },
+        )
+    }
+
+    fn get_run(&self, id: &str) -> BackendResult<RunRecord> {
+        let path = &self.path;
+        self.read(
+            || format!("read run `{id}`"),
+            |tx| {
+                let row = tx
+                    .prepare_cached(
+                        "SELECT state, created_at, finished_at, plan FROM runs WHERE id = ?1",
+                    )?
+                    .query_row([id], |row| {
+                        Ok((
+                            run_state_at(row, 0)?,
+                            row.get::<_, Millis>(1)?,
+                            row.get::<_, Option<Millis>>(2)?,
+                            row.get::<_, String>(3)?,
+                        ))
+                    })
+                    .optional()?;
+                let (state, created_at, finished_at, plan) = row.ok_or_else(|| no_run(id))?;
+                let plan: Plan = serde_json::from_str(&plan).map_err(|error| {
+                    BackendError::storage(
+                        format!(
+                            "the plan snapshot of run `{id}` in the state store `{}` does not \
+                             parse: {error}",
+                            path.display()
+                        ),
+                        "the store was changed by another program or another version of wfc: \
+                         use the wfc that made the run, or start the run afresh",
+                    )
+                })?;
+                Ok(RunRecord {
+                    id: id.to_string(),
+                    state,
+                    created_at,
+                    finished_at,
+                    plan,
+                })
+            },
+        )
+    }
+
+    fn list_runs(&self) -> BackendResult<Vec<RunSummary>> {
+        self.read(
+            || "list the runs".to_string(),
+            |tx| {
+                let mut query = tx.prepare_cached(
+                    "SELECT r.id, r.workflow, r.source, r.state, r.created_at, r.finished_at, \
+                     (SELECT count(*) FROM tasks t WHERE t.run = r.id), \
+                     (SELECT count(*) FROM tasks t WHERE t.run = r.id \
+                        AND t.state IN ('succeeded', 'approved')) \
+                     FROM runs r ORDER BY r.created_at DESC, r.id DESC",
+                )?;
+                let runs = query
+                    .query_map([], |row| {
+                        Ok(RunSummary {
+                            id: row.get(0)?,
+                            workflow: row.get(1)?,
+                            source: row.get(2)?,
+                            state: run_state_at(row, 3)?,
+                            created_at: row.get(4)?,
+                            finished_at: row.get(5)?,
+                            tasks: count_at(row, 6)?,
+                            succeeded: count_at(row, 7)?,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(runs)
+            },
+        )
+    }
+
+    fn get_task(&self, key: &TaskKey) -> BackendResult<TaskRecord> {
+        self.read(
+            || format!("read task `{key}`"),
+            |tx| {
+                tx.prepare_cached(concat!(
+                    "SELECT ",
+                    task_columns!(),
+                    " FROM tasks WHERE run = ?1 AND id = ?2"
+                ))?
+                .query_row([&key.run, &key.task], task_record)
+                .optional()?
+                .ok_or_else(|| missing(tx, &key.run, &key.task))
+            },
+        )
+    }
+
+    fn list_tasks(&self, run: &str) -> BackendResult<Vec<TaskRecord>> {
+        self.read(
+            || format!("list the tasks of run `{run}`"),
+            |tx| {
+                require_run(tx, run)?;
+                let tasks = tx
+                    .prepare_cached(concat!(
+                        "SELECT ",
+                        task_columns!(),
+                        " FROM tasks WHERE run = ?1 ORDER BY position, rowid"
+                    ))?
+                    .query_map([run], task_record)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(tasks)
+            },
+        )
+    }
+
+    fn find_ready_tasks(
+        &self,
+        run: Option<&str>,
+        now: Millis,
+        limit: usize,
+    ) -> BackendResult<Vec<TaskKey>> {
+        self.read(
+            || match run {
+                Some(run) => format!("find the ready tasks of run `{run}`"),
+                None => "find the ready tasks".to_string(),
+            },
+            |tx| {
+                let sql = if run.is_some() {
+                    READY_IN_RUN
+                } else {
+                    READY_ANYWHERE
+                };
+                let keys = tx
+                    .prepare_cached(sql)?
+                    .query_map(params![run, now, int(limit)], |row| {
+                        Ok(TaskKey::new(
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                        ))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(keys)
+            },
+        )
+    }
+
+    fn claim_task(
+        &self,
+        key: &TaskKey,
+        worker: &str,
+        now: Millis,
+        lease: Millis,
+    ) -> BackendResult<Option<Claim>> {
+        self.write(
+            || format!("claim task `{key}`"),
+            |tx| {
+                if run_state(tx, &key.run)? != RunState::Running {
+                    return Ok(None);
+                }
+                let claimed = tx
+                    .prepare_cached(CLAIM)?
+                    .query_row(
+                        params![key.run, key.task, worker, now.saturating_add(lease), now],
+                        |row| {
+                            Ok(Claim {
+                                attempt: row.get(0)?,
+                                previous_error: row.get(1)?,
+                            })
+                        },
+                    )
+                    .optional()?;
+                if claimed.is_none()
+                    && !tx
+                        .prepare_cached(TASK_EXISTS)?
+                        .exists([&key.run, &key.task])?
+                {
+                    return Err(missing(tx, &key.run, &key.task));
+                }
+                Ok(claimed)
+            },
+        )
+    }
+
+    fn heartbeat(
+        &self,
+        key: &TaskKey,
+        worker: &str,
+        now: Millis,
+        lease: Millis,
+    ) -> BackendResult<bool> {
+        self.write(
+            || format!("renew the lease on task `{key}`"),
+            |tx| {
+                let renewed = tx
+                    .prepare_cached(
+                        "UPDATE tasks SET lease_until = ?4 WHERE run = ?1 AND id = ?2 \
+                         AND worker = ?3 AND state IN ('claimed', 'running')",
+                    )?
+                    .execute(params![
+                        key.run,
+                        key.task,
+                        worker,
+                        now.saturating_add(lease)
+                    ])?;
+                if renewed == 0 {
+                    current(tx, key)?;
+                }
+                Ok(renewed > 0)
+            },
+        )
+    }
+
+    fn start_task(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()> {
+        self.write(
+            || format!("start task `{key}`"),
+            |tx| {
+                held(tx, key, worker)?;
+                tx.prepare_cached(
+                    "UPDATE tasks SET state = 'running', started_at = ?3 \
+                     WHERE run = ?1 AND id = ?2",
+                )?
+                .execute(params![key.run, key.task, now])?;
+                Ok(())
+            },
+        )
+    }
+
+    fn complete_task(
+        &self,
+        key: &TaskKey,
+        worker: &str,
+        result: &str,
+        now: Millis,
+    ) -> BackendResult<()> {
+        self.write(
+            || format!("record the result of task `{key}`"),
+            |tx| {
+                held(tx, key, worker)?;
+                tx.prepare_cached(concat!(
+                    "UPDATE tasks SET state = 'succeeded', result = ?3, finished_at = ?4, ",
+                    "worker = NULL, lease_until = NULL WHERE run = ?1 AND id = ?2"
+                ))?
+                .execute(params![key.run, key.task, result, now])?;
+                Ok(())
+            },
+        )
+    }
+
+    fn fail_task(
+        &self,
+        key: &TaskKey,
+        worker: &str,
+        error: &str,
+        retry: bool,
+        now: Millis,
+    ) -> BackendResult<()> {
+        self.write(
+            || format!("record the failure of task `{key}`"),
+            |tx| {
+                let task = held(tx, key, worker)?;
+                let (state, finished_at) = if retry && task.attempts < task.max_attempts {
+                    (TaskState::Pending, None)
+                } else {
+                    (TaskState::Failed, Some(now))
+                };
+                // Another attempt leaves `finished_at` alone; the last one ends the task.
+                tx.prepare_cached(
+                    "UPDATE tasks SET state = ?3, last_error = ?4, \
+                     finished_at = coalesce(?5, finished_at), \
+                     worker = NULL, lease_until = NULL WHERE run = ?1 AND id = ?2",
+                )?
+                .execute(params![
+                    key.run,
+                    key.task,
+                    state.as_str(),
+                    error,
+                    finished_at
+                ])?;
+                Ok(())
+            },
+        )
+    }
+
+    fn wait_gate(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()> {
+        self.write(
+            || format!("put gate `{key}` in waiting"),
+            |tx| {
+                if !held(tx, key, worker)?.is_gate {
+                    return Err(not_a_gate(&key.task));
+                }
+                tx.prepare_cached(
+                    "UPDATE tasks SET state = 'waiting', started_at = ?3, \
+                     worker = NULL, lease_until = NULL WHERE run = ?1 AND id = ?2",
+                )?
+                .execute(params![key.run, key.task, now])?;
+                Ok(())
+            },
+        )
+    }
+
+    fn answer_gate(
+        &self,
+        key: &TaskKey,
+        approve: bool,
+        reason: &str,
+        now: Millis,
+    ) -> BackendResult<()> {
+        self.write(
+            || format!("answer gate `{key}`"),
+            |tx| {
+                let task = current(tx, key)?;
+                if !task.is_gate {
+                    return Err(not_a_gate(&key.task));
+                }
+                if task.state != TaskState::Waiting {
+                    return Err(Stop::Backend(BackendError::conflict(format!(
+                        "gate `{}` is {}, not waiting",
+                        key.task, task.state
+                    ))));
+                }
+                let sql = if approve {
+                    "UPDATE tasks SET state = 'approved', result = ?3, finished_at = ?4 \
+                     WHERE run = ?1 AND id = ?2"
+                } else {
+                    "UPDATE tasks SET state = 'rejected', last_error = ?3, finished_at = ?4 \
+                     WHERE run = ?1 AND id = ?2"
+                };
+                tx.prepare_cached(sql)?
+                    .execute(params![key.run, key.task, reason, now])?;
+                Ok(())
+            },
+        )
+    }
+
+    fn reset_tasks(&self, run: &str, ids: &[String], _now: Millis) -> BackendResult<()> {
+        self.write(
+            || format!("reset tasks of run `{run}`"),
+            |tx| {
+                require_run(tx, run)?;
+                let mut exists = tx.prepare_cached(TASK_EXISTS)?;
+                for id in ids {
+                    if !exists.exists([run, id])? {
+                        return Err(missing(tx, run, id));
+                    }
+                }
+                let mut reset = tx.prepare_cached(concat!(
+                    "UPDATE tasks SET state = 'pending', attempts = 0, finished_at = NULL, ",
+                    "result = NULL, worker = NULL, lease_until = NULL WHERE run = ?1 AND id = ?2"
+                ))?;
+                for id in ids {
+                    reset.execute([run, id])?;
+                }
+                tx.prepare_cached(
+                    "UPDATE runs SET state = 'running', finished_at = NULL WHERE id = ?1",
+                )?
+                .execute([run])?;
+                Ok(())
+            },
+        )
+    }
+
+    fn finish_run(&self, run: &str, state: RunState, now: Millis) -> BackendResult<()> {
+        self.write(
+            || format!("end run `{run}` as {state}"),
+            |tx| {
+                require_run(tx, run)?;
+                let finished_at = (state != RunState::Running).then_some(now);
+                tx.prepare_cached("UPDATE runs SET state = ?2, finished_at = ?3 WHERE id = ?1")?
+                    .execute(params![run, state.as_str(), finished_at])?;
+                if state == RunState::Cancelled {
+                    tx.prepare_cached(concat!(
+                        "UPDATE tasks SET state = 'cancelled', finished_at = ?2, ",
+                        "worker = NULL, lease_until = NULL WHERE run = ?1 ",
+                        "AND state IN ('pending', 'claimed', 'running', 'waiting')"
+                    ))?
+                    .execute(params![run, now])?;
+                }
+                Ok(())
+            },
+        )
+    }
+
+    fn append_event(&self, run: &str, event: &NewEvent) -> BackendResult<i64> {
+        self.write(
+            || format!("append an event to run `{run}`"),
+            |tx| {
+                require_run(tx, run)?;
+                let seq: i64 = tx
+                    .prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM events WHERE run = ?1")?
+                    .query_row([run], |row| row.get(0))?;
+                tx.prepare_cached(
+                    "INSERT INTO events (run, seq, at, kind, task, data) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![
+                    run,
+                    seq,
+                    event.at,
+                    event.kind,
+                    event.task,
+                    to_json(&event.data)?
+                ])?;
+                Ok(seq)
+            },
+        )
+    }
+
+    fn read_events(&self, run: &str, after: i64, limit: usize) -> BackendResult<Vec<EventRecord>> {
+        self.read(
+            || format!("read the events of run `{run}`"),
+            |tx| {
+                require_run(tx, run)?;
+                let events = tx
+                    .prepare_cached(
+                        "SELECT seq, at, kind, task, data FROM events \
+                         WHERE run = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                    )?
+                    .query_map(params![run, after, int(limit)], |row| {
+                        Ok(EventRecord {
+                            seq: row.get(0)?,
+                            at: row.get(1)?,
+                            kind: row.get(2)?,
+                            task: row.get(3)?,
+                            data: json_at(row, 4)?,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(events)
+            },
+        )
+    }
+}
