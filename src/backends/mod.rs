@@ -5,3 +5,5 @@ pub mod sqlite;
 
 pub use memory::MemoryBackend;
 pub use sqlite::SqliteBackend;
+pub mod url;
+pub use url::{open_backend, DEFAULT_BACKEND};
