@@ -8,6 +8,7 @@ mod inputs;
 mod list;
 mod output;
 mod plan;
+mod run;
 mod target;
 
 use clap::{Parser, Subcommand};
@@ -55,6 +56,32 @@ enum Command {
         json: bool,
     },
     /// Draw a workflow's graph (Mermaid or Graphviz DOT) without running anything.
+    /// Run a workflow: plan it, store the run, and execute its tasks.
+    Run {
+        /// A .wf file or a stdlib module (std/NAME).
+        file: PathBuf,
+        /// The workflow; needed when the file has several.
+        workflow: Option<String>,
+        #[command(flatten)]
+        params: plan::ParamArgs,
+        #[command(flatten)]
+        exec: run::ExecArgs,
+    },
+    /// Continue a run from its stored plan: tasks that succeeded are not run again.
+    Resume {
+        /// The run's id.
+        run: String,
+        #[command(flatten)]
+        exec: run::ExecArgs,
+    },
+    /// Take ready tasks from every run in the store until stopped.
+    Worker {
+        #[command(flatten)]
+        exec: run::ExecArgs,
+        /// Stop when no run has anything left to do.
+        #[arg(long)]
+        exit_when_idle: bool,
+    },
     /// Instantiate a workflow with parameter values and show every task as it will run.
     Plan {
         /// A .wf file or a stdlib module (std/NAME).
@@ -95,6 +122,17 @@ pub fn main() -> ExitCode {
             format,
         } => graph::run(&file, workflow.as_deref(), format, &output),
         Command::Fmt { paths, check } => fmt::run(&paths, check, &output),
+        Command::Run {
+            file,
+            workflow,
+            params,
+            exec,
+        } => run::run(&file, workflow.as_deref(), &params, &exec, &output),
+        Command::Resume { run, exec } => run::resume(&run, &exec, &output),
+        Command::Worker {
+            exec,
+            exit_when_idle,
+        } => run::worker(&exec, exit_when_idle, &output),
         Command::Plan {
             file,
             workflow,

@@ -1,10 +1,12 @@
 //! Events (ARCHITECTURE.md "Events"): every transition of a run, sent to sinks that must
 //! never crash or stall the engine. Secrets are redacted before any sink sees an event.
 
+mod console;
 mod http;
 mod jsonl;
 mod redact;
 
+pub use console::ConsoleSink;
 pub use http::HttpSink;
 
 /// How many events the HTTP sink queues before it drops new ones.

@@ -1,8 +1,11 @@
 //! The runtime: the ports a run goes through and the model of what it stores.
 
+pub mod agent;
 pub mod backend;
+pub mod engine;
 pub mod model;
 pub mod process;
+pub mod values;
 
 pub use backend::{BackendError, BackendErrorKind, BackendResult, NewEvent, TaskBackend};
 pub use model::*;

@@ -1,0 +1,310 @@
+//! `wfc run`, `wfc resume` and `wfc worker`: the commands that execute tasks.
+
+use super::output::Output;
+use super::plan::{report_bind_errors, ParamArgs};
+use super::target::load;
+use crate::backends::{open_backend, DEFAULT_BACKEND};
+use crate::events::{ConsoleSink, EventBus, EventKind, EventSink, HttpSink, JsonlSink, Redactor};
+use crate::ir::{Type, Value};
+use crate::plan::{bind, instantiate, Plan, PLAN_VERSION};
+use crate::runtime::agent::NoAgents;
+use crate::runtime::engine::{Engine, EngineConfig};
+use crate::runtime::{now_millis, RunState, TaskBackend};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Options every executing command shares.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExecArgs {
+    /// Tasks run at once.
+    #[arg(short = 'j', long = "jobs", default_value_t = 4)]
+    pub jobs: usize,
+    /// The task store: sqlite:PATH (default sqlite:.wfc/state.db) or memory:.
+    #[arg(long, env = "WFC_BACKEND", default_value = DEFAULT_BACKEND)]
+    pub backend: String,
+    /// Also send events to jsonl:PATH or http://HOST:PORT/PATH; repeatable.
+    #[arg(long = "events", value_name = "SINK")]
+    pub events: Vec<String>,
+    /// Seconds a claim lasts without a heartbeat: a crashed engine's tasks are taken over
+    /// after this long.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15.0)]
+    pub lease: f64,
+}
+
+/// Runs `wfc run`.
+pub fn run(
+    path: &Path,
+    workflow: Option<&str>,
+    params: &ParamArgs,
+    exec: &ExecArgs,
+    output: &Output,
+) -> ExitCode {
+    let loaded = match load(path, output) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let chosen = match loaded.workflow(workflow, output) {
+        Ok(chosen) => chosen,
+        Err(code) => return code,
+    };
+    let input = match params.input() {
+        Ok(input) => input,
+        Err(message) => return output.fail(&message),
+    };
+    let ir = &loaded.session.module(loaded.module).ir.workflows[chosen.0 as usize];
+    let bound = match bind(ir, &input) {
+        Ok(bound) => bound,
+        Err(errors) => {
+            report_bind_errors(&errors, output);
+            return ExitCode::from(1);
+        }
+    };
+    let secrets: HashMap<String, String> = ir
+        .params
+        .iter()
+        .zip(&bound.values)
+        .filter(|(param, _)| param.ty == Type::Secret)
+        .filter_map(|(param, value)| match value {
+            Value::String(text) => Some((param.name.to_uppercase(), text.clone())),
+            _ => None,
+        })
+        .collect();
+    let run_id = new_run_id();
+    let plan = match instantiate(&loaded.session, loaded.module, chosen, &bound, &run_id) {
+        Ok(plan) => plan,
+        Err(errors) => {
+            for error in errors {
+                output.error(&format!("error: {}", error.message));
+            }
+            return ExitCode::from(1);
+        }
+    };
+    let workspace = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let backend = match open_backend(&exec.backend, &workspace) {
+        Ok(backend) => backend,
+        Err(message) => return output.fail(&message),
+    };
+    let now = now_millis();
+    if let Err(error) = backend
+        .create_run(&run_id, &plan, now)
+        .and_then(|()| backend.create_tasks(&run_id, &plan))
+    {
+        return output.fail(&format!("cannot store the run: {error}"));
+    }
+    output.stdout_line(&format!(
+        "run {run_id}: workflow `{}` from {}, {} tasks",
+        plan.workflow,
+        plan.source,
+        plan.tasks.len()
+    ));
+    execute(
+        backend,
+        Some(run_id),
+        secrets,
+        exec,
+        &workspace,
+        false,
+        output,
+    )
+}
+
+/// Runs `wfc resume RUN`: continues a run from its stored plan snapshot.
+pub fn resume(run_id: &str, exec: &ExecArgs, output: &Output) -> ExitCode {
+    let workspace = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let backend = match open_backend(&exec.backend, &workspace) {
+        Ok(backend) => backend,
+        Err(message) => return output.fail(&message),
+    };
+    let record = match backend.get_run(run_id) {
+        Ok(record) => record,
+        Err(error) => {
+            output.error(&format!("error: {error}"));
+            return ExitCode::from(1);
+        }
+    };
+    if record.plan.version != PLAN_VERSION {
+        return output.fail(&format!(
+            "run {run_id} was planned by a wfc with plan version {}; this one reads {PLAN_VERSION}",
+            record.plan.version
+        ));
+    }
+    if record.state != RunState::Running {
+        output.error(&format!(
+            "run {run_id} has ended ({}); `wfc retry {run_id} TASK` puts tasks back to run",
+            record.state
+        ));
+        return ExitCode::from(1);
+    }
+    let secrets = match secrets_from_env(&record.plan) {
+        Ok(secrets) => secrets,
+        Err(message) => return output.fail(&message),
+    };
+    output.stdout_line(&format!(
+        "resuming run {run_id}: workflow `{}`",
+        record.plan.workflow
+    ));
+    execute(
+        backend,
+        Some(run_id.to_string()),
+        secrets,
+        exec,
+        &workspace,
+        false,
+        output,
+    )
+}
+
+/// Runs `wfc worker`: takes ready tasks from every run in the backend until stopped.
+pub fn worker(exec: &ExecArgs, exit_when_idle: bool, output: &Output) -> ExitCode {
+    let workspace = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let backend = match open_backend(&exec.backend, &workspace) {
+        Ok(backend) => backend,
+        Err(message) => return output.fail(&message),
+    };
+    let secrets = std::env::vars()
+        .filter_map(|(name, value)| {
+            name.strip_prefix("WF_SECRET_")
+                .map(|n| (n.to_string(), value))
+        })
+        .collect();
+    execute(
+        backend,
+        None,
+        secrets,
+        exec,
+        &workspace,
+        exit_when_idle,
+        output,
+    )
+}
+
+/// The values of a plan's secrets, from `WF_SECRET_<NAME>`.
+fn secrets_from_env(plan: &Plan) -> Result<HashMap<String, String>, String> {
+    let mut secrets = HashMap::new();
+    for name in &plan.secrets {
+        let variable = format!("WF_SECRET_{}", name.to_uppercase());
+        match std::env::var(&variable) {
+            Ok(value) if !value.is_empty() => {
+                secrets.insert(name.to_uppercase(), value);
+            }
+            _ => return Err(format!("the run needs the secret `{name}`: set {variable}")),
+        }
+    }
+    Ok(secrets)
+}
+
+fn execute(
+    backend: Arc<dyn TaskBackend>,
+    run: Option<String>,
+    secrets: HashMap<String, String>,
+    exec: &ExecArgs,
+    workspace: &Path,
+    exit_when_idle: bool,
+    output: &Output,
+) -> ExitCode {
+    let mut sinks: Vec<Arc<dyn EventSink>> = vec![Arc::new(ConsoleSink)];
+    for sink in &exec.events {
+        let made: Result<Arc<dyn EventSink>, String> = match sink.strip_prefix("jsonl:") {
+            Some(path) => {
+                JsonlSink::open(&workspace.join(path)).map(|s| Arc::new(s) as Arc<dyn EventSink>)
+            }
+            None if sink.starts_with("http://") || sink.starts_with("https://") => {
+                HttpSink::new(sink).map(|s| Arc::new(s) as Arc<dyn EventSink>)
+            }
+            None => Err(format!(
+                "`{sink}` is not an event sink; use jsonl:PATH or http://HOST:PORT/PATH"
+            )),
+        };
+        match made {
+            Ok(sink) => sinks.push(sink),
+            Err(message) => return output.fail(&message),
+        }
+    }
+    let bus = Arc::new(EventBus::new(
+        Redactor::new(secrets.values().cloned()),
+        sinks,
+    ));
+    let mut config = EngineConfig::new(workspace.to_path_buf());
+    config.jobs = exec.jobs.max(1);
+    config.lease = std::time::Duration::from_secs_f64(exec.lease.clamp(0.2, 86_400.0));
+    config.run = run.clone();
+    config.secrets = secrets;
+    config.exit_when_idle = exit_when_idle;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return output.fail(&format!("cannot start the engine: {error}")),
+    };
+    let engine = Engine::new(backend, Arc::new(NoAgents), Arc::clone(&bus), config);
+    if let Some(run) = &run {
+        bus.emit(crate::events::Event {
+            at: now_millis(),
+            run: run.clone(),
+            kind: EventKind::RunStarted,
+            task: None,
+            data: serde_json::json!({}),
+        });
+    }
+    let result = runtime.block_on(async move {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = stop_tx.send(true);
+            }
+        });
+        engine.run(stop_rx).await
+    });
+    bus.flush(std::time::Duration::from_secs(5));
+    match (result, run) {
+        (Err(error), _) => {
+            output.error(&format!("error: {error}"));
+            ExitCode::from(1)
+        }
+        (Ok(Some(RunState::Succeeded)), _) => ExitCode::SUCCESS,
+        (Ok(Some(state)), Some(run)) => {
+            output.error(&format!("run {run} {state}; `wfc status {run}` shows why"));
+            ExitCode::from(1)
+        }
+        (Ok(None), Some(run)) => {
+            output.error(&format!("stopped; `wfc resume {run}` continues the run"));
+            ExitCode::from(130)
+        }
+        (Ok(_), None) => ExitCode::SUCCESS,
+    }
+}
+
+/// A new run id: the time, so ids sort by age, and a few characters that make it unique.
+fn new_run_id() -> String {
+    let now = now_millis();
+    let seconds = now / 1000;
+    let (days, rest) = (seconds / 86_400, seconds % 86_400);
+    let (year, month, day) = civil_from_days(days);
+    let unique = (now as u64 ^ (u64::from(std::process::id()) << 20))
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        >> 44;
+    format!(
+        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}-{unique:05x}",
+        rest / 3600,
+        (rest % 3600) / 60,
+        rest % 60
+    )
+}
+
+/// The calendar date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}

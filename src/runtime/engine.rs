@@ -1,0 +1,673 @@
+//! The engine (ARCHITECTURE.md "Task lifecycle"): claims ready tasks atomically, runs each
+//! attempt (a command, an agent session, or a gate that waits without a worker), verifies,
+//! retries with the failure as context, and ends the run when nothing more can happen.
+//!
+//! Every state change goes through the [`TaskBackend`] as one atomic write, so a crash loses
+//! nothing that was committed: another engine (or `wfc resume`) takes over tasks whose lease
+//! ran out, and never repeats one that succeeded.
+
+use super::agent::{AgentExecutor, AgentRequest};
+use super::backend::{BackendResult, TaskBackend};
+use super::model::*;
+use super::process::{minimal_env, run_process, sh, ExitStatusKind, OutputChunk, ProcessSpec};
+use super::values::Resolver;
+use crate::events::{Event, EventBus, EventKind};
+use crate::plan::{Action, Plan, Shell, TaskSpec};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// The most bytes of a command's stdout kept as its result.
+pub const RESULT_LIMIT: usize = 64 * 1024;
+
+/// How an engine works.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// This engine's name in claims; unique among the engines sharing a backend.
+    pub worker: String,
+    /// Tasks run at once.
+    pub jobs: usize,
+    /// How long a claim lasts without a heartbeat; a crashed engine's tasks are taken over
+    /// after this long.
+    pub lease: Duration,
+    /// How often to look for ready tasks when nothing finishes.
+    pub poll: Duration,
+    /// The folder tasks run in (their `workdir` is relative to it).
+    pub workspace: PathBuf,
+    /// The run to work on, or `None` for every run of the backend (`wfc worker`).
+    pub run: Option<String>,
+    /// Secret values by upper-cased parameter name (as in `WF_SECRET_<NAME>`).
+    pub secrets: HashMap<String, String>,
+    /// Whether a worker stops when no run has anything left for it.
+    pub exit_when_idle: bool,
+}
+
+impl EngineConfig {
+    /// Defaults for one engine in `workspace`.
+    pub fn new(workspace: PathBuf) -> Self {
+        EngineConfig {
+            worker: worker_name(),
+            jobs: 4,
+            lease: Duration::from_secs(15),
+            poll: Duration::from_millis(100),
+            workspace,
+            run: None,
+            secrets: HashMap::new(),
+            exit_when_idle: false,
+        }
+    }
+}
+
+/// A name for this engine: host, process and a counter, unique enough among engines.
+pub fn worker_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    format!("{host}:{}:{}", std::process::id(), now_millis() % 100_000)
+}
+
+/// Why the engine stopped working.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EngineError {
+    /// The store failed; the message says what to do.
+    Backend(String),
+}
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineError::Backend(message) => write!(f, "the task store failed: {message}"),
+        }
+    }
+}
+
+/// Runs tasks from a backend.
+pub struct Engine {
+    backend: Arc<dyn TaskBackend>,
+    agents: Arc<dyn AgentExecutor>,
+    bus: Arc<EventBus>,
+    config: EngineConfig,
+    plans: Mutex<HashMap<String, Arc<Plan>>>,
+}
+
+/// How one attempt ended.
+enum Attempt {
+    Succeeded(String),
+    Failed(String),
+    /// The claim was lost (the lease expired, or the run was cancelled): write nothing.
+    Lost,
+}
+
+impl Engine {
+    /// An engine over `backend` that runs agents with `agents` and reports to `bus`.
+    pub fn new(
+        backend: Arc<dyn TaskBackend>,
+        agents: Arc<dyn AgentExecutor>,
+        bus: Arc<EventBus>,
+        config: EngineConfig,
+    ) -> Arc<Self> {
+        Arc::new(Engine {
+            backend,
+            agents,
+            bus,
+            config,
+            plans: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Calls the backend off the async threads: every backend does blocking I/O.
+    async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn TaskBackend) -> BackendResult<T> + Send + 'static,
+    ) -> Result<T, EngineError> {
+        let backend = Arc::clone(&self.backend);
+        match tokio::task::spawn_blocking(move || f(&*backend)).await {
+            Ok(result) => result.map_err(|e| EngineError::Backend(e.to_string())),
+            Err(error) => Err(EngineError::Backend(format!(
+                "a store call did not finish: {error}"
+            ))),
+        }
+    }
+
+    fn emit(&self, run: &str, kind: EventKind, task: Option<&str>, data: serde_json::Value) {
+        let event = Event {
+            at: now_millis(),
+            run: run.to_string(),
+            kind,
+            task: task.map(str::to_string),
+            data,
+        };
+        let event = self.bus.redactor().event(event);
+        // The run's own log is best effort: a failure to append an event must not fail the task.
+        let stored = crate::runtime::NewEvent {
+            at: event.at,
+            kind: kind.as_str().to_string(),
+            task: event.task.clone(),
+            data: event.data.clone(),
+        };
+        let _ = self.backend.append_event(run, &stored);
+        self.bus.emit(event);
+    }
+
+    /// The plan snapshot of `run`, read once.
+    async fn plan(&self, run: &str) -> Result<Arc<Plan>, EngineError> {
+        if let Some(plan) = self
+            .plans
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(run)
+        {
+            return Ok(Arc::clone(plan));
+        }
+        let id = run.to_string();
+        let record = self.call(move |b| b.get_run(&id)).await?;
+        let plan = Arc::new(record.plan);
+        self.plans
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(run.to_string(), Arc::clone(&plan));
+        Ok(plan)
+    }
+
+    /// Works until the run ends (or, for a worker, until stopped or idle). Returns the run's
+    /// final state when working on one run.
+    pub async fn run(
+        self: &Arc<Self>,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<Option<RunState>, EngineError> {
+        let mut tasks: JoinSet<TaskKey> = JoinSet::new();
+        let mut active: HashSet<TaskKey> = HashSet::new();
+        let jobs = self.config.jobs.max(1);
+        let lease = self.config.lease.as_millis() as Millis;
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let capacity = jobs - active.len().min(jobs);
+            if capacity > 0 {
+                let run = self.config.run.clone();
+                let wanted = capacity + active.len();
+                let ready = self
+                    .call(move |b| b.find_ready_tasks(run.as_deref(), now_millis(), wanted))
+                    .await?;
+                let fresh: Vec<TaskKey> = ready
+                    .into_iter()
+                    .filter(|k| !active.contains(k))
+                    .take(capacity)
+                    .collect();
+                for key in fresh {
+                    let (k, worker) = (key.clone(), self.config.worker.clone());
+                    if let Some(claim) = self
+                        .call(move |b| b.claim_task(&k, &worker, now_millis(), lease))
+                        .await?
+                    {
+                        active.insert(key.clone());
+                        let engine = Arc::clone(self);
+                        tasks.spawn(async move {
+                            if let Err(error) = engine.attempt(&key, claim).await {
+                                eprintln!("error: {key}: {error}");
+                            }
+                            key
+                        });
+                    }
+                }
+            }
+            if active.is_empty() {
+                match &self.config.run {
+                    Some(run) => {
+                        if let Some(state) = self.settle(run).await? {
+                            return Ok(Some(state));
+                        }
+                    }
+                    None if self.config.exit_when_idle => {
+                        let none = self
+                            .call(|b| b.find_ready_tasks(None, now_millis(), 1))
+                            .await?
+                            .is_empty();
+                        if none && !self.any_run_in_progress().await? {
+                            break;
+                        }
+                    }
+                    None => {}
+                }
+            }
+            tokio::select! {
+                Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                    if let Ok(key) = done {
+                        active.remove(&key);
+                    }
+                    // Finish every task that is already done before looking again.
+                    while let Some(Ok(key)) = tasks.try_join_next() {
+                        active.remove(&key);
+                    }
+                }
+                _ = tokio::time::sleep(self.config.poll) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        // Stopped: running attempts end with the process; their leases run out and another
+        // engine (or `wfc resume`) takes them over.
+        tasks.abort_all();
+        Ok(None)
+    }
+
+    /// Whether any running run has a task that is claimed or running somewhere.
+    async fn any_run_in_progress(&self) -> Result<bool, EngineError> {
+        let runs = self.call(|b| b.list_runs()).await?;
+        for run in runs.into_iter().filter(|r| r.state == RunState::Running) {
+            let id = run.id.clone();
+            let tasks = self.call(move |b| b.list_tasks(&id)).await?;
+            if tasks
+                .iter()
+                .any(|t| matches!(t.state, TaskState::Claimed | TaskState::Running))
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// When nothing of this engine runs: ends the run if nothing more can happen in it, and
+    /// times out gates that waited too long.
+    async fn settle(&self, run: &str) -> Result<Option<RunState>, EngineError> {
+        let id = run.to_string();
+        let record = self.call(move |b| b.get_run(&id)).await?;
+        if record.state != RunState::Running {
+            return Ok(Some(record.state));
+        }
+        let id = run.to_string();
+        let tasks = self.call(move |b| b.list_tasks(&id)).await?;
+        let now = now_millis();
+        for task in tasks.iter().filter(|t| t.state == TaskState::Waiting) {
+            let timeout = record
+                .plan
+                .task(&task.key.task)
+                .and_then(|s| s.timeout_secs);
+            if let (Some(timeout), Some(started)) = (timeout, task.started_at) {
+                if started + (timeout as Millis) * 1000 < now {
+                    let key = task.key.clone();
+                    let reason = format!("nobody answered within {timeout}s");
+                    let why = reason.clone();
+                    self.call(move |b| b.answer_gate(&key, false, &why, now_millis()))
+                        .await?;
+                    self.emit(
+                        run,
+                        EventKind::GateAnswered,
+                        Some(&task.key.task),
+                        serde_json::json!({ "approved": false, "reason": reason }),
+                    );
+                    return Ok(None);
+                }
+            }
+        }
+        let busy = tasks.iter().any(|t| {
+            matches!(
+                t.state,
+                TaskState::Claimed | TaskState::Running | TaskState::Waiting
+            )
+        });
+        if busy {
+            return Ok(None);
+        }
+        let id = run.to_string();
+        if !self
+            .call(move |b| b.find_ready_tasks(Some(&id), now_millis(), 1))
+            .await?
+            .is_empty()
+        {
+            return Ok(None);
+        }
+        let state = if tasks.iter().all(|t| t.state.satisfies_dependents()) {
+            RunState::Succeeded
+        } else {
+            RunState::Failed
+        };
+        let id = run.to_string();
+        self.call(move |b| b.finish_run(&id, state, now_millis()))
+            .await?;
+        let counts = count_states(&tasks);
+        self.emit(
+            run,
+            EventKind::RunFinished,
+            None,
+            serde_json::json!({ "state": state.as_str(), "tasks": counts }),
+        );
+        Ok(Some(state))
+    }
+
+    /// One attempt of a claimed task, from start to the write of its outcome.
+    async fn attempt(self: &Arc<Self>, key: &TaskKey, claim: Claim) -> Result<(), EngineError> {
+        let plan = self.plan(&key.run).await?;
+        let Some(spec) = plan.task(&key.task).cloned() else {
+            let (k, w) = (key.clone(), self.config.worker.clone());
+            let error = format!("the run's plan has no task `{}`", key.task);
+            self.call(move |b| b.fail_task(&k, &w, &error, false, now_millis()))
+                .await?;
+            return Ok(());
+        };
+        let run = key.run.as_str();
+        self.emit(
+            run,
+            EventKind::TaskClaimed,
+            Some(&key.task),
+            serde_json::json!({ "attempt": claim.attempt, "worker": self.config.worker }),
+        );
+        if let Action::Gate { ask, .. } = &spec.action {
+            let resolver = Resolver {
+                backend: &*self.backend,
+                run,
+                secrets: &self.config.secrets,
+            };
+            let question = resolver.prompt(ask).unwrap_or_default();
+            let (k, w) = (key.clone(), self.config.worker.clone());
+            self.call(move |b| b.wait_gate(&k, &w, now_millis()))
+                .await?;
+            self.emit(
+                run,
+                EventKind::GateWaiting,
+                Some(&key.task),
+                serde_json::json!({
+                    "ask": question,
+                    "approve": format!("wfc approve {run} {}", key.task),
+                    "reject": format!("wfc reject {run} {} --reason \"…\"", key.task),
+                }),
+            );
+            return Ok(());
+        }
+        let (k, w) = (key.clone(), self.config.worker.clone());
+        self.call(move |b| b.start_task(&k, &w, now_millis()))
+            .await?;
+        self.emit(
+            run,
+            EventKind::TaskStarted,
+            Some(&key.task),
+            serde_json::json!({ "attempt": claim.attempt, "title": spec.title }),
+        );
+        let started = Instant::now();
+        // The heartbeat keeps the lease while the attempt runs; losing it cancels the attempt.
+        let (cancel_tx, cancel_rx) = watch::channel(false);
+        let heartbeat = {
+            let engine = Arc::clone(self);
+            let key = key.clone();
+            tokio::spawn(async move { engine.heartbeat(key, cancel_tx).await })
+        };
+        let outcome = match &spec.action {
+            Action::Command { run: shell } => match self
+                .shell(key, &spec, &claim, shell, cancel_rx.clone(), true)
+                .await
+            {
+                Ok(stdout) => {
+                    self.verify(key, &spec, &claim, cancel_rx.clone(), stdout)
+                        .await
+                }
+                Err(error) => Err(error),
+            },
+            Action::Agent {
+                profile,
+                agent,
+                prompt,
+            } => {
+                let resolver = Resolver {
+                    backend: &*self.backend,
+                    run,
+                    secrets: &self.config.secrets,
+                };
+                match resolver
+                    .prompt(prompt)
+                    .and_then(|text| Ok((text, self.task_env(key, &spec, &claim)?)))
+                {
+                    Err(error) => Err(error),
+                    Ok((mut text, env)) => {
+                        if let Some(previous) = &claim.previous_error {
+                            text.push_str(&format!("\n## The previous attempt failed\n\nAttempt {} failed. Fix what made it fail:\n\n{}\n", claim.attempt - 1, crate::plan::filters::fenced(previous)));
+                        }
+                        let request = AgentRequest {
+                            key: key.clone(),
+                            attempt: claim.attempt,
+                            prompt: text,
+                            profile: profile.clone(),
+                            agent: agent.clone(),
+                            workdir: self.config.workspace.join(&spec.workdir),
+                            env,
+                            timeout: spec.timeout_secs.map(Duration::from_secs),
+                        };
+                        match self.agents.execute(request, cancel_rx.clone()).await {
+                            Ok(reply) => {
+                                self.verify(key, &spec, &claim, cancel_rx.clone(), reply.result)
+                                    .await
+                            }
+                            Err(error) => Err(error),
+                        }
+                    }
+                }
+            }
+            Action::Gate { .. } => Ok(String::new()),
+        };
+        heartbeat.abort();
+        let lost = *cancel_rx.borrow();
+        let outcome = match outcome {
+            _ if lost => Attempt::Lost,
+            Ok(result) => Attempt::Succeeded(result),
+            Err(error) => Attempt::Failed(error),
+        };
+        let elapsed = started.elapsed().as_secs_f64();
+        match outcome {
+            Attempt::Lost => {}
+            Attempt::Succeeded(result) => {
+                let result = self.bus.redactor().text(&result);
+                let (k, w) = (key.clone(), self.config.worker.clone());
+                if self
+                    .call(move |b| b.complete_task(&k, &w, &result, now_millis()))
+                    .await
+                    .is_ok()
+                {
+                    self.emit(
+                        run,
+                        EventKind::TaskSucceeded,
+                        Some(&key.task),
+                        serde_json::json!({ "attempt": claim.attempt, "seconds": elapsed }),
+                    );
+                }
+            }
+            Attempt::Failed(error) => {
+                let error = self.bus.redactor().text(&error);
+                let will_retry = claim.attempt <= spec.retry;
+                let (k, w, e) = (key.clone(), self.config.worker.clone(), error.clone());
+                if self
+                    .call(move |b| b.fail_task(&k, &w, &e, true, now_millis()))
+                    .await
+                    .is_ok()
+                {
+                    let kind = if will_retry {
+                        EventKind::TaskRetrying
+                    } else {
+                        EventKind::TaskFailed
+                    };
+                    self.emit(run, kind, Some(&key.task), serde_json::json!({ "attempt": claim.attempt, "error": error, "seconds": elapsed }));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn heartbeat(&self, key: TaskKey, cancel: watch::Sender<bool>) {
+        let lease = self.config.lease.as_millis() as Millis;
+        let every = (self.config.lease / 3).max(Duration::from_millis(50));
+        loop {
+            tokio::time::sleep(every).await;
+            let (k, w) = (key.clone(), self.config.worker.clone());
+            match self
+                .call(move |b| b.heartbeat(&k, &w, now_millis(), lease))
+                .await
+            {
+                Ok(true) => {}
+                // Another engine has the task now, or the run was cancelled: stop this attempt.
+                Ok(false) => {
+                    let _ = cancel.send(true);
+                    return;
+                }
+                // A store that cannot be reached: keep trying while the lease lasts.
+                Err(error) => eprintln!("warning: cannot renew the lease of {key}: {error}"),
+            }
+        }
+    }
+
+    /// The environment of a command or agent: the minimal environment, the task's `env`,
+    /// and the run's own variables.
+    fn task_env(
+        &self,
+        key: &TaskKey,
+        spec: &TaskSpec,
+        claim: &Claim,
+    ) -> Result<Vec<(String, String)>, String> {
+        let resolver = Resolver {
+            backend: &*self.backend,
+            run: &key.run,
+            secrets: &self.config.secrets,
+        };
+        let mut extra = Vec::with_capacity(spec.env.len() + 4);
+        for var in &spec.env {
+            extra.push((var.name.clone(), resolver.env(&var.value)?));
+        }
+        extra.push(("WF_RUN_ID".into(), key.run.clone()));
+        extra.push(("WF_TASK_ID".into(), key.task.clone()));
+        extra.push(("WF_ATTEMPT".into(), claim.attempt.to_string()));
+        if let Some(previous) = &claim.previous_error {
+            extra.push(("WF_PREVIOUS_ERROR".into(), previous.clone()));
+        }
+        Ok(minimal_env(&extra))
+    }
+
+    /// Runs shell text with its values in `WF_ARG_n`; returns stdout's tail, or why it failed.
+    async fn shell(
+        &self,
+        key: &TaskKey,
+        spec: &TaskSpec,
+        claim: &Claim,
+        shell: &Shell,
+        cancel: watch::Receiver<bool>,
+        report_output: bool,
+    ) -> Result<String, String> {
+        let resolver = Resolver {
+            backend: &*self.backend,
+            run: &key.run,
+            secrets: &self.config.secrets,
+        };
+        let mut env = self.task_env(key, spec, claim)?;
+        for arg in &shell.args {
+            env.push((arg.name.clone(), resolver.env(&arg.value)?));
+        }
+        let cwd = self.config.workspace.join(&spec.workdir);
+        if !cwd.is_dir() {
+            return Err(format!(
+                "the task's workdir {} does not exist",
+                cwd.display()
+            ));
+        }
+        let (program, args) = sh(&shell.script);
+        let mut process = ProcessSpec::new(program, args, cwd);
+        process.env = env;
+        process.timeout = spec.timeout_secs.map(Duration::from_secs);
+        process.output_limit = RESULT_LIMIT;
+        let mut last = Instant::now();
+        let mut pending = String::new();
+        let on_output = |chunk: OutputChunk<'_>| {
+            if !report_output {
+                return;
+            }
+            pending.push_str(&String::from_utf8_lossy(chunk.bytes));
+            // Output is throttled into at most a few events a second.
+            if last.elapsed() >= Duration::from_millis(250) {
+                let text = std::mem::take(&mut pending);
+                let tail: String = text
+                    .chars()
+                    .rev()
+                    .take(2000)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                self.emit(
+                    &key.run,
+                    EventKind::TaskOutput,
+                    Some(&key.task),
+                    serde_json::json!({ "output": tail }),
+                );
+                last = Instant::now();
+            }
+        };
+        let outcome = run_process(process, cancel, on_output)
+            .await
+            .map_err(|e| e.to_string())?;
+        let stdout = String::from_utf8_lossy(&outcome.stdout_tail).into_owned();
+        match outcome.status {
+            ExitStatusKind::Code(0) => Ok(stdout),
+            ExitStatusKind::TimedOut => Err(format!(
+                "timed out after {}s; the command and every process it started were stopped",
+                spec.timeout_secs.unwrap_or(0)
+            )),
+            ExitStatusKind::Cancelled => Err("the attempt was stopped".into()),
+            status => {
+                let stderr = String::from_utf8_lossy(&outcome.stderr_tail);
+                Err(format!(
+                    "`{}` failed ({status}){}",
+                    shell.display.lines().next().unwrap_or(""),
+                    tail_lines(&stderr, &stdout)
+                ))
+            }
+        }
+    }
+
+    /// Runs the task's verify commands after its work; all must pass.
+    async fn verify(
+        &self,
+        key: &TaskKey,
+        spec: &TaskSpec,
+        claim: &Claim,
+        cancel: watch::Receiver<bool>,
+        result: String,
+    ) -> Result<String, String> {
+        for command in &spec.verify {
+            if let Err(error) = self
+                .shell(key, spec, claim, command, cancel.clone(), false)
+                .await
+            {
+                self.emit(
+                    &key.run,
+                    EventKind::VerifyFailed,
+                    Some(&key.task),
+                    serde_json::json!({ "command": command.display, "error": error }),
+                );
+                return Err(format!("verification failed: {error}"));
+            }
+        }
+        Ok(result)
+    }
+}
+
+/// The last lines of a failed command's output, for its error message.
+fn tail_lines(stderr: &str, stdout: &str) -> String {
+    let text = if stderr.trim().is_empty() {
+        stdout
+    } else {
+        stderr
+    };
+    let lines: Vec<&str> = text.trim_end().lines().collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let start = lines.len().saturating_sub(20);
+    format!(":\n{}", lines[start..].join("\n"))
+}
+
+/// How many tasks are in each state, for the run's final event.
+pub fn count_states(tasks: &[TaskRecord]) -> serde_json::Value {
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for task in tasks {
+        *counts.entry(task.state.as_str()).or_default() += 1;
+    }
+    serde_json::json!(counts)
+}

@@ -1,0 +1,97 @@
+//! Values only known when a task runs: upstream results and secrets, filled into shell
+//! arguments, environment variables and prompts exactly as the plan describes.
+
+use super::backend::TaskBackend;
+use super::model::TaskKey;
+use crate::ir::Value;
+use crate::plan::filters::{apply, fenced};
+use crate::plan::{EnvValue, FilterSpec, PromptPart, ValuePart};
+use std::collections::HashMap;
+
+/// Fills in results and secrets for the tasks of one run.
+pub struct Resolver<'a> {
+    /// Where results are read.
+    pub backend: &'a dyn TaskBackend,
+    /// The run.
+    pub run: &'a str,
+    /// Secret values by the upper-cased name of their top-level parameter.
+    pub secrets: &'a HashMap<String, String>,
+}
+
+impl Resolver<'_> {
+    /// The text of upstream results: one task's result, or for a fan-out each instance's
+    /// result introduced by its id; the fallback when none exists.
+    fn results(
+        &self,
+        tasks: &[String],
+        filters: &[FilterSpec],
+        fallback: &Option<String>,
+    ) -> Result<String, String> {
+        let mut found = Vec::new();
+        for id in tasks {
+            let record = self
+                .backend
+                .get_task(&TaskKey::new(self.run, id.as_str()))
+                .map_err(|e| e.to_string())?;
+            if let Some(result) = record.result {
+                found.push((id, result));
+            }
+        }
+        let text = match found.as_slice() {
+            [] => return Ok(fallback.clone().unwrap_or_default()),
+            [(_, only)] if tasks.len() == 1 => only.clone(),
+            many => many
+                .iter()
+                .map(|(id, result)| format!("{id}:\n{}", result.trim_end()))
+                .collect::<Vec<_>>()
+                .join("\n\n"),
+        };
+        Ok(apply(&Value::String(text), filters))
+    }
+
+    fn part(&self, part: &ValuePart) -> Result<String, String> {
+        match part {
+            ValuePart::Text { text } => Ok(text.clone()),
+            ValuePart::Secret { name, filters } => match self.secrets.get(&name.to_uppercase()) {
+                Some(value) => Ok(apply(&Value::String(value.clone()), filters)),
+                None => Err(format!(
+                    "the secret `{name}` has no value; set WF_SECRET_{} or pass --secret {name}=@FILE",
+                    name.to_uppercase()
+                )),
+            },
+            ValuePart::Result { tasks, filters, fallback } => self.results(tasks, filters, fallback),
+        }
+    }
+
+    /// The value of an environment variable.
+    pub fn env(&self, value: &EnvValue) -> Result<String, String> {
+        match value {
+            EnvValue::Text { text } => Ok(text.clone()),
+            EnvValue::Parts { parts } => parts.iter().map(|p| self.part(p)).collect(),
+        }
+    }
+
+    /// A prompt's text, results filled in (fenced where they stood alone on their line).
+    pub fn prompt(&self, parts: &[PromptPart]) -> Result<String, String> {
+        let mut text = String::new();
+        for part in parts {
+            match part {
+                PromptPart::Text { text: t } => text.push_str(t),
+                PromptPart::Result {
+                    tasks,
+                    filters,
+                    fenced: fence,
+                    fallback,
+                } => {
+                    let value = self.results(tasks, filters, fallback)?;
+                    if *fence {
+                        text.push_str(&fenced(&value));
+                    } else {
+                        text.push_str(&value);
+                    }
+                }
+            }
+        }
+        Ok(text)
+    }
+}
