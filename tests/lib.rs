@@ -11,4 +11,5 @@ mod plan_bind;
 mod plan_injection;
 mod process;
 mod robustness;
+mod run;
 mod support;
