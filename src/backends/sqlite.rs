@@ -939,6 +939,34 @@ impl TaskBackend for SqliteBackend {
         )
     }
 
+    fn append_events(&self, run: &str, events: &[NewEvent]) -> BackendResult<()> {
+        self.write(
+            || format!("append events to run `{run}`"),
+            |tx| {
+                require_run(tx, run)?;
+                let mut seq: i64 = tx
+                    .prepare_cached("SELECT coalesce(max(seq), 0) FROM events WHERE run = ?1")?
+                    .query_row([run], |row| row.get(0))?;
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO events (run, seq, at, kind, task, data) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?;
+                for event in events {
+                    seq += 1;
+                    insert.execute(params![
+                        run,
+                        seq,
+                        event.at,
+                        event.kind,
+                        event.task,
+                        to_json(&event.data)?
+                    ])?;
+                }
+                Ok(())
+            },
+        )
+    }
+
     fn read_events(&self, run: &str, after: i64, limit: usize) -> BackendResult<Vec<EventRecord>> {
         self.read(
             || format!("read the events of run `{run}`"),

@@ -204,6 +204,15 @@ pub trait TaskBackend: Send + Sync {
     /// Appends an event to run `run`'s log and returns its sequence number.
     fn append_event(&self, run: &str, event: &NewEvent) -> BackendResult<i64>;
 
+    /// Appends several events to run `run`'s log, in order. Backends that can write them in
+    /// one transaction override this.
+    fn append_events(&self, run: &str, events: &[NewEvent]) -> BackendResult<()> {
+        for event in events {
+            self.append_event(run, event)?;
+        }
+        Ok(())
+    }
+
     /// Up to `limit` events of run `run` with a sequence number above `after`, in order.
     fn read_events(&self, run: &str, after: i64, limit: usize) -> BackendResult<Vec<EventRecord>>;
 }

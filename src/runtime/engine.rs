@@ -91,6 +91,82 @@ pub struct Engine {
     bus: Arc<EventBus>,
     config: EngineConfig,
     plans: Mutex<HashMap<String, Arc<Plan>>>,
+    log: EventLog,
+}
+
+/// Writes events to the runs' logs from one background thread, several per transaction, so
+/// recording an event never blocks a task and costs a fraction of a commit. The task states
+/// are the source of truth; the log is the history `wfc logs` shows.
+struct EventLog {
+    sender: Mutex<Option<std::sync::mpsc::Sender<(String, crate::runtime::NewEvent)>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// The most events written in one transaction.
+const EVENT_BATCH: usize = 512;
+
+impl EventLog {
+    fn new(backend: Arc<dyn TaskBackend>) -> Self {
+        let (sender, receiver) = std::sync::mpsc::channel::<(String, crate::runtime::NewEvent)>();
+        let writer = std::thread::Builder::new()
+            .name("wfc-event-log".into())
+            .spawn(move || {
+                while let Ok(first) = receiver.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < EVENT_BATCH {
+                        match receiver.try_recv() {
+                            Ok(event) => batch.push(event),
+                            Err(_) => break,
+                        }
+                    }
+                    // Events of one run keep their order; runs are written one after another.
+                    let mut runs: Vec<(String, Vec<crate::runtime::NewEvent>)> = Vec::new();
+                    for (run, event) in batch {
+                        match runs.iter_mut().find(|(r, _)| *r == run) {
+                            Some((_, events)) => events.push(event),
+                            None => runs.push((run, vec![event])),
+                        }
+                    }
+                    for (run, events) in runs {
+                        if let Err(error) = backend.append_events(&run, &events) {
+                            eprintln!("warning: cannot record events of run {run}: {error}");
+                        }
+                    }
+                }
+            })
+            .ok();
+        EventLog {
+            sender: Mutex::new(Some(sender)),
+            writer: Mutex::new(writer),
+        }
+    }
+
+    fn push(&self, run: &str, event: crate::runtime::NewEvent) {
+        if let Some(sender) = self
+            .sender
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+        {
+            let _ = sender.send((run.to_string(), event));
+        }
+    }
+
+    /// Writes what is queued and stops the writer.
+    fn close(&self) {
+        self.sender
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(writer) = self
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+        {
+            let _ = writer.join();
+        }
+    }
 }
 
 /// How one attempt ended.
@@ -109,12 +185,14 @@ impl Engine {
         bus: Arc<EventBus>,
         config: EngineConfig,
     ) -> Arc<Self> {
+        let log = EventLog::new(Arc::clone(&backend));
         Arc::new(Engine {
             backend,
             agents,
             bus,
             config,
             plans: Mutex::new(HashMap::new()),
+            log,
         })
     }
 
@@ -141,14 +219,13 @@ impl Engine {
             data,
         };
         let event = self.bus.redactor().event(event);
-        // The run's own log is best effort: a failure to append an event must not fail the task.
         let stored = crate::runtime::NewEvent {
             at: event.at,
             kind: kind.as_str().to_string(),
             task: event.task.clone(),
             data: event.data.clone(),
         };
-        let _ = self.backend.append_event(run, &stored);
+        self.log.push(run, stored);
         self.bus.emit(event);
     }
 
@@ -175,6 +252,17 @@ impl Engine {
     /// Works until the run ends (or, for a worker, until stopped or idle). Returns the run's
     /// final state when working on one run.
     pub async fn run(
+        self: &Arc<Self>,
+        stop: watch::Receiver<bool>,
+    ) -> Result<Option<RunState>, EngineError> {
+        let result = self.work(stop).await;
+        // Every event of the run is in its log before the command ends.
+        let engine = Arc::clone(self);
+        let _ = tokio::task::spawn_blocking(move || engine.log.close()).await;
+        result
+    }
+
+    async fn work(
         self: &Arc<Self>,
         mut stop: watch::Receiver<bool>,
     ) -> Result<Option<RunState>, EngineError> {
