@@ -3,6 +3,7 @@
 mod backend_contract;
 mod check;
 mod cli;
+mod control;
 mod events;
 mod fmt;
 mod graph;

@@ -12,6 +12,7 @@ fn wfc_command(dir: &Path, args: &[&str]) -> Command {
     command
         .args(args)
         .current_dir(dir)
+        .env_remove("WFC_BACKEND")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -255,15 +256,12 @@ fn a_gate_waits_until_another_process_answers() {
         !dir.path().join("shipped").exists(),
         "nothing runs past a waiting gate"
     );
-    // Another process answers through the store, as `wfc approve` does.
-    store(dir.path())
-        .answer_gate(
-            &TaskKey::new(run.as_str(), "approve"),
-            true,
-            "lgtm",
-            wfc::runtime::now_millis(),
-        )
-        .expect("approve");
+    // Another process answers: the `wfc approve` command.
+    let (code, said) = wfc(
+        dir.path(),
+        &["approve", &run, "approve", "--reason", "lgtm"],
+    );
+    assert_eq!(code, 0, "{said}");
     let output = child.wait_with_output().expect("wfc run ends");
     assert_eq!(
         output.status.code(),
@@ -276,14 +274,11 @@ fn a_gate_waits_until_another_process_answers() {
     let dir = TempDir::new("wfc-run-gate-reject");
     dir.write("gated.wf", GATED);
     let (child, run) = wait_at_gate(dir.path());
-    store(dir.path())
-        .answer_gate(
-            &TaskKey::new(run.as_str(), "approve"),
-            false,
-            "not today",
-            wfc::runtime::now_millis(),
-        )
-        .expect("reject");
+    let (code, said) = wfc(
+        dir.path(),
+        &["reject", &run, "approve", "--reason", "not today"],
+    );
+    assert_eq!(code, 0, "{said}");
     let output = child.wait_with_output().expect("wfc run ends");
     assert_eq!(output.status.code(), Some(1));
     assert!(
@@ -379,11 +374,13 @@ fn a_run_killed_at_random_moments_resumes_without_redoing_finished_work() {
     let counts = log_counts(dir.path());
     for task in &tasks {
         let ran = counts.get(&task.key.task).copied().unwrap_or(0);
-        // A task runs once per attempt; only an attempt cut short by a kill is repeated.
-        assert_eq!(
-            ran, task.attempts,
+        // A task runs at most once per attempt (a kill may end an attempt before its command
+        // starts), and only an attempt cut short by a kill is repeated.
+        assert!(
+            ran >= 1 && ran <= task.attempts,
             "{} ran {ran} times in {} attempts",
-            task.key.task, task.attempts
+            task.key.task,
+            task.attempts
         );
     }
     for id in succeeded_before_kills {

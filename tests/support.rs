@@ -94,6 +94,7 @@ pub fn wfc(dir: &Path, args: &[&str]) -> Run {
         .args(args)
         .current_dir(dir)
         .env_remove("NO_COLOR")
+        .env_remove("WFC_BACKEND")
         .stdin(std::process::Stdio::null())
         .output()
         .expect("wfc runs");

@@ -1,14 +1,22 @@
 //! The `wfc` command line. The only layer besides the runtime that touches files and the
 //! terminal.
 
+mod answer;
+mod cancel;
 mod check;
 mod fmt;
 mod graph;
+mod human;
 mod inputs;
 mod list;
+mod logs;
 mod output;
 mod plan;
+mod retry;
 mod run;
+mod runs;
+mod status;
+mod store;
 mod target;
 
 use clap::{Parser, Subcommand};
@@ -55,7 +63,6 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Draw a workflow's graph (Mermaid or Graphviz DOT) without running anything.
     /// Run a workflow: plan it, store the run, and execute its tasks.
     Run {
         /// A .wf file or a stdlib module (std/NAME).
@@ -82,6 +89,82 @@ enum Command {
         #[arg(long)]
         exit_when_idle: bool,
     },
+    /// Show where a run is: its tasks with state, attempts, duration and last error.
+    Status {
+        /// The run's id; default: the newest run.
+        run: Option<String>,
+        /// Print the run and its tasks as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: store::BackendArgs,
+    },
+    /// List the runs in the store, newest first.
+    Runs {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: store::BackendArgs,
+    },
+    /// Show a run's events, or one task's.
+    Logs {
+        /// The run's id.
+        run: String,
+        /// Only this task's events.
+        task: Option<String>,
+        /// Keep printing new events until the run ends.
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// Print the stored events as JSON lines.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: store::BackendArgs,
+    },
+    /// Put a failed, cancelled or rejected task back to pending; `wfc resume` runs it again.
+    Retry {
+        /// The run's id.
+        run: String,
+        /// The task to retry.
+        task: Option<String>,
+        /// Also every task after it (downstream), whatever its state.
+        #[arg(long, value_name = "TASK", num_args = 0..=1)]
+        from: Option<Option<String>>,
+        #[command(flatten)]
+        store: store::BackendArgs,
+    },
+    /// Stop a run: it and every task that has not ended become cancelled.
+    Cancel {
+        /// The run's id.
+        run: String,
+        #[command(flatten)]
+        store: store::BackendArgs,
+    },
+    /// Approve a gate that waits for an answer.
+    Approve {
+        /// The run's id.
+        run: String,
+        /// The gate's task id.
+        gate: String,
+        /// Why; it becomes the gate's result.
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        store: store::BackendArgs,
+    },
+    /// Reject a gate that waits for an answer; the tasks after it do not run.
+    Reject {
+        /// The run's id.
+        run: String,
+        /// The gate's task id.
+        gate: String,
+        /// Why (required).
+        #[arg(long, required = true)]
+        reason: Option<String>,
+        #[command(flatten)]
+        store: store::BackendArgs,
+    },
     /// Instantiate a workflow with parameter values and show every task as it will run.
     Plan {
         /// A .wf file or a stdlib module (std/NAME).
@@ -94,6 +177,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Draw a workflow's graph (Mermaid or Graphviz DOT) without running anything.
     Graph {
         /// A .wf file or a stdlib module (std/NAME).
         file: PathBuf,
@@ -139,5 +223,39 @@ pub fn main() -> ExitCode {
             params,
             json,
         } => plan::run(&file, workflow.as_deref(), &params, json, &output),
+        Command::Status { run, json, store } => status::run(&store, run.as_deref(), json, &output),
+        Command::Runs { json, store } => runs::run(&store, json, &output),
+        Command::Logs {
+            run,
+            task,
+            follow,
+            json,
+            store,
+        } => logs::run(&store, &run, task.as_deref(), follow, json, &output),
+        Command::Retry {
+            run,
+            task,
+            from,
+            store,
+        } => retry::run(
+            &store,
+            &run,
+            task.as_deref(),
+            from.as_ref().map(Option::as_deref),
+            &output,
+        ),
+        Command::Cancel { run, store } => cancel::run(&store, &run, &output),
+        Command::Approve {
+            run,
+            gate,
+            reason,
+            store,
+        } => answer::run(&store, &run, &gate, true, reason.as_deref(), &output),
+        Command::Reject {
+            run,
+            gate,
+            reason,
+            store,
+        } => answer::run(&store, &run, &gate, false, reason.as_deref(), &output),
     }
 }

@@ -4,7 +4,9 @@ use super::output::Output;
 use super::plan::{report_bind_errors, ParamArgs};
 use super::target::load;
 use crate::backends::{open_backend, DEFAULT_BACKEND};
-use crate::events::{ConsoleSink, EventBus, EventKind, EventSink, HttpSink, JsonlSink, Redactor};
+use crate::events::{
+    ConsoleSink, EventBus, EventKind, EventSink, HttpSink, JsonlSink, ProgressSink, Redactor,
+};
 use crate::ir::{Type, Value};
 use crate::plan::{bind, instantiate, Plan, PLAN_VERSION};
 use crate::runtime::agent::NoAgents;
@@ -100,9 +102,11 @@ pub fn run(
         plan.source,
         plan.tasks.len()
     ));
+    let total = plan.tasks.len();
     execute(
         backend,
         Some(run_id),
+        Some(total),
         secrets,
         exec,
         &workspace,
@@ -149,6 +153,7 @@ pub fn resume(run_id: &str, exec: &ExecArgs, output: &Output) -> ExitCode {
     execute(
         backend,
         Some(run_id.to_string()),
+        Some(record.plan.tasks.len()),
         secrets,
         exec,
         &workspace,
@@ -173,6 +178,7 @@ pub fn worker(exec: &ExecArgs, exit_when_idle: bool, output: &Output) -> ExitCod
     execute(
         backend,
         None,
+        None,
         secrets,
         exec,
         &workspace,
@@ -196,16 +202,29 @@ fn secrets_from_env(plan: &Plan) -> Result<HashMap<String, String>, String> {
     Ok(secrets)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn execute(
     backend: Arc<dyn TaskBackend>,
     run: Option<String>,
+    total: Option<usize>,
     secrets: HashMap<String, String>,
     exec: &ExecArgs,
     workspace: &Path,
     exit_when_idle: bool,
     output: &Output,
 ) -> ExitCode {
-    let mut sinks: Vec<Arc<dyn EventSink>> = vec![Arc::new(ConsoleSink)];
+    // A terminal gets the live view; anything else gets plain lines.
+    let console: Arc<dyn EventSink> = match total {
+        Some(total) if std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
+            let width = std::env::var("COLUMNS")
+                .ok()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(100);
+            Arc::new(ProgressSink::new(total, width))
+        }
+        _ => Arc::new(ConsoleSink),
+    };
+    let mut sinks: Vec<Arc<dyn EventSink>> = vec![console];
     for sink in &exec.events {
         let made: Result<Arc<dyn EventSink>, String> = match sink.strip_prefix("jsonl:") {
             Some(path) => {

@@ -4,6 +4,7 @@
 mod console;
 mod http;
 mod jsonl;
+mod progress;
 mod redact;
 
 pub use console::ConsoleSink;
@@ -14,6 +15,7 @@ pub fn http_queue_capacity() -> usize {
     http::QUEUE_CAPACITY
 }
 pub use jsonl::JsonlSink;
+pub use progress::ProgressSink;
 pub use redact::Redactor;
 
 use crate::runtime::Millis;

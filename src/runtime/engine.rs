@@ -459,8 +459,8 @@ impl Engine {
                 Some(&key.task),
                 serde_json::json!({
                     "ask": question,
-                    "approve": format!("wfc approve {run} {}", key.task),
-                    "reject": format!("wfc reject {run} {} --reason \"…\"", key.task),
+                    "approve": format!("wfc approve {run} {}", shell_word(&key.task)),
+                    "reject": format!("wfc reject {run} {} --reason \"…\"", shell_word(&key.task)),
                 }),
             );
             return Ok(());
@@ -733,6 +733,19 @@ impl Engine {
             }
         }
         Ok(result)
+    }
+}
+
+/// A task id as a shell word, so a command printed for people can be pasted as it is
+/// (`review[style]` would otherwise be a glob).
+fn shell_word(word: &str) -> String {
+    if word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
 

@@ -1,0 +1,230 @@
+//! `wfc status [RUN] [--json]`: where a run is (the newest when none is named): its tasks with
+//! their state, attempts, duration and last error, a summary line, and the gates waiting for
+//! an answer with the command that gives it.
+
+use super::human::{self, Cell, Paint, Tone};
+use super::output::Output;
+use super::store::{self, shell_word, BackendArgs, Store};
+use crate::runtime::{now_millis, Millis, RunRecord, RunState, TaskRecord, TaskState};
+use serde_json::json;
+use std::process::ExitCode;
+
+/// The order states are counted in on the summary line.
+const SUMMARY_ORDER: [TaskState; 9] = [
+    TaskState::Succeeded,
+    TaskState::Approved,
+    TaskState::Running,
+    TaskState::Claimed,
+    TaskState::Waiting,
+    TaskState::Failed,
+    TaskState::Rejected,
+    TaskState::Cancelled,
+    TaskState::Pending,
+];
+
+/// Runs `wfc status`.
+pub fn run(args: &BackendArgs, run: Option<&str>, as_json: bool, output: &Output) -> ExitCode {
+    let store = match Store::open(args, output) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    let record = match store.run_or_newest(run, output) {
+        Ok(record) => record,
+        Err(code) => return code,
+    };
+    let tasks = match store.backend.list_tasks(&record.id) {
+        Ok(tasks) => tasks,
+        Err(error) => return store::report(&error, output),
+    };
+    if as_json {
+        output.stdout_line(
+            &serde_json::to_string_pretty(&to_json(&record, &tasks)).unwrap_or_default(),
+        );
+    } else {
+        for line in to_text(
+            &record,
+            &tasks,
+            now_millis(),
+            human::width(),
+            Paint::stdout(),
+        ) {
+            output.stdout_line(&line);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// The run and its tasks as one JSON object.
+fn to_json(run: &RunRecord, tasks: &[TaskRecord]) -> serde_json::Value {
+    let counts: serde_json::Map<String, serde_json::Value> = SUMMARY_ORDER
+        .iter()
+        .map(|&state| (state.as_str().to_string(), json!(count(tasks, state))))
+        .collect();
+    json!({
+        "run": {
+            "id": run.id,
+            "workflow": run.plan.workflow,
+            "source": run.plan.source,
+            "state": run.state,
+            "created_at": run.created_at,
+            "finished_at": run.finished_at,
+            "params": run.plan.params,
+        },
+        "tasks": tasks,
+        "counts": counts,
+    })
+}
+
+fn count(tasks: &[TaskRecord], state: TaskState) -> usize {
+    tasks.iter().filter(|t| t.state == state).count()
+}
+
+/// The lines `wfc status` prints.
+fn to_text(
+    run: &RunRecord,
+    tasks: &[TaskRecord],
+    now: Millis,
+    width: usize,
+    paint: Paint,
+) -> Vec<String> {
+    let mut lines = vec![
+        format!("run       {}", paint.tone(&run.id, Tone::Strong)),
+        format!("workflow  {} ({})", run.plan.workflow, run.plan.source),
+        format!(
+            "state     {}",
+            paint.tone(run.state.as_str(), Tone::run(run.state))
+        ),
+        format!(
+            "created   {} ({})",
+            human::date_time(run.created_at),
+            human::ago(run.created_at, now)
+        ),
+    ];
+    if let Some(finished) = run.finished_at {
+        lines.push(format!(
+            "finished  {} (after {})",
+            human::date_time(finished),
+            human::duration(finished - run.created_at)
+        ));
+    }
+    lines.push(String::new());
+    let rows: Vec<Vec<Cell>> = tasks
+        .iter()
+        .map(|task| {
+            vec![
+                Cell::plain(task.key.task.clone()),
+                Cell::toned(task.state.as_str(), Tone::task(task.state)),
+                Cell::plain(format!("{}/{}", task.attempts, task.max_attempts)),
+                Cell::plain(task_duration(task, now).unwrap_or_else(|| "-".into())),
+                Cell::toned(last_error(task), Tone::Bad),
+            ]
+        })
+        .collect();
+    lines.extend(human::table(
+        &["TASK", "STATE", "ATTEMPTS", "DURATION", "LAST ERROR"],
+        &rows,
+        width,
+        paint,
+    ));
+    lines.push(String::new());
+    lines.push(summary(tasks));
+    let run_word = shell_word(&run.id);
+    for task in tasks.iter().filter(|t| t.state == TaskState::Waiting) {
+        let gate = shell_word(&task.key.task);
+        lines.push(format!(
+            "waiting for approval: {} — `wfc approve {run_word} {gate}` or `wfc reject {run_word} {gate} --reason TEXT`",
+            task.key.task
+        ));
+    }
+    if run.state == RunState::Failed {
+        lines.push(format!(
+            "to try again: `wfc retry {run_word} TASK` (add `--from` for what follows it too), then `wfc resume {run_word}`"
+        ));
+    }
+    lines
+}
+
+/// `12 tasks: 9 succeeded, 1 running, 1 failed, 1 pending`, naming only the states some task
+/// is in.
+fn summary(tasks: &[TaskRecord]) -> String {
+    let parts: Vec<String> = SUMMARY_ORDER
+        .iter()
+        .map(|&state| (state, count(tasks, state)))
+        .filter(|&(_, n)| n > 0)
+        .map(|(state, n)| format!("{n} {state}"))
+        .collect();
+    let total = human::plural(tasks.len(), "task");
+    if parts.is_empty() {
+        total
+    } else {
+        format!("{total}: {}", parts.join(", "))
+    }
+}
+
+/// How long the task's current or last attempt took, or has taken so far.
+fn task_duration(task: &TaskRecord, now: Millis) -> Option<String> {
+    // A task reset by `wfc retry` keeps the times of its old attempts.
+    let started = task.started_at.filter(|_| task.attempts > 0)?;
+    let end = match task.state {
+        TaskState::Running | TaskState::Claimed | TaskState::Waiting => now,
+        TaskState::Pending => return None,
+        _ => task.finished_at?,
+    };
+    Some(human::duration(end - started))
+}
+
+/// The first line of why the last attempt failed; nothing for a task that succeeded or that
+/// `wfc retry` reset.
+fn last_error(task: &TaskRecord) -> String {
+    match &task.last_error {
+        Some(error) if task.attempts > 0 && !task.state.satisfies_dependents() => {
+            human::first_line(error)
+        }
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::TaskKey;
+
+    fn task(id: &str, state: TaskState) -> TaskRecord {
+        TaskRecord {
+            key: TaskKey::new("r", id),
+            state,
+            attempts: 1,
+            max_attempts: 1,
+            worker: None,
+            lease_until: None,
+            started_at: Some(1_000),
+            finished_at: Some(2_500),
+            result: None,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn the_summary_names_only_states_in_use() {
+        let tasks = [
+            task("a", TaskState::Succeeded),
+            task("b", TaskState::Succeeded),
+            task("c", TaskState::Failed),
+            task("d", TaskState::Pending),
+        ];
+        assert_eq!(summary(&tasks), "4 tasks: 2 succeeded, 1 failed, 1 pending");
+        assert_eq!(summary(&[]), "0 tasks");
+    }
+
+    #[test]
+    fn durations_run_to_now_while_running() {
+        assert_eq!(
+            task_duration(&task("a", TaskState::Succeeded), 9_000).as_deref(),
+            Some("1.5s")
+        );
+        let mut running = task("a", TaskState::Running);
+        running.finished_at = None;
+        assert_eq!(task_duration(&running, 4_000).as_deref(), Some("3.0s"));
+        assert_eq!(task_duration(&task("a", TaskState::Pending), 4_000), None);
+    }
+}

@@ -1,0 +1,204 @@
+//! What the commands that work on runs share: which backend to open (`--backend URL`, else
+//! `WFC_BACKEND`, else the default store in the workspace, the current folder), finding a run
+//! or one of its tasks by id, and reporting a backend error with what to do about it.
+//!
+//! Exit codes: 1 for what the user named wrongly or at the wrong time (an unknown run or task,
+//! a task in the wrong state, no runs yet), 2 for a store that cannot be opened or read.
+
+use super::output::Output;
+use crate::backends::{open_backend, DEFAULT_BACKEND};
+use crate::plan::TaskSpec;
+use crate::runtime::{BackendError, BackendErrorKind, RunRecord, TaskBackend};
+use crate::suggest::did_you_mean;
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// The environment variable that names the backend when `--backend` is not given.
+pub const BACKEND_ENV: &str = "WFC_BACKEND";
+
+/// The `--backend` option of every command that works on runs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackendArgs {
+    /// Where runs are stored: sqlite:PATH (relative to the current folder) or memory:.
+    #[arg(long, value_name = "URL", env = BACKEND_ENV, default_value = DEFAULT_BACKEND)]
+    pub backend: String,
+}
+
+/// An open backend and how to name it to a person.
+pub struct Store {
+    /// The backend.
+    pub backend: Arc<dyn TaskBackend>,
+    /// The store's path for `sqlite:` (as given, relative to the workspace), else its URL.
+    pub place: String,
+}
+
+/// The file an `sqlite:` URL names, resolved against `workspace` exactly as
+/// [`open_backend`] does; `None` for other URLs.
+pub fn sqlite_path(url: &str, workspace: &Path) -> Option<(PathBuf, String)> {
+    let path = url.strip_prefix("sqlite:")?;
+    if path.is_empty() {
+        return None;
+    }
+    let path = path.strip_prefix("//").unwrap_or(path);
+    Some((workspace.join(path), path.to_string()))
+}
+
+impl Store {
+    /// Opens the backend `args` name, in the current folder; on failure prints why and
+    /// returns the exit code. A store that does not exist yet is not created: these commands
+    /// work on existing runs and must not leave an empty store behind.
+    pub fn open(args: &BackendArgs, output: &Output) -> Result<Store, ExitCode> {
+        let workspace = std::env::current_dir()
+            .map_err(|error| output.fail(&format!("cannot read the current folder: {error}")))?;
+        Store::open_in(&args.backend, &workspace, output)
+    }
+
+    /// Opens the backend `url` with relative paths under `workspace`.
+    pub fn open_in(url: &str, workspace: &Path, output: &Output) -> Result<Store, ExitCode> {
+        let place = match sqlite_path(url, workspace) {
+            Some((path, shown)) => {
+                if !path.exists() {
+                    output.error(&no_runs_yet(&shown));
+                    return Err(ExitCode::from(1));
+                }
+                shown
+            }
+            None => url.to_string(),
+        };
+        let backend = open_backend(url, workspace).map_err(|message| output.fail(&message))?;
+        Ok(Store { backend, place })
+    }
+
+    /// The run `id`; an unknown id is an error that suggests a close one and `wfc runs`.
+    pub fn run(&self, id: &str, output: &Output) -> Result<RunRecord, ExitCode> {
+        match self.backend.get_run(id) {
+            Ok(run) => Ok(run),
+            Err(error) if error.kind == BackendErrorKind::NotFound => {
+                let ids = self
+                    .backend
+                    .list_runs()
+                    .map(|runs| runs.into_iter().map(|r| r.id).collect::<Vec<_>>())
+                    .unwrap_or_default();
+                let mut message = format!("there is no run `{id}` in {}", self.place);
+                if let Some(suggestion) = did_you_mean(id, ids.iter().map(String::as_str)) {
+                    message.push_str(&format!("; {suggestion}"));
+                }
+                output.error(&format!("error: {message}"));
+                output.error("  help: `wfc runs` lists the runs");
+                Err(ExitCode::from(1))
+            }
+            Err(error) => Err(report(&error, output)),
+        }
+    }
+
+    /// The run `id`, or the newest run when `id` is `None`.
+    pub fn run_or_newest(&self, id: Option<&str>, output: &Output) -> Result<RunRecord, ExitCode> {
+        match id {
+            Some(id) => self.run(id, output),
+            None => match self.newest_run_id() {
+                Ok(Some(id)) => self.run(&id, output),
+                Ok(None) => {
+                    output.error(&no_runs_yet(&self.place));
+                    Err(ExitCode::from(1))
+                }
+                Err(error) => Err(report(&error, output)),
+            },
+        }
+    }
+
+    /// The id of the newest run, if there is one.
+    pub fn newest_run_id(&self) -> Result<Option<String>, BackendError> {
+        Ok(self.backend.list_runs()?.into_iter().next().map(|r| r.id))
+    }
+
+    /// What to say when there are no runs.
+    pub fn no_runs_yet(&self) -> String {
+        no_runs_yet(&self.place)
+    }
+}
+
+fn no_runs_yet(place: &str) -> String {
+    format!("no runs yet in {place}; start one with `wfc run FILE`")
+}
+
+/// The task `id` of `run`'s plan; an unknown id is an error that suggests a close one.
+pub fn task<'a>(run: &'a RunRecord, id: &str, output: &Output) -> Result<&'a TaskSpec, ExitCode> {
+    if let Some(task) = run.plan.task(id) {
+        return Ok(task);
+    }
+    let mut message = format!("run `{}` has no task `{id}`", run.id);
+    let ids = run.plan.tasks.iter().map(|t| t.id.as_str());
+    if let Some(suggestion) = did_you_mean(id, ids) {
+        message.push_str(&format!("; {suggestion}"));
+    }
+    output.error(&format!("error: {message}"));
+    output.error(&format!(
+        "  help: `wfc status {}` lists its tasks",
+        shell_word(&run.id)
+    ));
+    Err(ExitCode::from(1))
+}
+
+/// Prints a backend error with its hint and returns the exit code: 1 for a missing run or
+/// task or a state that does not allow the operation, 2 for a store that cannot be read or
+/// written.
+pub fn report(error: &BackendError, output: &Output) -> ExitCode {
+    output.error(&format!("error: {}", error.message));
+    if let Some(hint) = &error.hint {
+        output.error(&format!("  help: {hint}"));
+    }
+    match error.kind {
+        BackendErrorKind::NotFound | BackendErrorKind::Conflict => ExitCode::from(1),
+        BackendErrorKind::Storage => ExitCode::from(2),
+    }
+}
+
+/// Prints a user-level failure (exit 1): the run or task is not in a state that allows it.
+pub fn refuse(message: &str, output: &Output) -> ExitCode {
+    output.error(&format!("error: {message}"));
+    ExitCode::from(1)
+}
+
+/// `word` as one shell word, quoted only when it needs to be (`review[style]` would glob), so
+/// the commands wfc suggests can be pasted as they are.
+pub fn shell_word(word: &str) -> Cow<'_, str> {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.,:/@%+=".contains(c));
+    if plain {
+        Cow::Borrowed(word)
+    } else {
+        Cow::Owned(format!("'{}'", word.replace('\'', r"'\''")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_quoted_only_when_needed() {
+        assert_eq!(shell_word("build-1.2"), "build-1.2");
+        assert_eq!(shell_word("review[style]"), "'review[style]'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word(""), "''");
+    }
+
+    #[test]
+    fn sqlite_paths_resolve_like_open_backend() {
+        let workspace = Path::new("/w");
+        assert_eq!(
+            sqlite_path("sqlite:.wfc/state.db", workspace),
+            Some((PathBuf::from("/w/.wfc/state.db"), ".wfc/state.db".into()))
+        );
+        assert_eq!(
+            sqlite_path("sqlite:///tmp/s.db", workspace).map(|p| p.0),
+            Some(PathBuf::from("/tmp/s.db"))
+        );
+        assert_eq!(sqlite_path("memory:", workspace), None);
+        assert_eq!(sqlite_path("sqlite:", workspace), None);
+    }
+}
