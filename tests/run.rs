@@ -422,3 +422,85 @@ fn three_workers_share_a_run_and_run_each_task_exactly_once() {
         tasks.iter().filter_map(|t| t.worker.as_deref()).collect();
     assert!(workers.is_empty(), "finished tasks hold no worker");
 }
+
+#[test]
+fn events_go_to_a_jsonl_file_with_secrets_redacted() {
+    let dir = TempDir::new("wfc-run-events");
+    dir.write(
+        "secret.wf",
+        "workflow secret {\n  param token: secret\n\n  task leak {\n    run = \"echo the token is {{ token }}\"\n  }\n\n  task fail after leak {\n    run = \"echo {{ token }} >&2; exit 1\"\n  }\n}\n",
+    );
+    let output = wfc_command(
+        dir.path(),
+        &["run", "secret.wf", "--events", "jsonl:events.jsonl"],
+    )
+    .env("WF_SECRET_TOKEN", "tok-4f9a-SECRET")
+    .output()
+    .expect("wfc runs");
+    assert_eq!(output.status.code(), Some(1));
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let events = std::fs::read_to_string(dir.path().join("events.jsonl")).expect("events written");
+    let kinds: Vec<String> = events
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("JSON line")["kind"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    for kind in [
+        "run_started",
+        "task_started",
+        "task_succeeded",
+        "task_failed",
+        "run_finished",
+    ] {
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "no {kind} event in {kinds:?}"
+        );
+    }
+    let (run, _, tasks) = only_run(dir.path());
+    let stored_events = store(dir.path())
+        .read_events(&run, 0, 1000)
+        .expect("events");
+    let everything = format!("{printed}{events}{tasks:?}{stored_events:?}");
+    assert!(
+        !everything.contains("tok-4f9a-SECRET"),
+        "a secret leaked: {everything}"
+    );
+    assert_eq!(
+        task(&tasks, "leak").result.as_deref(),
+        Some("the token is [redacted]\n")
+    );
+}
+
+#[test]
+fn a_store_that_cannot_be_written_fails_loudly() {
+    let dir = TempDir::new("wfc-run-store");
+    dir.write(
+        "one.wf",
+        "workflow one {\n  task a {\n    run = \"true\"\n  }\n}\n",
+    );
+    dir.write("not-a-folder", "a file where the store's folder should be");
+    let (code, output) = wfc(
+        dir.path(),
+        &["run", "one.wf", "--backend", "sqlite:not-a-folder/state.db"],
+    );
+    assert_eq!(code, 2, "{output}");
+    assert!(
+        output.contains("not-a-folder"),
+        "the error names the store: {output}"
+    );
+    let (code, output) = wfc(
+        dir.path(),
+        &["run", "one.wf", "--backend", "redis://localhost"],
+    );
+    assert_eq!(code, 2);
+    assert!(output.contains("names no backend"), "{output}");
+}
