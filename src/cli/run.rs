@@ -302,7 +302,7 @@ fn new_run_id() -> String {
     let now = now_millis();
     let seconds = now / 1000;
     let (days, rest) = (seconds / 86_400, seconds % 86_400);
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day) = super::human::civil(days);
     let unique = (now as u64 ^ (u64::from(std::process::id()) << 20))
         .wrapping_mul(0x9e37_79b9_7f4a_7c15)
         >> 44;
@@ -312,18 +312,4 @@ fn new_run_id() -> String {
         (rest % 3600) / 60,
         rest % 60
     )
-}
-
-/// The calendar date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
