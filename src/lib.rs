@@ -4,6 +4,7 @@
 //! [`check`] lowers it into the typed [`ir`] and reports diagnostics, [`fmt`] prints the
 //! canonical layout. The core modules do no I/O; [`cli`] reads files and prints.
 
+pub mod agents;
 pub mod backends;
 pub mod check;
 pub mod cli;

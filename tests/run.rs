@@ -504,3 +504,70 @@ fn a_store_that_cannot_be_written_fails_loudly() {
     assert_eq!(code, 2);
     assert!(output.contains("names no backend"), "{output}");
 }
+
+#[test]
+fn the_command_adapter_runs_agent_tasks_with_the_prompt_on_stdin() {
+    let dir = TempDir::new("wfc-run-agent");
+    dir.write(
+        "agentic.wf",
+        r#"agent scripted {
+  adapter = "command"
+  command = ["sh", "-c", "cat > prompt-$WF_ATTEMPT.txt; if [ $WF_ATTEMPT = 1 ]; then echo model overloaded >&2; exit 1; fi; echo all done"]
+}
+
+workflow agentic {
+  task write {
+    prompt = "Write the file."
+    accept = ["The file exists."]
+    agent  = scripted
+    retry  = 1
+  }
+
+  task check after write {
+    run = "printf '%s' {{ write.result | trim }} > result.txt"
+  }
+}
+"#,
+    );
+    let (code, output) = wfc(dir.path(), &["run", "agentic.wf"]);
+    assert_eq!(code, 0, "{output}");
+    let first = std::fs::read_to_string(dir.path().join("prompt-1.txt"))
+        .expect("the first attempt got the prompt");
+    assert!(first.starts_with("Write the file.\n") && first.contains("## Acceptance criteria\n\nThe task is done when all of these hold:\n\n- The file exists.\n"), "{first}");
+    let second =
+        std::fs::read_to_string(dir.path().join("prompt-2.txt")).expect("a fresh second attempt");
+    assert!(
+        second.contains("## The previous attempt failed") && second.contains("model overloaded"),
+        "the retry is told why: {second}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("result.txt")).expect("result passed on"),
+        "all done"
+    );
+    let (_, _, tasks) = only_run(dir.path());
+    assert_eq!(
+        (task(&tasks, "write").state, task(&tasks, "write").attempts),
+        (TaskState::Succeeded, 2)
+    );
+}
+
+#[test]
+fn an_adapter_that_is_not_available_fails_its_task_with_a_clear_error() {
+    let dir = TempDir::new("wfc-run-no-adapter");
+    dir.write(
+        "claude.wf",
+        "agent claude {\n  adapter = \"claude-code\"\n}\n\nworkflow w {\n  task think {\n    prompt = \"Think.\"\n    agent  = claude\n  }\n\n  task other {\n    run = \"touch other-ran\"\n  }\n}\n",
+    );
+    let (code, output) = wfc(dir.path(), &["run", "claude.wf"]);
+    assert_eq!(code, 1, "{output}");
+    let (_, _, tasks) = only_run(dir.path());
+    let think = task(&tasks, "think");
+    assert!(
+        think
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("claude-code")),
+        "{think:#?}"
+    );
+    assert!(dir.path().join("other-ran").exists(), "other tasks go on");
+}

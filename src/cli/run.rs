@@ -9,7 +9,6 @@ use crate::events::{
 };
 use crate::ir::{Type, Value};
 use crate::plan::{bind, instantiate, Plan, PLAN_VERSION};
-use crate::runtime::agent::NoAgents;
 use crate::runtime::engine::{Engine, EngineConfig};
 use crate::runtime::{now_millis, RunState, TaskBackend};
 use std::collections::HashMap;
@@ -259,7 +258,12 @@ fn execute(
         Ok(runtime) => runtime,
         Err(error) => return output.fail(&format!("cannot start the engine: {error}")),
     };
-    let engine = Engine::new(backend, Arc::new(NoAgents), Arc::clone(&bus), config);
+    let engine = Engine::new(
+        backend,
+        Arc::new(crate::agents::Adapters::new()),
+        Arc::clone(&bus),
+        config,
+    );
     if let Some(run) = &run {
         bus.emit(crate::events::Event {
             at: now_millis(),
