@@ -3,7 +3,9 @@
 
 use super::output::Output;
 use super::target::load;
-use crate::plan::{bind, instantiate, render_plan, BindError, BindInput, Origin};
+use crate::ir::{Type, Value};
+use crate::plan::{bind, instantiate, render_plan, BindError, BindInput, Origin, Plan};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -78,6 +80,58 @@ pub fn report_bind_errors(errors: &[BindError], output: &Output) {
     }
 }
 
+/// A workflow planned from the command line: what `wfc plan` shows and `wfc run` runs.
+pub struct Planned {
+    /// The plan.
+    pub plan: Plan,
+    /// The secrets' values by upper-cased parameter name (as in `WF_SECRET_<NAME>`); empty
+    /// values where secrets were optional and not given.
+    pub secrets: HashMap<String, String>,
+}
+
+/// Checks the file, chooses the workflow, binds the parameters and instantiates the plan for
+/// run `run_id`; on failure prints why and returns the exit code.
+pub fn plan_from_args(
+    path: &Path,
+    workflow: Option<&str>,
+    params: &ParamArgs,
+    secrets_optional: bool,
+    run_id: &str,
+    output: &Output,
+) -> Result<Planned, ExitCode> {
+    let loaded = load(path, output)?;
+    let chosen = loaded.workflow(workflow, output)?;
+    let mut input = params.input().map_err(|message| output.fail(&message))?;
+    input.secrets_optional = secrets_optional;
+    let ir = &loaded.session.module(loaded.module).ir.workflows[chosen.0 as usize];
+    let bound = bind(ir, &input).map_err(|errors| {
+        report_bind_errors(&errors, output);
+        ExitCode::from(1)
+    })?;
+    let secrets = ir
+        .params
+        .iter()
+        .zip(&bound.values)
+        .filter(|(param, _)| param.ty == Type::Secret)
+        .filter_map(|(param, value)| match value {
+            Value::String(text) => Some((param.name.to_uppercase(), text.clone())),
+            _ => None,
+        })
+        .collect();
+    let plan =
+        instantiate(&loaded.session, loaded.module, chosen, &bound, run_id).map_err(|errors| {
+            for error in errors {
+                let task = error
+                    .task
+                    .map(|t| format!("task `{t}`: "))
+                    .unwrap_or_default();
+                output.error(&format!("error: {task}{}", error.message));
+            }
+            ExitCode::from(1)
+        })?;
+    Ok(Planned { plan, secrets })
+}
+
 /// Runs `wfc plan`.
 pub fn run(
     path: &Path,
@@ -86,40 +140,10 @@ pub fn run(
     as_json: bool,
     output: &Output,
 ) -> ExitCode {
-    let loaded = match load(path, output) {
-        Ok(loaded) => loaded,
-        Err(code) => return code,
-    };
-    let chosen = match loaded.workflow(workflow, output) {
-        Ok(chosen) => chosen,
-        Err(code) => return code,
-    };
-    let mut input = match params.input() {
-        Ok(input) => input,
-        Err(message) => return output.fail(&message),
-    };
     // A plan holds no secret's value, so showing one needs none.
-    input.secrets_optional = true;
-    let ir = &loaded.session.module(loaded.module).ir.workflows[chosen.0 as usize];
-    let bound = match bind(ir, &input) {
-        Ok(bound) => bound,
-        Err(errors) => {
-            report_bind_errors(&errors, output);
-            return ExitCode::from(1);
-        }
-    };
-    let plan = match instantiate(&loaded.session, loaded.module, chosen, &bound, "<run id>") {
-        Ok(plan) => plan,
-        Err(errors) => {
-            for error in errors {
-                let task = error
-                    .task
-                    .map(|t| format!("task `{t}`: "))
-                    .unwrap_or_default();
-                output.error(&format!("error: {task}{}", error.message));
-            }
-            return ExitCode::from(1);
-        }
+    let plan = match plan_from_args(path, workflow, params, true, "<run id>", output) {
+        Ok(planned) => planned.plan,
+        Err(code) => return code,
     };
     if as_json {
         output.stdout_line(&serde_json::to_string_pretty(&plan).unwrap_or_default());

@@ -1,14 +1,12 @@
 //! `wfc run`, `wfc resume` and `wfc worker`: the commands that execute tasks.
 
 use super::output::Output;
-use super::plan::{report_bind_errors, ParamArgs};
-use super::target::load;
+use super::plan::{plan_from_args, ParamArgs, Planned};
 use crate::backends::{open_backend, DEFAULT_BACKEND};
 use crate::events::{
     ConsoleSink, EventBus, EventKind, EventSink, HttpSink, JsonlSink, ProgressSink, Redactor,
 };
-use crate::ir::{Type, Value};
-use crate::plan::{bind, instantiate, Plan, PLAN_VERSION};
+use crate::plan::{Plan, PLAN_VERSION};
 use crate::runtime::engine::{Engine, EngineConfig};
 use crate::runtime::{now_millis, RunState, TaskBackend};
 use std::collections::HashMap;
@@ -43,46 +41,12 @@ pub fn run(
     exec: &ExecArgs,
     output: &Output,
 ) -> ExitCode {
-    let loaded = match load(path, output) {
-        Ok(loaded) => loaded,
-        Err(code) => return code,
-    };
-    let chosen = match loaded.workflow(workflow, output) {
-        Ok(chosen) => chosen,
-        Err(code) => return code,
-    };
-    let input = match params.input() {
-        Ok(input) => input,
-        Err(message) => return output.fail(&message),
-    };
-    let ir = &loaded.session.module(loaded.module).ir.workflows[chosen.0 as usize];
-    let bound = match bind(ir, &input) {
-        Ok(bound) => bound,
-        Err(errors) => {
-            report_bind_errors(&errors, output);
-            return ExitCode::from(1);
-        }
-    };
-    let secrets: HashMap<String, String> = ir
-        .params
-        .iter()
-        .zip(&bound.values)
-        .filter(|(param, _)| param.ty == Type::Secret)
-        .filter_map(|(param, value)| match value {
-            Value::String(text) => Some((param.name.to_uppercase(), text.clone())),
-            _ => None,
-        })
-        .collect();
     let run_id = new_run_id();
-    let plan = match instantiate(&loaded.session, loaded.module, chosen, &bound, &run_id) {
-        Ok(plan) => plan,
-        Err(errors) => {
-            for error in errors {
-                output.error(&format!("error: {}", error.message));
-            }
-            return ExitCode::from(1);
-        }
-    };
+    let Planned { plan, secrets } =
+        match plan_from_args(path, workflow, params, false, &run_id, output) {
+            Ok(planned) => planned,
+            Err(code) => return code,
+        };
     let workspace = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let backend = match open_backend(&exec.backend, &workspace) {
         Ok(backend) => backend,

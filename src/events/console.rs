@@ -9,46 +9,54 @@ pub struct ConsoleSink;
 
 impl EventSink for ConsoleSink {
     fn emit(&self, event: &Event) {
-        let task = event.task.as_deref().unwrap_or("");
-        let seconds = event
+        if let Some(line) = line(event) {
+            let _ = writeln!(std::io::stdout(), "{line}");
+        }
+    }
+}
+
+/// The line a person reads for `event`, or `None` for events not worth a line.
+pub(super) fn line(event: &Event) -> Option<String> {
+    let task = event.task.as_deref().unwrap_or("");
+    let seconds = event
+        .data
+        .get("seconds")
+        .and_then(serde_json::Value::as_f64)
+        .map(|s| format!(" ({s:.1}s)"))
+        .unwrap_or_default();
+    let first_line = |field: &str| {
+        event
             .data
-            .get("seconds")
-            .and_then(serde_json::Value::as_f64)
-            .map(|s| format!(" ({s:.1}s)"))
-            .unwrap_or_default();
-        let first_line = |field: &str| {
-            event
-                .data
-                .get(field)
-                .and_then(serde_json::Value::as_str)
-                .and_then(|s| s.lines().next())
-                .unwrap_or("")
-                .to_string()
-        };
-        let line = match event.kind {
-            EventKind::TaskStarted => format!("▶ {task}"),
-            EventKind::TaskSucceeded => format!("✓ {task}{seconds}"),
-            EventKind::TaskRetrying => format!("↻ {task} will be retried: {}", first_line("error")),
-            EventKind::TaskFailed => format!("✗ {task}{seconds}: {}", first_line("error")),
-            EventKind::VerifyFailed => {
-                format!("  {task}: verify failed: {}", first_line("command"))
-            }
-            EventKind::GateWaiting => format!(
+            .get(field)
+            .and_then(serde_json::Value::as_str)
+            .and_then(|s| s.lines().next())
+            .unwrap_or("")
+            .to_string()
+    };
+    Some(match event.kind {
+        EventKind::TaskStarted => format!("▶ {task}"),
+        EventKind::TaskSucceeded => format!("✓ {task}{seconds}"),
+        EventKind::TaskRetrying => format!("↻ {task} will be retried: {}", first_line("error")),
+        EventKind::TaskFailed => format!("✗ {task}{seconds}: {}", first_line("error")),
+        EventKind::VerifyFailed => format!("  {task}: verify failed: {}", first_line("command")),
+        EventKind::GateWaiting => {
+            format!(
                 "⏸ {task} waits for approval: {}   (answer with `{}`)",
                 first_line("ask"),
                 first_line("approve")
-            ),
-            EventKind::GateAnswered => format!(
+            )
+        }
+        EventKind::GateAnswered => {
+            format!(
                 "  {task}: {}",
                 if event.data["approved"] == true {
                     "approved"
                 } else {
                     "rejected"
                 }
-            ),
-            EventKind::RunFinished => format!("run {} {}", event.run, first_line("state")),
-            _ => return,
-        };
-        let _ = writeln!(std::io::stdout(), "{line}");
-    }
+            )
+        }
+        EventKind::RunFinished => format!("run {} {}", event.run, first_line("state")),
+        _ => return None,
+    })
 }

@@ -77,82 +77,44 @@ impl EventSink for ProgressSink {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let task = event.task.clone().unwrap_or_default();
-        let first_line = |field: &str| {
-            event
-                .data
-                .get(field)
-                .and_then(serde_json::Value::as_str)
-                .and_then(|s| s.lines().next())
-                .unwrap_or("")
-                .to_string()
-        };
-        let seconds = event
-            .data
-            .get("seconds")
-            .and_then(serde_json::Value::as_f64)
-            .map(|s| format!(" ({s:.1}s)"))
-            .unwrap_or_default();
-        let line = match event.kind {
+        match event.kind {
             EventKind::TaskStarted => {
                 state.running.insert(task);
-                None
             }
             EventKind::TaskSucceeded => {
                 state.running.remove(&task);
                 state.done += 1;
-                Some(format!("✓ {task}{seconds}"))
             }
             EventKind::TaskRetrying => {
                 state.running.remove(&task);
-                Some(format!("↻ {task} will be retried: {}", first_line("error")))
             }
             EventKind::TaskFailed => {
                 state.running.remove(&task);
                 state.failed += 1;
-                Some(format!("✗ {task}{seconds}: {}", first_line("error")))
             }
             EventKind::GateWaiting => {
-                state.waiting.insert(task.clone());
-                Some(format!(
-                    "⏸ {task} waits for approval: {}   (answer with `{}`)",
-                    first_line("ask"),
-                    first_line("approve")
-                ))
+                state.waiting.insert(task);
             }
             EventKind::GateAnswered => {
                 state.waiting.remove(&task);
                 if event.data["approved"] == true {
                     state.done += 1;
                 }
-                Some(format!(
-                    "  {task}: {}",
-                    if event.data["approved"] == true {
-                        "approved"
-                    } else {
-                        "rejected"
-                    }
-                ))
             }
-            EventKind::RunFinished => {
-                let status = status_line(&state, self.width);
-                let mut out = std::io::stdout().lock();
-                let _ = write!(
-                    out,
-                    "\r\x1b[2K{status}\nrun {} {}\n",
-                    event.run,
-                    first_line("state")
-                );
-                let _ = out.flush();
-                return;
-            }
-            _ => None,
-        };
+            _ => {}
+        }
         let status = status_line(&state, self.width);
         let mut out = std::io::stdout().lock();
-        // Clear the status line, print what happened above it, and draw the status again.
-        let _ = match line {
-            Some(line) => write!(out, "\r\x1b[2K{line}\n{status}"),
-            None => write!(out, "\r\x1b[2K{status}"),
+        // The status line shows what started; every other line goes above the status line,
+        // which is cleared and drawn again under it (and left in place when the run ends).
+        let line = match event.kind {
+            EventKind::TaskStarted => None,
+            _ => super::console::line(event),
+        };
+        let _ = match (line, event.kind) {
+            (Some(line), EventKind::RunFinished) => write!(out, "\r\x1b[2K{status}\n{line}\n"),
+            (Some(line), _) => write!(out, "\r\x1b[2K{line}\n{status}"),
+            (None, _) => write!(out, "\r\x1b[2K{status}"),
         };
         let _ = out.flush();
     }
