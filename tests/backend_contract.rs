@@ -387,6 +387,11 @@ fn cancel_and_reset(backend: &dyn TaskBackend) {
         (run.state, run.finished_at),
         (RunState::Cancelled, Some(2_002))
     );
+    assert_eq!(backend.run_state("x").expect("state"), RunState::Cancelled);
+    assert_eq!(
+        backend.run_state("ghost").expect_err("no run").kind,
+        BackendErrorKind::NotFound
+    );
     let tasks = backend.list_tasks("x").expect("tasks");
     assert_eq!(
         (tasks[0].state, tasks[1].state),

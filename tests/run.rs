@@ -469,6 +469,13 @@ fn events_go_to_a_jsonl_file_with_secrets_redacted() {
     let stored_events = store(dir.path())
         .read_events(&run, 0, 1000)
         .expect("events");
+    let stored_kinds: Vec<&str> = stored_events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        stored_kinds.first(),
+        Some(&"run_started"),
+        "the run's own log starts with run_started: {stored_kinds:?}"
+    );
+    assert_eq!(stored_kinds.last(), Some(&"run_finished"));
     let everything = format!("{printed}{events}{tasks:?}{stored_events:?}");
     assert!(
         !everything.contains("tok-4f9a-SECRET"),

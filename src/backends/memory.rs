@@ -150,6 +150,11 @@ impl TaskBackend for MemoryBackend {
         Ok(find(&mut runs, id)?.record.clone())
     }
 
+    fn run_state(&self, id: &str) -> BackendResult<RunState> {
+        let mut runs = self.lock();
+        Ok(find(&mut runs, id)?.record.state)
+    }
+
     fn list_runs(&self) -> BackendResult<Vec<RunSummary>> {
         let runs = self.lock();
         let mut summaries: Vec<RunSummary> = runs

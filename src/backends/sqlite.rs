@@ -138,14 +138,7 @@ impl SqliteBackend {
         what: impl FnOnce() -> String,
         body: impl FnOnce(&Transaction<'_>) -> Step<T>,
     ) -> BackendResult<T> {
-        let mut conn = self.lock();
-        let result = (|| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = body(&tx)?;
-            tx.commit()?;
-            Ok(value)
-        })();
-        result.map_err(|stop| fail(&self.path, stop, what))
+        self.transaction(TransactionBehavior::Immediate, what, body)
     }
 
     /// Runs `body` in one read transaction, so it sees one snapshot of the store.
@@ -154,9 +147,18 @@ impl SqliteBackend {
         what: impl FnOnce() -> String,
         body: impl FnOnce(&Transaction<'_>) -> Step<T>,
     ) -> BackendResult<T> {
+        self.transaction(TransactionBehavior::Deferred, what, body)
+    }
+
+    fn transaction<T>(
+        &self,
+        behavior: TransactionBehavior,
+        what: impl FnOnce() -> String,
+        body: impl FnOnce(&Transaction<'_>) -> Step<T>,
+    ) -> BackendResult<T> {
         let mut conn = self.lock();
         let result = (|| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let tx = conn.transaction_with_behavior(behavior)?;
             let value = body(&tx)?;
             tx.commit()?;
             Ok(value)
@@ -963,6 +965,18 @@ impl TaskBackend for SqliteBackend {
                     ])?;
                 }
                 Ok(())
+            },
+        )
+    }
+
+    fn run_state(&self, id: &str) -> BackendResult<RunState> {
+        self.read(
+            || format!("read the state of run `{id}`"),
+            |tx| {
+                require_run(tx, id)?;
+                Ok(tx
+                    .prepare_cached("SELECT state FROM runs WHERE id = ?1")?
+                    .query_row([id], |row| run_state_at(row, 0))?)
             },
         )
     }

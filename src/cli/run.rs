@@ -4,7 +4,7 @@ use super::output::Output;
 use super::plan::{plan_from_args, ParamArgs, Planned};
 use crate::backends::{open_backend, DEFAULT_BACKEND};
 use crate::events::{
-    ConsoleSink, EventBus, EventKind, EventSink, HttpSink, JsonlSink, ProgressSink, Redactor,
+    ConsoleSink, EventBus, EventSink, HttpSink, JsonlSink, ProgressSink, Redactor,
 };
 use crate::plan::{Plan, PLAN_VERSION};
 use crate::runtime::engine::{Engine, EngineConfig};
@@ -229,13 +229,7 @@ fn execute(
         config,
     );
     if let Some(run) = &run {
-        bus.emit(crate::events::Event {
-            at: now_millis(),
-            run: run.clone(),
-            kind: EventKind::RunStarted,
-            task: None,
-            data: serde_json::json!({}),
-        });
+        engine.announce_run(run);
     }
     let result = runtime.block_on(async move {
         let (stop_tx, stop_rx) = watch::channel(false);

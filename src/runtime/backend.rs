@@ -119,6 +119,11 @@ pub trait TaskBackend: Send + Sync {
     /// The run `id`.
     fn get_run(&self, id: &str) -> BackendResult<RunRecord>;
 
+    /// The state of run `id`, without reading its plan: what an engine polls while it waits.
+    fn run_state(&self, id: &str) -> BackendResult<RunState> {
+        self.get_run(id).map(|run| run.state)
+    }
+
     /// Every run, newest first.
     fn list_runs(&self) -> BackendResult<Vec<RunSummary>>;
 

@@ -23,6 +23,9 @@ use tokio::task::JoinSet;
 /// The most bytes of a command's stdout kept as its result.
 pub const RESULT_LIMIT: usize = 64 * 1024;
 
+/// The longest an idle engine waits between looks for ready tasks.
+const MAX_IDLE_POLL: Duration = Duration::from_secs(1);
+
 /// How an engine works.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -135,8 +138,13 @@ impl EventLog {
                 }
             })
             .ok();
+        // Without a writer nothing would ever read the queue; then the log is not kept at all.
+        if writer.is_none() {
+            eprintln!("warning: cannot start the event-log writer; events are not stored");
+        }
+        let sender = writer.as_ref().map(|_| sender);
         EventLog {
-            sender: Mutex::new(Some(sender)),
+            sender: Mutex::new(sender),
             writer: Mutex::new(writer),
         }
     }
@@ -229,6 +237,16 @@ impl Engine {
         self.bus.emit(event);
     }
 
+    /// Records that `run` starts (or resumes) being worked on.
+    pub fn announce_run(&self, run: &str) {
+        self.emit(
+            run,
+            EventKind::RunStarted,
+            None,
+            serde_json::json!({ "worker": self.config.worker }),
+        );
+    }
+
     /// The plan snapshot of `run`, read once.
     async fn plan(&self, run: &str) -> Result<Arc<Plan>, EngineError> {
         if let Some(plan) = self
@@ -270,10 +288,14 @@ impl Engine {
         let mut active: HashSet<TaskKey> = HashSet::new();
         let jobs = self.config.jobs.max(1);
         let lease = self.config.lease.as_millis() as Millis;
+        // When nothing happens (a gate waits, other workers hold every task), the engine looks
+        // less and less often, up to once a second; any claim or finished task resets it.
+        let mut idle_poll = self.config.poll;
         loop {
             if *stop.borrow() {
                 break;
             }
+            let mut claimed_any = false;
             let capacity = jobs - active.len().min(jobs);
             if capacity > 0 {
                 let run = self.config.run.clone();
@@ -292,6 +314,7 @@ impl Engine {
                         .call(move |b| b.claim_task(&k, &worker, now_millis(), lease))
                         .await?
                     {
+                        claimed_any = true;
                         active.insert(key.clone());
                         let engine = Arc::clone(self);
                         tasks.spawn(async move {
@@ -332,8 +355,13 @@ impl Engine {
                         active.remove(&key);
                     }
                 }
-                _ = tokio::time::sleep(self.config.poll) => {}
+                _ = tokio::time::sleep(idle_poll) => {
+                    idle_poll = if claimed_any { self.config.poll } else { (idle_poll * 2).min(MAX_IDLE_POLL) };
+                }
                 _ = stop.changed() => {}
+            }
+            if claimed_any {
+                idle_poll = self.config.poll;
             }
         }
         // Stopped: running attempts end with the process; their leases run out and another
@@ -362,18 +390,16 @@ impl Engine {
     /// times out gates that waited too long.
     async fn settle(&self, run: &str) -> Result<Option<RunState>, EngineError> {
         let id = run.to_string();
-        let record = self.call(move |b| b.get_run(&id)).await?;
-        if record.state != RunState::Running {
-            return Ok(Some(record.state));
+        let state = self.call(move |b| b.run_state(&id)).await?;
+        if state != RunState::Running {
+            return Ok(Some(state));
         }
+        let plan = self.plan(run).await?;
         let id = run.to_string();
         let tasks = self.call(move |b| b.list_tasks(&id)).await?;
         let now = now_millis();
         for task in tasks.iter().filter(|t| t.state == TaskState::Waiting) {
-            let timeout = record
-                .plan
-                .task(&task.key.task)
-                .and_then(|s| s.timeout_secs);
+            let timeout = plan.task(&task.key.task).and_then(|s| s.timeout_secs);
             if let (Some(timeout), Some(started)) = (timeout, task.started_at) {
                 if started + (timeout as Millis) * 1000 < now {
                     let key = task.key.clone();
@@ -482,57 +508,65 @@ impl Engine {
             let key = key.clone();
             tokio::spawn(async move { engine.heartbeat(key, cancel_tx).await })
         };
-        let outcome = match &spec.action {
-            Action::Command { run: shell } => match self
-                .shell(key, &spec, &claim, shell, cancel_rx.clone(), true)
-                .await
-            {
-                Ok(stdout) => {
-                    self.verify(key, &spec, &claim, cancel_rx.clone(), stdout)
+        // The environment (with secrets and results filled in) is resolved once per attempt,
+        // for the work and every verify command.
+        let outcome = match self.task_env(key, &spec, &claim) {
+            Err(error) => Err(error),
+            Ok(env) => match &spec.action {
+                Action::Command { run: shell } => {
+                    match self
+                        .shell(key, &spec, &env, shell, cancel_rx.clone(), true)
                         .await
-                }
-                Err(error) => Err(error),
-            },
-            Action::Agent {
-                profile,
-                agent,
-                prompt,
-            } => {
-                let resolver = Resolver {
-                    backend: &*self.backend,
-                    run,
-                    secrets: &self.config.secrets,
-                };
-                match resolver
-                    .prompt(prompt)
-                    .and_then(|text| Ok((text, self.task_env(key, &spec, &claim)?)))
-                {
-                    Err(error) => Err(error),
-                    Ok((mut text, env)) => {
-                        if let Some(previous) = &claim.previous_error {
-                            text.push_str(&format!("\n## The previous attempt failed\n\nAttempt {} failed. Fix what made it fail:\n\n{}\n", claim.attempt - 1, crate::plan::filters::fenced(previous)));
+                    {
+                        Ok(stdout) => {
+                            self.verify(key, &spec, &env, cancel_rx.clone(), stdout)
+                                .await
                         }
-                        let request = AgentRequest {
-                            key: key.clone(),
-                            attempt: claim.attempt,
-                            prompt: text,
-                            profile: profile.clone(),
-                            agent: agent.clone(),
-                            workdir: self.config.workspace.join(&spec.workdir),
-                            env,
-                            timeout: spec.timeout_secs.map(Duration::from_secs),
-                        };
-                        match self.agents.execute(request, cancel_rx.clone()).await {
-                            Ok(reply) => {
-                                self.verify(key, &spec, &claim, cancel_rx.clone(), reply.result)
-                                    .await
+                        Err(error) => Err(error),
+                    }
+                }
+                Action::Agent {
+                    profile,
+                    agent,
+                    prompt,
+                } => {
+                    let resolver = Resolver {
+                        backend: &*self.backend,
+                        run,
+                        secrets: &self.config.secrets,
+                    };
+                    match resolver.prompt(prompt) {
+                        Err(error) => Err(error),
+                        Ok(mut text) => {
+                            if let Some(previous) = &claim.previous_error {
+                                text.push_str(&format!(
+                                    "\n## The previous attempt failed\n\nAttempt {} failed. Fix what made it fail:\n\n{}\n",
+                                    claim.attempt - 1,
+                                    crate::plan::filters::fenced(previous)
+                                ));
                             }
-                            Err(error) => Err(error),
+                            let request = AgentRequest {
+                                key: key.clone(),
+                                attempt: claim.attempt,
+                                prompt: text,
+                                profile: profile.clone(),
+                                agent: agent.clone(),
+                                workdir: self.config.workspace.join(&spec.workdir),
+                                env: env.clone(),
+                                timeout: spec.timeout_secs.map(Duration::from_secs),
+                            };
+                            match self.agents.execute(request, cancel_rx.clone()).await {
+                                Ok(reply) => {
+                                    self.verify(key, &spec, &env, cancel_rx.clone(), reply.result)
+                                        .await
+                                }
+                                Err(error) => Err(error),
+                            }
                         }
                     }
                 }
-            }
-            Action::Gate { .. } => Ok(String::new()),
+                Action::Gate { .. } => Ok(String::new()),
+            },
         };
         heartbeat.abort();
         let lost = *cancel_rx.borrow();
@@ -634,7 +668,7 @@ impl Engine {
         &self,
         key: &TaskKey,
         spec: &TaskSpec,
-        claim: &Claim,
+        env: &[(String, String)],
         shell: &Shell,
         cancel: watch::Receiver<bool>,
         report_output: bool,
@@ -644,7 +678,7 @@ impl Engine {
             run: &key.run,
             secrets: &self.config.secrets,
         };
-        let mut env = self.task_env(key, spec, claim)?;
+        let mut env = env.to_vec();
         for arg in &shell.args {
             env.push((arg.name.clone(), resolver.env(&arg.value)?));
         }
@@ -714,13 +748,13 @@ impl Engine {
         &self,
         key: &TaskKey,
         spec: &TaskSpec,
-        claim: &Claim,
+        env: &[(String, String)],
         cancel: watch::Receiver<bool>,
         result: String,
     ) -> Result<String, String> {
         for command in &spec.verify {
             if let Err(error) = self
-                .shell(key, spec, claim, command, cancel.clone(), false)
+                .shell(key, spec, env, command, cancel.clone(), false)
                 .await
             {
                 self.emit(
