@@ -557,24 +557,3 @@ workflow agentic {
         (TaskState::Succeeded, 2)
     );
 }
-
-#[test]
-fn an_adapter_that_is_not_available_fails_its_task_with_a_clear_error() {
-    let dir = TempDir::new("wfc-run-no-adapter");
-    dir.write(
-        "claude.wf",
-        "agent claude {\n  adapter = \"claude-code\"\n}\n\nworkflow w {\n  task think {\n    prompt = \"Think.\"\n    agent  = claude\n  }\n\n  task other {\n    run = \"touch other-ran\"\n  }\n}\n",
-    );
-    let (code, output) = wfc(dir.path(), &["run", "claude.wf"]);
-    assert_eq!(code, 1, "{output}");
-    let (_, _, tasks) = only_run(dir.path());
-    let think = task(&tasks, "think");
-    assert!(
-        think
-            .last_error
-            .as_deref()
-            .is_some_and(|e| e.contains("claude-code")),
-        "{think:#?}"
-    );
-    assert!(dir.path().join("other-ran").exists(), "other tasks go on");
-}

@@ -2,22 +2,25 @@
 //! environment has `WF_RUN_ID`, `WF_TASK_ID` and `WF_ATTEMPT`; exit code 0 means done, and
 //! its stdout is the result.
 
-use crate::runtime::agent::{AgentReply, AgentRequest};
+use super::profile::Profile;
+use super::session::{last_lines, DEFAULT_AGENT_TIMEOUT};
+use crate::runtime::agent::{AgentReply, AgentRequest, SessionUsage};
 use crate::runtime::engine::RESULT_LIMIT;
 use crate::runtime::process::{run_process, ExitStatusKind, ProcessSpec, Stdin};
 use std::ffi::OsString;
+use std::time::Instant;
 use tokio::sync::watch;
 
-/// Runs one attempt with `argv` (from the profile's `command` setting).
+/// Runs one attempt with the program and arguments of the profile's `command` setting.
 pub async fn run(
     request: AgentRequest,
-    argv: &[String],
-    env: &[(String, String)],
+    profile: &Profile<'_>,
     cancel: watch::Receiver<bool>,
-) -> Result<AgentReply, String> {
+) -> AgentReply {
+    let argv = profile.strings("command");
     let Some((program, args)) = argv.split_first() else {
-        return Err(
-            "the `command` adapter needs `command = [\"program\", …]` in its profile".into(),
+        return AgentReply::failed(
+            "command adapter: the profile needs `command = [\"program\", …]`",
         );
     };
     let mut spec = ProcessSpec::new(
@@ -26,21 +29,26 @@ pub async fn run(
         request.workdir.clone(),
     );
     spec.env = request.env.clone();
-    spec.env.extend(env.iter().cloned());
+    spec.env.extend(profile.env());
     spec.stdin = Stdin::Bytes(request.prompt.into_bytes());
-    spec.timeout = request.timeout;
+    let timeout = request.timeout.unwrap_or(DEFAULT_AGENT_TIMEOUT);
+    spec.timeout = Some(timeout);
     spec.output_limit = RESULT_LIMIT;
-    let outcome = run_process(spec, cancel, |_| {})
-        .await
-        .map_err(|e| format!("command adapter: {e}"))?;
+    let started = Instant::now();
+    let outcome = match run_process(spec, cancel, |_| {}).await {
+        Ok(outcome) => outcome,
+        Err(error) => return AgentReply::failed(format!("command adapter: {error}")),
+    };
+    let usage = SessionUsage {
+        process_ms: Some(started.elapsed().as_millis() as u64),
+        ..SessionUsage::default()
+    };
     let stdout = String::from_utf8_lossy(&outcome.stdout_tail).into_owned();
-    match outcome.status {
-        ExitStatusKind::Code(0) => Ok(AgentReply {
-            result: stdout,
-            ..AgentReply::default()
-        }),
+    let outcome = match outcome.status {
+        ExitStatusKind::Code(0) => Ok(stdout),
         ExitStatusKind::TimedOut => Err(format!(
-            "command adapter: `{program}` timed out; it and every process it started were stopped"
+            "command adapter: `{program}` ran past the task's time limit ({}s); it and every process it started were stopped",
+            timeout.as_secs()
         )),
         ExitStatusKind::Cancelled => Err("command adapter: the attempt was stopped".into()),
         status => {
@@ -50,19 +58,11 @@ pub async fn run(
             } else {
                 stderr.as_ref()
             };
-            let tail: Vec<&str> = text
-                .trim_end()
-                .lines()
-                .rev()
-                .take(20)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
             Err(format!(
                 "command adapter: `{program}` failed ({status}):\n{}",
-                tail.join("\n")
+                last_lines(text, 20)
             ))
         }
-    }
+    };
+    AgentReply { outcome, usage }
 }

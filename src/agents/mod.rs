@@ -1,71 +1,160 @@
 //! Agent adapters: the implementations of the AgentExecutor port, chosen by each task's
-//! profile (`adapter = "…"`).
+//! profile (`adapter = "…"`), or by the run's `--agent` for tasks that name none.
+//!
+//! Each CLI adapter (one file each) says how to start one fresh headless session of its CLI
+//! and how to judge its output; `session.rs` runs it the same way for all. The `command`
+//! adapter runs any program. The `human` adapter never reaches here: the engine turns a human
+//! task into a wait for `wfc approve`, like a gate.
 
+mod aider;
+mod claude;
+mod cli;
+mod codex;
 mod command;
+mod cursor;
+mod gemini;
+mod opencode;
+mod profile;
+mod session;
 
-use crate::runtime::agent::{AgentExecutor, AgentFuture, AgentRequest};
+pub use claude::DEFAULT_MAX_TURNS;
+pub use cli::{CliAgent, Ended, PromptVia, SessionParser};
+pub use profile::Profile;
+pub use session::DEFAULT_AGENT_TIMEOUT;
+
+use crate::ir::Adapter;
+use crate::plan::AgentSpec;
+use crate::runtime::agent::{AgentExecutor, AgentFuture, AgentReply, AgentRequest};
+use std::collections::HashMap;
 use tokio::sync::watch;
 
-/// Runs each agent task with the adapter its profile names.
-#[derive(Default)]
-pub struct Adapters;
-
-impl Adapters {
-    /// The adapters this build of wfc has.
-    pub fn new() -> Self {
-        Adapters
+/// The CLI adapter called `name`, if it is one.
+pub fn cli_agent(name: &str) -> Option<&'static dyn CliAgent> {
+    match Adapter::from_name(name)? {
+        Adapter::ClaudeCode => Some(&claude::ClaudeCode),
+        Adapter::Codex => Some(&codex::Codex),
+        Adapter::Gemini => Some(&gemini::Gemini),
+        Adapter::Aider => Some(&aider::Aider),
+        Adapter::Opencode => Some(&opencode::Opencode),
+        Adapter::Cursor => Some(&cursor::Cursor),
+        Adapter::Command | Adapter::Human => None,
     }
 }
 
-/// A profile setting's list of strings (`args`, `command`).
-fn strings(settings: &[(String, serde_json::Value)], name: &str) -> Vec<String> {
-    settings
+/// The values of every CLI adapter's key variables set in wfc's environment, so the run's
+/// redactor can keep them out of events, results and errors.
+pub fn credential_values() -> Vec<String> {
+    Adapter::ALL
         .iter()
-        .find(|(n, _)| n == name)
-        .and_then(|(_, v)| v.as_array())
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+        .filter_map(|adapter| cli_agent(adapter.name()))
+        .flat_map(|agent| agent.key_vars().iter())
+        .filter_map(|name| std::env::var(name).ok())
+        .filter(|value| value.len() >= 4)
+        .collect()
 }
 
-/// A profile's `env` setting: stored as a list of `[key, value]` pairs.
-fn env(settings: &[(String, serde_json::Value)]) -> Vec<(String, String)> {
-    settings
-        .iter()
-        .find(|(n, _)| n == "env")
-        .and_then(|(_, v)| v.as_array())
-        .map(|pairs| {
-            pairs
-                .iter()
-                .filter_map(|pair| {
-                    let pair = pair.as_array()?;
-                    Some((
-                        pair.first()?.as_str()?.to_string(),
-                        pair.get(1)?.as_str()?.to_string(),
-                    ))
+/// Runs each agent task with the adapter its profile names.
+#[derive(Default)]
+pub struct Adapters {
+    /// The adapter for tasks that name no profile (`wfc run --agent ADAPTER`).
+    default: Option<Adapter>,
+    /// Profiles rebound to another adapter (`wfc run --agent PROFILE=ADAPTER`).
+    rebound: HashMap<String, Adapter>,
+}
+
+impl Adapters {
+    /// The adapters, with no default and no rebinding.
+    pub fn new() -> Self {
+        Adapters::default()
+    }
+
+    /// The adapters as `--agent` options choose: `ADAPTER` sets the default for tasks without
+    /// a profile; `PROFILE=ADAPTER` runs a profile with another adapter (with the settings that
+    /// adapter accepts).
+    pub fn from_options(options: &[String]) -> Result<Self, String> {
+        let mut adapters = Adapters::new();
+        for option in options {
+            let (profile, name) = match option.split_once('=') {
+                Some((profile, name)) => (Some(profile.trim()), name.trim()),
+                None => (None, option.trim()),
+            };
+            let Some(adapter) = Adapter::from_name(name) else {
+                let known: Vec<&str> = Adapter::ALL.iter().map(|a| a.name()).collect();
+                return Err(format!(
+                    "`--agent {option}`: `{name}` is not an adapter; the adapters are {}",
+                    known.join(", ")
+                ));
+            };
+            if adapter == Adapter::Human || adapter == Adapter::Command {
+                return Err(format!(
+                    "`--agent {option}`: the `{name}` adapter needs its own profile in the workflow file (`agent NAME {{ adapter = \"{name}\" … }}`)"
+                ));
+            }
+            match profile {
+                Some(profile) if !profile.is_empty() => {
+                    adapters.rebound.insert(profile.to_string(), adapter);
+                }
+                _ => adapters.default = Some(adapter),
+            }
+        }
+        Ok(adapters)
+    }
+
+    /// The adapter and settings that run `request`, or why there are none.
+    fn choose(&self, request: &AgentRequest) -> Result<AgentSpec, String> {
+        let rebound = request
+            .profile
+            .as_ref()
+            .and_then(|profile| self.rebound.get(profile))
+            .copied();
+        match (&request.agent, rebound, self.default) {
+            (Some(spec), Some(adapter), _) => {
+                // Keep the settings the new adapter accepts; the others belong to the old one.
+                let accepted = adapter.settings();
+                Ok(AgentSpec {
+                    adapter: adapter.name().to_string(),
+                    settings: spec
+                        .settings
+                        .iter()
+                        .filter(|(name, _)| accepted.iter().any(|(n, _)| n == name))
+                        .cloned()
+                        .collect(),
                 })
-                .collect()
-        })
-        .unwrap_or_default()
+            }
+            (Some(spec), None, _) => Ok(spec.clone()),
+            (None, Some(adapter), _) | (None, None, Some(adapter)) => Ok(AgentSpec {
+                adapter: adapter.name().to_string(),
+                settings: Vec::new(),
+            }),
+            (None, None, None) => Err(match &request.profile {
+                Some(profile) => format!(
+                    "the agent profile `{profile}` is not declared in the workflow; declare it (`agent {profile} {{ adapter = \"claude-code\" }}`) or bind it with `--agent {profile}=claude-code`"
+                ),
+                None => "this task names no agent profile; set `agent = NAME` in the task or in `defaults`, or choose an adapter for the run with `--agent claude-code`".to_string(),
+            }),
+        }
+    }
 }
 
 impl AgentExecutor for Adapters {
     fn execute(&self, request: AgentRequest, cancel: watch::Receiver<bool>) -> AgentFuture<'_> {
         Box::pin(async move {
-            let Some(agent) = request.agent.clone() else {
-                return Err("this task names no agent profile; declare one (`agent NAME { adapter = \"…\" }`) and set `agent = NAME` in the task or in `defaults`".into());
+            let spec = match self.choose(&request) {
+                Ok(spec) => spec,
+                Err(reason) => return AgentReply::failed(reason),
             };
-            match agent.adapter.as_str() {
-                "command" => {
-                    let argv = strings(&agent.settings, "command");
-                    command::run(request, &argv, &env(&agent.settings), cancel).await
-                }
-                other => Err(format!(
-                    "the `{other}` adapter is not available in this build of wfc yet; the `command` adapter runs any program with the prompt on its stdin"
+            let profile = Profile::of(&spec);
+            if spec.adapter == Adapter::Command.name() {
+                return command::run(request, &profile, cancel).await;
+            }
+            match cli_agent(&spec.adapter) {
+                Some(agent) => session::run_session(agent, &profile, &request, cancel).await,
+                None if spec.adapter == Adapter::Human.name() => AgentReply::failed(
+                    "a `human` task is answered with `wfc approve RUN TASK --result TEXT`; this engine was asked to run it as a session",
+                ),
+                None => AgentReply::failed(format!(
+                    "`{}` is not an agent adapter of this build of wfc",
+                    spec.adapter
                 )),
             }
         })

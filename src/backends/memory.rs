@@ -119,7 +119,7 @@ impl TaskBackend for MemoryBackend {
             result: None,
             last_error: None,
         };
-        let is_gate = matches!(spec.action, crate::plan::Action::Gate { .. });
+        let is_gate = spec.action.waits_for_person();
         run.order.push(spec.id.clone());
         run.tasks.insert(
             spec.id.clone(),

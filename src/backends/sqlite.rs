@@ -10,7 +10,7 @@ mod schema;
 
 pub use schema::SCHEMA_VERSION;
 
-use crate::plan::{Action, Plan, TaskSpec};
+use crate::plan::{Plan, TaskSpec};
 use crate::runtime::*;
 use rusqlite::types::Type;
 use rusqlite::{
@@ -436,7 +436,7 @@ fn insert_task(
     spec: &TaskSpec,
     position: usize,
 ) -> Step<()> {
-    let is_gate = matches!(spec.action, Action::Gate { .. });
+    let is_gate = spec.action.waits_for_person();
     let inserted = insert.execute(params![
         run,
         spec.id,

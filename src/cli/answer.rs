@@ -5,7 +5,6 @@
 use super::output::Output;
 use super::store::{self, shell_word, BackendArgs, Store};
 use crate::events::EventKind;
-use crate::plan::Action;
 use crate::runtime::{now_millis, NewEvent, TaskKey, TaskState};
 use serde_json::json;
 use std::process::ExitCode;
@@ -35,9 +34,9 @@ pub fn run(
         Ok(spec) => spec,
         Err(code) => return code,
     };
-    if !matches!(spec.action, Action::Gate { .. }) {
+    if !spec.action.waits_for_person() {
         return store::refuse(
-            &format!("`{gate}` is a task, not a gate; only gates are approved or rejected"),
+            &format!("`{gate}` is a task, not a gate; only gates and `human` tasks are approved or rejected"),
             output,
         );
     }

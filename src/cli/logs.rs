@@ -107,7 +107,7 @@ fn kind_tone(kind: &str) -> Tone {
         "task_succeeded" => Tone::Good,
         "task_failed" | "verify_failed" => Tone::Bad,
         "task_retrying" | "gate_waiting" => Tone::Busy,
-        "task_output" => Tone::Quiet,
+        "task_output" | "agent_activity" | "agent_session" => Tone::Quiet,
         _ => Tone::Plain,
     }
 }
@@ -167,6 +167,12 @@ fn details(kind: &str, data: &Value) -> Vec<String> {
                 )];
             }
         }
+        "agent_activity" => {
+            if let Some(activity) = field(data, &["activity"]) {
+                return vec![human::first_line(&activity)];
+            }
+        }
+        "agent_session" => return vec![super::usage::usage_text(data)],
         "gate_waiting" => {
             if let Some(ask) = field(data, &["ask"]).filter(|a| !a.trim().is_empty()) {
                 return vec![human::first_line(&ask)];

@@ -18,6 +18,7 @@ mod runs;
 mod status;
 mod store;
 mod target;
+mod usage;
 
 use clap::{Parser, Subcommand};
 use output::Output;
@@ -141,14 +142,15 @@ enum Command {
         #[command(flatten)]
         store: store::BackendArgs,
     },
-    /// Approve a gate that waits for an answer.
+    /// Approve a gate, or finish a `human` task, that waits for an answer.
     Approve {
         /// The run's id.
         run: String,
         /// The gate's task id.
         gate: String,
-        /// Why; it becomes the gate's result.
-        #[arg(long)]
+        /// Why; it becomes the gate's result. For a `human` task, its result (the text its
+        /// dependents read as `TASK.result`); `--result` is the same option.
+        #[arg(long, visible_alias = "result")]
         reason: Option<String>,
         #[command(flatten)]
         store: store::BackendArgs,

@@ -31,6 +31,10 @@ pub struct ExecArgs {
     /// after this long.
     #[arg(long, value_name = "SECONDS", default_value_t = 15.0)]
     pub lease: f64,
+    /// The adapter for agent tasks that name no profile (`--agent claude-code`), or a profile
+    /// run with another adapter (`--agent claude=codex`); repeatable.
+    #[arg(long = "agent", value_name = "[PROFILE=]ADAPTER")]
+    pub agents: Vec<String>,
 }
 
 /// Runs `wfc run`.
@@ -205,8 +209,18 @@ fn execute(
             Err(message) => return output.fail(&message),
         }
     }
+    let adapters = match crate::agents::Adapters::from_options(&exec.agents) {
+        Ok(adapters) => adapters,
+        Err(message) => return output.fail(&message),
+    };
+    // Agents' API keys are redacted like the run's secrets: a CLI may print them.
     let bus = Arc::new(EventBus::new(
-        Redactor::new(secrets.values().cloned()),
+        Redactor::new(
+            secrets
+                .values()
+                .cloned()
+                .chain(crate::agents::credential_values()),
+        ),
         sinks,
     ));
     let mut config = EngineConfig::new(workspace.to_path_buf());
@@ -222,12 +236,7 @@ fn execute(
         Ok(runtime) => runtime,
         Err(error) => return output.fail(&format!("cannot start the engine: {error}")),
     };
-    let engine = Engine::new(
-        backend,
-        Arc::new(crate::agents::Adapters::new()),
-        Arc::clone(&bus),
-        config,
-    );
+    let engine = Engine::new(backend, Arc::new(adapters), Arc::clone(&bus), config);
     if let Some(run) = &run {
         engine.announce_run(run);
     }

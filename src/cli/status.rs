@@ -5,6 +5,7 @@
 use super::human::{self, Cell, Paint, Tone};
 use super::output::Output;
 use super::store::{self, shell_word, BackendArgs, Store};
+use super::usage::{run_usage, RunUsage};
 use crate::runtime::{now_millis, Millis, RunRecord, RunState, TaskRecord, TaskState};
 use serde_json::json;
 use std::process::ExitCode;
@@ -36,14 +37,19 @@ pub fn run(args: &BackendArgs, run: Option<&str>, as_json: bool, output: &Output
         Ok(tasks) => tasks,
         Err(error) => return store::report(&error, output),
     };
+    let usage = match run_usage(&*store.backend, &record.id) {
+        Ok(usage) => usage,
+        Err(error) => return store::report(&error, output),
+    };
     if as_json {
         output.stdout_line(
-            &serde_json::to_string_pretty(&to_json(&record, &tasks)).unwrap_or_default(),
+            &serde_json::to_string_pretty(&to_json(&record, &tasks, &usage)).unwrap_or_default(),
         );
     } else {
         for line in to_text(
             &record,
             &tasks,
+            &usage,
             now_millis(),
             human::width(),
             Paint::stdout(),
@@ -55,7 +61,7 @@ pub fn run(args: &BackendArgs, run: Option<&str>, as_json: bool, output: &Output
 }
 
 /// The run and its tasks as one JSON object.
-fn to_json(run: &RunRecord, tasks: &[TaskRecord]) -> serde_json::Value {
+fn to_json(run: &RunRecord, tasks: &[TaskRecord], usage: &RunUsage) -> serde_json::Value {
     let counts: serde_json::Map<String, serde_json::Value> = SUMMARY_ORDER
         .iter()
         .map(|&state| (state.as_str().to_string(), json!(count(tasks, state))))
@@ -72,6 +78,7 @@ fn to_json(run: &RunRecord, tasks: &[TaskRecord]) -> serde_json::Value {
         },
         "tasks": tasks,
         "counts": counts,
+        "agents": usage,
     })
 }
 
@@ -83,6 +90,7 @@ fn count(tasks: &[TaskRecord], state: TaskState) -> usize {
 fn to_text(
     run: &RunRecord,
     tasks: &[TaskRecord],
+    usage: &RunUsage,
     now: Millis,
     width: usize,
     paint: Paint,
@@ -108,33 +116,69 @@ fn to_text(
         ));
     }
     lines.push(String::new());
+    // The agent column appears only in runs where some agent session ran.
+    let agents = usage.total.sessions > 0;
     let rows: Vec<Vec<Cell>> = tasks
         .iter()
         .map(|task| {
-            vec![
+            let mut row = vec![
                 Cell::plain(task.key.task.clone()),
                 Cell::toned(task.state.as_str(), Tone::task(task.state)),
                 Cell::plain(format!("{}/{}", task.attempts, task.max_attempts)),
                 Cell::plain(task_duration(task, now).unwrap_or_else(|| "-".into())),
-                Cell::toned(last_error(task), Tone::Bad),
-            ]
+            ];
+            if agents {
+                let text = usage
+                    .tasks
+                    .get(&task.key.task)
+                    .map(|u| u.text())
+                    .unwrap_or_else(|| "-".into());
+                row.push(Cell::plain(text));
+            }
+            row.push(Cell::toned(last_error(task), Tone::Bad));
+            row
         })
         .collect();
-    lines.extend(human::table(
-        &["TASK", "STATE", "ATTEMPTS", "DURATION", "LAST ERROR"],
-        &rows,
-        width,
-        paint,
-    ));
+    let headers: &[&str] = if agents {
+        &[
+            "TASK",
+            "STATE",
+            "ATTEMPTS",
+            "DURATION",
+            "AGENT USAGE",
+            "LAST ERROR",
+        ]
+    } else {
+        &["TASK", "STATE", "ATTEMPTS", "DURATION", "LAST ERROR"]
+    };
+    lines.extend(human::table(headers, &rows, width, paint));
     lines.push(String::new());
     lines.push(summary(tasks));
+    if agents {
+        lines.push(format!(
+            "agents: {} · {}",
+            human::plural(usage.total.sessions as usize, "session"),
+            usage.total.text()
+        ));
+    }
     let run_word = shell_word(&run.id);
     for task in tasks.iter().filter(|t| t.state == TaskState::Waiting) {
         let gate = shell_word(&task.key.task);
-        lines.push(format!(
-            "waiting for approval: {} — `wfc approve {run_word} {gate}` or `wfc reject {run_word} {gate} --reason TEXT`",
-            task.key.task
-        ));
+        let human = run
+            .plan
+            .task(&task.key.task)
+            .is_some_and(|spec| matches!(spec.action, crate::plan::Action::Agent { .. }));
+        lines.push(if human {
+            format!(
+                "waiting for a person: {} — `wfc approve {run_word} {gate} --result TEXT` or `wfc reject {run_word} {gate} --reason TEXT`",
+                task.key.task
+            )
+        } else {
+            format!(
+                "waiting for approval: {} — `wfc approve {run_word} {gate}` or `wfc reject {run_word} {gate} --reason TEXT`",
+                task.key.task
+            )
+        });
     }
     if run.state == RunState::Failed {
         lines.push(format!(

@@ -38,6 +38,7 @@ pub(super) fn line(event: &Event) -> Option<String> {
         EventKind::TaskSucceeded => format!("✓ {task}{seconds}"),
         EventKind::TaskRetrying => format!("↻ {task} will be retried: {}", first_line("error")),
         EventKind::TaskFailed => format!("✗ {task}{seconds}: {}", first_line("error")),
+        EventKind::AgentActivity => format!("  {task}: {}", first_line("activity")),
         EventKind::VerifyFailed => format!("  {task}: verify failed: {}", first_line("command")),
         EventKind::GateWaiting => {
             format!(

@@ -36,6 +36,10 @@ pub enum EventKind {
     TaskStarted,
     /// A command or agent printed something (throttled).
     TaskOutput,
+    /// An agent session did something worth showing (a tool call, a message).
+    AgentActivity,
+    /// An agent session ended: its id, cost and tokens, whatever its outcome.
+    AgentSession,
     /// A verify command failed.
     VerifyFailed,
     /// A task succeeded.
@@ -61,6 +65,8 @@ impl EventKind {
             EventKind::TaskClaimed => "task_claimed",
             EventKind::TaskStarted => "task_started",
             EventKind::TaskOutput => "task_output",
+            EventKind::AgentActivity => "agent_activity",
+            EventKind::AgentSession => "agent_session",
             EventKind::VerifyFailed => "verify_failed",
             EventKind::TaskSucceeded => "task_succeeded",
             EventKind::TaskFailed => "task_failed",

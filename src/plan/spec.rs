@@ -166,6 +166,20 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// Whether the task waits for a person's answer (`wfc approve`/`wfc reject`) instead of
+    /// running: a gate, or an agent task whose profile uses the `human` adapter.
+    pub fn waits_for_person(&self) -> bool {
+        match self {
+            Action::Gate { .. } => true,
+            Action::Agent {
+                agent: Some(agent), ..
+            } => agent.adapter == "human",
+            _ => false,
+        }
+    }
+}
+
 /// An agent profile as the runtime needs it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AgentSpec {

@@ -1,18 +1,20 @@
 //! The AgentExecutor port (ARCHITECTURE.md "Ports"): how the engine runs an agent task in a
-//! fresh session. The adapters (Claude Code, Codex, …) implement it in their own issue; the
+//! fresh session. The adapters (Claude Code, Codex, …) in `crate::agents` implement it; the
 //! engine works with any implementation.
 
 use super::model::TaskKey;
 use crate::plan::AgentSpec;
+use serde::Serialize;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
 /// Everything one attempt of an agent task needs. Each attempt is a new session: nothing
 /// carries over from an earlier attempt except what the prompt says.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AgentRequest {
     /// The task.
     pub key: TaskKey,
@@ -30,23 +32,78 @@ pub struct AgentRequest {
     pub env: Vec<(String, String)>,
     /// The per-attempt time limit.
     pub timeout: Option<Duration>,
+    /// Where the adapter reports what the session does while it runs (a tool call, a message),
+    /// one short line at a time; the engine turns the lines into `task_output` events.
+    pub progress: ProgressFn,
 }
 
-/// What a finished session reports.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct AgentReply {
-    /// The agent's final message: the task's result.
-    pub result: String,
+/// Receives a session's progress lines.
+pub type ProgressFn = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// A progress receiver that drops every line, for callers that show no progress.
+pub fn no_progress() -> ProgressFn {
+    Arc::new(|_| {})
+}
+
+impl std::fmt::Debug for AgentRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The environment and prompt may hold secrets; a debug print names the task only.
+        f.debug_struct("AgentRequest")
+            .field("key", &self.key)
+            .field("attempt", &self.attempt)
+            .field("profile", &self.profile)
+            .field("workdir", &self.workdir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a session used, as far as its CLI reports it. Stored in the run's log (the
+/// `agent_session` event) and summed by `wfc status`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SessionUsage {
     /// The session's id, where the CLI reports one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
-    /// What the session cost, in US dollars, where reported.
+    /// What the session cost, in US dollars, where the CLI reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cost_usd: Option<f64>,
-    /// Anything else worth storing (tokens, turns), as JSON.
-    pub details: serde_json::Value,
+    /// Input tokens, including tokens read from or written to a prompt cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_tokens: Option<u64>,
+    /// Output tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<u64>,
+    /// Model turns the session took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turns: Option<u64>,
+    /// How long the agent's process ran, in milliseconds: the engine's own overhead is an
+    /// attempt's time minus this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process_ms: Option<u64>,
 }
 
-/// A session's outcome: the reply, or why the attempt failed (shown to the next attempt).
-pub type AgentFuture<'a> = Pin<Box<dyn Future<Output = Result<AgentReply, String>> + Send + 'a>>;
+/// What a finished session reports: its result (the agent's final message) or why the attempt
+/// failed (shown to the next attempt), and in both cases what it used.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentReply {
+    /// The task's result, or the reason the attempt failed.
+    pub outcome: Result<String, String>,
+    /// What the session used.
+    pub usage: SessionUsage,
+}
+
+impl AgentReply {
+    /// A failed attempt that started no session (a missing CLI, a bad profile).
+    pub fn failed(reason: impl Into<String>) -> Self {
+        AgentReply {
+            outcome: Err(reason.into()),
+            usage: SessionUsage::default(),
+        }
+    }
+}
+
+/// A session's outcome.
+pub type AgentFuture<'a> = Pin<Box<dyn Future<Output = AgentReply> + Send + 'a>>;
 
 /// Runs agent sessions.
 pub trait AgentExecutor: Send + Sync {
@@ -64,8 +121,8 @@ impl AgentExecutor for NoAgents {
             .profile
             .unwrap_or_else(|| "the default agent".into());
         Box::pin(async move {
-            Err(format!(
-                "no agent adapter is available to run {profile}; agent adapters come with wfc's agent support, and command tasks run without one"
+            AgentReply::failed(format!(
+                "no agent adapter is available to run {profile}; command tasks run without one"
             ))
         })
     }

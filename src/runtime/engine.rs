@@ -6,7 +6,7 @@
 //! nothing that was committed: another engine (or `wfc resume`) takes over tasks whose lease
 //! ran out, and never repeats one that succeeded.
 
-use super::agent::{AgentExecutor, AgentRequest};
+use super::agent::{AgentExecutor, AgentRequest, ProgressFn};
 use super::backend::{BackendResult, TaskBackend};
 use super::model::*;
 use super::process::{minimal_env, run_process, sh, ExitStatusKind, OutputChunk, ProcessSpec};
@@ -469,27 +469,8 @@ impl Engine {
             Some(&key.task),
             serde_json::json!({ "attempt": claim.attempt, "worker": self.config.worker }),
         );
-        if let Action::Gate { ask, .. } = &spec.action {
-            let resolver = Resolver {
-                backend: &*self.backend,
-                run,
-                secrets: &self.config.secrets,
-            };
-            let question = resolver.prompt(ask).unwrap_or_default();
-            let (k, w) = (key.clone(), self.config.worker.clone());
-            self.call(move |b| b.wait_gate(&k, &w, now_millis()))
-                .await?;
-            self.emit(
-                run,
-                EventKind::GateWaiting,
-                Some(&key.task),
-                serde_json::json!({
-                    "ask": question,
-                    "approve": format!("wfc approve {run} {}", shell_word(&key.task)),
-                    "reject": format!("wfc reject {run} {} --reason \"…\"", shell_word(&key.task)),
-                }),
-            );
-            return Ok(());
+        if spec.action.waits_for_person() {
+            return self.wait_for_person(key, &spec).await;
         }
         let (k, w) = (key.clone(), self.config.worker.clone());
         self.call(move |b| b.start_task(&k, &w, now_millis()))
@@ -554,10 +535,17 @@ impl Engine {
                                 workdir: self.config.workspace.join(&spec.workdir),
                                 env: env.clone(),
                                 timeout: spec.timeout_secs.map(Duration::from_secs),
+                                progress: self.progress(key),
                             };
-                            match self.agents.execute(request, cancel_rx.clone()).await {
-                                Ok(reply) => {
-                                    self.verify(key, &spec, &env, cancel_rx.clone(), reply.result)
+                            let reply = self.agents.execute(request, cancel_rx.clone()).await;
+                            let mut data = serde_json::to_value(&reply.usage)
+                                .unwrap_or_else(|_| serde_json::json!({}));
+                            data["attempt"] = claim.attempt.into();
+                            data["ok"] = reply.outcome.is_ok().into();
+                            self.emit(run, EventKind::AgentSession, Some(&key.task), data);
+                            match reply.outcome {
+                                Ok(result) => {
+                                    self.verify(key, &spec, &env, cancel_rx.clone(), result)
                                         .await
                                 }
                                 Err(error) => Err(error),
@@ -613,6 +601,61 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Puts a gate, or a task for a person (the `human` adapter), in waiting: it holds no
+    /// worker until `wfc approve` or `wfc reject` answers it.
+    async fn wait_for_person(&self, key: &TaskKey, spec: &TaskSpec) -> Result<(), EngineError> {
+        let run = key.run.as_str();
+        let resolver = Resolver {
+            backend: &*self.backend,
+            run,
+            secrets: &self.config.secrets,
+        };
+        let (question, human) = match &spec.action {
+            Action::Gate { ask, .. } => (resolver.prompt(ask), false),
+            Action::Agent { prompt, .. } => (resolver.prompt(prompt), true),
+            Action::Command { .. } => (Ok(String::new()), false),
+        };
+        // A question that cannot be rendered (an upstream result went missing) is still put
+        // to the person, with the reason in place of the text.
+        let question = question
+            .unwrap_or_else(|error| format!("(the task's text could not be filled in: {error})"));
+        let (k, w) = (key.clone(), self.config.worker.clone());
+        self.call(move |b| b.wait_gate(&k, &w, now_millis()))
+            .await?;
+        let task = shell_word(&key.task);
+        let approve = if human {
+            format!("wfc approve {run} {task} --result \"…\"")
+        } else {
+            format!("wfc approve {run} {task}")
+        };
+        self.emit(
+            run,
+            EventKind::GateWaiting,
+            Some(&key.task),
+            serde_json::json!({
+                "ask": question,
+                "human_task": human,
+                "approve": approve,
+                "reject": format!("wfc reject {run} {task} --reason \"…\""),
+            }),
+        );
+        Ok(())
+    }
+
+    /// Where an agent session's progress lines go: `agent_activity` events of the task.
+    fn progress(self: &Arc<Self>, key: &TaskKey) -> ProgressFn {
+        let engine = Arc::clone(self);
+        let key = key.clone();
+        Arc::new(move |line: &str| {
+            engine.emit(
+                &key.run,
+                EventKind::AgentActivity,
+                Some(&key.task),
+                serde_json::json!({ "activity": line }),
+            );
+        })
     }
 
     async fn heartbeat(&self, key: TaskKey, cancel: watch::Sender<bool>) {

@@ -1,0 +1,349 @@
+//! The `claude-code` adapter: Anthropic's Claude Code CLI in print mode.
+//!
+//! `claude -p --output-format stream-json --verbose`, the prompt on stdin (then closed), one
+//! fresh session per attempt. Every stdout line is one JSON event: `system` (`init` carries the
+//! session id), `assistant` (text and tool calls, shown as progress), `user` (tool results)
+//! and last `result`, which decides the attempt. Exit code 0 alone proves nothing (an API error
+//! can end with `subtype: "success"`, `is_error: true`), so success needs all of: a `result`
+//! event, `is_error` false, `subtype` `success`, no `permission_denials`, and exit code 0.
+
+use super::cli::{short, CliAgent, Ended, SessionParser};
+use super::profile::Profile;
+use super::session::{last_lines, no_result};
+use crate::runtime::agent::{AgentReply, SessionUsage};
+use crate::runtime::process::ExitStatusKind;
+use serde_json::Value;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// Turns a session may take when the profile sets no `max_turns`. Without the flag the CLI's
+/// own cap has ended runs after a few turns with a success status; a large explicit cap is
+/// predictable.
+pub const DEFAULT_MAX_TURNS: u64 = 100;
+
+/// The Claude Code adapter.
+pub struct ClaudeCode;
+
+impl CliAgent for ClaudeCode {
+    fn name(&self) -> &'static str {
+        "claude-code"
+    }
+
+    fn default_bin(&self) -> &'static str {
+        "claude"
+    }
+
+    fn install_hint(&self) -> &'static str {
+        "Install Claude Code (`npm install -g @anthropic-ai/claude-code`) so that `claude` is on PATH, or set `bin` in the agent profile"
+    }
+
+    fn key_vars(&self) -> &'static [&'static str] {
+        &[
+            "ANTHROPIC_API_KEY",
+            "ANTHROPIC_AUTH_TOKEN",
+            "CLAUDE_CODE_OAUTH_TOKEN",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+        ]
+    }
+
+    fn config_vars(&self) -> &'static [&'static str] {
+        &[
+            "ANTHROPIC_BASE_URL",
+            "ANTHROPIC_MODEL",
+            "CLAUDE_CONFIG_DIR",
+            "CLAUDE_CODE_USE_BEDROCK",
+            "CLAUDE_CODE_USE_VERTEX",
+            "ANTHROPIC_VERTEX_PROJECT_ID",
+            "CLOUD_ML_REGION",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "AWS_REGION",
+            "AWS_PROFILE",
+            "AWS_ACCESS_KEY_ID",
+        ]
+    }
+
+    fn login_hint(&self) -> &'static str {
+        "set ANTHROPIC_API_KEY, or run `claude setup-token` and set CLAUDE_CODE_OAUTH_TOKEN, or log in once with `claude`"
+    }
+
+    fn args(&self, profile: &Profile<'_>, _prompt_file: Option<&PathBuf>) -> Vec<OsString> {
+        let mut args: Vec<OsString> = ["-p", "--output-format", "stream-json", "--verbose"]
+            .into_iter()
+            .map(OsString::from)
+            .collect();
+        if let Some(model) = profile.string("model") {
+            args.push("--model".into());
+            args.push(model.into());
+        }
+        let turns = profile.number("max_turns").unwrap_or(DEFAULT_MAX_TURNS);
+        args.push("--max-turns".into());
+        args.push(turns.to_string().into());
+        if let Some(mode) = profile.string("permission_mode") {
+            args.push("--permission-mode".into());
+            args.push(mode.into());
+        }
+        // The `=` form keeps each tool one argument: the options are variadic, and a tool rule
+        // such as `Bash(npm test:*)` must not be split or swallow the next argument.
+        for tool in profile.strings("allow") {
+            args.push(format!("--allowedTools={tool}").into());
+        }
+        for tool in profile.strings("deny") {
+            args.push(format!("--disallowedTools={tool}").into());
+        }
+        args
+    }
+
+    fn parser(&self) -> Box<dyn SessionParser> {
+        Box::new(StreamParser::new("claude"))
+    }
+}
+
+/// Reads Claude Code's `stream-json` events (also Cursor's, which copies the format).
+pub struct StreamParser {
+    program: &'static str,
+    session_id: Option<String>,
+    result: Option<Value>,
+    other_lines: usize,
+    first_other: Option<String>,
+}
+
+impl StreamParser {
+    /// A parser for the output of `program` (named in error messages).
+    pub fn new(program: &'static str) -> Self {
+        StreamParser {
+            program,
+            session_id: None,
+            result: None,
+            other_lines: 0,
+            first_other: None,
+        }
+    }
+}
+
+impl SessionParser for StreamParser {
+    fn line(&mut self, line: &str) -> Option<String> {
+        if line.trim().is_empty() {
+            return None;
+        }
+        let Ok(event) = serde_json::from_str::<Value>(line) else {
+            self.other_lines += 1;
+            if self.first_other.is_none() {
+                self.first_other = Some(short(line, 200));
+            }
+            return None;
+        };
+        if let Some(id) = event.get("session_id").and_then(Value::as_str) {
+            self.session_id.get_or_insert_with(|| id.to_string());
+        }
+        match event.get("type").and_then(Value::as_str) {
+            Some("result") => {
+                self.result = Some(event);
+                None
+            }
+            Some("assistant") => describe_message(&event),
+            Some("system") => match event.get("subtype").and_then(Value::as_str) {
+                Some("init") => Some(format!(
+                    "session {} started (model {})",
+                    self.session_id.as_deref().unwrap_or("?"),
+                    event.get("model").and_then(Value::as_str).unwrap_or("?")
+                )),
+                Some("api_retry") => Some(format!(
+                    "API request failed; retry {} of {}",
+                    event.get("attempt").and_then(Value::as_u64).unwrap_or(0),
+                    event
+                        .get("max_retries")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(0)
+                )),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn finish(&mut self, ended: &Ended<'_>) -> AgentReply {
+        let Some(result) = self.result.take() else {
+            let mut reason = no_result(ended, self.program);
+            if let Some(first) = &self.first_other {
+                reason.push_str(&format!(
+                    "\n({} line(s) of its output were not JSON events, the first: {first})",
+                    self.other_lines
+                ));
+            }
+            return AgentReply {
+                outcome: Err(reason),
+                usage: SessionUsage {
+                    session_id: self.session_id.clone(),
+                    ..SessionUsage::default()
+                },
+            };
+        };
+        judge_result(&result, ended, self.session_id.clone())
+    }
+}
+
+/// One progress line for an `assistant` event: its tool calls, or the start of its text.
+fn describe_message(event: &Value) -> Option<String> {
+    let blocks = event.pointer("/message/content")?.as_array()?;
+    let mut parts = Vec::new();
+    for block in blocks {
+        match block.get("type").and_then(Value::as_str) {
+            Some("tool_use") => {
+                let name = block.get("name").and_then(Value::as_str).unwrap_or("tool");
+                let input = block.get("input");
+                let detail = [
+                    "file_path",
+                    "command",
+                    "pattern",
+                    "path",
+                    "url",
+                    "description",
+                ]
+                .iter()
+                .find_map(|key| input?.get(key)?.as_str())
+                .map(|d| short(d, 100))
+                .unwrap_or_default();
+                parts.push(format!("{name} {detail}").trim_end().to_string());
+            }
+            Some("text") => {
+                let text = block.get("text").and_then(Value::as_str).unwrap_or("");
+                if !text.trim().is_empty() {
+                    parts.push(format!("says: {}", short(text, 120)));
+                }
+            }
+            _ => {}
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// The verdict on a Claude-Code-style `result` object (Claude Code's last event; Cursor's
+/// whole `json` output).
+pub fn judge_result(result: &Value, ended: &Ended<'_>, session_id: Option<String>) -> AgentReply {
+    let usage = usage_of(result, session_id);
+    let text = result
+        .get("result")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let subtype = result
+        .get("subtype")
+        .and_then(Value::as_str)
+        .unwrap_or("success");
+    let is_error = result
+        .get("is_error")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let denials: Vec<String> = result
+        .get("permission_denials")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .map(|d| {
+                    let tool = d.get("tool_name").and_then(Value::as_str).unwrap_or("?");
+                    let input = d.get("tool_input");
+                    let target = ["file_path", "command", "path"]
+                        .iter()
+                        .find_map(|k| input?.get(k)?.as_str())
+                        .map(|t| format!(" ({})", short(t, 80)))
+                        .unwrap_or_default();
+                    format!("{tool}{target}")
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let errors: Vec<String> = result
+        .get("errors")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .map(|e| {
+                    e.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| e.to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let outcome = if subtype == "error_max_turns" {
+        Err(format!(
+            "the session stopped at its turn limit before finishing (subtype error_max_turns{}); raise `max_turns` in the profile or split the task",
+            if errors.is_empty() { String::new() } else { format!(": {}", errors.join("; ")) }
+        ))
+    } else if subtype != "success" {
+        Err(format!(
+            "the session failed (subtype {subtype}){}{}",
+            if errors.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", errors.join("; "))
+            },
+            if text.is_empty() {
+                String::new()
+            } else {
+                format!("\n{}", last_lines(&text, 20))
+            }
+        ))
+    } else if is_error {
+        let status = result
+            .get("api_error_status")
+            .and_then(Value::as_u64)
+            .map(|s| format!(" (API status {s})"))
+            .unwrap_or_default();
+        Err(format!(
+            "the session ended with an error{status}: {}",
+            if text.is_empty() {
+                "no message".to_string()
+            } else {
+                last_lines(&text, 20)
+            }
+        ))
+    } else if !denials.is_empty() {
+        Err(format!(
+            "the session was denied permission to use {}; allow the tools it needs in the profile (`allow = [\"Write\", \"Edit\", \"Bash(cargo test:*)\"]`) or set `permission_mode`",
+            denials.join(", ")
+        ))
+    } else if ended.status != ExitStatusKind::Code(0) {
+        Err(format!(
+            "the CLI reported success, but {}{}",
+            ended.status,
+            match last_lines(ended.stderr_tail, 10) {
+                s if s.is_empty() => String::new(),
+                s => format!("; its stderr ends:\n{s}"),
+            }
+        ))
+    } else {
+        Ok(text)
+    };
+    AgentReply { outcome, usage }
+}
+
+/// The usage a `result` object reports: session id, cost, tokens (cache reads and writes count
+/// as input), turns.
+fn usage_of(result: &Value, session_id: Option<String>) -> SessionUsage {
+    let tokens = |names: &[&str]| -> Option<u64> {
+        let usage = result.get("usage")?;
+        let values: Vec<u64> = names
+            .iter()
+            .filter_map(|n| usage.get(n).and_then(Value::as_u64))
+            .collect();
+        (!values.is_empty()).then(|| values.iter().sum())
+    };
+    SessionUsage {
+        session_id: result
+            .get("session_id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or(session_id),
+        cost_usd: result.get("total_cost_usd").and_then(Value::as_f64),
+        input_tokens: tokens(&[
+            "input_tokens",
+            "cache_creation_input_tokens",
+            "cache_read_input_tokens",
+        ]),
+        output_tokens: tokens(&["output_tokens"]),
+        turns: result.get("num_turns").and_then(Value::as_u64),
+        process_ms: None,
+    }
+}

@@ -1,0 +1,92 @@
+//! What an agent CLI adapter says about its CLI: the program, its argv, how it gets the prompt,
+//! which credential variables it needs, and how its output decides the attempt.
+
+use super::profile::Profile;
+use crate::runtime::agent::AgentReply;
+use crate::runtime::process::ExitStatusKind;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// How the prompt reaches the CLI. Never argv: argv is visible to every user of the machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PromptVia {
+    /// Written to stdin, which is then closed.
+    Stdin,
+    /// Written to a private file whose path is an argument; stdin is `/dev/null`.
+    File,
+}
+
+/// How a session's process ended, for the parser's verdict.
+pub struct Ended<'a> {
+    /// The exit status.
+    pub status: ExitStatusKind,
+    /// The end of stdout.
+    pub stdout_tail: &'a str,
+    /// The end of stderr.
+    pub stderr_tail: &'a str,
+}
+
+/// Reads one session's stdout and decides its outcome.
+pub trait SessionParser: Send {
+    /// Takes one line of stdout; returns a short line of progress to show, if the line says
+    /// something worth showing (a tool call, a message).
+    fn line(&mut self, line: &str) -> Option<String>;
+
+    /// The session's outcome once its process ended: the result or why it failed, and the
+    /// usage it reported. The caller adds the adapter's name to the error.
+    fn finish(&mut self, ended: &Ended<'_>) -> AgentReply;
+}
+
+/// An agent CLI.
+pub trait CliAgent: Send + Sync {
+    /// The adapter's name, as in `adapter = "…"`.
+    fn name(&self) -> &'static str;
+
+    /// The program run when the profile sets no `bin`.
+    fn default_bin(&self) -> &'static str;
+
+    /// What to tell a user whose machine lacks the program.
+    fn install_hint(&self) -> &'static str;
+
+    /// The variables that hold the CLI's API keys: passed from wfc's environment, and redacted
+    /// from everything the session reports.
+    fn key_vars(&self) -> &'static [&'static str];
+
+    /// Further variables the CLI reads for its account or endpoint (base URLs, config folders),
+    /// passed from wfc's environment when set.
+    fn config_vars(&self) -> &'static [&'static str];
+
+    /// Every variable passed from wfc's environment: keys, then configuration.
+    fn credential_vars(&self) -> Vec<&'static str> {
+        let mut vars = self.key_vars().to_vec();
+        vars.extend_from_slice(self.config_vars());
+        vars
+    }
+
+    /// What to tell a user whose session failed without any key variable set.
+    fn login_hint(&self) -> &'static str;
+
+    /// How the prompt reaches the CLI.
+    fn prompt_via(&self) -> PromptVia {
+        PromptVia::Stdin
+    }
+
+    /// The arguments (after the program) for one fresh headless session; the profile's own
+    /// `args` are appended after these. `prompt_file` is set when [`CliAgent::prompt_via`] is
+    /// [`PromptVia::File`].
+    fn args(&self, profile: &Profile<'_>, prompt_file: Option<&PathBuf>) -> Vec<OsString>;
+
+    /// A parser for one session's output.
+    fn parser(&self) -> Box<dyn SessionParser>;
+}
+
+/// A short, one-line form of `text` for a progress line.
+pub fn short(text: &str, limit: usize) -> String {
+    let line = text.trim().lines().next().unwrap_or("").trim();
+    if line.chars().count() <= limit {
+        line.to_string()
+    } else {
+        let cut: String = line.chars().take(limit).collect();
+        format!("{cut}…")
+    }
+}

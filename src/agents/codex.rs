@@ -1,0 +1,181 @@
+//! The `codex` adapter: OpenAI's Codex CLI (`codex exec`).
+//!
+//! `codex exec --json --skip-git-repo-check -C DIR [--sandbox S] [-m M] -`: the `-` makes it
+//! read the prompt from stdin, which is then closed (a prompt argument with an open stdin makes
+//! it wait for more). `--json` prints JSONL events: `thread.started` (the session id),
+//! `item.*` (commands, file changes, messages), `turn.completed` (token usage) or
+//! `turn.failed`, and top-level `error` events, some of them transient. Success needs a
+//! `turn.completed`, no `turn.failed`, and exit code 0; the result is the last agent message.
+//! Codex reports tokens, not cost.
+
+use super::cli::{short, CliAgent, Ended, SessionParser};
+use super::profile::Profile;
+use super::session::no_result;
+use crate::runtime::agent::{AgentReply, SessionUsage};
+use crate::runtime::process::ExitStatusKind;
+use serde_json::Value;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// The sandbox when the profile sets none: the agent may write in its workdir, not elsewhere.
+pub const DEFAULT_SANDBOX: &str = "workspace-write";
+
+/// The Codex adapter.
+pub struct Codex;
+
+impl CliAgent for Codex {
+    fn name(&self) -> &'static str {
+        "codex"
+    }
+
+    fn default_bin(&self) -> &'static str {
+        "codex"
+    }
+
+    fn install_hint(&self) -> &'static str {
+        "Install the Codex CLI (`npm install -g @openai/codex`) so that `codex` is on PATH, or set `bin` in the agent profile"
+    }
+
+    fn key_vars(&self) -> &'static [&'static str] {
+        &["CODEX_API_KEY", "OPENAI_API_KEY"]
+    }
+
+    fn config_vars(&self) -> &'static [&'static str] {
+        &["CODEX_HOME", "OPENAI_BASE_URL"]
+    }
+
+    fn login_hint(&self) -> &'static str {
+        "set CODEX_API_KEY or OPENAI_API_KEY, or run `codex login` once"
+    }
+
+    fn args(&self, profile: &Profile<'_>, _prompt_file: Option<&PathBuf>) -> Vec<OsString> {
+        let mut args: Vec<OsString> = ["exec", "--json", "--skip-git-repo-check", "--sandbox"]
+            .into_iter()
+            .map(OsString::from)
+            .collect();
+        args.push(profile.string("sandbox").unwrap_or(DEFAULT_SANDBOX).into());
+        if let Some(model) = profile.string("model") {
+            args.push("--model".into());
+            args.push(model.into());
+        }
+        // The prompt comes from stdin; `-` must come last, after every option.
+        args.push("-".into());
+        args
+    }
+
+    fn parser(&self) -> Box<dyn SessionParser> {
+        Box::new(CodexParser::default())
+    }
+}
+
+/// Reads `codex exec --json` events.
+#[derive(Default)]
+struct CodexParser {
+    thread_id: Option<String>,
+    last_message: Option<String>,
+    completed: bool,
+    failure: Option<String>,
+    last_error: Option<String>,
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    turns: u64,
+    events: usize,
+}
+
+impl SessionParser for CodexParser {
+    fn line(&mut self, line: &str) -> Option<String> {
+        let event: Value = serde_json::from_str(line).ok()?;
+        self.events += 1;
+        match event.get("type").and_then(Value::as_str)? {
+            "thread.started" => {
+                self.thread_id = event
+                    .get("thread_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                Some(format!(
+                    "session {} started",
+                    self.thread_id.as_deref().unwrap_or("?")
+                ))
+            }
+            "turn.completed" => {
+                self.completed = true;
+                self.turns += 1;
+                let usage = event.get("usage");
+                let count = |names: &[&str]| -> u64 {
+                    names
+                        .iter()
+                        .filter_map(|n| usage.and_then(|u| u.get(n)).and_then(Value::as_u64))
+                        .sum()
+                };
+                *self.input_tokens.get_or_insert(0) +=
+                    count(&["input_tokens", "cached_input_tokens"]);
+                *self.output_tokens.get_or_insert(0) +=
+                    count(&["output_tokens", "reasoning_output_tokens"]);
+                None
+            }
+            "turn.failed" => {
+                let message = event
+                    .pointer("/error/message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("no message");
+                self.failure = Some(message.to_string());
+                None
+            }
+            "error" => {
+                // Top-level errors include transient ones ("Reconnecting…"); a later
+                // `turn.completed` means the session recovered.
+                let message = event
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("no message");
+                self.last_error = Some(message.to_string());
+                Some(format!("error: {}", short(message, 120)))
+            }
+            "item.started" | "item.completed" => {
+                let item = event.get("item")?;
+                let started = event.get("type").and_then(Value::as_str) == Some("item.started");
+                match item.get("type").and_then(Value::as_str)? {
+                    "agent_message" if !started => {
+                        let text = item.get("text").and_then(Value::as_str).unwrap_or("");
+                        self.last_message = Some(text.to_string());
+                        Some(format!("says: {}", short(text, 120)))
+                    }
+                    "command_execution" if started => Some(format!(
+                        "$ {}",
+                        short(
+                            item.get("command").and_then(Value::as_str).unwrap_or(""),
+                            120
+                        )
+                    )),
+                    "file_change" if !started => Some("changed files".to_string()),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn finish(&mut self, ended: &Ended<'_>) -> AgentReply {
+        let usage = SessionUsage {
+            session_id: self.thread_id.clone(),
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            turns: (self.turns > 0).then_some(self.turns),
+            ..SessionUsage::default()
+        };
+        let outcome = if let Some(failure) = &self.failure {
+            Err(format!("the turn failed: {failure}"))
+        } else if !self.completed {
+            let mut reason = no_result(ended, "codex");
+            if let Some(error) = &self.last_error {
+                reason.push_str(&format!("\nits last error event: {error}"));
+            }
+            Err(reason)
+        } else if ended.status != ExitStatusKind::Code(0) {
+            Err(no_result(ended, "codex"))
+        } else {
+            Ok(self.last_message.clone().unwrap_or_default())
+        };
+        AgentReply { outcome, usage }
+    }
+}

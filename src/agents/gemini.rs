@@ -1,0 +1,189 @@
+//! The `gemini` adapter: Google's Gemini CLI in headless mode.
+//!
+//! `gemini -o json --approval-mode yolo [-m M] -p "…"`: the task's prompt goes on stdin, which
+//! the CLI puts before the `-p` text, so argv carries only a fixed instruction. Without an
+//! approval mode that allows edits, headless mode removes the tools that need approval. The
+//! output is one JSON object, `{session_id, response, stats, error?}`; the exit code says what
+//! failed (41 authentication, 42 input, 52 configuration, 53 turn limit, 54 a tool).
+
+use super::cli::{CliAgent, Ended, SessionParser};
+use super::profile::Profile;
+use super::session::no_result;
+use crate::runtime::agent::{AgentReply, SessionUsage};
+use crate::runtime::process::ExitStatusKind;
+use serde_json::Value;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// The approval mode when the profile sets none: edits and commands run without asking, as no
+/// one is there to answer.
+pub const DEFAULT_APPROVAL_MODE: &str = "yolo";
+
+/// The `-p` text: the task itself arrives on stdin, ahead of it.
+const INSTRUCTION: &str = "Carry out the task described above.";
+
+/// The Gemini CLI adapter.
+pub struct Gemini;
+
+impl CliAgent for Gemini {
+    fn name(&self) -> &'static str {
+        "gemini"
+    }
+
+    fn default_bin(&self) -> &'static str {
+        "gemini"
+    }
+
+    fn install_hint(&self) -> &'static str {
+        "Install the Gemini CLI (`npm install -g @google/gemini-cli`) so that `gemini` is on PATH, or set `bin` in the agent profile"
+    }
+
+    fn key_vars(&self) -> &'static [&'static str] {
+        &["GEMINI_API_KEY", "GOOGLE_API_KEY"]
+    }
+
+    fn config_vars(&self) -> &'static [&'static str] {
+        &[
+            "GOOGLE_GENAI_USE_VERTEXAI",
+            "GOOGLE_CLOUD_PROJECT",
+            "GOOGLE_CLOUD_LOCATION",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "GOOGLE_GEMINI_BASE_URL",
+        ]
+    }
+
+    fn login_hint(&self) -> &'static str {
+        "set GEMINI_API_KEY, or log in once with `gemini`"
+    }
+
+    fn args(&self, profile: &Profile<'_>, _prompt_file: Option<&PathBuf>) -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec!["-o".into(), "json".into(), "--approval-mode".into()];
+        args.push(
+            profile
+                .string("approval_mode")
+                .unwrap_or(DEFAULT_APPROVAL_MODE)
+                .into(),
+        );
+        if let Some(model) = profile.string("model") {
+            args.push("-m".into());
+            args.push(model.into());
+        }
+        args.push("-p".into());
+        args.push(INSTRUCTION.into());
+        args
+    }
+
+    fn parser(&self) -> Box<dyn SessionParser> {
+        Box::new(GeminiParser::default())
+    }
+}
+
+/// Collects `gemini -o json` output, one object possibly printed over several lines.
+#[derive(Default)]
+struct GeminiParser {
+    text: String,
+}
+
+impl SessionParser for GeminiParser {
+    fn line(&mut self, line: &str) -> Option<String> {
+        self.text.push_str(line);
+        self.text.push('\n');
+        None
+    }
+
+    fn finish(&mut self, ended: &Ended<'_>) -> AgentReply {
+        // The object is the output's last top-level JSON value; anything before it (a warning
+        // printed to stdout) is skipped.
+        let parsed = self
+            .text
+            .find('{')
+            .and_then(|start| {
+                serde_json::Deserializer::from_str(&self.text[start..])
+                    .into_iter::<Value>()
+                    .filter_map(Result::ok)
+                    .last()
+            })
+            .filter(Value::is_object);
+        let Some(object) = parsed else {
+            return AgentReply::failed(
+                exit_reason(ended).unwrap_or_else(|| no_result(ended, "gemini")),
+            );
+        };
+        let usage = usage_of(&object);
+        let outcome = if let Some(error) = object.get("error").filter(|e| !e.is_null()) {
+            let message = error
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("no message");
+            let kind = error.get("type").and_then(Value::as_str).unwrap_or("error");
+            Err(format!(
+                "the session failed ({kind}): {message}{}",
+                exit_reason(ended)
+                    .map(|r| format!("; {r}"))
+                    .unwrap_or_default()
+            ))
+        } else if let Some(reason) = exit_reason(ended) {
+            Err(reason)
+        } else {
+            Ok(object
+                .get("response")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string())
+        };
+        AgentReply { outcome, usage }
+    }
+}
+
+/// What a non-zero exit code means, per the CLI's headless documentation.
+fn exit_reason(ended: &Ended<'_>) -> Option<String> {
+    let meaning = match ended.status {
+        ExitStatusKind::Code(0) => return None,
+        ExitStatusKind::Code(41) => "authentication failed",
+        ExitStatusKind::Code(42) => "the input was rejected",
+        ExitStatusKind::Code(52) => "its configuration is invalid",
+        ExitStatusKind::Code(53) => "the session reached its turn limit",
+        ExitStatusKind::Code(54) => "a tool failed fatally",
+        _ => "it failed",
+    };
+    let stderr = super::session::last_lines(ended.stderr_tail, 10);
+    Some(format!(
+        "`gemini` {}: {meaning}{}",
+        ended.status,
+        if stderr.is_empty() {
+            String::new()
+        } else {
+            format!("; its stderr ends:\n{stderr}")
+        }
+    ))
+}
+
+/// Tokens summed over the models the session used; the CLI reports no cost.
+fn usage_of(object: &Value) -> SessionUsage {
+    let mut usage = SessionUsage {
+        session_id: object
+            .get("session_id")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        ..SessionUsage::default()
+    };
+    if let Some(models) = object.pointer("/stats/models").and_then(Value::as_object) {
+        for model in models.values() {
+            let tokens = |name: &str| {
+                model
+                    .pointer(&format!("/tokens/{name}"))
+                    .and_then(Value::as_u64)
+            };
+            if let Some(prompt) = tokens("prompt") {
+                *usage.input_tokens.get_or_insert(0) += prompt;
+            }
+            if let Some(out) = tokens("candidates") {
+                *usage.output_tokens.get_or_insert(0) += out;
+            }
+            if let Some(requests) = model.pointer("/api/totalRequests").and_then(Value::as_u64) {
+                *usage.turns.get_or_insert(0) += requests;
+            }
+        }
+    }
+    usage
+}

@@ -1,0 +1,283 @@
+//! A scripted model server for the agent tests: it speaks the Anthropic Messages API on
+//! 127.0.0.1 (JSON, or SSE streaming when the request asks for it), so the real Claude Code CLI
+//! runs against it as against the real service.
+//!
+//! A script is a list of rules. A request that offers tools (a session's turn) is answered by
+//! the first rule whose `when` text appears in the request's first message (where the CLI puts
+//! the prompt) and whose `unless` text does not; the rule's reply is its step number N, where N
+//! is how many assistant turns the conversation already has. Requests without tools (the CLI's
+//! own side requests, such as a session title) get a short text. Every request is kept, for the
+//! tests to read.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+/// One scripted assistant turn.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    /// A final text message.
+    Text(String),
+    /// Tool calls (name, input), all in one turn.
+    Tools(Vec<(String, Value)>),
+    /// An HTTP error with this status and message.
+    Error(u16, String),
+}
+
+impl Reply {
+    /// A turn that calls one tool.
+    pub fn tool(name: &str, input: Value) -> Reply {
+        Reply::Tools(vec![(name.to_string(), input)])
+    }
+
+    /// A final text message.
+    pub fn text(text: &str) -> Reply {
+        Reply::Text(text.to_string())
+    }
+}
+
+/// Which conversation a rule answers, and its turns.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// Text the first message must contain.
+    pub when: String,
+    /// Text it must not contain.
+    pub unless: Option<String>,
+    /// The reply for each turn; past the end, the last one again.
+    pub steps: Vec<Reply>,
+}
+
+impl Rule {
+    /// A rule for prompts containing `when`.
+    pub fn new(when: &str, steps: Vec<Reply>) -> Rule {
+        Rule {
+            when: when.to_string(),
+            unless: None,
+            steps,
+        }
+    }
+
+    /// The same rule, not for prompts containing `text`.
+    pub fn unless(mut self, text: &str) -> Rule {
+        self.unless = Some(text.to_string());
+        self
+    }
+}
+
+/// A running server; it stops with the test process.
+pub struct ModelServer {
+    /// Its base URL, for `ANTHROPIC_BASE_URL`.
+    pub url: String,
+    requests: Arc<Mutex<Vec<Value>>>,
+}
+
+impl ModelServer {
+    /// Starts a server that answers with `rules`.
+    pub fn start(rules: Vec<Rule>) -> ModelServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the model server");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let kept = Arc::clone(&requests);
+        let rules = Arc::new(rules);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let rules = Arc::clone(&rules);
+                let kept = Arc::clone(&kept);
+                std::thread::spawn(move || {
+                    let _ = serve(stream, &rules, &kept);
+                });
+            }
+        });
+        ModelServer { url, requests }
+    }
+
+    /// The session requests (with tools) received so far.
+    pub fn session_requests(&self) -> Vec<Value> {
+        self.requests
+            .lock()
+            .expect("requests")
+            .iter()
+            .filter(|r| offers_tools(r))
+            .cloned()
+            .collect()
+    }
+}
+
+fn offers_tools(request: &Value) -> bool {
+    request["tools"].as_array().is_some_and(|t| !t.is_empty())
+}
+
+/// Answers one connection's request, then closes it.
+fn serve(stream: TcpStream, rules: &[Rule], kept: &Mutex<Vec<Value>>) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut length = 0usize;
+    let mut chunked = false;
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header)? == 0 || header == "\r\n" || header == "\n" {
+            break;
+        }
+        let lower = header.to_ascii_lowercase();
+        if let Some(value) = lower.strip_prefix("content-length:") {
+            length = value.trim().parse().unwrap_or(0);
+        }
+        if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
+            chunked = true;
+        }
+    }
+    let body = if chunked {
+        read_chunked(&mut reader)?
+    } else {
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body)?;
+        body
+    };
+    let mut out = stream;
+    if !request_line.starts_with("POST") {
+        return write_response(&mut out, 200, "application/json", b"{}");
+    }
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    kept.lock().expect("requests").push(request.clone());
+    if request_line.contains("count_tokens") {
+        return write_response(
+            &mut out,
+            200,
+            "application/json",
+            br#"{"input_tokens":100}"#,
+        );
+    }
+    let reply = if offers_tools(&request) {
+        choose(rules, &request)
+    } else {
+        Reply::text("Scripted session")
+    };
+    let model = request["model"].as_str().unwrap_or("claude-sonnet-4-5");
+    let (content, stop) = match reply {
+        Reply::Error(status, message) => {
+            let error = json!({"type": "error", "error": {"type": "invalid_request_error", "message": message}});
+            return write_response(&mut out, status, "application/json", error.to_string().as_bytes());
+        }
+        Reply::Text(text) => (vec![json!({"type": "text", "text": text})], "end_turn"),
+        Reply::Tools(calls) => (
+            calls
+                .into_iter()
+                .enumerate()
+                .map(|(n, (name, input))| {
+                    json!({"type": "tool_use", "id": format!("toolu_{:08}", fastrand_id() + n as u64), "name": name, "input": input})
+                })
+                .collect(),
+            "tool_use",
+        ),
+    };
+    let usage = json!({"input_tokens": 120, "output_tokens": 30});
+    if request["stream"].as_bool() == Some(true) {
+        let body = sse(model, &content, stop, &usage);
+        write_response(&mut out, 200, "text/event-stream", body.as_bytes())
+    } else {
+        let message = json!({
+            "id": format!("msg_{}", fastrand_id()), "type": "message", "role": "assistant",
+            "model": model, "content": content, "stop_reason": stop, "stop_sequence": null,
+            "usage": usage,
+        });
+        write_response(
+            &mut out,
+            200,
+            "application/json",
+            message.to_string().as_bytes(),
+        )
+    }
+}
+
+/// The reply the script gives `request`.
+fn choose(rules: &[Rule], request: &Value) -> Reply {
+    let messages = request["messages"].as_array().cloned().unwrap_or_default();
+    let first = messages.first().map(Value::to_string).unwrap_or_default();
+    let turns = messages.iter().filter(|m| m["role"] == "assistant").count();
+    let rule = rules.iter().find(|rule| {
+        first.contains(&rule.when)
+            && rule
+                .unless
+                .as_ref()
+                .is_none_or(|unless| !first.contains(unless))
+    });
+    match rule {
+        Some(rule) => rule
+            .steps
+            .get(turns)
+            .or(rule.steps.last())
+            .cloned()
+            .unwrap_or_else(|| Reply::text("done")),
+        None => Reply::text("No scripted reply matches this prompt."),
+    }
+}
+
+/// The SSE events of one streamed message.
+fn sse(model: &str, content: &[Value], stop: &str, usage: &Value) -> String {
+    let mut events = vec![(
+        "message_start",
+        json!({"type": "message_start", "message": {
+            "id": format!("msg_{}", fastrand_id()), "type": "message", "role": "assistant",
+            "model": model, "content": [], "stop_reason": null, "stop_sequence": null,
+            "usage": {"input_tokens": usage["input_tokens"], "output_tokens": 1}}}),
+    )];
+    for (index, block) in content.iter().enumerate() {
+        if block["type"] == "text" {
+            events.push(("content_block_start", json!({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}})));
+            events.push(("content_block_delta", json!({"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": block["text"]}})));
+        } else {
+            events.push(("content_block_start", json!({"type": "content_block_start", "index": index, "content_block": {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}})));
+            events.push(("content_block_delta", json!({"type": "content_block_delta", "index": index, "delta": {"type": "input_json_delta", "partial_json": block["input"].to_string()}})));
+        }
+        events.push((
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": index}),
+        ));
+    }
+    events.push(("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null}, "usage": {"output_tokens": usage["output_tokens"]}})));
+    events.push(("message_stop", json!({"type": "message_stop"})));
+    events
+        .into_iter()
+        .map(|(name, data)| format!("event: {name}\ndata: {data}\n\n"))
+        .collect()
+}
+
+fn write_response(
+    out: &mut TcpStream,
+    status: u16,
+    kind: &str,
+    body: &[u8],
+) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {status} {}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        if status == 200 { "OK" } else { "Error" },
+        body.len()
+    );
+    out.write_all(head.as_bytes())?;
+    out.write_all(body)?;
+    out.flush()
+}
+
+fn read_chunked(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut size = String::new();
+        reader.read_line(&mut size)?;
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        let mut chunk = vec![0; size + 2];
+        reader.read_exact(&mut chunk)?;
+        if size == 0 {
+            return Ok(body);
+        }
+        body.extend_from_slice(&chunk[..size]);
+    }
+}
+
+/// A number that differs between calls, for message and tool ids.
+fn fastrand_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(100, Ordering::Relaxed)
+}
