@@ -6,7 +6,7 @@
 //! and cost are read from its `Tokens: … sent, … received.` and `Cost: $… session.` lines; it
 //! has no session id. The result is its output without those lines.
 
-use super::cli::{CliAgent, Ended, PromptVia, SessionParser};
+use super::cli::{CliAgent, CliInfo, Ended, PromptVia, SessionParser};
 use super::profile::Profile;
 use super::session::{last_lines, no_result};
 use crate::runtime::agent::{AgentReply, SessionUsage};
@@ -33,35 +33,25 @@ const UNATTENDED: [&str; 10] = [
     "--no-fancy-input",
 ];
 
-impl CliAgent for Aider {
-    fn name(&self) -> &'static str {
-        "aider"
-    }
-
-    fn default_bin(&self) -> &'static str {
-        "aider"
-    }
-
-    fn install_hint(&self) -> &'static str {
-        "Install Aider (`python -m pip install aider-install && aider-install`) so that `aider` is on PATH, or set `bin` in the agent profile"
-    }
-
-    fn key_vars(&self) -> &'static [&'static str] {
-        &[
+/// Aider's names, variables and hints.
+const INFO: CliInfo = CliInfo {
+    name: "aider",
+    default_bin: "aider",
+    install_hint: "Install Aider (`python -m pip install aider-install && aider-install`) so that `aider` is on PATH, or set `bin` in the agent profile",
+    key_vars: &[
             "ANTHROPIC_API_KEY",
             "OPENAI_API_KEY",
             "OPENROUTER_API_KEY",
             "GEMINI_API_KEY",
             "DEEPSEEK_API_KEY",
-        ]
-    }
+        ],
+    config_vars: &["OPENAI_API_BASE", "ANTHROPIC_BASE_URL", "AIDER_MODEL"],
+    login_hint: "set the API key variable of the model's provider (ANTHROPIC_API_KEY, OPENAI_API_KEY, …)",
+};
 
-    fn config_vars(&self) -> &'static [&'static str] {
-        &["OPENAI_API_BASE", "ANTHROPIC_BASE_URL", "AIDER_MODEL"]
-    }
-
-    fn login_hint(&self) -> &'static str {
-        "set the API key variable of the model's provider (ANTHROPIC_API_KEY, OPENAI_API_KEY, …)"
+impl CliAgent for Aider {
+    fn info(&self) -> &'static CliInfo {
+        &INFO
     }
 
     fn prompt_via(&self) -> PromptVia {

@@ -7,7 +7,7 @@
 //! can end with `subtype: "success"`, `is_error: true`), so success needs all of: a `result`
 //! event, `is_error` false, `subtype` `success`, no `permission_denials`, and exit code 0.
 
-use super::cli::{short, CliAgent, Ended, SessionParser};
+use super::cli::{short, CliAgent, CliInfo, Ended, SessionParser};
 use super::profile::Profile;
 use super::session::{last_lines, no_result};
 use crate::runtime::agent::{AgentReply, SessionUsage};
@@ -24,31 +24,19 @@ pub const DEFAULT_MAX_TURNS: u64 = 100;
 /// The Claude Code adapter.
 pub struct ClaudeCode;
 
-impl CliAgent for ClaudeCode {
-    fn name(&self) -> &'static str {
-        "claude-code"
-    }
-
-    fn default_bin(&self) -> &'static str {
-        "claude"
-    }
-
-    fn install_hint(&self) -> &'static str {
-        "Install Claude Code (`npm install -g @anthropic-ai/claude-code`) so that `claude` is on PATH, or set `bin` in the agent profile"
-    }
-
-    fn key_vars(&self) -> &'static [&'static str] {
-        &[
+/// Claude Code's names, variables and hints.
+const INFO: CliInfo = CliInfo {
+    name: "claude-code",
+    default_bin: "claude",
+    install_hint: "Install Claude Code (`npm install -g @anthropic-ai/claude-code`) so that `claude` is on PATH, or set `bin` in the agent profile",
+    key_vars: &[
             "ANTHROPIC_API_KEY",
             "ANTHROPIC_AUTH_TOKEN",
             "CLAUDE_CODE_OAUTH_TOKEN",
             "AWS_SECRET_ACCESS_KEY",
             "AWS_SESSION_TOKEN",
-        ]
-    }
-
-    fn config_vars(&self) -> &'static [&'static str] {
-        &[
+        ],
+    config_vars: &[
             "ANTHROPIC_BASE_URL",
             "ANTHROPIC_MODEL",
             "CLAUDE_CONFIG_DIR",
@@ -60,11 +48,13 @@ impl CliAgent for ClaudeCode {
             "AWS_REGION",
             "AWS_PROFILE",
             "AWS_ACCESS_KEY_ID",
-        ]
-    }
+        ],
+    login_hint: "set ANTHROPIC_API_KEY, or run `claude setup-token` and set CLAUDE_CODE_OAUTH_TOKEN, or log in once with `claude`",
+};
 
-    fn login_hint(&self) -> &'static str {
-        "set ANTHROPIC_API_KEY, or run `claude setup-token` and set CLAUDE_CODE_OAUTH_TOKEN, or log in once with `claude`"
+impl CliAgent for ClaudeCode {
+    fn info(&self) -> &'static CliInfo {
+        &INFO
     }
 
     fn args(&self, profile: &Profile<'_>, _prompt_file: Option<&PathBuf>) -> Vec<OsString> {

@@ -37,34 +37,41 @@ pub trait SessionParser: Send {
     fn finish(&mut self, ended: &Ended<'_>) -> AgentReply;
 }
 
-/// An agent CLI.
-pub trait CliAgent: Send + Sync {
+/// What wfc knows about an agent CLI besides how to run it: names, variables, hints.
+pub struct CliInfo {
     /// The adapter's name, as in `adapter = "…"`.
-    fn name(&self) -> &'static str;
-
+    pub name: &'static str,
     /// The program run when the profile sets no `bin`.
-    fn default_bin(&self) -> &'static str;
-
+    pub default_bin: &'static str,
     /// What to tell a user whose machine lacks the program.
-    fn install_hint(&self) -> &'static str;
-
+    pub install_hint: &'static str,
     /// The variables that hold the CLI's API keys: passed from wfc's environment, and redacted
     /// from everything the session reports.
-    fn key_vars(&self) -> &'static [&'static str];
+    pub key_vars: &'static [&'static str],
+    /// Further variables the CLI reads for its account or endpoint (base URLs, config
+    /// folders), passed from wfc's environment when set.
+    pub config_vars: &'static [&'static str],
+    /// What to tell a user whose session failed without any key variable set.
+    pub login_hint: &'static str,
+}
 
-    /// Further variables the CLI reads for its account or endpoint (base URLs, config folders),
-    /// passed from wfc's environment when set.
-    fn config_vars(&self) -> &'static [&'static str];
+/// An agent CLI.
+pub trait CliAgent: Send + Sync {
+    /// Its names, variables and hints.
+    fn info(&self) -> &'static CliInfo;
+
+    /// The adapter's name, as in `adapter = "…"`.
+    fn name(&self) -> &'static str {
+        self.info().name
+    }
 
     /// Every variable passed from wfc's environment: keys, then configuration.
     fn credential_vars(&self) -> Vec<&'static str> {
-        let mut vars = self.key_vars().to_vec();
-        vars.extend_from_slice(self.config_vars());
+        let info = self.info();
+        let mut vars = info.key_vars.to_vec();
+        vars.extend_from_slice(info.config_vars);
         vars
     }
-
-    /// What to tell a user whose session failed without any key variable set.
-    fn login_hint(&self) -> &'static str;
 
     /// How the prompt reaches the CLI.
     fn prompt_via(&self) -> PromptVia {

@@ -8,7 +8,7 @@
 //! `turn.completed`, no `turn.failed`, and exit code 0; the result is the last agent message.
 //! Codex reports tokens, not cost.
 
-use super::cli::{short, CliAgent, Ended, SessionParser};
+use super::cli::{short, CliAgent, CliInfo, Ended, SessionParser};
 use super::profile::Profile;
 use super::session::no_result;
 use crate::runtime::agent::{AgentReply, SessionUsage};
@@ -23,29 +23,19 @@ pub const DEFAULT_SANDBOX: &str = "workspace-write";
 /// The Codex adapter.
 pub struct Codex;
 
+/// Codex's names, variables and hints.
+const INFO: CliInfo = CliInfo {
+    name: "codex",
+    default_bin: "codex",
+    install_hint: "Install the Codex CLI (`npm install -g @openai/codex`) so that `codex` is on PATH, or set `bin` in the agent profile",
+    key_vars: &["CODEX_API_KEY", "OPENAI_API_KEY"],
+    config_vars: &["CODEX_HOME", "OPENAI_BASE_URL"],
+    login_hint: "set CODEX_API_KEY or OPENAI_API_KEY, or run `codex login` once",
+};
+
 impl CliAgent for Codex {
-    fn name(&self) -> &'static str {
-        "codex"
-    }
-
-    fn default_bin(&self) -> &'static str {
-        "codex"
-    }
-
-    fn install_hint(&self) -> &'static str {
-        "Install the Codex CLI (`npm install -g @openai/codex`) so that `codex` is on PATH, or set `bin` in the agent profile"
-    }
-
-    fn key_vars(&self) -> &'static [&'static str] {
-        &["CODEX_API_KEY", "OPENAI_API_KEY"]
-    }
-
-    fn config_vars(&self) -> &'static [&'static str] {
-        &["CODEX_HOME", "OPENAI_BASE_URL"]
-    }
-
-    fn login_hint(&self) -> &'static str {
-        "set CODEX_API_KEY or OPENAI_API_KEY, or run `codex login` once"
+    fn info(&self) -> &'static CliInfo {
+        &INFO
     }
 
     fn args(&self, profile: &Profile<'_>, _prompt_file: Option<&PathBuf>) -> Vec<OsString> {

@@ -7,7 +7,7 @@
 //! approval: print mode would otherwise reject whatever needs one.
 
 use super::claude::StreamParser;
-use super::cli::{CliAgent, SessionParser};
+use super::cli::{CliAgent, CliInfo, SessionParser};
 use super::profile::Profile;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -15,29 +15,19 @@ use std::path::PathBuf;
 /// The Cursor agent adapter.
 pub struct Cursor;
 
+/// Cursor's names, variables and hints.
+const INFO: CliInfo = CliInfo {
+    name: "cursor",
+    default_bin: "cursor-agent",
+    install_hint: "Install Cursor's CLI (`curl https://cursor.com/install -fsS | bash`) so that `cursor-agent` is on PATH, or set `bin` in the agent profile (newer builds name it `agent`)",
+    key_vars: &["CURSOR_API_KEY"],
+    config_vars: &[],
+    login_hint: "set CURSOR_API_KEY, or run `cursor-agent login` once",
+};
+
 impl CliAgent for Cursor {
-    fn name(&self) -> &'static str {
-        "cursor"
-    }
-
-    fn default_bin(&self) -> &'static str {
-        "cursor-agent"
-    }
-
-    fn install_hint(&self) -> &'static str {
-        "Install Cursor's CLI (`curl https://cursor.com/install -fsS | bash`) so that `cursor-agent` is on PATH, or set `bin` in the agent profile (newer builds name it `agent`)"
-    }
-
-    fn key_vars(&self) -> &'static [&'static str] {
-        &["CURSOR_API_KEY"]
-    }
-
-    fn config_vars(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    fn login_hint(&self) -> &'static str {
-        "set CURSOR_API_KEY, or run `cursor-agent login` once"
+    fn info(&self) -> &'static CliInfo {
+        &INFO
     }
 
     fn args(&self, profile: &Profile<'_>, _prompt_file: Option<&PathBuf>) -> Vec<OsString> {

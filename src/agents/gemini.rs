@@ -6,7 +6,7 @@
 //! output is one JSON object, `{session_id, response, stats, error?}`; the exit code says what
 //! failed (41 authentication, 42 input, 52 configuration, 53 turn limit, 54 a tool).
 
-use super::cli::{CliAgent, Ended, SessionParser};
+use super::cli::{CliAgent, CliInfo, Ended, SessionParser};
 use super::profile::Profile;
 use super::session::no_result;
 use crate::runtime::agent::{AgentReply, SessionUsage};
@@ -25,35 +25,25 @@ const INSTRUCTION: &str = "Carry out the task described above.";
 /// The Gemini CLI adapter.
 pub struct Gemini;
 
-impl CliAgent for Gemini {
-    fn name(&self) -> &'static str {
-        "gemini"
-    }
-
-    fn default_bin(&self) -> &'static str {
-        "gemini"
-    }
-
-    fn install_hint(&self) -> &'static str {
-        "Install the Gemini CLI (`npm install -g @google/gemini-cli`) so that `gemini` is on PATH, or set `bin` in the agent profile"
-    }
-
-    fn key_vars(&self) -> &'static [&'static str] {
-        &["GEMINI_API_KEY", "GOOGLE_API_KEY"]
-    }
-
-    fn config_vars(&self) -> &'static [&'static str] {
-        &[
+/// The Gemini CLI's names, variables and hints.
+const INFO: CliInfo = CliInfo {
+    name: "gemini",
+    default_bin: "gemini",
+    install_hint: "Install the Gemini CLI (`npm install -g @google/gemini-cli`) so that `gemini` is on PATH, or set `bin` in the agent profile",
+    key_vars: &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
+    config_vars: &[
             "GOOGLE_GENAI_USE_VERTEXAI",
             "GOOGLE_CLOUD_PROJECT",
             "GOOGLE_CLOUD_LOCATION",
             "GOOGLE_APPLICATION_CREDENTIALS",
             "GOOGLE_GEMINI_BASE_URL",
-        ]
-    }
+        ],
+    login_hint: "set GEMINI_API_KEY, or log in once with `gemini`",
+};
 
-    fn login_hint(&self) -> &'static str {
-        "set GEMINI_API_KEY, or log in once with `gemini`"
+impl CliAgent for Gemini {
+    fn info(&self) -> &'static CliInfo {
+        &INFO
     }
 
     fn args(&self, profile: &Profile<'_>, _prompt_file: Option<&PathBuf>) -> Vec<OsString> {

@@ -47,7 +47,7 @@ pub fn credential_values() -> Vec<String> {
     Adapter::ALL
         .iter()
         .filter_map(|adapter| cli_agent(adapter.name()))
-        .flat_map(|agent| agent.key_vars().iter())
+        .flat_map(|agent| agent.info().key_vars.iter())
         .filter_map(|name| std::env::var(name).ok())
         .filter(|value| value.len() >= 4)
         .collect()

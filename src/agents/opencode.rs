@@ -7,7 +7,7 @@
 //! no output when a permission was refused, so success needs exit code 0, no `error`, a last
 //! step that stopped, and a non-empty message.
 
-use super::cli::{short, CliAgent, Ended, SessionParser};
+use super::cli::{short, CliAgent, CliInfo, Ended, SessionParser};
 use super::profile::Profile;
 use super::session::no_result;
 use crate::runtime::agent::{AgentReply, SessionUsage};
@@ -19,39 +19,29 @@ use std::path::PathBuf;
 /// The OpenCode adapter.
 pub struct Opencode;
 
-impl CliAgent for Opencode {
-    fn name(&self) -> &'static str {
-        "opencode"
-    }
-
-    fn default_bin(&self) -> &'static str {
-        "opencode"
-    }
-
-    fn install_hint(&self) -> &'static str {
-        "Install OpenCode (`npm install -g opencode-ai`) so that `opencode` is on PATH, or set `bin` in the agent profile"
-    }
-
-    fn key_vars(&self) -> &'static [&'static str] {
-        &[
+/// OpenCode's names, variables and hints.
+const INFO: CliInfo = CliInfo {
+    name: "opencode",
+    default_bin: "opencode",
+    install_hint: "Install OpenCode (`npm install -g opencode-ai`) so that `opencode` is on PATH, or set `bin` in the agent profile",
+    key_vars: &[
             "ANTHROPIC_API_KEY",
             "OPENAI_API_KEY",
             "OPENROUTER_API_KEY",
             "GEMINI_API_KEY",
-        ]
-    }
-
-    fn config_vars(&self) -> &'static [&'static str] {
-        &[
+        ],
+    config_vars: &[
             "OPENCODE_CONFIG",
             "OPENCODE_CONFIG_CONTENT",
             "XDG_CONFIG_HOME",
             "XDG_DATA_HOME",
-        ]
-    }
+        ],
+    login_hint: "set the API key variable of the model's provider, or run `opencode auth login` once",
+};
 
-    fn login_hint(&self) -> &'static str {
-        "set the API key variable of the model's provider, or run `opencode auth login` once"
+impl CliAgent for Opencode {
+    fn info(&self) -> &'static CliInfo {
+        &INFO
     }
 
     fn args(&self, profile: &Profile<'_>, _prompt_file: Option<&PathBuf>) -> Vec<OsString> {

@@ -47,7 +47,7 @@ pub async fn run_session(
     let program = profile
         .string("bin")
         .map(str::to_string)
-        .unwrap_or_else(|| agent.default_bin().to_string());
+        .unwrap_or_else(|| agent.info().default_bin.to_string());
     let prompt_file = match agent.prompt_via() {
         PromptVia::File => match PromptFile::write(request) {
             Ok(file) => Some(file),
@@ -103,7 +103,7 @@ pub async fn run_session(
         Err(ProcessError::Spawn { reason, .. }) => {
             return AgentReply::failed(format!(
                 "{name}: cannot start `{program}`: {reason}. {}",
-                agent.install_hint()
+                agent.info().install_hint
             ));
         }
         Err(error) => return AgentReply::failed(format!("{name}: {error}")),
@@ -175,21 +175,21 @@ fn spec_env_names(agent: &dyn CliAgent, profile: &Profile<'_>) -> Vec<String> {
 
 /// A hint for a failed session that had none of its adapter's credential variables.
 fn missing_credentials(agent: &dyn CliAgent, present: &[String]) -> Option<String> {
-    let keys = agent.key_vars();
+    let keys = agent.info().key_vars;
     if keys.is_empty() || keys.iter().any(|key| present.iter().any(|p| p == key)) {
         return None;
     }
     Some(format!(
         "\n(no {} was set in wfc's environment; {})",
         keys.join(" or "),
-        agent.login_hint()
+        agent.info().login_hint
     ))
 }
 
 /// `text` with the values of the adapter's credential variables replaced.
 pub fn redact_credentials(agent: &dyn CliAgent, text: String) -> String {
     let mut text = text;
-    for name in agent.key_vars() {
+    for name in agent.info().key_vars {
         if let Ok(value) = std::env::var(name) {
             if value.len() >= 4 && text.contains(&value) {
                 text = text.replace(&value, "[redacted]");
