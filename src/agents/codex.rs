@@ -107,10 +107,11 @@ impl SessionParser for CodexParser {
                         .filter_map(|n| usage.and_then(|u| u.get(n)).and_then(Value::as_u64))
                         .sum()
                 };
-                *self.input_tokens.get_or_insert(0) +=
-                    count(&["input_tokens", "cached_input_tokens"]);
-                *self.output_tokens.get_or_insert(0) +=
-                    count(&["output_tokens", "reasoning_output_tokens"]);
+                // OpenAI's counts nest: `input_tokens` already includes the cached ones and
+                // `output_tokens` the reasoning ones (a real session reports cached 40 of 240),
+                // so adding the parts would count them twice.
+                *self.input_tokens.get_or_insert(0) += count(&["input_tokens"]);
+                *self.output_tokens.get_or_insert(0) += count(&["output_tokens"]);
                 None
             }
             "turn.failed" => {
