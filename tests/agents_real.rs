@@ -262,8 +262,10 @@ fn a_codex_session_the_server_refuses_fails_with_the_reason() {
     assert_eq!(record.state, TaskState::Failed, "{record:#?}");
     let error = record.last_error.clone().unwrap_or_default();
     assert!(
-        error.starts_with("codex: ") && error.contains("The scripted server refuses this request"),
-        "{error}"
+        error.starts_with("codex: the turn failed: ")
+            && error.contains("The scripted server refuses this request (scripted_error)")
+            && !error.contains('{'),
+        "the provider's refusal, without its JSON: {error}"
     );
     let session = sessions(dir.path(), &run, "t");
     assert_eq!(session.len(), 1, "{session:?}");

@@ -68,6 +68,27 @@ impl CliAgent for Codex {
     }
 }
 
+/// A Codex error message as a person reads it. When the provider refuses a request, Codex
+/// passes on the response body, an OpenAI error object (`{"error":{"message":…,"code":…}}`);
+/// its message and code say the same without the JSON around them.
+fn readable(message: &str) -> String {
+    let Ok(body) = serde_json::from_str::<Value>(message.trim()) else {
+        return message.to_string();
+    };
+    let error = body.get("error").unwrap_or(&body);
+    match error.get("message").and_then(Value::as_str) {
+        Some(text) => match error
+            .get("code")
+            .or_else(|| error.get("type"))
+            .and_then(Value::as_str)
+        {
+            Some(code) => format!("{text} ({code})"),
+            None => text.to_string(),
+        },
+        None => message.to_string(),
+    }
+}
+
 /// Reads `codex exec --json` events.
 #[derive(Default)]
 struct CodexParser {
@@ -119,18 +140,21 @@ impl SessionParser for CodexParser {
                     .pointer("/error/message")
                     .and_then(Value::as_str)
                     .unwrap_or("no message");
-                self.failure = Some(message.to_string());
+                self.failure = Some(readable(message));
                 None
             }
             "error" => {
                 // Top-level errors include transient ones ("Reconnecting…"); a later
                 // `turn.completed` means the session recovered.
-                let message = event
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("no message");
-                self.last_error = Some(message.to_string());
-                Some(format!("error: {}", short(message, 120)))
+                let message = readable(
+                    event
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("no message"),
+                );
+                let note = format!("error: {}", short(&message, 120));
+                self.last_error = Some(message);
+                Some(note)
             }
             "item.started" | "item.completed" => {
                 let item = event.get("item")?;
