@@ -4,8 +4,8 @@
 //! their documented output, so argv, prompt delivery, environment and parsing are checked
 //! through the same engine.
 
-use crate::npm_cli::claude_bin;
 use crate::model_server::{ModelServer, Reply, Rule};
+use crate::npm_cli::claude_bin;
 use crate::support::TempDir;
 use serde_json::{json, Value};
 use std::path::Path;

@@ -8,6 +8,7 @@ mod cli;
 mod control;
 mod events;
 mod fmt;
+mod gemini_server;
 mod graph;
 mod model_server;
 mod npm_cli;

@@ -38,6 +38,14 @@ pub const CODEX: NpmCli = NpmCli {
     var: "WFC_TEST_CODEX",
 };
 
+/// Google's Gemini CLI.
+pub const GEMINI: NpmCli = NpmCli {
+    package: "@google/gemini-cli",
+    version: "0.61.0",
+    bin: "gemini",
+    var: "WFC_TEST_GEMINI",
+};
+
 /// The folder npm installs into.
 fn cache() -> PathBuf {
     let base = std::env::var_os("XDG_CACHE_HOME")
@@ -70,7 +78,13 @@ pub fn npm_bin(cli: &NpmCli) -> PathBuf {
         std::fs::create_dir_all(&folder).expect("create the npm cache folder");
         let spec = format!("{}@{}", cli.package, cli.version);
         let status = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--save-exact", "--prefix"])
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--save-exact",
+                "--prefix",
+            ])
             .arg(&folder)
             .arg(&spec)
             .status()
@@ -97,4 +111,10 @@ pub fn claude_bin() -> PathBuf {
 pub fn codex_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| npm_bin(&CODEX)).clone()
+}
+
+/// The `gemini` program, installed if it is missing.
+pub fn gemini_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| npm_bin(&GEMINI)).clone()
 }

@@ -85,7 +85,12 @@ fn serve(stream: TcpStream, rules: &[Rule], kept: &Mutex<Vec<Value>>) -> std::io
     let mut out = stream;
     if !request.line.starts_with("POST") || !request.line.contains("/responses") {
         let error = json!({"error": {"message": "not found", "type": "invalid_request_error"}});
-        return write_response(&mut out, 404, "application/json", error.to_string().as_bytes());
+        return write_response(
+            &mut out,
+            404,
+            "application/json",
+            error.to_string().as_bytes(),
+        );
     }
     let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
     kept.lock().expect("requests").push(body.clone());
@@ -129,14 +134,18 @@ fn sse(request: &Value, output: &[Value]) -> String {
         "response": {"id": id, "object": "response", "model": model, "status": "in_progress", "output": []},
     })];
     for (index, item) in output.iter().enumerate() {
-        events.push(json!({"type": "response.output_item.added", "output_index": index, "item": item}));
+        events.push(
+            json!({"type": "response.output_item.added", "output_index": index, "item": item}),
+        );
         if item["type"] == "message" {
             events.push(json!({
                 "type": "response.output_text.delta", "output_index": index, "content_index": 0,
                 "item_id": item["id"], "delta": item["content"][0]["text"],
             }));
         }
-        events.push(json!({"type": "response.output_item.done", "output_index": index, "item": item}));
+        events.push(
+            json!({"type": "response.output_item.done", "output_index": index, "item": item}),
+        );
     }
     events.push(json!({
         "type": "response.completed",
@@ -153,6 +162,11 @@ fn sse(request: &Value, output: &[Value]) -> String {
     }));
     events
         .into_iter()
-        .map(|event| format!("event: {}\ndata: {event}\n\n", event["type"].as_str().unwrap_or("")))
+        .map(|event| {
+            format!(
+                "event: {}\ndata: {event}\n\n",
+                event["type"].as_str().unwrap_or("")
+            )
+        })
         .collect()
 }

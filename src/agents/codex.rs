@@ -8,7 +8,7 @@
 //! `turn.completed`, no `turn.failed`, and exit code 0; the result is the last agent message.
 //! Codex reports tokens, not cost.
 
-use super::cli::{short, CliAgent, Ended, SessionParser};
+use super::cli::{readable_error, short, CliAgent, Ended, SessionParser};
 use super::profile::Profile;
 use super::session::no_result;
 use crate::runtime::agent::{AgentReply, SessionUsage};
@@ -68,27 +68,6 @@ impl CliAgent for Codex {
     }
 }
 
-/// A Codex error message as a person reads it. When the provider refuses a request, Codex
-/// passes on the response body, an OpenAI error object (`{"error":{"message":…,"code":…}}`);
-/// its message and code say the same without the JSON around them.
-fn readable(message: &str) -> String {
-    let Ok(body) = serde_json::from_str::<Value>(message.trim()) else {
-        return message.to_string();
-    };
-    let error = body.get("error").unwrap_or(&body);
-    match error.get("message").and_then(Value::as_str) {
-        Some(text) => match error
-            .get("code")
-            .or_else(|| error.get("type"))
-            .and_then(Value::as_str)
-        {
-            Some(code) => format!("{text} ({code})"),
-            None => text.to_string(),
-        },
-        None => message.to_string(),
-    }
-}
-
 /// Reads `codex exec --json` events.
 #[derive(Default)]
 struct CodexParser {
@@ -140,13 +119,13 @@ impl SessionParser for CodexParser {
                     .pointer("/error/message")
                     .and_then(Value::as_str)
                     .unwrap_or("no message");
-                self.failure = Some(readable(message));
+                self.failure = Some(readable_error(message));
                 None
             }
             "error" => {
                 // Top-level errors include transient ones ("Reconnecting…"); a later
                 // `turn.completed` means the session recovered.
-                let message = readable(
+                let message = readable_error(
                     event
                         .get("message")
                         .and_then(Value::as_str)
