@@ -1,8 +1,8 @@
 //! Agent adapters for real: the `wfc` binary runs the real Claude Code CLI (from npm) against
-//! the scripted model server, so real sessions change real files; the other CLIs, which cannot
-//! be installed or pointed at a local server here, are stood in for by programs that print
-//! their documented output, so argv, prompt delivery, environment and parsing are checked
-//! through the same engine.
+//! the scripted model server, so real sessions change real files (tests/agents_real.rs does the
+//! same for Codex and the Gemini CLI). Every other adapter's documented protocol is also checked
+//! with programs that print the CLI's documented output, so argv, prompt delivery, environment
+//! and parsing are checked through the same engine for the CLIs that cannot be run here too.
 
 use crate::model_server::{ModelServer, Reply, Rule};
 use crate::npm_cli::claude_bin;
