@@ -1,11 +1,11 @@
 //! Agent adapters for real: the `wfc` binary runs the real Claude Code CLI (from npm) against
-//! the scripted model server, so real sessions change real files; the other CLIs, which cannot
-//! be installed or pointed at a local server here, are stood in for by programs that print
-//! their documented output, so argv, prompt delivery, environment and parsing are checked
-//! through the same engine.
+//! the scripted model server, so real sessions change real files (tests/agents_real.rs does the
+//! same for Codex and the Gemini CLI). Every other adapter's documented protocol is also checked
+//! with programs that print the CLI's documented output, so argv, prompt delivery, environment
+//! and parsing are checked through the same engine for the CLIs that cannot be run here too.
 
-use crate::claude_cli::claude_bin;
 use crate::model_server::{ModelServer, Reply, Rule};
+use crate::npm_cli::claude_bin;
 use crate::support::TempDir;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -62,7 +62,7 @@ fn wfc(dir: &Path, server: Option<&ModelServer>, args: &[&str]) -> (i32, String)
 }
 
 /// The only run in `dir`'s store: its id and tasks.
-fn only_run(dir: &Path) -> (String, Vec<TaskRecord>) {
+pub fn only_run(dir: &Path) -> (String, Vec<TaskRecord>) {
     let store = SqliteBackend::open(&dir.join(".wfc/state.db")).expect("the store");
     let runs = store.list_runs().expect("runs");
     assert_eq!(runs.len(), 1);
@@ -70,7 +70,7 @@ fn only_run(dir: &Path) -> (String, Vec<TaskRecord>) {
     (runs[0].id.clone(), tasks)
 }
 
-fn task<'t>(tasks: &'t [TaskRecord], id: &str) -> &'t TaskRecord {
+pub fn task<'t>(tasks: &'t [TaskRecord], id: &str) -> &'t TaskRecord {
     tasks
         .iter()
         .find(|t| t.key.task == id)
@@ -78,7 +78,7 @@ fn task<'t>(tasks: &'t [TaskRecord], id: &str) -> &'t TaskRecord {
 }
 
 /// The data of the run's `agent_session` events for `task`, in order.
-fn sessions(dir: &Path, run: &str, task: &str) -> Vec<Value> {
+pub fn sessions(dir: &Path, run: &str, task: &str) -> Vec<Value> {
     let store = SqliteBackend::open(&dir.join(".wfc/state.db")).expect("the store");
     store
         .read_events(run, 0, 100_000)
@@ -89,7 +89,7 @@ fn sessions(dir: &Path, run: &str, task: &str) -> Vec<Value> {
         .collect()
 }
 
-fn read(dir: &Path, name: &str) -> String {
+pub fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
@@ -886,7 +886,7 @@ workflow w {{
             usage("codex")["input_tokens"].clone(),
             usage("codex")["output_tokens"].clone()
         ),
-        (json!(49211), json!(122))
+        (json!(24763), json!(122))
     );
     assert_eq!(
         (

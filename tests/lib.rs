@@ -1,15 +1,18 @@
 //! The one integration-test binary: every test module links against `wfc` once.
 
 mod agents;
+mod agents_real;
 mod backend_contract;
 mod check;
-mod claude_cli;
 mod cli;
 mod control;
 mod events;
 mod fmt;
+mod gemini_server;
 mod graph;
 mod model_server;
+mod npm_cli;
+mod openai_server;
 mod plan;
 mod plan_bind;
 mod plan_injection;

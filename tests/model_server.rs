@@ -108,11 +108,18 @@ fn offers_tools(request: &Value) -> bool {
     request["tools"].as_array().is_some_and(|t| !t.is_empty())
 }
 
-/// Answers one connection's request, then closes it.
-fn serve(stream: TcpStream, rules: &[Rule], kept: &Mutex<Vec<Value>>) -> std::io::Result<()> {
+/// One HTTP request: its request line (`POST /v1/messages HTTP/1.1`) and its body.
+pub struct HttpRequest {
+    pub line: String,
+    pub body: Vec<u8>,
+}
+
+/// Reads one HTTP/1.1 request from `stream`: the line, the headers (only the body's length and
+/// encoding matter here) and the body, plain or chunked.
+pub fn read_request(stream: &TcpStream) -> std::io::Result<HttpRequest> {
     let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
     let mut length = 0usize;
     let mut chunked = false;
     loop {
@@ -135,6 +142,15 @@ fn serve(stream: TcpStream, rules: &[Rule], kept: &Mutex<Vec<Value>>) -> std::io
         reader.read_exact(&mut body)?;
         body
     };
+    Ok(HttpRequest { line, body })
+}
+
+/// Answers one connection's request, then closes it.
+fn serve(stream: TcpStream, rules: &[Rule], kept: &Mutex<Vec<Value>>) -> std::io::Result<()> {
+    let HttpRequest {
+        line: request_line,
+        body,
+    } = read_request(&stream)?;
     let mut out = stream;
     if !request_line.starts_with("POST") {
         return write_response(&mut out, 200, "application/json", b"{}");
@@ -196,12 +212,18 @@ fn choose(rules: &[Rule], request: &Value) -> Reply {
     let messages = request["messages"].as_array().cloned().unwrap_or_default();
     let first = messages.first().map(Value::to_string).unwrap_or_default();
     let turns = messages.iter().filter(|m| m["role"] == "assistant").count();
+    scripted(rules, &first, turns)
+}
+
+/// The reply of the first rule that matches `prompt`, for the conversation's step `turns` (how
+/// many model turns it already has); each server finds both in its own API's request.
+pub fn scripted(rules: &[Rule], prompt: &str, turns: usize) -> Reply {
     let rule = rules.iter().find(|rule| {
-        first.contains(&rule.when)
+        prompt.contains(&rule.when)
             && rule
                 .unless
                 .as_ref()
-                .is_none_or(|unless| !first.contains(unless))
+                .is_none_or(|unless| !prompt.contains(unless))
     });
     match rule {
         Some(rule) => rule
@@ -244,7 +266,8 @@ fn sse(model: &str, content: &[Value], stop: &str, usage: &Value) -> String {
         .collect()
 }
 
-fn write_response(
+/// Writes one whole response and ends the connection.
+pub fn write_response(
     out: &mut TcpStream,
     status: u16,
     kind: &str,
@@ -276,7 +299,7 @@ fn read_chunked(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
 }
 
 /// A number that differs between calls, for message and tool ids.
-fn fastrand_id() -> u64 {
+pub fn fastrand_id() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(100, Ordering::Relaxed)

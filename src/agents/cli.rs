@@ -97,3 +97,24 @@ pub fn short(text: &str, limit: usize) -> String {
         format!("{cut}…")
     }
 }
+
+/// An error message as a person reads it. When a provider refuses a request, CLIs pass on the
+/// response body, an API error object (`{"error":{"message":…,"code":…}}`, in OpenAI's and
+/// Google's forms); its message and code say the same without the JSON around them. Any other
+/// message is kept as it is.
+pub fn readable_error(message: &str) -> String {
+    let Ok(body) = serde_json::from_str::<serde_json::Value>(message.trim()) else {
+        return message.to_string();
+    };
+    let error = body.get("error").unwrap_or(&body);
+    let Some(text) = error.get("message").and_then(|m| m.as_str()) else {
+        return message.to_string();
+    };
+    let code = ["code", "status", "type"]
+        .iter()
+        .find_map(|name| error.get(*name).and_then(|c| c.as_str()));
+    match code {
+        Some(code) => format!("{text} ({code})"),
+        None => text.to_string(),
+    }
+}

@@ -8,7 +8,7 @@
 //! `turn.completed`, no `turn.failed`, and exit code 0; the result is the last agent message.
 //! Codex reports tokens, not cost.
 
-use super::cli::{short, CliAgent, CliInfo, Ended, SessionParser};
+use super::cli::{readable_error, short, CliAgent, CliInfo, Ended, SessionParser};
 use super::profile::Profile;
 use super::session::no_result;
 use crate::runtime::agent::{AgentReply, SessionUsage};
@@ -97,10 +97,11 @@ impl SessionParser for CodexParser {
                         .filter_map(|n| usage.and_then(|u| u.get(n)).and_then(Value::as_u64))
                         .sum()
                 };
-                *self.input_tokens.get_or_insert(0) +=
-                    count(&["input_tokens", "cached_input_tokens"]);
-                *self.output_tokens.get_or_insert(0) +=
-                    count(&["output_tokens", "reasoning_output_tokens"]);
+                // OpenAI's counts nest: `input_tokens` already includes the cached ones and
+                // `output_tokens` the reasoning ones (a real session reports cached 40 of 240),
+                // so adding the parts would count them twice.
+                *self.input_tokens.get_or_insert(0) += count(&["input_tokens"]);
+                *self.output_tokens.get_or_insert(0) += count(&["output_tokens"]);
                 None
             }
             "turn.failed" => {
@@ -108,18 +109,21 @@ impl SessionParser for CodexParser {
                     .pointer("/error/message")
                     .and_then(Value::as_str)
                     .unwrap_or("no message");
-                self.failure = Some(message.to_string());
+                self.failure = Some(readable_error(message));
                 None
             }
             "error" => {
                 // Top-level errors include transient ones ("Reconnecting…"); a later
                 // `turn.completed` means the session recovered.
-                let message = event
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("no message");
-                self.last_error = Some(message.to_string());
-                Some(format!("error: {}", short(message, 120)))
+                let message = readable_error(
+                    event
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("no message"),
+                );
+                let note = format!("error: {}", short(&message, 120));
+                self.last_error = Some(message);
+                Some(note)
             }
             "item.started" | "item.completed" => {
                 let item = event.get("item")?;

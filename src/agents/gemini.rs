@@ -6,7 +6,7 @@
 //! output is one JSON object, `{session_id, response, stats, error?}`; the exit code says what
 //! failed (41 authentication, 42 input, 52 configuration, 53 turn limit, 54 a tool).
 
-use super::cli::{CliAgent, CliInfo, Ended, SessionParser};
+use super::cli::{readable_error, CliAgent, CliInfo, Ended, SessionParser};
 use super::profile::Profile;
 use super::session::no_result;
 use crate::runtime::agent::{AgentReply, SessionUsage};
@@ -37,6 +37,10 @@ const INFO: CliInfo = CliInfo {
             "GOOGLE_CLOUD_LOCATION",
             "GOOGLE_APPLICATION_CREDENTIALS",
             "GOOGLE_GEMINI_BASE_URL",
+            // Trusts the workspace for the session; in an untrusted folder the CLI turns
+            // `--approval-mode yolo` back into `default`, and headless mode then has no tool
+            // that writes.
+            "GEMINI_CLI_TRUST_WORKSPACE",
         ],
     login_hint: "set GEMINI_API_KEY, or log in once with `gemini`",
 };
@@ -83,17 +87,9 @@ impl SessionParser for GeminiParser {
 
     fn finish(&mut self, ended: &Ended<'_>) -> AgentReply {
         // The object is the output's last top-level JSON value; anything before it (a warning
-        // printed to stdout) is skipped.
-        let parsed = self
-            .text
-            .find('{')
-            .and_then(|start| {
-                serde_json::Deserializer::from_str(&self.text[start..])
-                    .into_iter::<Value>()
-                    .filter_map(Result::ok)
-                    .last()
-            })
-            .filter(Value::is_object);
+        // printed to stdout) is skipped. When the model's API refuses a request, the CLI
+        // prints the object to stderr instead, after the error's stack.
+        let parsed = last_object(&self.text).or_else(|| last_object(ended.stderr_tail));
         let Some(object) = parsed else {
             return AgentReply::failed(
                 exit_reason(ended).unwrap_or_else(|| no_result(ended, "gemini")),
@@ -101,10 +97,12 @@ impl SessionParser for GeminiParser {
         };
         let usage = usage_of(&object);
         let outcome = if let Some(error) = object.get("error").filter(|e| !e.is_null()) {
-            let message = error
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("no message");
+            let message = readable_error(
+                error
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("no message"),
+            );
             let kind = error.get("type").and_then(Value::as_str).unwrap_or("error");
             Err(format!(
                 "the session failed ({kind}): {message}{}",
@@ -123,6 +121,22 @@ impl SessionParser for GeminiParser {
         };
         AgentReply { outcome, usage }
     }
+}
+
+/// The last JSON object in `text` that starts a line: the CLI prints its object pretty, from a
+/// line's start, and may print warnings or a stack trace (with `{` inside lines) before it.
+fn last_object(text: &str) -> Option<Value> {
+    text.match_indices('{')
+        .map(|(index, _)| index)
+        .filter(|&index| index == 0 || text[..index].ends_with('\n'))
+        .rev()
+        .find_map(|start| {
+            serde_json::Deserializer::from_str(&text[start..])
+                .into_iter::<Value>()
+                .next()
+                .and_then(Result::ok)
+                .filter(Value::is_object)
+        })
 }
 
 /// What a non-zero exit code means, per the CLI's headless documentation.

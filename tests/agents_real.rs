@@ -1,0 +1,503 @@
+//! The agent CLIs other than Claude Code, for real: the `wfc` binary runs the real CLI (from
+//! npm, pinned in tests/npm_cli.rs) against a scripted server for its provider's API on
+//! 127.0.0.1, so the CLI's own tools change real files, and the adapter's argv, environment and
+//! parsing meet the CLI's real output. docs/agents.md says which CLIs are tested this way and
+//! why the others are not.
+
+use crate::agents::{only_run, read, sessions, task};
+use crate::gemini_server::{GeminiServer, CANDIDATE_TOKENS, PROMPT_TOKENS};
+use crate::model_server::{Reply, Rule};
+use crate::npm_cli::{codex_bin, gemini_bin};
+use crate::openai_server::{OpenAiServer, CACHED_TOKENS, INPUT_TOKENS, OUTPUT_TOKENS};
+use crate::support::TempDir;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use wfc::backends::SqliteBackend;
+use wfc::runtime::{TaskBackend, TaskState};
+
+/// The API key the tests give Codex; it must never show in anything wfc stores or prints.
+const OPENAI_KEY: &str = "sk-openai-test-8d21c4e7f9";
+
+/// The API key the tests give the Gemini CLI.
+const GEMINI_KEY: &str = "AIza-gemini-test-51b0e6a3";
+
+/// A Codex home whose config points the CLI at `server`: a model provider of its own with the
+/// Responses wire API, its key from `OPENAI_API_KEY`, and no retries, so a scripted error
+/// fails at once instead of after minutes of back-off.
+fn codex_home(dir: &Path, server: &OpenAiServer) -> PathBuf {
+    let home = dir.join(".codex-home");
+    std::fs::create_dir_all(&home).expect("a Codex home");
+    std::fs::write(
+        home.join("config.toml"),
+        format!(
+            r#"model_provider = "wfc-test"
+check_for_update_on_startup = false
+
+[model_providers.wfc-test]
+name = "wfc test server"
+base_url = "{}"
+wire_api = "responses"
+env_key = "OPENAI_API_KEY"
+request_max_retries = 0
+stream_max_retries = 0
+"#,
+            server.url
+        ),
+    )
+    .expect("write config.toml");
+    home
+}
+
+/// Runs `wfc ARGS` in `dir` with only PATH (the CLI `cli` first), HOME (a folder of its own)
+/// and `env`: exit code, and stdout followed by stderr.
+fn wfc_with(dir: &Path, cli: &Path, env: &[(&str, String)], args: &[&str]) -> (i32, String) {
+    let bin_dir = cli.parent().expect("the CLI's folder");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wfc"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env(
+            "PATH",
+            format!("{}:/usr/local/bin:/usr/bin:/bin", bin_dir.display()),
+        )
+        .env("HOME", home(dir))
+        .stdin(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("wfc runs");
+    (
+        output.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+/// The home folder the CLIs get, inside the test's folder.
+fn home(dir: &Path) -> PathBuf {
+    let home = dir.join(".home");
+    std::fs::create_dir_all(&home).expect("a home");
+    home
+}
+
+/// Runs `wfc ARGS` with the Codex CLI pointed at `server`.
+fn wfc_codex(dir: &Path, server: &OpenAiServer, args: &[&str]) -> (i32, String) {
+    let home = codex_home(dir, server).display().to_string();
+    wfc_with(
+        dir,
+        &codex_bin(),
+        &[
+            ("CODEX_HOME", home),
+            ("OPENAI_API_KEY", OPENAI_KEY.to_string()),
+        ],
+        args,
+    )
+}
+
+/// Every event of the only run in `dir`, as one text.
+fn all_events(dir: &Path, run: &str) -> String {
+    let store = SqliteBackend::open(&dir.join(".wfc/state.db")).expect("the store");
+    store
+        .read_events(run, 0, 100_000)
+        .expect("events")
+        .into_iter()
+        .map(|e| format!("{} {:?} {}\n", e.kind, e.task, e.data))
+        .collect()
+}
+
+/// The `function_call_output` items a request sends back: what the CLI's tools printed.
+fn tool_outputs(request: &Value) -> String {
+    request["input"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|item| item["type"] == "function_call_output")
+        .map(|item| item["output"].to_string())
+        .collect()
+}
+
+#[test]
+fn codex_implements_and_reviews_with_real_files() {
+    let dir = TempDir::new("wfc-codex-e2e");
+    let server = OpenAiServer::start(vec![
+        Rule::new(
+            "[[implement]]",
+            vec![
+                Reply::tool(
+                    "exec_command",
+                    json!({"cmd": "printf 'echo $(( $1 + $2 ))\\n' > calc.sh && sh calc.sh 2 3"}),
+                ),
+                Reply::text("calc.sh is implemented; `sh calc.sh 2 3` prints 5."),
+            ],
+        ),
+        Rule::new(
+            "[[review]]",
+            vec![
+                Reply::tool(
+                    "exec_command",
+                    json!({"cmd": "echo \"LGTM: calc.sh 40 2 prints $(sh calc.sh 40 2)\" > REVIEW.md"}),
+                ),
+                Reply::text("LGTM"),
+            ],
+        ),
+    ]);
+    dir.write(
+        "build.wf",
+        r#"agent codex {
+  adapter = "codex"
+  model   = "gpt-5-codex"
+}
+
+workflow build {
+  defaults {
+    agent   = codex
+    timeout = 2m
+  }
+
+  task implement {
+    prompt = "[[implement]] Write calc.sh, a script that prints the sum of its two arguments."
+    verify = ["test \"$(sh calc.sh 2 3)\" = 5"]
+  }
+
+  task review after implement {
+    prompt = """
+      [[review]] Review calc.sh; write REVIEW.md starting with LGTM if it is right.
+      The implementer said: {{ implement.result }}
+      """
+    verify = ["grep -q '^LGTM' REVIEW.md"]
+  }
+}
+"#,
+    );
+    let (code, output) = wfc_codex(dir.path(), &server, &["run", "build.wf"]);
+    assert_eq!(code, 0, "{output}");
+    assert!(
+        output.contains("$ ") && output.contains("calc.sh"),
+        "the CLI's commands are shown live: {output}"
+    );
+    assert_eq!(
+        read(dir.path(), "calc.sh"),
+        "echo $(( $1 + $2 ))\n",
+        "the real CLI ran the scripted command, which wrote the file"
+    );
+    assert_eq!(
+        read(dir.path(), "REVIEW.md"),
+        "LGTM: calc.sh 40 2 prints 42\n"
+    );
+
+    let (run, tasks) = only_run(dir.path());
+    let mut ids = Vec::new();
+    for id in ["implement", "review"] {
+        let record = task(&tasks, id);
+        assert_eq!(
+            (record.state, record.attempts),
+            (TaskState::Succeeded, 1),
+            "{record:#?}"
+        );
+        let session = sessions(dir.path(), &run, id);
+        assert_eq!(session.len(), 1, "{session:?}");
+        // Two requests per session (the tool call, then the final message); OpenAI's input
+        // tokens already include the cached ones, so they are not added again.
+        assert_eq!(
+            (
+                session[0]["input_tokens"].as_u64(),
+                session[0]["output_tokens"].as_u64()
+            ),
+            (Some(2 * INPUT_TOKENS), Some(2 * OUTPUT_TOKENS)),
+            "{session:?} (cached: {CACHED_TOKENS} a request)"
+        );
+        assert!(session[0].get("cost_usd").is_none(), "{session:?}");
+        ids.push(
+            session[0]["session_id"]
+                .as_str()
+                .expect("a session id")
+                .to_string(),
+        );
+    }
+    assert_ne!(ids[0], ids[1], "each task ran in a fresh session");
+    assert_eq!(
+        task(&tasks, "implement").result.as_deref(),
+        Some("calc.sh is implemented; `sh calc.sh 2 3` prints 5.")
+    );
+    assert_eq!(
+        task(&tasks, "review").result.as_deref(),
+        Some("LGTM"),
+        "the final message is the result"
+    );
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 4, "two turns for each of two sessions");
+    let names: Vec<&str> = requests[0]["tools"]
+        .as_array()
+        .expect("the request offers tools")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(names.contains(&"exec_command"), "{names:?}");
+    assert!(requests.iter().all(|r| r["model"] == "gpt-5-codex"));
+    // The CLI ran the command and sent its real output back to the model.
+    let implement_done = requests
+        .iter()
+        .find(|r| r["input"].to_string().contains("[[implement]]") && !tool_outputs(r).is_empty())
+        .expect("the implement session's second request");
+    assert!(
+        tool_outputs(implement_done).contains('5'),
+        "{}",
+        tool_outputs(implement_done)
+    );
+    // The reviewer's prompt carried the implementer's final message.
+    let review = requests
+        .iter()
+        .find(|r| r["input"].to_string().contains("[[review]]"))
+        .expect("the review session");
+    assert!(review["input"]
+        .to_string()
+        .contains("calc.sh is implemented"));
+    assert!(
+        !all_events(dir.path(), &run).contains(OPENAI_KEY) && !output.contains(OPENAI_KEY),
+        "the key never reaches the events or the console"
+    );
+}
+
+#[test]
+fn a_codex_session_the_server_refuses_fails_with_the_reason() {
+    let dir = TempDir::new("wfc-codex-refused");
+    let server = OpenAiServer::start(vec![Rule::new(
+        "[[refused]]",
+        vec![Reply::Error(
+            400,
+            "The scripted server refuses this request".to_string(),
+        )],
+    )]);
+    dir.write(
+        "r.wf",
+        "agent codex {\n  adapter = \"codex\"\n  model   = \"gpt-5-codex\"\n}\n\nworkflow w {\n  task t {\n    prompt  = \"[[refused]] Anything.\"\n    agent   = codex\n    timeout = 2m\n  }\n}\n",
+    );
+    let (code, output) = wfc_codex(dir.path(), &server, &["run", "r.wf"]);
+    assert_eq!(code, 1, "{output}");
+    let (run, tasks) = only_run(dir.path());
+    let record = task(&tasks, "t");
+    assert_eq!(record.state, TaskState::Failed, "{record:#?}");
+    let error = record.last_error.clone().unwrap_or_default();
+    assert!(
+        error.starts_with("codex: the turn failed: ")
+            && error.contains("The scripted server refuses this request (scripted_error)")
+            && !error.contains('{'),
+        "the provider's refusal, without its JSON: {error}"
+    );
+    let session = sessions(dir.path(), &run, "t");
+    assert_eq!(session.len(), 1, "{session:?}");
+    assert!(
+        session[0]["session_id"].is_string(),
+        "the session id is kept even when the session failed: {session:?}"
+    );
+    assert!(!server.requests().is_empty(), "the CLI reached the server");
+}
+
+/// Runs `wfc ARGS` with the Gemini CLI pointed at `server`. Its user settings choose API-key
+/// authentication: with `GOOGLE_GEMINI_BASE_URL` set, the CLI's own guess is a `gateway`
+/// method that its headless check then rejects ("Invalid auth method selected."). The
+/// workspace is trusted for the session, or the CLI turns `--approval-mode yolo` back into
+/// `default`, which in headless mode removes every tool that writes.
+fn wfc_gemini(dir: &Path, server: &GeminiServer, args: &[&str]) -> (i32, String) {
+    let settings = home(dir).join(".gemini");
+    std::fs::create_dir_all(&settings).expect("the Gemini settings folder");
+    std::fs::write(
+        settings.join("settings.json"),
+        json!({"security": {"auth": {"selectedType": "gemini-api-key"}}}).to_string(),
+    )
+    .expect("write settings.json");
+    wfc_with(
+        dir,
+        &gemini_bin(),
+        &[
+            ("GEMINI_API_KEY", GEMINI_KEY.to_string()),
+            ("GOOGLE_GEMINI_BASE_URL", server.url.clone()),
+            ("GEMINI_CLI_TRUST_WORKSPACE", "true".to_string()),
+        ],
+        args,
+    )
+}
+
+#[test]
+fn gemini_implements_and_reviews_with_real_files() {
+    let dir = TempDir::new("wfc-gemini-e2e");
+    let d = dir.path().display().to_string();
+    let server = GeminiServer::start(vec![
+        Rule::new(
+            "[[implement]]",
+            vec![
+                Reply::tool(
+                    "write_file",
+                    json!({"file_path": format!("{d}/calc.sh"), "content": "echo $(( $1 + $2 ))\n"}),
+                ),
+                Reply::tool(
+                    "run_shell_command",
+                    json!({"command": "sh calc.sh 2 3", "description": "Try it"}),
+                ),
+                Reply::text("calc.sh is implemented; `sh calc.sh 2 3` prints 5."),
+            ],
+        ),
+        Rule::new(
+            "[[review]]",
+            vec![
+                // The CLI refuses commands with `$(…)` ("Command injection detected").
+                Reply::tool(
+                    "run_shell_command",
+                    json!({"command": "{ printf 'LGTM: calc.sh 40 2 prints '; sh calc.sh 40 2; } > REVIEW.md"}),
+                ),
+                Reply::text("LGTM"),
+            ],
+        ),
+    ]);
+    dir.write(
+        "build.wf",
+        r#"agent gemini {
+  adapter = "gemini"
+  model   = "gemini-2.5-pro"
+}
+
+workflow build {
+  defaults {
+    agent   = gemini
+    timeout = 2m
+  }
+
+  task implement {
+    prompt = "[[implement]] Write calc.sh, a script that prints the sum of its two arguments."
+    verify = ["test \"$(sh calc.sh 2 3)\" = 5"]
+  }
+
+  task review after implement {
+    prompt = """
+      [[review]] Review calc.sh; write REVIEW.md starting with LGTM if it is right.
+      The implementer said: {{ implement.result }}
+      """
+    verify = ["grep -q '^LGTM' REVIEW.md"]
+  }
+}
+"#,
+    );
+    let (code, output) = wfc_gemini(dir.path(), &server, &["run", "build.wf"]);
+    assert_eq!(code, 0, "{output}");
+    assert_eq!(
+        read(dir.path(), "calc.sh"),
+        "echo $(( $1 + $2 ))\n",
+        "the real CLI's write_file tool wrote the file"
+    );
+    assert_eq!(
+        read(dir.path(), "REVIEW.md"),
+        "LGTM: calc.sh 40 2 prints 42\n"
+    );
+
+    let (run, tasks) = only_run(dir.path());
+    let mut ids = Vec::new();
+    for (id, requests) in [("implement", 3), ("review", 2)] {
+        let record = task(&tasks, id);
+        assert_eq!(
+            (record.state, record.attempts),
+            (TaskState::Succeeded, 1),
+            "{record:#?}"
+        );
+        let session = sessions(dir.path(), &run, id);
+        assert_eq!(session.len(), 1, "{session:?}");
+        assert_eq!(
+            (
+                session[0]["input_tokens"].as_u64(),
+                session[0]["output_tokens"].as_u64(),
+                session[0]["turns"].as_u64()
+            ),
+            (
+                Some(requests * PROMPT_TOKENS),
+                Some(requests * CANDIDATE_TOKENS),
+                Some(requests)
+            ),
+            "{session:?}"
+        );
+        ids.push(
+            session[0]["session_id"]
+                .as_str()
+                .expect("a session id")
+                .to_string(),
+        );
+    }
+    assert_ne!(ids[0], ids[1], "each task ran in a fresh session");
+    assert_eq!(
+        task(&tasks, "review").result.as_deref(),
+        Some("LGTM"),
+        "the final message is the result"
+    );
+
+    let requests = server.requests();
+    assert!(
+        requests
+            .iter()
+            .all(|(path, _)| path.contains("/models/gemini-2.5-pro:")),
+        "the profile's model is the one asked: {:?}",
+        requests.iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
+    let names: Vec<String> = requests[0].1["tools"]
+        .as_array()
+        .expect("the request offers tools")
+        .iter()
+        .flat_map(|t| t["functionDeclarations"].as_array().into_iter().flatten())
+        .filter_map(|f| f["name"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        names.iter().any(|n| n == "write_file") && names.iter().any(|n| n == "run_shell_command"),
+        "the approval mode let the CLI offer its writing tools: {names:?}"
+    );
+    // The CLI ran the command and sent its real output back to the model.
+    let ran = requests
+        .iter()
+        .map(|(_, body)| body["contents"].to_string())
+        .find(|contents| {
+            contents.contains("[[implement]]")
+                && contents.contains("functionResponse")
+                && contents.contains("run_shell_command")
+        })
+        .expect("the implement session's last request");
+    assert!(ran.contains("Output: 5"), "{ran}");
+    let review = requests
+        .iter()
+        .map(|(_, body)| body["contents"].to_string())
+        .find(|contents| contents.contains("[[review]]"))
+        .expect("the review session");
+    assert!(review.contains("calc.sh is implemented"));
+    assert!(
+        !all_events(dir.path(), &run).contains(GEMINI_KEY) && !output.contains(GEMINI_KEY),
+        "the key never reaches the events or the console"
+    );
+}
+
+#[test]
+fn a_gemini_session_the_server_refuses_fails_with_the_reason() {
+    let dir = TempDir::new("wfc-gemini-refused");
+    let server = GeminiServer::start(vec![Rule::new(
+        "[[refused]]",
+        vec![Reply::Error(
+            400,
+            "The scripted server refuses this request".to_string(),
+        )],
+    )]);
+    dir.write(
+        "r.wf",
+        "agent gemini {\n  adapter = \"gemini\"\n  model   = \"gemini-2.5-pro\"\n}\n\nworkflow w {\n  task t {\n    prompt  = \"[[refused]] Anything.\"\n    agent   = gemini\n    timeout = 2m\n  }\n}\n",
+    );
+    let (code, output) = wfc_gemini(dir.path(), &server, &["run", "r.wf"]);
+    assert_eq!(code, 1, "{output}");
+    let (_, tasks) = only_run(dir.path());
+    let record = task(&tasks, "t");
+    assert_eq!(record.state, TaskState::Failed, "{record:#?}");
+    let error = record.last_error.clone().unwrap_or_default();
+    assert!(
+        error.starts_with("gemini: the session failed (Error): The scripted server refuses this request (INVALID_ARGUMENT)"),
+        "the API's refusal, read from the object the CLI prints on stderr: {error}"
+    );
+    assert!(!server.requests().is_empty(), "the CLI reached the server");
+}

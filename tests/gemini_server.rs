@@ -1,0 +1,150 @@
+//! A scripted Gemini API server for the agent tests: it answers
+//! `POST /v1beta/models/M:streamGenerateContent?alt=sse` (server-sent events) and
+//! `:generateContent` (JSON) on 127.0.0.1, so the real Gemini CLI runs against it as against the
+//! real service (`GOOGLE_GEMINI_BASE_URL`).
+//!
+//! It follows the same scripts as the Anthropic server (tests/model_server.rs): the first rule
+//! whose `when` text appears in the request's user turns (where the CLI puts the prompt)
+//! answers, with its step N, where N is how many `model` turns the request's contents already
+//! have. A tool call becomes a `functionCall` part whose args are the tool's input, so the CLI
+//! runs its own tool and sends a `functionResponse` in the next request. Every request is kept,
+//! for the tests to read.
+
+use crate::model_server::{read_request, scripted, write_response, Reply, Rule};
+use serde_json::{json, Value};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+/// Prompt tokens each scripted response reports.
+pub const PROMPT_TOKENS: u64 = 120;
+/// Candidate (output) tokens each response reports.
+pub const CANDIDATE_TOKENS: u64 = 30;
+
+/// A running server; it stops with the test process.
+pub struct GeminiServer {
+    /// Its base URL, for `GOOGLE_GEMINI_BASE_URL`.
+    pub url: String,
+    requests: Arc<Mutex<Vec<(String, Value)>>>,
+}
+
+impl GeminiServer {
+    /// Starts a server that answers with `rules`.
+    pub fn start(rules: Vec<Rule>) -> GeminiServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the Gemini server");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let kept = Arc::clone(&requests);
+        let rules = Arc::new(rules);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let rules = Arc::clone(&rules);
+                let kept = Arc::clone(&kept);
+                std::thread::spawn(move || {
+                    let _ = serve(stream, &rules, &kept);
+                });
+            }
+        });
+        GeminiServer { url, requests }
+    }
+
+    /// The requests received so far: each one's path and body.
+    pub fn requests(&self) -> Vec<(String, Value)> {
+        self.requests.lock().expect("requests").clone()
+    }
+}
+
+/// The text of a request's user turns, where the rules look for their `when`.
+fn user_text(request: &Value) -> String {
+    request["contents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|turn| turn["role"] == "user")
+        .flat_map(|turn| turn["parts"].as_array().into_iter().flatten())
+        .filter_map(|part| part["text"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Answers one connection's request, then closes it.
+fn serve(
+    stream: TcpStream,
+    rules: &[Rule],
+    kept: &Mutex<Vec<(String, Value)>>,
+) -> std::io::Result<()> {
+    let request = read_request(&stream)?;
+    let mut out = stream;
+    let path = request
+        .line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("")
+        .to_string();
+    let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+    kept.lock()
+        .expect("requests")
+        .push((path.clone(), body.clone()));
+    if path.contains(":countTokens") {
+        let count = json!({"totalTokens": PROMPT_TOKENS});
+        return write_response(
+            &mut out,
+            200,
+            "application/json",
+            count.to_string().as_bytes(),
+        );
+    }
+    if !path.contains(":streamGenerateContent") && !path.contains(":generateContent") {
+        let error = json!({"error": {"code": 404, "message": format!("no such method: {path}"), "status": "NOT_FOUND"}});
+        return write_response(
+            &mut out,
+            404,
+            "application/json",
+            error.to_string().as_bytes(),
+        );
+    }
+    let turns = body["contents"]
+        .as_array()
+        .map(|contents| contents.iter().filter(|c| c["role"] == "model").count())
+        .unwrap_or(0);
+    let parts: Vec<Value> = match scripted(rules, &user_text(&body), turns) {
+        Reply::Error(status, message) => {
+            let error = json!({"error": {"code": status, "message": message, "status": "INVALID_ARGUMENT"}});
+            return write_response(
+                &mut out,
+                status,
+                "application/json",
+                error.to_string().as_bytes(),
+            );
+        }
+        Reply::Text(text) => vec![json!({"text": text})],
+        Reply::Tools(calls) => calls
+            .into_iter()
+            .map(|(name, args)| json!({"functionCall": {"name": name, "args": args}}))
+            .collect(),
+    };
+    let model = path
+        .split("/models/")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or("gemini-2.5-pro");
+    let response = json!({
+        "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {
+            "promptTokenCount": PROMPT_TOKENS,
+            "candidatesTokenCount": CANDIDATE_TOKENS,
+            "totalTokenCount": PROMPT_TOKENS + CANDIDATE_TOKENS,
+        },
+        "modelVersion": model,
+    });
+    if path.contains("alt=sse") {
+        let body = format!("data: {response}\r\n\r\n");
+        write_response(&mut out, 200, "text/event-stream", body.as_bytes())
+    } else {
+        write_response(
+            &mut out,
+            200,
+            "application/json",
+            response.to_string().as_bytes(),
+        )
+    }
+}
