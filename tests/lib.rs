@@ -1,6 +1,7 @@
 //! The one integration-test binary: every test module links against `wfc` once.
 
 mod backend_contract;
+mod beads;
 mod check;
 mod cli;
 mod control;

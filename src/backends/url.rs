@@ -99,14 +99,18 @@ mod tests {
         let options = beads_options("", workspace).expect("options");
         assert_eq!((options.dir.as_path(), options.bin), (workspace, None));
         assert_eq!(
-            beads_options("///abs/store", workspace).expect("options").dir,
+            beads_options("///abs/store", workspace)
+                .expect("options")
+                .dir,
             Path::new("/abs/store")
         );
         for bad in ["x?timeout=0", "x?timeout=soon", "x?color=red", "x?bin="] {
             assert!(beads_options(bad, workspace).is_err(), "{bad}");
         }
-        assert!(open_backend("beads:no-such-folder", Path::new("/nonexistent"))
-            .err()
-            .is_some_and(|e| e.contains("no beads store")));
+        assert!(
+            open_backend("beads:no-such-folder", Path::new("/nonexistent"))
+                .err()
+                .is_some_and(|e| e.contains("no beads store"))
+        );
     }
 }

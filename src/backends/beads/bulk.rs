@@ -125,8 +125,14 @@ mod tests {
 
     #[test]
     fn only_text_the_format_keeps_goes_into_the_file() {
-        assert!(fits_markdown(&issue("-rf title", "Command:\n\n```sh\ntrue\n```")));
-        assert!(fits_markdown(&issue("t", "a line\n#### deep heading\n##no space")));
+        assert!(fits_markdown(&issue(
+            "-rf title",
+            "Command:\n\n```sh\ntrue\n```"
+        )));
+        assert!(fits_markdown(&issue(
+            "t",
+            "a line\n#### deep heading\n##no space"
+        )));
         for (title, description) in [
             ("t", "text\n## Acceptance criteria\n- x"),
             ("t", "### Labels"),
@@ -137,7 +143,10 @@ mod tests {
             (" t", "x"),
             ("two\nlines", "x"),
         ] {
-            assert!(!fits_markdown(&issue(title, description)), "{title:?} {description:?}");
+            assert!(
+                !fits_markdown(&issue(title, description)),
+                "{title:?} {description:?}"
+            );
         }
     }
 

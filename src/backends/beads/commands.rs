@@ -208,6 +208,10 @@ mod tests {
                 "--json"
             ]
         );
-        assert_eq!(ready("wfc-run:r")[2], "--limit=0", "bd stops at 100 without it");
+        assert_eq!(
+            ready("wfc-run:r")[2],
+            "--limit=0",
+            "bd stops at 100 without it"
+        );
     }
 }

@@ -191,12 +191,17 @@ mod tests {
         );
         let issue = NewIssue::for_task("r", &command);
         assert_eq!(issue.title, "build", "a blank title falls back to the id");
-        assert_eq!(issue.description, "Command:\n\n```sh\nmake \u{fffd}all\n```");
+        assert_eq!(
+            issue.description,
+            "Command:\n\n```sh\nmake \u{fffd}all\n```"
+        );
         let gate = spec(
             "ok",
             &"x".repeat(600),
             Action::Gate {
-                ask: vec![PromptPart::Text { text: "Ship?".into() }],
+                ask: vec![PromptPart::Text {
+                    text: "Ship?".into(),
+                }],
                 timeout_secs: None,
             },
         );

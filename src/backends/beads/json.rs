@@ -56,7 +56,9 @@ fn parse(text: &str) -> Result<Value, ParseError> {
 /// `{schema_version, data}` → `data`.
 fn unwrap_envelope(value: Value) -> Value {
     match value {
-        Value::Object(mut map) if map.contains_key("data") && map.contains_key("schema_version") => {
+        Value::Object(mut map)
+            if map.contains_key("data") && map.contains_key("schema_version") =>
+        {
             map.remove("data").unwrap_or(Value::Null)
         }
         other => other,
@@ -230,7 +232,10 @@ mod tests {
         let enveloped = r#"{"schema_version":1,"data":{"id":"bd-1","title":"T"}}"#;
         assert_eq!(created(enveloped).map(|i| i.id), Ok("bd-1".to_string()));
         assert!(created("Created issue bd-1").is_err());
-        assert!(created(r#"{"id":"--force"}"#).is_err(), "an id that looks like an option");
+        assert!(
+            created(r#"{"id":"--force"}"#).is_err(),
+            "an id that looks like an option"
+        );
     }
 
     #[test]
@@ -264,7 +269,9 @@ mod tests {
             r#"{"error":{"code":"VALIDATION_FAILED","message":"Validation failed: claim: issue t-1 already assigned to w1","hint":null,"retryable":true,"context":{"field":"claim","reason":"issue t-1 already assigned to w1"}}}"#,
             "",
         );
-        assert!(claim_refused(Dialect::Br, &br_lost).is_some_and(|m| m.contains("already assigned")));
+        assert!(
+            claim_refused(Dialect::Br, &br_lost).is_some_and(|m| m.contains("already assigned"))
+        );
         let br_other = out(
             3,
             r#"{"error":{"code":"ISSUE_NOT_FOUND","message":"Issue not found: t-9","context":{"id":"t-9"}}}"#,
@@ -272,12 +279,20 @@ mod tests {
         );
         assert_eq!(claim_refused(Dialect::Br, &br_other), None);
         assert_eq!(error_message(&br_other), "Issue not found: t-9");
-        let bd_lost = out(1, "", "Error claiming bd-1: issue already claimed by alice\n");
+        let bd_lost = out(
+            1,
+            "",
+            "Error claiming bd-1: issue already claimed by alice\n",
+        );
         assert!(claim_refused(Dialect::Bd, &bd_lost).is_some());
         let bd_other = out(1, "", "Error: no active beads workspace found\n");
         assert_eq!(claim_refused(Dialect::Bd, &bd_other), None);
         assert_eq!(
-            error_message(&out(1, "", r#"{"error":"database locked","schema_version":1}"#)),
+            error_message(&out(
+                1,
+                "",
+                r#"{"error":"database locked","schema_version":1}"#
+            )),
             "database locked"
         );
         assert_eq!(error_message(&out(1, "", "")), "it printed nothing");
@@ -292,7 +307,11 @@ mod tests {
             "",
         );
         assert!(only_already_closed(&br));
-        assert!(!only_already_closed(&out(3, r#"{"error":{"code":"ISSUE_NOT_FOUND","message":"not found"}}"#, "")));
+        assert!(!only_already_closed(&out(
+            3,
+            r#"{"error":{"code":"ISSUE_NOT_FOUND","message":"not found"}}"#,
+            ""
+        )));
     }
 
     #[test]

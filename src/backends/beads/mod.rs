@@ -98,18 +98,15 @@ impl BeadsBackend {
             Some(bin) => bin.clone(),
             None => match std::env::var_os(BIN_ENV).filter(|v| !v.is_empty()) {
                 Some(bin) => PathBuf::from(bin),
-                None => ["bd", "br"]
-                    .into_iter()
-                    .find_map(on_path)
-                    .ok_or_else(|| {
-                        BackendError::storage(
-                            "beads backend: neither `bd` nor `br` is on the PATH",
-                            format!(
-                                "install br (`cargo install beads_rust`) or bd, or name the CLI \
+                None => ["bd", "br"].into_iter().find_map(on_path).ok_or_else(|| {
+                    BackendError::storage(
+                        "beads backend: neither `bd` nor `br` is on the PATH",
+                        format!(
+                            "install br (`cargo install beads_rust`) or bd, or name the CLI \
                                  with `beads:DIR?bin=PATH` or {BIN_ENV}"
-                            ),
-                        )
-                    })?,
+                        ),
+                    )
+                })?,
             },
         };
         let cli = Cli::detect(&program, &dir, options.timeout)?;
@@ -348,8 +345,10 @@ impl BeadsBackend {
             previous_error: task.last_error.clone(),
         };
         self.sidecar.write_run(&file)?;
-        self.cli
-            .call(&commands::take_over(self.cli.dialect(), &issue, worker), None)?;
+        self.cli.call(
+            &commands::take_over(self.cli.dialect(), &issue, worker),
+            None,
+        )?;
         Ok(Some(claim))
     }
 }
@@ -359,7 +358,10 @@ impl BeadsBackend {
 fn store_folder(dir: &Path) -> BackendResult<PathBuf> {
     let missing = || {
         BackendError::storage(
-            format!("beads backend: there is no beads store in `{}`", dir.display()),
+            format!(
+                "beads backend: there is no beads store in `{}`",
+                dir.display()
+            ),
             format!(
                 "create one with `br init` (or `bd init`) in `{}`, or name the folder that holds \
                  `.beads` in `beads:DIR`",
@@ -736,7 +738,7 @@ impl TaskBackend for BeadsBackend {
                 "{SUCCEEDED} in attempt {}\n{result}",
                 task.attempts
             ));
-            self.close(&[task.issue.clone()], &reason, worker)?;
+            self.close(std::slice::from_ref(&task.issue), &reason, worker)?;
             task.state = TaskState::Succeeded;
             task.result = Some(result.to_string());
             task.finished_at = Some(now);
@@ -757,7 +759,10 @@ impl TaskBackend for BeadsBackend {
             let task = Self::held(file, key, worker)?;
             let again = retry && task.attempts < task.max_attempts;
             let (status, note) = if again {
-                ("open", format!("wfc: attempt {} failed: {error}", task.attempts))
+                (
+                    "open",
+                    format!("wfc: attempt {} failed: {error}", task.attempts),
+                )
             } else {
                 (
                     "blocked",
@@ -831,7 +836,7 @@ impl TaskBackend for BeadsBackend {
             }
             if approve {
                 let why = issue::arg_safe(&format!("wfc: approved\n{reason}"));
-                self.close(&[task.issue.clone()], &why, WFC_ACTOR)?;
+                self.close(std::slice::from_ref(&task.issue), &why, WFC_ACTOR)?;
                 task.state = TaskState::Approved;
                 task.result = Some(reason.to_string());
             } else {

@@ -314,7 +314,8 @@ impl Sidecar {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Err(no_run(id)),
             Err(error) => return Err(self.io_error("read", &path, &error)),
         };
-        let run: RunFile = serde_json::from_slice(&bytes).map_err(|e| self.json_error(&path, &e))?;
+        let run: RunFile =
+            serde_json::from_slice(&bytes).map_err(|e| self.json_error(&path, &e))?;
         if run.version != SIDECAR_VERSION {
             return Err(BackendError::storage(
                 format!(
@@ -403,7 +404,12 @@ impl Sidecar {
     }
 
     /// Up to `limit` events of run `id` with a sequence number above `after`.
-    pub fn read_events(&self, id: &str, after: i64, limit: usize) -> BackendResult<Vec<EventRecord>> {
+    pub fn read_events(
+        &self,
+        id: &str,
+        after: i64,
+        limit: usize,
+    ) -> BackendResult<Vec<EventRecord>> {
         if !valid_run_id(id) || !self.run_dir(id).join("run.json").is_file() {
             return Err(no_run(id));
         }
@@ -488,7 +494,11 @@ fn last_seq(file: &mut File) -> std::io::Result<(i64, bool)> {
         let text = String::from_utf8_lossy(&tail);
         // The first line of a window that does not start at the beginning may be cut.
         let lines: Vec<&str> = text.lines().collect();
-        let whole = if start == 0 { &lines[..] } else { &lines[1.min(lines.len())..] };
+        let whole = if start == 0 {
+            &lines[..]
+        } else {
+            &lines[1.min(lines.len())..]
+        };
         let found = whole
             .iter()
             .rev()
