@@ -21,12 +21,18 @@
 //! | `reset_tasks` / cancel | one `update IDS… --status=open` / one `close IDS… --force` |
 //! | `start_task`, `heartbeat`, reads, events | the sidecar only |
 //!
-//! Crash safety: every change holds the run's sidecar lock across the beads call and the
-//! sidecar write, so engines on one store never interleave. A claim writes the sidecar first
-//! (the worker's lease), then claims in beads: a crash in between leaves a lease that runs
-//! out, and the next claimer takes the issue over. A success closes the issue first, with
-//! the result in the close reason, then writes the sidecar: a crash in between is found when
-//! the lease runs out, and the result is read back from beads, so the task never runs again.
+//! Concurrency: every change of the sidecar is a read-modify-write under the run's lock, so
+//! engines on one store never interleave. Claims, closes and failures (the calls of every
+//! task) do not hold the lock during their beads call: they check under it, call beads, and
+//! apply the outcome under it only if the worker still holds the task, so engines wait for
+//! each other only for a file write. Rare operations (answers, retries, cancels) hold the
+//! lock across their call.
+//!
+//! Crash safety: a claim writes the sidecar first (the worker's lease), then claims in
+//! beads: a crash in between leaves a lease that runs out, and the next claimer takes the
+//! issue over. A success closes the issue first, with the result in the close reason, then
+//! writes the sidecar: a crash in between is found when the lease runs out, and the result is
+//! read back from beads, so the task never runs again.
 
 mod bulk;
 mod cli;
@@ -273,7 +279,8 @@ impl BeadsBackend {
     }
 
     /// Runs the run's change `body` under its lock: reads the sidecar, lets `body` change it
-    /// (and call beads), and writes it back if `body` succeeds.
+    /// (rare operations also call beads inside it), and writes it back if `body` succeeded
+    /// and changed something.
     fn change<T>(
         &self,
         run: &str,
@@ -281,9 +288,19 @@ impl BeadsBackend {
     ) -> BackendResult<T> {
         let _lock = self.sidecar.lock(run)?;
         let mut file = self.sidecar.read_run(run)?;
+        let before = file.clone();
         let value = body(&mut file)?;
-        self.sidecar.write_run(&file)?;
+        if file != before {
+            self.sidecar.write_run(&file)?;
+        }
         Ok(value)
+    }
+
+    /// The task `key` as the sidecar has it now, if `worker` holds it; read without the lock,
+    /// as a check before a beads call that is repeated under the lock after it.
+    fn holding(&self, key: &TaskKey, worker: &str) -> BackendResult<TaskEntry> {
+        let mut file = self.sidecar.read_run(&key.run)?;
+        Self::held(&mut file, key, worker).map(|task| task.clone())
     }
 
     /// The task `key` if `worker` holds it, else a `Conflict`.
@@ -301,55 +318,6 @@ impl BeadsBackend {
                 key.task
             )))
         }
-    }
-
-    /// Claims `key`, whose holder's lease ran out, for `worker`.
-    fn take_over(
-        &self,
-        mut file: RunFile,
-        key: &TaskKey,
-        worker: &str,
-        now: Millis,
-        lease: Millis,
-    ) -> BackendResult<Option<Claim>> {
-        let issue = file.task(&key.task)?.issue.clone();
-        let shown = self.show(&issue)?;
-        let task = file.task_mut(&key.task)?;
-        if shown.status == "closed" {
-            if let Some(result) = shown
-                .close_reason
-                .as_deref()
-                .and_then(|reason| reason.strip_prefix(SUCCEEDED))
-            {
-                // The holder closed the issue and stopped before it wrote the sidecar: the
-                // task succeeded, and its result is in the close reason.
-                task.state = TaskState::Succeeded;
-                task.result = Some(result.split_once('\n').map_or("", |(_, r)| r).to_string());
-                task.finished_at = Some(now);
-                task.release();
-                self.sidecar.write_run(&file)?;
-                return Ok(None);
-            }
-        }
-        let holder = task.worker.clone().unwrap_or_default();
-        task.last_error = Some(format!(
-            "attempt {} was interrupted: worker `{holder}` stopped renewing its lease",
-            task.attempts
-        ));
-        task.state = TaskState::Claimed;
-        task.attempts += 1;
-        task.worker = Some(worker.to_string());
-        task.lease_until = Some(now.saturating_add(lease));
-        let claim = Claim {
-            attempt: task.attempts,
-            previous_error: task.last_error.clone(),
-        };
-        self.sidecar.write_run(&file)?;
-        self.cli.call(
-            &commands::take_over(self.cli.dialect(), &issue, worker),
-            None,
-        )?;
-        Ok(Some(claim))
     }
 }
 
@@ -646,34 +614,82 @@ impl TaskBackend for BeadsBackend {
         now: Millis,
         lease: Millis,
     ) -> BackendResult<Option<Claim>> {
-        let _lock = self.sidecar.lock(&key.run)?;
-        let mut file = self.sidecar.read_run(&key.run)?;
-        if file.state != RunState::Running {
+        // The sidecar first, under the lock: from here on the task is this worker's, and a
+        // crash leaves a lease that runs out. The lock is not held during the beads call, so
+        // engines claim and close different tasks at the same time.
+        let step = self.change(&key.run, |file| {
+            if file.state != RunState::Running {
+                return Ok(None);
+            }
+            let task = file.task(&key.task)?;
+            let expired = task.lease_expired(now);
+            let fresh = !expired
+                && file
+                    .pending_and_unblocked()
+                    .iter()
+                    .any(|t| t.id == key.task);
+            if !(expired || fresh) {
+                return Ok(None);
+            }
+            let entry = file.task_mut(&key.task)?;
+            let before = entry.last_error.clone();
+            if expired {
+                let holder = entry.worker.clone().unwrap_or_default();
+                entry.last_error = Some(format!(
+                    "attempt {} was interrupted: worker `{holder}` stopped renewing its lease",
+                    entry.attempts
+                ));
+            }
+            entry.state = TaskState::Claimed;
+            entry.attempts += 1;
+            entry.worker = Some(worker.to_string());
+            entry.lease_until = Some(now.saturating_add(lease));
+            let claim = Claim {
+                attempt: entry.attempts,
+                previous_error: entry.last_error.clone(),
+            };
+            Ok(Some((entry.issue.clone(), expired, claim, before)))
+        })?;
+        let Some((issue, expired, claim, before)) = step else {
             return Ok(None);
-        }
-        let task = file.task(&key.task)?;
-        if task.lease_expired(now) {
-            return self.take_over(file, key, worker, now, lease);
-        }
-        let unblocked = file
-            .pending_and_unblocked()
-            .iter()
-            .any(|t| t.id == key.task);
-        if !unblocked {
-            return Ok(None);
-        }
-        let issue = task.issue.clone();
-        // The sidecar first: from here on a crash leaves a lease that runs out.
-        let entry = file.task_mut(&key.task)?;
-        entry.state = TaskState::Claimed;
-        entry.attempts += 1;
-        entry.worker = Some(worker.to_string());
-        entry.lease_until = Some(now.saturating_add(lease));
-        let claim = Claim {
-            attempt: entry.attempts,
-            previous_error: entry.last_error.clone(),
         };
-        self.sidecar.write_run(&file)?;
+        // Gives the task back, if this claim still holds it, and sets how it ends.
+        let undo = |finish: &dyn Fn(&mut TaskEntry)| {
+            self.change(&key.run, |file| {
+                let task = file.task_mut(&key.task)?;
+                if task.held_by(worker) && task.attempts == claim.attempt {
+                    task.attempts -= 1;
+                    task.last_error = before.clone();
+                    task.release();
+                    finish(task);
+                }
+                Ok(())
+            })
+        };
+        if expired {
+            // The holder may have closed the issue and stopped before it wrote the sidecar:
+            // then the task succeeded, and its result is in the close reason.
+            let shown = self.show(&issue)?;
+            let result = shown
+                .close_reason
+                .as_deref()
+                .filter(|_| shown.status == "closed")
+                .and_then(|reason| reason.strip_prefix(SUCCEEDED))
+                .map(|rest| rest.split_once('\n').map_or("", |(_, r)| r).to_string());
+            if let Some(result) = result {
+                undo(&|task| {
+                    task.state = TaskState::Succeeded;
+                    task.result = Some(result.clone());
+                    task.finished_at = Some(now);
+                })?;
+                return Ok(None);
+            }
+            self.cli.call(
+                &commands::take_over(self.cli.dialect(), &issue, worker),
+                None,
+            )?;
+            return Ok(Some(claim));
+        }
         let args = commands::claim(&issue, worker);
         match self.cli.run(&args, None) {
             Ok(_) => Ok(Some(claim)),
@@ -683,11 +699,7 @@ impl TaskBackend for BeadsBackend {
                 }
                 // Someone outside this run holds the issue, or beads sees it blocked: give it
                 // back. It stays out of `ready` until beads lets it go.
-                let entry = file.task_mut(&key.task)?;
-                entry.state = TaskState::Pending;
-                entry.attempts -= 1;
-                entry.release();
-                self.sidecar.write_run(&file)?;
+                undo(&|task| task.state = TaskState::Pending)?;
                 Ok(None)
             }
             // The claim may or may not have happened: the lease stays, runs out, and the task
@@ -730,15 +742,16 @@ impl TaskBackend for BeadsBackend {
         result: &str,
         now: Millis,
     ) -> BackendResult<()> {
+        let task = self.holding(key, worker)?;
+        // Beads first, with the result in the close reason: if wfc stops before the sidecar
+        // is written, the next claimer reads the result back from beads.
+        let reason = issue::arg_safe(&format!(
+            "{SUCCEEDED} in attempt {}\n{result}",
+            task.attempts
+        ));
+        self.close(std::slice::from_ref(&task.issue), &reason, worker)?;
         self.change(&key.run, |file| {
             let task = Self::held(file, key, worker)?;
-            // Beads first, with the result in the close reason: if wfc stops before the
-            // sidecar is written, the next claimer reads the result back from beads.
-            let reason = issue::arg_safe(&format!(
-                "{SUCCEEDED} in attempt {}\n{result}",
-                task.attempts
-            ));
-            self.close(std::slice::from_ref(&task.issue), &reason, worker)?;
             task.state = TaskState::Succeeded;
             task.result = Some(result.to_string());
             task.finished_at = Some(now);
@@ -755,27 +768,28 @@ impl TaskBackend for BeadsBackend {
         retry: bool,
         now: Millis,
     ) -> BackendResult<()> {
+        let task = self.holding(key, worker)?;
+        let again = retry && task.attempts < task.max_attempts;
+        let (status, note) = if again {
+            (
+                "open",
+                format!("wfc: attempt {} failed: {error}", task.attempts),
+            )
+        } else {
+            (
+                "blocked",
+                format!(
+                    "wfc: attempt {} failed, no attempts left: {error}",
+                    task.attempts
+                ),
+            )
+        };
+        self.cli.call(
+            &commands::set_status(&task.issue, status, &issue::arg_safe(&note), worker),
+            None,
+        )?;
         self.change(&key.run, |file| {
             let task = Self::held(file, key, worker)?;
-            let again = retry && task.attempts < task.max_attempts;
-            let (status, note) = if again {
-                (
-                    "open",
-                    format!("wfc: attempt {} failed: {error}", task.attempts),
-                )
-            } else {
-                (
-                    "blocked",
-                    format!(
-                        "wfc: attempt {} failed, no attempts left: {error}",
-                        task.attempts
-                    ),
-                )
-            };
-            self.cli.call(
-                &commands::set_status(&task.issue, status, &issue::arg_safe(&note), worker),
-                None,
-            )?;
             task.last_error = Some(error.to_string());
             if again {
                 task.state = TaskState::Pending;
