@@ -517,6 +517,58 @@ fn last_seq(file: &mut File) -> std::io::Result<(i64, bool)> {
 mod tests {
     use super::*;
 
+    fn plan() -> Plan {
+        Plan {
+            version: crate::plan::PLAN_VERSION,
+            source: "s.wf".into(),
+            workflow: "w".into(),
+            params: Vec::new(),
+            secrets: Vec::new(),
+            tasks: Vec::new(),
+        }
+    }
+
+    fn event(kind: &str) -> NewEvent {
+        NewEvent {
+            at: 1,
+            kind: kind.into(),
+            task: None,
+            data: serde_json::json!({ "text": "x".repeat(100) }),
+        }
+    }
+
+    #[test]
+    fn the_event_log_survives_a_torn_last_line() {
+        let root = std::env::temp_dir().join(format!("wfc-sidecar-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let sidecar = Sidecar::new(root.clone());
+        sidecar.create_run("r", &plan(), 1).expect("run");
+        assert_eq!(
+            sidecar.create_run("r", &plan(), 2).expect_err("twice").kind,
+            crate::runtime::BackendErrorKind::Conflict
+        );
+        let events: Vec<NewEvent> = (0..1_000).map(|i| event(&format!("e{i}"))).collect();
+        assert_eq!(sidecar.append_events("r", &events).expect("append"), 1_000);
+        // A crash in the middle of an append leaves half a line.
+        let log = sidecar.run_dir("r").join("events.jsonl");
+        let mut file = OpenOptions::new().append(true).open(&log).expect("log");
+        file.write_all(b"{\"seq\":1001,\"at\":1,\"ki")
+            .expect("torn");
+        assert_eq!(
+            sidecar
+                .append_events("r", &[event("after")])
+                .expect("append"),
+            1_001
+        );
+        let read = sidecar.read_events("r", 998, 10).expect("read");
+        let kinds: Vec<&str> = read.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["e998", "e999", "after"]);
+        assert_eq!(read[2].seq, 1_001);
+        assert_eq!(sidecar.run_ids().expect("ids"), ["r"]);
+        assert!(sidecar.read_run("../r").is_err());
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
     #[test]
     fn run_ids_are_folder_and_label_safe() {
         assert!(valid_run_id("20261124-130000-abcde"));
