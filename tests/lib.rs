@@ -3,6 +3,7 @@
 mod agents;
 mod agents_real;
 mod backend_contract;
+mod beads;
 mod check;
 mod cli;
 mod control;

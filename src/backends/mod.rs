@@ -1,8 +1,10 @@
 //! Task backends: the implementations of the [`TaskBackend`](crate::runtime::TaskBackend) port.
 
+pub mod beads;
 pub mod memory;
 pub mod sqlite;
 
+pub use beads::BeadsBackend;
 pub use memory::MemoryBackend;
 pub use sqlite::SqliteBackend;
 pub mod url;

@@ -1,8 +1,9 @@
-//! Backends are named by URL (ARCHITECTURE.md "Backends"): `sqlite:PATH`, `memory:`, and later
-//! `beads:[DIR][?bin=br]` and `postgres://…`. The default is `sqlite:.wfc/state.db` in the
-//! workspace.
+//! Backends are named by URL (ARCHITECTURE.md "Backends"): `sqlite:PATH`, `memory:`,
+//! `beads:[DIR][?bin=br&timeout=SECONDS]`, and later `postgres://…`. The default is
+//! `sqlite:.wfc/state.db` in the workspace.
 
-use super::{MemoryBackend, SqliteBackend};
+use super::beads::{BeadsOptions, DEFAULT_TIMEOUT};
+use super::{BeadsBackend, MemoryBackend, SqliteBackend};
 use crate::runtime::TaskBackend;
 use std::path::Path;
 use std::sync::Arc;
@@ -24,11 +25,52 @@ pub fn open_backend(url: &str, workspace: &Path) -> Result<Arc<dyn TaskBackend>,
     if url == "memory:" || url == "memory" {
         return Ok(Arc::new(MemoryBackend::new()));
     }
+    if let Some(rest) = url.strip_prefix("beads:") {
+        let options = beads_options(rest, workspace)?;
+        return BeadsBackend::open(&options)
+            .map(|b| Arc::new(b) as Arc<dyn TaskBackend>)
+            .map_err(|e| e.to_string());
+    }
     let scheme = url.split(':').next().unwrap_or(url);
     match scheme {
-        "beads" | "postgres" | "postgresql" => Err(format!("the `{scheme}` backend is not built yet; use `sqlite:PATH` or `memory:`")),
-        _ => Err(format!("`{url}` names no backend; use `sqlite:PATH` (the default is `{DEFAULT_BACKEND}`) or `memory:`")),
+        "postgres" | "postgresql" => Err(format!("the `{scheme}` backend is not built yet; use `sqlite:PATH`, `beads:DIR` or `memory:`")),
+        _ => Err(format!("`{url}` names no backend; use `sqlite:PATH` (the default is `{DEFAULT_BACKEND}`), `beads:DIR` or `memory:`")),
     }
+}
+
+/// The options of `beads:[DIR][?bin=PROGRAM&timeout=SECONDS]` (what follows `beads:`); an
+/// empty DIR is the workspace.
+pub fn beads_options(rest: &str, workspace: &Path) -> Result<BeadsOptions, String> {
+    let (dir, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let dir = dir.strip_prefix("//").unwrap_or(dir);
+    let mut options = BeadsOptions {
+        dir: if dir.is_empty() {
+            workspace.to_path_buf()
+        } else {
+            workspace.join(dir)
+        },
+        bin: None,
+        timeout: DEFAULT_TIMEOUT,
+    };
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match name {
+            "bin" if !value.is_empty() => options.bin = Some(value.into()),
+            "timeout" => {
+                let seconds: f64 = value.parse().ok().filter(|s: &f64| s.is_finite() && *s > 0.0).ok_or_else(|| {
+                    format!("`timeout={value}` in `beads:{rest}` is not a number of seconds above 0")
+                })?;
+                options.timeout = std::time::Duration::from_secs_f64(seconds.min(86_400.0));
+            }
+            _ => {
+                return Err(format!(
+                    "`{pair}` in `beads:{rest}` is not an option; use `bin=PROGRAM` (bd, br or a \
+                     path) and `timeout=SECONDS`"
+                ))
+            }
+        }
+    }
+    Ok(options)
 }
 
 #[cfg(test)]
@@ -45,5 +87,30 @@ mod tests {
             .err()
             .is_some_and(|e| e.contains("names no backend")));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn beads_urls_name_a_folder_a_program_and_a_time_limit() {
+        let workspace = Path::new("/w");
+        let options = beads_options("store?bin=br&timeout=2.5", workspace).expect("options");
+        assert_eq!(options.dir, Path::new("/w/store"));
+        assert_eq!(options.bin.as_deref(), Some(Path::new("br")));
+        assert_eq!(options.timeout, std::time::Duration::from_millis(2500));
+        let options = beads_options("", workspace).expect("options");
+        assert_eq!((options.dir.as_path(), options.bin), (workspace, None));
+        assert_eq!(
+            beads_options("///abs/store", workspace)
+                .expect("options")
+                .dir,
+            Path::new("/abs/store")
+        );
+        for bad in ["x?timeout=0", "x?timeout=soon", "x?color=red", "x?bin="] {
+            assert!(beads_options(bad, workspace).is_err(), "{bad}");
+        }
+        assert!(
+            open_backend("beads:no-such-folder", Path::new("/nonexistent"))
+                .err()
+                .is_some_and(|e| e.contains("no beads store"))
+        );
     }
 }

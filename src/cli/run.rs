@@ -21,7 +21,8 @@ pub struct ExecArgs {
     /// Tasks run at once.
     #[arg(short = 'j', long = "jobs", default_value_t = 4)]
     pub jobs: usize,
-    /// The task store: sqlite:PATH (default sqlite:.wfc/state.db) or memory:.
+    /// The task store: sqlite:PATH (default sqlite:.wfc/state.db), beads:DIR[?bin=br|bd] or
+    /// memory:.
     #[arg(long, env = "WFC_BACKEND", default_value = DEFAULT_BACKEND)]
     pub backend: String,
     /// Also send events to jsonl:PATH or http://HOST:PORT/PATH; repeatable.

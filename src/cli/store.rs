@@ -21,7 +21,8 @@ pub const BACKEND_ENV: &str = "WFC_BACKEND";
 /// The `--backend` option of every command that works on runs.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BackendArgs {
-    /// Where runs are stored: sqlite:PATH (relative to the current folder) or memory:.
+    /// Where runs are stored: sqlite:PATH (relative to the current folder), beads:DIR[?bin=br|bd]
+    /// or memory:.
     #[arg(long, value_name = "URL", env = BACKEND_ENV, default_value = DEFAULT_BACKEND)]
     pub backend: String,
 }

@@ -111,8 +111,9 @@ fn quote(out: &mut String, text: &str) {
     }
 }
 
-/// A prompt with the runtime's references shown as placeholders.
-fn prompt_text(parts: &[PromptPart]) -> String {
+/// A prompt with the runtime's references shown as placeholders (also the description of a
+/// task's beads issue).
+pub fn prompt_text(parts: &[PromptPart]) -> String {
     parts
         .iter()
         .map(|part| match part {

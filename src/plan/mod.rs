@@ -10,5 +10,5 @@ pub mod spec;
 
 pub use bind::{bind, BindError, BindInput, Bound, Origin};
 pub use expand::{instantiate, PlanError};
-pub use listing::render_plan;
+pub use listing::{prompt_text, render_plan};
 pub use spec::*;
