@@ -7,6 +7,7 @@ use tower_lsp_server::ls_types::{
     Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString,
 };
 use wfc::diagnostic::{self, Severity};
+use wfc::span::Span;
 
 /// The diagnostics of the document's own module, in document order.
 pub fn to_lsp(analysis: &Analysis) -> Vec<Diagnostic> {
@@ -22,14 +23,20 @@ fn convert(analysis: &Analysis, diagnostic: &diagnostic::Diagnostic) -> Diagnost
     let text = analysis.text();
     let range = |span| analysis.lines.range(text, span);
     let mut message = diagnostic.message.clone();
-    let primary = &diagnostic.labels[0];
-    if !primary.message.is_empty() {
-        message.push_str(&format!(" ({})", primary.message));
-    }
+    // Every diagnostic has a primary label; the fallback only keeps a broken one visible.
+    let (primary, others) = diagnostic
+        .labels
+        .split_first()
+        .map_or((Span::default(), &[][..]), |(first, rest)| {
+            if !first.message.is_empty() {
+                message.push_str(&format!(" ({})", first.message));
+            }
+            (first.span, rest)
+        });
     if let Some(help) = &diagnostic.help {
         message.push_str(&format!("\nhelp: {help}"));
     }
-    let related: Vec<DiagnosticRelatedInformation> = diagnostic.labels[1..]
+    let related: Vec<DiagnosticRelatedInformation> = others
         .iter()
         .map(|label| DiagnosticRelatedInformation {
             location: Location::new(analysis.uri.clone(), range(label.span)),
@@ -37,7 +44,7 @@ fn convert(analysis: &Analysis, diagnostic: &diagnostic::Diagnostic) -> Diagnost
         })
         .collect();
     Diagnostic {
-        range: range(primary.span),
+        range: range(primary),
         severity: Some(match diagnostic.severity {
             Severity::Error => DiagnosticSeverity::ERROR,
             Severity::Warning => DiagnosticSeverity::WARNING,

@@ -296,3 +296,30 @@ fn the_outline_lists_items_and_workflow_members() {
     assert_eq!(feature["children"][0]["detail"], "string");
     assert_eq!(feature["children"][11]["detail"], "use review.pull_request");
 }
+
+#[test]
+fn an_opened_stdlib_file_is_checked_as_the_stdlib_module() {
+    let mut feature = Feature::open();
+    let found = feature.definition("review.pull_request", 0, 9);
+    let stdlib_uri = found["uri"].as_str().expect("a uri").to_string();
+    let source = wfc::stdlib::source("review").expect("std/review");
+    feature.server.open(&stdlib_uri, source);
+    assert_eq!(feature.server.diagnostics(&stdlib_uri, 1), Vec::<Value>::new());
+    // From inside the stdlib's file, references find the `use` in the feature file: both
+    // name the same module, `std/review`.
+    let found = feature.server.request(
+        "textDocument/references",
+        json!({
+            "textDocument": { "uri": stdlib_uri },
+            "position": position(source, "workflow pull_request", 0, 10),
+            "context": { "includeDeclaration": false },
+        }),
+    );
+    assert_eq!(
+        found,
+        json!([{
+            "uri": feature.uri,
+            "range": word_range(&feature.text, "review.pull_request", 0, "pull_request"),
+        }])
+    );
+}
