@@ -23,16 +23,12 @@ fn convert(analysis: &Analysis, diagnostic: &diagnostic::Diagnostic) -> Diagnost
     let text = analysis.text();
     let range = |span| analysis.lines.range(text, span);
     let mut message = diagnostic.message.clone();
-    // Every diagnostic has a primary label; the fallback only keeps a broken one visible.
-    let (primary, others) = diagnostic
-        .labels
-        .split_first()
-        .map_or((Span::default(), &[][..]), |(first, rest)| {
-            if !first.message.is_empty() {
-                message.push_str(&format!(" ({})", first.message));
-            }
-            (first.span, rest)
-        });
+    // Every diagnostic has a primary label; the fallbacks only keep a broken one visible.
+    let primary = diagnostic.labels.first();
+    let others = diagnostic.labels.get(1..).unwrap_or_default();
+    if let Some(label) = primary.filter(|label| !label.message.is_empty()) {
+        message.push_str(&format!(" ({})", label.message));
+    }
     if let Some(help) = &diagnostic.help {
         message.push_str(&format!("\nhelp: {help}"));
     }
@@ -44,7 +40,7 @@ fn convert(analysis: &Analysis, diagnostic: &diagnostic::Diagnostic) -> Diagnost
         })
         .collect();
     Diagnostic {
-        range: range(primary),
+        range: range(primary.map_or(Span::default(), |label| label.span)),
         severity: Some(match diagnostic.severity {
             Severity::Error => DiagnosticSeverity::ERROR,
             Severity::Warning => DiagnosticSeverity::WARNING,

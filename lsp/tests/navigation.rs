@@ -304,7 +304,10 @@ fn an_opened_stdlib_file_is_checked_as_the_stdlib_module() {
     let stdlib_uri = found["uri"].as_str().expect("a uri").to_string();
     let source = wfc::stdlib::source("review").expect("std/review");
     feature.server.open(&stdlib_uri, source);
-    assert_eq!(feature.server.diagnostics(&stdlib_uri, 1), Vec::<Value>::new());
+    assert_eq!(
+        feature.server.diagnostics(&stdlib_uri, 1),
+        Vec::<Value>::new()
+    );
     // From inside the stdlib's file, references find the `use` in the feature file: both
     // name the same module, `std/review`.
     let found = feature.server.request(
