@@ -15,6 +15,7 @@ fn a_panic_in_a_request_answers_an_error_and_the_server_keeps_serving() {
         .as_str()
         .is_some_and(|m| m.contains("wfc/panic failed")));
     assert!(server.is_running());
+    assert!(server.log().contains("the test hook asked for a panic"));
     let found = server.at(
         "textDocument/definition",
         &uri,
@@ -148,4 +149,82 @@ fn typed_changes_are_applied_in_order() {
     }
     let last = 1 + typed.len() as i64;
     assert_eq!(server.diagnostics(&uri, last), Vec::<Value>::new());
+}
+
+/// Every `.wf` file of the repository's examples and stdlib.
+fn repository_workflows() -> Vec<std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for folder in ["examples", "stdlib"] {
+        for entry in std::fs::read_dir(root.join(folder))
+            .expect("the folder exists")
+            .flatten()
+        {
+            if entry.path().extension().is_some_and(|e| e == "wf") {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn requests_anywhere_in_whole_and_truncated_files_never_fail() {
+    let mut server = crate::support::Server::start();
+    let folder = TempDir::new("wfc-lsp-anywhere");
+    for (number, path) in repository_workflows().into_iter().enumerate() {
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let name = path.file_name().and_then(|n| n.to_str()).expect("a name");
+        let uri = folder.write(name, &text);
+        server.open(&uri, &text);
+        server.diagnostics(&uri, 1);
+        // Whole: hover, definition and completion at many places.
+        let mut at = number % 7;
+        while at < text.len() {
+            if text.is_char_boundary(at) {
+                let position = crate::support::position_of_offset(&text, at);
+                for method in [
+                    "textDocument/hover",
+                    "textDocument/definition",
+                    "textDocument/completion",
+                ] {
+                    let answer = server.call(
+                        method,
+                        json!({ "textDocument": { "uri": uri }, "position": position }),
+                    );
+                    assert!(
+                        answer.is_ok(),
+                        "{method} at {position} of {name}: {answer:?}"
+                    );
+                }
+            }
+            at += 23;
+        }
+        // Truncated, as if typed up to there: completion at the end, and the diagnostics.
+        let mut version = 1;
+        for cut in (0..text.len())
+            .step_by(97)
+            .filter(|c| text.is_char_boundary(*c))
+        {
+            version += 1;
+            let typed = &text[..cut];
+            server.replace(&uri, version, typed);
+            let end = crate::support::position_of_offset(typed, typed.len());
+            let answer = server.call(
+                "textDocument/completion",
+                json!({ "textDocument": { "uri": uri }, "position": end }),
+            );
+            assert!(
+                answer.is_ok(),
+                "completion at the end of {cut} bytes of {name}: {answer:?}"
+            );
+        }
+        server.diagnostics(&uri, version);
+        assert!(server.is_running());
+    }
+    // A panic while checking would not fail a request (the document gets a diagnostic
+    // saying so), but it would be in the log.
+    let log = server.log();
+    assert!(!log.contains("panicked"), "{log}");
 }

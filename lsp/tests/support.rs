@@ -67,19 +67,20 @@ pub struct Server {
     /// Notifications that arrived while waiting for something else.
     notifications: Vec<Value>,
     next_id: i64,
-    _cache: TempDir,
+    cache: TempDir,
 }
 
 impl Server {
     /// Starts the server and initializes it.
     pub fn start() -> Server {
         let cache = TempDir::new("wfc-lsp-cache");
+        let log = std::fs::File::create(cache.path().join("stderr.log")).expect("a log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_wfc-lsp"))
             .env("XDG_CACHE_HOME", cache.path())
             .env("WFC_LSP_TEST_HOOKS", "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("wfc-lsp starts");
         let stdin = child.stdin.take().expect("stdin");
@@ -99,7 +100,7 @@ impl Server {
             messages,
             notifications: Vec::new(),
             next_id: 0,
-            _cache: cache,
+            cache,
         };
         let capabilities = server.request(
             "initialize",
@@ -236,6 +237,11 @@ impl Server {
             method,
             json!({ "textDocument": { "uri": uri }, "position": position }),
         )
+    }
+
+    /// What the server wrote to its standard error so far: its log, and any panic message.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.cache.path().join("stderr.log")).unwrap_or_default()
     }
 
     /// Whether the process is still running.
