@@ -58,6 +58,7 @@ pub fn completion(
                 .collect(),
             _ => Vec::new(),
         },
+        Place::UseArgument { module, workflow } => use_arguments(analyses, module, workflow),
         Place::ImportPath => import_paths(text, offset, analyses, folder),
         Place::Nothing => Vec::new(),
     }
@@ -175,6 +176,35 @@ fn interpolation(analyses: &Analyses, cursor: &Cursor, path: &[String]) -> Vec<C
         }
         _ => Vec::new(),
     }
+}
+
+/// The parameters of the workflow a `use` inlines, from the module its import loaded.
+fn use_arguments(analyses: &Analyses, module: &str, workflow: &str) -> Vec<CompletionItem> {
+    let params = analyses.views().iter().find_map(|view| {
+        let analysis = view.analysis;
+        let import = analysis
+            .module()
+            .ir
+            .imports
+            .iter()
+            .find(|import| import.alias == module)?;
+        let callee = &analysis.modules[import.module?.0 as usize];
+        let (_, workflow) = callee.ir.workflow(workflow)?;
+        Some(workflow.params.clone())
+    });
+    params
+        .unwrap_or_default()
+        .iter()
+        .map(|param| {
+            let detail = match &param.default {
+                Some(default) => format!("{} = {default}", param.ty),
+                None => format!("{} (required)", param.ty),
+            };
+            let mut item = item(&param.name, CompletionItemKind::VARIABLE, &detail);
+            item.insert_text = Some(format!("{} = ", param.name));
+            item
+        })
+        .collect()
 }
 
 fn fields(analyses: &Analyses, cursor: &Cursor, block: BlockKind) -> Vec<CompletionItem> {

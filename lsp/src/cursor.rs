@@ -25,6 +25,13 @@ pub enum Place {
         /// Whether the cursor is inside a string.
         quoted: bool,
     },
+    /// Where an argument's name goes in `use MODULE.WORKFLOW(…)`.
+    UseArgument {
+        /// The import alias.
+        module: String,
+        /// The workflow in that module.
+        workflow: String,
+    },
     /// Inside an import's path.
     ImportPath,
     /// Inside `{{ … }}`, before any `|`: the dotted segments already typed before the one
@@ -305,6 +312,8 @@ fn code_place(frames: &[Frame], tokens: &[Token]) -> Place {
         FrameKind::Workflow => {
             if in_after_list(tokens) {
                 Place::AfterList
+            } else if let Some(place) = use_argument(tokens) {
+                place
             } else if line(tokens).is_empty() {
                 Place::WorkflowMember
             } else {
@@ -369,6 +378,36 @@ fn in_after_list(tokens: &[Token]) -> bool {
         rest = before;
     }
     false
+}
+
+/// Whether the tokens end inside `use M.W(` right after `(` or `,`, where an argument's name
+/// goes.
+fn use_argument(tokens: &[Token]) -> Option<Place> {
+    let start = tokens
+        .iter()
+        .rposition(|t| matches!(t, Token::Word(w) if w == "use"))?;
+    let (Some(Token::Word(module)), Some(Token::Punct(b'.')), Some(Token::Word(workflow))) = (
+        tokens.get(start + 1),
+        tokens.get(start + 2),
+        tokens.get(start + 3),
+    ) else {
+        return None;
+    };
+    let rest = &tokens[start + 4..];
+    let depth = rest.iter().fold(0i32, |depth, token| match token {
+        Token::Punct(b'(' | b'[') => depth + 1,
+        Token::Punct(b')' | b']') => depth - 1,
+        _ => depth,
+    });
+    let open = rest.first() == Some(&Token::Punct(b'(')) && depth == 1;
+    let after_separator = matches!(
+        rest.iter().rfind(|t| **t != Token::Newline),
+        Some(Token::Punct(b'(' | b','))
+    );
+    (open && after_separator).then(|| Place::UseArgument {
+        module: module.clone(),
+        workflow: workflow.clone(),
+    })
 }
 
 /// What a header declares: the name after its keyword, and a `for each` variable.
@@ -514,6 +553,13 @@ mod tests {
         assert_eq!(at("import \"std/‸").place, Place::ImportPath);
         assert_eq!(at("// task t after ‸").place, Place::Nothing);
         assert_eq!(at("workflow w {\n  ‸").place, Place::WorkflowMember);
+        let place = Place::UseArgument {
+            module: "m".into(),
+            workflow: "w".into(),
+        };
+        assert_eq!(at("workflow x {\n  use m.w(‸").place, place);
+        assert_eq!(at("workflow x {\n  use m.w(a = [1, 2], b‸").place, place);
+        assert_eq!(at("workflow x {\n  use m.w(a = ‸").place, Place::Nothing);
         assert_eq!(at("‸").place, Place::TopLevel);
         assert_eq!(
             at("workflow w {\n  task t { run = \"}\" }\n  ‸").place,

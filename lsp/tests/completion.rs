@@ -152,3 +152,11 @@ fn workflow_bodies_offer_member_keywords() {
     let found = labels("  param docs: bool = true\n", 0, "  ‸\n");
     assert_eq!(found, ["param", "defaults", "task", "gate", "use"]);
 }
+
+#[test]
+fn use_arguments_offer_the_callees_parameters() {
+    let found = labels("use common.lint(dir = \"src\"", 0, ", ‸");
+    assert_eq!(found, ["dir"]);
+    let found = labels("use review.pull_request(", 0, "‸");
+    has_all(&found, &["target", "base", "aspects", "depth"]);
+}
