@@ -8,6 +8,7 @@
 use crate::cursor::{cursor, BlockKind, Cursor, Place};
 use crate::documents::Analyses;
 use crate::index::{DefKind, Definition};
+use crate::word_docs::{field_doc, filter_doc};
 use std::collections::BTreeMap;
 use std::path::Path;
 use tower_lsp_server::ls_types::{
@@ -287,38 +288,4 @@ fn import_paths(
             item
         })
         .collect()
-}
-
-fn field_doc(name: &str) -> &'static str {
-    match name {
-        "title" => "shown in status and the backend; default: the id",
-        "prompt" => "the instructions for an agent task",
-        "run" => "a shell command: a command task, run without an agent",
-        "accept" => "acceptance criteria, given to the agent with the prompt",
-        "verify" => "shell commands that must all exit 0 after the task",
-        "agent" => "which agent profile runs it",
-        "retry" => "extra attempts after a failure",
-        "timeout" => "per attempt, such as 30m",
-        "priority" => "0 (most urgent) to 4",
-        "labels" => "copied to the backend",
-        "workdir" => "where the task runs, inside the workspace",
-        "env" => "extra environment for commands and agents",
-        "context" => "named values for the prompt's Context section",
-        "ask" => "the question a person answers",
-        "adapter" => "the built-in adapter that runs the profile",
-        _ => "",
-    }
-}
-
-fn filter_doc(name: &str) -> &'static str {
-    match name {
-        "slug" => "lower-case words joined by `-`",
-        "upper" => "upper case",
-        "lower" => "lower case",
-        "trim" => "without leading and trailing white space",
-        "join" => "a list's elements joined by a separator",
-        "json" => "the value as JSON",
-        "default" => "the text used when a result is missing",
-        _ => "",
-    }
 }

@@ -1,17 +1,24 @@
 //! Hover: what the name under the cursor is. A parameter's type, default and docs; a task's
 //! title, dependencies and agent; an agent profile's settings; an imported module's docs.
 
+use crate::cursor::{cursor, Place};
 use crate::documents::Analyses;
 use crate::index::{DefKind, Definition, Target};
 use crate::view::View;
+use crate::word_docs::{field_doc, filter_doc};
 use std::fmt::Write as _;
 use tower_lsp_server::ls_types::{Hover, HoverContents, MarkupContent, MarkupKind};
 use wfc::check::CheckedModule;
 use wfc::ir::{Action, Node, NodeKind, Workflow};
 use wfc::span::Span;
 
-/// The hover for the name at `offset`, if it names something.
+/// The hover for the name at `offset`, if it names something, or for the field or filter
+/// there.
 pub fn hover(analyses: &Analyses, offset: usize) -> Option<Hover> {
+    declared(analyses, offset).or_else(|| builtin(analyses, offset))
+}
+
+fn declared(analyses: &Analyses, offset: usize) -> Option<Hover> {
     analyses.first(offset, |view, offset| {
         let (span, target) = view.analysis.index().at(offset)?;
         let markdown = describe(view, &target)?;
@@ -22,6 +29,38 @@ pub fn hover(analyses: &Analyses, offset: usize) -> Option<Hover> {
             }),
             range: view.current_range(span),
         })
+    })
+}
+
+/// The description of a field name or a filter name at `offset`, which the language defines
+/// rather than the file.
+fn builtin(analyses: &Analyses, offset: usize) -> Option<Hover> {
+    let current = &analyses.current;
+    let text = current.text();
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let start = text
+        .get(..offset)?
+        .rfind(|c| !is_word(c))
+        .map_or(0, |at| at + 1);
+    let end = offset
+        + text[offset..]
+            .find(|c| !is_word(c))
+            .unwrap_or(text.len() - offset);
+    let word = &text[start..end];
+    let (noun, description) = match cursor(text, end).place {
+        Place::FieldName(_) => ("field", field_doc(word)),
+        Place::Filter => ("filter", filter_doc(word)),
+        _ => return None,
+    };
+    if word.is_empty() || description.is_empty() {
+        return None;
+    }
+    Some(Hover {
+        contents: HoverContents::Markup(MarkupContent {
+            kind: MarkupKind::Markdown,
+            value: format!("{noun} `{word}`: {description}"),
+        }),
+        range: Some(current.lines.range(text, Span::new(start, end))),
     })
 }
 

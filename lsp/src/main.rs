@@ -22,6 +22,7 @@ mod state;
 mod symbols;
 mod text_diff;
 mod view;
+mod word_docs;
 
 use module_uri::ModuleUris;
 use state::State;

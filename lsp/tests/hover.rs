@@ -133,3 +133,40 @@ fn nothing_is_shown_where_no_name_is() {
     );
     assert!(hover.is_null(), "{hover}");
 }
+
+#[test]
+fn fields_and_filters_are_described() {
+    let (mut server, _folder, uri, text) = open_feature();
+    let hover = server.at(
+        "textDocument/hover",
+        &uri,
+        position(&text, "retry  = 2", 0, 1),
+    );
+    assert_eq!(
+        hover["contents"]["value"],
+        "field `retry`: extra attempts after a failure"
+    );
+    assert_eq!(hover["range"], word_range(&text, "retry  = 2", 0, "retry"));
+    let hover = server.at(
+        "textDocument/hover",
+        &uri,
+        position(&text, "max_turns", 0, 2),
+    );
+    assert_eq!(
+        hover["contents"]["value"],
+        "field `max_turns`: how many turns the agent may take"
+    );
+    // A filter, after editing one into an interpolation.
+    let edited = text.replace("Document {{ name }}", "Document {{ name | slug }}");
+    server.replace(&uri, 2, &edited);
+    server.diagnostics(&uri, 2);
+    let hover = server.at(
+        "textDocument/hover",
+        &uri,
+        position(&edited, "| slug", 0, 3),
+    );
+    assert_eq!(
+        hover["contents"]["value"],
+        "filter `slug`: lower-case words joined by `-`"
+    );
+}
