@@ -6,17 +6,17 @@ use crate::ir::{SettingKind, Value};
 use crate::suggest::did_you_mean;
 use crate::syntax::ast::{Block, ExprKind, Field, Name, StrLit};
 
-/// The fields a task may have.
-pub(crate) const TASK_FIELDS: [&str; 13] = [
+/// The fields a task may have, for checking and for editors' completion.
+pub const TASK_FIELDS: [&str; 13] = [
     "title", "prompt", "run", "accept", "verify", "agent", "retry", "timeout", "priority",
     "labels", "workdir", "env", "context",
 ];
 
 /// The fields a gate may have.
-pub(crate) const GATE_FIELDS: [&str; 2] = ["ask", "timeout"];
+pub const GATE_FIELDS: [&str; 2] = ["ask", "timeout"];
 
 /// The fields `defaults` may set.
-pub(crate) const DEFAULTS_FIELDS: [&str; 8] = [
+pub const DEFAULTS_FIELDS: [&str; 8] = [
     "agent", "retry", "timeout", "priority", "labels", "workdir", "env", "context",
 ];
 

@@ -10,6 +10,7 @@ mod shell;
 mod template;
 mod workflow;
 
+pub use fields::{DEFAULTS_FIELDS, GATE_FIELDS, TASK_FIELDS};
 pub use graph::find_cycles;
 pub use loader::{normalize, resolve_import, Loader, ModuleKey, NoFiles};
 pub use workflow::check_relative_path;
@@ -75,6 +76,12 @@ impl<'l> Session<'l> {
             .iter()
             .enumerate()
             .map(|(i, m)| (ModuleId(i as u32), m))
+    }
+
+    /// Ends the session and hands over every checked module, indexed by [`ModuleId`], so a
+    /// caller such as the language server can keep the results after the loader is gone.
+    pub fn into_modules(self) -> Vec<CheckedModule> {
+        self.modules
     }
 
     /// The module with this key, if it was checked.

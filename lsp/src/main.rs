@@ -1,0 +1,43 @@
+//! `wfc-lsp`: the language server for `.wf` workflow templates, speaking LSP on standard
+//! input and output. It reuses the compiler's parser, checker and formatter; see the
+//! language-server section of `docs/architecture.md`.
+
+mod analysis;
+mod completion;
+mod cursor;
+mod definition;
+mod diagnostics;
+mod documents;
+mod formatting;
+mod guard;
+mod hover;
+mod index;
+mod module_uri;
+mod overlay;
+mod position;
+mod rename;
+mod scheduler;
+mod server;
+mod state;
+mod symbols;
+mod text_diff;
+mod view;
+mod word_docs;
+
+use module_uri::ModuleUris;
+use state::State;
+
+#[tokio::main]
+async fn main() {
+    if std::env::args()
+        .skip(1)
+        .any(|a| a == "--version" || a == "-V")
+    {
+        println!("wfc-lsp {}", env!("CARGO_PKG_VERSION"));
+        return;
+    }
+    let (service, socket) = server::service(State::new(ModuleUris::from_environment()));
+    tower_lsp_server::Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+        .serve(service)
+        .await;
+}

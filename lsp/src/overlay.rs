@@ -1,0 +1,32 @@
+//! The loader the checker reads imports through: the editor's unsaved text for documents that
+//! are open, the file system for the rest.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use wfc::check::Loader;
+
+/// Open documents by file path, in front of the file system.
+#[derive(Clone, Debug, Default)]
+pub struct Overlay {
+    open: HashMap<PathBuf, Arc<String>>,
+}
+
+impl Overlay {
+    /// An overlay of the given open documents.
+    pub fn new(open: HashMap<PathBuf, Arc<String>>) -> Self {
+        Overlay { open }
+    }
+}
+
+impl Loader for Overlay {
+    fn load(&self, path: &Path) -> Result<Vec<u8>, String> {
+        if let Some(text) = self.open.get(path) {
+            return Ok(text.as_bytes().to_vec());
+        }
+        std::fs::read(path).map_err(|error| match error.kind() {
+            std::io::ErrorKind::NotFound => format!("there is no file {}", path.display()),
+            _ => format!("{} cannot be read: {error}", path.display()),
+        })
+    }
+}

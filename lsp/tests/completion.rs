@@ -1,0 +1,162 @@
+//! Completion in each context: `after` lists, interpolations, filters, fields, agent names,
+//! adapters and import paths; in half-typed text, as it is while someone types.
+
+use crate::support::{open_feature, position_of_offset};
+use serde_json::{json, Value};
+
+/// The labels completion offers at the `‸` after `anchor`'s `nth` occurrence in the
+/// feature fixture is replaced by `anchor` + `typed` (which holds the `‸`).
+fn labels(anchor: &str, nth: usize, typed: &str) -> Vec<String> {
+    let (mut server, _folder, uri, text) = open_feature();
+    let (at, _) = text
+        .match_indices(anchor)
+        .nth(nth)
+        .expect("the anchor occurs");
+    let at = at + anchor.len();
+    let edited = format!("{}{}{}", &text[..at], typed.replace('‸', ""), &text[at..]);
+    let cursor = at + typed.find('‸').expect("a ‸ marks the cursor");
+    server.replace(&uri, 2, &edited);
+    server.diagnostics(&uri, 2);
+    let found = server.request(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": uri }, "position": position_of_offset(&edited, cursor) }),
+    );
+    let items = match &found {
+        Value::Array(items) => items.clone(),
+        other => other["items"].as_array().cloned().unwrap_or_default(),
+    };
+    items
+        .iter()
+        .map(|item| item["label"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn has_all(labels: &[String], wanted: &[&str]) {
+    for want in wanted {
+        assert!(
+            labels.iter().any(|l| l == want),
+            "no `{want}` in {labels:?}"
+        );
+    }
+}
+
+#[test]
+fn after_offers_the_workflows_tasks_gates_and_uses() {
+    let found = labels(
+        "\n  task check after implement {\n    run = \"cargo test\"\n  }\n",
+        0,
+        "\n  task extra after ‸\n",
+    );
+    has_all(
+        &found,
+        &[
+            "design",
+            "approve",
+            "implement",
+            "check",
+            "review",
+            "write_docs",
+            "final_review",
+            "lint",
+        ],
+    );
+    assert!(
+        !found.iter().any(|l| l == "extra" || l == "name"),
+        "{found:?}"
+    );
+    let found = labels("task write_docs after review", 0, ", ‸");
+    has_all(&found, &["design", "check"]);
+    assert!(
+        !found.iter().any(|l| l == "write_docs"),
+        "a task does not wait for itself: {found:?}"
+    );
+}
+
+#[test]
+fn interpolations_offer_parameters_results_and_run_ids() {
+    let found = labels("Write a design for ", 0, "{{ ‸");
+    has_all(
+        &found,
+        &[
+            "name",
+            "spec",
+            "reviewers",
+            "docs",
+            "implement.result",
+            "run.id",
+            "task.id",
+        ],
+    );
+    assert!(!found.iter().any(|l| l == "design.result"), "{found:?}");
+    assert!(!found.iter().any(|l| l == "aspect"), "{found:?}");
+}
+
+#[test]
+fn interpolations_in_a_fan_out_offer_its_loop_variable() {
+    let found = labels("Review the change of ", 0, "{{ as‸");
+    has_all(&found, &["aspect", "name"]);
+}
+
+#[test]
+fn after_a_dot_come_fields_and_after_a_bar_filters() {
+    let found = labels("Implement {{ name }}. ", 0, "{{ design.‸");
+    assert_eq!(found, ["result"]);
+    let found = labels("Document ", 0, "{{ name | ‸");
+    has_all(
+        &found,
+        &["slug", "upper", "lower", "trim", "join", "json", "default"],
+    );
+}
+
+#[test]
+fn blocks_offer_their_own_fields() {
+    let found = labels("    retry  = 2\n", 0, "    ti‸\n");
+    has_all(&found, &["title", "prompt", "run", "verify", "timeout"]);
+    let found = labels("    timeout = 2d\n", 0, "    ‸\n");
+    assert_eq!(found, ["ask", "timeout"]);
+    let found = labels("  max_turns = 40\n", 0, "  ‸\n");
+    has_all(&found, &["adapter", "model", "allow", "deny"]);
+    assert!(
+        !found.iter().any(|l| l == "command"),
+        "claude-code takes no `command`: {found:?}"
+    );
+}
+
+#[test]
+fn agent_fields_offer_agent_profiles_and_adapters() {
+    let found = labels(
+        "Document {{ name }} in README.md.\"\n",
+        0,
+        "    agent = ‸\n",
+    );
+    assert_eq!(found, ["claude"]);
+    let found = labels("\n}\n", 1, "\nagent other {\n  adapter = \"‸\"\n}\n");
+    has_all(&found, &["claude-code", "codex", "command", "human"]);
+}
+
+#[test]
+fn imports_offer_stdlib_modules_and_sibling_files() {
+    let found = labels("import \"./common.wf\" as common\n", 0, "import \"std/‸");
+    has_all(
+        &found,
+        &["std/review", "std/feature", "std/bugfix", "./common.wf"],
+    );
+    assert!(
+        !found.iter().any(|l| l == "./feature.wf"),
+        "not the file itself: {found:?}"
+    );
+}
+
+#[test]
+fn workflow_bodies_offer_member_keywords() {
+    let found = labels("  param docs: bool = true\n", 0, "  ‸\n");
+    assert_eq!(found, ["param", "defaults", "task", "gate", "use"]);
+}
+
+#[test]
+fn use_arguments_offer_the_callees_parameters() {
+    let found = labels("use common.lint(dir = \"src\"", 0, ", ‸");
+    assert_eq!(found, ["dir"]);
+    let found = labels("use review.pull_request(", 0, "‸");
+    has_all(&found, &["target", "base", "aspects", "depth"]);
+}

@@ -1,0 +1,11 @@
+//! The language server's one integration-test binary: each test starts the real `wfc-lsp`
+//! and talks to it over standard input and output, as an editor does.
+
+mod completion;
+mod diagnostics;
+mod editing;
+mod hover;
+mod navigation;
+mod resilience;
+mod support;
+mod unicode;
