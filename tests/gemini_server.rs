@@ -10,9 +10,9 @@
 //! runs its own tool and sends a `functionResponse` in the next request. Every request is kept,
 //! for the tests to read.
 
-use crate::model_server::{read_request, scripted, write_response, Reply, Rule};
+use crate::model_server::{read_request, scripted, spawn_server, write_response, Reply, Rule};
 use serde_json::{json, Value};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 
 /// Prompt tokens each scripted response reports.
@@ -30,20 +30,8 @@ pub struct GeminiServer {
 impl GeminiServer {
     /// Starts a server that answers with `rules`.
     pub fn start(rules: Vec<Rule>) -> GeminiServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the Gemini server");
-        let url = format!("http://{}", listener.local_addr().expect("address"));
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let kept = Arc::clone(&requests);
-        let rules = Arc::new(rules);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let rules = Arc::clone(&rules);
-                let kept = Arc::clone(&kept);
-                std::thread::spawn(move || {
-                    let _ = serve(stream, &rules, &kept);
-                });
-            }
-        });
+        let (address, requests) = spawn_server(rules, serve);
+        let url = format!("http://{address}");
         GeminiServer { url, requests }
     }
 

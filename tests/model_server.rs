@@ -11,7 +11,7 @@
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
 /// One scripted assistant turn.
@@ -75,20 +75,8 @@ pub struct ModelServer {
 impl ModelServer {
     /// Starts a server that answers with `rules`.
     pub fn start(rules: Vec<Rule>) -> ModelServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the model server");
-        let url = format!("http://{}", listener.local_addr().expect("address"));
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let kept = Arc::clone(&requests);
-        let rules = Arc::new(rules);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let rules = Arc::clone(&rules);
-                let kept = Arc::clone(&kept);
-                std::thread::spawn(move || {
-                    let _ = serve(stream, &rules, &kept);
-                });
-            }
-        });
+        let (address, requests) = spawn_server(rules, serve);
+        let url = format!("http://{address}");
         ModelServer { url, requests }
     }
 
@@ -102,6 +90,37 @@ impl ModelServer {
             .cloned()
             .collect()
     }
+}
+
+/// Answers one connection with the script, keeping what the test will read of the request.
+pub type Serve<Script, Kept> = fn(TcpStream, &[Script], &Mutex<Vec<Kept>>) -> std::io::Result<()>;
+
+/// Accepts connections on a free port of 127.0.0.1 and answers each on its own thread with
+/// `serve`, which gets the script and the log of requests the test reads later. Returns the
+/// address and that log.
+pub fn spawn_server<Script, Kept>(
+    script: Vec<Script>,
+    serve: Serve<Script, Kept>,
+) -> (SocketAddr, Arc<Mutex<Vec<Kept>>>)
+where
+    Script: Send + Sync + 'static,
+    Kept: Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a scripted server");
+    let address = listener.local_addr().expect("its address");
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let kept = Arc::clone(&requests);
+    let script = Arc::new(script);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let script = Arc::clone(&script);
+            let kept = Arc::clone(&kept);
+            std::thread::spawn(move || {
+                let _ = serve(stream, &script, &kept);
+            });
+        }
+    });
+    (address, requests)
 }
 
 fn offers_tools(request: &Value) -> bool {

@@ -9,9 +9,11 @@
 //! arguments are the tool's input, so the CLI runs its own tool and sends the output back in the
 //! next request. Every request is kept, for the tests to read.
 
-use crate::model_server::{fastrand_id, read_request, scripted, write_response, Reply, Rule};
+use crate::model_server::{
+    fastrand_id, read_request, scripted, spawn_server, write_response, Reply, Rule,
+};
 use serde_json::{json, Value};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 
 /// Input tokens each scripted response reports, of which [`CACHED_TOKENS`] were cached.
@@ -31,20 +33,8 @@ pub struct OpenAiServer {
 impl OpenAiServer {
     /// Starts a server that answers with `rules`.
     pub fn start(rules: Vec<Rule>) -> OpenAiServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the OpenAI server");
-        let url = format!("http://{}/v1", listener.local_addr().expect("address"));
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let kept = Arc::clone(&requests);
-        let rules = Arc::new(rules);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let rules = Arc::clone(&rules);
-                let kept = Arc::clone(&kept);
-                std::thread::spawn(move || {
-                    let _ = serve(stream, &rules, &kept);
-                });
-            }
-        });
+        let (address, requests) = spawn_server(rules, serve);
+        let url = format!("http://{address}/v1");
         OpenAiServer { url, requests }
     }
 
