@@ -5,9 +5,12 @@
 //! why the others are not.
 
 use crate::agents::{only_run, read, sessions, task};
+use crate::chat_server::{
+    self, ChatServer, COMPLETION_TOKENS, PROMPT_TOKENS as CHAT_PROMPT_TOKENS,
+};
 use crate::gemini_server::{GeminiServer, CANDIDATE_TOKENS, PROMPT_TOKENS};
 use crate::model_server::{Reply, Rule};
-use crate::npm_cli::{codex_bin, gemini_bin};
+use crate::npm_cli::{codex_bin, gemini_bin, opencode_bin};
 use crate::openai_server::{OpenAiServer, CACHED_TOKENS, INPUT_TOKENS, OUTPUT_TOKENS};
 use crate::support::TempDir;
 use serde_json::{json, Value};
@@ -18,6 +21,9 @@ use wfc::runtime::{TaskBackend, TaskState};
 
 /// The API key the tests give Codex; it must never show in anything wfc stores or prints.
 const OPENAI_KEY: &str = "sk-openai-test-8d21c4e7f9";
+
+/// The API key the tests give OpenCode's provider.
+const OPENCODE_KEY: &str = "sk-compat-test-3c9e02b7d4";
 
 /// The API key the tests give the Gemini CLI.
 const GEMINI_KEY: &str = "AIza-gemini-test-51b0e6a3";
@@ -500,4 +506,169 @@ fn a_gemini_session_the_server_refuses_fails_with_the_reason() {
         "the API's refusal, read from the object the CLI prints on stderr: {error}"
     );
     assert!(!server.requests().is_empty(), "the CLI reached the server");
+}
+
+/// Runs `wfc ARGS` with OpenCode pointed at `server`: its configuration (given whole in
+/// `OPENCODE_CONFIG_CONTENT`) declares an OpenAI-compatible provider at the server's address,
+/// whose key is [`OPENCODE_KEY`], and makes its one model the default.
+fn wfc_opencode(dir: &Path, server: &ChatServer, args: &[&str]) -> (i32, String) {
+    let config = json!({
+        "provider": {"scripted": {
+            "npm": "@ai-sdk/openai-compatible",
+            "name": "wfc test server",
+            "options": {"baseURL": server.url, "apiKey": OPENCODE_KEY},
+            "models": {"scripted-1": {"name": "scripted-1"}},
+        }},
+        "model": "scripted/scripted-1",
+    });
+    wfc_with(
+        dir,
+        &opencode_bin(),
+        &[("OPENCODE_CONFIG_CONTENT", config.to_string())],
+        args,
+    )
+}
+
+#[test]
+fn opencode_implements_and_reviews_with_real_files() {
+    let dir = TempDir::new("wfc-opencode-e2e");
+    let d = dir.path().display().to_string();
+    let server = ChatServer::start(vec![
+        Rule::new(
+            "[[implement]]",
+            vec![
+                Reply::tool(
+                    "write",
+                    json!({"filePath": format!("{d}/calc.sh"), "content": "echo $(( $1 + $2 ))\n"}),
+                ),
+                Reply::text("calc.sh is implemented; `sh calc.sh 2 3` prints 5."),
+            ],
+        ),
+        Rule::new(
+            "[[review]]",
+            vec![
+                Reply::tool("bash", json!({"command": "sh calc.sh 40 2 > checked.txt"})),
+                Reply::tool(
+                    "write",
+                    json!({"filePath": format!("{d}/REVIEW.md"), "content": "LGTM: calc.sh 40 2 prints 42.\n"}),
+                ),
+                Reply::text("LGTM"),
+            ],
+        ),
+    ]);
+    dir.write(
+        "build.wf",
+        r#"agent oc {
+  adapter = "opencode"
+  model   = "scripted/scripted-1"
+}
+
+workflow build {
+  defaults {
+    agent   = oc
+    timeout = 2m
+  }
+
+  task implement {
+    prompt = "[[implement]] Write calc.sh, a script that prints the sum of its two arguments."
+    verify = ["test \"$(sh calc.sh 2 3)\" = 5"]
+  }
+
+  task review after implement {
+    prompt = """
+      [[review]] Review calc.sh; write REVIEW.md starting with LGTM if it is right.
+      The implementer said: {{ implement.result }}
+      """
+    verify = ["grep -q '^LGTM' REVIEW.md", "test \"$(cat checked.txt)\" = 42"]
+  }
+}
+"#,
+    );
+    let (code, output) = wfc_opencode(dir.path(), &server, &["run", "build.wf"]);
+    assert_eq!(code, 0, "{output}");
+    assert!(
+        output.contains("write") && output.contains("bash"),
+        "tool calls are shown live: {output}"
+    );
+    assert_eq!(
+        read(dir.path(), "calc.sh"),
+        "echo $(( $1 + $2 ))\n",
+        "the real CLI's write tool wrote the file"
+    );
+    assert_eq!(
+        read(dir.path(), "checked.txt"),
+        "42\n",
+        "its bash tool ran in the task's workdir"
+    );
+
+    let (run, tasks) = only_run(dir.path());
+    let mut ids = Vec::new();
+    for id in ["implement", "review"] {
+        let record = task(&tasks, id);
+        assert_eq!(
+            (record.state, record.attempts),
+            (TaskState::Succeeded, 1),
+            "{record:#?}"
+        );
+        let session = sessions(dir.path(), &run, id);
+        assert_eq!(session.len(), 1, "{session:?}");
+        let steps = session[0]["turns"].as_u64().expect("steps");
+        assert!(steps >= 2, "{session:?}");
+        assert_eq!(
+            session[0]["input_tokens"],
+            json!(steps * CHAT_PROMPT_TOKENS),
+            "{session:?}"
+        );
+        assert_eq!(
+            session[0]["output_tokens"],
+            json!(steps * COMPLETION_TOKENS),
+            "{session:?}"
+        );
+        let session_id = session[0]["session_id"].as_str().expect("a session id");
+        assert!(session_id.starts_with("ses_"), "{session_id}");
+        ids.push(session_id.to_string());
+    }
+    assert_ne!(ids[0], ids[1], "each task ran in a fresh session");
+    assert_eq!(task(&tasks, "review").result.as_deref(), Some("LGTM"));
+    let review = server
+        .session_requests()
+        .into_iter()
+        .map(|r| chat_server::user_text(&r))
+        .find(|text| text.contains("[[review]]"))
+        .expect("the review session");
+    assert!(
+        review.contains("calc.sh is implemented"),
+        "the reviewer's prompt carries the result"
+    );
+    assert!(
+        !all_events(dir.path(), &run).contains(OPENCODE_KEY) && !output.contains(OPENCODE_KEY),
+        "the key never reaches the events or the console"
+    );
+}
+
+#[test]
+fn an_opencode_session_the_provider_refuses_fails_with_the_reason() {
+    let dir = TempDir::new("wfc-opencode-refused");
+    let server = ChatServer::start(vec![Rule::new(
+        "[[refused]]",
+        vec![Reply::Error(
+            400,
+            "The scripted server refuses this request".to_string(),
+        )],
+    )]);
+    dir.write(
+        "r.wf",
+        "agent oc {\n  adapter = \"opencode\"\n  model   = \"scripted/scripted-1\"\n}\n\nworkflow w {\n  task t {\n    prompt  = \"[[refused]] Anything.\"\n    agent   = oc\n    timeout = 2m\n  }\n}\n",
+    );
+    let (code, output) = wfc_opencode(dir.path(), &server, &["run", "r.wf"]);
+    assert_eq!(code, 1, "{output}");
+    let (_, tasks) = only_run(dir.path());
+    let record = task(&tasks, "t");
+    assert_eq!(record.state, TaskState::Failed, "{record:#?}");
+    let error = record.last_error.clone().unwrap_or_default();
+    assert!(
+        error.starts_with("opencode: ")
+            && error.contains("The scripted server refuses this request"),
+        "the provider's refusal: {error}"
+    );
 }

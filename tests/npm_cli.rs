@@ -1,7 +1,7 @@
 //! The real agent CLIs for the agent tests, from the npm registry.
 //!
 //! `.ci/run` installs them into a cache folder and names each in its variable
-//! (`WFC_TEST_CLAUDE`, `WFC_TEST_CODEX`, `WFC_TEST_GEMINI`); run alone, the tests install them
+//! (`WFC_TEST_CLAUDE`, `WFC_TEST_CODEX`, `WFC_TEST_GEMINI`, `WFC_TEST_OPENCODE`); run alone, the tests install them
 //! there themselves (once per machine), so `cargo test` needs only npm. A CLI that cannot be
 //! installed fails its tests with the reason: they are never skipped.
 
@@ -44,6 +44,14 @@ pub const GEMINI: NpmCli = NpmCli {
     version: "0.61.0",
     bin: "gemini",
     var: "WFC_TEST_GEMINI",
+};
+
+/// OpenCode.
+pub const OPENCODE: NpmCli = NpmCli {
+    package: "opencode-ai",
+    version: "1.18.33",
+    bin: "opencode",
+    var: "WFC_TEST_OPENCODE",
 };
 
 /// The folder npm installs into.
@@ -117,4 +125,10 @@ pub fn codex_bin() -> PathBuf {
 pub fn gemini_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| npm_bin(&GEMINI)).clone()
+}
+
+/// The `opencode` program, installed if it is missing.
+pub fn opencode_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| npm_bin(&OPENCODE)).clone()
 }
