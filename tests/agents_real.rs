@@ -12,6 +12,7 @@ use crate::gemini_server::{GeminiServer, CANDIDATE_TOKENS, PROMPT_TOKENS};
 use crate::model_server::{Reply, Rule};
 use crate::npm_cli::{codex_bin, gemini_bin, opencode_bin};
 use crate::openai_server::{OpenAiServer, CACHED_TOKENS, INPUT_TOKENS, OUTPUT_TOKENS};
+use crate::pypi_cli::aider_bin;
 use crate::support::TempDir;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -670,5 +671,107 @@ fn an_opencode_session_the_provider_refuses_fails_with_the_reason() {
         error.starts_with("opencode: ")
             && error.contains("The scripted server refuses this request"),
         "the provider's refusal: {error}"
+    );
+}
+
+/// Runs `wfc ARGS` with Aider pointed at `server` as an OpenAI-compatible endpoint.
+fn wfc_aider(dir: &Path, server: &ChatServer, args: &[&str]) -> (i32, String) {
+    wfc_with(
+        dir,
+        &aider_bin(),
+        &[
+            ("OPENAI_API_BASE", server.url.clone()),
+            ("OPENAI_API_KEY", OPENCODE_KEY.to_string()),
+        ],
+        args,
+    )
+}
+
+/// An Aider profile for the scripted server: a model it has no metadata for, the `whole` edit
+/// format (the reply is the file's whole new text), and no git repository.
+const AIDER_PROFILE: &str = r#"agent aider {
+  adapter = "aider"
+  model   = "openai/scripted-1"
+  args    = ["--edit-format", "whole", "--no-git", "--no-show-model-warnings"]
+}
+"#;
+
+#[test]
+fn aider_writes_a_real_file_from_the_models_reply() {
+    let dir = TempDir::new("wfc-aider-e2e");
+    let server = ChatServer::start_for_text_edits(vec![Rule::new(
+        "[[implement]]",
+        vec![Reply::text("calc.sh\n```\necho $(( $1 + $2 ))\n```\n")],
+    )]);
+    dir.write(
+        "build.wf",
+        &format!(
+            "{AIDER_PROFILE}\nworkflow build {{\n  task implement {{\n    prompt  = \"[[implement]] Create calc.sh, which prints the sum of its two arguments.\"\n    agent   = aider\n    timeout = 2m\n    verify  = [\"test \\\"$(sh calc.sh 2 3)\\\" = 5\"]\n  }}\n}}\n"
+        ),
+    );
+    let (code, output) = wfc_aider(dir.path(), &server, &["run", "build.wf"]);
+    assert_eq!(code, 0, "{output}");
+    assert_eq!(
+        read(dir.path(), "calc.sh"),
+        "echo $(( $1 + $2 ))\n",
+        "the real Aider applied the edit"
+    );
+    let (run, tasks) = only_run(dir.path());
+    let record = task(&tasks, "implement");
+    assert_eq!(
+        (record.state, record.attempts),
+        (TaskState::Succeeded, 1),
+        "{record:#?}"
+    );
+    assert!(
+        record
+            .result
+            .as_deref()
+            .is_some_and(|r| r.contains("Applied edit to calc.sh") && !r.contains("Tokens:")),
+        "{record:#?}"
+    );
+    let session = sessions(dir.path(), &run, "implement");
+    assert_eq!(session.len(), 1, "{session:?}");
+    assert_eq!(
+        session[0]["output_tokens"],
+        json!(COMPLETION_TOKENS),
+        "read from its Tokens line: {session:?}"
+    );
+    let prompt = server
+        .requests()
+        .iter()
+        .map(chat_server::user_text)
+        .find(|text| text.contains("[[implement]]"))
+        .expect("the session's request");
+    assert!(
+        prompt.contains("Create calc.sh"),
+        "the prompt file reached the model"
+    );
+    assert!(!all_events(dir.path(), &run).contains(OPENCODE_KEY) && !output.contains(OPENCODE_KEY));
+}
+
+#[test]
+fn aider_that_cannot_reach_its_model_fails_although_it_exits_zero() {
+    let dir = TempDir::new("wfc-aider-refused");
+    let server = ChatServer::start_for_text_edits(vec![Rule::new(
+        "[[refused]]",
+        vec![Reply::Error(
+            401,
+            "The scripted server refuses this key".to_string(),
+        )],
+    )]);
+    dir.write(
+        "r.wf",
+        &format!(
+            "{AIDER_PROFILE}\nworkflow w {{\n  task t {{\n    prompt  = \"[[refused]] Anything.\"\n    agent   = aider\n    timeout = 2m\n  }}\n}}\n"
+        ),
+    );
+    let (code, output) = wfc_aider(dir.path(), &server, &["run", "r.wf"]);
+    assert_eq!(code, 1, "{output}");
+    let (_, tasks) = only_run(dir.path());
+    let error = task(&tasks, "t").last_error.clone().unwrap_or_default();
+    assert!(
+        error.starts_with("aider: aider could not use its model: ") && error.contains("litellm."),
+        "{error}"
     );
 }

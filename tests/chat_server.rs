@@ -7,11 +7,14 @@
 //! whose `when` text appears in the request's user messages answers, with its step N, where N is
 //! how many assistant messages the conversation already has. A tool call becomes a streamed
 //! `tool_calls` delta whose arguments are the tool's input, so the CLI runs its own tool and
-//! sends the output back as a `tool` message. Requests without tools (the CLI's own side
-//! requests, such as a session title) get a short text. Every request is kept.
+//! sends the output back as a `tool` message. For a CLI whose sessions offer tools (OpenCode),
+//! requests without tools are its own side requests (a session title) and get a short text;
+//! for a CLI that edits files from the model's text and never offers tools (Aider), every
+//! request follows the script. It streams when asked and answers with one JSON object
+//! otherwise. Every request is kept.
 
 use crate::model_server::{
-    fastrand_id, read_request, scripted, spawn_server, write_response, Reply, Rule,
+    fastrand_id, read_request, scripted, spawn_server, write_response, Reply, Rule, Serve,
 };
 use serde_json::{json, Value};
 use std::net::TcpStream;
@@ -30,11 +33,25 @@ pub struct ChatServer {
 }
 
 impl ChatServer {
-    /// Starts a server that answers with `rules`.
+    /// Starts a server whose `rules` answer the requests that offer tools.
     pub fn start(rules: Vec<Rule>) -> ChatServer {
+        ChatServer::listen(rules, serve_sessions)
+    }
+
+    /// Starts a server whose `rules` answer every request, for CLIs that offer no tools.
+    pub fn start_for_text_edits(rules: Vec<Rule>) -> ChatServer {
+        ChatServer::listen(rules, serve_all)
+    }
+
+    fn listen(rules: Vec<Rule>, serve: Serve<Rule, Value>) -> ChatServer {
         let (address, requests) = spawn_server(rules, serve);
         let url = format!("http://{address}/v1");
         ChatServer { url, requests }
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<Value> {
+        self.requests.lock().expect("requests").clone()
     }
 
     /// The session requests (with tools) received so far.
@@ -70,8 +87,26 @@ pub fn messages<'r>(request: &'r Value, role: &'r str) -> impl Iterator<Item = &
         .filter(move |m| m["role"] == role)
 }
 
-/// Answers one connection's request, then closes it.
-fn serve(stream: TcpStream, rules: &[Rule], kept: &Mutex<Vec<Value>>) -> std::io::Result<()> {
+fn serve_sessions(
+    stream: TcpStream,
+    rules: &[Rule],
+    kept: &Mutex<Vec<Value>>,
+) -> std::io::Result<()> {
+    serve(stream, rules, kept, true)
+}
+
+fn serve_all(stream: TcpStream, rules: &[Rule], kept: &Mutex<Vec<Value>>) -> std::io::Result<()> {
+    serve(stream, rules, kept, false)
+}
+
+/// Answers one connection's request, then closes it; with `sessions_offer_tools`, a request
+/// without tools gets a short text instead of the script's reply.
+fn serve(
+    stream: TcpStream,
+    rules: &[Rule],
+    kept: &Mutex<Vec<Value>>,
+    sessions_offer_tools: bool,
+) -> std::io::Result<()> {
     let request = read_request(&stream)?;
     let mut out = stream;
     if !request.line.starts_with("POST") || !request.line.contains("/chat/completions") {
@@ -85,7 +120,7 @@ fn serve(stream: TcpStream, rules: &[Rule], kept: &Mutex<Vec<Value>>) -> std::io
     }
     let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
     kept.lock().expect("requests").push(body.clone());
-    let reply = if offers_tools(&body) {
+    let reply = if offers_tools(&body) || !sessions_offer_tools {
         scripted(
             rules,
             &user_text(&body),
@@ -130,6 +165,21 @@ fn serve(stream: TcpStream, rules: &[Rule], kept: &Mutex<Vec<Value>>) -> std::io
                "usage": {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": COMPLETION_TOKENS,
                          "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS}}),
     ];
+    if body["stream"].as_bool() != Some(true) {
+        let (message, finish) = (
+            &chunks[0]["choices"][0]["delta"],
+            &chunks[1]["choices"][0]["finish_reason"],
+        );
+        let whole = json!({"id": id, "object": "chat.completion", "created": 1, "model": model,
+                           "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+                           "usage": chunks[1]["usage"]});
+        return write_response(
+            &mut out,
+            200,
+            "application/json",
+            whole.to_string().as_bytes(),
+        );
+    }
     let mut text: String = chunks.iter().map(|c| format!("data: {c}\n\n")).collect();
     text.push_str("data: [DONE]\n\n");
     write_response(&mut out, 200, "text/event-stream", text.as_bytes())

@@ -19,6 +19,7 @@ mod plan;
 mod plan_bind;
 mod plan_injection;
 mod process;
+mod pypi_cli;
 mod robustness;
 mod run;
 mod support;
