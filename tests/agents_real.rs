@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use wfc::backends::SqliteBackend;
-use wfc::runtime::{TaskBackend, TaskState};
+use wfc::runtime::{TaskBackend, TaskRecord, TaskState};
 
 /// The API key the tests give Codex; it must never show in anything wfc stores or prints.
 const OPENAI_KEY: &str = "sk-openai-test-8d21c4e7f9";
@@ -198,35 +198,19 @@ workflow build {
     );
 
     let (run, tasks) = only_run(dir.path());
-    let mut ids = Vec::new();
-    for id in ["implement", "review"] {
-        let record = task(&tasks, id);
-        assert_eq!(
-            (record.state, record.attempts),
-            (TaskState::Succeeded, 1),
-            "{record:#?}"
-        );
-        let session = sessions(dir.path(), &run, id);
-        assert_eq!(session.len(), 1, "{session:?}");
+    for session in fresh_sessions(dir.path(), &run, &tasks, &["implement", "review"]) {
         // Two requests per session (the tool call, then the final message); OpenAI's input
         // tokens already include the cached ones, so they are not added again.
         assert_eq!(
             (
-                session[0]["input_tokens"].as_u64(),
-                session[0]["output_tokens"].as_u64()
+                session["input_tokens"].as_u64(),
+                session["output_tokens"].as_u64()
             ),
             (Some(2 * INPUT_TOKENS), Some(2 * OUTPUT_TOKENS)),
             "{session:?} (cached: {CACHED_TOKENS} a request)"
         );
-        assert!(session[0].get("cost_usd").is_none(), "{session:?}");
-        ids.push(
-            session[0]["session_id"]
-                .as_str()
-                .expect("a session id")
-                .to_string(),
-        );
+        assert!(session.get("cost_usd").is_none(), "{session:?}");
     }
-    assert_ne!(ids[0], ids[1], "each task ran in a fresh session");
     assert_eq!(
         task(&tasks, "implement").result.as_deref(),
         Some("calc.sh is implemented; `sh calc.sh 2 3` prints 5.")
@@ -281,16 +265,7 @@ fn a_codex_session_the_server_refuses_fails_with_the_reason() {
             "The scripted server refuses this request".to_string(),
         )],
     )]);
-    dir.write(
-        "r.wf",
-        "agent codex {\n  adapter = \"codex\"\n  model   = \"gpt-5-codex\"\n}\n\nworkflow w {\n  task t {\n    prompt  = \"[[refused]] Anything.\"\n    agent   = codex\n    timeout = 2m\n  }\n}\n",
-    );
-    let (code, output) = wfc_codex(dir.path(), &server, &["run", "r.wf"]);
-    assert_eq!(code, 1, "{output}");
-    let (run, tasks) = only_run(dir.path());
-    let record = task(&tasks, "t");
-    assert_eq!(record.state, TaskState::Failed, "{record:#?}");
-    let error = record.last_error.clone().unwrap_or_default();
+    let (run, error) = refused_task_error(&dir, "agent codex {\n  adapter = \"codex\"\n  model   = \"gpt-5-codex\"\n}\n\nworkflow w {\n  task t {\n    prompt  = \"[[refused]] Anything.\"\n    agent   = codex\n    timeout = 2m\n  }\n}\n", |dir, args| wfc_codex(dir, &server, args));
     assert!(
         error.starts_with("codex: the turn failed: ")
             && error.contains("The scripted server refuses this request (scripted_error)")
@@ -403,21 +378,13 @@ workflow build {
     );
 
     let (run, tasks) = only_run(dir.path());
-    let mut ids = Vec::new();
-    for (id, requests) in [("implement", 3), ("review", 2)] {
-        let record = task(&tasks, id);
-        assert_eq!(
-            (record.state, record.attempts),
-            (TaskState::Succeeded, 1),
-            "{record:#?}"
-        );
-        let session = sessions(dir.path(), &run, id);
-        assert_eq!(session.len(), 1, "{session:?}");
+    let sessions = fresh_sessions(dir.path(), &run, &tasks, &["implement", "review"]);
+    for (session, requests) in sessions.into_iter().zip([3, 2]) {
         assert_eq!(
             (
-                session[0]["input_tokens"].as_u64(),
-                session[0]["output_tokens"].as_u64(),
-                session[0]["turns"].as_u64()
+                session["input_tokens"].as_u64(),
+                session["output_tokens"].as_u64(),
+                session["turns"].as_u64()
             ),
             (
                 Some(requests * PROMPT_TOKENS),
@@ -426,14 +393,7 @@ workflow build {
             ),
             "{session:?}"
         );
-        ids.push(
-            session[0]["session_id"]
-                .as_str()
-                .expect("a session id")
-                .to_string(),
-        );
     }
-    assert_ne!(ids[0], ids[1], "each task ran in a fresh session");
     assert_eq!(
         task(&tasks, "review").result.as_deref(),
         Some("LGTM"),
@@ -492,16 +452,7 @@ fn a_gemini_session_the_server_refuses_fails_with_the_reason() {
             "The scripted server refuses this request".to_string(),
         )],
     )]);
-    dir.write(
-        "r.wf",
-        "agent gemini {\n  adapter = \"gemini\"\n  model   = \"gemini-2.5-pro\"\n}\n\nworkflow w {\n  task t {\n    prompt  = \"[[refused]] Anything.\"\n    agent   = gemini\n    timeout = 2m\n  }\n}\n",
-    );
-    let (code, output) = wfc_gemini(dir.path(), &server, &["run", "r.wf"]);
-    assert_eq!(code, 1, "{output}");
-    let (_, tasks) = only_run(dir.path());
-    let record = task(&tasks, "t");
-    assert_eq!(record.state, TaskState::Failed, "{record:#?}");
-    let error = record.last_error.clone().unwrap_or_default();
+    let (_, error) = refused_task_error(&dir, "agent gemini {\n  adapter = \"gemini\"\n  model   = \"gemini-2.5-pro\"\n}\n\nworkflow w {\n  task t {\n    prompt  = \"[[refused]] Anything.\"\n    agent   = gemini\n    timeout = 2m\n  }\n}\n", |dir, args| wfc_gemini(dir, &server, args));
     assert!(
         error.starts_with("gemini: the session failed (Error): The scripted server refuses this request (INVALID_ARGUMENT)"),
         "the API's refusal, read from the object the CLI prints on stderr: {error}"
@@ -603,33 +554,22 @@ workflow build {
     );
 
     let (run, tasks) = only_run(dir.path());
-    let mut ids = Vec::new();
-    for id in ["implement", "review"] {
-        let record = task(&tasks, id);
-        assert_eq!(
-            (record.state, record.attempts),
-            (TaskState::Succeeded, 1),
-            "{record:#?}"
-        );
-        let session = sessions(dir.path(), &run, id);
-        assert_eq!(session.len(), 1, "{session:?}");
-        let steps = session[0]["turns"].as_u64().expect("steps");
+    for session in fresh_sessions(dir.path(), &run, &tasks, &["implement", "review"]) {
+        let steps = session["turns"].as_u64().expect("steps");
         assert!(steps >= 2, "{session:?}");
         assert_eq!(
-            session[0]["input_tokens"],
+            session["input_tokens"],
             json!(steps * CHAT_PROMPT_TOKENS),
             "{session:?}"
         );
         assert_eq!(
-            session[0]["output_tokens"],
+            session["output_tokens"],
             json!(steps * COMPLETION_TOKENS),
             "{session:?}"
         );
-        let session_id = session[0]["session_id"].as_str().expect("a session id");
+        let session_id = session["session_id"].as_str().expect("a session id");
         assert!(session_id.starts_with("ses_"), "{session_id}");
-        ids.push(session_id.to_string());
     }
-    assert_ne!(ids[0], ids[1], "each task ran in a fresh session");
     assert_eq!(task(&tasks, "review").result.as_deref(), Some("LGTM"));
     let review = server
         .session_requests()
@@ -657,16 +597,7 @@ fn an_opencode_session_the_provider_refuses_fails_with_the_reason() {
             "The scripted server refuses this request".to_string(),
         )],
     )]);
-    dir.write(
-        "r.wf",
-        "agent oc {\n  adapter = \"opencode\"\n  model   = \"scripted/scripted-1\"\n}\n\nworkflow w {\n  task t {\n    prompt  = \"[[refused]] Anything.\"\n    agent   = oc\n    timeout = 2m\n  }\n}\n",
-    );
-    let (code, output) = wfc_opencode(dir.path(), &server, &["run", "r.wf"]);
-    assert_eq!(code, 1, "{output}");
-    let (_, tasks) = only_run(dir.path());
-    let record = task(&tasks, "t");
-    assert_eq!(record.state, TaskState::Failed, "{record:#?}");
-    let error = record.last_error.clone().unwrap_or_default();
+    let (_, error) = refused_task_error(&dir, "agent oc {\n  adapter = \"opencode\"\n  model   = \"scripted/scripted-1\"\n}\n\nworkflow w {\n  task t {\n    prompt  = \"[[refused]] Anything.\"\n    agent   = oc\n    timeout = 2m\n  }\n}\n", |dir, args| wfc_opencode(dir, &server, args));
     assert!(
         error.starts_with("opencode: ")
             && error.contains("The scripted server refuses this request"),
@@ -760,18 +691,56 @@ fn aider_that_cannot_reach_its_model_fails_although_it_exits_zero() {
             "The scripted server refuses this key".to_string(),
         )],
     )]);
-    dir.write(
-        "r.wf",
-        &format!(
+    let (_, error) = refused_task_error(&dir, &format!(
             "{AIDER_PROFILE}\nworkflow w {{\n  task t {{\n    prompt  = \"[[refused]] Anything.\"\n    agent   = aider\n    timeout = 2m\n  }}\n}}\n"
-        ),
-    );
-    let (code, output) = wfc_aider(dir.path(), &server, &["run", "r.wf"]);
-    assert_eq!(code, 1, "{output}");
-    let (_, tasks) = only_run(dir.path());
-    let error = task(&tasks, "t").last_error.clone().unwrap_or_default();
+        ), |dir, args| wfc_aider(dir, &server, args));
     assert!(
         error.starts_with("aider: aider could not use its model: ") && error.contains("litellm."),
         "{error}"
     );
+}
+
+/// Runs `workflow` (one task `t`, whose prompt the server refuses) through `run_wfc`, checks
+/// that the run and its task failed, and returns the run's id and the task's error.
+fn refused_task_error(
+    dir: &TempDir,
+    workflow: &str,
+    run_wfc: impl Fn(&Path, &[&str]) -> (i32, String),
+) -> (String, String) {
+    dir.write("r.wf", workflow);
+    let (code, output) = run_wfc(dir.path(), &["run", "r.wf"]);
+    assert_eq!(code, 1, "{output}");
+    let (run, tasks) = only_run(dir.path());
+    let record = task(&tasks, "t");
+    assert_eq!(record.state, TaskState::Failed, "{record:#?}");
+    (run, record.last_error.clone().unwrap_or_default())
+}
+
+/// The one session of each task in `ids`, after checking that each task succeeded in its first
+/// attempt and that each ran in a session of its own (distinct session ids).
+fn fresh_sessions(dir: &Path, run: &str, tasks: &[TaskRecord], ids: &[&str]) -> Vec<Value> {
+    let mut found: Vec<Value> = Vec::new();
+    for id in ids {
+        let record = task(tasks, id);
+        assert_eq!(
+            (record.state, record.attempts),
+            (TaskState::Succeeded, 1),
+            "{record:#?}"
+        );
+        let mut session = sessions(dir, run, id);
+        assert_eq!(session.len(), 1, "{id}: {session:?}");
+        found.push(session.remove(0));
+    }
+    let mut session_ids: Vec<&str> = found
+        .iter()
+        .map(|s| s["session_id"].as_str().expect("a session id"))
+        .collect();
+    session_ids.sort_unstable();
+    session_ids.dedup();
+    assert_eq!(
+        session_ids.len(),
+        ids.len(),
+        "each task ran in a fresh session: {found:?}"
+    );
+    found
 }
