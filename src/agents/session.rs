@@ -137,9 +137,9 @@ pub async fn run_session(
             error
         }),
     };
-    // A CLI may echo its credentials (a failed request, a debug line); they never leave here.
-    let redact = |text: String| redact_credentials(agent, text);
-    reply.outcome = reply.outcome.map(redact).map_err(redact);
+    // A CLI may echo its credentials (a failed request, a debug line): the run's redactor,
+    // which holds every adapter's key values (`credential_values`), removes them before the
+    // outcome is stored or shown.
     reply
 }
 
@@ -186,19 +186,6 @@ fn missing_credentials(agent: &dyn CliAgent, present: &[String]) -> Option<Strin
     ))
 }
 
-/// `text` with the values of the adapter's credential variables replaced.
-pub fn redact_credentials(agent: &dyn CliAgent, text: String) -> String {
-    let mut text = text;
-    for name in agent.info().key_vars {
-        if let Ok(value) = std::env::var(name) {
-            if value.len() >= 4 && text.contains(&value) {
-                text = text.replace(&value, "[redacted]");
-            }
-        }
-    }
-    text
-}
-
 /// A prompt written to a private file for CLIs that read it from a path (argv is visible to
 /// every user of the machine; a file with mode 0600 is not). Removed when dropped.
 struct PromptFile {
@@ -223,12 +210,22 @@ impl PromptFile {
             request.attempt,
             std::process::id()
         ));
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)?;
+        // The temporary folder is shared: the file is created anew (never through a link
+        // someone else put at this name); one left by a crashed wfc with the same pid goes first.
+        let open = || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+        };
+        let mut file = match open() {
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                std::fs::remove_file(&path)?;
+                open()?
+            }
+            other => other?,
+        };
         file.write_all(request.prompt.as_bytes())?;
         file.sync_all()?;
         Ok(PromptFile { path })

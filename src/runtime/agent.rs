@@ -40,11 +40,6 @@ pub struct AgentRequest {
 /// Receives a session's progress lines.
 pub type ProgressFn = Arc<dyn Fn(&str) + Send + Sync>;
 
-/// A progress receiver that drops every line, for callers that show no progress.
-pub fn no_progress() -> ProgressFn {
-    Arc::new(|_| {})
-}
-
 impl std::fmt::Debug for AgentRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The environment and prompt may hold secrets; a debug print names the task only.
@@ -109,21 +104,4 @@ pub type AgentFuture<'a> = Pin<Box<dyn Future<Output = AgentReply> + Send + 'a>>
 pub trait AgentExecutor: Send + Sync {
     /// Runs one attempt in a fresh session; stops it when `cancel` turns true.
     fn execute(&self, request: AgentRequest, cancel: watch::Receiver<bool>) -> AgentFuture<'_>;
-}
-
-/// The executor when no agent adapter is configured: agent tasks fail and say so, while
-/// command tasks run.
-pub struct NoAgents;
-
-impl AgentExecutor for NoAgents {
-    fn execute(&self, request: AgentRequest, _cancel: watch::Receiver<bool>) -> AgentFuture<'_> {
-        let profile = request
-            .profile
-            .unwrap_or_else(|| "the default agent".into());
-        Box::pin(async move {
-            AgentReply::failed(format!(
-                "no agent adapter is available to run {profile}; command tasks run without one"
-            ))
-        })
-    }
 }

@@ -491,71 +491,7 @@ impl Engine {
         };
         // The environment (with secrets and results filled in) is resolved once per attempt,
         // for the work and every verify command.
-        let outcome = match self.task_env(key, &spec, &claim) {
-            Err(error) => Err(error),
-            Ok(env) => match &spec.action {
-                Action::Command { run: shell } => {
-                    match self
-                        .shell(key, &spec, &env, shell, cancel_rx.clone(), true)
-                        .await
-                    {
-                        Ok(stdout) => {
-                            self.verify(key, &spec, &env, cancel_rx.clone(), stdout)
-                                .await
-                        }
-                        Err(error) => Err(error),
-                    }
-                }
-                Action::Agent {
-                    profile,
-                    agent,
-                    prompt,
-                } => {
-                    let resolver = Resolver {
-                        backend: &*self.backend,
-                        run,
-                        secrets: &self.config.secrets,
-                    };
-                    match resolver.prompt(prompt) {
-                        Err(error) => Err(error),
-                        Ok(mut text) => {
-                            if let Some(previous) = &claim.previous_error {
-                                text.push_str(&format!(
-                                    "\n## The previous attempt failed\n\nAttempt {} failed. Fix what made it fail:\n\n{}\n",
-                                    claim.attempt - 1,
-                                    crate::plan::filters::fenced(previous)
-                                ));
-                            }
-                            let request = AgentRequest {
-                                key: key.clone(),
-                                attempt: claim.attempt,
-                                prompt: text,
-                                profile: profile.clone(),
-                                agent: agent.clone(),
-                                workdir: self.config.workspace.join(&spec.workdir),
-                                env: env.clone(),
-                                timeout: spec.timeout_secs.map(Duration::from_secs),
-                                progress: self.progress(key),
-                            };
-                            let reply = self.agents.execute(request, cancel_rx.clone()).await;
-                            let mut data = serde_json::to_value(&reply.usage)
-                                .unwrap_or_else(|_| serde_json::json!({}));
-                            data["attempt"] = claim.attempt.into();
-                            data["ok"] = reply.outcome.is_ok().into();
-                            self.emit(run, EventKind::AgentSession, Some(&key.task), data);
-                            match reply.outcome {
-                                Ok(result) => {
-                                    self.verify(key, &spec, &env, cancel_rx.clone(), result)
-                                        .await
-                                }
-                                Err(error) => Err(error),
-                            }
-                        }
-                    }
-                }
-                Action::Gate { .. } => Ok(String::new()),
-            },
-        };
+        let outcome = self.do_attempt(key, &spec, &claim, cancel_rx.clone()).await;
         heartbeat.abort();
         let lost = *cancel_rx.borrow();
         let outcome = match outcome {
@@ -601,6 +537,65 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// An attempt's work — the command or the agent session — then its verify commands;
+    /// returns the task's result or why the attempt failed.
+    async fn do_attempt(
+        self: &Arc<Self>,
+        key: &TaskKey,
+        spec: &TaskSpec,
+        claim: &Claim,
+        cancel: watch::Receiver<bool>,
+    ) -> Result<String, String> {
+        let env = self.task_env(key, spec, claim)?;
+        let result = match &spec.action {
+            Action::Command { run: shell } => {
+                self.shell(key, spec, &env, shell, cancel.clone(), true)
+                    .await?
+            }
+            Action::Agent {
+                profile,
+                agent,
+                prompt,
+            } => {
+                let resolver = Resolver {
+                    backend: &*self.backend,
+                    run: &key.run,
+                    secrets: &self.config.secrets,
+                };
+                let mut text = resolver.prompt(prompt)?;
+                if let Some(previous) = &claim.previous_error {
+                    text.push_str(&format!(
+                        "\n## The previous attempt failed\n\nAttempt {} failed. Fix what made it fail:\n\n{}\n",
+                        claim.attempt - 1,
+                        crate::plan::filters::fenced(previous)
+                    ));
+                }
+                let request = AgentRequest {
+                    key: key.clone(),
+                    attempt: claim.attempt,
+                    prompt: text,
+                    profile: profile.clone(),
+                    agent: agent.clone(),
+                    workdir: self.config.workspace.join(&spec.workdir),
+                    env: env.clone(),
+                    timeout: spec.timeout_secs.map(Duration::from_secs),
+                    progress: self.progress(key),
+                };
+                let reply = self.agents.execute(request, cancel.clone()).await;
+                // Every session's usage is logged, a failed one's too: it was paid for.
+                let mut data =
+                    serde_json::to_value(&reply.usage).unwrap_or_else(|_| serde_json::json!({}));
+                data["attempt"] = claim.attempt.into();
+                data["ok"] = reply.outcome.is_ok().into();
+                self.emit(&key.run, EventKind::AgentSession, Some(&key.task), data);
+                reply.outcome?
+            }
+            // Gates and human tasks wait for a person and never reach here.
+            Action::Gate { .. } => return Ok(String::new()),
+        };
+        self.verify(key, spec, &env, cancel, result).await
     }
 
     /// Puts a gate, or a task for a person (the `human` adapter), in waiting: it holds no
