@@ -18,6 +18,8 @@ pub struct Snapshot {
     pub key: ModuleKey,
     /// Its text.
     pub text: Arc<String>,
+    /// The line table of that text, which the document keeps up to date anyway.
+    pub lines: Arc<LineMap>,
     /// The editor's version of that text.
     pub version: i32,
     /// The server's count of changes to the document or what it imports.
@@ -42,7 +44,7 @@ pub struct Analysis {
     /// Which of the modules is the document's.
     pub main: usize,
     /// The line table of the document's text.
-    pub lines: LineMap,
+    pub lines: Arc<LineMap>,
 }
 
 impl Analysis {
@@ -60,7 +62,7 @@ impl Analysis {
             uri: snapshot.uri,
             version: snapshot.version,
             generation: snapshot.generation,
-            lines: LineMap::new(&snapshot.text),
+            lines: snapshot.lines,
             modules,
             indexes,
             main,

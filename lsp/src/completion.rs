@@ -99,8 +99,8 @@ fn workflow_names(analyses: &Analyses, cursor: &Cursor) -> BTreeMap<String, Defi
     let Some(workflow) = &cursor.workflow else {
         return names;
     };
-    for view in analyses.views().iter().rev() {
-        for definition in view.analysis.index().in_workflow(workflow) {
+    for analysis in analyses.all().rev() {
+        for definition in analysis.index().in_workflow(workflow) {
             if definition.kind != DefKind::LoopVar {
                 names.insert(definition.name.clone(), definition.clone());
             }
@@ -112,11 +112,10 @@ fn workflow_names(analyses: &Analyses, cursor: &Cursor) -> BTreeMap<String, Defi
 /// The names of the module's declarations of one kind, from every analysis the request reads.
 fn module_names(analyses: &Analyses, kind: DefKind) -> Vec<String> {
     let mut names: Vec<String> = analyses
-        .views()
-        .iter()
-        .flat_map(|view| view.analysis.index().definitions.clone())
+        .all()
+        .flat_map(|analysis| &analysis.index().definitions)
         .filter(|d| d.kind == kind)
-        .map(|d| d.name)
+        .map(|d| d.name.clone())
         .collect();
     names.sort();
     names.dedup();
@@ -125,8 +124,8 @@ fn module_names(analyses: &Analyses, kind: DefKind) -> Vec<String> {
 
 /// The type of a parameter of the cursor's workflow, as the checker has it.
 fn param_type(analyses: &Analyses, workflow: &str, name: &str) -> Option<String> {
-    analyses.views().iter().find_map(|view| {
-        let (_, workflow) = view.analysis.module().ir.workflow(workflow)?;
+    analyses.all().find_map(|analysis| {
+        let (_, workflow) = analysis.module().ir.workflow(workflow)?;
         workflow.param(name).map(|(_, p)| p.ty.to_string())
     })
 }
@@ -181,8 +180,7 @@ fn interpolation(analyses: &Analyses, cursor: &Cursor, path: &[String]) -> Vec<C
 
 /// The parameters of the workflow a `use` inlines, from the module its import loaded.
 fn use_arguments(analyses: &Analyses, module: &str, workflow: &str) -> Vec<CompletionItem> {
-    let params = analyses.views().iter().find_map(|view| {
-        let analysis = view.analysis;
+    let params = analyses.all().find_map(|analysis| {
         let import = analysis
             .module()
             .ir
@@ -215,13 +213,9 @@ fn fields(analyses: &Analyses, cursor: &Cursor, block: BlockKind) -> Vec<Complet
         BlockKind::Defaults => DEFAULTS_FIELDS.to_vec(),
         BlockKind::Agent => {
             let adapter = cursor.agent.as_deref().and_then(|agent| {
-                analyses.views().iter().find_map(|view| {
-                    view.analysis
-                        .module()
-                        .ir
-                        .agent(agent)
-                        .map(|(_, a)| a.adapter)
-                })
+                analyses
+                    .all()
+                    .find_map(|analysis| analysis.module().ir.agent(agent).map(|(_, a)| a.adapter))
             });
             let mut names = vec!["adapter"];
             match adapter {

@@ -71,7 +71,9 @@ pub struct Cursor {
     pub agent: Option<String>,
 }
 
-const KEYWORDS: [&str; 17] = [
+/// Words that cannot be names, as the grammar's `keyword` rule lists them; rename refuses
+/// them as new names, and this scan does not take them for one.
+pub const KEYWORDS: [&str; 17] = [
     "import", "as", "agent", "workflow", "param", "defaults", "task", "gate", "use", "after",
     "for", "each", "in", "when", "matching", "true", "false",
 ];

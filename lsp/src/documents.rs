@@ -17,7 +17,8 @@ use wfc::check::ModuleKey;
 struct Document {
     key: ModuleKey,
     text: Arc<String>,
-    lines: LineMap,
+    /// The line table of `text`, shared with the analyses and requests that read it.
+    lines: Arc<LineMap>,
     version: i32,
     /// Raised by every change of the text, and when a module it imports changes.
     generation: u64,
@@ -73,7 +74,7 @@ impl Documents {
             uri,
             Document {
                 key,
-                lines: LineMap::new(&text),
+                lines: Arc::new(LineMap::new(&text)),
                 text: Arc::new(text),
                 version,
                 generation,
@@ -95,18 +96,23 @@ impl Documents {
         let mut state = self.lock();
         let generation = state.next_generation();
         let document = state.documents.get_mut(uri)?;
-        let mut text = document.text.as_str().to_owned();
+        // The text is copied only if an analysis in flight still reads it; usually nothing
+        // else holds it and each keystroke edits it in place.
+        let mut text = Arc::unwrap_or_clone(std::mem::take(&mut document.text));
+        let mut lines = document.lines.clone();
         for change in changes {
             match change.range {
                 Some(range) => {
-                    let span = document.lines.span(&text, range);
+                    let span = lines.span(&text, range);
                     text.replace_range(span.start..span.end, &change.text);
                 }
                 None => text = change.text,
             }
-            document.lines = LineMap::new(&text);
+            // Each change's range is in the text the previous changes left.
+            lines = Arc::new(LineMap::new(&text));
         }
         document.text = Arc::new(text);
+        document.lines = lines;
         document.version = version;
         document.generation = generation;
         Some(document.key.clone())
@@ -154,10 +160,16 @@ impl Documents {
             uri: uri.clone(),
             key: document.key.clone(),
             text: document.text.clone(),
+            lines: document.lines.clone(),
             version: document.version,
             generation: document.generation,
             overlay: Overlay::new(overlay),
         })
+    }
+
+    /// The editor's version of the document's text, if it is open.
+    pub fn version(&self, uri: &Uri) -> Option<i32> {
+        self.lock().documents.get(uri).map(|d| d.version)
     }
 
     /// The document's analysis if it is of its current generation.
@@ -224,7 +236,7 @@ impl Documents {
     }
 
     /// The text and line table of an open document, for requests that need no analysis.
-    pub fn text(&self, uri: &Uri) -> Option<(Arc<String>, LineMap)> {
+    pub fn text(&self, uri: &Uri) -> Option<(Arc<String>, Arc<LineMap>)> {
         let state = self.lock();
         let document = state.documents.get(uri)?;
         Some((document.text.clone(), document.lines.clone()))

@@ -6,12 +6,13 @@
 //! only place that knows, which keeps the rest of the server in byte offsets.
 
 use tower_lsp_server::ls_types::{Position, Range};
-use wfc::span::Span;
+use wfc::span::{LineIndex, Span};
 
-/// The start of every line of one text, to map byte offsets to LSP positions and back.
+/// The compiler's table of line starts of one text, read in LSP positions: the lines are
+/// the compiler's, only the columns are counted differently.
 #[derive(Clone, Debug)]
 pub struct LineMap {
-    line_starts: Vec<usize>,
+    lines: LineIndex,
 }
 
 impl LineMap {
@@ -19,20 +20,18 @@ impl LineMap {
     /// which is how LSP clients count for files with `\r\n` endings too, since a position
     /// past the `\r` is clamped to the line's end.
     pub fn new(text: &str) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(at, _)| at + 1));
-        LineMap { line_starts }
+        LineMap {
+            lines: LineIndex::new(text),
+        }
     }
 
     /// The LSP position of byte `offset` in `text`. Offsets past the end map to the end, and
     /// an offset inside a character maps to that character's start.
     pub fn position(&self, text: &str, offset: usize) -> Position {
         let offset = floor_char_boundary(text, offset.min(text.len()));
-        let line = match self.line_starts.binary_search(&offset) {
-            Ok(line) => line,
-            Err(next) => next - 1,
-        };
-        let start = self.line_starts[line];
+        let line = self.lines.line_of(offset);
+        // Every line the index returns has a start, so the fallback is never taken.
+        let start = self.lines.line_start(line).unwrap_or_default();
         let column: usize = text[start..offset].chars().map(char::len_utf16).sum();
         Position::new(to_u32(line), to_u32(column))
     }
@@ -49,12 +48,13 @@ impl LineMap {
     /// and a column past the end of its line (or inside a surrogate pair) to the nearest
     /// character boundary before it, so every result can slice `text`.
     pub fn offset(&self, text: &str, position: Position) -> usize {
-        let Some(&start) = self.line_starts.get(position.line as usize) else {
+        let line = position.line as usize;
+        let Some(start) = self.lines.line_start(line) else {
             return text.len();
         };
         let end = self
-            .line_starts
-            .get(position.line as usize + 1)
+            .lines
+            .line_start(line + 1)
             .map_or(text.len(), |next| next - 1);
         let line = &text[start..end];
         let line = line.strip_suffix('\r').unwrap_or(line);

@@ -5,6 +5,7 @@
 //! is renamed, since the stdlib is part of `wfc`.
 
 use crate::analysis::Analysis;
+use crate::cursor::KEYWORDS;
 use crate::definition::occurrences;
 use crate::documents::Analyses;
 use crate::index::{DefKind, Definition, Target};
@@ -14,12 +15,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tower_lsp_server::ls_types::{Range, TextEdit, Uri, WorkspaceEdit};
 use wfc::check::ModuleKey;
-
-/// Words that cannot be names.
-const KEYWORDS: [&str; 17] = [
-    "import", "as", "agent", "workflow", "param", "defaults", "task", "gate", "use", "after",
-    "for", "each", "in", "when", "matching", "true", "false",
-];
 
 /// The range of the renameable name at `offset`, or why it cannot be renamed.
 pub fn prepare(analyses: &Analyses, offset: usize) -> Result<Range, String> {

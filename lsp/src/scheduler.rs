@@ -36,7 +36,7 @@ pub fn start(state: Arc<State>, client: Client) -> UnboundedSender<Uri> {
 async fn publish(state: &State, client: &Client, uri: Uri) {
     let Some(analysis) = state.analysis(&uri).await else {
         // Still open means checking failed; say so rather than leave stale diagnostics.
-        if let Some(snapshot) = state.documents.snapshot(&uri) {
+        if let Some(version) = state.documents.version(&uri) {
             let failure = Diagnostic {
                 range: Range::new(Position::new(0, 0), Position::new(0, 0)),
                 severity: Some(DiagnosticSeverity::ERROR),
@@ -45,7 +45,7 @@ async fn publish(state: &State, client: &Client, uri: Uri) {
                 ..Diagnostic::default()
             };
             client
-                .publish_diagnostics(uri, vec![failure], Some(snapshot.version))
+                .publish_diagnostics(uri, vec![failure], Some(version))
                 .await;
         }
         return;

@@ -22,7 +22,7 @@ pub struct View<'a> {
 
 impl Analyses {
     /// The current analysis first, then the last one that parsed cleanly.
-    pub fn views(&self) -> Vec<View<'_>> {
+    fn views(&self) -> Vec<View<'_>> {
         let mut views = vec![View {
             analysis: &self.current,
             current: &self.current,
@@ -36,6 +36,12 @@ impl Analyses {
             });
         }
         views
+    }
+
+    /// The analyses themselves, current first, for answers that read no offsets and so need
+    /// no diff between the texts (which [`Analyses::first`] computes).
+    pub fn all(&self) -> impl DoubleEndedIterator<Item = &Analysis> {
+        std::iter::once(&*self.current).chain(self.last_good.as_deref())
     }
 
     /// The first answer `ask` gives, asked of each view in turn with the offset carried into

@@ -6,13 +6,9 @@ use serde_json::{json, Value};
 
 /// The location the definition request at the `nth` `needle` (plus `shift`) answers.
 fn definition(needle: &str, nth: usize, shift: usize) -> (Value, String, String) {
-    let (mut server, _folder, uri, text) = open_feature();
-    let found = server.at(
-        "textDocument/definition",
-        &uri,
-        position(&text, needle, nth, shift),
-    );
-    (found, uri, text)
+    let mut feature = Feature::open();
+    let found = feature.definition(needle, nth, shift);
+    (found, feature.uri, feature.text)
 }
 
 /// A server with the feature fixture open, for several definition requests.

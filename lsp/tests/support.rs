@@ -54,9 +54,7 @@ pub fn position_of_offset(text: &str, offset: usize) -> Value {
 
 /// The LSP range of the `nth` occurrence of `needle`.
 pub fn range(text: &str, needle: &str, nth: usize) -> Value {
-    let start = position(text, needle, nth, 0);
-    let (at, _) = text.match_indices(needle).nth(nth).expect("occurs");
-    json!({ "start": start, "end": position_of_offset(text, at + needle.len()) })
+    word_range(text, needle, nth, needle)
 }
 
 /// A running server.
