@@ -14,7 +14,8 @@
 //! otherwise. Every request is kept.
 
 use crate::model_server::{
-    fastrand_id, read_request, scripted, spawn_server, write_response, Reply, Rule, Serve,
+    fastrand_id, offers_tools, read_request, scripted, spawn_server, write_response, Reply, Rule,
+    Serve,
 };
 use serde_json::{json, Value};
 use std::net::TcpStream;
@@ -64,10 +65,6 @@ impl ChatServer {
             .cloned()
             .collect()
     }
-}
-
-fn offers_tools(request: &Value) -> bool {
-    request["tools"].as_array().is_some_and(|t| !t.is_empty())
 }
 
 /// The text of a request's user messages, where the rules look for their `when`.

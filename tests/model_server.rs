@@ -123,7 +123,8 @@ where
     (address, requests)
 }
 
-fn offers_tools(request: &Value) -> bool {
+/// Whether a request offers the model tools: a session's turn, not a CLI's side request.
+pub fn offers_tools(request: &Value) -> bool {
     request["tools"].as_array().is_some_and(|t| !t.is_empty())
 }
 
