@@ -364,6 +364,12 @@ fn a_missing_or_misbehaving_cli_is_a_clear_error() {
             "failed (exit 7): database is locked",
         ),
         (script("slow", "sleep 30"), "did not finish within 0.5s"),
+        // A process that leaves the group keeps the output pipes open after the kill: the
+        // call must still end.
+        (
+            script("escaping", "setsid sleep 30 & sleep 30"),
+            "did not finish within 0.5s",
+        ),
     ];
     for (bin, expected) in cases {
         let backend = BeadsBackend::open(&options(&bin, Duration::from_millis(500))).expect("open");

@@ -54,8 +54,8 @@ pub fn markdown(issues: &[&NewIssue]) -> String {
 }
 
 /// Splits `issues` (indices into the caller's list) into groups that each fit one file.
-pub fn batches(issues: &[(usize, &NewIssue)]) -> Vec<Vec<(usize, NewIssue)>> {
-    let mut batches: Vec<Vec<(usize, NewIssue)>> = Vec::new();
+pub fn batches<'a>(issues: &[(usize, &'a NewIssue)]) -> Vec<Vec<(usize, &'a NewIssue)>> {
+    let mut batches: Vec<Vec<(usize, &NewIssue)>> = Vec::new();
     let mut bytes = 0;
     for (index, issue) in issues {
         let size = issue.title.len() + issue.description.len() + 200;
@@ -68,7 +68,7 @@ pub fn batches(issues: &[(usize, &NewIssue)]) -> Vec<Vec<(usize, NewIssue)>> {
         }
         bytes += size;
         if let Some(batch) = batches.last_mut() {
-            batch.push((*index, (*issue).clone()));
+            batch.push((*index, *issue));
         }
     }
     batches
@@ -78,7 +78,7 @@ pub fn batches(issues: &[(usize, &NewIssue)]) -> Vec<Vec<(usize, NewIssue)>> {
 /// create it. br prints the issues it created in file order and skips (with a warning on
 /// stderr) those it could not create, so each printed issue is matched to the next issue of
 /// the file with the same title and description.
-pub fn match_created(wanted: &[NewIssue], created: &[Issue]) -> Vec<Option<String>> {
+pub fn match_created(wanted: &[&NewIssue], created: &[Issue]) -> Vec<Option<String>> {
     let mut ids = Vec::with_capacity(wanted.len());
     let mut next = created.iter().peekable();
     for issue in wanted {
@@ -161,7 +161,8 @@ mod tests {
 
     #[test]
     fn created_issues_are_matched_in_order_and_gaps_found() {
-        let wanted = [issue("a", "x"), issue("b", "y"), issue("a", "x")];
+        let (a, b) = (issue("a", "x"), issue("b", "y"));
+        let wanted = [&a, &b, &a];
         let made = |id: &str, title: &str, description: &str| Issue {
             id: id.into(),
             title: title.into(),

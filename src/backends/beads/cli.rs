@@ -82,6 +82,9 @@ const CLEARED_ENV: &[&str] = &[
     "BD_ACTOR",
 ];
 
+/// How long a call that timed out and was killed may take to be reaped.
+const REAP_LIMIT: Duration = Duration::from_secs(5);
+
 /// One beads CLI bound to one store.
 #[derive(Debug)]
 pub struct Cli {
@@ -188,11 +191,11 @@ impl Cli {
                         nix::sys::signal::Signal::SIGKILL,
                     );
                 }
-                // Reap it, so no zombie is left behind.
-                let _ = receiver.recv();
-                if let Some(writer) = writer {
-                    let _ = writer.join();
-                }
+                // Reap it, so no zombie is left behind, but only for a while: a process that
+                // left the group (`setsid`) and still holds the pipes would keep the waiting
+                // thread (and the stdin writer) blocked for ever, and this call must end. The
+                // threads are then left to finish when the pipes close.
+                let _ = receiver.recv_timeout(REAP_LIMIT);
                 return Err(Failure::TimedOut(self.timeout));
             }
         };

@@ -168,7 +168,7 @@ impl BeadsBackend {
             // One file pays off from two issues on.
             if fitting.len() >= 2 {
                 for (number, batch) in bulk::batches(&fitting).into_iter().enumerate() {
-                    let wanted: Vec<NewIssue> = batch.iter().map(|(_, i)| i.clone()).collect();
+                    let wanted: Vec<&NewIssue> = batch.iter().map(|(_, issue)| *issue).collect();
                     let made = self.create_from_file(&wanted, scratch, number)?;
                     for ((index, _), id) in batch.iter().zip(made) {
                         ids[*index] = id;
@@ -190,21 +190,15 @@ impl BeadsBackend {
     /// did not (which the caller creates one by one).
     fn create_from_file(
         &self,
-        wanted: &[NewIssue],
+        wanted: &[&NewIssue],
         scratch: &Path,
         number: usize,
     ) -> BackendResult<Vec<Option<String>>> {
         let path = scratch.join(format!("create-{}-{number}.md", std::process::id()));
-        let refs: Vec<&NewIssue> = wanted.iter().collect();
-        std::fs::write(&path, bulk::markdown(&refs)).map_err(|error| {
-            BackendError::storage(
-                format!("beads backend: cannot write `{}`: {error}", path.display()),
-                "the beads sidecar folder must be writable",
-            )
-        })?;
         let args = commands::create_from_file(&path.to_string_lossy());
-        let result = self.cli.run(&args, None);
-        let _ = std::fs::remove_file(&path);
+        let result = with_scratch_file(&path, &bulk::markdown(wanted), || {
+            Ok(self.cli.run(&args, None))
+        })?;
         match result {
             Ok(output) => {
                 let created = json::created_many(&output.stdout)
@@ -231,17 +225,10 @@ impl BeadsBackend {
     fn add_edges(&self, edges: &[(String, String)], scratch: &Path) -> BackendResult<()> {
         if self.cli.dialect() == Dialect::Br && edges.len() >= 2 {
             let path = scratch.join(format!("deps-{}.jsonl", std::process::id()));
-            std::fs::write(&path, bulk::deps_jsonl(edges)).map_err(|error| {
-                BackendError::storage(
-                    format!("beads backend: cannot write `{}`: {error}", path.display()),
-                    "the beads sidecar folder must be writable",
-                )
-            })?;
             let args = commands::dep_import(&path.to_string_lossy());
-            let result = self.cli.call(&args, None);
-            let _ = std::fs::remove_file(&path);
-            result?;
-            return Ok(());
+            return with_scratch_file(&path, &bulk::deps_jsonl(edges), || {
+                self.cli.call(&args, None).map(|_| ())
+            });
         }
         for (child, parent) in edges {
             self.cli.call(&commands::dep_add(child, parent), None)?;
@@ -347,6 +334,24 @@ fn store_folder(dir: &Path) -> BackendResult<PathBuf> {
     }
 }
 
+/// Writes `text` to the scratch file `path`, runs `body` (a CLI call that reads the file), and
+/// removes the file again whatever `body` returned, so no scratch file outlives its call.
+fn with_scratch_file<T>(
+    path: &Path,
+    text: &str,
+    body: impl FnOnce() -> BackendResult<T>,
+) -> BackendResult<T> {
+    std::fs::write(path, text).map_err(|error| {
+        BackendError::storage(
+            format!("beads backend: cannot write `{}`: {error}", path.display()),
+            "the beads sidecar folder must be writable",
+        )
+    })?;
+    let result = body();
+    let _ = std::fs::remove_file(path);
+    result
+}
+
 /// The executable `name` on the PATH.
 fn on_path(name: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
@@ -359,18 +364,15 @@ fn on_path(name: &str) -> Option<PathBuf> {
         })
 }
 
-/// Whether the task waits for a person (a gate, or a `human` agent task) instead of running.
-fn is_gate(spec: &TaskSpec) -> bool {
-    spec.action.waits_for_person()
-}
-
+/// The sidecar entry of a new task, `pending`, with the issue that mirrors it.
 fn entry(spec: &TaskSpec, issue: String, position: usize) -> TaskEntry {
     TaskEntry {
         id: spec.id.clone(),
         issue,
         position,
         priority: spec.priority,
-        is_gate: is_gate(spec),
+        // A gate, or a `human` agent task: it waits for a person instead of running.
+        is_gate: spec.action.waits_for_person(),
         deps: Vec::new(),
         state: TaskState::Pending,
         attempts: 0,
@@ -498,12 +500,7 @@ impl TaskBackend for BeadsBackend {
 
     fn list_runs(&self) -> BackendResult<Vec<RunSummary>> {
         let mut runs = Vec::new();
-        for id in self.sidecar.run_ids()? {
-            let file = match self.sidecar.read_run(&id) {
-                Ok(file) => file,
-                Err(error) if error.kind == BackendErrorKind::NotFound => continue,
-                Err(error) => return Err(error),
-            };
+        for file in self.sidecar.read_runs()? {
             runs.push(RunSummary {
                 id: file.id,
                 workflow: file.workflow,
@@ -553,17 +550,7 @@ impl TaskBackend for BeadsBackend {
                 }
                 vec![file]
             }
-            None => {
-                let mut files = Vec::new();
-                for id in self.sidecar.run_ids()? {
-                    match self.sidecar.read_run(&id) {
-                        Ok(file) => files.push(file),
-                        Err(error) if error.kind == BackendErrorKind::NotFound => {}
-                        Err(error) => return Err(error),
-                    }
-                }
-                files
-            }
+            None => self.sidecar.read_runs()?,
         };
         // (priority, run created, position, run, task, issue): the order SQLite uses.
         type Candidate = (u8, Millis, usize, String, String, String);
@@ -624,12 +611,7 @@ impl TaskBackend for BeadsBackend {
             }
             let task = file.task(&key.task)?;
             let expired = task.lease_expired(now);
-            let fresh = !expired
-                && file
-                    .pending_and_unblocked()
-                    .iter()
-                    .any(|t| t.id == key.task);
-            if !(expired || fresh) {
+            if !(expired || file.is_pending_and_unblocked(task)) {
                 return Ok(None);
             }
             let entry = file.task_mut(&key.task)?;
@@ -716,15 +698,14 @@ impl TaskBackend for BeadsBackend {
         now: Millis,
         lease: Millis,
     ) -> BackendResult<bool> {
-        let _lock = self.sidecar.lock(&key.run)?;
-        let mut file = self.sidecar.read_run(&key.run)?;
-        let task = file.task_mut(&key.task)?;
-        if !task.held_by(worker) {
-            return Ok(false);
-        }
-        task.lease_until = Some(now.saturating_add(lease));
-        self.sidecar.write_run(&file)?;
-        Ok(true)
+        self.change(&key.run, |file| {
+            let task = file.task_mut(&key.task)?;
+            if !task.held_by(worker) {
+                return Ok(false);
+            }
+            task.lease_until = Some(now.saturating_add(lease));
+            Ok(true)
+        })
     }
 
     fn start_task(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()> {

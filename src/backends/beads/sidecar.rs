@@ -18,8 +18,8 @@
 
 use crate::plan::Plan;
 use crate::runtime::{
-    BackendError, BackendResult, EventRecord, Millis, NewEvent, RunState, TaskKey, TaskRecord,
-    TaskState,
+    BackendError, BackendErrorKind, BackendResult, EventRecord, Millis, NewEvent, RunState,
+    TaskKey, TaskRecord, TaskState,
 };
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
@@ -169,6 +169,17 @@ impl RunFile {
             .collect()
     }
 
+    /// Whether `task` is pending and every task it waits for succeeded: the one-task form of
+    /// [`RunFile::pending_and_unblocked`], for a claim, without its map of every task.
+    pub fn is_pending_and_unblocked(&self, task: &TaskEntry) -> bool {
+        task.state == TaskState::Pending
+            && task.deps.iter().all(|dep| {
+                self.tasks
+                    .iter()
+                    .any(|t| t.id == *dep && t.state.satisfies_dependents())
+            })
+    }
+
     /// The error for a run whose creation was interrupted.
     pub fn half_created(&self) -> BackendError {
         BackendError::storage(
@@ -274,20 +285,26 @@ impl Sidecar {
     /// Takes run `id`'s lock, waiting for another writer to finish; `NotFound` if there is no
     /// such run.
     pub fn lock(&self, id: &str) -> BackendResult<RunLock> {
-        if !valid_run_id(id) || !self.run_dir(id).join("run.json").is_file() {
-            return Err(no_run(id));
+        self.lock_file(&self.existing_run_dir(id)?.join("lock"))
+    }
+
+    /// The folder of run `id` if the run exists (has a state file), else `NotFound`.
+    fn existing_run_dir(&self, id: &str) -> BackendResult<PathBuf> {
+        let dir = self.run_dir(id);
+        if valid_run_id(id) && dir.join("run.json").is_file() {
+            Ok(dir)
+        } else {
+            Err(no_run(id))
         }
-        self.lock_file(&self.run_dir(id).join("lock"))
     }
 
     fn lock_file(&self, path: &Path) -> BackendResult<RunLock> {
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(path)
             .map_err(|e| self.io_error("open", path, &e))?;
-        let mut file = file;
         loop {
             match Flock::lock(file, FlockArg::LockExclusive) {
                 Ok(lock) => return Ok(RunLock { _lock: lock }),
@@ -365,12 +382,22 @@ impl Sidecar {
         Ok(ids)
     }
 
+    /// The state of every run, skipping runs removed while they were listed.
+    pub fn read_runs(&self) -> BackendResult<Vec<RunFile>> {
+        let mut files = Vec::new();
+        for id in self.run_ids()? {
+            match self.read_run(&id) {
+                Ok(file) => files.push(file),
+                Err(error) if error.kind == BackendErrorKind::NotFound => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(files)
+    }
+
     /// Appends `events` to run `id`'s log and returns the last sequence number written.
     pub fn append_events(&self, id: &str, events: &[NewEvent]) -> BackendResult<i64> {
-        if !valid_run_id(id) || !self.run_dir(id).join("run.json").is_file() {
-            return Err(no_run(id));
-        }
-        let dir = self.run_dir(id);
+        let dir = self.existing_run_dir(id)?;
         let _lock = self.lock_file(&dir.join("events.lock"))?;
         let path = dir.join("events.jsonl");
         let mut file = OpenOptions::new()
@@ -410,19 +437,18 @@ impl Sidecar {
         after: i64,
         limit: usize,
     ) -> BackendResult<Vec<EventRecord>> {
-        if !valid_run_id(id) || !self.run_dir(id).join("run.json").is_file() {
-            return Err(no_run(id));
-        }
-        let path = self.run_dir(id).join("events.jsonl");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+        let path = self.existing_run_dir(id)?.join("events.jsonl");
+        // Bytes, not a string: a crash mid-append can cut a multi-byte character, and the log
+        // must stay readable after it.
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(error) => return Err(self.io_error("read", &path, &error)),
         };
-        Ok(text
-            .lines()
-            // A torn last line (a crash mid-append) is skipped, not an error.
-            .filter_map(|line| serde_json::from_str::<EventRecord>(line).ok())
+        Ok(bytes
+            .split(|&byte| byte == b'\n')
+            // A torn line (a crash mid-append) is skipped, not an error.
+            .filter_map(|line| serde_json::from_slice::<EventRecord>(line).ok())
             .filter(|event| event.seq > after)
             .take(limit)
             .collect())
@@ -566,6 +592,31 @@ mod tests {
         assert_eq!(read[2].seq, 1_001);
         assert_eq!(sidecar.run_ids().expect("ids"), ["r"]);
         assert!(sidecar.read_run("../r").is_err());
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn the_event_log_survives_a_torn_multi_byte_character() {
+        let root = std::env::temp_dir().join(format!("wfc-sidecar-utf8-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let sidecar = Sidecar::new(root.clone());
+        sidecar.create_run("r", &plan(), 1).expect("run");
+        sidecar
+            .append_events("r", &[event("before")])
+            .expect("append");
+        // A crash in the middle of `ü` (0xC3 0xBC) leaves a line that is not UTF-8.
+        let log = sidecar.run_dir("r").join("events.jsonl");
+        let mut file = OpenOptions::new().append(true).open(&log).expect("log");
+        file.write_all(b"{\"seq\":2,\"kind\":\"\xC3").expect("torn");
+        assert_eq!(
+            sidecar
+                .append_events("r", &[event("after")])
+                .expect("append"),
+            2
+        );
+        let read = sidecar.read_events("r", 0, 10).expect("read");
+        let kinds: Vec<&str> = read.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["before", "after"]);
         let _ = std::fs::remove_dir_all(&root);
     }
 
