@@ -18,7 +18,7 @@ if [[ ! -x "$BR" ]]; then
   BR=$(command -v br || true)
 fi
 if [[ -z "$BR" || ! -x "$BR" ]]; then
-  echo "error: no br found; run .ci/run (it installs br) or set WFC_TEST_BR" >&2
+  echo "error: no br found; run tests/all.sh (it installs br) or set WFC_TEST_BR" >&2
   exit 1
 fi
 

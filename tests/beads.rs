@@ -2,8 +2,8 @@
 //! must survive the trip through argv byte for byte, batching, and whole runs of the `wfc`
 //! binary (fan-out and a gate, kill -9 and resume, several engines on one store).
 //!
-//! br is found through `WFC_TEST_BR` (`.ci/run` installs it and sets it), else at the path
-//! `.ci/run` installs it to, else on the PATH. Without it these tests fail with a message
+//! br is found through `WFC_TEST_BR` (`tests/all.sh` installs it and sets it), else at the path
+//! `tests/all.sh` installs it to, else on the PATH. Without it these tests fail with a message
 //! saying how to install it: a missing br must never look like a pass.
 
 use crate::backend_contract::{contract, plan};
@@ -28,10 +28,7 @@ fn br() -> PathBuf {
         );
         return path;
     }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    let cached = home.join(".cache/wfc-tools/br/bin/br");
+    let cached = crate::tools::cache().join("br/bin/br");
     if cached.is_file() {
         return cached;
     }
@@ -44,9 +41,9 @@ fn br() -> PathBuf {
         return path;
     }
     panic!(
-        "the beads tests need br (beads_rust 0.7.6) and found none: run .ci/run, or install it \
-         with `cargo install beads_rust --version 0.7.6 --locked --root ~/.cache/wfc-tools/br` \
-         (or set WFC_TEST_BR to its path)"
+        "the beads tests need br (beads_rust {}) and found none: run tests/all.sh, which installs \
+         it once per machine (or set WFC_TEST_BR to its path)",
+        crate::tools::pinned("BEADS_RUST_VERSION")
     );
 }
 

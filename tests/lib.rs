@@ -23,3 +23,4 @@ mod pypi_cli;
 mod robustness;
 mod run;
 mod support;
+mod tools;

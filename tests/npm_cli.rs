@@ -1,8 +1,8 @@
 //! The real agent CLIs for the agent tests, from the npm registry.
 //!
-//! `.ci/run` installs them into a cache folder and names each in its variable
-//! (`WFC_TEST_CLAUDE`, `WFC_TEST_CODEX`, `WFC_TEST_GEMINI`, `WFC_TEST_OPENCODE`); run alone, the tests install them
-//! there themselves (once per machine), so `cargo test` needs only npm. A CLI that cannot be
+//! `tests/all.sh` installs them into a cache folder and names each in its variable
+//! (`WFC_TEST_CLAUDE`, `WFC_TEST_CODEX`, `WFC_TEST_GEMINI`, `WFC_TEST_OPENCODE`); run alone,
+//! the tests install them there themselves (once per machine), so `cargo test` needs only npm. A CLI that cannot be
 //! installed fails its tests with the reason: they are never skipped.
 
 use std::path::PathBuf;
@@ -14,7 +14,7 @@ use std::sync::{Mutex, OnceLock};
 pub struct NpmCli {
     /// The package, as npm names it.
     pub package: &'static str,
-    /// The pinned version.
+    /// The name of its pinned version in tests/tools.env.
     pub version: &'static str,
     /// The program the package puts in `node_modules/.bin`.
     pub bin: &'static str,
@@ -25,7 +25,7 @@ pub struct NpmCli {
 /// Anthropic's Claude Code.
 pub const CLAUDE_CODE: NpmCli = NpmCli {
     package: "@anthropic-ai/claude-code",
-    version: "2.1.197",
+    version: "CLAUDE_CODE_VERSION",
     bin: "claude",
     var: "WFC_TEST_CLAUDE",
 };
@@ -33,7 +33,7 @@ pub const CLAUDE_CODE: NpmCli = NpmCli {
 /// OpenAI's Codex CLI.
 pub const CODEX: NpmCli = NpmCli {
     package: "@openai/codex",
-    version: "0.169.0",
+    version: "CODEX_VERSION",
     bin: "codex",
     var: "WFC_TEST_CODEX",
 };
@@ -41,7 +41,7 @@ pub const CODEX: NpmCli = NpmCli {
 /// Google's Gemini CLI.
 pub const GEMINI: NpmCli = NpmCli {
     package: "@google/gemini-cli",
-    version: "0.61.0",
+    version: "GEMINI_CLI_VERSION",
     bin: "gemini",
     var: "WFC_TEST_GEMINI",
 };
@@ -49,19 +49,10 @@ pub const GEMINI: NpmCli = NpmCli {
 /// OpenCode.
 pub const OPENCODE: NpmCli = NpmCli {
     package: "opencode-ai",
-    version: "1.18.33",
+    version: "OPENCODE_VERSION",
     bin: "opencode",
     var: "WFC_TEST_OPENCODE",
 };
-
-/// The folder npm installs into.
-fn cache() -> PathBuf {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .expect("HOME is set");
-    base.join("wfc-tools").join("npm")
-}
 
 /// The program of `cli`: the one its variable names, or the cached one, installed if missing.
 pub fn npm_bin(cli: &NpmCli) -> PathBuf {
@@ -80,11 +71,11 @@ pub fn npm_bin(cli: &NpmCli) -> PathBuf {
     let _guard = INSTALLING
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let folder = cache();
+    let folder = crate::tools::cache().join("npm");
     let bin = folder.join("node_modules/.bin").join(cli.bin);
     if !bin.exists() {
         std::fs::create_dir_all(&folder).expect("create the npm cache folder");
-        let spec = format!("{}@{}", cli.package, cli.version);
+        let spec = format!("{}@{}", cli.package, crate::tools::pinned(cli.version));
         let status = Command::new("npm")
             .args([
                 "install",

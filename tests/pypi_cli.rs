@@ -1,14 +1,11 @@
 //! Aider for the agent tests, from PyPI: installed into a virtual environment in a cache
-//! folder, as the npm CLIs are (tests/npm_cli.rs). `.ci/run` installs it and names it in
+//! folder, as the npm CLIs are (tests/npm_cli.rs). `tests/all.sh` installs it and names it in
 //! `WFC_TEST_AIDER`; run alone, the tests install it themselves once per machine. A failed
 //! install fails the tests with the reason: they are never skipped.
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
-
-/// The version the tests were written against (keep it in step with `.ci/run`).
-pub const AIDER_VERSION: &str = "0.86.2";
 
 /// The `aider` program, installed if it is missing.
 pub fn aider_bin() -> PathBuf {
@@ -19,11 +16,8 @@ pub fn aider_bin() -> PathBuf {
             assert!(path.is_file(), "WFC_TEST_AIDER names {}, which does not exist", path.display());
             return path;
         }
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-            .expect("HOME is set");
-        let venv = base.join("wfc-tools").join("aider-venv");
+        let venv = crate::tools::cache().join("aider-venv");
+        let version = crate::tools::pinned("AIDER_VERSION");
         let bin = venv.join("bin").join("aider");
         if !bin.exists() {
             let made = Command::new("python3")
@@ -33,10 +27,10 @@ pub fn aider_bin() -> PathBuf {
                 .expect("python3 runs (the Aider tests install Aider with it)");
             assert!(made.success(), "python3 -m venv {} failed", venv.display());
             let installed = Command::new(venv.join("bin").join("pip"))
-                .args(["install", "--quiet", &format!("aider-chat=={AIDER_VERSION}")])
+                .args(["install", "--quiet", &format!("aider-chat=={version}")])
                 .status()
                 .expect("pip runs");
-            assert!(installed.success(), "pip install aider-chat=={AIDER_VERSION} failed; the Aider tests need it (or set WFC_TEST_AIDER)");
+            assert!(installed.success(), "pip install aider-chat=={version} failed; the Aider tests need it (or set WFC_TEST_AIDER)");
         }
         assert!(bin.exists(), "pip installed no {}", bin.display());
         bin

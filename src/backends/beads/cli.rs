@@ -225,8 +225,7 @@ impl Cli {
                         "beads backend: cannot run `{command}`: `{}` was not found",
                         self.program.display()
                     ),
-                    "install br (`cargo install beads_rust`) or bd, put it on the PATH, or name \
-                     it with `beads:DIR?bin=PATH` or WFC_BEADS_BIN",
+                    super::INSTALL_HINT,
                 )
             }
             Failure::Spawn(error) => BackendError::storage(

@@ -57,6 +57,13 @@ use std::time::Duration;
 /// The environment variable that names the beads CLI when the URL does not (`?bin=`).
 pub const BIN_ENV: &str = "WFC_BEADS_BIN";
 
+/// How to install a beads CLI, for the errors that find none. A plain `cargo install
+/// beads_rust` does not build on a stable toolchain; this recipe (the one tests/all.sh uses)
+/// does: the dependency versions br was released with, and its unstable features allowed.
+pub const INSTALL_HINT: &str = "install br with `RUSTC_BOOTSTRAP=1 cargo install beads_rust \
+    --version 0.7.6 --locked --ignore-rust-version` (or bd, the Go original), put it on the PATH, \
+    or name the CLI with `beads:DIR?bin=PATH` or WFC_BEADS_BIN";
+
 /// How long one CLI call may take unless the URL says otherwise (`?timeout=SECONDS`).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -107,10 +114,7 @@ impl BeadsBackend {
                 None => ["bd", "br"].into_iter().find_map(on_path).ok_or_else(|| {
                     BackendError::storage(
                         "beads backend: neither `bd` nor `br` is on the PATH",
-                        format!(
-                            "install br (`cargo install beads_rust`) or bd, or name the CLI \
-                                 with `beads:DIR?bin=PATH` or {BIN_ENV}"
-                        ),
+                        INSTALL_HINT,
                     )
                 })?,
             },
