@@ -9,6 +9,7 @@
 use super::agent::{AgentExecutor, AgentRequest, ProgressFn};
 use super::backend::{BackendResult, TaskBackend};
 use super::model::*;
+use super::output_throttle::OutputThrottle;
 use super::process::{minimal_env, run_process, sh, ExitStatusKind, OutputChunk, ProcessSpec};
 use super::values::Resolver;
 use crate::events::{Event, EventBus, EventKind};
@@ -732,36 +733,21 @@ impl Engine {
         process.env = env;
         process.timeout = spec.timeout_secs.map(Duration::from_secs);
         process.output_limit = RESULT_LIMIT;
-        let mut last = Instant::now();
-        let mut pending = String::new();
+        let mut throttle = OutputThrottle::new();
         let on_output = |chunk: OutputChunk<'_>| {
-            if !report_output {
-                return;
-            }
-            pending.push_str(&String::from_utf8_lossy(chunk.bytes));
-            // Output is throttled into at most a few events a second.
-            if last.elapsed() >= Duration::from_millis(250) {
-                let text = std::mem::take(&mut pending);
-                let tail: String = text
-                    .chars()
-                    .rev()
-                    .take(2000)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                self.emit(
-                    &key.run,
-                    EventKind::TaskOutput,
-                    Some(&key.task),
-                    serde_json::json!({ "output": tail }),
-                );
-                last = Instant::now();
+            if report_output {
+                if let Some(output) = throttle.push(chunk.bytes) {
+                    self.emit_output(key, output);
+                }
             }
         };
-        let outcome = run_process(process, cancel, on_output)
-            .await
-            .map_err(|e| e.to_string())?;
+        let outcome = run_process(process, cancel, on_output).await;
+        // The last lines of a command are often the ones that matter (a test summary): what
+        // the throttle still holds is reported when the process ends, however it ended.
+        if let Some(output) = throttle.finish() {
+            self.emit_output(key, output);
+        }
+        let outcome = outcome.map_err(|e| e.to_string())?;
         let stdout = String::from_utf8_lossy(&outcome.stdout_tail).into_owned();
         match outcome.status {
             ExitStatusKind::Code(0) => Ok(stdout),
@@ -779,6 +765,16 @@ impl Engine {
                 ))
             }
         }
+    }
+
+    /// Reports a piece of a command's output as a `task_output` event.
+    fn emit_output(&self, key: &TaskKey, output: String) {
+        self.emit(
+            &key.run,
+            EventKind::TaskOutput,
+            Some(&key.task),
+            serde_json::json!({ "output": output }),
+        );
     }
 
     /// Runs the task's verify commands after its work; all must pass.

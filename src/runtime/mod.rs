@@ -4,6 +4,7 @@ pub mod agent;
 pub mod backend;
 pub mod engine;
 pub mod model;
+pub mod output_throttle;
 pub mod process;
 pub mod values;
 
