@@ -450,12 +450,15 @@ fn a_missing_cli_garbage_a_crash_and_a_hang_are_each_a_clear_error() {
         "#!/bin/sh\necho 'fatal: segfault in module' >&2\nexit 3\n",
     );
     let hang = script(&dir, "hang", "#!/bin/sh\nsleep 1000\n");
+    // `wfc run` refuses a run whose programs are missing (tests/lifecycle.rs); a program that
+    // disappears while the run goes on is an error of the task that needs it.
+    let vanishing = script(&dir, "vanishing", "#!/bin/sh\nexit 0\n");
     dir.write(
         "broken.wf",
         &format!(
             r#"agent missing {{
   adapter = "claude-code"
-  bin     = "/nonexistent/claude"
+  bin     = "{vanishing}"
 }}
 
 agent garbage {{
@@ -474,7 +477,7 @@ agent hang {{
 }}
 
 workflow w {{
-  task missing {{
+  task missing after other {{
     prompt = "x"
     agent  = missing
   }}
@@ -496,7 +499,7 @@ workflow w {{
   }}
 
   task other {{
-    run = "touch other-ran"
+    run = "touch other-ran && rm {vanishing}"
   }}
 }}
 "#
@@ -513,7 +516,7 @@ workflow w {{
     let error = |id: &str| task(&tasks, id).last_error.clone().unwrap_or_default();
     let missing = error("missing");
     assert!(
-        missing.contains("cannot start `/nonexistent/claude`")
+        missing.contains(&format!("cannot start `{vanishing}`"))
             && missing.contains("npm install -g @anthropic-ai/claude-code"),
         "{missing}"
     );

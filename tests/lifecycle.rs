@@ -60,3 +60,107 @@ fn the_end_of_a_commands_output_reaches_the_log() {
         );
     }
 }
+
+/// Writes `text` as `NAME` in `dir`.
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).expect("write a file");
+}
+
+/// Asserts that `wfc run ARGS` in `dir` is refused with a message containing `expected`, and
+/// that nothing was stored: no store file, so no run a worker could pick up.
+fn refused_before_storing(dir: &Path, args: &[&str], expected: &[&str]) {
+    let (code, stdout, stderr) = wfc(dir, args);
+    assert_eq!(code, 2, "{args:?}: {stdout}{stderr}");
+    for part in expected {
+        assert!(
+            stderr.contains(part),
+            "{args:?}: `{part}` is not in {stderr}"
+        );
+    }
+    assert!(
+        !stdout.contains("run "),
+        "{args:?} announced a run: {stdout}"
+    );
+    assert!(
+        !dir.join(".wfc").exists(),
+        "{args:?} created a store although the run was refused"
+    );
+}
+
+#[test]
+fn a_run_with_bad_options_or_missing_agents_is_refused_and_nothing_is_stored() {
+    let dir = TempDir::new("wfc-validate-first");
+    write(
+        dir.path(),
+        "agentic.wf",
+        "workflow agentic {\n  task design {\n    prompt = \"Design it.\"\n  }\n  task build after design {\n    run = \"true\"\n  }\n}\n",
+    );
+    write(
+        dir.path(),
+        "profiles.wf",
+        "agent ghost {\n  adapter = \"claude-code\"\n  bin = \"/nonexistent/claude\"\n}\nagent script {\n  adapter = \"command\"\n  command = [\"./agent.sh\"]\n}\nworkflow profiles {\n  task design {\n    prompt = \"Design it.\"\n    agent = ghost\n  }\n  task code {\n    prompt = \"Code it.\"\n    agent = script\n  }\n}\n",
+    );
+    // A typo in an adapter's name.
+    refused_before_storing(
+        dir.path(),
+        &["run", "agentic.wf", "--agent", "claud"],
+        &["`claud` is not an adapter"],
+    );
+    // An event sink that does not exist.
+    refused_before_storing(
+        dir.path(),
+        &[
+            "run",
+            "agentic.wf",
+            "--agent",
+            "codex",
+            "--events",
+            "bogus:x",
+        ],
+        &["`--events bogus:x` is not an event sink"],
+    );
+    // An agent task with no profile, and no adapter chosen for the run.
+    refused_before_storing(
+        dir.path(),
+        &["run", "agentic.wf"],
+        &["task `design`", "names no agent profile"],
+    );
+    // A CLI that is not installed, and a command agent whose program is not there: both named.
+    refused_before_storing(
+        dir.path(),
+        &["run", "profiles.wf"],
+        &[
+            "`/nonexistent/claude` of the agent profile `ghost`",
+            "npm install -g @anthropic-ai/claude-code",
+            "`./agent.sh` of the agent profile `script`",
+        ],
+    );
+    // No tasks at once is no run at all.
+    refused_before_storing(dir.path(), &["run", "agentic.wf", "-j", "0"], &["--jobs 0"]);
+    // A program that exists but cannot be executed is named as such.
+    write(
+        dir.path(),
+        "agent.sh",
+        "#!/bin/sh\ncat >/dev/null\necho done\n",
+    );
+    refused_before_storing(
+        dir.path(),
+        &["run", "profiles.wf"],
+        &[
+            "`./agent.sh` of the agent profile `script`",
+            "is not executable",
+        ],
+    );
+    // Once it is executable, a run of it starts and succeeds.
+    let script = dir.path().join("agent.sh");
+    let mut permissions = std::fs::metadata(&script).expect("agent.sh").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&script, permissions).expect("chmod agent.sh");
+    write(
+        dir.path(),
+        "scripted.wf",
+        "agent script {\n  adapter = \"command\"\n  command = [\"./agent.sh\"]\n}\nworkflow scripted {\n  task code {\n    prompt = \"Code it.\"\n    agent = script\n  }\n}\n",
+    );
+    let (code, stdout, stderr) = wfc(dir.path(), &["run", "scripted.wf"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+}

@@ -14,11 +14,13 @@ mod command;
 mod cursor;
 mod gemini;
 mod opencode;
+mod preflight;
 mod profile;
 mod session;
 
 pub use claude::DEFAULT_MAX_TURNS;
 pub use cli::{CliAgent, Ended, PromptVia, SessionParser};
+pub use preflight::check_programs;
 pub use profile::Profile;
 pub use session::DEFAULT_AGENT_TIMEOUT;
 
@@ -100,14 +102,17 @@ impl Adapters {
         Ok(adapters)
     }
 
-    /// The adapter and settings that run `request`, or why there are none.
-    fn choose(&self, request: &AgentRequest) -> Result<AgentSpec, String> {
-        let rebound = request
-            .profile
-            .as_ref()
+    /// The adapter and settings that run a task of `profile` (declared as `agent` in the
+    /// file, if it is), or why there are none.
+    fn choose(
+        &self,
+        profile: Option<&str>,
+        agent: Option<&AgentSpec>,
+    ) -> Result<AgentSpec, String> {
+        let rebound = profile
             .and_then(|profile| self.rebound.get(profile))
             .copied();
-        match (&request.agent, rebound, self.default) {
+        match (agent, rebound, self.default) {
             (Some(spec), Some(adapter), _) => {
                 // Keep the settings the new adapter accepts; the others belong to the old one.
                 let accepted = adapter.settings();
@@ -126,7 +131,7 @@ impl Adapters {
                 adapter: adapter.name().to_string(),
                 settings: Vec::new(),
             }),
-            (None, None, None) => Err(match &request.profile {
+            (None, None, None) => Err(match profile {
                 Some(profile) => format!(
                     "the agent profile `{profile}` is not declared in the workflow; declare it (`agent {profile} {{ adapter = \"claude-code\" }}`) or bind it with `--agent {profile}=claude-code`"
                 ),
@@ -139,7 +144,7 @@ impl Adapters {
 impl AgentExecutor for Adapters {
     fn execute(&self, request: AgentRequest, cancel: watch::Receiver<bool>) -> AgentFuture<'_> {
         Box::pin(async move {
-            let spec = match self.choose(&request) {
+            let spec = match self.choose(request.profile.as_deref(), request.agent.as_ref()) {
                 Ok(spec) => spec,
                 Err(reason) => return AgentReply::failed(reason),
             };

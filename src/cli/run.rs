@@ -53,6 +53,14 @@ pub fn run(
             Err(code) => return code,
         };
     let workspace = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    // Everything the run will need is checked before anything is stored: a run that cannot
+    // start must not be left behind for a worker to pick up.
+    let prepared = match Prepared::new(exec, &workspace)
+        .and_then(|prepared| prepared.check(&plan, &workspace).map(|()| prepared))
+    {
+        Ok(prepared) => prepared,
+        Err(message) => return output.fail(&message),
+    };
     let backend = match open_backend(&exec.backend, &workspace) {
         Ok(backend) => backend,
         Err(message) => return output.fail(&message),
@@ -73,6 +81,7 @@ pub fn run(
     let total = plan.tasks.len();
     execute(
         backend,
+        prepared,
         Some(run_id),
         Some(total),
         secrets,
@@ -86,6 +95,10 @@ pub fn run(
 /// Runs `wfc resume RUN`: continues a run from its stored plan snapshot.
 pub fn resume(run_id: &str, exec: &ExecArgs, output: &Output) -> ExitCode {
     let workspace = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let prepared = match Prepared::new(exec, &workspace) {
+        Ok(prepared) => prepared,
+        Err(message) => return output.fail(&message),
+    };
     let backend = match open_backend(&exec.backend, &workspace) {
         Ok(backend) => backend,
         Err(message) => return output.fail(&message),
@@ -110,7 +123,9 @@ pub fn resume(run_id: &str, exec: &ExecArgs, output: &Output) -> ExitCode {
         ));
         return ExitCode::from(1);
     }
-    let secrets = match secrets_from_env(&record.plan) {
+    let secrets = match secrets_from_env(&record.plan)
+        .and_then(|secrets| prepared.check(&record.plan, &workspace).map(|()| secrets))
+    {
         Ok(secrets) => secrets,
         Err(message) => return output.fail(&message),
     };
@@ -120,6 +135,7 @@ pub fn resume(run_id: &str, exec: &ExecArgs, output: &Output) -> ExitCode {
     ));
     execute(
         backend,
+        prepared,
         Some(run_id.to_string()),
         Some(record.plan.tasks.len()),
         secrets,
@@ -133,6 +149,10 @@ pub fn resume(run_id: &str, exec: &ExecArgs, output: &Output) -> ExitCode {
 /// Runs `wfc worker`: takes ready tasks from every run in the backend until stopped.
 pub fn worker(exec: &ExecArgs, exit_when_idle: bool, output: &Output) -> ExitCode {
     let workspace = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let prepared = match Prepared::new(exec, &workspace) {
+        Ok(prepared) => prepared,
+        Err(message) => return output.fail(&message),
+    };
     let backend = match open_backend(&exec.backend, &workspace) {
         Ok(backend) => backend,
         Err(message) => return output.fail(&message),
@@ -145,6 +165,7 @@ pub fn worker(exec: &ExecArgs, exit_when_idle: bool, output: &Output) -> ExitCod
         .collect();
     execute(
         backend,
+        prepared,
         None,
         None,
         secrets,
@@ -173,6 +194,7 @@ fn secrets_from_env(plan: &Plan) -> Result<HashMap<String, String>, String> {
 #[allow(clippy::too_many_arguments)]
 fn execute(
     backend: Arc<dyn TaskBackend>,
+    prepared: Prepared,
     run: Option<String>,
     total: Option<usize>,
     secrets: HashMap<String, String>,
@@ -192,28 +214,12 @@ fn execute(
         }
         _ => Arc::new(ConsoleSink),
     };
+    let Prepared {
+        sinks: extra_sinks,
+        adapters,
+    } = prepared;
     let mut sinks: Vec<Arc<dyn EventSink>> = vec![console];
-    for sink in &exec.events {
-        let made: Result<Arc<dyn EventSink>, String> = match sink.strip_prefix("jsonl:") {
-            Some(path) => {
-                JsonlSink::open(&workspace.join(path)).map(|s| Arc::new(s) as Arc<dyn EventSink>)
-            }
-            None if sink.starts_with("http://") || sink.starts_with("https://") => {
-                HttpSink::new(sink).map(|s| Arc::new(s) as Arc<dyn EventSink>)
-            }
-            None => Err(format!(
-                "`{sink}` is not an event sink; use jsonl:PATH or http://HOST:PORT/PATH"
-            )),
-        };
-        match made {
-            Ok(sink) => sinks.push(sink),
-            Err(message) => return output.fail(&message),
-        }
-    }
-    let adapters = match crate::agents::Adapters::from_options(&exec.agents) {
-        Ok(adapters) => adapters,
-        Err(message) => return output.fail(&message),
-    };
+    sinks.extend(extra_sinks);
     // Agents' API keys are redacted like the run's secrets: a CLI may print them.
     let bus = Arc::new(EventBus::new(
         Redactor::new(
@@ -266,6 +272,45 @@ fn execute(
             ExitCode::from(130)
         }
         (Ok(_), None) => ExitCode::SUCCESS,
+    }
+}
+
+/// What an executing command builds from its options before it touches a run: the event
+/// sinks and the agent adapters. Building them is the check that the options are valid.
+struct Prepared {
+    sinks: Vec<Arc<dyn EventSink>>,
+    adapters: crate::agents::Adapters,
+}
+
+impl Prepared {
+    /// The sinks `--events` names and the adapters `--agent` chooses, or what is wrong with
+    /// the options.
+    fn new(exec: &ExecArgs, workspace: &Path) -> Result<Prepared, String> {
+        if exec.jobs == 0 {
+            return Err("`--jobs 0` runs nothing; give at least 1".into());
+        }
+        let mut sinks: Vec<Arc<dyn EventSink>> = Vec::new();
+        for sink in &exec.events {
+            sinks.push(match sink.strip_prefix("jsonl:") {
+                Some(path) => Arc::new(JsonlSink::open(&workspace.join(path))?),
+                None if sink.starts_with("http://") || sink.starts_with("https://") => {
+                    Arc::new(HttpSink::new(sink)?)
+                }
+                None => {
+                    return Err(format!(
+                        "`--events {sink}` is not an event sink; use jsonl:PATH or http://HOST:PORT/PATH"
+                    ))
+                }
+            });
+        }
+        let adapters = crate::agents::Adapters::from_options(&exec.agents)?;
+        Ok(Prepared { sinks, adapters })
+    }
+
+    /// Whether every agent program `plan`'s tasks need can be started.
+    fn check(&self, plan: &Plan, workspace: &Path) -> Result<(), String> {
+        crate::agents::check_programs(&self.adapters, plan, workspace)
+            .map_err(|problems| format!("the run cannot start:\n{problems}"))
     }
 }
 
