@@ -164,3 +164,70 @@ fn a_run_with_bad_options_or_missing_agents_is_refused_and_nothing_is_stored() {
     let (code, stdout, stderr) = wfc(dir.path(), &["run", "scripted.wf"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
 }
+
+/// Starts `wfc run` of a task whose processes would run for ever, waits until they run, sends
+/// `signal` to wfc and returns how wfc ended and the task's process group.
+fn signal_a_running_task(signal: nix::sys::signal::Signal) -> (std::process::ExitStatus, i32) {
+    let dir = TempDir::new("wfc-signal");
+    write(
+        dir.path(),
+        "forever.wf",
+        "workflow forever {\n  task hang {\n    run = \"echo $$ > pgid; sleep 1000 & sleep 1000\"\n  }\n}\n",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wfc"))
+        .args(["run", "forever.wf"])
+        .current_dir(dir.path())
+        .env_remove("WFC_BACKEND")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("wfc starts");
+    let pgid_file = dir.path().join("pgid");
+    let started = std::time::Instant::now();
+    let pgid: i32 = loop {
+        if let Some(pgid) = std::fs::read_to_string(&pgid_file)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+        {
+            break pgid;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the task never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let wfc = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(wfc, signal).expect("signal wfc");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for wfc") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("wfc did not stop within 10 s of {signal}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    // The group's processes may take a moment to be reaped after SIGKILL.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while crate::run::group_alive(pgid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    (status, pgid)
+}
+
+#[test]
+fn sigterm_sighup_and_ctrl_c_stop_wfc_and_every_process_of_its_tasks() {
+    use nix::sys::signal::Signal;
+    for signal in [Signal::SIGTERM, Signal::SIGHUP, Signal::SIGINT] {
+        let (status, pgid) = signal_a_running_task(signal);
+        assert_eq!(status.code(), Some(130), "{signal}: wfc ended {status}");
+        assert!(
+            !crate::run::group_alive(pgid),
+            "{signal}: a process of the task outlived wfc"
+        );
+    }
+}

@@ -86,7 +86,7 @@ fn results_flow_to_dependents() {
 }
 
 /// Whether any process other than a zombie is in process group `pgid`.
-fn group_alive(pgid: i32) -> bool {
+pub fn group_alive(pgid: i32) -> bool {
     std::fs::read_dir("/proc")
         .expect("/proc")
         .flatten()

@@ -16,6 +16,7 @@ mod retry;
 mod run;
 mod runs;
 mod status;
+mod stop_signals;
 mod store;
 mod target;
 mod usage;

@@ -249,11 +249,9 @@ fn execute(
     }
     let result = runtime.block_on(async move {
         let (stop_tx, stop_rx) = watch::channel(false);
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                let _ = stop_tx.send(true);
-            }
-        });
+        if let Err(error) = super::stop_signals::watch_stop_signals(stop_tx) {
+            eprintln!("warning: cannot watch for Ctrl-C and SIGTERM: {error}");
+        }
         engine.run(stop_rx).await
     });
     bus.flush(std::time::Duration::from_secs(5));
