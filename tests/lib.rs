@@ -22,4 +22,5 @@ mod process;
 mod pypi_cli;
 mod robustness;
 mod run;
+mod store_file;
 mod support;

@@ -2,7 +2,8 @@
 
 use super::output::Output;
 use super::plan::{plan_from_args, ParamArgs, Planned};
-use crate::backends::{open_backend, DEFAULT_BACKEND};
+use super::store::{self, Store};
+use crate::backends::{Access, DEFAULT_BACKEND};
 use crate::events::{
     ConsoleSink, EventBus, EventSink, HttpSink, JsonlSink, ProgressSink, Redactor,
 };
@@ -53,9 +54,9 @@ pub fn run(
             Err(code) => return code,
         };
     let workspace = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let backend = match open_backend(&exec.backend, &workspace) {
-        Ok(backend) => backend,
-        Err(message) => return output.fail(&message),
+    let backend = match Store::open_in(&exec.backend, &workspace, Access::Create, output) {
+        Ok(store) => store.backend,
+        Err(code) => return code,
     };
     let now = now_millis();
     if let Err(error) = backend
@@ -86,16 +87,13 @@ pub fn run(
 /// Runs `wfc resume RUN`: continues a run from its stored plan snapshot.
 pub fn resume(run_id: &str, exec: &ExecArgs, output: &Output) -> ExitCode {
     let workspace = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let backend = match open_backend(&exec.backend, &workspace) {
-        Ok(backend) => backend,
-        Err(message) => return output.fail(&message),
+    let backend = match Store::open_in(&exec.backend, &workspace, Access::Write, output) {
+        Ok(store) => store.backend,
+        Err(code) => return code,
     };
     let record = match backend.get_run(run_id) {
         Ok(record) => record,
-        Err(error) => {
-            output.error(&format!("error: {error}"));
-            return ExitCode::from(1);
-        }
+        Err(error) => return store::report(&error, output),
     };
     if record.plan.version != PLAN_VERSION {
         return output.fail(&format!(
@@ -133,9 +131,9 @@ pub fn resume(run_id: &str, exec: &ExecArgs, output: &Output) -> ExitCode {
 /// Runs `wfc worker`: takes ready tasks from every run in the backend until stopped.
 pub fn worker(exec: &ExecArgs, exit_when_idle: bool, output: &Output) -> ExitCode {
     let workspace = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let backend = match open_backend(&exec.backend, &workspace) {
-        Ok(backend) => backend,
-        Err(message) => return output.fail(&message),
+    let backend = match Store::open_in(&exec.backend, &workspace, Access::Write, output) {
+        Ok(store) => store.backend,
+        Err(code) => return code,
     };
     let secrets = std::env::vars()
         .filter_map(|(name, value)| {
