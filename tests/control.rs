@@ -696,10 +696,12 @@ fn errors_say_what_to_do() {
         &["cancel", "r1"],
         &["approve", "r1", "gate"],
     ] {
-        failed(
-            &wfc(dir.path(), args),
-            1,
-            "no runs yet in .wfc/state.db; start one with `wfc run FILE`",
+        failed(&wfc(dir.path(), args), 1, "no wfc store in ");
+        assert!(
+            wfc(dir.path(), args)
+                .stderr
+                .contains("(no file `state.db`); start a run with `wfc run FILE`"),
+            "{args:?}"
         );
     }
     assert!(

@@ -23,5 +23,6 @@ mod process;
 mod pypi_cli;
 mod robustness;
 mod run;
+mod store_file;
 mod support;
 mod tools;

@@ -6,6 +6,6 @@ pub mod sqlite;
 
 pub use beads::BeadsBackend;
 pub use memory::MemoryBackend;
-pub use sqlite::SqliteBackend;
+pub use sqlite::{Access, SqliteBackend, StoreCheck};
 pub mod url;
-pub use url::{open_backend, DEFAULT_BACKEND};
+pub use url::{open_backend, open_backend_with, DEFAULT_BACKEND};

@@ -6,9 +6,14 @@
 //! both claim it. Reads run in a deferred transaction and see one consistent snapshot. The
 //! behaviour matches [`MemoryBackend`](super::MemoryBackend), the reference, on every point.
 
+mod create;
+mod integrity;
+mod recognise;
 mod schema;
 
 pub use schema::SCHEMA_VERSION;
+
+use recognise::{recognise, Found};
 
 use crate::plan::{Plan, TaskSpec};
 use crate::runtime::*;
@@ -60,64 +65,131 @@ impl From<BackendError> for Stop {
 
 type Step<T> = Result<T, Stop>;
 
+/// What a command may do with a store, which decides how it is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Read only (`wfc status`, `runs`, `logs`, `store check`): a read-only connection that
+    /// changes nothing in the file, not even its journal mode. No store is an error.
+    Read,
+    /// Read and write an existing store (`wfc resume`, `worker`, `retry`, `cancel`, answers).
+    /// No store is an error.
+    Write,
+    /// Read and write, making a new store if there is no file at the path (`wfc run`).
+    Create,
+}
+
 impl SqliteBackend {
-    /// Opens the store at `path`, creating the file and its folders if they do not exist, and
-    /// the schema if the file is new. Refuses a store of a newer schema version and files that
-    /// are not wfc stores; every failure is a `Storage` error naming the file, with a hint.
+    /// Opens the store at `path` for writing, creating it (and its folders) if there is no
+    /// file there: [`Access::Create`].
     pub fn open(path: &Path) -> BackendResult<SqliteBackend> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|error| {
-                BackendError::storage(
-                    format!(
-                        "cannot create the folder `{}` for the state store `{}`: {error}",
-                        parent.display(),
-                        path.display()
-                    ),
-                    format!(
-                        "`{}` must be a folder this user can write to: remove what is in the \
-                         way or fix its permissions, or choose another path for the store",
-                        parent.display()
-                    ),
-                )
-            })?;
-        }
-        if path.is_dir() {
-            return Err(BackendError::storage(
-                format!(
-                    "the state store `{}` is a folder, not a file",
-                    path.display()
-                ),
-                "remove or rename the folder, or choose another path for the store",
-            ));
-        }
-        // No URI flag: a path is a path, even one that starts with `file:`.
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        SqliteBackend::open_with(path, Access::Create)
+    }
+
+    /// Opens the store at `path` as `access` allows. The file is recognised as a wfc store
+    /// from its header before SQLite writes anything to it; then its schema version and its
+    /// tables are checked. An empty or unreadable file, another program's SQLite file, a store
+    /// of a newer schema and a store with missing tables or columns are refused, unchanged.
+    /// Every failure is a `Storage` error naming the file, with a hint; a missing store that
+    /// `access` may not create is `NotFound`.
+    pub fn open_with(path: &Path, access: Access) -> BackendResult<SqliteBackend> {
         let what = || "open it".to_string();
-        let mut conn = Connection::open_with_flags(path, flags)
-            .map_err(|error| storage_error(path, &what(), &error))?;
-        // SQLite opens a file it may not write read-only instead of failing; a store that
-        // cannot be written must fail now, not at the first transition of a run.
-        if conn
-            .is_readonly(rusqlite::MAIN_DB)
-            .map_err(|error| storage_error(path, &what(), &error))?
-        {
-            return Err(BackendError::storage(
-                format!(
-                    "the state store `{}` is read-only for this user",
+        let mut found = recognise(path)?;
+        if found == Found::Absent {
+            if access != Access::Create {
+                return Err(BackendError::not_found(format!(
+                    "there is no wfc state store at `{}`",
                     path.display()
-                ),
-                unwritable(&path.display()),
-            ));
+                )));
+            }
+            create::create(path)?;
+            found = recognise(path)?;
         }
-        schema::prepare(&mut conn, path).map_err(|stop| fail(path, stop, what))?;
+        if found == Found::MaybeStore {
+            // Only a read-only connection may read through another program's log: a writing
+            // one could fold the log into the file when it closes.
+            let probe = Connection::open_with_flags(path, read_only_flags())
+                .map_err(|error| storage_error(path, &what(), &error))?;
+            schema::prepare_reader(&probe, path).map_err(|stop| fail(path, stop, what))?;
+        }
+        let conn = match access {
+            Access::Read => {
+                let conn = Connection::open_with_flags(path, read_only_flags())
+                    .map_err(|error| storage_error(path, &what(), &error))?;
+                schema::prepare_reader(&conn, path).map_err(|stop| fail(path, stop, what))?;
+                conn
+            }
+            Access::Write | Access::Create => {
+                // No create flag: the file exists, and must not be made anew if it vanished.
+                let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let conn = Connection::open_with_flags(path, flags)
+                    .map_err(|error| storage_error(path, &what(), &error))?;
+                // SQLite opens a file it may not write read-only instead of failing; a store
+                // that cannot be written must fail now, not at the first transition of a run.
+                if conn
+                    .is_readonly(rusqlite::MAIN_DB)
+                    .map_err(|error| storage_error(path, &what(), &error))?
+                {
+                    return Err(BackendError::storage(
+                        format!(
+                            "the state store `{}` is read-only for this user",
+                            path.display()
+                        ),
+                        unwritable(&path.display()),
+                    ));
+                }
+                schema::prepare_writer(&conn, path).map_err(|stop| fail(path, stop, what))?;
+                conn
+            }
+        };
+        integrity::check_shape(&conn, path).map_err(|stop| fail(path, stop, what))?;
         // Room for every statement below, so none is compiled twice.
         conn.set_prepared_statement_cache_capacity(64);
         Ok(SqliteBackend {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
         })
+    }
+
+    /// Checks the whole store: SQLite's `integrity_check` of every page, rows that name a
+    /// missing run or task, and every run's tasks and dependencies against its plan. It reads
+    /// every page of the file, so it takes time in proportion to the store's size.
+    pub fn check(&self) -> BackendResult<StoreCheck> {
+        let path = &self.path;
+        self.read(
+            || "check it".to_string(),
+            |tx| {
+                let mut problems = integrity::file_problems(tx, 100)?;
+                let mut runs = tx.prepare("SELECT id, plan FROM runs ORDER BY created_at, id")?;
+                let rows = runs
+                    .query_map([], |row| {
+                        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let mut tasks = 0;
+                for (run, plan) in &rows {
+                    match serde_json::from_str::<Plan>(plan) {
+                        Ok(plan) => {
+                            tasks += plan.tasks.len();
+                            for problem in integrity::run_problems(tx, run, &plan)? {
+                                problems.push(format!("run `{run}`: {problem}"));
+                            }
+                        }
+                        Err(error) => problems.push(format!(
+                            "run `{run}`: its plan snapshot does not parse: {error}"
+                        )),
+                    }
+                }
+                let events: i64 =
+                    tx.query_row("SELECT count(*) FROM events", [], |row| row.get(0))?;
+                Ok(StoreCheck {
+                    path: path.clone(),
+                    runs: rows.len(),
+                    tasks,
+                    events: usize::try_from(events).unwrap_or(0),
+                    problems,
+                })
+            },
+        )
     }
 
     /// The file the store lives in.
@@ -167,6 +239,28 @@ impl SqliteBackend {
     }
 }
 
+/// What [`SqliteBackend::check`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreCheck {
+    /// The store's file.
+    pub path: PathBuf,
+    /// How many runs, tasks (by their plans) and events it holds.
+    pub runs: usize,
+    /// See `runs`.
+    pub tasks: usize,
+    /// See `runs`.
+    pub events: usize,
+    /// Each thing that is wrong, in words that name the table and the run; empty when the
+    /// store is sound.
+    pub problems: Vec<String>,
+}
+
+/// How read-only connections are opened. No URI flag: a path is a path, even one that
+/// starts with `file:`.
+fn read_only_flags() -> OpenFlags {
+    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+}
+
 /// Turns a stopped step into the error the caller sees.
 fn fail(path: &Path, stop: Stop, what: impl FnOnce() -> String) -> BackendError {
     match stop {
@@ -194,7 +288,7 @@ fn storage_error(path: &Path, what: &str, error: &rusqlite::Error) -> BackendErr
             | ErrorCode::CannotOpen
             | ErrorCode::AuthorizationForStatementDenied,
         ) => unwritable(&file),
-        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => damaged(&file),
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => recognise::damaged_hint(),
         Some(ErrorCode::SystemIoFailure | ErrorCode::FileLockingProtocolFailed) => format!(
             "reading or writing `{file}` failed: check the disk and that the file system \
              supports file locks (a network share may not), then try again"
@@ -203,27 +297,23 @@ fn storage_error(path: &Path, what: &str, error: &rusqlite::Error) -> BackendErr
             rusqlite::Error::FromSqlConversionFailure(..)
             | rusqlite::Error::InvalidColumnType(..)
             | rusqlite::Error::IntegralValueOutOfRange(..)
-            | rusqlite::Error::Utf8Error(..) => damaged(&file),
+            | rusqlite::Error::Utf8Error(..) => recognise::damaged_hint(),
             _ => "this may be a bug in wfc: please report it with this message".to_string(),
         },
     };
-    BackendError::storage(
-        format!("state store `{file}`: could not {what}: {error}"),
-        hint,
-    )
+    let mut message = format!("state store `{file}`: could not {what}: {error}");
+    if error.sqlite_error_code() == Some(ErrorCode::DatabaseCorrupt) {
+        if let Some(why) = recognise::cut_short(path) {
+            message.push_str(&format!(" ({why})"));
+        }
+    }
+    BackendError::storage(message, hint)
 }
 
 fn unwritable(file: &impl std::fmt::Display) -> String {
     format!(
         "make `{file}` and its folder readable and writable by this user, as wfc also writes \
          `{file}-wal` and `{file}-shm` beside it, or choose another path for the store"
-    )
-}
-
-fn damaged(file: &impl std::fmt::Display) -> String {
-    format!(
-        "`{file}` is damaged or was changed by another program: move it aside to start with an \
-         empty store (its runs are then lost), or restore it from a backup"
     )
 }
 
@@ -574,6 +664,9 @@ impl TaskBackend for SqliteBackend {
                          use the wfc that made the run, or start the run afresh",
                     )
                 })?;
+                // A run is read before anything is done with it: its rows must be the ones its
+                // plan made, or the engine would wait forever for a deleted task.
+                integrity::check_run(tx, path, id, &plan)?;
                 Ok(RunRecord {
                     id: id.to_string(),
                     state,

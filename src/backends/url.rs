@@ -3,7 +3,7 @@
 //! `sqlite:.wfc/state.db` in the workspace.
 
 use super::beads::{BeadsOptions, DEFAULT_TIMEOUT};
-use super::{BeadsBackend, MemoryBackend, SqliteBackend};
+use super::{Access, BeadsBackend, MemoryBackend, SqliteBackend};
 use crate::runtime::TaskBackend;
 use std::path::Path;
 use std::sync::Arc;
@@ -11,14 +11,25 @@ use std::sync::Arc;
 /// The backend URL used when none is given.
 pub const DEFAULT_BACKEND: &str = "sqlite:.wfc/state.db";
 
-/// Opens the backend `url`; relative paths are relative to `workspace`.
+/// Opens the backend `url`, creating an SQLite store that does not exist yet; relative paths
+/// are relative to `workspace`.
 pub fn open_backend(url: &str, workspace: &Path) -> Result<Arc<dyn TaskBackend>, String> {
+    open_backend_with(url, workspace, Access::Create)
+}
+
+/// Opens the backend `url` as `access` allows (only an SQLite store tells the accesses
+/// apart); relative paths are relative to `workspace`.
+pub fn open_backend_with(
+    url: &str,
+    workspace: &Path,
+    access: Access,
+) -> Result<Arc<dyn TaskBackend>, String> {
     if let Some(path) = url.strip_prefix("sqlite:") {
         if path.is_empty() {
             return Err("`sqlite:` needs a path, as in `sqlite:.wfc/state.db`".into());
         }
         let path = workspace.join(path.strip_prefix("//").unwrap_or(path));
-        return SqliteBackend::open(&path)
+        return SqliteBackend::open_with(&path, access)
             .map(|b| Arc::new(b) as Arc<dyn TaskBackend>)
             .map_err(|e| e.to_string());
     }

@@ -4,6 +4,7 @@
 
 use super::output::Output;
 use super::store::{self, shell_word, BackendArgs, Store};
+use crate::backends::Access;
 use crate::events::EventKind;
 use crate::runtime::{now_millis, NewEvent, TaskKey, TaskState};
 use serde_json::json;
@@ -22,7 +23,7 @@ pub fn run(
     if !approve && reason.is_none() {
         return output.fail("a rejection needs a reason: `--reason TEXT`");
     }
-    let store = match Store::open(args, output) {
+    let store = match Store::open(args, Access::Write, output) {
         Ok(store) => store,
         Err(code) => return code,
     };

@@ -4,6 +4,7 @@
 use super::human;
 use super::output::Output;
 use super::store::{self, BackendArgs, Store};
+use crate::backends::Access;
 use crate::events::EventKind;
 use crate::runtime::{now_millis, NewEvent, RunState};
 use serde_json::json;
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 
 /// Runs `wfc cancel`.
 pub fn run(args: &BackendArgs, run: &str, output: &Output) -> ExitCode {
-    let store = match Store::open(args, output) {
+    let store = match Store::open(args, Access::Write, output) {
         Ok(store) => store,
         Err(code) => return code,
     };

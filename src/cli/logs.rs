@@ -5,6 +5,7 @@
 use super::human::{self, Paint, Tone};
 use super::output::Output;
 use super::store::{self, BackendArgs, Store};
+use crate::backends::Access;
 use crate::runtime::{EventRecord, RunState};
 use serde_json::Value;
 use std::process::ExitCode;
@@ -25,7 +26,7 @@ pub fn run(
     as_json: bool,
     output: &Output,
 ) -> ExitCode {
-    let store = match Store::open(args, output) {
+    let store = match Store::open(args, Access::Read, output) {
         Ok(store) => store,
         Err(code) => return code,
     };

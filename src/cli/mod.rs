@@ -18,6 +18,7 @@ mod runs;
 mod status;
 mod stop_signals;
 mod store;
+mod store_check;
 mod target;
 mod usage;
 
@@ -180,6 +181,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Look after the state store.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
     /// Draw a workflow's graph (Mermaid or Graphviz DOT) without running anything.
     Graph {
         /// A .wf file or a stdlib module (std/NAME).
@@ -189,6 +195,17 @@ enum Command {
         /// The notation to draw in.
         #[arg(long, value_enum, default_value = "mermaid")]
         format: graph::Format,
+    },
+}
+
+/// The `wfc store` commands.
+#[derive(Debug, Subcommand)]
+enum StoreCommand {
+    /// Check every page of the store and every run in it (SQLite's integrity check, tasks and
+    /// dependencies against each run's plan); changes nothing.
+    Check {
+        #[command(flatten)]
+        store: store::BackendArgs,
     },
 }
 
@@ -248,6 +265,9 @@ pub fn main() -> ExitCode {
             &output,
         ),
         Command::Cancel { run, store } => cancel::run(&store, &run, &output),
+        Command::Store {
+            command: StoreCommand::Check { store },
+        } => store_check::run(&store, &output),
         Command::Approve {
             run,
             gate,

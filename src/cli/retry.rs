@@ -6,6 +6,7 @@
 use super::human;
 use super::output::Output;
 use super::store::{self, shell_word, BackendArgs, Store};
+use crate::backends::Access;
 use crate::plan::Plan;
 use crate::runtime::{now_millis, TaskRecord, TaskState};
 use std::collections::{HashMap, HashSet};
@@ -31,7 +32,7 @@ pub fn run(
             return output.fail("name the task to retry: `wfc retry RUN TASK`, or `wfc retry RUN --from TASK` for it and everything after it")
         }
     };
-    let store = match Store::open(args, output) {
+    let store = match Store::open(args, Access::Write, output) {
         Ok(store) => store,
         Err(code) => return code,
     };

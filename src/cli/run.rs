@@ -2,7 +2,8 @@
 
 use super::output::Output;
 use super::plan::{plan_from_args, ParamArgs, Planned};
-use crate::backends::{open_backend, DEFAULT_BACKEND};
+use super::store::{self, Store};
+use crate::backends::{Access, DEFAULT_BACKEND};
 use crate::events::{
     ConsoleSink, EventBus, EventSink, HttpSink, JsonlSink, ProgressSink, Redactor,
 };
@@ -61,9 +62,9 @@ pub fn run(
         Ok(prepared) => prepared,
         Err(message) => return output.fail(&message),
     };
-    let backend = match open_backend(&exec.backend, &workspace) {
-        Ok(backend) => backend,
-        Err(message) => return output.fail(&message),
+    let backend = match Store::open_in(&exec.backend, &workspace, Access::Create, output) {
+        Ok(store) => store.backend,
+        Err(code) => return code,
     };
     let now = now_millis();
     if let Err(error) = backend
@@ -99,16 +100,13 @@ pub fn resume(run_id: &str, exec: &ExecArgs, output: &Output) -> ExitCode {
         Ok(prepared) => prepared,
         Err(message) => return output.fail(&message),
     };
-    let backend = match open_backend(&exec.backend, &workspace) {
-        Ok(backend) => backend,
-        Err(message) => return output.fail(&message),
+    let backend = match Store::open_in(&exec.backend, &workspace, Access::Write, output) {
+        Ok(store) => store.backend,
+        Err(code) => return code,
     };
     let record = match backend.get_run(run_id) {
         Ok(record) => record,
-        Err(error) => {
-            output.error(&format!("error: {error}"));
-            return ExitCode::from(1);
-        }
+        Err(error) => return store::report(&error, output),
     };
     if record.plan.version != PLAN_VERSION {
         return output.fail(&format!(
@@ -153,9 +151,9 @@ pub fn worker(exec: &ExecArgs, exit_when_idle: bool, output: &Output) -> ExitCod
         Ok(prepared) => prepared,
         Err(message) => return output.fail(&message),
     };
-    let backend = match open_backend(&exec.backend, &workspace) {
-        Ok(backend) => backend,
-        Err(message) => return output.fail(&message),
+    let backend = match Store::open_in(&exec.backend, &workspace, Access::Write, output) {
+        Ok(store) => store.backend,
+        Err(code) => return code,
     };
     let secrets = std::env::vars()
         .filter_map(|(name, value)| {

@@ -3,12 +3,13 @@
 use super::human::{self, Cell, Paint, Tone};
 use super::output::Output;
 use super::store::{self, BackendArgs, Store};
+use crate::backends::Access;
 use crate::runtime::{now_millis, Millis, RunSummary};
 use std::process::ExitCode;
 
 /// Runs `wfc runs`.
 pub fn run(args: &BackendArgs, as_json: bool, output: &Output) -> ExitCode {
-    let store = match Store::open(args, output) {
+    let store = match Store::open(args, Access::Read, output) {
         Ok(store) => store,
         Err(code) => return code,
     };

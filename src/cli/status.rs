@@ -6,6 +6,7 @@ use super::human::{self, Cell, Paint, Tone};
 use super::output::Output;
 use super::store::{self, shell_word, BackendArgs, Store};
 use super::usage::{run_usage, RunUsage};
+use crate::backends::Access;
 use crate::runtime::{now_millis, Millis, RunRecord, RunState, TaskRecord, TaskState};
 use serde_json::json;
 use std::process::ExitCode;
@@ -25,7 +26,7 @@ const SUMMARY_ORDER: [TaskState; 9] = [
 
 /// Runs `wfc status`.
 pub fn run(args: &BackendArgs, run: Option<&str>, as_json: bool, output: &Output) -> ExitCode {
-    let store = match Store::open(args, output) {
+    let store = match Store::open(args, Access::Read, output) {
         Ok(store) => store,
         Err(code) => return code,
     };

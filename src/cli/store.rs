@@ -3,10 +3,14 @@
 //! or one of its tasks by id, and reporting a backend error with what to do about it.
 //!
 //! Exit codes: 1 for what the user named wrongly or at the wrong time (an unknown run or task,
-//! a task in the wrong state, no runs yet), 2 for a store that cannot be opened or read.
+//! a task in the wrong state, no store or no runs yet), 2 for a store that cannot be opened or
+//! read (damaged, another program's, a newer wfc's).
+//!
+//! Only `wfc run` creates a store; the commands that read (`status`, `runs`, `logs`, `store
+//! check`) open it read-only, and the others need one that exists.
 
 use super::output::Output;
-use crate::backends::{open_backend, DEFAULT_BACKEND};
+use crate::backends::{open_backend_with, Access, DEFAULT_BACKEND};
 use crate::plan::TaskSpec;
 use crate::runtime::{BackendError, BackendErrorKind, RunRecord, TaskBackend};
 use crate::suggest::did_you_mean;
@@ -47,28 +51,37 @@ pub fn sqlite_path(url: &str, workspace: &Path) -> Option<(PathBuf, String)> {
 }
 
 impl Store {
-    /// Opens the backend `args` name, in the current folder; on failure prints why and
-    /// returns the exit code. A store that does not exist yet is not created: these commands
-    /// work on existing runs and must not leave an empty store behind.
-    pub fn open(args: &BackendArgs, output: &Output) -> Result<Store, ExitCode> {
+    /// Opens the backend `args` name, in the current folder, as `access` allows; on failure
+    /// prints why and returns the exit code.
+    pub fn open(args: &BackendArgs, access: Access, output: &Output) -> Result<Store, ExitCode> {
         let workspace = std::env::current_dir()
             .map_err(|error| output.fail(&format!("cannot read the current folder: {error}")))?;
-        Store::open_in(&args.backend, &workspace, output)
+        Store::open_in(&args.backend, &workspace, access, output)
     }
 
-    /// Opens the backend `url` with relative paths under `workspace`.
-    pub fn open_in(url: &str, workspace: &Path, output: &Output) -> Result<Store, ExitCode> {
+    /// Opens the backend `url` with relative paths under `workspace`, as `access` allows. A
+    /// store that does not exist is created only for [`Access::Create`]; otherwise its
+    /// absence is said plainly (exit 1), as these commands work on existing runs and must not
+    /// leave an empty store behind.
+    pub fn open_in(
+        url: &str,
+        workspace: &Path,
+        access: Access,
+        output: &Output,
+    ) -> Result<Store, ExitCode> {
         let place = match sqlite_path(url, workspace) {
             Some((path, shown)) => {
-                if !path.exists() {
-                    output.error(&no_runs_yet(&shown));
+                // `symlink_metadata`: a dangling link is something in the way, not an absence.
+                if access != Access::Create && std::fs::symlink_metadata(&path).is_err() {
+                    output.error(&no_store(&path));
                     return Err(ExitCode::from(1));
                 }
                 shown
             }
             None => url.to_string(),
         };
-        let backend = open_backend(url, workspace).map_err(|message| output.fail(&message))?;
+        let backend =
+            open_backend_with(url, workspace, access).map_err(|message| output.fail(&message))?;
         Ok(Store { backend, place })
     }
 
@@ -118,6 +131,16 @@ impl Store {
     pub fn no_runs_yet(&self) -> String {
         no_runs_yet(&self.place)
     }
+}
+
+/// What to say when there is no store at `path`.
+pub fn no_store(path: &Path) -> String {
+    let folder = path.parent().unwrap_or(Path::new("."));
+    format!(
+        "error: no wfc store in {} (no file `{}`); start a run with `wfc run FILE`",
+        folder.display(),
+        path.file_name().unwrap_or_default().to_string_lossy()
+    )
 }
 
 fn no_runs_yet(place: &str) -> String {

@@ -1,9 +1,10 @@
-//! The SQLite store's schema and connection settings: what [`super::SqliteBackend::open`]
-//! applies to every connection, and the tables it creates in a new file.
+//! The SQLite store's schema and connection settings: the tables a new store gets, and what
+//! [`super::SqliteBackend::open_with`] checks and sets on every connection before it is used.
 
+use super::recognise::{damaged, not_ours};
 use super::Stop;
 use crate::runtime::BackendError;
-use rusqlite::{Connection, ErrorCode, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -25,7 +26,7 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// - `tasks`: one row a task, keyed by run and task id; `position` is its index in the plan.
 /// - `deps`: `child` waits for `parent`, both tasks of `run`.
 /// - `events`: each run's log, `seq` counting from 1; `data` is JSON.
-const SCHEMA: &str = "
+pub const SCHEMA: &str = "
 CREATE TABLE runs (
     id          TEXT PRIMARY KEY NOT NULL,
     state       TEXT NOT NULL,
@@ -74,65 +75,58 @@ CREATE TABLE events (
 );
 ";
 
-/// Sets up a freshly opened connection to the store at `path`, and creates the schema if the
-/// file is new.
+/// Sets up a connection that may write to the wfc store at `path`. The store's identity and
+/// version are checked first, by reading only, so a file that is not a store of this wfc's
+/// schema is refused before anything is written to it.
 ///
 /// - `busy_timeout`: several processes share the file; one that finds it locked waits (up to
 ///   [`BUSY_TIMEOUT`]) instead of failing with `database is locked`.
 /// - `journal_mode = WAL`: readers never block the writer nor the writer the readers, and a
-///   commit is one append to the log. It is a property of the file, so every process sees it.
+///   commit is one append to the log. It is a property of the file, set when the store is
+///   created; setting it again is a no-op.
 /// - `synchronous = NORMAL`: in WAL mode every committed transaction survives a crash of the
 ///   process (the `kill -9` that `wfc resume` recovers from); only a crash of the machine or a
 ///   power cut can roll back the last commits, which at worst runs a task again (tasks are
 ///   at-least-once across power cuts). `FULL` would sync the disk at every commit: about 0.3 ms
 ///   each, which made 2,000 no-op tasks 40% slower (docs/performance.md).
 /// - `foreign_keys = ON`: tasks, dependencies and events cannot name a missing run or task.
-pub fn prepare(conn: &mut Connection, path: &Path) -> Result<(), Stop> {
+pub fn prepare_writer(conn: &Connection, path: &Path) -> Result<(), Stop> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    let mode = switch_to_wal(conn)?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(Stop::Backend(BackendError::storage(
-            format!(
-                "the state store `{}` cannot use write-ahead logging (its journal mode stays `{mode}`)",
-                path.display()
-            ),
-            "put the store on a local disk (write-ahead logging does not work on network file \
-             systems), or choose another path for it",
-        )));
-    }
+    identify(conn, path)?;
+    use_wal(conn, path)?;
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
-    let version = user_version(conn)?;
-    if version == 0 {
-        // A new file, or one another process is setting up right now: decide under the write
-        // lock, so two processes opening a new store do not both create it.
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let version = user_version(&tx)?;
-        if version == 0 {
-            let tables: i64 = tx.query_row(
-                "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
-                [],
-                |row| row.get(0),
-            )?;
-            if tables > 0 || application_id(&tx)? != 0 {
-                return Err(not_ours(path));
-            }
-            tx.execute_batch(SCHEMA)?;
-            tx.execute_batch(&format!(
-                "PRAGMA user_version = {SCHEMA_VERSION}; PRAGMA application_id = {APPLICATION_ID};"
-            ))?;
-        } else {
-            check_version(&tx, path, version)?;
-        }
-        tx.commit()?;
-        return Ok(());
-    }
-    check_version(conn, path, version)
+    Ok(())
 }
 
-/// Sets `journal_mode = WAL` and returns the mode the file has then. Switching a new file
-/// needs its exclusive lock, and SQLite answers `SQLITE_BUSY` at once, without waiting, while
-/// another connection is switching it too (waiting could deadlock): try again until
-/// [`BUSY_TIMEOUT`] has passed.
+/// Sets up a read-only connection to the wfc store at `path`: its identity and version are
+/// checked, and `query_only` makes sure no statement of it can write, whatever the file's
+/// permissions allow.
+pub fn prepare_reader(conn: &Connection, path: &Path) -> Result<(), Stop> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    identify(conn, path)?;
+    conn.execute_batch("PRAGMA query_only = ON;")?;
+    Ok(())
+}
+
+/// Sets `journal_mode = WAL` on a new store's connection, and fails unless the file takes it.
+pub fn use_wal(conn: &Connection, path: &Path) -> Result<(), Stop> {
+    let mode = switch_to_wal(conn)?;
+    if mode.eq_ignore_ascii_case("wal") {
+        return Ok(());
+    }
+    Err(Stop::Backend(BackendError::storage(
+        format!(
+            "the state store `{}` cannot use write-ahead logging (its journal mode stays `{mode}`)",
+            path.display()
+        ),
+        "put the store on a local disk (write-ahead logging does not work on network file \
+         systems), or choose another path for it",
+    )))
+}
+
+/// Sets `journal_mode = WAL` and returns the mode the file has then. SQLite answers
+/// `SQLITE_BUSY` at once, without waiting, while another connection is switching the file
+/// too (waiting could deadlock): try again until [`BUSY_TIMEOUT`] has passed.
 fn switch_to_wal(conn: &Connection) -> rusqlite::Result<String> {
     let deadline = Instant::now() + BUSY_TIMEOUT;
     loop {
@@ -148,39 +142,31 @@ fn switch_to_wal(conn: &Connection) -> rusqlite::Result<String> {
     }
 }
 
-fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("PRAGMA user_version", [], |row| row.get(0))
-}
-
-fn application_id(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("PRAGMA application_id", [], |row| row.get(0))
-}
-
-/// Accepts a store of [`SCHEMA_VERSION`]; refuses a newer one and any other program's file.
-fn check_version(conn: &Connection, path: &Path, version: i64) -> Result<(), Stop> {
-    if application_id(conn)? != APPLICATION_ID || version < 0 {
-        return Err(not_ours(path));
+/// Reads the store's `application_id` and `user_version`: accepts a wfc store of
+/// [`SCHEMA_VERSION`]; refuses another program's file, a newer schema and a store that carries
+/// wfc's mark without a version.
+fn identify(conn: &Connection, path: &Path) -> Result<(), Stop> {
+    let application_id: i64 = conn.query_row("PRAGMA application_id", [], |row| row.get(0))?;
+    if application_id != APPLICATION_ID {
+        return Err(Stop::Backend(not_ours(path)));
     }
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if version > SCHEMA_VERSION {
         return Err(Stop::Backend(BackendError::storage(
             format!(
                 "the state store `{}` has schema version {version}, newer than this wfc reads \
-                 (version {SCHEMA_VERSION})",
+                 (version {SCHEMA_VERSION}); wfc left it unchanged",
                 path.display()
             ),
             "a newer wfc wrote it: use that wfc (or a newer one) with this store, or choose \
              another path for the store",
         )));
     }
+    if version < 1 {
+        return Err(Stop::Backend(damaged(
+            path,
+            &format!("it carries wfc's mark but schema version {version}, which no wfc writes"),
+        )));
+    }
     Ok(())
-}
-
-fn not_ours(path: &Path) -> Stop {
-    Stop::Backend(BackendError::storage(
-        format!(
-            "`{}` is an SQLite file but not a wfc state store",
-            path.display()
-        ),
-        "choose another path for the store, or move this file aside if it is not needed",
-    ))
 }
