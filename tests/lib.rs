@@ -12,6 +12,7 @@ mod events;
 mod fmt;
 mod gemini_server;
 mod graph;
+mod limits;
 mod model_server;
 mod npm_cli;
 mod openai_server;

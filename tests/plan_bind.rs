@@ -580,7 +580,7 @@ fn secrets_are_never_taken_from_the_command_line() {
             ),
             (
                 "token=@gone",
-                "cannot read `gone`, the file for the secret `token`: No such file or directory"
+                "cannot use `gone` for the secret `token`: No such file or directory"
             ),
             ("tokn=@f", "there is no secret `tokn` in workflow `w`"),
             ("title=@f", "`title` is a string, not a secret"),

@@ -5,6 +5,7 @@ use super::output::Output;
 use super::target::load;
 use crate::ir::{Type, Value};
 use crate::plan::{bind, instantiate, render_plan, BindError, BindInput, Origin, Plan};
+use crate::user_file::{read_user_text, MAX_USER_FILE_BYTES};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -29,8 +30,7 @@ impl ParamArgs {
     pub fn input(&self) -> Result<BindInput, String> {
         let file = match &self.params_file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let text = read_user_text(path, MAX_USER_FILE_BYTES)?;
                 Some((path.display().to_string(), text))
             }
             None => None,
@@ -44,8 +44,7 @@ impl ParamArgs {
             .iter()
             .map(|arg| {
                 let contents = match arg.split_once("=@") {
-                    Some((_, path)) => std::fs::read_to_string(path)
-                        .map_err(|e| format!("cannot read {path}: {e}")),
+                    Some((_, path)) => read_user_text(Path::new(path), MAX_USER_FILE_BYTES),
                     None => Err("not of the form NAME=@FILE".to_string()),
                 };
                 (arg.clone(), contents)

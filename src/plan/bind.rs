@@ -399,7 +399,7 @@ impl<'w> Binder<'w> {
         match contents {
             Err(why) => {
                 let problem = Problem::new(format!(
-                    "cannot read `{path}`, the file for the secret `{name}`: {why}"
+                    "cannot use `{path}` for the secret `{name}`: {why}"
                 ));
                 self.report(key, Some(name), origin(arg.to_string()), problem);
             }
