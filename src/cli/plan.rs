@@ -30,6 +30,7 @@ impl ParamArgs {
     pub fn input(&self) -> Result<BindInput, String> {
         let file = match &self.params_file {
             Some(path) => {
+                check_params_extension(path)?;
                 let text = read_user_text(path, MAX_USER_FILE_BYTES)?;
                 Some((path.display().to_string(), text))
             }
@@ -58,6 +59,23 @@ impl ParamArgs {
             secrets_optional: false,
         })
     }
+}
+
+/// Refuses a `--params` file whose extension names a format wfc does not read (a `.yaml`
+/// file would otherwise be guessed at and reported as broken TOML). A name without an
+/// extension is read as JSON if it parses as JSON, else as TOML.
+fn check_params_extension(path: &Path) -> Result<(), String> {
+    let Some(extension) = path.extension() else {
+        return Ok(());
+    };
+    let extension = extension.to_string_lossy().to_ascii_lowercase();
+    if extension == "json" || extension == "toml" {
+        return Ok(());
+    }
+    Err(format!(
+        "--params {}: a file of parameters is JSON (`.json`) or TOML (`.toml`), not `.{extension}`",
+        path.display()
+    ))
 }
 
 /// Prints why parameter values cannot be used.
