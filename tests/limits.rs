@@ -6,6 +6,7 @@
 //! limit, so a regression shows as a failure, not as a hang or an exhausted machine.
 
 use crate::support::TempDir;
+use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -29,10 +30,32 @@ fn wfc_within(dir: &Path, args: &[&str], limit: Duration) -> Outcome {
         .stderr(Stdio::piped())
         .spawn()
         .expect("wfc starts");
+    // The pipes are drained while waiting, so a long output cannot stall the child.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut text);
+            }
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
     let started = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            break;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
         }
         if started.elapsed() > limit {
             let _ = child.kill();
@@ -40,12 +63,11 @@ fn wfc_within(dir: &Path, args: &[&str], limit: Duration) -> Outcome {
             panic!("wfc {args:?} did not end within {limit:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().expect("output");
+    };
     Outcome {
-        code: output.status.code().unwrap_or(-1),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        code: status.code().unwrap_or(-1),
+        stderr: stderr.join().expect("stderr"),
+        stdout: stdout.join().expect("stdout"),
     }
 }
 
@@ -186,4 +208,200 @@ fn an_import_that_is_not_a_regular_file_is_a_located_import_error() {
         assert!(outcome.stderr.contains("main.wf:1:8"), "{}", outcome.stderr);
         assert!(outcome.stdout.is_empty() || !outcome.stdout.contains("panicked"));
     }
+}
+
+/// Writes `{"NAME": "xxx…"}` with `bytes` characters to `name` in `dir`.
+fn params_file(dir: &TempDir, name: &str, values: &[(&str, usize)]) {
+    let entries: Vec<String> = values
+        .iter()
+        .map(|(param, bytes)| format!("\"{param}\": \"{}\"", "x".repeat(*bytes)))
+        .collect();
+    dir.write(name, &format!("{{{}}}", entries.join(", ")));
+}
+
+#[test]
+fn a_value_too_long_for_an_environment_variable_is_refused_at_planning_naming_it() {
+    let dir = TempDir::new("wfc-limits-value");
+    dir.write(
+        "w.wf",
+        r#"workflow w {
+  param big: text
+  param other: text = ""
+
+  task count {
+    run = "printf %s {{ big }} | wc -c"
+  }
+}
+"#,
+    );
+    params_file(&dir, "big.json", &[("big", 1 << 20)]);
+    for command in ["plan", "run"] {
+        let outcome = wfc_within(
+            dir.path(),
+            &[command, "w.wf", "--params", "big.json"],
+            SHORT,
+        );
+        assert_eq!(outcome.code, 1, "{}", outcome.stderr);
+        assert!(
+            outcome.stderr.contains(
+                "error: task `count`: the environment variable WF_ARG_1 (it holds the parameter \
+                 `big`) would be 1048586 bytes with its name; Linux passes at most 131072 bytes \
+                 (128 KiB) in one"
+            ),
+            "{}",
+            outcome.stderr
+        );
+        // Nothing ran: the refusal comes before any task.
+        assert!(!outcome.stdout.contains("1048576"), "{}", outcome.stdout);
+    }
+
+    // The same value fits once it is just under the limit, and the command really gets it.
+    let fits = (128 << 10) - "WF_ARG_1=".len() - 1;
+    params_file(&dir, "fits.json", &[("big", fits)]);
+    let outcome = wfc_within(
+        dir.path(),
+        &[
+            "run",
+            "w.wf",
+            "--params",
+            "fits.json",
+            "--backend",
+            "memory",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(outcome.code, 0, "{}\n{}", outcome.stderr, outcome.stdout);
+    let outcome = wfc_within(
+        dir.path(),
+        &["plan", "w.wf", "--params", "fits.json"],
+        SHORT,
+    );
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    params_file(&dir, "over.json", &[("big", fits + 1)]);
+    let outcome = wfc_within(
+        dir.path(),
+        &["plan", "w.wf", "--params", "over.json"],
+        SHORT,
+    );
+    assert_eq!(outcome.code, 1, "{}", outcome.stderr);
+    assert!(
+        outcome.stderr.contains("would be 131073 bytes"),
+        "{}",
+        outcome.stderr
+    );
+}
+
+#[test]
+fn values_two_variables_or_a_prompt_carry_are_judged_where_they_go() {
+    let dir = TempDir::new("wfc-limits-where");
+    dir.write(
+        "w.wf",
+        r#"workflow w {
+  param a: text
+  param b: text
+
+  task joined {
+    run = "true"
+    env = { BOTH = "{{ a }}{{ b }}" }
+  }
+
+  task many {
+    run = "echo {{ a }} {{ b }} {{ a }} {{ b }} {{ a }} {{ b }} {{ a }} {{ b }} {{ a }}"
+  }
+
+  task write {
+    prompt = """
+      Summarise this.
+      {{ a }}
+      """
+  }
+}
+"#,
+    );
+    // Each value fits a variable, but two of them do not, nor nine in one command.
+    params_file(&dir, "p.json", &[("a", 120 << 10), ("b", 120 << 10)]);
+    let outcome = wfc_within(dir.path(), &["plan", "w.wf", "--params", "p.json"], SHORT);
+    assert_eq!(outcome.code, 1, "{}", outcome.stderr);
+    let errors: Vec<&str> = outcome
+        .stderr
+        .lines()
+        .filter(|line| line.starts_with("error:"))
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            "error: task `joined`: the environment variable BOTH (it holds the parameters `a`, \
+             `b`) would be 245766 bytes with its name; Linux passes at most 131072 bytes \
+             (128 KiB) in one",
+            "error: task `many`: its `run` command would receive 1106123 bytes of script and \
+             environment variables; the limit is 1048576 bytes (1 MiB), half of Linux's usual \
+             ARG_MAX",
+        ],
+        "{}",
+        outcome.stderr
+    );
+
+    // A prompt reaches the agent on stdin, so a value far over a variable's limit is fine.
+    dir.write(
+        "prompt.wf",
+        "workflow w {\n  param a: text\n\n  task write {\n    prompt = \"\"\"\n      Summarise this.\n      {{ a }}\n      \"\"\"\n  }\n}\n",
+    );
+    params_file(&dir, "long.json", &[("a", 1 << 20)]);
+    let outcome = wfc_within(
+        dir.path(),
+        &["plan", "prompt.wf", "--params", "long.json"],
+        SHORT,
+    );
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+}
+
+#[test]
+fn a_script_longer_than_one_argument_is_refused_at_planning() {
+    let dir = TempDir::new("wfc-limits-script");
+    let script = format!("echo {}", "y".repeat(128 << 10));
+    dir.write(
+        "w.wf",
+        &format!("workflow w {{\n  task long {{\n    run = \"{script}\"\n    verify = [\"true\"]\n  }}\n}}\n"),
+    );
+    let outcome = wfc_within(dir.path(), &["plan", "w.wf"], SHORT);
+    assert_eq!(outcome.code, 1, "{}", outcome.stderr);
+    assert!(
+        outcome.stderr.contains(
+            "error: task `long`: its `run` command is 131077 bytes long; a command is passed to \
+             `sh -c` as one argument, and Linux passes at most 131072 bytes (128 KiB) in one"
+        ),
+        "{}",
+        outcome.stderr
+    );
+}
+
+#[test]
+fn a_secret_too_long_for_an_environment_variable_is_refused_when_bound() {
+    let dir = TempDir::new("wfc-limits-long-secret");
+    dir.write("w.wf", WITH_PARAMS);
+    dir.write("token", &"s".repeat(200 << 10));
+    let outcome = wfc_within(
+        dir.path(),
+        &[
+            "run",
+            "w.wf",
+            "-p",
+            "name=a",
+            "--secret",
+            "token=@token",
+            "--backend",
+            "memory",
+        ],
+        SHORT,
+    );
+    assert_eq!(outcome.code, 1, "{}", outcome.stderr);
+    assert!(
+        outcome.stderr.contains(
+            "the secret `token` is 204800 bytes; the limit is 131062 bytes, because a secret \
+             reaches commands in an environment variable, which Linux limits to 128 KiB"
+        ),
+        "{}",
+        outcome.stderr
+    );
+    assert!(!outcome.stderr.contains("sss"), "{}", outcome.stderr);
 }

@@ -16,6 +16,7 @@
 
 mod file;
 
+use super::limits::MAX_VALUE_BYTES;
 use crate::ir::{Param, ParamId, Type, Value, Workflow};
 use crate::suggest::{closest, did_you_mean};
 use file::{Format, Kind, Node};
@@ -434,6 +435,9 @@ impl<'w> Binder<'w> {
                     ))
                     .help("put the secret in the file");
                     self.report(key, Some(name), origin(arg.to_string()), problem);
+                } else if secret.len() > MAX_VALUE_BYTES {
+                    let problem = too_long(&format!("the secret `{name}`"), secret.len());
+                    self.report(key, Some(name), origin(arg.to_string()), problem);
                 } else {
                     self.secrets[slot] = Some(Value::String(secret.to_string()));
                 }
@@ -835,7 +839,9 @@ impl<'w> Binder<'w> {
             return Ok(value);
         };
         let name = &param.name;
-        // Values travel to commands in environment variables, which cannot hold a NUL.
+        // Values travel to commands in environment variables, which cannot hold a NUL. (How
+        // long a value may be depends on where it goes: a prompt takes any length, a
+        // variable does not, so that is checked when the plan is made.)
         if text.contains('\0') {
             return Err(Problem::new(format!(
                 "the value of `{name}` holds a NUL character, which no command can receive"
@@ -928,6 +934,15 @@ fn mismatch(what: &str, ty: &Type, kind: &Kind, format: Format) -> Problem {
         "{what} must be {}, not {}",
         describe(ty),
         kind.describe(format)
+    ))
+}
+
+/// The error for a secret no environment variable can hold: secrets reach commands only
+/// through variables.
+fn too_long(what: &str, len: usize) -> Problem {
+    Problem::new(format!(
+        "{what} is {len} bytes; the limit is {MAX_VALUE_BYTES} bytes, because a secret \
+         reaches commands in an environment variable, which Linux limits to 128 KiB"
     ))
 }
 

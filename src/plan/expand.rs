@@ -4,6 +4,7 @@
 
 use super::bind::Bound;
 use super::filters::{apply, fallback, fenced, text_of};
+use super::limits::{env_string_bytes, process_problems, MAX_ENV_STRING_BYTES};
 use super::prompt::assemble;
 use super::spec::*;
 use crate::check::Session;
@@ -462,7 +463,7 @@ impl<'s> Expander<'s> {
                 }
             }
         };
-        TaskSpec {
+        let spec = TaskSpec {
             id: id.to_string(),
             title,
             action,
@@ -475,13 +476,57 @@ impl<'s> Expander<'s> {
             env: task
                 .env
                 .iter()
-                .map(|(name, t)| EnvVar {
-                    name: name.clone(),
-                    value: self.env_value(site, t),
+                .map(|(name, t)| {
+                    let variable = EnvVar {
+                        name: name.clone(),
+                        value: self.env_value(site, t),
+                    };
+                    self.check_variable(site, &variable, &t.segments);
+                    variable
                 })
                 .collect(),
             verify,
+        };
+        for problem in process_problems(&spec) {
+            self.errors.push(PlanError {
+                task: Some(id.to_string()),
+                message: problem,
+            });
         }
+        spec
+    }
+
+    /// Reports a variable too long for any process to receive, naming the parameters whose
+    /// values it holds (`segments` is what it was rendered from).
+    fn check_variable(&mut self, site: &Site<'_, '_>, variable: &EnvVar, segments: &[Segment]) {
+        let bytes = env_string_bytes(variable);
+        if bytes <= MAX_ENV_STRING_BYTES {
+            return;
+        }
+        let mut params: Vec<String> = Vec::new();
+        for segment in segments {
+            if let Segment::Value(interpolation) = segment {
+                if let Source::Param(param) = interpolation.source {
+                    let name = format!("`{}`", site.frame.workflow.params[param.0 as usize].name);
+                    if !params.contains(&name) {
+                        params.push(name);
+                    }
+                }
+            }
+        }
+        let from = match params.as_slice() {
+            [] => String::new(),
+            [one] => format!(" (it holds the parameter {one})"),
+            many => format!(" (it holds the parameters {})", many.join(", ")),
+        };
+        self.errors.push(PlanError {
+            task: Some(site.id.to_string()),
+            message: format!(
+                "the environment variable {}{from} would be {bytes} bytes with its name; \
+                 Linux passes at most {MAX_ENV_STRING_BYTES} bytes (128 KiB) in one",
+                variable.name
+            ),
+        });
     }
 
     /// What one interpolation stands for here.
@@ -593,10 +638,12 @@ impl<'s> Expander<'s> {
                         script.push_str(&format!("\"${name}\""));
                     }
                     display.push_str(&piece.display(quoted));
-                    args.push(EnvVar {
+                    let variable = EnvVar {
                         name,
                         value: piece.into_env(),
-                    });
+                    };
+                    self.check_variable(site, &variable, std::slice::from_ref(segment));
+                    args.push(variable);
                 }
             }
         }
