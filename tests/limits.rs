@@ -405,3 +405,120 @@ fn a_secret_too_long_for_an_environment_variable_is_refused_when_bound() {
     );
     assert!(!outcome.stderr.contains("sss"), "{}", outcome.stderr);
 }
+
+/// Writes a chain of `length` files, `f0.wf` … : each imports the next and uses its
+/// workflow `uses` times after a task of its own; the last has one task.
+fn write_chain(dir: &TempDir, length: usize, uses: usize) {
+    for i in 0..length {
+        let text = if i + 1 < length {
+            let blocks: String = (0..uses)
+                .map(|u| format!("\n  use next.w() as inner{u} after step\n"))
+                .collect();
+            format!(
+                "import \"./f{}.wf\" as next\n\nworkflow w {{\n  task step {{\n    run = \"echo {i}\"\n  }}\n{blocks}}}\n",
+                i + 1
+            )
+        } else {
+            "workflow w {\n  task step {\n    run = \"echo last\"\n  }\n}\n".to_string()
+        };
+        dir.write(&format!("f{i}.wf"), &text);
+    }
+}
+
+#[test]
+fn an_import_chain_longer_than_the_limit_is_an_import_error_at_the_import_that_passes_it() {
+    let dir = TempDir::new("wfc-limits-chain");
+    // 64 files deep is allowed, and `use` nests through all of them.
+    write_chain(&dir, 64, 1);
+    let outcome = wfc_within(dir.path(), &["plan", "f0.wf", "--json"], SHORT);
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&outcome.stdout).expect("a JSON plan");
+    let tasks = plan["tasks"].as_array().expect("tasks");
+    assert_eq!(tasks.len(), 64);
+    let deepest = format!("{}step", "inner0.".repeat(63));
+    assert_eq!(tasks[63]["id"], deepest.as_str());
+    assert_eq!(
+        tasks[63]["deps"][0],
+        format!("{}step", "inner0.".repeat(62)).as_str()
+    );
+
+    // One more file is one too many: a located wf::import in the file whose import passes
+    // the limit, not a misleading syntax error from deep in the chain.
+    write_chain(&dir, 65, 1);
+    for command in ["check", "plan"] {
+        let outcome = wfc_within(dir.path(), &[command, "f0.wf"], SHORT);
+        assert_eq!(outcome.code, 1, "{}", outcome.stderr);
+        let shown = format!("{}{}", outcome.stdout, outcome.stderr);
+        assert!(shown.contains("wf::import"), "{shown}");
+        assert!(
+            shown.contains("imports nest more than 64 files deep"),
+            "{shown}"
+        );
+        assert!(shown.contains("f63.wf:1:8"), "{shown}");
+        assert!(
+            shown.contains("this import would be file 65 of a chain that starts at f0.wf"),
+            "{shown}"
+        );
+        assert!(!shown.contains("wf::syntax"), "{shown}");
+    }
+}
+
+#[test]
+fn a_plan_that_would_pass_the_task_limit_is_refused_quickly() {
+    let dir = TempDir::new("wfc-limits-wide");
+    // Each level uses the next twice: 2^21 - 1 tasks, over a million, from 21 small files.
+    write_chain(&dir, 21, 2);
+    let started = Instant::now();
+    let outcome = wfc_within(dir.path(), &["plan", "f0.wf"], Duration::from_secs(120));
+    assert_eq!(outcome.code, 1, "{}", outcome.stderr);
+    assert!(
+        outcome.stderr.contains(
+            "error: the plan would have more than 200000 tasks; `for each` and `use` multiply"
+        ),
+        "{}",
+        outcome.stderr
+    );
+    assert_eq!(
+        outcome.stderr.matches("error:").count(),
+        1,
+        "{}",
+        outcome.stderr
+    );
+    eprintln!("refused in {:?}", started.elapsed());
+
+    // Under the limit, the same shape plans: 2^17 - 1 = 131071 tasks.
+    let dir = TempDir::new("wfc-limits-wide-ok");
+    write_chain(&dir, 17, 2);
+    let outcome = wfc_within(
+        dir.path(),
+        &["plan", "f0.wf", "--json"],
+        Duration::from_secs(120),
+    );
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&outcome.stdout).expect("a JSON plan");
+    assert_eq!(plan["tasks"].as_array().expect("tasks").len(), 131_071);
+}
+
+#[test]
+fn a_task_id_over_the_limit_is_refused_at_planning() {
+    let dir = TempDir::new("wfc-limits-id");
+    dir.write(
+        "w.wf",
+        "workflow w {\n  param items: list<string>\n\n  task build for each item in items {\n    run = \"echo {{ item }}\"\n  }\n}\n",
+    );
+    // An element that is a simple word becomes part of the id: `build[WORD]`.
+    let fits = format!("items={}", "a".repeat(1024 - "build[]".len()));
+    let outcome = wfc_within(dir.path(), &["plan", "w.wf", "-p", &fits], SHORT);
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    let over = format!("items={}", "a".repeat(1025 - "build[]".len()));
+    let outcome = wfc_within(dir.path(), &["plan", "w.wf", "-p", &over], SHORT);
+    assert_eq!(outcome.code, 1, "{}", outcome.stderr);
+    assert!(
+        outcome.stderr.contains(&format!(
+            "error: the task id `build[{}…` is 1025 bytes; the limit is 1024",
+            "a".repeat(54)
+        )),
+        "{}",
+        outcome.stderr
+    );
+}

@@ -4,7 +4,9 @@
 
 use super::bind::Bound;
 use super::filters::{apply, fallback, fenced, text_of};
-use super::limits::{env_string_bytes, process_problems, MAX_ENV_STRING_BYTES};
+use super::limits::{
+    env_string_bytes, process_problems, MAX_ENV_STRING_BYTES, MAX_PLAN_TASKS, MAX_TASK_ID_BYTES,
+};
 use super::prompt::assemble;
 use super::spec::*;
 use crate::check::Session;
@@ -12,7 +14,7 @@ use crate::ir::{
     self, Context, ExprKind, ModuleId, NodeKind, Placement, Segment, Source, Type, Value,
     WorkflowId,
 };
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// A problem found while instantiating: a value that passed its type but not its use.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +45,16 @@ struct Expander<'s> {
     session: &'s Session<'s>,
     run_id: String,
     tasks: Vec<TaskSpec>,
+    /// Each task's index in `tasks`, by id.
+    index_of: HashMap<String, usize>,
+    /// Whether a task created so far waits for `tasks[i]`. Kept as tasks are added, so a
+    /// workflow's exits are found without walking the tasks of the workflows it uses again
+    /// at every level of `use` (which made deep nesting cubic).
+    waited: Vec<bool>,
+    /// Set once the plan has [`MAX_PLAN_TASKS`] tasks; the expansion then stops.
+    full: bool,
+    /// Set once an id over [`MAX_TASK_ID_BYTES`] has been reported.
+    long_id: bool,
     errors: Vec<PlanError>,
 }
 
@@ -88,6 +100,10 @@ pub fn instantiate(
         session,
         run_id: run_id.to_string(),
         tasks: Vec::new(),
+        index_of: HashMap::new(),
+        waited: Vec::new(),
+        full: false,
+        long_id: false,
         errors: Vec::new(),
     };
     let frame = Frame {
@@ -153,13 +169,16 @@ impl<'s> Expander<'s> {
     /// no other task of it waits for), which is what waiting for the whole workflow means.
     fn expand(&mut self, frame: &Frame<'s>, entry: &[String]) -> Vec<String> {
         let workflow = frame.workflow;
-        let first_task = self.tasks.len();
         // What each node stands for when another waits for it: its own tasks, or, when it
         // was left out, whatever it waited for (so the order is kept).
         let mut stands_for: Vec<Vec<String>> = vec![Vec::new(); workflow.nodes.len()];
         // The tasks each node actually became, for `X.result`.
         let mut instances: Vec<Vec<String>> = vec![Vec::new(); workflow.nodes.len()];
-        for index in topological_order(workflow) {
+        let order = topological_order(workflow);
+        for &index in &order {
+            if self.full {
+                return Vec::new();
+            }
             let node = &workflow.nodes[index];
             let deps = if node.after.is_empty() {
                 entry.to_vec()
@@ -186,7 +205,7 @@ impl<'s> Expander<'s> {
                             &instances,
                         );
                         instances[index].push(task_id);
-                        self.tasks.push(spec);
+                        self.push(spec);
                     }
                 }
                 NodeKind::Gate(gate) => {
@@ -200,7 +219,7 @@ impl<'s> Expander<'s> {
                             },
                             &gate.ask,
                         );
-                        self.tasks.push(TaskSpec {
+                        self.push(TaskSpec {
                             id: id.clone(),
                             title: id.clone(),
                             action: Action::Gate {
@@ -232,16 +251,56 @@ impl<'s> Expander<'s> {
                 instances[index].clone()
             };
         }
-        let created = &self.tasks[first_task..];
-        let waited_for: HashSet<&str> = created
+        // The exits: what each node became (for a `use`, the exits of its workflow), in
+        // the order they were created, less what a task waits for.
+        order
             .iter()
-            .flat_map(|t| t.deps.iter().map(String::as_str))
-            .collect();
-        created
-            .iter()
-            .filter(|t| !waited_for.contains(t.id.as_str()))
-            .map(|t| t.id.clone())
+            .flat_map(|&index| &instances[index])
+            .filter(|id| {
+                self.index_of
+                    .get(id.as_str())
+                    .is_some_and(|&task| !self.waited[task])
+            })
+            .cloned()
             .collect()
+    }
+
+    /// Adds a task to the plan, marking what it waits for; refuses an id over
+    /// [`MAX_TASK_ID_BYTES`] and stops the expansion at [`MAX_PLAN_TASKS`] tasks.
+    fn push(&mut self, spec: TaskSpec) {
+        if self.full {
+            return;
+        }
+        if self.tasks.len() >= MAX_PLAN_TASKS {
+            self.full = true;
+            self.errors.push(PlanError {
+                task: None,
+                message: format!(
+                    "the plan would have more than {MAX_PLAN_TASKS} tasks; `for each` and \
+                     `use` multiply, so look for a large list or a workflow used many times"
+                ),
+            });
+            return;
+        }
+        // The first id over the limit is reported; the others have the same cause.
+        if spec.id.len() > MAX_TASK_ID_BYTES && !std::mem::replace(&mut self.long_id, true) {
+            let shown: String = spec.id.chars().take(60).collect();
+            self.errors.push(PlanError {
+                task: None,
+                message: format!(
+                    "the task id `{shown}…` is {} bytes; the limit is {MAX_TASK_ID_BYTES}",
+                    spec.id.len()
+                ),
+            });
+        }
+        for dep in &spec.deps {
+            if let Some(&task) = self.index_of.get(dep.as_str()) {
+                self.waited[task] = true;
+            }
+        }
+        self.index_of.insert(spec.id.clone(), self.tasks.len());
+        self.waited.push(false);
+        self.tasks.push(spec);
     }
 
     /// The instances of a task: one, or one per element of its `for each` list, with ids

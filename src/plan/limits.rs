@@ -4,6 +4,8 @@
 //! `MAX_ARG_STRLEN`, or with more than `ARG_MAX` of them in all ("Argument list too long").
 //! A value that cannot be passed is refused when it is bound or planned, naming it, rather
 //! than failing every task that uses it at run time.
+//!
+//! It also holds the bounds on a plan's size: how many tasks, and how long an id.
 
 use super::spec::{EnvValue, EnvVar, Shell, TaskSpec, ValuePart};
 
@@ -91,3 +93,12 @@ pub fn process_problems(task: &TaskSpec) -> Vec<String> {
 fn shell_variables(shell: &Shell) -> usize {
     shell.args.iter().map(env_string_bytes).sum()
 }
+
+/// The most tasks a plan may have. `for each` and `use` multiply: a workflow that uses
+/// another twice, which uses another twice, and so on, doubles at every level, so a short
+/// file could otherwise ask for more tasks than memory holds.
+pub const MAX_PLAN_TASKS: usize = 200_000;
+
+/// The longest task id, in bytes. Ids grow with `use` nesting (`a.b.c.task`) and with
+/// `for each` keys; they are shown in every listing, status line and backend.
+pub const MAX_TASK_ID_BYTES: usize = 1024;
