@@ -11,7 +11,7 @@ use super::prompt::assemble;
 use super::spec::*;
 use crate::check::Session;
 use crate::ir::{
-    self, Context, ExprKind, ModuleId, NodeKind, Placement, Segment, Source, Type, Value,
+    self, Context, ExprKind, Filter, ModuleId, NodeKind, Placement, Segment, Source, Type, Value,
     WorkflowId,
 };
 use std::collections::{HashMap, HashSet};
@@ -681,14 +681,37 @@ impl<'s> Expander<'s> {
         let mut script = String::new();
         let mut display = String::new();
         let mut args = Vec::new();
+        let mut count = 0;
         for segment in &template.segments {
             match segment {
                 Segment::Text(text) => {
                     script.push_str(text);
                     display.push_str(text);
                 }
+                Segment::Value(interpolation)
+                    if interpolation.filters.last() == Some(&Filter::Words) =>
+                {
+                    count += 1;
+                    let words = self.words(site, interpolation);
+                    let mut names = Vec::with_capacity(words.len());
+                    let mut shown = Vec::with_capacity(words.len());
+                    for (index, word) in words.into_iter().enumerate() {
+                        let name = format!("WF_ARG_{count}_{}", index + 1);
+                        names.push(format!("\"${name}\""));
+                        shown.push(shell_quote(&word));
+                        let variable = EnvVar {
+                            name,
+                            value: EnvValue::Text { text: word },
+                        };
+                        self.check_variable(site, &variable, std::slice::from_ref(segment));
+                        args.push(variable);
+                    }
+                    script.push_str(&names.join(" "));
+                    display.push_str(&shown.join(" "));
+                }
                 Segment::Value(interpolation) => {
-                    let name = format!("WF_ARG_{}", args.len() + 1);
+                    count += 1;
+                    let name = format!("WF_ARG_{count}");
                     let piece = self.piece(site, interpolation);
                     let quoted = interpolation.placement == Placement::ShellDoubleQuoted;
                     if quoted {
@@ -710,6 +733,24 @@ impl<'s> Expander<'s> {
             script,
             display,
             args,
+        }
+    }
+
+    /// The elements of a list interpolated with `| words`, as text. The checker allows
+    /// `words` only last and only on lists, which are parameters (or `use` arguments) and so
+    /// known now; only `default`, which leaves a list as it is, can come before it.
+    fn words(&mut self, site: &Site<'_, '_>, interpolation: &ir::Interpolation) -> Vec<String> {
+        let value = match interpolation.source {
+            Source::Param(param) => match &site.frame.args[param.0 as usize] {
+                Arg::Value(value) => value.clone(),
+                Arg::Secret(_) => Value::List(Vec::new()),
+            },
+            Source::LoopVar => site.loop_value.cloned().unwrap_or(Value::List(Vec::new())),
+            _ => Value::List(Vec::new()),
+        };
+        match value {
+            Value::List(items) => items.iter().map(text_of).collect(),
+            other => vec![text_of(&other)],
         }
     }
 
