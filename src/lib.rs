@@ -21,4 +21,5 @@ pub mod span;
 pub mod stdlib;
 pub mod suggest;
 pub mod syntax;
+pub mod user_file;
 pub mod workspace_path;

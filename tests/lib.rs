@@ -13,6 +13,7 @@ mod fmt;
 mod gemini_server;
 mod graph;
 mod lifecycle;
+mod limits;
 mod model_server;
 mod npm_cli;
 mod openai_server;

@@ -291,3 +291,156 @@ fn wfc_plan_command_line() {
     let run = wfc(dir.path(), &["plan", "std/review", "-p", "target=main"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+/// The diagnostics (code, message, help) of checking `source` alone.
+fn check_messages(source: &str) -> Vec<(String, String, Option<String>)> {
+    let mut session = Session::new(&wfc::check::NoFiles);
+    let id = session.check_text(ModuleKey::File("w.wf".into()), source.to_string());
+    session
+        .module(id)
+        .diagnostics
+        .iter()
+        .map(|d| (d.code.to_string(), d.message.clone(), d.help.clone()))
+        .collect()
+}
+
+#[test]
+fn words_makes_each_element_of_a_list_its_own_shell_word_and_never_syntax() {
+    let dir = TempDir::new("wfc-words");
+    dir.write(
+        "w.wf",
+        r#"workflow w {
+  param parts: list<text>
+
+  task loop {
+    run = """
+      for b in {{ parts | words }}; do
+        printf '<%s>\n' "$b" >> out.txt
+      done
+      printf '%s\n' {{ parts | words }} end >> count.txt
+      """
+  }
+}
+"#,
+    );
+    let hostile = r#"parts=["a b", "$(touch pwned)", "", "-n", "x;y", "*", "'\"", "line\nbreak"]"#;
+    let planned = wfc(dir.path(), &["plan", "w.wf", "-p", hostile, "--json"]);
+    assert_eq!(planned.code, 0, "{}", planned.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&planned.stdout).expect("JSON");
+    let run = &plan["tasks"][0]["action"]["run"];
+    let script = run["script"].as_str().expect("script");
+    // The script holds only references; each element is its own quoted variable.
+    assert!(
+        script.starts_with(
+            "for b in \"$WF_ARG_1_1\" \"$WF_ARG_1_2\" \"$WF_ARG_1_3\" \"$WF_ARG_1_4\" \
+             \"$WF_ARG_1_5\" \"$WF_ARG_1_6\" \"$WF_ARG_1_7\" \"$WF_ARG_1_8\"; do"
+        ),
+        "{script}"
+    );
+    assert!(
+        script.contains("printf '%s\\n' \"$WF_ARG_2_1\""),
+        "{script}"
+    );
+    assert!(!script.contains("touch"), "{script}");
+
+    let outcome = wfc(
+        dir.path(),
+        &["run", "w.wf", "-p", hostile, "--backend", "memory"],
+    );
+    assert_eq!(outcome.code, 0, "{}\n{}", outcome.stdout, outcome.stderr);
+    let out = std::fs::read_to_string(dir.path().join("out.txt")).expect("out.txt");
+    assert_eq!(
+        out,
+        "<a b>\n<$(touch pwned)>\n<>\n<-n>\n<x;y>\n<*>\n<'\">\n<line\nbreak>\n"
+    );
+    assert!(!dir.path().join("pwned").exists());
+    let count = std::fs::read_to_string(dir.path().join("count.txt")).expect("count.txt");
+    assert_eq!(count.lines().count(), 10, "{count}");
+
+    // An empty list is no words at all: the loop runs zero times.
+    std::fs::remove_file(dir.path().join("out.txt")).expect("rm");
+    let outcome = wfc(
+        dir.path(),
+        &["run", "w.wf", "-p", "parts=", "--backend", "memory"],
+    );
+    assert_eq!(outcome.code, 0, "{}\n{}", outcome.stdout, outcome.stderr);
+    assert!(!dir.path().join("out.txt").exists());
+}
+
+#[test]
+fn words_is_refused_where_it_cannot_keep_each_element_one_word() {
+    let messages = check_messages(
+        r#"workflow w {
+  param parts: list<string>
+  param one: string = "x"
+
+  task quoted {
+    run = "echo \"{{ parts | words }}\""
+  }
+
+  task not_last {
+    run = "echo {{ parts | words | default(\"x\") }}"
+  }
+
+  task scalar {
+    run = "echo {{ one | words }}"
+  }
+
+  task write {
+    prompt = "Look at {{ parts | words }}."
+  }
+
+  task env {
+    run = "true"
+    env = { ALL = "{{ parts | words }}" }
+  }
+
+  task bare {
+    run = "echo {{ parts }}"
+  }
+}
+"#,
+    );
+    let shown: Vec<(&str, &str)> = messages
+        .iter()
+        .map(|(code, message, _)| (code.as_str(), message.as_str()))
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            (
+                "wf::type",
+                "`{{ parts | words }}` stands inside double quotes, where it would be one word"
+            ),
+            (
+                "wf::type",
+                "`words` must be the last filter: it makes shell words, which no filter reads"
+            ),
+            (
+                "wf::type",
+                "`words` splits a list into shell words, and this is a string"
+            ),
+            (
+                "wf::type",
+                "`{{ parts | words }}` makes shell words, and this is not shell text"
+            ),
+            (
+                "wf::type",
+                "`{{ parts | words }}` makes shell words, and this is not shell text"
+            ),
+            (
+                "wf::type",
+                "`parts` is a list, which cannot be interpolated as it is"
+            ),
+        ],
+        "{messages:#?}"
+    );
+    // A list in shell text is pointed at `words`.
+    assert_eq!(
+        messages[5].2.as_deref(),
+        Some(
+            "make each element a shell word: `{{ parts | words }}`; or join it: \
+             `{{ parts | join(\" \") }}`, which makes one word of all"
+        )
+    );
+}

@@ -130,13 +130,12 @@ fn defaults_are_used_and_normalised() {
 fn args_override_the_file_which_overrides_defaults() {
     let file = r#"{"name": "from-file", "title": "file title", "count": 10}"#;
     let bound = ok(&with_file(
-        input(&["title=arg title", "count=1", "count=2"]),
+        input(&["title=arg title", "count=2"]),
         "p.json",
         file,
     ));
     assert_eq!(value(&bound, "name"), s("from-file"));
     assert_eq!(value(&bound, "title"), s("arg title"));
-    // The same parameter given twice with `-p`: the last one wins.
     assert_eq!(value(&bound, "count"), Value::Int(2));
     assert_eq!(value(&bound, "verbose"), Value::Bool(false));
 }
@@ -163,10 +162,10 @@ fn each_type_is_parsed_from_args() {
     assert_eq!(value(&bound, "verbose"), Value::Bool(true));
     assert_eq!(value(&bound, "mode"), s("slow"));
     assert_eq!(value(&bound, "dir"), s("a/c"));
-    // Items split at commas are kept exactly, spaces included.
+    // Spaces around items split at commas are dropped.
     assert_eq!(
         value(&bound, "tags"),
-        Value::List(vec![s("a"), s("b "), s(" c")])
+        Value::List(vec![s("a"), s("b"), s("c")])
     );
     assert_eq!(
         value(&bound, "sizes"),
@@ -185,7 +184,7 @@ fn ill_typed_args_are_errors_that_name_the_argument() {
     let errors = fails(&input(&[
         "name=a",
         "count=abc",
-        "count=99999999999999999999",
+        "sizes=99999999999999999999",
         "verbose=yes",
         "sizes=1,x",
         "sizes=[1, \"x\"]",
@@ -205,7 +204,7 @@ fn ill_typed_args_are_errors_that_name_the_argument() {
             (1, "`count` must be a whole number (int), not \"abc\""),
             (
                 2,
-                "`count` is \"99999999999999999999\", which does not fit in an int \
+                "item 1 of `sizes` is \"99999999999999999999\", which does not fit in an int \
                  (from -9223372036854775808 to 9223372036854775807)"
             ),
             (3, "`verbose` must be `true` or `false` (bool), not \"yes\""),
@@ -291,9 +290,9 @@ fn pattern_enum_path_and_line_violations() {
         "name=Bad",
         "mode=fsat",
         "dir=../x",
-        "dir=/etc",
-        "dir=a/../../x",
-        "dir=C:\\x",
+        "dirs=/etc",
+        "dirs=a/../../x",
+        "dirs=C:\\x",
         "title=two\nlines",
         "tags=ok,NOT",
         "notes=fine\nhere",
@@ -580,7 +579,7 @@ fn secrets_are_never_taken_from_the_command_line() {
             ),
             (
                 "token=@gone",
-                "cannot read `gone`, the file for the secret `token`: No such file or directory"
+                "cannot use `gone` for the secret `token`: No such file or directory"
             ),
             ("tokn=@f", "there is no secret `tokn` in workflow `w`"),
             ("title=@f", "`title` is a string, not a secret"),
@@ -882,4 +881,148 @@ fn random_well_formed_documents_are_located_inside_the_text() {
             }
         }
     }
+}
+
+#[test]
+fn list_args_trim_items_refuse_empty_ones_and_add_up_when_repeated() {
+    // The JSON form keeps spaces and empty strings exactly.
+    let bound = ok(&input(&["name=a", "tags=[\" a \", \"\"]"]));
+    assert_eq!(value(&bound, "tags"), Value::List(vec![s(" a "), s("")]));
+
+    // Repeating a list's `-p` adds its items, in order, whatever form each is in.
+    let bound = ok(&input(&["name=a", "sizes=1, 2", "sizes=[3]", "sizes=4"]));
+    assert_eq!(
+        value(&bound, "sizes"),
+        Value::List((1..=4).map(Value::Int).collect())
+    );
+
+    let errors = fails(&input(&["name=a", "tags=a,,b,", "sizes=, 1"]));
+    let shown: Vec<(&str, Option<&str>)> = errors
+        .iter()
+        .map(|e| (e.message.as_str(), e.param.as_deref()))
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            (
+                "item 2 of `tags` is empty (between commas 1 and 2)",
+                Some("tags")
+            ),
+            (
+                "item 4 of `tags` is empty (after the last comma)",
+                Some("tags")
+            ),
+            (
+                "item 1 of `sizes` is empty (before the first comma)",
+                Some("sizes")
+            ),
+        ]
+    );
+    assert_eq!(
+        errors[0].help.as_deref(),
+        Some("remove the extra comma; an empty string is written in the JSON form, `-p tags='[\"a\", \"\"]'`")
+    );
+    assert_eq!(
+        errors[0].origin,
+        Origin::Arg {
+            index: 1,
+            text: "tags=a,,b,".into()
+        }
+    );
+}
+
+#[test]
+fn repeating_a_scalar_arg_is_an_error_like_a_key_repeated_in_a_file() {
+    let errors = fails(&input(&[
+        "name=a",
+        "count=1",
+        "count=2",
+        "name=b",
+        "mode=fast",
+    ]));
+    let shown: Vec<(&str, &Origin)> = errors
+        .iter()
+        .map(|e| (e.message.as_str(), &e.origin))
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            (
+                "`count` is given more than once with `-p`; a `int` parameter takes one value",
+                &Origin::Arg {
+                    index: 2,
+                    text: "count=2".into()
+                }
+            ),
+            (
+                "`name` is given more than once with `-p`; a `string` parameter takes one value",
+                &Origin::Arg {
+                    index: 3,
+                    text: "name=b".into()
+                }
+            ),
+        ]
+    );
+    assert_eq!(errors[0].help.as_deref(), Some("keep one of them"));
+    // Even when the first value was wrong, the second is still a repetition.
+    let errors = fails(&input(&["name=a", "count=x", "count=2"]));
+    assert_eq!(errors.len(), 2);
+    assert!(errors[1].message.contains("more than once"));
+}
+
+#[test]
+fn a_byte_order_mark_is_skipped_in_json_and_toml_files() {
+    for (name, text) in [
+        ("p.json", "\u{feff}{\"name\": \"bom\",\n \"count\": \"x\"}"),
+        ("p.toml", "\u{feff}name = \"bom\"\ncount = \"x\"\n"),
+        ("p", "\u{feff}{\"name\": \"bom\",\n \"count\": \"x\"}"),
+    ] {
+        // Positions are counted from after the mark, as an editor shows them.
+        let errors = fails(&with_file(input(&[]), name, text));
+        assert_eq!(errors.len(), 1, "{name}: {errors:#?}");
+        assert_eq!(file_at(&errors[0]).0, 2, "{name}");
+        let good = text.replace("\"x\"", "7");
+        let bound = ok(&with_file(input(&[]), name, &good));
+        assert_eq!(value(&bound, "name"), s("bom"), "{name}");
+        assert_eq!(value(&bound, "count"), Value::Int(7), "{name}");
+    }
+}
+
+#[test]
+fn a_params_file_of_another_format_is_refused_naming_the_supported_ones() {
+    let dir = crate::support::TempDir::new("wfc-params-extension");
+    dir.write(
+        "w.wf",
+        "workflow w {\n  param name: string\n  task t {\n    run = \"echo {{ name }}\"\n  }\n}\n",
+    );
+    dir.write("values.yaml", "name: a\n");
+    let run = crate::support::wfc(dir.path(), &["plan", "w.wf", "--params", "values.yaml"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains(
+            "--params values.yaml: a file of parameters is JSON (`.json`) or TOML (`.toml`), not `.yaml`"
+        ),
+        "{}",
+        run.stderr
+    );
+    // A BOM-started file and a doubled `-p` reach the same rules through the real binary.
+    std::fs::write(
+        dir.path().join("values.json"),
+        "\u{feff}{\"name\": \"from-file\"}",
+    )
+    .expect("write");
+    let run = crate::support::wfc(dir.path(), &["plan", "w.wf", "--params", "values.json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("from-file"), "{}", run.stdout);
+    let run = crate::support::wfc(
+        dir.path(),
+        &["plan", "w.wf", "-p", "name=a", "-p", "name=b"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: -p name=b: `name` is given more than once with `-p`"),
+        "{}",
+        run.stderr
+    );
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use wfc::check::Loader;
+use wfc::user_file::{read_user_file, MAX_USER_FILE_BYTES};
 
 /// Open documents by file path, in front of the file system.
 #[derive(Clone, Debug, Default)]
@@ -24,9 +25,6 @@ impl Loader for Overlay {
         if let Some(text) = self.open.get(path) {
             return Ok(text.as_bytes().to_vec());
         }
-        std::fs::read(path).map_err(|error| match error.kind() {
-            std::io::ErrorKind::NotFound => format!("there is no file {}", path.display()),
-            _ => format!("{} cannot be read: {error}", path.display()),
-        })
+        read_user_file(path, MAX_USER_FILE_BYTES)
     }
 }

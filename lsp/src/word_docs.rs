@@ -41,6 +41,7 @@ pub fn filter_doc(name: &str) -> &'static str {
         "lower" => "lower case",
         "trim" => "without leading and trailing white space",
         "join" => "a list's elements joined by a separator",
+        "words" => "a list's elements as separate shell words, each passed as data",
         "json" => "the value as JSON",
         "default" => "the text used when a result is missing",
         _ => "",

@@ -104,7 +104,9 @@ fn after_a_dot_come_fields_and_after_a_bar_filters() {
     let found = labels("Document ", 0, "{{ name | ‸");
     has_all(
         &found,
-        &["slug", "upper", "lower", "trim", "join", "json", "default"],
+        &[
+            "slug", "upper", "lower", "trim", "join", "words", "json", "default",
+        ],
     );
 }
 

@@ -45,6 +45,11 @@ impl CheckedModule {
     }
 }
 
+/// How many files deep imports may go: the file named on the command line is the first.
+/// Checking recurses once per level, and `use` can only name a workflow of an imported
+/// module, so this also bounds how deep `use` nests (and so how long task ids grow).
+pub const MAX_IMPORT_DEPTH: usize = 64;
+
 /// One checking session: modules are checked once each, however many files import them.
 pub struct Session<'l> {
     loader: &'l dyn Loader,
@@ -228,6 +233,29 @@ impl<'l> Session<'l> {
                 return None;
             }
             return Some(id);
+        }
+        if self.stack.len() >= MAX_IMPORT_DEPTH {
+            let first = self
+                .stack
+                .first()
+                .map(|m| self.modules[m.0 as usize].key.to_string())
+                .unwrap_or_default();
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::Import,
+                    format!("imports nest more than {MAX_IMPORT_DEPTH} files deep"),
+                    span,
+                    format!(
+                        "this import would be file {} of a chain that starts at {first}",
+                        self.stack.len() + 1
+                    ),
+                )
+                .with_help(format!(
+                    "a chain of imports is at most {MAX_IMPORT_DEPTH} files long; import what \
+                     you need from fewer, flatter files"
+                )),
+            );
+            return None;
         }
         match self.read(&key) {
             Ok(text) => Some(self.check_source(key, text)),

@@ -59,7 +59,8 @@ impl WorkflowChecker<'_, '_> {
                         }
                         None => Placement::Inline,
                     };
-                    let Some(resolved) = self.resolve(interp, field, scope) else {
+                    let Some(resolved) = self.resolve(interp, field, scope, context, placement)
+                    else {
                         continue;
                     };
                     self.judge_place(interp, &resolved, context, field, placement);
@@ -171,7 +172,56 @@ impl WorkflowChecker<'_, '_> {
         }
     }
 
-    fn resolve(&mut self, interp: &ast::Interp, field: &str, scope: &Scope) -> Option<Resolved> {
+    /// Whether `| words` stands where it can work: last, in shell text outside quotes (the
+    /// filter itself accepts only lists, which are parameters known when the plan is made;
+    /// each element becomes its own variable then); reports why not.
+    fn words_fit(
+        &mut self,
+        interp: &ast::Interp,
+        filters: &[Filter],
+        context: Context,
+        placement: Placement,
+    ) -> bool {
+        let text = interp.path_text();
+        let problem = if filters.last() != Some(&Filter::Words) {
+            Some((
+                "`words` must be the last filter: it makes shell words, which no filter reads"
+                    .to_string(),
+                "move `| words` to the end",
+            ))
+        } else if context != Context::Shell {
+            Some((
+                format!("`{{{{ {text} | words }}}}` makes shell words, and this is not shell text"),
+                "use `| join(\", \")` here",
+            ))
+        } else if placement != Placement::ShellUnquoted {
+            Some((
+                format!("`{{{{ {text} | words }}}}` stands inside double quotes, where it would be one word"),
+                "move it out of the quotes; each element is quoted on its own",
+            ))
+        } else {
+            None
+        };
+        match problem {
+            Some((message, help)) => {
+                self.report(
+                    Diagnostic::new(Code::Type, message, interp.span, "`words` here")
+                        .with_help(help),
+                );
+                false
+            }
+            None => true,
+        }
+    }
+
+    fn resolve(
+        &mut self,
+        interp: &ast::Interp,
+        field: &str,
+        scope: &Scope,
+        context: Context,
+        placement: Placement,
+    ) -> Option<Resolved> {
         let path = &interp.path;
         let first = &path[0];
         let span = interp.path_span();
@@ -274,14 +324,31 @@ impl WorkflowChecker<'_, '_> {
                 }
                 Filter::Upper | Filter::Lower | Filter::Trim => ty = keep_secret(&ty, Type::String),
                 Filter::Join(_) | Filter::Json => ty = keep_secret(&ty, Type::String),
+                // The list stays a list: planning makes one shell word of each element.
+                Filter::Words => {}
                 Filter::Default(_) => {}
             }
             filters.push(filter);
         }
-        if let Type::List(_) = ty {
+        if filters.contains(&Filter::Words) && !self.words_fit(interp, &filters, context, placement)
+        {
+            return None;
+        }
+        let words = filters.last() == Some(&Filter::Words);
+        if let (Type::List(_), false) = (&ty, words) {
+            let help = if context == Context::Shell {
+                format!("make each element a shell word: `{{{{ {text} | words }}}}`; or join it: `{{{{ {text} | join(\" \") }}}}`, which makes one word of all")
+            } else {
+                format!("join it: `{{{{ {text} | join(\", \") }}}}`, or write it as JSON: `{{{{ {text} | json }}}}`")
+            };
             self.report(
-                Diagnostic::new(Code::Type, format!("`{text}` is a list, which cannot be interpolated as it is"), span, describe_type(&ty))
-                    .with_help(format!("join it: `{{{{ {text} | join(\", \") }}}}`, or write it as JSON: `{{{{ {text} | json }}}}`")),
+                Diagnostic::new(
+                    Code::Type,
+                    format!("`{text}` is a list, which cannot be interpolated as it is"),
+                    span,
+                    describe_type(&ty),
+                )
+                .with_help(help),
             );
             return None;
         }
@@ -400,6 +467,22 @@ impl WorkflowChecker<'_, '_> {
                 .and_then(|_| not_list(self))
                 .map(|_| Filter::Trim)?,
             "json" => no_args(self).map(|_| Filter::Json)?,
+            "words" => {
+                no_args(self)?;
+                if !matches!(input, Type::List(_) | Type::Error) {
+                    self.report(Diagnostic::new(
+                        Code::Type,
+                        format!(
+                            "`words` splits a list into shell words, and this is {}",
+                            describe_type(input)
+                        ),
+                        call.span,
+                        "not a list",
+                    ));
+                    return None;
+                }
+                Filter::Words
+            }
             "default" => string_arg(self).map(Filter::Default)?,
             "join" => {
                 let separator = string_arg(self)?;

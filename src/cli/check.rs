@@ -5,6 +5,7 @@ use super::output::Output;
 use crate::check::{ModuleKey, Session};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::render::json_file;
+use crate::user_file::{read_user_file, MAX_USER_FILE_BYTES};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -41,9 +42,9 @@ pub fn run(paths: &[PathBuf], format: Format, deny_warnings: bool, output: &Outp
             continue;
         }
         match key {
-            ModuleKey::File(path) => match std::fs::read(path) {
-                Err(error) => {
-                    output.error(&format!("error: cannot read {}: {error}", path.display()));
+            ModuleKey::File(path) => match read_user_file(path, MAX_USER_FILE_BYTES) {
+                Err(message) => {
+                    output.error(&format!("error: {message}"));
                     unreadable = true;
                     continue;
                 }

@@ -4,6 +4,7 @@
 use super::inputs::resolve_all;
 use super::output::Output;
 use crate::check::ModuleKey;
+use crate::user_file::{read_user_file, MAX_USER_FILE_BYTES};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -34,10 +35,10 @@ pub fn run(paths: &[PathBuf], check: bool, output: &Output) -> ExitCode {
     }
     let (mut failed, mut unreadable, mut changed) = (false, !problems.is_empty(), 0usize);
     for path in &files {
-        let bytes = match std::fs::read(path) {
+        let bytes = match read_user_file(path, MAX_USER_FILE_BYTES) {
             Ok(bytes) => bytes,
-            Err(error) => {
-                output.error(&format!("error: cannot read {}: {error}", path.display()));
+            Err(message) => {
+                output.error(&format!("error: {message}"));
                 unreadable = true;
                 continue;
             }

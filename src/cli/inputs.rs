@@ -2,6 +2,7 @@
 //! and `std/NAME`; and reading files for imports.
 
 use crate::check::{normalize, Loader, ModuleKey};
+use crate::user_file::{read_user_file, MAX_USER_FILE_BYTES};
 use std::path::{Path, PathBuf};
 
 /// Reads imported files from the file system.
@@ -9,10 +10,7 @@ pub struct FsLoader;
 
 impl Loader for FsLoader {
     fn load(&self, path: &Path) -> Result<Vec<u8>, String> {
-        std::fs::read(path).map_err(|error| match error.kind() {
-            std::io::ErrorKind::NotFound => format!("there is no file {}", path.display()),
-            _ => format!("{} cannot be read: {error}", path.display()),
-        })
+        read_user_file(path, MAX_USER_FILE_BYTES)
     }
 }
 

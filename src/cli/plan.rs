@@ -5,6 +5,7 @@ use super::output::Output;
 use super::target::load;
 use crate::ir::{Type, Value};
 use crate::plan::{bind, instantiate, render_plan, BindError, BindInput, Origin, Plan};
+use crate::user_file::{read_user_text, MAX_USER_FILE_BYTES};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -29,8 +30,8 @@ impl ParamArgs {
     pub fn input(&self) -> Result<BindInput, String> {
         let file = match &self.params_file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                check_params_extension(path)?;
+                let text = read_user_text(path, MAX_USER_FILE_BYTES)?;
                 Some((path.display().to_string(), text))
             }
             None => None,
@@ -44,8 +45,7 @@ impl ParamArgs {
             .iter()
             .map(|arg| {
                 let contents = match arg.split_once("=@") {
-                    Some((_, path)) => std::fs::read_to_string(path)
-                        .map_err(|e| format!("cannot read {path}: {e}")),
+                    Some((_, path)) => read_user_text(Path::new(path), MAX_USER_FILE_BYTES),
                     None => Err("not of the form NAME=@FILE".to_string()),
                 };
                 (arg.clone(), contents)
@@ -59,6 +59,23 @@ impl ParamArgs {
             secrets_optional: false,
         })
     }
+}
+
+/// Refuses a `--params` file whose extension names a format wfc does not read (a `.yaml`
+/// file would otherwise be guessed at and reported as broken TOML). A name without an
+/// extension is read as JSON if it parses as JSON, else as TOML.
+fn check_params_extension(path: &Path) -> Result<(), String> {
+    let Some(extension) = path.extension() else {
+        return Ok(());
+    };
+    let extension = extension.to_string_lossy().to_ascii_lowercase();
+    if extension == "json" || extension == "toml" {
+        return Ok(());
+    }
+    Err(format!(
+        "--params {}: a file of parameters is JSON (`.json`) or TOML (`.toml`), not `.{extension}`",
+        path.display()
+    ))
 }
 
 /// Prints why parameter values cannot be used.

@@ -118,6 +118,10 @@ pub enum Filter {
     Trim,
     /// A list's elements joined by the separator.
     Join(String),
+    /// A list's elements as separate words of shell text, each its own quoted variable
+    /// (`"$WF_ARG_1_1" "$WF_ARG_1_2"`), so a loop or a command gets one argument per
+    /// element and no element can become syntax.
+    Words,
     /// The value as JSON.
     Json,
     /// The text used when the value is missing (a result of a task left out by `when`).
@@ -133,6 +137,7 @@ impl Filter {
             Filter::Lower => "lower",
             Filter::Trim => "trim",
             Filter::Join(_) => "join",
+            Filter::Words => "words",
             Filter::Json => "json",
             Filter::Default(_) => "default",
         }
@@ -140,7 +145,9 @@ impl Filter {
 }
 
 /// The names of every filter, for messages and completion.
-pub const FILTER_NAMES: [&str; 7] = ["slug", "upper", "lower", "trim", "join", "json", "default"];
+pub const FILTER_NAMES: [&str; 8] = [
+    "slug", "upper", "lower", "trim", "join", "words", "json", "default",
+];
 
 /// Whether a filter name is known.
 pub fn is_filter(name: &str) -> bool {

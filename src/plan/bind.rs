@@ -16,6 +16,7 @@
 
 mod file;
 
+use super::limits::MAX_VALUE_BYTES;
 use crate::ir::{Param, ParamId, Type, Value, Workflow};
 use crate::suggest::{closest, did_you_mean};
 use file::{Format, Kind, Node};
@@ -170,6 +171,8 @@ struct Binder<'w> {
     attempted: Vec<bool>,
     /// Whether a `--secret` named each parameter; then the environment is not consulted.
     secret_arg_given: Vec<bool>,
+    /// Whether a `-p` named each parameter, so that naming a scalar twice is an error.
+    arg_given: Vec<bool>,
     /// Values from `-p`.
     from_args: Vec<Option<Value>>,
     /// Values from the `--params` file.
@@ -198,6 +201,7 @@ impl<'w> Binder<'w> {
             errors: Vec::new(),
             attempted: vec![false; count],
             secret_arg_given: vec![false; count],
+            arg_given: vec![false; count],
             from_args: vec![None; count],
             from_file: vec![None; count],
             secrets: vec![None; count],
@@ -332,7 +336,23 @@ impl<'w> Binder<'w> {
             );
             return;
         }
+        // A second `-p` for a list adds its items; for any other type it would silently
+        // replace the first value, as a file that names a key twice would, so it is an error.
+        let repeated = std::mem::replace(&mut self.arg_given[slot], true);
+        if repeated && !matches!(param.ty, Type::List(_)) {
+            let problem = Problem::new(format!(
+                "`{name}` is given more than once with `-p`; a `{}` parameter takes one value",
+                param.ty
+            ))
+            .help("keep one of them");
+            self.report(key, Some(name), origin(arg), problem);
+            return;
+        }
         match self.value_from_text(slot, param, value) {
+            Ok(Value::List(items)) => match &mut self.from_args[slot] {
+                Some(Value::List(earlier)) => earlier.extend(items),
+                _ => self.from_args[slot] = Some(Value::List(items)),
+            },
             Ok(value) => self.from_args[slot] = Some(value),
             Err(problems) => {
                 for problem in problems {
@@ -399,7 +419,7 @@ impl<'w> Binder<'w> {
         match contents {
             Err(why) => {
                 let problem = Problem::new(format!(
-                    "cannot read `{path}`, the file for the secret `{name}`: {why}"
+                    "cannot use `{path}` for the secret `{name}`: {why}"
                 ));
                 self.report(key, Some(name), origin(arg.to_string()), problem);
             }
@@ -415,6 +435,9 @@ impl<'w> Binder<'w> {
                     ))
                     .help("put the secret in the file");
                     self.report(key, Some(name), origin(arg.to_string()), problem);
+                } else if secret.len() > MAX_VALUE_BYTES {
+                    let problem = too_long(&format!("the secret `{name}`"), secret.len());
+                    self.report(key, Some(name), origin(arg.to_string()), problem);
                 } else {
                     self.secrets[slot] = Some(Value::String(secret.to_string()));
                 }
@@ -424,6 +447,9 @@ impl<'w> Binder<'w> {
 
     /// The `--params` file.
     fn file(&mut self, name: &str, text: &str) {
+        // Editors on Windows start UTF-8 files with a byte order mark, which is no part of
+        // the JSON or TOML; positions are counted from after it, as the editor shows them.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let at = |offset: usize| {
             let (line, column) = file::line_column(text, offset);
             (
@@ -639,13 +665,32 @@ impl<'w> Binder<'w> {
                 .value_from_node(slot, param, &param.ty, &node, Format::Json)
                 .map_err(|problems| problems.into_iter().map(|(_, p)| p).collect());
         }
-        if text.is_empty() {
+        if text.trim().is_empty() {
             return Ok(Value::List(Vec::new()));
         }
         let mut items = Vec::new();
         let mut problems = Vec::new();
-        for (i, item) in text.split(',').enumerate() {
+        // Spaces around an item are dropped (`a, b` is two items, `a` and `b`); an empty item
+        // (`a,,b`, a trailing comma) is a mistake, not an empty string. The JSON form keeps
+        // items exactly as written, spaces and empty strings included.
+        let count = text.split(',').count();
+        for (i, item) in text.split(',').map(str::trim).enumerate() {
             let what = format!("item {} of `{}`", i + 1, param.name);
+            if item.is_empty() {
+                let place = match i {
+                    0 => "before the first comma".to_string(),
+                    _ if i + 1 == count => "after the last comma".to_string(),
+                    _ => format!("between commas {i} and {}", i + 1),
+                };
+                problems.push(
+                    Problem::new(format!("{what} is empty ({place})")).help(format!(
+                        "remove the extra comma; an empty string is written in the JSON form, \
+                         `-p {}='[\"a\", \"\"]'`",
+                        param.name
+                    )),
+                );
+                continue;
+            }
             match self.scalar_from_text(slot, param, element, item, &what) {
                 Ok(value) => items.push(value),
                 Err(problem) => problems.push(problem),
@@ -794,7 +839,9 @@ impl<'w> Binder<'w> {
             return Ok(value);
         };
         let name = &param.name;
-        // Values travel to commands in environment variables, which cannot hold a NUL.
+        // Values travel to commands in environment variables, which cannot hold a NUL. (How
+        // long a value may be depends on where it goes: a prompt takes any length, a
+        // variable does not, so that is checked when the plan is made.)
         if text.contains('\0') {
             return Err(Problem::new(format!(
                 "the value of `{name}` holds a NUL character, which no command can receive"
@@ -887,6 +934,15 @@ fn mismatch(what: &str, ty: &Type, kind: &Kind, format: Format) -> Problem {
         "{what} must be {}, not {}",
         describe(ty),
         kind.describe(format)
+    ))
+}
+
+/// The error for a secret no environment variable can hold: secrets reach commands only
+/// through variables.
+fn too_long(what: &str, len: usize) -> Problem {
+    Problem::new(format!(
+        "{what} is {len} bytes; the limit is {MAX_VALUE_BYTES} bytes, because a secret \
+         reaches commands in an environment variable, which Linux limits to 128 KiB"
     ))
 }
 

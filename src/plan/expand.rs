@@ -4,14 +4,17 @@
 
 use super::bind::Bound;
 use super::filters::{apply, fallback, fenced, text_of};
+use super::limits::{
+    env_string_bytes, process_problems, MAX_ENV_STRING_BYTES, MAX_PLAN_TASKS, MAX_TASK_ID_BYTES,
+};
 use super::prompt::assemble;
 use super::spec::*;
 use crate::check::Session;
 use crate::ir::{
-    self, Context, ExprKind, ModuleId, NodeKind, Placement, Segment, Source, Type, Value,
+    self, Context, ExprKind, Filter, ModuleId, NodeKind, Placement, Segment, Source, Type, Value,
     WorkflowId,
 };
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// A problem found while instantiating: a value that passed its type but not its use.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +45,16 @@ struct Expander<'s> {
     session: &'s Session<'s>,
     run_id: String,
     tasks: Vec<TaskSpec>,
+    /// Each task's index in `tasks`, by id.
+    index_of: HashMap<String, usize>,
+    /// Whether a task created so far waits for `tasks[i]`. Kept as tasks are added, so a
+    /// workflow's exits are found without walking the tasks of the workflows it uses again
+    /// at every level of `use` (which made deep nesting cubic).
+    waited: Vec<bool>,
+    /// Set once the plan has [`MAX_PLAN_TASKS`] tasks; the expansion then stops.
+    full: bool,
+    /// Set once an id over [`MAX_TASK_ID_BYTES`] has been reported.
+    long_id: bool,
     errors: Vec<PlanError>,
 }
 
@@ -87,6 +100,10 @@ pub fn instantiate(
         session,
         run_id: run_id.to_string(),
         tasks: Vec::new(),
+        index_of: HashMap::new(),
+        waited: Vec::new(),
+        full: false,
+        long_id: false,
         errors: Vec::new(),
     };
     let frame = Frame {
@@ -152,13 +169,16 @@ impl<'s> Expander<'s> {
     /// no other task of it waits for), which is what waiting for the whole workflow means.
     fn expand(&mut self, frame: &Frame<'s>, entry: &[String]) -> Vec<String> {
         let workflow = frame.workflow;
-        let first_task = self.tasks.len();
         // What each node stands for when another waits for it: its own tasks, or, when it
         // was left out, whatever it waited for (so the order is kept).
         let mut stands_for: Vec<Vec<String>> = vec![Vec::new(); workflow.nodes.len()];
         // The tasks each node actually became, for `X.result`.
         let mut instances: Vec<Vec<String>> = vec![Vec::new(); workflow.nodes.len()];
-        for index in topological_order(workflow) {
+        let order = topological_order(workflow);
+        for &index in &order {
+            if self.full {
+                return Vec::new();
+            }
             let node = &workflow.nodes[index];
             let deps = if node.after.is_empty() {
                 entry.to_vec()
@@ -185,7 +205,7 @@ impl<'s> Expander<'s> {
                             &instances,
                         );
                         instances[index].push(task_id);
-                        self.tasks.push(spec);
+                        self.push(spec);
                     }
                 }
                 NodeKind::Gate(gate) => {
@@ -199,7 +219,7 @@ impl<'s> Expander<'s> {
                             },
                             &gate.ask,
                         );
-                        self.tasks.push(TaskSpec {
+                        self.push(TaskSpec {
                             id: id.clone(),
                             title: id.clone(),
                             action: Action::Gate {
@@ -231,16 +251,56 @@ impl<'s> Expander<'s> {
                 instances[index].clone()
             };
         }
-        let created = &self.tasks[first_task..];
-        let waited_for: HashSet<&str> = created
+        // The exits: what each node became (for a `use`, the exits of its workflow), in
+        // the order they were created, less what a task waits for.
+        order
             .iter()
-            .flat_map(|t| t.deps.iter().map(String::as_str))
-            .collect();
-        created
-            .iter()
-            .filter(|t| !waited_for.contains(t.id.as_str()))
-            .map(|t| t.id.clone())
+            .flat_map(|&index| &instances[index])
+            .filter(|id| {
+                self.index_of
+                    .get(id.as_str())
+                    .is_some_and(|&task| !self.waited[task])
+            })
+            .cloned()
             .collect()
+    }
+
+    /// Adds a task to the plan, marking what it waits for; refuses an id over
+    /// [`MAX_TASK_ID_BYTES`] and stops the expansion at [`MAX_PLAN_TASKS`] tasks.
+    fn push(&mut self, spec: TaskSpec) {
+        if self.full {
+            return;
+        }
+        if self.tasks.len() >= MAX_PLAN_TASKS {
+            self.full = true;
+            self.errors.push(PlanError {
+                task: None,
+                message: format!(
+                    "the plan would have more than {MAX_PLAN_TASKS} tasks; `for each` and \
+                     `use` multiply, so look for a large list or a workflow used many times"
+                ),
+            });
+            return;
+        }
+        // The first id over the limit is reported; the others have the same cause.
+        if spec.id.len() > MAX_TASK_ID_BYTES && !std::mem::replace(&mut self.long_id, true) {
+            let shown: String = spec.id.chars().take(60).collect();
+            self.errors.push(PlanError {
+                task: None,
+                message: format!(
+                    "the task id `{shown}…` is {} bytes; the limit is {MAX_TASK_ID_BYTES}",
+                    spec.id.len()
+                ),
+            });
+        }
+        for dep in &spec.deps {
+            if let Some(&task) = self.index_of.get(dep.as_str()) {
+                self.waited[task] = true;
+            }
+        }
+        self.index_of.insert(spec.id.clone(), self.tasks.len());
+        self.waited.push(false);
+        self.tasks.push(spec);
     }
 
     /// The instances of a task: one, or one per element of its `for each` list, with ids
@@ -462,7 +522,7 @@ impl<'s> Expander<'s> {
                 }
             }
         };
-        TaskSpec {
+        let spec = TaskSpec {
             id: id.to_string(),
             title,
             action,
@@ -475,13 +535,57 @@ impl<'s> Expander<'s> {
             env: task
                 .env
                 .iter()
-                .map(|(name, t)| EnvVar {
-                    name: name.clone(),
-                    value: self.env_value(site, t),
+                .map(|(name, t)| {
+                    let variable = EnvVar {
+                        name: name.clone(),
+                        value: self.env_value(site, t),
+                    };
+                    self.check_variable(site, &variable, &t.segments);
+                    variable
                 })
                 .collect(),
             verify,
+        };
+        for problem in process_problems(&spec) {
+            self.errors.push(PlanError {
+                task: Some(id.to_string()),
+                message: problem,
+            });
         }
+        spec
+    }
+
+    /// Reports a variable too long for any process to receive, naming the parameters whose
+    /// values it holds (`segments` is what it was rendered from).
+    fn check_variable(&mut self, site: &Site<'_, '_>, variable: &EnvVar, segments: &[Segment]) {
+        let bytes = env_string_bytes(variable);
+        if bytes <= MAX_ENV_STRING_BYTES {
+            return;
+        }
+        let mut params: Vec<String> = Vec::new();
+        for segment in segments {
+            if let Segment::Value(interpolation) = segment {
+                if let Source::Param(param) = interpolation.source {
+                    let name = format!("`{}`", site.frame.workflow.params[param.0 as usize].name);
+                    if !params.contains(&name) {
+                        params.push(name);
+                    }
+                }
+            }
+        }
+        let from = match params.as_slice() {
+            [] => String::new(),
+            [one] => format!(" (it holds the parameter {one})"),
+            many => format!(" (it holds the parameters {})", many.join(", ")),
+        };
+        self.errors.push(PlanError {
+            task: Some(site.id.to_string()),
+            message: format!(
+                "the environment variable {}{from} would be {bytes} bytes with its name; \
+                 Linux passes at most {MAX_ENV_STRING_BYTES} bytes (128 KiB) in one",
+                variable.name
+            ),
+        });
     }
 
     /// What one interpolation stands for here.
@@ -577,14 +681,37 @@ impl<'s> Expander<'s> {
         let mut script = String::new();
         let mut display = String::new();
         let mut args = Vec::new();
+        let mut count = 0;
         for segment in &template.segments {
             match segment {
                 Segment::Text(text) => {
                     script.push_str(text);
                     display.push_str(text);
                 }
+                Segment::Value(interpolation)
+                    if interpolation.filters.last() == Some(&Filter::Words) =>
+                {
+                    count += 1;
+                    let words = self.words(site, interpolation);
+                    let mut names = Vec::with_capacity(words.len());
+                    let mut shown = Vec::with_capacity(words.len());
+                    for (index, word) in words.into_iter().enumerate() {
+                        let name = format!("WF_ARG_{count}_{}", index + 1);
+                        names.push(format!("\"${name}\""));
+                        shown.push(shell_quote(&word));
+                        let variable = EnvVar {
+                            name,
+                            value: EnvValue::Text { text: word },
+                        };
+                        self.check_variable(site, &variable, std::slice::from_ref(segment));
+                        args.push(variable);
+                    }
+                    script.push_str(&names.join(" "));
+                    display.push_str(&shown.join(" "));
+                }
                 Segment::Value(interpolation) => {
-                    let name = format!("WF_ARG_{}", args.len() + 1);
+                    count += 1;
+                    let name = format!("WF_ARG_{count}");
                     let piece = self.piece(site, interpolation);
                     let quoted = interpolation.placement == Placement::ShellDoubleQuoted;
                     if quoted {
@@ -593,10 +720,12 @@ impl<'s> Expander<'s> {
                         script.push_str(&format!("\"${name}\""));
                     }
                     display.push_str(&piece.display(quoted));
-                    args.push(EnvVar {
+                    let variable = EnvVar {
                         name,
                         value: piece.into_env(),
-                    });
+                    };
+                    self.check_variable(site, &variable, std::slice::from_ref(segment));
+                    args.push(variable);
                 }
             }
         }
@@ -604,6 +733,24 @@ impl<'s> Expander<'s> {
             script,
             display,
             args,
+        }
+    }
+
+    /// The elements of a list interpolated with `| words`, as text. The checker allows
+    /// `words` only last and only on lists, which are parameters (or `use` arguments) and so
+    /// known now; only `default`, which leaves a list as it is, can come before it.
+    fn words(&mut self, site: &Site<'_, '_>, interpolation: &ir::Interpolation) -> Vec<String> {
+        let value = match interpolation.source {
+            Source::Param(param) => match &site.frame.args[param.0 as usize] {
+                Arg::Value(value) => value.clone(),
+                Arg::Secret(_) => Value::List(Vec::new()),
+            },
+            Source::LoopVar => site.loop_value.cloned().unwrap_or(Value::List(Vec::new())),
+            _ => Value::List(Vec::new()),
+        };
+        match value {
+            Value::List(items) => items.iter().map(text_of).collect(),
+            other => vec![text_of(&other)],
         }
     }
 

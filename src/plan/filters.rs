@@ -38,6 +38,14 @@ pub fn apply(value: &Value, filters: &[FilterSpec]) -> String {
                 ),
                 _ => value,
             },
+            // Only shell text takes `words`, and planning gives each element its own
+            // variable there; anywhere else the elements read as words joined by spaces.
+            FilterSpec::Words => match &value {
+                Value::List(items) => {
+                    Value::String(items.iter().map(text_of).collect::<Vec<_>>().join(" "))
+                }
+                _ => value,
+            },
             FilterSpec::Json => Value::String(json_of(&value)),
             FilterSpec::Default(_) => value,
         });

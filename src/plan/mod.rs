@@ -4,6 +4,7 @@
 pub mod bind;
 mod expand;
 pub mod filters;
+pub mod limits;
 mod listing;
 mod prompt;
 pub mod spec;
