@@ -231,3 +231,82 @@ fn sigterm_sighup_and_ctrl_c_stop_wfc_and_every_process_of_its_tasks() {
         );
     }
 }
+
+/// Starts `wfc ARGS` in `dir`, stops it with SIGTERM once its store exists and it had half a
+/// second to start its tasks, and returns the run's id: a run that stays `running`.
+fn stopped_run(dir: &Path, args: &[&str]) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wfc"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("WFC_BACKEND")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("wfc starts");
+    let store = dir.join(".wfc/state.db");
+    let started = std::time::Instant::now();
+    while !store.exists() || started.elapsed() < std::time::Duration::from_millis(500) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "no store"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal wfc");
+    let output = child.wait_with_output().expect("wfc ends");
+    run_id(&String::from_utf8_lossy(&output.stdout))
+}
+
+#[test]
+fn resume_says_when_the_workflow_file_changed_and_runs_the_snapshot() {
+    let dir = TempDir::new("wfc-drift");
+    write(
+        dir.path(),
+        "edited.wf",
+        "workflow edited {\n  task a {\n    run = \"test -f go || sleep 1000; echo old > which\"\n  }\n}\n",
+    );
+    let run = stopped_run(dir.path(), &["run", "edited.wf", "--lease", "0.5"]);
+    write(dir.path(), "go", "");
+    write(
+        dir.path(),
+        "edited.wf",
+        "workflow edited {\n  task a {\n    run = \"echo new > which\"\n  }\n  task b after a {\n    run = \"true\"\n  }\n}\n",
+    );
+    let (code, stdout, stderr) = wfc(dir.path(), &["resume", &run]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("edited.wf has changed since the run started (changed: `a`; added: `b`)")
+            && stderr.contains("continues on the plan it started with"),
+        "{stderr}"
+    );
+    let which = std::fs::read_to_string(dir.path().join("which")).expect("a ran");
+    assert_eq!(which.trim(), "old", "the snapshot's command ran");
+}
+
+#[test]
+fn resume_says_nothing_of_an_unchanged_file_and_names_a_file_that_cannot_be_planned() {
+    let dir = TempDir::new("wfc-no-drift");
+    let gated = "workflow gated {\n  param who: string = \"ada\"\n  gate ok {\n    ask = \"Go on, {{ who }}?\"\n  }\n  task after_ok after ok {\n    run = \"echo {{ who }}\"\n  }\n}\n";
+    write(dir.path(), "gated.wf", gated);
+    write(dir.path(), "gone.wf", gated);
+    // Unchanged, planned again with the run's own `who=grace`: no note.
+    let run = stopped_run(dir.path(), &["run", "gated.wf", "-p", "who=grace"]);
+    let (code, _, stderr) = wfc(dir.path(), &["approve", &run, "ok"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = wfc(dir.path(), &["resume", &run]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(!stderr.contains("note:"), "{stderr}");
+    // A file that is gone is named, and the run still resumes on its snapshot.
+    let run = stopped_run(dir.path(), &["run", "gone.wf"]);
+    std::fs::remove_file(dir.path().join("gone.wf")).expect("remove the file");
+    let (code, _, stderr) = wfc(dir.path(), &["approve", &run, "ok"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = wfc(dir.path(), &["resume", &run]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("gone.wf can no longer be planned as the run was"),
+        "{stderr}"
+    );
+}

@@ -15,6 +15,7 @@ mod plan;
 mod retry;
 mod run;
 mod runs;
+mod snapshot_drift;
 mod status;
 mod stop_signals;
 mod store;

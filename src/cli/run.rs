@@ -131,6 +131,11 @@ pub fn resume(run_id: &str, exec: &ExecArgs, output: &Output) -> ExitCode {
         "resuming run {run_id}: workflow `{}`",
         record.plan.workflow
     ));
+    if let Some(note) =
+        super::snapshot_drift::compare(&record.plan, run_id).message(&record.plan.source)
+    {
+        output.error(&note);
+    }
     execute(
         backend,
         prepared,

@@ -1,0 +1,160 @@
+//! Whether a run's workflow file still says what the run's snapshot says. A run always
+//! continues on its snapshot (ARCHITECTURE.md: resuming never re-reads a file that may have
+//! changed), but a user who fixed a typo in the file and resumes must be told that the fix is
+//! not what runs.
+
+use super::inputs::{resolve_inputs, FsLoader};
+use crate::check::Session;
+use crate::plan::{bind, instantiate, BindInput, Plan};
+use std::path::PathBuf;
+
+/// How the file compares with the snapshot.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Drift {
+    /// Planned again with the run's parameters, the file gives the same tasks.
+    Same,
+    /// The file gives other tasks: the ids of those added, removed and changed.
+    Changed {
+        added: Vec<String>,
+        removed: Vec<String>,
+        changed: Vec<String>,
+    },
+    /// The file can no longer be planned with the run's parameters, and why.
+    Unplannable(String),
+}
+
+impl Drift {
+    /// What to tell the user, if anything.
+    pub fn message(&self, source: &str) -> Option<String> {
+        match self {
+            Drift::Same => None,
+            Drift::Changed {
+                added,
+                removed,
+                changed,
+            } => {
+                let mut parts = Vec::new();
+                for (what, ids) in [("changed", changed), ("added", added), ("removed", removed)] {
+                    if !ids.is_empty() {
+                        parts.push(format!("{what}: {}", list(ids)));
+                    }
+                }
+                Some(format!(
+                    "note: {source} has changed since the run started ({}); the run continues \
+                     on the plan it started with",
+                    parts.join("; ")
+                ))
+            }
+            Drift::Unplannable(why) => Some(format!(
+                "note: {source} can no longer be planned as the run was ({why}); the run \
+                 continues on the plan it started with"
+            )),
+        }
+    }
+}
+
+/// At most five ids, then how many more.
+fn list(ids: &[String]) -> String {
+    let shown: Vec<String> = ids.iter().take(5).map(|id| format!("`{id}`")).collect();
+    match ids.len() {
+        n if n > 5 => format!("{} and {} more", shown.join(", "), n - 5),
+        _ => shown.join(", "),
+    }
+}
+
+/// Plans `snapshot`'s workflow again from its file, with the run's parameters, and compares.
+pub fn compare(snapshot: &Plan, run_id: &str) -> Drift {
+    match replan(snapshot, run_id) {
+        Ok(plan) => diff(snapshot, &plan),
+        Err(why) => Drift::Unplannable(why),
+    }
+}
+
+/// The plan the file gives now, or why there is none. Nothing is printed: this is a check on
+/// the side of `wfc resume`, not a command of its own.
+fn replan(snapshot: &Plan, run_id: &str) -> Result<Plan, String> {
+    static LOADER: FsLoader = FsLoader;
+    let key = resolve_inputs(&[PathBuf::from(&snapshot.source)])?
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("{} names no file", snapshot.source))?;
+    let mut session = Session::new(&LOADER);
+    let module = session.check(key)?;
+    let errors = session
+        .modules()
+        .flat_map(|(_, checked)| checked.diagnostics.iter())
+        .filter(|d| d.is_error())
+        .count();
+    if errors > 0 {
+        return Err(format!("`wfc check` finds {errors} error(s) in it"));
+    }
+    let ir = &session.module(module).ir;
+    let (workflow, declared) = ir
+        .workflow(&snapshot.workflow)
+        .ok_or_else(|| format!("it has no workflow `{}` any more", snapshot.workflow))?;
+    // The run's values, as a file of parameters; secrets are not stored and not needed to
+    // plan (a plan never holds them).
+    let values: serde_json::Map<String, serde_json::Value> = snapshot
+        .params
+        .iter()
+        .filter(|param| !param.value.is_null())
+        .map(|param| (param.name.clone(), param.value.clone()))
+        .collect();
+    let input = BindInput {
+        args: Vec::new(),
+        file: Some((
+            "the run's parameters".to_string(),
+            serde_json::Value::Object(values).to_string(),
+        )),
+        secret_env: Vec::new(),
+        secret_files: Vec::new(),
+        secrets_optional: true,
+    };
+    let bound = bind(declared, &input).map_err(|errors| {
+        errors
+            .first()
+            .map(|e| e.message.clone())
+            .unwrap_or_default()
+    })?;
+    instantiate(&session, module, workflow, &bound, run_id).map_err(|errors| {
+        errors
+            .first()
+            .map(|e| e.message.clone())
+            .unwrap_or_default()
+    })
+}
+
+/// The tasks `now` adds, removes and changes against `snapshot`.
+fn diff(snapshot: &Plan, now: &Plan) -> Drift {
+    let before: std::collections::HashMap<&str, _> =
+        snapshot.tasks.iter().map(|t| (t.id.as_str(), t)).collect();
+    let after: std::collections::HashMap<&str, _> =
+        now.tasks.iter().map(|t| (t.id.as_str(), t)).collect();
+    let added: Vec<String> = now
+        .tasks
+        .iter()
+        .filter(|t| !before.contains_key(t.id.as_str()))
+        .map(|t| t.id.clone())
+        .collect();
+    let removed: Vec<String> = snapshot
+        .tasks
+        .iter()
+        .filter(|t| !after.contains_key(t.id.as_str()))
+        .map(|t| t.id.clone())
+        .collect();
+    let changed: Vec<String> = snapshot
+        .tasks
+        .iter()
+        .filter(|t| after.get(t.id.as_str()).is_some_and(|n| *n != *t))
+        .map(|t| t.id.clone())
+        .collect();
+    if added.is_empty() && removed.is_empty() && changed.is_empty() {
+        Drift::Same
+    } else {
+        Drift::Changed {
+            added,
+            removed,
+            changed,
+        }
+    }
+}
