@@ -235,7 +235,7 @@ fn sigterm_sighup_and_ctrl_c_stop_wfc_and_every_process_of_its_tasks() {
 /// Starts `wfc ARGS` in `dir`, stops it with SIGTERM once its store exists and it had half a
 /// second to start its tasks, and returns the run's id: a run that stays `running`.
 fn stopped_run(dir: &Path, args: &[&str]) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wfc"))
+    let child = Command::new(env!("CARGO_BIN_EXE_wfc"))
         .args(args)
         .current_dir(dir)
         .env_remove("WFC_BACKEND")
