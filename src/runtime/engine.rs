@@ -733,16 +733,29 @@ impl Engine {
         process.timeout = spec.timeout_secs.map(Duration::from_secs);
         process.output_limit = RESULT_LIMIT;
         let mut last = Instant::now();
-        let mut pending = String::new();
+        let mut pending: Vec<u8> = Vec::new();
+        let redactor = self.bus.redactor();
         let on_output = |chunk: OutputChunk<'_>| {
             if !report_output {
                 return;
             }
-            pending.push_str(&String::from_utf8_lossy(chunk.bytes));
+            pending.extend_from_slice(chunk.bytes);
             // Output is throttled into at most a few events a second.
             if last.elapsed() >= Duration::from_millis(250) {
-                let text = std::mem::take(&mut pending);
-                let tail: String = text
+                // A read can end inside a character or a secret: both wait for the next read,
+                // so a secret is redacted whole, also when it is not ASCII.
+                let complete = match std::str::from_utf8(&pending) {
+                    Ok(text) => text.len(),
+                    Err(error) if error.error_len().is_none() => error.valid_up_to(),
+                    Err(_) => pending.len(),
+                };
+                let text = String::from_utf8_lossy(&pending[..complete]).into_owned();
+                let (ready, held) = redactor.split_complete(&text);
+                let ready = redactor.text(ready);
+                let mut rest = held.as_bytes().to_vec();
+                rest.extend_from_slice(&pending[complete..]);
+                pending = rest;
+                let tail: String = ready
                     .chars()
                     .rev()
                     .take(2000)
@@ -762,7 +775,24 @@ impl Engine {
         let outcome = run_process(process, cancel, on_output)
             .await
             .map_err(|e| e.to_string())?;
-        let stdout = String::from_utf8_lossy(&outcome.stdout_tail).into_owned();
+        // A tail that begins inside a secret keeps only its end, which the redactor is told
+        // to look for too.
+        let kept = |bytes: &[u8], truncated: bool| {
+            // A cut inside a character drops the rest of it, so the text begins with the
+            // secret's next character, not a replacement mark.
+            let start = if truncated {
+                bytes.iter().take_while(|b| **b & 0xC0 == 0x80).count()
+            } else {
+                0
+            };
+            let text = String::from_utf8_lossy(&bytes[start..]);
+            if truncated {
+                redactor.tail(&text)
+            } else {
+                redactor.text(&text)
+            }
+        };
+        let stdout = kept(&outcome.stdout_tail, outcome.stdout_truncated);
         match outcome.status {
             ExitStatusKind::Code(0) => Ok(stdout),
             ExitStatusKind::TimedOut => Err(format!(
@@ -771,7 +801,7 @@ impl Engine {
             )),
             ExitStatusKind::Cancelled => Err("the attempt was stopped".into()),
             status => {
-                let stderr = String::from_utf8_lossy(&outcome.stderr_tail);
+                let stderr = kept(&outcome.stderr_tail, outcome.stderr_truncated);
                 Err(format!(
                     "`{}` failed ({status}){}",
                     shell.display.lines().next().unwrap_or(""),
