@@ -526,11 +526,25 @@ fn no_form_of_a_secret_is_stored_or_shown() {
         let (_, text) = wfc(dir.path(), &args);
         shown.push(text);
     }
+    // Output is reported while a task runs and, what came last, when it ends: also for a
+    // task that printed everything at once.
+    let outputs: Vec<serde_json::Value> = shown[2]
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|event| event["kind"] == "task_output")
+        .collect();
+    let reported = |task: &str| -> String {
+        outputs
+            .iter()
+            .filter(|event| event["task"] == task)
+            .filter_map(|event| event["data"]["output"].as_str())
+            .collect()
+    };
     assert!(
-        shown[2].contains("task_output"),
-        "the slow task's output was reported while it ran: {}",
-        shown[2]
+        reported("every").contains("out <[redacted]>"),
+        "{outputs:?}"
     );
+    assert!(reported("slow").contains("[redacted]\ndone"), "{outputs:?}");
     for file in ["state.db", "state.db-wal", "state.db-shm"] {
         if let Ok(bytes) = std::fs::read(dir.path().join(".wfc").join(file)) {
             shown.push(String::from_utf8_lossy(&bytes).into_owned());

@@ -755,26 +755,19 @@ impl Engine {
                 let mut rest = held.as_bytes().to_vec();
                 rest.extend_from_slice(&pending[complete..]);
                 pending = rest;
-                let tail: String = ready
-                    .chars()
-                    .rev()
-                    .take(2000)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                self.emit(
-                    &key.run,
-                    EventKind::TaskOutput,
-                    Some(&key.task),
-                    serde_json::json!({ "output": tail }),
-                );
+                self.report_output(key, &ready);
                 last = Instant::now();
             }
         };
         let outcome = run_process(process, cancel, on_output)
             .await
             .map_err(|e| e.to_string())?;
+        // What came after the last report, held back or not yet due, is reported now that
+        // no more follows.
+        if report_output && !pending.is_empty() {
+            let rest = redactor.text(&String::from_utf8_lossy(&pending));
+            self.report_output(key, &rest);
+        }
         // A tail that begins inside a secret keeps only its end, which the redactor is told
         // to look for too.
         let kept = |bytes: &[u8], truncated: bool| {
@@ -809,6 +802,25 @@ impl Engine {
                 ))
             }
         }
+    }
+
+    /// Reports output a task's command printed (already redacted): its last 2000
+    /// characters, as one `task_output` event.
+    fn report_output(&self, key: &TaskKey, text: &str) {
+        let tail: String = text
+            .chars()
+            .rev()
+            .take(2000)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        self.emit(
+            &key.run,
+            EventKind::TaskOutput,
+            Some(&key.task),
+            serde_json::json!({ "output": tail }),
+        );
     }
 
     /// Runs the task's verify commands after its work; all must pass.
