@@ -100,7 +100,6 @@ pub(crate) struct ShellScanner {
     word_started: bool,
     /// The command word of the current simple command.
     command: Option<String>,
-    previous_word: Option<String>,
     /// Why the current word is code, if it is.
     code_word: Option<Unsafe>,
     /// Why the next word will be code, if it will.
@@ -151,7 +150,6 @@ impl ShellScanner {
             word: String::new(),
             word_started: false,
             command: None,
-            previous_word: None,
             code_word: None,
             next_word_code: None,
             rest_is_code: None,
@@ -368,7 +366,6 @@ impl ShellScanner {
                 }
                 self.command = Some(program);
             }
-            self.previous_word = Some(word);
             return;
         }
         let command = self.command.clone().unwrap_or_default();
@@ -415,7 +412,6 @@ impl ShellScanner {
         {
             self.command = Some(basename(&word).to_string());
         }
-        self.previous_word = Some(word);
     }
 
     fn new_command(&mut self) {
@@ -423,7 +419,6 @@ impl ShellScanner {
         self.command_start = true;
         self.after_prefix = false;
         self.command = None;
-        self.previous_word = None;
         self.next_word_code = None;
         self.rest_is_code = None;
         self.program_pending = false;
