@@ -33,11 +33,13 @@ pub enum Code {
     Unused,
     /// Free text interpolated in the middle of a sentence of a prompt.
     InlineText,
+    /// A value that may start with `-` begins an argument a program may read as an option.
+    OptionInjection,
 }
 
 impl Code {
     /// Every code, in the order of LANGUAGE.md §6.
-    pub const ALL: [Code; 13] = [
+    pub const ALL: [Code; 14] = [
         Code::Syntax,
         Code::Duplicate,
         Code::UnknownRef,
@@ -51,6 +53,7 @@ impl Code {
         Code::Import,
         Code::Unused,
         Code::InlineText,
+        Code::OptionInjection,
     ];
 
     /// The code as users see it, such as `wf::cycle`.
@@ -69,13 +72,14 @@ impl Code {
             Code::Import => "wf::import",
             Code::Unused => "wf::unused",
             Code::InlineText => "wf::inline-text",
+            Code::OptionInjection => "wf::option-injection",
         }
     }
 
     /// Whether diagnostics with this code are warnings rather than errors.
     pub fn severity(self) -> Severity {
         match self {
-            Code::Unused | Code::InlineText => Severity::Warning,
+            Code::Unused | Code::InlineText | Code::OptionInjection => Severity::Warning,
             _ => Severity::Error,
         }
     }

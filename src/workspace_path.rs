@@ -3,7 +3,9 @@
 
 /// `path` made canonical (`./a//b/../c` is `a/c`; empty or `.` is `.`), or why it is not a
 /// path inside the workspace. Backslashes separate too, so a path cannot escape on Windows
-/// either.
+/// either. A path whose first name starts with `-` or `~` keeps a leading `./` (`./-rf`,
+/// `./~/x`): as a command's argument it is then a file name, never an option, and it never
+/// reads as a home folder.
 pub fn normalize(path: &str) -> Result<String, &'static str> {
     // `C:\x` and `C:/x` are absolute on Windows; `a:b` is an ordinary name elsewhere.
     let drive =
@@ -23,10 +25,10 @@ pub fn normalize(path: &str) -> Result<String, &'static str> {
             part => parts.push(part),
         }
     }
-    if parts.is_empty() {
-        Ok(".".into())
-    } else {
-        Ok(parts.join("/"))
+    match parts.first() {
+        None => Ok(".".into()),
+        Some(first) if first.starts_with(['-', '~']) => Ok(format!("./{}", parts.join("/"))),
+        Some(_) => Ok(parts.join("/")),
     }
 }
 
@@ -45,5 +47,25 @@ mod tests {
         assert!(normalize("/etc").is_err());
         assert!(normalize("C:\\x").is_err());
         assert_eq!(normalize("a:b"), Ok("a:b".to_string()));
+    }
+
+    #[test]
+    fn a_path_never_starts_with_a_dash_or_a_tilde() {
+        assert_eq!(normalize("-rf"), Ok("./-rf".to_string()));
+        assert_eq!(
+            normalize("--files0-from=/etc/hostname"),
+            Ok("./--files0-from=/etc/hostname".to_string())
+        );
+        assert_eq!(normalize("./-n"), Ok("./-n".to_string()));
+        assert_eq!(normalize("x/../-n"), Ok("./-n".to_string()));
+        assert_eq!(normalize("~/x"), Ok("./~/x".to_string()));
+        assert_eq!(normalize("~"), Ok("./~".to_string()));
+        // Later names may start with either: only the first can be read as an option.
+        assert_eq!(normalize("a/-b/~c"), Ok("a/-b/~c".to_string()));
+        // Normalising twice changes nothing.
+        for path in ["-rf", "~/x", "./-n", "a/b"] {
+            let once = normalize(path).expect("inside");
+            assert_eq!(normalize(&once), Ok(once.clone()));
+        }
     }
 }

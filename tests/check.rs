@@ -252,3 +252,13 @@ fn json_positions_count_bytes_and_characters() {
     // `    prompt = "héllo 😀 {{ ` is 25 characters (but 30 bytes) before `nope`.
     assert_eq!(label["column"], 26);
 }
+
+#[test]
+fn every_stdlib_module_checks_clean_without_warnings() {
+    let modules = wf_files("stdlib");
+    assert!(!modules.is_empty(), "the stdlib has modules");
+    for path in modules {
+        let run = crate::support::wfc(&root(), &["check", "--deny-warnings", &relative(&path)]);
+        assert_eq!(run.code, 0, "{}: {}", relative(&path), run.stderr);
+    }
+}

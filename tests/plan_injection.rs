@@ -683,3 +683,135 @@ fn wfc_plan_never_prints_a_secret() {
         );
     }
 }
+
+/// Paths that read as options (or a home folder) when they stand first in a word, given to
+/// real commands through parameters, list elements, a `use` argument, a callee's default
+/// and `workdir`.
+const OPTION_PATHS: &str = r#"
+workflow options {
+  param f: path
+  param g: path
+  param many: list<path>
+  param home: path
+  param dir: path
+
+  task count {
+    run = "wc -c {{ f }}"
+  }
+
+  task list {
+    run = "ls {{ g }}"
+  }
+
+  task whole {
+    run = "printf '%s\\n' {{ many | json }}"
+  }
+
+  task every for each p in many {
+    run = "ls -d {{ p }}"
+  }
+
+  task show {
+    run = "cat {{ home }}"
+  }
+
+  task inside {
+    workdir = "{{ dir }}"
+    run = "basename \"$PWD\""
+  }
+
+  use lib.counted(file = "-rf") as literal
+}
+"#;
+
+const OPTION_PATHS_LIB: &str = r#"
+workflow counted {
+  param file: path
+  param other: path = "--version"
+
+  task size {
+    run = "wc -c {{ file }} {{ other }}"
+  }
+}
+"#;
+
+#[test]
+fn a_path_that_looks_like_an_option_is_a_file_name() {
+    let dir = TempDir::new("wfc-injection-option-paths");
+    dir.write("lib.wf", OPTION_PATHS_LIB);
+    let main = format!("import \"./lib.wf\" as lib\n{OPTION_PATHS}");
+    dir.write("options.wf", &main);
+    // Files whose names start with `-` or `~`, inside the workspace.
+    dir.write("--files0-from=/etc/hostname", "inside\n");
+    dir.write("-rf", "12345\n");
+    dir.write("--version", "v\n");
+    dir.write("-l", "");
+    dir.write("~/x", "home\n");
+    std::fs::create_dir_all(dir.path().join("-dir")).expect("a folder");
+    let params = [
+        "-p",
+        "f=--files0-from=/etc/hostname",
+        "-p",
+        "g=-rf",
+        "-p",
+        r#"many=["-l","--version"]"#,
+        "-p",
+        "home=~/x",
+        "-p",
+        "dir=-dir",
+    ];
+    let mut args = vec!["plan", "options.wf"];
+    args.extend(params);
+    let plan = wfc(dir.path(), &args);
+    assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
+    for shown in [
+        "./--files0-from=/etc/hostname",
+        "./-rf",
+        "./-l",
+        "./--version",
+        "./~/x",
+        "./-dir",
+    ] {
+        assert!(
+            plan.stdout.contains(shown),
+            "`wfc plan` shows {shown}:\n{}",
+            plan.stdout
+        );
+    }
+    let mut args = vec!["run", "options.wf"];
+    args.extend(params);
+    let run = wfc(dir.path(), &args);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let status = wfc(dir.path(), &["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).expect("JSON");
+    let result = |task: &str| -> String {
+        status["tasks"]
+            .as_array()
+            .and_then(|tasks| tasks.iter().find(|t| t["key"]["task"] == task))
+            .and_then(|t| t["result"].as_str())
+            .unwrap_or_else(|| panic!("no result of {task}: {status}"))
+            .to_string()
+    };
+    // `wc` counted the file named so, not the files listed in /etc/hostname.
+    assert_eq!(result("count"), "7 ./--files0-from=/etc/hostname\n");
+    // `ls` listed the file `-rf`, not the folder, reversed and recursively.
+    assert_eq!(result("list"), "./-rf\n");
+    assert_eq!(result("whole"), "[\"./-l\",\"./--version\"]\n");
+    let each: Vec<String> = status["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| {
+            t["key"]["task"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("every"))
+        })
+        .filter_map(|t| t["result"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(each.len(), 2, "{status}");
+    assert!(each.contains(&"./-l\n".to_string()), "{each:?}");
+    assert!(each.contains(&"./--version\n".to_string()), "{each:?}");
+    assert_eq!(result("show"), "home\n");
+    assert_eq!(result("inside"), "-dir\n");
+    assert_eq!(result("literal.size"), "6 ./-rf\n2 ./--version\n8 total\n");
+}

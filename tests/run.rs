@@ -423,6 +423,141 @@ fn three_workers_share_a_run_and_run_each_task_exactly_once() {
     assert!(workers.is_empty(), "finished tasks hold no worker");
 }
 
+/// A secret whose forms all differ: white space to trim, a quote and a backslash that JSON
+/// escapes, a letter beyond ASCII that case changes and `slug` drops.
+const FORMS_SECRET: &str = "  Sk\"Tok-ä4f9\\z-Wq7Lm  ";
+
+/// Pieces of every form of [`FORMS_SECRET`]: the text, upper and lower case, the slug in
+/// both cases; each half of the secret holds one.
+const FORMS_NEEDLES: [&str; 8] = [
+    "Tok-ä4f9",
+    "TOK-Ä4F9",
+    "tok-ä4f9",
+    "z-Wq7Lm",
+    "Z-WQ7LM",
+    "z-wq7lm",
+    "sk-tok-4f9",
+    "SK-TOK-4F9",
+];
+
+#[test]
+fn no_form_of_a_secret_is_stored_or_shown() {
+    let dir = TempDir::new("wfc-run-secret-forms");
+    // Every filter's output, a chain of them, and one used only in shell text, printed to
+    // stdout and stderr; a failure's stderr; the secret written in two reads split inside a
+    // character; the end of the secret at the start of a truncated result.
+    dir.write(
+        "forms.wf",
+        r#"workflow forms {
+  param tok: secret
+
+  task every {
+    env = { RAW = "{{ tok }}", UP = "{{ tok | upper }}", LO = "{{ tok | lower }}", TR = "{{ tok | trim }}", SL = "{{ tok | slug }}", JS = "{{ tok | json }}", DE = "{{ tok | default("x") }}", CH = "{{ tok | trim | upper | json | json }}" }
+    run = """
+      for v in "$RAW" "$UP" "$LO" "$TR" "$SL" "$JS" "$DE" "$CH"; do
+        printf 'out <%s>
+' "$v"
+        printf 'err <%s>
+' "$v" >&2
+      done
+      printf 'slug-upper %s
+' "{{ tok | slug | upper }}"
+      """
+  }
+
+  task slow {
+    env = { TR = "{{ tok | trim }}" }
+    run = """
+      sleep 0.4
+      printf '%s' "$TR" | head -c 8
+      sleep 0.4
+      printf '%s
+' "$TR" | tail -c +9
+      sleep 0.4
+      echo done
+      """
+  }
+
+  task cut {
+    env = { TR = "{{ tok | trim }}" }
+    run = """
+      printf 'x%s' "$TR"
+      head -c 65524 /dev/zero | tr '\0' y
+      """
+  }
+
+  task fails after every {
+    env = { UP = "{{ tok | upper }}" }
+    run = """
+      printf '%s %s\n' "$UP" {{ tok | lower | trim }} >&2
+      exit 3
+      """
+  }
+}
+"#,
+    );
+    let output = wfc_command(
+        dir.path(),
+        &["run", "forms.wf", "--events", "jsonl:events.jsonl"],
+    )
+    .env("WF_SECRET_TOK", FORMS_SECRET)
+    .output()
+    .expect("wfc runs");
+    assert_eq!(output.status.code(), Some(1), "`fails` fails");
+    let (run, _, tasks) = only_run(dir.path());
+    assert!(
+        task(&tasks, "every")
+            .result
+            .as_deref()
+            .is_some_and(|r| r.contains("out <[redacted]>")),
+        "{tasks:?}"
+    );
+    let mut shown = vec![
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        std::fs::read_to_string(dir.path().join("events.jsonl")).expect("events written"),
+    ];
+    for args in [
+        vec!["status", "--json"],
+        vec!["status", run.as_str()],
+        vec!["logs", run.as_str()],
+        vec!["logs", run.as_str(), "--json"],
+    ] {
+        let (_, text) = wfc(dir.path(), &args);
+        shown.push(text);
+    }
+    // Output is reported while a task runs and, what came last, when it ends: also for a
+    // task that printed everything at once.
+    let outputs: Vec<serde_json::Value> = shown[2]
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|event| event["kind"] == "task_output")
+        .collect();
+    let reported = |task: &str| -> String {
+        outputs
+            .iter()
+            .filter(|event| event["task"] == task)
+            .filter_map(|event| event["data"]["output"].as_str())
+            .collect()
+    };
+    assert!(
+        reported("every").contains("out <[redacted]>"),
+        "{outputs:?}"
+    );
+    assert!(reported("slow").contains("[redacted]\ndone"), "{outputs:?}");
+    for file in ["state.db", "state.db-wal", "state.db-shm"] {
+        if let Ok(bytes) = std::fs::read(dir.path().join(".wfc").join(file)) {
+            shown.push(String::from_utf8_lossy(&bytes).into_owned());
+        }
+    }
+    for (text, needle) in shown
+        .iter()
+        .flat_map(|text| FORMS_NEEDLES.iter().map(move |n| (text, n)))
+    {
+        assert!(!text.contains(needle), "`{needle}` leaked in:\n{text}");
+    }
+}
+
 #[test]
 fn events_go_to_a_jsonl_file_with_secrets_redacted() {
     let dir = TempDir::new("wfc-run-events");

@@ -4,6 +4,7 @@
 mod expr;
 mod fields;
 mod graph;
+mod leading_dash;
 mod loader;
 mod module;
 mod shell;

@@ -74,6 +74,15 @@ const INTERPRETERS: [(&str, &str); 18] = [
 /// Programs whose first argument that is not an option is a program in their own language.
 const PROGRAM_TAKERS: [&str; 6] = ["awk", "gawk", "mawk", "nawk", "sed", "jq"];
 
+/// Commands whose arguments no value can turn into an option that matters: words of the
+/// shell's own syntax (`case`, `for`, `select`, `[[`), and `echo`, whose only options
+/// (`-n`, `-e`, `-E`) change how it prints, never what it reads, writes or runs.
+const NO_OPTIONS: [&str; 5] = ["case", "for", "select", "[[", "echo"];
+
+/// Commands that read options only before their first operand (the builtins do not
+/// reorder their arguments as GNU programs do): `printf FORMAT {{ v }}` is data.
+const OPTIONS_BEFORE_OPERANDS: [&str; 1] = ["printf"];
+
 /// `ssh` options that take an argument, so the word after them is not the destination.
 const SSH_OPTIONS_WITH_ARGUMENT: &str = "BbcDEeFIiJLlmOoPpQRSWw";
 
@@ -91,7 +100,6 @@ pub(crate) struct ShellScanner {
     word_started: bool,
     /// The command word of the current simple command.
     command: Option<String>,
-    previous_word: Option<String>,
     /// Why the current word is code, if it is.
     code_word: Option<Unsafe>,
     /// Why the next word will be code, if it will.
@@ -101,6 +109,14 @@ pub(crate) struct ShellScanner {
     /// For `awk`, `sed` and `jq`: whether their program (the first word that is not an
     /// option) is still to come.
     program_pending: bool,
+    /// Whether a `--` ended the current command's options, so later words are operands.
+    end_of_options: bool,
+    /// Whether the current word began with a quote or a backslash (so it is no
+    /// redirection), and whether the word before it was a redirection without its target.
+    word_quoted: bool,
+    previous_redirection: bool,
+    /// Arguments of the current command read so far that are not options or redirections.
+    operands: usize,
     /// For `ssh`: whether the destination was read, and whether the next word is an
     /// option's argument.
     ssh_destination_seen: bool,
@@ -134,11 +150,14 @@ impl ShellScanner {
             word: String::new(),
             word_started: false,
             command: None,
-            previous_word: None,
             code_word: None,
             next_word_code: None,
             rest_is_code: None,
             program_pending: false,
+            end_of_options: false,
+            word_quoted: false,
+            previous_redirection: false,
+            operands: 0,
             ssh_destination_seen: false,
             skip_next_word: false,
             arithmetic: 0,
@@ -235,14 +254,17 @@ impl ShellScanner {
             },
             Quote::None => match c {
                 '\\' => {
+                    self.word_quoted |= !self.word_started;
                     self.begin_word();
                     self.escaped = true;
                 }
                 '\'' => {
+                    self.word_quoted |= !self.word_started;
                     self.begin_word();
                     self.quote = Quote::Single;
                 }
                 '"' => {
+                    self.word_quoted |= !self.word_started;
                     self.begin_word();
                     self.quote = Quote::Double;
                 }
@@ -252,6 +274,8 @@ impl ShellScanner {
                 '<' if rest.first() == Some(&'<') && rest.get(1) == Some(&'<') => {
                     self.end_word();
                     self.skip = 2;
+                    // The word that follows is the here-string, not an argument.
+                    self.previous_redirection = true;
                 }
                 '<' if rest.first() == Some(&'<') => {
                     self.end_word();
@@ -314,6 +338,9 @@ impl ShellScanner {
         let word = std::mem::take(&mut self.word);
         self.word_started = false;
         self.code_word = None;
+        let redirection = !std::mem::take(&mut self.word_quoted) && is_redirection(&word);
+        // `>` alone, or `2>&`: the next word is its target.
+        self.previous_redirection = redirection && word.ends_with(['<', '>', '&', '|']);
         if let Some(strip_tabs) = self.heredoc_pending.take() {
             // The delimiter word; quotes in it only say the body is not expanded.
             self.heredocs_queued
@@ -339,10 +366,14 @@ impl ShellScanner {
                 }
                 self.command = Some(program);
             }
-            self.previous_word = Some(word);
             return;
         }
         let command = self.command.clone().unwrap_or_default();
+        if word == "--" || word == "--end-of-options" {
+            self.end_of_options = true;
+        } else if !word.starts_with('-') && !redirection {
+            self.operands += 1;
+        }
         // The script after an interpreter's `-c` (or `-lc`, `-e`, …) is code.
         if let Some((_, letters)) = INTERPRETERS.iter().find(|(name, _)| *name == command) {
             if word.starts_with('-')
@@ -381,7 +412,6 @@ impl ShellScanner {
         {
             self.command = Some(basename(&word).to_string());
         }
-        self.previous_word = Some(word);
     }
 
     fn new_command(&mut self) {
@@ -389,12 +419,41 @@ impl ShellScanner {
         self.command_start = true;
         self.after_prefix = false;
         self.command = None;
-        self.previous_word = None;
         self.next_word_code = None;
         self.rest_is_code = None;
         self.program_pending = false;
+        self.end_of_options = false;
+        self.previous_redirection = false;
+        self.operands = 0;
         self.ssh_destination_seen = false;
         self.skip_next_word = false;
+    }
+
+    /// Whether a value interpolated here would begin an argument that the command may read
+    /// as an option when the value starts with `-`: the value starts a word (alone, or
+    /// before more text, also inside double quotes), the word is an argument of a command
+    /// (not the command word, an assignment or a redirection's target), and no `--` came
+    /// before it. An option's own value is not one when attached (`--name={{ v }}`,
+    /// `-o{{ v }}`); after a separate option (`-o {{ v }}`) it is, since only the program
+    /// knows whether `-o` takes a value. Returns the command's name when it is such a place.
+    /// Call it before [`ShellScanner::value`].
+    pub fn option_position(&self) -> Option<String> {
+        if self.heredoc.is_some()
+            || self.in_comment
+            || self.escaped
+            || self.arithmetic > 0
+            || self.quote == Quote::Single
+            || self.command_start
+            || self.end_of_options
+            || !self.word.is_empty()
+        {
+            return None;
+        }
+        let command = self.command.as_deref().unwrap_or_default();
+        let data = self.previous_redirection
+            || NO_OPTIONS.contains(&command)
+            || (OPTIONS_BEFORE_OPERANDS.contains(&command) && self.operands > 0);
+        (!data).then(|| command.to_string())
     }
 
     /// Judges an interpolation at the current position, then treats the value as part of
@@ -440,6 +499,12 @@ fn is_assignment(word: &str) -> bool {
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             && !name.starts_with(|c: char| c.is_ascii_digit())
     })
+}
+
+/// Whether `word` is a redirection, with its target (`2>/dev/null`) or without (`>`, `2>&`).
+fn is_redirection(word: &str) -> bool {
+    let rest = word.trim_start_matches(|c: char| c.is_ascii_digit());
+    rest.starts_with(['<', '>']) || rest.starts_with("&>")
 }
 
 /// The program name of a path such as `/usr/bin/python3`.
@@ -492,6 +557,57 @@ mod tests {
             [Ok(Placement::ShellUnquoted)]
         );
         assert_eq!(verdicts("echo $(cat {})"), [Ok(Placement::ShellUnquoted)]);
+    }
+
+    /// Whether each `{}` placeholder in `script` stands where it could be read as an option.
+    fn option_positions(script: &str) -> Vec<bool> {
+        let mut scanner = ShellScanner::new();
+        let mut out = Vec::new();
+        let mut pieces = script.split("{}").peekable();
+        while let Some(piece) = pieces.next() {
+            scanner.feed(piece);
+            if pieces.peek().is_some() {
+                out.push(scanner.option_position().is_some());
+                let _ = scanner.value();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_word_starting_with_a_value_is_an_option_position_until_a_double_dash() {
+        assert_eq!(option_positions("wc -c {}"), [true]);
+        assert_eq!(option_positions("ls \"{}\" x"), [true]);
+        assert_eq!(option_positions("cat {}.txt"), [true]);
+        assert_eq!(option_positions("git commit -m {}"), [true]);
+        assert_eq!(option_positions("echo {}"), [false]);
+        assert_eq!(option_positions("a; rm -f {}"), [true]);
+        assert_eq!(option_positions("rm -- {} {}"), [false, false]);
+        assert_eq!(option_positions("rm -f -- {}; rm {}"), [false, true]);
+        assert_eq!(option_positions("git log --format={}"), [false]);
+        assert_eq!(option_positions("cc -o{} x.c"), [false]);
+        assert_eq!(option_positions("cat ./{} x{}"), [false, false]);
+        assert_eq!(
+            option_positions("cat < {} > {} 2>> {}"),
+            [false, false, false]
+        );
+        assert_eq!(option_positions("cat \">\" {}"), [true]);
+        assert_eq!(option_positions("cat <<< {}"), [false]);
+        assert_eq!(option_positions("make 2>&1 {}"), [true]);
+        assert_eq!(option_positions("printf '%s' {}"), [false]);
+        assert_eq!(option_positions("printf '<p>%s' {}"), [false]);
+        assert_eq!(
+            option_positions("mkdir -p {} && printf '<html>\\n  <t>%s</t>' {} {} > {}/x"),
+            [true, false, false, false]
+        );
+        assert_eq!(option_positions("printf {}"), [true]);
+        assert_eq!(option_positions("git log --end-of-options {}"), [false]);
+        assert_eq!(option_positions("printf got {}"), [false]);
+        assert_eq!(option_positions("FOO={} make"), [false]);
+        assert_eq!(option_positions("for x in {}; do :; done"), [false]);
+        assert_eq!(option_positions("case {} in a) ;; esac"), [false]);
+        assert_eq!(option_positions("echo '{}'"), [false]);
+        assert_eq!(option_positions("# wc {}\nwc -- {}"), [false, false]);
     }
 
     #[test]

@@ -15,6 +15,9 @@ struct Resolved {
     filters: Vec<Filter>,
     ty: Type,
     free: bool,
+    /// Whether the value may start with `-`: free text, or a string whose `matching`
+    /// pattern allows it, with no filter that rules it out.
+    leading_dash: bool,
 }
 
 impl WorkflowChecker<'_, '_> {
@@ -37,10 +40,14 @@ impl WorkflowChecker<'_, '_> {
                     segments.push(ir::Segment::Text(value.clone()));
                 }
                 StrPart::Interp(interp) => {
+                    let mut option_position =
+                        shell.as_ref().and_then(ShellScanner::option_position);
                     let placement = match shell.as_mut() {
                         Some(scanner) => match scanner.value() {
                             Ok(placement) => placement,
                             Err(why) => {
+                                // One place, one diagnostic: code is worse than an option.
+                                option_position = None;
                                 self.report_unsafe(interp, why);
                                 Placement::ShellUnquoted
                             }
@@ -64,6 +71,9 @@ impl WorkflowChecker<'_, '_> {
                         continue;
                     };
                     self.judge_place(interp, &resolved, context, field, placement);
+                    if let Some(command) = option_position.filter(|_| resolved.leading_dash) {
+                        self.report_option_position(interp, &resolved, &command);
+                    }
                     segments.push(ir::Segment::Value(ir::Interpolation {
                         source: resolved.source,
                         filters: resolved.filters,
@@ -126,6 +136,27 @@ impl WorkflowChecker<'_, '_> {
             ),
         };
         self.report(Diagnostic::new(Code::Injection, message, interp.span, label).with_help(help));
+    }
+
+    /// Warns that a value that may start with `-` begins an argument of `command`, which
+    /// would then read it as an option (`wc -c --files0-from=/etc/passwd`).
+    fn report_option_position(&mut self, interp: &ast::Interp, resolved: &Resolved, command: &str) {
+        let name = interp.path_text();
+        let what = match resolved.source {
+            Source::Result(_) => "a task's result",
+            Source::Param(_) if resolved.free => "free text",
+            Source::LoopVar => "free text",
+            _ => "a string whose `matching` pattern allows a leading `-`",
+        };
+        self.report(
+            Diagnostic::new(
+                Code::OptionInjection,
+                format!("`{{{{ {name} }}}}` is {what}: a value starting with `-` would be an option to `{command}`"),
+                interp.span,
+                "may be read as an option",
+            )
+            .with_help(format!("end the options with `--` before it (`{command} … -- {{{{ {name} }}}}`; git takes `--end-of-options`), attach it to its option (`--name={{{{ {name} }}}}`), or declare the parameter a `path`, or with a `matching` pattern that cannot start with `-`")),
+        );
     }
 
     /// Checks what a value may do in this place: secrets, free text, results.
@@ -226,14 +257,21 @@ impl WorkflowChecker<'_, '_> {
         let first = &path[0];
         let span = interp.path_span();
         let text = interp.path_text();
+        let mut leading_dash = false;
         let (source, mut ty, mut free) = match path.len() {
             1 => {
                 if let Some(var) = scope.loop_var.as_ref().filter(|v| v.name == first.text) {
+                    leading_dash = var.free;
                     (Source::LoopVar, var.ty.clone(), var.free)
                 } else if let Some(index) = self.params.iter().position(|p| p.name == first.text) {
                     self.used[index] = true;
                     let param = &self.params[index];
                     let free = is_free(&param.ty, param.pattern.is_some());
+                    leading_dash = free
+                        || param
+                            .pattern
+                            .as_deref()
+                            .is_some_and(super::leading_dash::allows_leading_dash);
                     (
                         Source::Param(ir::ParamId(index as u32)),
                         param.ty.clone(),
@@ -307,6 +345,7 @@ impl WorkflowChecker<'_, '_> {
                     ));
                     return None;
                 }
+                leading_dash = true;
                 (Source::Result(ir::NodeId(node as u32)), Type::Text, true)
             }
             _ => {
@@ -318,12 +357,18 @@ impl WorkflowChecker<'_, '_> {
         for call in &interp.filters {
             let filter = self.filter(call, &ty)?;
             match &filter {
+                // A slug has no `-` at either end, and JSON starts with `"` or `[`.
                 Filter::Slug => {
                     free = false;
+                    leading_dash = false;
                     ty = keep_secret(&ty, Type::String);
                 }
                 Filter::Upper | Filter::Lower | Filter::Trim => ty = keep_secret(&ty, Type::String),
-                Filter::Join(_) | Filter::Json => ty = keep_secret(&ty, Type::String),
+                Filter::Join(_) => ty = keep_secret(&ty, Type::String),
+                Filter::Json => {
+                    leading_dash = false;
+                    ty = keep_secret(&ty, Type::String);
+                }
                 // The list stays a list: planning makes one shell word of each element.
                 Filter::Words => {}
                 Filter::Default(_) => {}
@@ -362,6 +407,7 @@ impl WorkflowChecker<'_, '_> {
             filters,
             ty,
             free,
+            leading_dash,
         })
     }
 

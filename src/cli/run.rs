@@ -7,7 +7,7 @@ use crate::backends::{Access, DEFAULT_BACKEND};
 use crate::events::{
     ConsoleSink, EventBus, EventSink, HttpSink, JsonlSink, ProgressSink, Redactor,
 };
-use crate::plan::{Plan, PLAN_VERSION};
+use crate::plan::{FilterSpec, Plan, PLAN_VERSION};
 use crate::runtime::engine::{Engine, EngineConfig};
 use crate::runtime::{now_millis, RunState, TaskBackend};
 use std::collections::HashMap;
@@ -80,12 +80,14 @@ pub fn run(
         plan.tasks.len()
     ));
     let total = plan.tasks.len();
+    let chains = secret_chains(&plan);
     execute(
         backend,
         prepared,
         Some(run_id),
         Some(total),
         secrets,
+        chains,
         exec,
         &workspace,
         false,
@@ -142,6 +144,7 @@ pub fn resume(run_id: &str, exec: &ExecArgs, output: &Output) -> ExitCode {
         Some(run_id.to_string()),
         Some(record.plan.tasks.len()),
         secrets,
+        secret_chains(&record.plan),
         exec,
         &workspace,
         false,
@@ -166,12 +169,15 @@ pub fn worker(exec: &ExecArgs, exit_when_idle: bool, output: &Output) -> ExitCod
                 .map(|n| (n.to_string(), value))
         })
         .collect();
+    // A worker serves every run, so it knows no plan's chains of filters: the redactor
+    // covers every chain that nests `json` a few times.
     execute(
         backend,
         prepared,
         None,
         None,
         secrets,
+        HashMap::new(),
         exec,
         &workspace,
         exit_when_idle,
@@ -194,6 +200,34 @@ fn secrets_from_env(plan: &Plan) -> Result<HashMap<String, String>, String> {
     Ok(secrets)
 }
 
+/// The chains of filters `plan` applies to each secret, by the secret's upper-cased name. The
+/// plan is read as JSON, so a secret is found wherever a plan can hold one.
+fn secret_chains(plan: &Plan) -> HashMap<String, Vec<Vec<FilterSpec>>> {
+    fn walk(value: &serde_json::Value, chains: &mut HashMap<String, Vec<Vec<FilterSpec>>>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if map.get("kind").and_then(|k| k.as_str()) == Some("secret") {
+                    let name = map.get("name").and_then(|n| n.as_str());
+                    let filters = map
+                        .get("filters")
+                        .and_then(|f| serde_json::from_value::<Vec<FilterSpec>>(f.clone()).ok());
+                    if let (Some(name), Some(filters)) = (name, filters) {
+                        chains.entry(name.to_uppercase()).or_default().push(filters);
+                    }
+                }
+                map.values().for_each(|v| walk(v, chains));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, chains)),
+            _ => {}
+        }
+    }
+    let mut chains = HashMap::new();
+    if let Ok(value) = serde_json::to_value(plan) {
+        walk(&value, &mut chains);
+    }
+    chains
+}
+
 #[allow(clippy::too_many_arguments)]
 fn execute(
     backend: Arc<dyn TaskBackend>,
@@ -201,6 +235,7 @@ fn execute(
     run: Option<String>,
     total: Option<usize>,
     secrets: HashMap<String, String>,
+    chains: HashMap<String, Vec<Vec<FilterSpec>>>,
     exec: &ExecArgs,
     workspace: &Path,
     exit_when_idle: bool,
@@ -223,16 +258,22 @@ fn execute(
     } = prepared;
     let mut sinks: Vec<Arc<dyn EventSink>> = vec![console];
     sinks.extend(extra_sinks);
-    // Agents' API keys are redacted like the run's secrets: a CLI may print them.
-    let bus = Arc::new(EventBus::new(
-        Redactor::new(
-            secrets
-                .values()
-                .cloned()
-                .chain(crate::agents::credential_values()),
-        ),
-        sinks,
-    ));
+    // Every form of a secret is redacted, with each chain of filters the plan applies to it;
+    // agents' API keys are redacted like the run's secrets: a CLI may print them.
+    let redactor = Redactor::with_chains(
+        secrets
+            .iter()
+            .map(|(name, value)| {
+                let chains = chains.get(name).cloned().unwrap_or_default();
+                (value.clone(), chains)
+            })
+            .chain(
+                crate::agents::credential_values()
+                    .into_iter()
+                    .map(|v| (v, Vec::new())),
+            ),
+    );
+    let bus = Arc::new(EventBus::new(redactor, sinks));
     let mut config = EngineConfig::new(workspace.to_path_buf());
     config.jobs = exec.jobs.max(1);
     config.lease = std::time::Duration::from_secs_f64(exec.lease.clamp(0.2, 86_400.0));

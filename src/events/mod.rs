@@ -6,6 +6,7 @@ mod http;
 mod jsonl;
 mod progress;
 mod redact;
+mod secret_forms;
 
 pub use console::ConsoleSink;
 pub use http::HttpSink;
@@ -17,6 +18,7 @@ pub fn http_queue_capacity() -> usize {
 pub use jsonl::JsonlSink;
 pub use progress::ProgressSink;
 pub use redact::Redactor;
+pub use secret_forms::{secret_forms, MIN_DERIVED_CHARS};
 
 use crate::runtime::Millis;
 use serde::{Deserialize, Serialize};

@@ -367,14 +367,18 @@ impl<'s> Expander<'s> {
                                 Arg::Value(value) => Arg::Value(value.clone()),
                             }
                         }
-                        _ => Arg::Value(self.eval(frame, expr, None, &prefix)),
+                        _ => {
+                            let value = self.eval(frame, expr, None, &prefix);
+                            Arg::Value(self.normalize_paths(&param.ty, value, &prefix))
+                        }
                     },
-                    None => Arg::Value(
-                        param
+                    None => {
+                        let value = param
                             .default
                             .clone()
-                            .unwrap_or(Value::String(String::new())),
-                    ),
+                            .unwrap_or(Value::String(String::new()));
+                        Arg::Value(self.normalize_paths(&param.ty, value, &prefix))
+                    }
                 }
             })
             .collect();
@@ -383,6 +387,31 @@ impl<'s> Expander<'s> {
             workflow,
             args,
             prefix,
+        }
+    }
+
+    /// `value` for a parameter of type `ty`, with every path (alone or in a list) in the
+    /// one canonical form bound values have, so a literal `use` argument or a callee's
+    /// default is never `-rf` either.
+    fn normalize_paths(&mut self, ty: &Type, value: Value, id: &str) -> Value {
+        match (ty, value) {
+            (Type::Path, Value::String(path)) => match crate::workspace_path::normalize(&path) {
+                Ok(path) => Value::String(path),
+                Err(why) => {
+                    self.errors.push(PlanError {
+                        task: Some(id.to_string()),
+                        message: format!("{path:?} is not a path inside the workspace: {why}"),
+                    });
+                    Value::String(path)
+                }
+            },
+            (Type::List(element), Value::List(items)) => Value::List(
+                items
+                    .into_iter()
+                    .map(|item| self.normalize_paths(element, item, id))
+                    .collect(),
+            ),
+            (_, value) => value,
         }
     }
 

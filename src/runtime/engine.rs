@@ -733,7 +733,8 @@ impl Engine {
         process.env = env;
         process.timeout = spec.timeout_secs.map(Duration::from_secs);
         process.output_limit = RESULT_LIMIT;
-        let mut throttle = OutputThrottle::new();
+        let redactor = self.bus.redactor();
+        let mut throttle = OutputThrottle::new(redactor);
         let on_output = |chunk: OutputChunk<'_>| {
             if report_output {
                 if let Some(output) = throttle.push(chunk.bytes) {
@@ -748,7 +749,24 @@ impl Engine {
             self.emit_output(key, output);
         }
         let outcome = outcome.map_err(|e| e.to_string())?;
-        let stdout = String::from_utf8_lossy(&outcome.stdout_tail).into_owned();
+        // A tail that begins inside a secret keeps only its end, which the redactor is told
+        // to look for too.
+        let kept = |bytes: &[u8], truncated: bool| {
+            // A cut inside a character drops the rest of it, so the text begins with the
+            // secret's next character, not a replacement mark.
+            let start = if truncated {
+                bytes.iter().take_while(|b| **b & 0xC0 == 0x80).count()
+            } else {
+                0
+            };
+            let text = String::from_utf8_lossy(&bytes[start..]);
+            if truncated {
+                redactor.tail(&text)
+            } else {
+                redactor.text(&text)
+            }
+        };
+        let stdout = kept(&outcome.stdout_tail, outcome.stdout_truncated);
         match outcome.status {
             ExitStatusKind::Code(0) => Ok(stdout),
             ExitStatusKind::TimedOut => Err(format!(
@@ -757,7 +775,7 @@ impl Engine {
             )),
             ExitStatusKind::Cancelled => Err("the attempt was stopped".into()),
             status => {
-                let stderr = String::from_utf8_lossy(&outcome.stderr_tail);
+                let stderr = kept(&outcome.stderr_tail, outcome.stderr_truncated);
                 Err(format!(
                     "`{}` failed ({status}){}",
                     shell.display.lines().next().unwrap_or(""),
@@ -767,7 +785,8 @@ impl Engine {
         }
     }
 
-    /// Reports a piece of a command's output as a `task_output` event.
+    /// Reports a piece of a command's output (already redacted, and cut to its tail) as a
+    /// `task_output` event.
     fn emit_output(&self, key: &TaskKey, output: String) {
         self.emit(
             &key.run,

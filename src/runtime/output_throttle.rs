@@ -1,6 +1,8 @@
 //! Turns a process's output, as it arrives in chunks, into a few `task_output` reports a
-//! second, and never loses the end: whatever is held back is handed over when the process ends.
+//! second, redacted, and never loses the end: whatever is held back is handed over when the
+//! process ends.
 
+use crate::events::Redactor;
 use std::time::{Duration, Instant};
 
 /// How often output is reported while a process runs.
@@ -10,17 +12,19 @@ const INTERVAL: Duration = Duration::from_millis(250);
 const TAIL_CHARS: usize = 2000;
 
 /// Output held back between reports.
-pub struct OutputThrottle {
+pub struct OutputThrottle<'r> {
     pending: Vec<u8>,
     last_report: Option<Instant>,
+    redactor: &'r Redactor,
 }
 
-impl OutputThrottle {
-    /// A throttle that reports the first output at once.
-    pub fn new() -> Self {
+impl<'r> OutputThrottle<'r> {
+    /// A throttle that reports the first output at once, with `redactor`'s secrets replaced.
+    pub fn new(redactor: &'r Redactor) -> Self {
         OutputThrottle {
             pending: Vec::new(),
             last_report: None,
+            redactor,
         }
     }
 
@@ -33,15 +37,20 @@ impl OutputThrottle {
         if !due {
             return None;
         }
-        // A character split between two chunks waits for its other half.
+        // A character split between two chunks waits for its other half, and text that could
+        // be the start of a secret waits for what follows, so a secret is redacted whole.
         let complete = complete_utf8_prefix(&self.pending);
-        if complete == 0 {
+        let text = String::from_utf8_lossy(&self.pending[..complete]).into_owned();
+        let (ready, held) = self.redactor.split_complete(&text);
+        if ready.is_empty() {
             return None;
         }
-        let rest = self.pending.split_off(complete);
-        let text = std::mem::replace(&mut self.pending, rest);
+        let report = tail(&self.redactor.text(ready));
+        let mut rest = held.as_bytes().to_vec();
+        rest.extend_from_slice(&self.pending[complete..]);
+        self.pending = rest;
         self.last_report = Some(Instant::now());
-        Some(tail(&String::from_utf8_lossy(&text)))
+        Some(report)
     }
 
     /// The output still held back when the process has ended, if any.
@@ -49,14 +58,10 @@ impl OutputThrottle {
         if self.pending.is_empty() {
             None
         } else {
-            Some(tail(&String::from_utf8_lossy(&self.pending)))
+            Some(tail(
+                &self.redactor.text(&String::from_utf8_lossy(&self.pending)),
+            ))
         }
-    }
-}
-
-impl Default for OutputThrottle {
-    fn default() -> Self {
-        OutputThrottle::new()
     }
 }
 
@@ -83,7 +88,8 @@ fn complete_utf8_prefix(bytes: &[u8]) -> usize {
     bytes.len()
 }
 
-/// The last [`TAIL_CHARS`] characters of `text`.
+/// The last [`TAIL_CHARS`] characters of `text` (redacted before it is cut, so a cut never
+/// leaves a secret's end unrecognised).
 fn tail(text: &str) -> String {
     match text.char_indices().rev().nth(TAIL_CHARS - 1) {
         Some((start, _)) => text[start..].to_string(),
@@ -97,7 +103,8 @@ mod tests {
 
     #[test]
     fn the_first_output_is_reported_at_once_and_the_rest_when_the_process_ends() {
-        let mut throttle = OutputThrottle::new();
+        let redactor = Redactor::default();
+        let mut throttle = OutputThrottle::new(&redactor);
         assert_eq!(throttle.push(b"first\n").as_deref(), Some("first\n"));
         assert_eq!(throttle.push(b"second\n"), None);
         assert_eq!(throttle.push(b"summary\n"), None);
@@ -106,7 +113,8 @@ mod tests {
 
     #[test]
     fn a_character_split_between_chunks_is_reported_whole() {
-        let mut throttle = OutputThrottle::new();
+        let redactor = Redactor::default();
+        let mut throttle = OutputThrottle::new(&redactor);
         let text = "ü€😀".as_bytes();
         assert_eq!(throttle.push(&text[..1]), None);
         let mut reported = String::new();
@@ -122,10 +130,21 @@ mod tests {
 
     #[test]
     fn a_report_carries_the_tail_of_long_output() {
-        let mut throttle = OutputThrottle::new();
+        let redactor = Redactor::default();
+        let mut throttle = OutputThrottle::new(&redactor);
         let long = "x".repeat(5000) + "end";
         let report = throttle.push(long.as_bytes()).unwrap_or_default();
         assert_eq!(report.chars().count(), TAIL_CHARS);
         assert!(report.ends_with("end"));
+    }
+
+    #[test]
+    fn a_secret_split_between_chunks_is_redacted_whole() {
+        let redactor = Redactor::new(["hunter2".to_string()]);
+        let mut throttle = OutputThrottle::new(&redactor);
+        assert_eq!(throttle.push(b"pw=hun").as_deref(), Some("pw="));
+        std::thread::sleep(INTERVAL);
+        assert_eq!(throttle.push(b"ter2 ok").as_deref(), Some("[redacted] ok"));
+        assert_eq!(throttle.finish(), None);
     }
 }
