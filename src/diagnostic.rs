@@ -35,11 +35,13 @@ pub enum Code {
     InlineText,
     /// A value that may start with `-` begins an argument a program may read as an option.
     OptionInjection,
+    /// An agent task that names no agent profile, with no default in `defaults`.
+    NoAgent,
 }
 
 impl Code {
     /// Every code, in the order of LANGUAGE.md §6.
-    pub const ALL: [Code; 14] = [
+    pub const ALL: [Code; 15] = [
         Code::Syntax,
         Code::Duplicate,
         Code::UnknownRef,
@@ -54,6 +56,7 @@ impl Code {
         Code::Unused,
         Code::InlineText,
         Code::OptionInjection,
+        Code::NoAgent,
     ];
 
     /// The code as users see it, such as `wf::cycle`.
@@ -73,13 +76,16 @@ impl Code {
             Code::Unused => "wf::unused",
             Code::InlineText => "wf::inline-text",
             Code::OptionInjection => "wf::option-injection",
+            Code::NoAgent => "wf::no-agent",
         }
     }
 
     /// Whether diagnostics with this code are warnings rather than errors.
     pub fn severity(self) -> Severity {
         match self {
-            Code::Unused | Code::InlineText | Code::OptionInjection => Severity::Warning,
+            Code::Unused | Code::InlineText | Code::OptionInjection | Code::NoAgent => {
+                Severity::Warning
+            }
             _ => Severity::Error,
         }
     }

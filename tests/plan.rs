@@ -370,7 +370,11 @@ fn words_makes_each_element_of_a_list_its_own_shell_word_and_never_syntax() {
 #[test]
 fn words_is_refused_where_it_cannot_keep_each_element_one_word() {
     let messages = check_messages(
-        r#"workflow w {
+        r#"agent writer {
+  adapter = "claude-code"
+}
+
+workflow w {
   param parts: list<string>
   param one: string = "x"
 
@@ -388,6 +392,7 @@ fn words_is_refused_where_it_cannot_keep_each_element_one_word() {
 
   task write {
     prompt = "Look at {{ parts | words }}."
+    agent  = writer
   }
 
   task env {

@@ -967,6 +967,10 @@ impl WorkflowChecker<'_, '_> {
             None if is_command => None,
             None => defaults.agent,
         };
+        // Reported after the task's own fields, whose errors matter more.
+        let names_no_agent = fields.get("agent").is_none()
+            && defaults.agent.is_none()
+            && matches!(action, Some(ir::Action::Prompt(_)));
         if is_command {
             if let Some(field) = fields.get("accept") {
                 self.report(
@@ -1018,6 +1022,23 @@ impl WorkflowChecker<'_, '_> {
                 .map(|f| self.template_map(f, Context::Prompt, &scope))
                 .unwrap_or_default(),
         );
+        if names_no_agent {
+            self.report(
+                Diagnostic::new(
+                    Code::NoAgent,
+                    format!(
+                        "task `{}` names no agent profile, and `defaults` sets none",
+                        task.name.text
+                    ),
+                    task.name.span,
+                    "which agent runs this?",
+                )
+                .with_help(
+                    "set `agent = NAME` in the task or in `defaults`; otherwise `wfc run` \
+                     needs `--agent ADAPTER` (such as `--agent claude-code`)",
+                ),
+            );
+        }
         let task = ir::Task {
             for_each: for_each.map(|(fe, _)| fe),
             title,
