@@ -40,6 +40,7 @@ pub fn plan(tasks: &[(&str, &[&str], u32)]) -> Plan {
                 labels: Vec::new(),
                 workdir: ".".into(),
                 env: Vec::new(),
+                pass_env: Vec::new(),
                 verify: Vec::new(),
             })
             .collect(),

@@ -310,3 +310,66 @@ fn resume_says_nothing_of_an_unchanged_file_and_names_a_file_that_cannot_be_plan
         "{stderr}"
     );
 }
+
+#[test]
+fn pass_env_passes_named_variables_through_and_nothing_else() {
+    let dir = TempDir::new("wfc-pass-env");
+    write(
+        dir.path(),
+        "passing.wf",
+        r#"agent scripted {
+  adapter  = "command"
+  command  = ["sh", "-c", "cat >/dev/null; echo c=$WFC_PASS_C a=${WFC_PASS_A:-unset}"]
+  pass_env = ["WFC_PASS_C"]
+}
+
+workflow passing {
+  defaults {
+    pass_env = ["WFC_PASS_A"]
+  }
+
+  task command {
+    pass_env = ["WFC_PASS_B", "WFC_PASS_A"]
+    run      = "echo a=$WFC_PASS_A b=$WFC_PASS_B other=${WFC_NOT_PASSED:-unset}"
+  }
+
+  task report {
+    prompt = "Report."
+    agent  = scripted
+  }
+}
+"#,
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_wfc"))
+        .args(["run", "passing.wf"])
+        .current_dir(dir.path())
+        .env_remove("WFC_BACKEND")
+        .env("WFC_PASS_A", "alpha")
+        .env("WFC_PASS_B", "beta")
+        .env("WFC_PASS_C", "gamma")
+        .env("WFC_NOT_PASSED", "hidden")
+        .stdin(Stdio::null())
+        .output()
+        .expect("wfc runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let run = run_id(&stdout);
+    let (_, status, _) = wfc(dir.path(), &["status", &run, "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&status).expect("status JSON");
+    let result = |id: &str| {
+        status["tasks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|t| t["key"]["task"] == id)
+            .and_then(|t| t["result"].as_str())
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    // The task's and the defaults' names reach the command; an unnamed variable does not.
+    assert_eq!(result("command"), "a=alpha b=beta other=unset");
+    // The profile's names reach the agent; the task's defaults belong to the task, and an
+    // agent task gets them too.
+    assert_eq!(result("report"), "c=gamma a=alpha");
+}

@@ -48,6 +48,14 @@ impl<'a> Profile<'a> {
             .unwrap_or_default()
     }
 
+    /// The profile's `env`, after the variables its `pass_env` names, with their values in
+    /// wfc's environment: what the session's environment gets from the profile.
+    pub fn variables(&self) -> Vec<(String, String)> {
+        let mut variables = crate::runtime::process::passed_env(&self.strings("pass_env"));
+        variables.extend(self.env());
+        variables
+    }
+
     /// The `env` setting, stored as a list of `[key, value]` pairs.
     pub fn env(&self) -> Vec<(String, String)> {
         self.get("env")

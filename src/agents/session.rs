@@ -157,7 +157,7 @@ fn session_env(
             env.push((name.to_string(), value));
         }
     }
-    env.extend(profile.env());
+    env.extend(profile.variables());
     env
 }
 

@@ -80,6 +80,7 @@ struct TaskDefaults {
     labels: Option<Vec<ir::Template>>,
     workdir: Option<ir::Template>,
     env: Vec<(String, ir::Template)>,
+    pass_env: Vec<String>,
     context: Vec<(String, ir::Template)>,
 }
 
@@ -763,6 +764,9 @@ impl WorkflowChecker<'_, '_> {
             if let Some(field) = fields.get("env") {
                 result.env = self.env(field, &scope);
             }
+            if let Some(field) = fields.get("pass_env") {
+                result.pass_env = self.pass_env(field);
+            }
             if let Some(field) = fields.get("context") {
                 result.context = self.template_map(field, Context::Prompt, &scope);
             }
@@ -860,6 +864,39 @@ impl WorkflowChecker<'_, '_> {
             .into_iter()
             .filter(|(key, _)| !key.starts_with("WF_"))
             .collect()
+    }
+
+    /// The names of `pass_env`: plain names of environment variables, none of wfc's own.
+    fn pass_env(&mut self, field: &ast::Field) -> Vec<String> {
+        let Some(items) = expect_str_list(field, self.diagnostics) else {
+            return Vec::new();
+        };
+        let mut names = Vec::new();
+        for lit in items {
+            let text = lit.plain_text();
+            let problem = match &text {
+                None => Some("a variable's name is written as it is, without `{{ }}`"),
+                Some(name) if !is_variable_name(name) => Some(
+                    "a variable's name is letters, digits and `_`, and does not start with a digit",
+                ),
+                Some(name) if name.starts_with("WF_") => Some("wfc sets the WF_ variables itself"),
+                Some(_) => None,
+            };
+            match (problem, text) {
+                (Some(why), _) => self.report(
+                    Diagnostic::new(
+                        Code::Type,
+                        "`pass_env` names environment variables",
+                        lit.span,
+                        why,
+                    )
+                    .with_help("write the names, such as `pass_env = [\"SSH_AUTH_SOCK\"]`"),
+                ),
+                (None, Some(name)) if !names.contains(&name) => names.push(name),
+                (None, _) => {}
+            }
+        }
+        names
     }
 
     fn workdir(&mut self, field: &ast::Field, scope: &Scope) -> Option<ir::Template> {
@@ -1015,6 +1052,14 @@ impl WorkflowChecker<'_, '_> {
                 .map(|f| self.env(f, &scope))
                 .unwrap_or_default(),
         );
+        let mut pass_env = defaults.pass_env.clone();
+        if let Some(field) = fields.get("pass_env") {
+            for name in self.pass_env(field) {
+                if !pass_env.contains(&name) {
+                    pass_env.push(name);
+                }
+            }
+        }
         let context = merge(
             &defaults.context,
             fields
@@ -1056,6 +1101,7 @@ impl WorkflowChecker<'_, '_> {
             labels,
             workdir,
             env,
+            pass_env,
             context,
         };
         (task, scope)
@@ -1490,4 +1536,14 @@ pub fn check_relative_path(path: &str) -> Result<(), String> {
     crate::workspace_path::normalize(path)
         .map(|_| ())
         .map_err(str::to_string)
+}
+
+/// Whether `name` can name an environment variable a shell can read: letters, digits and
+/// `_`, not starting with a digit.
+fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

@@ -192,6 +192,7 @@ mod tests {
                     labels: Vec::new(),
                     workdir: ".".into(),
                     env: Vec::new(),
+                    pass_env: Vec::new(),
                     verify: Vec::new(),
                 })
                 .collect(),

@@ -48,10 +48,11 @@ impl fmt::Display for SettingKind {
 }
 
 /// Settings every CLI adapter accepts.
-const CLI_SETTINGS: [(&str, SettingKind); 4] = [
+const CLI_SETTINGS: [(&str, SettingKind); 5] = [
     ("model", SettingKind::String),
     ("args", SettingKind::Strings),
     ("env", SettingKind::Map),
+    ("pass_env", SettingKind::Strings),
     ("bin", SettingKind::String),
 ];
 
@@ -93,7 +94,11 @@ impl Adapter {
     pub fn settings(self) -> Vec<(&'static str, SettingKind)> {
         let mut settings = match self {
             Adapter::Command => {
-                return vec![("command", SettingKind::Strings), ("env", SettingKind::Map)];
+                return vec![
+                    ("command", SettingKind::Strings),
+                    ("env", SettingKind::Map),
+                    ("pass_env", SettingKind::Strings),
+                ];
             }
             Adapter::Human => return Vec::new(),
             _ => CLI_SETTINGS.to_vec(),

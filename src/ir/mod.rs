@@ -212,6 +212,9 @@ pub struct Task {
     pub workdir: Option<Template>,
     /// Extra environment, `defaults` first, then the task's own (which win).
     pub env: Vec<(String, Template)>,
+    /// Variables passed through from the environment of the engine that runs the task,
+    /// `defaults`' and the task's own, each once.
+    pub pass_env: Vec<String>,
     /// Named values for the prompt's Context section.
     pub context: Vec<(String, Template)>,
 }

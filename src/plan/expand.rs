@@ -233,6 +233,7 @@ impl<'s> Expander<'s> {
                             labels: Vec::new(),
                             workdir: ".".into(),
                             env: Vec::new(),
+                            pass_env: Vec::new(),
                             verify: Vec::new(),
                         });
                         instances[index].push(id);
@@ -573,6 +574,7 @@ impl<'s> Expander<'s> {
                     variable
                 })
                 .collect(),
+            pass_env: task.pass_env.clone(),
             verify,
         };
         for problem in process_problems(&spec) {

@@ -134,6 +134,9 @@ pub struct TaskSpec {
     pub workdir: String,
     /// Extra environment variables for the command or agent.
     pub env: Vec<EnvVar>,
+    /// Variables passed through from the environment of the engine that runs the task.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pass_env: Vec<String>,
     /// Shell commands that must all pass after the agent (or command) finishes.
     pub verify: Vec<Shell>,
 }

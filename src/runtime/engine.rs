@@ -10,7 +10,9 @@ use super::agent::{AgentExecutor, AgentRequest, ProgressFn};
 use super::backend::{BackendResult, TaskBackend};
 use super::model::*;
 use super::output_throttle::OutputThrottle;
-use super::process::{minimal_env, run_process, sh, ExitStatusKind, OutputChunk, ProcessSpec};
+use super::process::{
+    minimal_env, passed_env, run_process, sh, ExitStatusKind, OutputChunk, ProcessSpec,
+};
 use super::values::Resolver;
 use crate::events::{Event, EventBus, EventKind};
 use crate::plan::{Action, Plan, Shell, TaskSpec};
@@ -689,7 +691,7 @@ impl Engine {
             run: &key.run,
             secrets: &self.config.secrets,
         };
-        let mut extra = Vec::with_capacity(spec.env.len() + 4);
+        let mut extra = passed_env(&spec.pass_env);
         for var in &spec.env {
             extra.push((var.name.clone(), resolver.env(&var.value)?));
         }

@@ -274,6 +274,17 @@ pub fn sh(script: &str) -> (PathBuf, Vec<OsString>) {
     )
 }
 
+/// The variables `names` (a task's or profile's `pass_env`) with their values in this
+/// process's environment, for those that are set and UTF-8. wfc's own `WF_` variables (the
+/// secrets among them) are never passed this way.
+pub fn passed_env(names: &[String]) -> Vec<(String, String)> {
+    names
+        .iter()
+        .filter(|name| !name.starts_with("WF_"))
+        .filter_map(|name| Some((name.clone(), std::env::var(name).ok()?)))
+        .collect()
+}
+
 /// The environment a child gets: `PATH` and `HOME` from the current environment (`PATH` falls
 /// back to `/usr/local/bin:/usr/bin:/bin` when unset), `LANG`, `LC_ALL`, `TERM` and `TMPDIR` when
 /// set, then `extra`, which replaces a variable of the same name. Agents and commands never see

@@ -138,6 +138,7 @@ mod tests {
             labels: vec!["backend".into(), "has space".into(), "wfc".into()],
             workdir: ".".into(),
             env: Vec::new(),
+            pass_env: Vec::new(),
             verify: Vec::new(),
         }
     }
