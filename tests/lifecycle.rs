@@ -373,3 +373,62 @@ workflow passing {
     // agent task gets them too.
     assert_eq!(result("report"), "c=gamma a=alpha");
 }
+
+#[test]
+fn rerun_starts_a_new_run_with_the_same_parameters_from_the_file() {
+    let dir = TempDir::new("wfc-rerun");
+    write(
+        dir.path(),
+        "greet.wf",
+        "workflow greet {\n  param who: string matching \"[a-z]+\"\n  param token: secret\n  task hello {\n    run = \"echo hello {{ who }} >> greetings\"\n    env = { TOKEN = \"{{ token }}\" }\n  }\n}\n",
+    );
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_wfc"))
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("WFC_BACKEND")
+            .env("WF_SECRET_TOKEN", "s3cret-value")
+            .stdin(Stdio::null())
+            .output()
+            .expect("wfc runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{args:?}: {stdout}{stderr}");
+        stdout
+    };
+    let first = run_id(&run(&["run", "greet.wf", "-p", "who=ada"]));
+    // The file changes after the first run: a rerun plans it again, with `who=ada`.
+    write(
+        dir.path(),
+        "greet.wf",
+        "workflow greet {\n  param who: string matching \"[a-z]+\"\n  param token: secret\n  task hello {\n    run = \"echo hi {{ who }} >> greetings\"\n    env = { TOKEN = \"{{ token }}\" }\n  }\n}\n",
+    );
+    let stdout = run(&["rerun", &first]);
+    let second = run_id(&stdout);
+    assert_ne!(first, second);
+    assert!(
+        stdout.contains(&format!("(a rerun of {first})")),
+        "{stdout}"
+    );
+    let greetings = std::fs::read_to_string(dir.path().join("greetings")).expect("greetings");
+    assert_eq!(greetings, "hello ada\nhi ada\n");
+    // Without the secret, the rerun is refused before anything is stored.
+    let output = Command::new(env!("CARGO_BIN_EXE_wfc"))
+        .args(["rerun", &first])
+        .current_dir(dir.path())
+        .env_remove("WFC_BACKEND")
+        .env_remove("WF_SECRET_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .expect("wfc runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("token"), "{stderr}");
+    let (_, runs, _) = wfc(dir.path(), &["runs", "--json"]);
+    let runs: serde_json::Value = serde_json::from_str(&runs).expect("runs JSON");
+    assert_eq!(runs.as_array().map(Vec::len), Some(2), "{runs}");
+    // A run that does not exist is named.
+    let (code, _, stderr) = wfc(dir.path(), &["rerun", "no-such-run"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no-such-run"), "{stderr}");
+}

@@ -12,6 +12,7 @@ mod list;
 mod logs;
 mod output;
 mod plan;
+mod replan;
 mod retry;
 mod run;
 mod runs;
@@ -75,6 +76,18 @@ enum Command {
         workflow: Option<String>,
         #[command(flatten)]
         params: plan::ParamArgs,
+        #[command(flatten)]
+        exec: run::ExecArgs,
+    },
+    /// Start a new run of the same workflow with the same parameters as an earlier run,
+    /// planned again from the workflow's file.
+    Rerun {
+        /// The earlier run's id.
+        run: String,
+        /// A secret's value from a file, NAME=@FILE; repeatable. Secrets are also read from
+        /// WF_SECRET_<NAME> in the environment, and never from the command line.
+        #[arg(long = "secret", value_name = "NAME=@FILE")]
+        secrets: Vec<String>,
         #[command(flatten)]
         exec: run::ExecArgs,
     },
@@ -234,6 +247,7 @@ pub fn main() -> ExitCode {
             exec,
         } => run::run(&file, workflow.as_deref(), &params, &exec, &output),
         Command::Resume { run, exec } => run::resume(&run, &exec, &output),
+        Command::Rerun { run, secrets, exec } => run::rerun(&run, &secrets, &exec, &output),
         Command::Worker {
             exec,
             exit_when_idle,

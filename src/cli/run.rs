@@ -48,11 +48,52 @@ pub fn run(
     output: &Output,
 ) -> ExitCode {
     let run_id = new_run_id();
-    let Planned { plan, secrets } =
-        match plan_from_args(path, workflow, params, false, &run_id, output) {
-            Ok(planned) => planned,
-            Err(code) => return code,
-        };
+    match plan_from_args(path, workflow, params, false, &run_id, output) {
+        Ok(planned) => start(run_id, planned, None, exec, output),
+        Err(code) => code,
+    }
+}
+
+/// Runs `wfc rerun RUN`: a new run of the same workflow with the same parameters, planned
+/// again from the workflow's file (so a fixed file is what runs), with the secrets read
+/// again (they are never stored).
+pub fn rerun(old_run: &str, secrets: &[String], exec: &ExecArgs, output: &Output) -> ExitCode {
+    let workspace = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let old = match Store::open_in(&exec.backend, &workspace, Access::Write, output)
+        .map(|store| store.backend.get_run(old_run))
+    {
+        Ok(Ok(record)) => record,
+        Ok(Err(error)) => return output.fail(&error.to_string()),
+        Err(code) => return code,
+    };
+    let params = ParamArgs {
+        params: Vec::new(),
+        params_file: None,
+        secrets: secrets.to_vec(),
+    };
+    let input = match params.input() {
+        Ok(input) => input,
+        Err(message) => return output.fail(&message),
+    };
+    let run_id = new_run_id();
+    match super::replan::replan(&old.plan, &run_id, input) {
+        Ok(planned) => start(run_id, planned, Some(old_run), exec, output),
+        Err(message) => output.fail(&format!(
+            "cannot plan run {old_run}'s workflow again from {}: {message}",
+            old.plan.source
+        )),
+    }
+}
+
+/// Stores a planned run and executes it; `rerun_of` names the run it repeats.
+fn start(
+    run_id: String,
+    planned: Planned,
+    rerun_of: Option<&str>,
+    exec: &ExecArgs,
+    output: &Output,
+) -> ExitCode {
+    let Planned { plan, secrets } = planned;
     let workspace = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     // Everything the run will need is checked before anything is stored: a run that cannot
     // start must not be left behind for a worker to pick up.
@@ -73,8 +114,11 @@ pub fn run(
     {
         return output.fail(&format!("cannot store the run: {error}"));
     }
+    let again = rerun_of
+        .map(|old| format!(" (a rerun of {old})"))
+        .unwrap_or_default();
     output.stdout_line(&format!(
-        "run {run_id}: workflow `{}` from {}, {} tasks",
+        "run {run_id}: workflow `{}` from {}, {} tasks{again}",
         plan.workflow,
         plan.source,
         plan.tasks.len()

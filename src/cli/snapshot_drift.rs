@@ -3,10 +3,7 @@
 //! changed), but a user who fixed a typo in the file and resumes must be told that the fix is
 //! not what runs.
 
-use super::inputs::{resolve_inputs, FsLoader};
-use crate::check::Session;
-use crate::plan::{bind, instantiate, BindInput, Plan};
-use std::path::PathBuf;
+use crate::plan::{BindInput, Plan};
 
 /// How the file compares with the snapshot.
 #[derive(Debug, PartialEq, Eq)]
@@ -64,64 +61,18 @@ fn list(ids: &[String]) -> String {
 
 /// Plans `snapshot`'s workflow again from its file, with the run's parameters, and compares.
 pub fn compare(snapshot: &Plan, run_id: &str) -> Drift {
-    match replan(snapshot, run_id) {
-        Ok(plan) => diff(snapshot, &plan),
-        Err(why) => Drift::Unplannable(why),
-    }
-}
-
-/// The plan the file gives now, or why there is none. Nothing is printed: this is a check on
-/// the side of `wfc resume`, not a command of its own.
-fn replan(snapshot: &Plan, run_id: &str) -> Result<Plan, String> {
-    static LOADER: FsLoader = FsLoader;
-    let key = resolve_inputs(&[PathBuf::from(&snapshot.source)])?
-        .into_iter()
-        .next()
-        .ok_or_else(|| format!("{} names no file", snapshot.source))?;
-    let mut session = Session::new(&LOADER);
-    let module = session.check(key)?;
-    let errors = session
-        .modules()
-        .flat_map(|(_, checked)| checked.diagnostics.iter())
-        .filter(|d| d.is_error())
-        .count();
-    if errors > 0 {
-        return Err(format!("`wfc check` finds {errors} error(s) in it"));
-    }
-    let ir = &session.module(module).ir;
-    let (workflow, declared) = ir
-        .workflow(&snapshot.workflow)
-        .ok_or_else(|| format!("it has no workflow `{}` any more", snapshot.workflow))?;
-    // The run's values, as a file of parameters; secrets are not stored and not needed to
-    // plan (a plan never holds them).
-    let values: serde_json::Map<String, serde_json::Value> = snapshot
-        .params
-        .iter()
-        .filter(|param| !param.value.is_null())
-        .map(|param| (param.name.clone(), param.value.clone()))
-        .collect();
+    // A plan holds no secret's value, so comparing needs none.
     let input = BindInput {
         args: Vec::new(),
-        file: Some((
-            "the run's parameters".to_string(),
-            serde_json::Value::Object(values).to_string(),
-        )),
+        file: None,
         secret_env: Vec::new(),
         secret_files: Vec::new(),
         secrets_optional: true,
     };
-    let bound = bind(declared, &input).map_err(|errors| {
-        errors
-            .first()
-            .map(|e| e.message.clone())
-            .unwrap_or_default()
-    })?;
-    instantiate(&session, module, workflow, &bound, run_id).map_err(|errors| {
-        errors
-            .first()
-            .map(|e| e.message.clone())
-            .unwrap_or_default()
-    })
+    match super::replan::replan(snapshot, run_id, input) {
+        Ok(planned) => diff(snapshot, &planned.plan),
+        Err(why) => Drift::Unplannable(why),
+    }
 }
 
 /// The tasks `now` adds, removes and changes against `snapshot`.
