@@ -76,6 +76,115 @@ pub fn contract(make: &dyn Fn() -> Arc<dyn TaskBackend>) {
     cancel_and_reset(&*make());
     events_are_appended_in_order(&*make());
     errors_name_what_is_missing(&*make());
+    interrupted_attempts_are_given_back_without_using_a_retry(&*make());
+    a_run_settles_only_when_nothing_can_happen(&*make());
+}
+
+fn interrupted_attempts_are_given_back_without_using_a_retry(backend: &dyn TaskBackend) {
+    start(backend, "i", &plan(&[("once", &[], 0)]));
+    let k = key("i", "once");
+    backend
+        .claim_task(&k, "w", 2_000, 60_000)
+        .expect("claim")
+        .expect("won");
+    backend.start_task(&k, "w", 2_001).expect("start");
+    assert_eq!(
+        backend
+            .release_task(&k, "other", "stopped", 2_002)
+            .expect_err("only the holder gives a task back")
+            .kind,
+        BackendErrorKind::Conflict
+    );
+    backend
+        .release_task(&k, "w", "the engine was stopped", 2_002)
+        .expect("release");
+    let t = backend.get_task(&k).expect("task");
+    assert_eq!(
+        (t.state, t.attempts, t.max_attempts, t.worker.as_deref()),
+        (TaskState::Pending, 1, 2, None)
+    );
+    assert_eq!(
+        t.last_error.as_deref(),
+        Some("attempt 1 was interrupted: the engine was stopped")
+    );
+    // Ready at once, long before the lease would have ended; the next attempt is number 2,
+    // and with `retry = 0` it may still fail once for good.
+    assert_eq!(ready(backend, "i", 2_003), ["once"]);
+    let claim = backend
+        .claim_task(&k, "w2", 2_003, 60_000)
+        .expect("claim")
+        .expect("won");
+    assert_eq!(claim.attempt, 2);
+    backend
+        .fail_task(&k, "w2", "boom", true, 2_004)
+        .expect("fail");
+    assert_eq!(backend.get_task(&k).expect("task").state, TaskState::Failed);
+}
+
+fn a_run_settles_only_when_nothing_can_happen(backend: &dyn TaskBackend) {
+    // `a` fails; `b` waits for it; `c` is independent and still to run.
+    start(
+        backend,
+        "s",
+        &plan(&[("a", &[], 0), ("b", &["a"], 0), ("c", &[], 0)]),
+    );
+    let (a, c) = (key("s", "a"), key("s", "c"));
+    backend
+        .claim_task(&a, "w", 2_000, 60_000)
+        .expect("claim")
+        .expect("won");
+    assert_eq!(
+        backend.settle_run("s", 2_001).expect("settle"),
+        RunState::Running
+    );
+    backend
+        .fail_task(&a, "w", "boom", false, 2_002)
+        .expect("fail");
+    // `c` can still start: the run goes on although `a` failed.
+    assert_eq!(
+        backend.settle_run("s", 2_003).expect("settle"),
+        RunState::Running
+    );
+    backend
+        .claim_task(&c, "w", 2_004, 60_000)
+        .expect("claim")
+        .expect("won");
+    // `c` runs: still going on.
+    assert_eq!(
+        backend.settle_run("s", 2_005).expect("settle"),
+        RunState::Running
+    );
+    backend
+        .complete_task(&c, "w", "ok", 2_006)
+        .expect("complete");
+    // Only `b` is left, and it waits for the failure: the run has failed, once.
+    assert_eq!(
+        backend.settle_run("s", 2_007).expect("settle"),
+        RunState::Failed
+    );
+    let run = backend.get_run("s").expect("run");
+    assert_eq!(
+        (run.state, run.finished_at),
+        (RunState::Failed, Some(2_007))
+    );
+    assert_eq!(
+        backend.settle_run("s", 2_008).expect("settle"),
+        RunState::Failed
+    );
+    // A run whose tasks all succeed settles as succeeded.
+    start(backend, "ok", &plan(&[("only", &[], 0)]));
+    let only = key("ok", "only");
+    backend
+        .claim_task(&only, "w", 3_000, 60_000)
+        .expect("claim")
+        .expect("won");
+    backend
+        .complete_task(&only, "w", "done", 3_001)
+        .expect("complete");
+    assert_eq!(
+        backend.settle_run("ok", 3_002).expect("settle"),
+        RunState::Succeeded
+    );
 }
 
 fn runs_and_tasks_are_stored(backend: &dyn TaskBackend) {

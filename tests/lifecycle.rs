@@ -432,3 +432,85 @@ fn rerun_starts_a_new_run_with_the_same_parameters_from_the_file() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("no-such-run"), "{stderr}");
 }
+
+/// The state of run `run` and its task `task` (state, attempts, last error), from `wfc status
+/// --json`.
+fn states(dir: &Path, run: &str, task: &str) -> (String, String, u64, String) {
+    let (code, status, stderr) = wfc(dir, &["status", run, "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let status: serde_json::Value = serde_json::from_str(&status).expect("status JSON");
+    let record = status["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["key"]["task"] == task)
+        .cloned()
+        .unwrap_or_default();
+    (
+        status["run"]["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        record["state"].as_str().unwrap_or_default().to_string(),
+        record["attempts"].as_u64().unwrap_or_default(),
+        record["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+#[test]
+fn a_stopped_run_gives_its_tasks_back_at_once_and_uses_up_no_retry() {
+    let dir = TempDir::new("wfc-interrupted");
+    write(
+        dir.path(),
+        "slow.wf",
+        "workflow slow {\n  task wait {\n    run = \"test -f go || sleep 1000\"\n  }\n}\n",
+    );
+    // The default lease (15 s) is left as it is: the task must not wait for it.
+    let run = stopped_run(dir.path(), &["run", "slow.wf"]);
+    let (run_state, task_state, attempts, error) = states(dir.path(), &run, "wait");
+    assert_eq!(
+        (run_state.as_str(), task_state.as_str(), attempts),
+        ("running", "pending", 1)
+    );
+    assert!(
+        error.contains("attempt 1 was interrupted: the engine was stopped"),
+        "{error}"
+    );
+    write(dir.path(), "go", "");
+    let started = std::time::Instant::now();
+    let (code, stdout, stderr) = wfc(dir.path(), &["resume", &run]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "resume waited for the lease of the stopped engine: {:?}",
+        started.elapsed()
+    );
+    // `retry = 0`, and yet the task ran a second attempt: the interrupted one did not count.
+    let (run_state, task_state, attempts, _) = states(dir.path(), &run, "wait");
+    assert_eq!(
+        (run_state.as_str(), task_state.as_str(), attempts),
+        ("succeeded", "succeeded", 2)
+    );
+}
+
+#[test]
+fn a_worker_that_exits_when_idle_settles_the_runs_it_finished() {
+    let dir = TempDir::new("wfc-worker-settles");
+    write(
+        dir.path(),
+        "pair.wf",
+        "workflow pair {\n  task first {\n    run = \"test -f go || sleep 1000\"\n  }\n  task second after first {\n    run = \"true\"\n  }\n}\n",
+    );
+    let run = stopped_run(dir.path(), &["run", "pair.wf"]);
+    write(dir.path(), "go", "");
+    let (code, stdout, stderr) = wfc(dir.path(), &["worker", "--exit-when-idle"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let (run_state, task_state, _, _) = states(dir.path(), &run, "second");
+    assert_eq!(
+        (run_state.as_str(), task_state.as_str()),
+        ("succeeded", "succeeded")
+    );
+}

@@ -2,6 +2,7 @@
 //! Its behaviour is the reference the other backends are tested against.
 
 use crate::plan::{Plan, TaskSpec};
+use crate::runtime::lifecycle;
 use crate::runtime::*;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -347,6 +348,41 @@ impl TaskBackend for MemoryBackend {
         }
         release(task);
         Ok(())
+    }
+
+    fn release_task(
+        &self,
+        key: &TaskKey,
+        worker: &str,
+        reason: &str,
+        _now: Millis,
+    ) -> BackendResult<()> {
+        let mut runs = self.lock();
+        let task = held(find(&mut runs, &key.run)?, &key.task, worker)?;
+        lifecycle::interrupt(&mut task.record, reason);
+        Ok(())
+    }
+
+    fn settle_run(&self, run: &str, now: Millis) -> BackendResult<RunState> {
+        let mut runs = self.lock();
+        let run = find(&mut runs, run)?;
+        if run.record.state != RunState::Running {
+            return Ok(run.record.state);
+        }
+        let tasks = &run.tasks;
+        let progress = lifecycle::progress_of(tasks.values().map(|task| {
+            let deps_done = task.deps.iter().all(|dep| {
+                tasks
+                    .get(dep)
+                    .is_some_and(|d| d.record.state.satisfies_dependents())
+            });
+            (task.record.state, deps_done)
+        }));
+        if let Some(state) = lifecycle::settled_state(progress) {
+            run.record.state = state;
+            run.record.finished_at = Some(now);
+        }
+        Ok(run.record.state)
     }
 
     fn wait_gate(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()> {

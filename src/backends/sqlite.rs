@@ -16,6 +16,7 @@ pub use schema::SCHEMA_VERSION;
 use recognise::{recognise, Found};
 
 use crate::plan::{Plan, TaskSpec};
+use crate::runtime::lifecycle;
 use crate::runtime::*;
 use rusqlite::types::Type;
 use rusqlite::{
@@ -495,6 +496,22 @@ macro_rules! ready_query {
 }
 
 const READY_IN_RUN: &str = ready_query!("AND r.id = ?1");
+
+/// Whether a task of run `?1` is claimed, running or waiting (through the `(run, state)`
+/// index: the states are looked up, not scanned).
+const ANY_ACTIVE: &str = "SELECT EXISTS (SELECT 1 FROM tasks WHERE run = ?1 \
+     AND state IN ('claimed', 'running', 'waiting'))";
+
+/// Whether a pending task of run `?1` has every dependency done.
+const ANY_READY: &str = concat!(
+    "SELECT EXISTS (SELECT 1 FROM tasks t WHERE t.run = ?1 AND t.state = 'pending' AND ",
+    deps_done!("t.run", "t.id"),
+    ")"
+);
+
+/// Whether a task of run `?1` has not succeeded (nor is an approved gate).
+const ANY_UNSUCCESSFUL: &str = "SELECT EXISTS (SELECT 1 FROM tasks WHERE run = ?1 \
+     AND state NOT IN ('succeeded', 'approved'))";
 const READY_ANYWHERE: &str = ready_query!("AND ?1 IS NULL");
 
 /// Claims a task that is pending with every dependency done, or whose lease ended before
@@ -906,6 +923,68 @@ impl TaskBackend for SqliteBackend {
                     finished_at
                 ])?;
                 Ok(())
+            },
+        )
+    }
+
+    fn release_task(
+        &self,
+        key: &TaskKey,
+        worker: &str,
+        reason: &str,
+        _now: Millis,
+    ) -> BackendResult<()> {
+        self.write(
+            || format!("give back task `{key}`"),
+            |tx| {
+                held(tx, key, worker)?;
+                let mut task = tx
+                    .prepare_cached(concat!(
+                        "SELECT ",
+                        task_columns!(),
+                        " FROM tasks WHERE run = ?1 AND id = ?2"
+                    ))?
+                    .query_row(params![key.run, key.task], task_record)?;
+                lifecycle::interrupt(&mut task, reason);
+                tx.prepare_cached(
+                    "UPDATE tasks SET state = ?3, max_attempts = ?4, last_error = ?5, \
+                     worker = NULL, lease_until = NULL WHERE run = ?1 AND id = ?2",
+                )?
+                .execute(params![
+                    key.run,
+                    key.task,
+                    task.state.as_str(),
+                    task.max_attempts,
+                    task.last_error
+                ])?;
+                Ok(())
+            },
+        )
+    }
+
+    fn settle_run(&self, run: &str, now: Millis) -> BackendResult<RunState> {
+        self.write(
+            || format!("settle run `{run}`"),
+            |tx| {
+                let state = run_state(tx, run)?;
+                if state != RunState::Running {
+                    return Ok(state);
+                }
+                let exists = |sql: &str| -> rusqlite::Result<bool> {
+                    tx.prepare_cached(sql)?
+                        .query_row(params![run], |row| row.get(0))
+                };
+                let progress = lifecycle::RunProgress {
+                    any_active: exists(ANY_ACTIVE)?,
+                    any_ready: exists(ANY_READY)?,
+                    all_succeeded: !exists(ANY_UNSUCCESSFUL)?,
+                };
+                let Some(settled) = lifecycle::settled_state(progress) else {
+                    return Ok(RunState::Running);
+                };
+                tx.prepare_cached("UPDATE runs SET state = ?2, finished_at = ?3 WHERE id = ?1")?
+                    .execute(params![run, settled.as_str(), now])?;
+                Ok(settled)
             },
         )
     }

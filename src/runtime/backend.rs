@@ -187,6 +187,24 @@ pub trait TaskBackend: Send + Sync {
         now: Millis,
     ) -> BackendResult<()>;
 
+    /// Gives back `worker`'s claim on `key` because its attempt was interrupted (the engine
+    /// was stopped): pending again at once, with no retry used up
+    /// ([`lifecycle::interrupt`](super::lifecycle::interrupt)), so another engine need not
+    /// wait for the lease to end.
+    fn release_task(
+        &self,
+        key: &TaskKey,
+        worker: &str,
+        reason: &str,
+        now: Millis,
+    ) -> BackendResult<()>;
+
+    /// Ends run `run` if nothing more can happen in it, deciding and writing its final state
+    /// in one atomic step ([`lifecycle::settled_state`](super::lifecycle::settled_state)), so
+    /// no other engine's claim can come between the decision and the write. Returns the run's
+    /// state afterwards: `Running` while it goes on.
+    fn settle_run(&self, run: &str, now: Millis) -> BackendResult<RunState>;
+
     /// Moves a claimed gate to `waiting`, releasing the worker.
     fn wait_gate(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()>;
 

@@ -7,7 +7,7 @@
 //! ran out, and never repeats one that succeeded.
 
 use super::agent::{AgentExecutor, AgentRequest, ProgressFn};
-use super::backend::{BackendResult, TaskBackend};
+use super::backend::{BackendErrorKind, BackendResult, TaskBackend};
 use super::model::*;
 use super::output_throttle::OutputThrottle;
 use super::process::{
@@ -350,12 +350,24 @@ impl Engine {
             }
             tokio::select! {
                 Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                    let mut finished = Vec::new();
                     if let Ok(key) = done {
                         active.remove(&key);
+                        finished.push(key);
                     }
                     // Finish every task that is already done before looking again.
                     while let Some(Ok(key)) = tasks.try_join_next() {
                         active.remove(&key);
+                        finished.push(key);
+                    }
+                    // A worker ends the runs whose last task it finished; an engine of one
+                    // run settles it when it has nothing left running (above).
+                    if self.config.run.is_none() {
+                        let runs: std::collections::BTreeSet<String> =
+                            finished.into_iter().map(|key| key.run).collect();
+                        for run in runs {
+                            self.settle_run(&run).await?;
+                        }
                     }
                 }
                 _ = tokio::time::sleep(idle_poll) => {
@@ -367,9 +379,27 @@ impl Engine {
                 idle_poll = self.config.poll;
             }
         }
-        // Stopped: running attempts end with the process; their leases run out and another
-        // engine (or `wfc resume`) takes them over.
+        // Stopped: the running attempts are ended (dropping an attempt kills its process
+        // group), then their claims are given back at once, recorded as interrupted and
+        // using up no retry, so `wfc resume` or another engine can start them right away.
         tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+        for key in active {
+            let (backend, worker) = (Arc::clone(&self.backend), self.config.worker.clone());
+            let task = key.to_string();
+            let released = tokio::task::spawn_blocking(move || {
+                backend.release_task(&key, &worker, "the engine was stopped", now_millis())
+            })
+            .await;
+            match released {
+                // A task whose attempt ended before the stop is no longer held: nothing to
+                // give back.
+                Ok(Ok(())) => {}
+                Ok(Err(error)) if error.kind == BackendErrorKind::Conflict => {}
+                Ok(Err(error)) => eprintln!("warning: cannot give back task {task}: {error}"),
+                Err(error) => eprintln!("warning: cannot give back task {task}: {error}"),
+            }
+        }
         Ok(None)
     }
 
@@ -398,8 +428,17 @@ impl Engine {
             return Ok(Some(state));
         }
         let plan = self.plan(run).await?;
-        let id = run.to_string();
-        let tasks = self.call(move |b| b.list_tasks(&id)).await?;
+        // Only a run with a time limit on a person's answer needs its waiting tasks read.
+        let answers_expire = plan
+            .tasks
+            .iter()
+            .any(|t| t.action.waits_for_person() && t.timeout_secs.is_some());
+        let tasks = if answers_expire {
+            let id = run.to_string();
+            self.call(move |b| b.list_tasks(&id)).await?
+        } else {
+            Vec::new()
+        };
         let now = now_millis();
         for task in tasks.iter().filter(|t| t.state == TaskState::Waiting) {
             let timeout = plan.task(&task.key.task).and_then(|s| s.timeout_secs);
@@ -420,31 +459,20 @@ impl Engine {
                 }
             }
         }
-        let busy = tasks.iter().any(|t| {
-            matches!(
-                t.state,
-                TaskState::Claimed | TaskState::Running | TaskState::Waiting
-            )
-        });
-        if busy {
+        self.settle_run(run).await
+    }
+
+    /// Ends `run` if nothing more can happen in it: the backend decides and writes that in
+    /// one atomic step, so another engine's claim cannot come between. The engine that ends
+    /// the run reports it.
+    async fn settle_run(&self, run: &str) -> Result<Option<RunState>, EngineError> {
+        let id = run.to_string();
+        let state = self.call(move |b| b.settle_run(&id, now_millis())).await?;
+        if state == RunState::Running {
             return Ok(None);
         }
         let id = run.to_string();
-        if !self
-            .call(move |b| b.find_ready_tasks(Some(&id), now_millis(), 1))
-            .await?
-            .is_empty()
-        {
-            return Ok(None);
-        }
-        let state = if tasks.iter().all(|t| t.state.satisfies_dependents()) {
-            RunState::Succeeded
-        } else {
-            RunState::Failed
-        };
-        let id = run.to_string();
-        self.call(move |b| b.finish_run(&id, state, now_millis()))
-            .await?;
+        let tasks = self.call(move |b| b.list_tasks(&id)).await?;
         let counts = count_states(&tasks);
         self.emit(
             run,

@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod backend;
 pub mod engine;
+pub mod lifecycle;
 pub mod model;
 pub mod output_throttle;
 pub mod process;

@@ -788,6 +788,55 @@ impl TaskBackend for BeadsBackend {
         })
     }
 
+    fn release_task(
+        &self,
+        key: &TaskKey,
+        worker: &str,
+        reason: &str,
+        _now: Millis,
+    ) -> BackendResult<()> {
+        let task = self.holding(key, worker)?;
+        let note = format!("wfc: attempt {} was interrupted: {reason}", task.attempts);
+        self.cli.call(
+            &commands::set_status(&task.issue, "open", &issue::arg_safe(&note), worker),
+            None,
+        )?;
+        self.change(&key.run, |file| {
+            let task = Self::held(file, key, worker)?;
+            let mut record = task.record(&key.run);
+            crate::runtime::lifecycle::interrupt(&mut record, reason);
+            task.state = record.state;
+            task.max_attempts = record.max_attempts;
+            task.last_error = record.last_error;
+            task.release();
+            Ok(())
+        })
+    }
+
+    fn settle_run(&self, run: &str, now: Millis) -> BackendResult<RunState> {
+        use crate::runtime::lifecycle::{progress_of, settled_state};
+        self.change(run, |file| {
+            if file.state != RunState::Running || file.creating {
+                return Ok(file.state);
+            }
+            let ready: std::collections::HashSet<&str> = file
+                .pending_and_unblocked()
+                .into_iter()
+                .map(|t| t.id.as_str())
+                .collect();
+            let progress = progress_of(
+                file.tasks
+                    .iter()
+                    .map(|t| (t.state, ready.contains(t.id.as_str()))),
+            );
+            if let Some(state) = settled_state(progress) {
+                file.state = state;
+                file.finished_at = Some(now);
+            }
+            Ok(file.state)
+        })
+    }
+
     fn wait_gate(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()> {
         self.change(&key.run, |file| {
             let task = Self::held(file, key, worker)?;
