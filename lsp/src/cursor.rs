@@ -5,6 +5,8 @@
 //! and strings, keeping a stack of the blocks it is in (with the names their headers declare)
 //! and the tokens since the last brace, and says what may be typed at the cursor.
 
+use wfc::span::Span;
+
 /// What may be typed at the cursor.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Place {
@@ -109,6 +111,28 @@ enum StringEnd {
     InText,
     /// The cursor is in an interpolation whose text so far is this.
     InInterpolation(String),
+}
+
+/// The span of the word (ASCII letters, digits and `_`, as the grammar's names) around byte
+/// `offset` of `text`; empty where there is none. Both ends are character boundaries whatever
+/// surrounds the word, and an offset inside a character is taken as that character's start.
+pub fn word_at(text: &str, offset: usize) -> Span {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    // Every character of a word is one byte, so the word's ends are found byte-wise, and
+    // the first byte that is not part of it starts a character.
+    let start = text[..offset]
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !is_word(c))
+        .map_or(0, |(at, c)| at + c.len_utf8());
+    let end = text[offset..]
+        .find(|c| !is_word(c))
+        .map_or(text.len(), |length| offset + length);
+    Span::new(start, end)
 }
 
 /// Reads the cursor's place at byte `offset` of `text`.

@@ -1,7 +1,7 @@
 //! Hover: what the name under the cursor is. A parameter's type, default and docs; a task's
 //! title, dependencies and agent; an agent profile's settings; an imported module's docs.
 
-use crate::cursor::{cursor, Place};
+use crate::cursor::{cursor, word_at, Place};
 use crate::documents::Analyses;
 use crate::index::{DefKind, Definition, Target};
 use crate::view::View;
@@ -37,15 +37,7 @@ fn declared(analyses: &Analyses, offset: usize) -> Option<Hover> {
 fn builtin(analyses: &Analyses, offset: usize) -> Option<Hover> {
     let current = &analyses.current;
     let text = current.text();
-    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    let start = text
-        .get(..offset)?
-        .rfind(|c| !is_word(c))
-        .map_or(0, |at| at + 1);
-    let end = offset
-        + text[offset..]
-            .find(|c| !is_word(c))
-            .unwrap_or(text.len() - offset);
+    let Span { start, end } = word_at(text, offset);
     let word = &text[start..end];
     let (noun, description) = match cursor(text, end).place {
         Place::FieldName(_) => ("field", field_doc(word)),

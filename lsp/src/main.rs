@@ -36,6 +36,7 @@ async fn main() {
         println!("wfc-lsp {}", env!("CARGO_PKG_VERSION"));
         return;
     }
+    guard::log_panics();
     let (service, socket) = server::service(State::new(ModuleUris::from_environment()));
     tower_lsp_server::Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
         .serve(service)

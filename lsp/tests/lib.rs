@@ -8,4 +8,5 @@ mod hover;
 mod navigation;
 mod resilience;
 mod support;
+mod sweep;
 mod unicode;

@@ -138,6 +138,40 @@ impl Server {
         }
     }
 
+    /// Sends many requests at once, without waiting between them as an editor does while
+    /// the user types, and returns their responses in the order of `requests`.
+    pub fn call_many(&mut self, requests: &[(&str, Value)]) -> Vec<Result<Value, Value>> {
+        let first = self.next_id + 1;
+        for (method, params) in requests {
+            self.next_id += 1;
+            let id = self.next_id;
+            self.send(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
+        }
+        let mut answers: Vec<Option<Result<Value, Value>>> = vec![None; requests.len()];
+        let mut missing = requests.len();
+        let deadline = Instant::now() + PATIENCE;
+        while missing > 0 {
+            let message = self.receive(deadline);
+            let slot = message
+                .get("id")
+                .and_then(Value::as_i64)
+                .filter(|_| message.get("method").is_none())
+                .and_then(|id| usize::try_from(id - first).ok())
+                .filter(|at| *at < answers.len());
+            match slot {
+                Some(at) => {
+                    answers[at] = Some(match message.get("error") {
+                        Some(error) => Err(error.clone()),
+                        None => Ok(message["result"].clone()),
+                    });
+                    missing -= 1;
+                }
+                None => self.notifications.push(message),
+            }
+        }
+        answers.into_iter().flatten().collect()
+    }
+
     /// Sends a request that must succeed and returns its result.
     pub fn request(&mut self, method: &str, params: Value) -> Value {
         self.call(method, params)
