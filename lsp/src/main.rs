@@ -9,8 +9,10 @@ mod definition;
 mod diagnostics;
 mod documents;
 mod formatting;
+mod framing;
 mod guard;
 mod hover;
+mod incoming;
 mod index;
 mod module_uri;
 mod overlay;
@@ -19,6 +21,7 @@ mod rename;
 mod scheduler;
 mod server;
 mod state;
+mod stdio;
 mod symbols;
 mod text_diff;
 mod view;
@@ -38,7 +41,5 @@ async fn main() {
     }
     guard::log_panics();
     let (service, socket) = server::service(State::new(ModuleUris::from_environment()));
-    tower_lsp_server::Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
-        .serve(service)
-        .await;
+    stdio::serve(service, socket).await;
 }

@@ -4,6 +4,7 @@
 mod completion;
 mod diagnostics;
 mod editing;
+mod framing;
 mod hover;
 mod navigation;
 mod resilience;

@@ -115,6 +115,18 @@ impl Server {
         self.stdin.flush().expect("flush");
     }
 
+    /// Writes raw bytes to the server's standard input, framed or not.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stdin.write_all(bytes).expect("write");
+        self.stdin.flush().expect("flush");
+    }
+
+    /// The next request id [`Server::call`] will use; lets a test send a request by hand.
+    pub fn reserve_id(&mut self) -> i64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
     /// Sends a notification.
     pub fn notify(&mut self, method: &str, params: Value) {
         self.send(json!({ "jsonrpc": "2.0", "method": method, "params": params }));
