@@ -253,7 +253,7 @@ fn import_paths(
 ) -> Vec<CompletionItem> {
     // The whole path typed so far is replaced, so that `/` in it does not cut the word the
     // editor filters by.
-    let line_start = text[..offset].rfind('\n').map_or(0, |at| at + 1);
+    let line_start = text[..offset].rfind(['\n', '\r']).map_or(0, |at| at + 1);
     let quote = text[line_start..offset]
         .rfind('"')
         .map_or(offset, |at| line_start + at + 1);

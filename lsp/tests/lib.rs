@@ -6,6 +6,7 @@ mod diagnostics;
 mod editing;
 mod framing;
 mod hover;
+mod line_endings;
 mod navigation;
 mod resilience;
 mod support;

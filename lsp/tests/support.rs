@@ -401,3 +401,53 @@ pub fn word_range(text: &str, context: &str, nth: usize, word: &str) -> Value {
         "end": position_of_offset(text, start + word.len()),
     })
 }
+
+/// The byte offset of an LSP position in `text`, as a conforming client computes it: `\n`,
+/// `\r\n` and `\r` end lines, and a column past a line's text is clamped to its end.
+pub fn offset_of_position(text: &str, position: &Value) -> usize {
+    let line = position["line"].as_u64().expect("line") as usize;
+    let character = position["character"].as_u64().expect("character") as usize;
+    let mut start = 0;
+    for _ in 0..line {
+        match text[start..].find(['\n', '\r']) {
+            Some(at) => {
+                let at = start + at;
+                start = at + if text[at..].starts_with("\r\n") { 2 } else { 1 };
+            }
+            None => return text.len(),
+        }
+    }
+    let end = text[start..]
+        .find(['\n', '\r'])
+        .map_or(text.len(), |at| start + at);
+    let mut units = 0;
+    for (at, c) in text[start..end].char_indices() {
+        if units >= character {
+            return start + at;
+        }
+        units += c.len_utf16();
+    }
+    end
+}
+
+/// Applies a list of LSP text edits to `text` as a conforming client does.
+pub fn apply(text: &str, edits: &Value) -> String {
+    let mut edits: Vec<(usize, usize, String)> = edits
+        .as_array()
+        .expect("edits")
+        .iter()
+        .map(|e| {
+            (
+                offset_of_position(text, &e["range"]["start"]),
+                offset_of_position(text, &e["range"]["end"]),
+                e["newText"].as_str().expect("new text").to_string(),
+            )
+        })
+        .collect();
+    edits.sort_by_key(|(start, _, _)| std::cmp::Reverse(*start));
+    let mut text = text.to_string();
+    for (start, end, new) in edits {
+        text.replace_range(start..end, &new);
+    }
+    text
+}
