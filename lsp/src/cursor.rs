@@ -33,7 +33,20 @@ pub enum Place {
         module: String,
         /// The workflow in that module.
         workflow: String,
+        /// The arguments already given, which are not offered again.
+        given: Vec<String>,
     },
+    /// After `use MODULE.`: a workflow of the imported module.
+    UseWorkflow(String),
+    /// After `param NAME:`, or inside `list<` there.
+    ParamType {
+        /// Whether the type is a list's element type.
+        in_list: bool,
+    },
+    /// After `for each VAR in`: a list to loop over.
+    ForEachList,
+    /// After `when`, `!`, `(`, `&&` or `||` in a `when` condition.
+    Condition,
     /// Inside an import's path.
     ImportPath,
     /// Inside `{{ … }}`, before any `|`: the dotted segments already typed before the one
@@ -71,6 +84,11 @@ pub struct Cursor {
     pub loop_var: Option<String>,
     /// The agent profile whose block the cursor is in.
     pub agent: Option<String>,
+    /// The innermost block the cursor is in.
+    pub block: Option<BlockKind>,
+    /// The field whose value holds the cursor, for an interpolation: the field a string, a
+    /// list or a map belongs to.
+    pub field: Option<String>,
 }
 
 /// Words that cannot be names, as the grammar's `keyword` rule lists them; rename refuses
@@ -164,7 +182,9 @@ pub fn cursor(text: &str, offset: usize) -> Cursor {
                     return finish(place, &frames, &tokens);
                 }
                 StringEnd::InInterpolation(typed) => {
-                    return finish(interpolation_place(&typed), &frames, &tokens);
+                    let mut found = finish(interpolation_place(&typed), &frames, &tokens);
+                    found.field = value_field(&frames, &tokens);
+                    return found;
                 }
             },
             b'{' => {
@@ -239,13 +259,34 @@ fn finish(place: Place, frames: &[Frame], tokens: &[Token]) -> Cursor {
         }
         _ => (None, None),
     };
+    let block = frames.iter().rev().find_map(|f| match f.kind {
+        FrameKind::Block(block) => Some(block),
+        _ => None,
+    });
     Cursor {
         place,
         workflow,
         node,
         loop_var,
         agent,
+        block,
+        field: None,
     }
+}
+
+/// The field whose value the cursor is in: the one a map value (`env = { … }`) was opened
+/// for, or the last `FIELD =` that starts a line or follows a comma.
+fn value_field(frames: &[Frame], tokens: &[Token]) -> Option<String> {
+    if let Some(top) = frames.last().filter(|f| f.kind == FrameKind::Other) {
+        return top.name.clone();
+    }
+    (0..tokens.len().saturating_sub(1)).rev().find_map(|at| {
+        let starts = at == 0 || matches!(tokens[at - 1], Token::Newline | Token::Punct(b','));
+        match (&tokens[at], &tokens[at + 1]) {
+            (Token::Word(field), Token::Punct(b'=')) if starts => Some(field.clone()),
+            _ => None,
+        }
+    })
 }
 
 /// Scans the string that starts at `start` (a `"` or `"""`).
@@ -340,6 +381,8 @@ fn code_place(frames: &[Frame], tokens: &[Token]) -> Place {
                 Place::AfterList
             } else if let Some(place) = use_argument(tokens) {
                 place
+            } else if let Some(place) = header_place(line(tokens)) {
+                place
             } else if line(tokens).is_empty() {
                 Place::WorkflowMember
             } else {
@@ -430,10 +473,59 @@ fn use_argument(tokens: &[Token]) -> Option<Place> {
         rest.iter().rfind(|t| **t != Token::Newline),
         Some(Token::Punct(b'(' | b','))
     );
+    // Names followed by `=` at the top level of the arguments are given already.
+    let mut given = Vec::new();
+    let mut depth = 0i32;
+    for pair in rest.windows(2) {
+        match &pair[0] {
+            Token::Punct(b'(' | b'[') => depth += 1,
+            Token::Punct(b')' | b']') => depth -= 1,
+            Token::Word(name) if depth == 1 && pair[1] == Token::Punct(b'=') => {
+                given.push(name.clone());
+            }
+            _ => {}
+        }
+    }
     (open && after_separator).then(|| Place::UseArgument {
         module: module.clone(),
         workflow: workflow.clone(),
+        given,
     })
+}
+
+/// The places in a member's first line that take something other than a name: a type after
+/// `param NAME:`, a workflow after `use M.`, a list after `for each VAR in`, a condition.
+fn header_place(line: &[Token]) -> Option<Place> {
+    let word = |token: &Token, wanted: &str| matches!(token, Token::Word(w) if w == wanted);
+    if let [first, Token::Word(_), Token::Punct(b':'), rest @ ..] = line {
+        if word(first, "param") {
+            return match rest {
+                [] => Some(Place::ParamType { in_list: false }),
+                [.., list, Token::Punct(b'<')] if word(list, "list") => {
+                    Some(Place::ParamType { in_list: true })
+                }
+                _ => None,
+            };
+        }
+    }
+    if let [.., use_word, Token::Word(module), Token::Punct(b'.')] = line {
+        if word(use_word, "use") {
+            return Some(Place::UseWorkflow(module.clone()));
+        }
+    }
+    if let [.., each, Token::Word(_), in_word] = line {
+        if word(each, "each") && word(in_word, "in") {
+            return Some(Place::ForEachList);
+        }
+    }
+    let when = line.iter().rposition(|t| word(t, "when"))?;
+    let operand_expected = matches!(
+        &line[when..],
+        [_] | [.., Token::Punct(b'!' | b'(')]
+            | [.., Token::Punct(b'&'), Token::Punct(b'&')]
+            | [.., Token::Punct(b'|'), Token::Punct(b'|')]
+    );
+    operand_expected.then_some(Place::Condition)
 }
 
 /// What a header declares: the name after its keyword, and a `for each` variable.
@@ -493,9 +585,16 @@ fn open_frame(tokens: &[Token]) -> Frame {
         Some("defaults") => FrameKind::Block(BlockKind::Defaults),
         _ => FrameKind::Other,
     };
+    // A map value's frame is named after its field, which interpolations inside it belong to.
+    let name = match tokens {
+        [.., Token::Word(field), Token::Punct(b'=')] if kind == FrameKind::Other => {
+            Some(field.clone())
+        }
+        _ => header.name,
+    };
     Frame {
         kind,
-        name: header.name,
+        name,
         loop_var: header.loop_var,
     }
 }
@@ -579,12 +678,16 @@ mod tests {
         assert_eq!(at("import \"std/‸").place, Place::ImportPath);
         assert_eq!(at("// task t after ‸").place, Place::Nothing);
         assert_eq!(at("workflow w {\n  ‸").place, Place::WorkflowMember);
-        let place = Place::UseArgument {
+        let place = |given: &[&str]| Place::UseArgument {
             module: "m".into(),
             workflow: "w".into(),
+            given: given.iter().map(|g| g.to_string()).collect(),
         };
-        assert_eq!(at("workflow x {\n  use m.w(‸").place, place);
-        assert_eq!(at("workflow x {\n  use m.w(a = [1, 2], b‸").place, place);
+        assert_eq!(at("workflow x {\n  use m.w(‸").place, place(&[]));
+        assert_eq!(
+            at("workflow x {\n  use m.w(a = [1, 2], b‸").place,
+            place(&["a"])
+        );
         assert_eq!(at("workflow x {\n  use m.w(a = ‸").place, Place::Nothing);
         assert_eq!(at("‸").place, Place::TopLevel);
         assert_eq!(

@@ -47,17 +47,10 @@ fn check_line_break(text: &str, line_break: &str, formatted_break: &str, name: &
         diagnostics[0]["range"]["start"]["line"],
         text[..nope].matches(line_break).count()
     );
-    assert_eq!(
-        diagnostics[0]["range"]["end"],
-        lsp_position(text, nope + 4)
-    );
+    assert_eq!(diagnostics[0]["range"]["end"], lsp_position(text, nope + 4));
     // Definition from `after a` lands on `task a`'s name.
     let after_a = text.find("after a").expect("after a") + 6;
-    let found = server.at(
-        "textDocument/definition",
-        &uri,
-        lsp_position(text, after_a),
-    );
+    let found = server.at("textDocument/definition", &uri, lsp_position(text, after_a));
     let task_a = text.find("task a").expect("task a") + 5;
     assert_eq!(found["range"]["start"], lsp_position(text, task_a));
     assert_eq!(found["range"]["start"]["line"], 2);
