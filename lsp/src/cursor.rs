@@ -89,6 +89,9 @@ pub struct Cursor {
     /// The field whose value holds the cursor, for an interpolation: the field a string, a
     /// list or a map belongs to.
     pub field: Option<String>,
+    /// Whether the cursor is in code: not in a comment, nor in a string's text (an
+    /// interpolation is code).
+    pub code: bool,
 }
 
 /// Words that cannot be names, as the grammar's `keyword` rule lists them; rename refuses
@@ -169,7 +172,11 @@ pub fn cursor(text: &str, offset: usize) -> Cursor {
             b'/' if bytes.get(at + 1) == Some(&b'/') => {
                 match bytes[at..].iter().position(|&b| b == b'\n') {
                     Some(length) => at += length,
-                    None => return finish(Place::Nothing, &frames, &tokens),
+                    None => {
+                        let mut found = finish(Place::Nothing, &frames, &tokens);
+                        found.code = false;
+                        return found;
+                    }
                 }
             }
             b'"' => match string(bytes, at) {
@@ -179,7 +186,9 @@ pub fn cursor(text: &str, offset: usize) -> Cursor {
                 }
                 StringEnd::InText => {
                     let place = string_place(&frames, &tokens);
-                    return finish(place, &frames, &tokens);
+                    let mut found = finish(place, &frames, &tokens);
+                    found.code = false;
+                    return found;
                 }
                 StringEnd::InInterpolation(typed) => {
                     let mut found = finish(interpolation_place(&typed), &frames, &tokens);
@@ -271,6 +280,7 @@ fn finish(place: Place, frames: &[Frame], tokens: &[Token]) -> Cursor {
         agent,
         block,
         field: None,
+        code: true,
     }
 }
 
