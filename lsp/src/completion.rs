@@ -67,7 +67,7 @@ pub fn completion(
         Place::UseWorkflow(module) => imported_workflows(analyses, module),
         Place::ParamType { in_list } => param_types(*in_list),
         Place::ForEachList => params_where(analyses, &cursor, |ty| ty.starts_with("list<")),
-        Place::Condition => params_where(analyses, &cursor, |ty| ty == "bool"),
+        Place::Condition => condition_operands(analyses, &cursor),
         Place::ImportPath => import_paths(text, offset, analyses, folder),
         Place::Nothing => Vec::new(),
     }
@@ -324,6 +324,28 @@ fn params_where(
             wanted(&ty).then(|| item(&name, CompletionItemKind::VARIABLE, &format!("param: {ty}")))
         })
         .collect()
+}
+
+/// What a `when` condition may read: `bool` parameters first, then the loop variable and the
+/// parameters a comparison (`==`, `!=`) can test. Never a secret (a condition shows in the
+/// plan) nor a result (it is decided before anything runs).
+fn condition_operands(analyses: &Analyses, cursor: &Cursor) -> Vec<CompletionItem> {
+    let mut items = params_where(analyses, cursor, |ty| ty == "bool");
+    let compared = |ty: &str| !matches!(ty, "bool" | "secret") && !ty.starts_with("list<");
+    let mut comparisons = params_where(analyses, cursor, compared);
+    if let Some(var) = &cursor.loop_var {
+        comparisons.insert(0, item(var, CompletionItemKind::VARIABLE, "loop variable"));
+    }
+    for comparison in &mut comparisons {
+        let detail = comparison.detail.take().unwrap_or_default();
+        comparison.detail = Some(format!("{detail}: compare with `==` or `!=`"));
+        comparison.sort_text = Some(format!("1{}", comparison.label));
+    }
+    for boolean in &mut items {
+        boolean.sort_text = Some(format!("0{}", boolean.label));
+    }
+    items.extend(comparisons);
+    items
 }
 
 /// The parameters of the workflow a `use` inlines, from the module its import loaded, less

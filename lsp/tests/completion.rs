@@ -182,27 +182,29 @@ fn param_types_are_offered_after_the_colon() {
 }
 
 #[test]
-fn loops_offer_list_parameters_and_conditions_bool_ones() {
+fn loops_offer_list_parameters_and_conditions_what_they_may_read() {
     let found = labels(
         "  param docs: bool = true\n",
         0,
         "\n  task more for each r in ‸\n",
     );
     assert_eq!(found, ["reviewers"]);
+    // A condition reads `bool` parameters, or compares another parameter or the loop
+    // variable; never a list.
     let found = labels("  param docs: bool = true\n", 0, "\n  task more when ‸\n");
-    assert_eq!(found, ["docs"]);
+    assert_eq!(found, ["docs", "name", "spec"]);
     let found = labels(
         "  param docs: bool = true\n",
         0,
         "\n  task more after check when !(‸\n",
     );
-    assert_eq!(found, ["docs"]);
+    assert_eq!(found, ["docs", "name", "spec"]);
     let found = labels(
         "  param docs: bool = true\n",
         0,
-        "\n  task more when docs && ‸\n",
+        "\n  task more for each r in reviewers when docs && ‸\n",
     );
-    assert_eq!(found, ["docs"]);
+    assert_eq!(found, ["docs", "r", "name", "spec"]);
 }
 
 #[test]
