@@ -74,11 +74,17 @@ async function typeAfter(text, typed) {
     const editor = window.editor;
     editor.setValue(text);
     const model = editor.getModel();
+    // Tokens as VS Code has them before anyone types: every line tokenized.
+    model.tokenization.forceTokenization(model.getLineCount());
     const end = model.getPositionAt(text.length);
     editor.setPosition(end);
     editor.focus();
   }, text);
-  await page.keyboard.type(typed);
+  // Key by key, as a person types: each key is handled before the next is pressed.
+  for (const key of typed) {
+    await page.keyboard.type(key);
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
+  }
   return page.evaluate(() => window.editor.getValue());
 }
 
