@@ -42,4 +42,8 @@ async fn main() {
     guard::log_panics();
     let (service, socket) = server::service(State::new(ModuleUris::from_environment()));
     stdio::serve(service, socket).await;
+    // The reader may still be blocked reading standard input, on a thread that cannot be
+    // cancelled, and returning would wait for it (an editor that sent `exit` need not close
+    // the pipe): every answer is written, so the process ends here.
+    std::process::exit(0);
 }

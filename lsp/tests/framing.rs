@@ -175,3 +175,14 @@ fn garbage_between_frames_is_skipped() {
         server.log()
     );
 }
+
+#[test]
+fn exit_ends_the_server_at_once_though_standard_input_stays_open() {
+    let (mut server, _folder, uri, text) = open_feature();
+    still_serves(&mut server, &uri, &text);
+    let took = server.shut_down(Duration::from_secs(10));
+    assert!(
+        took.is_some_and(|took| took < Duration::from_secs(2)),
+        "the server took {took:?} to exit"
+    );
+}

@@ -288,6 +288,21 @@ impl Server {
         std::fs::read_to_string(self.cache.path().join("stderr.log")).unwrap_or_default()
     }
 
+    /// Asks the server to shut down and exit, as an editor does (leaving its standard input
+    /// open), and returns how long the process took to end, if it did within `limit`.
+    pub fn shut_down(&mut self, limit: Duration) -> Option<Duration> {
+        self.request("shutdown", Value::Null);
+        let started = Instant::now();
+        self.notify("exit", Value::Null);
+        while started.elapsed() < limit {
+            if !self.is_running() {
+                return Some(started.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
