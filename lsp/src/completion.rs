@@ -15,7 +15,7 @@ use tower_lsp_server::ls_types::{
     CompletionItem, CompletionItemKind, CompletionTextEdit, Range, TextEdit,
 };
 use wfc::check::{DEFAULTS_FIELDS, GATE_FIELDS, TASK_FIELDS};
-use wfc::ir::{Adapter, FILTER_NAMES};
+use wfc::ir::{Adapter, NodeKind, FILTER_NAMES};
 
 /// The completions at `offset` of the current text. `folder` is the document's folder, whose
 /// `.wf` files an import may name.
@@ -59,7 +59,15 @@ pub fn completion(
                 .collect(),
             _ => Vec::new(),
         },
-        Place::UseArgument { module, workflow } => use_arguments(analyses, module, workflow),
+        Place::UseArgument {
+            module,
+            workflow,
+            given,
+        } => use_arguments(analyses, module, workflow, given),
+        Place::UseWorkflow(module) => imported_workflows(analyses, module),
+        Place::ParamType { in_list } => param_types(*in_list),
+        Place::ForEachList => params_where(analyses, &cursor, |ty| ty.starts_with("list<")),
+        Place::Condition => condition_operands(analyses, &cursor),
         Place::ImportPath => import_paths(text, offset, analyses, folder),
         Place::Nothing => Vec::new(),
     }
@@ -138,24 +146,15 @@ fn interpolation(analyses: &Analyses, cursor: &Cursor, path: &[String]) -> Vec<C
             if let Some(var) = &cursor.loop_var {
                 items.push(item(var, CompletionItemKind::VARIABLE, "loop variable"));
             }
-            for (name, definition) in &names {
-                match definition.kind {
-                    DefKind::Param => {
-                        let ty = cursor
-                            .workflow
-                            .as_deref()
-                            .and_then(|w| param_type(analyses, w, name))
-                            .map_or("param".to_string(), |ty| format!("param: {ty}"));
-                        items.push(item(name, CompletionItemKind::VARIABLE, &ty));
-                    }
-                    DefKind::Task if Some(name) != cursor.node.as_ref() => items.push(item(
-                        &format!("{name}.result"),
-                        CompletionItemKind::FIELD,
-                        "the task's result",
-                    )),
-                    _ => {}
-                }
+            for (name, _) in names.iter().filter(|(_, d)| d.kind == DefKind::Param) {
+                let ty = cursor
+                    .workflow
+                    .as_deref()
+                    .and_then(|w| param_type(analyses, w, name))
+                    .map_or("param".to_string(), |ty| format!("param: {ty}"));
+                items.push(item(name, CompletionItemKind::VARIABLE, &ty));
             }
+            items.extend(results(analyses, cursor));
             items.push(item("run.id", CompletionItemKind::CONSTANT, "the run's id"));
             items.push(item(
                 "task.id",
@@ -167,7 +166,11 @@ fn interpolation(analyses: &Analyses, cursor: &Cursor, path: &[String]) -> Vec<C
         [first] if first == "run" || first == "task" => {
             vec![item("id", CompletionItemKind::CONSTANT, "the id")]
         }
-        [first] if names.get(first).is_some_and(|d| d.kind == DefKind::Task) => {
+        [first]
+            if readable_results(analyses, cursor)
+                .iter()
+                .any(|(n, _)| n == first) =>
+        {
             vec![item(
                 "result",
                 CompletionItemKind::FIELD,
@@ -178,8 +181,181 @@ fn interpolation(analyses: &Analyses, cursor: &Cursor, path: &[String]) -> Vec<C
     }
 }
 
-/// The parameters of the workflow a `use` inlines, from the module its import loaded.
-fn use_arguments(analyses: &Analyses, module: &str, workflow: &str) -> Vec<CompletionItem> {
+/// The fields decided when the plan is made, before any task has run: no result can be read
+/// in them (the checker's `wf::not-upstream`).
+const PLANNED_FIELDS: [&str; 3] = ["title", "labels", "workdir"];
+
+/// The tasks whose results the cursor's place may read, each with whether its `when` may leave
+/// it out: the tasks that certainly run before the cursor's task or gate, and only in a field
+/// read at run time. `defaults` and `use` arguments read none.
+fn readable_results(analyses: &Analyses, cursor: &Cursor) -> Vec<(String, bool)> {
+    let in_node = matches!(cursor.block, Some(BlockKind::Task | BlockKind::Gate));
+    let field_reads = cursor
+        .field
+        .as_deref()
+        .is_some_and(|field| !PLANNED_FIELDS.contains(&field));
+    let (Some(workflow), Some(node), true, true) =
+        (&cursor.workflow, &cursor.node, in_node, field_reads)
+    else {
+        return Vec::new();
+    };
+    analyses
+        .all()
+        .find_map(|analysis| {
+            let (_, workflow) = analysis.module().ir.workflow(workflow)?;
+            let (id, _) = workflow.node(node)?;
+            // Every node the cursor's node waits for, directly or through others.
+            let mut seen = vec![false; workflow.nodes.len()];
+            let mut queue = vec![id.0 as usize];
+            let mut upstream = Vec::new();
+            while let Some(at) = queue.pop() {
+                for (dependency, _) in &workflow.nodes.get(at)?.after {
+                    let dependency = dependency.0 as usize;
+                    if !std::mem::replace(seen.get_mut(dependency)?, true) {
+                        queue.push(dependency);
+                        let found = workflow.nodes.get(dependency)?;
+                        if matches!(found.kind, NodeKind::Task(_)) {
+                            upstream.push((found.name.clone(), found.when.is_some()));
+                        }
+                    }
+                }
+            }
+            upstream.sort();
+            Some(upstream)
+        })
+        .unwrap_or_default()
+}
+
+/// `TASK.result` for every result the cursor may read; a task that `when` may leave out gets
+/// the fallback the checker asks for.
+fn results(analyses: &Analyses, cursor: &Cursor) -> Vec<CompletionItem> {
+    readable_results(analyses, cursor)
+        .into_iter()
+        .map(|(name, conditional)| {
+            let label = format!("{name}.result");
+            let mut item = item(&label, CompletionItemKind::FIELD, "the task's result");
+            if conditional {
+                item.detail = Some("the result of a task its `when` may leave out".into());
+                item.insert_text = Some(format!("{label} | default(\"\")"));
+            }
+            item
+        })
+        .collect()
+}
+
+/// The workflows of the module imported as `module`.
+fn imported_workflows(analyses: &Analyses, module: &str) -> Vec<CompletionItem> {
+    let workflows = analyses.all().find_map(|analysis| {
+        let import = analysis
+            .module()
+            .ir
+            .imports
+            .iter()
+            .find(|import| import.alias == module)?;
+        let callee = &analysis.modules[import.module?.0 as usize];
+        Some(
+            callee
+                .ir
+                .workflows
+                .iter()
+                .map(|w| {
+                    let mut item = item(&w.name, CompletionItemKind::STRUCT, "workflow");
+                    item.documentation = w
+                        .docs
+                        .clone()
+                        .map(tower_lsp_server::ls_types::Documentation::String);
+                    item
+                })
+                .collect::<Vec<_>>(),
+        )
+    });
+    workflows.unwrap_or_default()
+}
+
+/// The types a parameter may have; a list's elements are scalars.
+fn param_types(in_list: bool) -> Vec<CompletionItem> {
+    let scalars = [
+        ("string", "one line of text"),
+        ("text", "free multi-line text"),
+        ("int", "an integer"),
+        ("bool", "`true` or `false`"),
+        ("path", "a relative path inside the workspace"),
+    ];
+    let mut items: Vec<CompletionItem> = scalars
+        .iter()
+        .map(|(name, detail)| item(name, CompletionItemKind::TYPE_PARAMETER, detail))
+        .collect();
+    let mut choice = item(
+        "enum(…)",
+        CompletionItemKind::TYPE_PARAMETER,
+        "one of the listed strings",
+    );
+    choice.insert_text = Some("enum(\"\")".into());
+    choice.filter_text = Some("enum".into());
+    items.push(choice);
+    if !in_list {
+        items.push(item(
+            "secret",
+            CompletionItemKind::TYPE_PARAMETER,
+            "text that is never shown",
+        ));
+        let mut list = item("list<…>", CompletionItemKind::TYPE_PARAMETER, "a list");
+        list.insert_text = Some("list<".into());
+        list.filter_text = Some("list".into());
+        items.push(list);
+    }
+    items
+}
+
+/// The cursor's workflow's parameters whose type `wanted` accepts.
+fn params_where(
+    analyses: &Analyses,
+    cursor: &Cursor,
+    wanted: impl Fn(&str) -> bool,
+) -> Vec<CompletionItem> {
+    let Some(workflow) = cursor.workflow.as_deref() else {
+        return Vec::new();
+    };
+    workflow_names(analyses, cursor)
+        .into_iter()
+        .filter(|(_, d)| d.kind == DefKind::Param)
+        .filter_map(|(name, _)| {
+            let ty = param_type(analyses, workflow, &name)?;
+            wanted(&ty).then(|| item(&name, CompletionItemKind::VARIABLE, &format!("param: {ty}")))
+        })
+        .collect()
+}
+
+/// What a `when` condition may read: `bool` parameters first, then the loop variable and the
+/// parameters a comparison (`==`, `!=`) can test. Never a secret (a condition shows in the
+/// plan) nor a result (it is decided before anything runs).
+fn condition_operands(analyses: &Analyses, cursor: &Cursor) -> Vec<CompletionItem> {
+    let mut items = params_where(analyses, cursor, |ty| ty == "bool");
+    let compared = |ty: &str| !matches!(ty, "bool" | "secret") && !ty.starts_with("list<");
+    let mut comparisons = params_where(analyses, cursor, compared);
+    if let Some(var) = &cursor.loop_var {
+        comparisons.insert(0, item(var, CompletionItemKind::VARIABLE, "loop variable"));
+    }
+    for comparison in &mut comparisons {
+        let detail = comparison.detail.take().unwrap_or_default();
+        comparison.detail = Some(format!("{detail}: compare with `==` or `!=`"));
+        comparison.sort_text = Some(format!("1{}", comparison.label));
+    }
+    for boolean in &mut items {
+        boolean.sort_text = Some(format!("0{}", boolean.label));
+    }
+    items.extend(comparisons);
+    items
+}
+
+/// The parameters of the workflow a `use` inlines, from the module its import loaded, less
+/// those already `given`.
+fn use_arguments(
+    analyses: &Analyses,
+    module: &str,
+    workflow: &str,
+    given: &[String],
+) -> Vec<CompletionItem> {
     let params = analyses.all().find_map(|analysis| {
         let import = analysis
             .module()
@@ -194,6 +370,7 @@ fn use_arguments(analyses: &Analyses, module: &str, workflow: &str) -> Vec<Compl
     params
         .unwrap_or_default()
         .iter()
+        .filter(|param| !given.contains(&param.name))
         .map(|param| {
             let detail = match &param.default {
                 Some(default) => format!("{} = {default}", param.ty),
@@ -253,7 +430,7 @@ fn import_paths(
 ) -> Vec<CompletionItem> {
     // The whole path typed so far is replaced, so that `/` in it does not cut the word the
     // editor filters by.
-    let line_start = text[..offset].rfind('\n').map_or(0, |at| at + 1);
+    let line_start = text[..offset].rfind(['\n', '\r']).map_or(0, |at| at + 1);
     let quote = text[line_start..offset]
         .rfind('"')
         .map_or(offset, |at| line_start + at + 1);

@@ -5,6 +5,8 @@
 //! and strings, keeping a stack of the blocks it is in (with the names their headers declare)
 //! and the tokens since the last brace, and says what may be typed at the cursor.
 
+use wfc::span::Span;
+
 /// What may be typed at the cursor.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Place {
@@ -31,7 +33,20 @@ pub enum Place {
         module: String,
         /// The workflow in that module.
         workflow: String,
+        /// The arguments already given, which are not offered again.
+        given: Vec<String>,
     },
+    /// After `use MODULE.`: a workflow of the imported module.
+    UseWorkflow(String),
+    /// After `param NAME:`, or inside `list<` there.
+    ParamType {
+        /// Whether the type is a list's element type.
+        in_list: bool,
+    },
+    /// After `for each VAR in`: a list to loop over.
+    ForEachList,
+    /// After `when`, `!`, `(`, `&&` or `||` in a `when` condition.
+    Condition,
     /// Inside an import's path.
     ImportPath,
     /// Inside `{{ … }}`, before any `|`: the dotted segments already typed before the one
@@ -69,6 +84,14 @@ pub struct Cursor {
     pub loop_var: Option<String>,
     /// The agent profile whose block the cursor is in.
     pub agent: Option<String>,
+    /// The innermost block the cursor is in.
+    pub block: Option<BlockKind>,
+    /// The field whose value holds the cursor, for an interpolation: the field a string, a
+    /// list or a map belongs to.
+    pub field: Option<String>,
+    /// Whether the cursor is in code: not in a comment, nor in a string's text (an
+    /// interpolation is code).
+    pub code: bool,
 }
 
 /// Words that cannot be names, as the grammar's `keyword` rule lists them; rename refuses
@@ -111,6 +134,28 @@ enum StringEnd {
     InInterpolation(String),
 }
 
+/// The span of the word (ASCII letters, digits and `_`, as the grammar's names) around byte
+/// `offset` of `text`; empty where there is none. Both ends are character boundaries whatever
+/// surrounds the word, and an offset inside a character is taken as that character's start.
+pub fn word_at(text: &str, offset: usize) -> Span {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    // Every character of a word is one byte, so the word's ends are found byte-wise, and
+    // the first byte that is not part of it starts a character.
+    let start = text[..offset]
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !is_word(c))
+        .map_or(0, |(at, c)| at + c.len_utf8());
+    let end = text[offset..]
+        .find(|c| !is_word(c))
+        .map_or(text.len(), |length| offset + length);
+    Span::new(start, end)
+}
+
 /// Reads the cursor's place at byte `offset` of `text`.
 pub fn cursor(text: &str, offset: usize) -> Cursor {
     let mut end = offset.min(text.len());
@@ -127,7 +172,11 @@ pub fn cursor(text: &str, offset: usize) -> Cursor {
             b'/' if bytes.get(at + 1) == Some(&b'/') => {
                 match bytes[at..].iter().position(|&b| b == b'\n') {
                     Some(length) => at += length,
-                    None => return finish(Place::Nothing, &frames, &tokens),
+                    None => {
+                        let mut found = finish(Place::Nothing, &frames, &tokens);
+                        found.code = false;
+                        return found;
+                    }
                 }
             }
             b'"' => match string(bytes, at) {
@@ -137,10 +186,14 @@ pub fn cursor(text: &str, offset: usize) -> Cursor {
                 }
                 StringEnd::InText => {
                     let place = string_place(&frames, &tokens);
-                    return finish(place, &frames, &tokens);
+                    let mut found = finish(place, &frames, &tokens);
+                    found.code = false;
+                    return found;
                 }
                 StringEnd::InInterpolation(typed) => {
-                    return finish(interpolation_place(&typed), &frames, &tokens);
+                    let mut found = finish(interpolation_place(&typed), &frames, &tokens);
+                    found.field = value_field(&frames, &tokens);
+                    return found;
                 }
             },
             b'{' => {
@@ -215,13 +268,35 @@ fn finish(place: Place, frames: &[Frame], tokens: &[Token]) -> Cursor {
         }
         _ => (None, None),
     };
+    let block = frames.iter().rev().find_map(|f| match f.kind {
+        FrameKind::Block(block) => Some(block),
+        _ => None,
+    });
     Cursor {
         place,
         workflow,
         node,
         loop_var,
         agent,
+        block,
+        field: None,
+        code: true,
     }
+}
+
+/// The field whose value the cursor is in: the one a map value (`env = { … }`) was opened
+/// for, or the last `FIELD =` that starts a line or follows a comma.
+fn value_field(frames: &[Frame], tokens: &[Token]) -> Option<String> {
+    if let Some(top) = frames.last().filter(|f| f.kind == FrameKind::Other) {
+        return top.name.clone();
+    }
+    (0..tokens.len().saturating_sub(1)).rev().find_map(|at| {
+        let starts = at == 0 || matches!(tokens[at - 1], Token::Newline | Token::Punct(b','));
+        match (&tokens[at], &tokens[at + 1]) {
+            (Token::Word(field), Token::Punct(b'=')) if starts => Some(field.clone()),
+            _ => None,
+        }
+    })
 }
 
 /// Scans the string that starts at `start` (a `"` or `"""`).
@@ -316,6 +391,8 @@ fn code_place(frames: &[Frame], tokens: &[Token]) -> Place {
                 Place::AfterList
             } else if let Some(place) = use_argument(tokens) {
                 place
+            } else if let Some(place) = header_place(line(tokens)) {
+                place
             } else if line(tokens).is_empty() {
                 Place::WorkflowMember
             } else {
@@ -406,10 +483,59 @@ fn use_argument(tokens: &[Token]) -> Option<Place> {
         rest.iter().rfind(|t| **t != Token::Newline),
         Some(Token::Punct(b'(' | b','))
     );
+    // Names followed by `=` at the top level of the arguments are given already.
+    let mut given = Vec::new();
+    let mut depth = 0i32;
+    for pair in rest.windows(2) {
+        match &pair[0] {
+            Token::Punct(b'(' | b'[') => depth += 1,
+            Token::Punct(b')' | b']') => depth -= 1,
+            Token::Word(name) if depth == 1 && pair[1] == Token::Punct(b'=') => {
+                given.push(name.clone());
+            }
+            _ => {}
+        }
+    }
     (open && after_separator).then(|| Place::UseArgument {
         module: module.clone(),
         workflow: workflow.clone(),
+        given,
     })
+}
+
+/// The places in a member's first line that take something other than a name: a type after
+/// `param NAME:`, a workflow after `use M.`, a list after `for each VAR in`, a condition.
+fn header_place(line: &[Token]) -> Option<Place> {
+    let word = |token: &Token, wanted: &str| matches!(token, Token::Word(w) if w == wanted);
+    if let [first, Token::Word(_), Token::Punct(b':'), rest @ ..] = line {
+        if word(first, "param") {
+            return match rest {
+                [] => Some(Place::ParamType { in_list: false }),
+                [.., list, Token::Punct(b'<')] if word(list, "list") => {
+                    Some(Place::ParamType { in_list: true })
+                }
+                _ => None,
+            };
+        }
+    }
+    if let [.., use_word, Token::Word(module), Token::Punct(b'.')] = line {
+        if word(use_word, "use") {
+            return Some(Place::UseWorkflow(module.clone()));
+        }
+    }
+    if let [.., each, Token::Word(_), in_word] = line {
+        if word(each, "each") && word(in_word, "in") {
+            return Some(Place::ForEachList);
+        }
+    }
+    let when = line.iter().rposition(|t| word(t, "when"))?;
+    let operand_expected = matches!(
+        &line[when..],
+        [_] | [.., Token::Punct(b'!' | b'(')]
+            | [.., Token::Punct(b'&'), Token::Punct(b'&')]
+            | [.., Token::Punct(b'|'), Token::Punct(b'|')]
+    );
+    operand_expected.then_some(Place::Condition)
 }
 
 /// What a header declares: the name after its keyword, and a `for each` variable.
@@ -469,9 +595,16 @@ fn open_frame(tokens: &[Token]) -> Frame {
         Some("defaults") => FrameKind::Block(BlockKind::Defaults),
         _ => FrameKind::Other,
     };
+    // A map value's frame is named after its field, which interpolations inside it belong to.
+    let name = match tokens {
+        [.., Token::Word(field), Token::Punct(b'=')] if kind == FrameKind::Other => {
+            Some(field.clone())
+        }
+        _ => header.name,
+    };
     Frame {
         kind,
-        name: header.name,
+        name,
         loop_var: header.loop_var,
     }
 }
@@ -555,12 +688,16 @@ mod tests {
         assert_eq!(at("import \"std/‸").place, Place::ImportPath);
         assert_eq!(at("// task t after ‸").place, Place::Nothing);
         assert_eq!(at("workflow w {\n  ‸").place, Place::WorkflowMember);
-        let place = Place::UseArgument {
+        let place = |given: &[&str]| Place::UseArgument {
             module: "m".into(),
             workflow: "w".into(),
+            given: given.iter().map(|g| g.to_string()).collect(),
         };
-        assert_eq!(at("workflow x {\n  use m.w(‸").place, place);
-        assert_eq!(at("workflow x {\n  use m.w(a = [1, 2], b‸").place, place);
+        assert_eq!(at("workflow x {\n  use m.w(‸").place, place(&[]));
+        assert_eq!(
+            at("workflow x {\n  use m.w(a = [1, 2], b‸").place,
+            place(&["a"])
+        );
         assert_eq!(at("workflow x {\n  use m.w(a = ‸").place, Place::Nothing);
         assert_eq!(at("‸").place, Place::TopLevel);
         assert_eq!(

@@ -1,11 +1,13 @@
 //! Hover: what the name under the cursor is. A parameter's type, default and docs; a task's
 //! title, dependencies and agent; an agent profile's settings; an imported module's docs.
+//! And what the language's own words mean: fields, filters, keywords, types, durations,
+//! numbers given to fields, `true`/`false` and `TASK.result`.
 
-use crate::cursor::{cursor, Place};
+use crate::cursor::{cursor, word_at, Cursor, Place, KEYWORDS};
 use crate::documents::Analyses;
 use crate::index::{DefKind, Definition, Target};
 use crate::view::View;
-use crate::word_docs::{field_doc, filter_doc};
+use crate::word_docs::{duration_doc, field_doc, filter_doc, keyword_doc, type_doc};
 use std::fmt::Write as _;
 use tower_lsp_server::ls_types::{Hover, HoverContents, MarkupContent, MarkupKind};
 use wfc::check::CheckedModule;
@@ -32,35 +34,76 @@ fn declared(analyses: &Analyses, offset: usize) -> Option<Hover> {
     })
 }
 
-/// The description of a field name or a filter name at `offset`, which the language defines
-/// rather than the file.
+/// The description of a word at `offset` that the language defines rather than the file: a
+/// field, a filter, a keyword, a type, a duration, a number given to a field, `true`/`false`,
+/// or the `result` of `TASK.result`.
 fn builtin(analyses: &Analyses, offset: usize) -> Option<Hover> {
     let current = &analyses.current;
     let text = current.text();
-    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    let start = text
-        .get(..offset)?
-        .rfind(|c| !is_word(c))
-        .map_or(0, |at| at + 1);
-    let end = offset
-        + text[offset..]
-            .find(|c| !is_word(c))
-            .unwrap_or(text.len() - offset);
-    let word = &text[start..end];
-    let (noun, description) = match cursor(text, end).place {
-        Place::FieldName(_) => ("field", field_doc(word)),
-        Place::Filter => ("filter", filter_doc(word)),
-        _ => return None,
-    };
-    if word.is_empty() || description.is_empty() {
+    let span = word_at(text, offset);
+    let word = &text[span.start..span.end];
+    if word.is_empty() {
         return None;
     }
+    let at_word = cursor(text, span.start);
+    let after_word = cursor(text, span.end);
+    let description = match &after_word.place {
+        Place::FieldName(_) => with_noun("field", word, field_doc(word)),
+        Place::Filter => with_noun("filter", word, filter_doc(word)),
+        // Words in comments and in a string's text are prose.
+        _ if !at_word.code => None,
+        Place::Interpolation(path) if word == "result" && !path.is_empty() => Some(format!(
+            "`{}.result`: what task `{}` produced (an agent's final message, or the last 64 KiB of a command's standard output), which only tasks that run after it can read",
+            path.join("."),
+            path.join(".")
+        )),
+        _ => value_doc(word, &at_word),
+    }?;
     Some(Hover {
         contents: HoverContents::Markup(MarkupContent {
             kind: MarkupKind::Markdown,
-            value: format!("{noun} `{word}`: {description}"),
+            value: description,
         }),
-        range: Some(current.lines.range(text, Span::new(start, end))),
+        range: Some(current.lines.range(text, span)),
+    })
+}
+
+fn with_noun(noun: &str, word: &str, description: &str) -> Option<String> {
+    (!description.is_empty()).then(|| format!("{noun} `{word}`: {description}"))
+}
+
+/// A keyword, type, duration or number in code.
+fn value_doc(word: &str, at: &Cursor) -> Option<String> {
+    if KEYWORDS.contains(&word) {
+        return with_noun("keyword", word, keyword_doc(word));
+    }
+    if let Some(words) = duration_doc(word) {
+        return Some(format!("duration `{word}`: {words}"));
+    }
+    if word.bytes().all(|b| b.is_ascii_digit()) {
+        return number_doc(word, at);
+    }
+    with_noun("type", word, type_doc(word))
+}
+
+/// What a number means as the value of the field it is given to.
+fn number_doc(word: &str, at: &Cursor) -> Option<String> {
+    let Place::FieldValue { field, .. } = &at.place else {
+        return None;
+    };
+    let count: u64 = word.parse().ok()?;
+    Some(match field.as_str() {
+        "retry" => format!(
+            "`retry = {count}`: a failed attempt is tried again up to {count} more time{}, {} attempt{} in all",
+            if count == 1 { "" } else { "s" },
+            count.saturating_add(1),
+            if count == 0 { "" } else { "s" }
+        ),
+        "priority" => format!("`priority = {count}`: 0 is the most urgent, 4 the least"),
+        other if !field_doc(other).is_empty() => {
+            format!("`{other} = {count}`: {}", field_doc(other))
+        }
+        _ => return None,
     })
 }
 

@@ -9,8 +9,10 @@ mod definition;
 mod diagnostics;
 mod documents;
 mod formatting;
+mod framing;
 mod guard;
 mod hover;
+mod incoming;
 mod index;
 mod module_uri;
 mod overlay;
@@ -19,6 +21,7 @@ mod rename;
 mod scheduler;
 mod server;
 mod state;
+mod stdio;
 mod symbols;
 mod text_diff;
 mod view;
@@ -36,8 +39,11 @@ async fn main() {
         println!("wfc-lsp {}", env!("CARGO_PKG_VERSION"));
         return;
     }
+    guard::log_panics();
     let (service, socket) = server::service(State::new(ModuleUris::from_environment()));
-    tower_lsp_server::Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
-        .serve(service)
-        .await;
+    stdio::serve(service, socket).await;
+    // The reader may still be blocked reading standard input, on a thread that cannot be
+    // cancelled, and returning would wait for it (an editor that sent `exit` need not close
+    // the pipe): every answer is written, so the process ends here.
+    std::process::exit(0);
 }

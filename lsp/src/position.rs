@@ -2,37 +2,65 @@
 //! UTF-16 code units.
 //!
 //! The compiler's spans are byte ranges and its `LineIndex` counts columns in characters; LSP
-//! counts in UTF-16 units, so an emoji is two columns and a CJK character one. This is the
-//! only place that knows, which keeps the rest of the server in byte offsets.
+//! counts in UTF-16 units, so an emoji is two columns and a CJK character one. LSP also has
+//! its own line breaks: `\n`, `\r\n` and a lone `\r` each end a line, and a line break is
+//! not part of its line, so a column past a line's text is that line's end. This is the only
+//! place that knows, which keeps the rest of the server in byte offsets.
 
 use tower_lsp_server::ls_types::{Position, Range};
-use wfc::span::{LineIndex, Span};
+use wfc::span::Span;
 
-/// The compiler's table of line starts of one text, read in LSP positions: the lines are
-/// the compiler's, only the columns are counted differently.
+/// The table of LSP line starts of one text.
 #[derive(Clone, Debug)]
 pub struct LineMap {
-    lines: LineIndex,
+    /// The byte offset where each line starts; the first is 0.
+    starts: Vec<usize>,
 }
 
 impl LineMap {
-    /// Indexes `text`. A line ends after `\n`; a `\r` before it belongs to the line's text,
-    /// which is how LSP clients count for files with `\r\n` endings too, since a position
-    /// past the `\r` is clamped to the line's end.
+    /// Indexes `text`: a line ends after `\n`, after `\r\n`, and after a `\r` that no `\n`
+    /// follows.
     pub fn new(text: &str) -> Self {
-        LineMap {
-            lines: LineIndex::new(text),
+        let bytes = text.as_bytes();
+        let mut starts = vec![0];
+        for (at, &byte) in bytes.iter().enumerate() {
+            let breaks = byte == b'\n' || (byte == b'\r' && bytes.get(at + 1) != Some(&b'\n'));
+            if breaks {
+                starts.push(at + 1);
+            }
         }
+        LineMap { starts }
     }
 
-    /// The LSP position of byte `offset` in `text`. Offsets past the end map to the end, and
-    /// an offset inside a character maps to that character's start.
+    /// The 0-based line that holds `offset`.
+    fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&start| start <= offset) - 1
+    }
+
+    /// The byte range of `line`'s text, without its line break.
+    fn line_text(&self, text: &str, line: usize) -> Option<Span> {
+        let start = *self.starts.get(line)?;
+        // Every line but the last ends in a line break of one byte, or two for `\r\n`.
+        let end = self.starts.get(line + 1).map_or(text.len(), |&next| {
+            next - if text[..next].ends_with("\r\n") { 2 } else { 1 }
+        });
+        Some(Span::new(start, end))
+    }
+
+    /// The LSP position of byte `offset` in `text`. Offsets past the end map to the end, an
+    /// offset inside a character maps to that character's start, and one inside a line break
+    /// (between `\r` and `\n`) to the end of its line.
     pub fn position(&self, text: &str, offset: usize) -> Position {
         let offset = floor_char_boundary(text, offset.min(text.len()));
-        let line = self.lines.line_of(offset);
-        // Every line the index returns has a start, so the fallback is never taken.
-        let start = self.lines.line_start(line).unwrap_or_default();
-        let column: usize = text[start..offset].chars().map(char::len_utf16).sum();
+        let line = self.line_of(offset);
+        let Some(content) = self.line_text(text, line) else {
+            return Position::new(0, 0);
+        };
+        let offset = offset.min(content.end);
+        let column: usize = text[content.start..offset]
+            .chars()
+            .map(char::len_utf16)
+            .sum();
         Position::new(to_u32(line), to_u32(column))
     }
 
@@ -48,25 +76,18 @@ impl LineMap {
     /// and a column past the end of its line (or inside a surrogate pair) to the nearest
     /// character boundary before it, so every result can slice `text`.
     pub fn offset(&self, text: &str, position: Position) -> usize {
-        let line = position.line as usize;
-        let Some(start) = self.lines.line_start(line) else {
+        let Some(content) = self.line_text(text, position.line as usize) else {
             return text.len();
         };
-        let end = self
-            .lines
-            .line_start(line + 1)
-            .map_or(text.len(), |next| next - 1);
-        let line = &text[start..end];
-        let line = line.strip_suffix('\r').unwrap_or(line);
         let wanted = position.character as usize;
         let mut units = 0;
-        for (at, ch) in line.char_indices() {
+        for (at, ch) in text[content.start..content.end].char_indices() {
             if units + ch.len_utf16() > wanted {
-                return start + at;
+                return content.start + at;
             }
             units += ch.len_utf16();
         }
-        start + line.len()
+        content.end
     }
 
     /// The byte span of an LSP range.
@@ -94,6 +115,20 @@ fn to_u32(value: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cr_lf_and_lone_cr_each_end_a_line() {
+        let text = "a\r\nbc\rd\ne";
+        let map = LineMap::new(text);
+        assert_eq!(map.position(text, 3), Position::new(1, 0));
+        assert_eq!(map.position(text, 6), Position::new(2, 0));
+        assert_eq!(map.position(text, 8), Position::new(3, 0));
+        // Between `\r` and `\n` is the end of the line's text, as is any column past it.
+        assert_eq!(map.position(text, 2), Position::new(0, 1));
+        assert_eq!(map.offset(text, Position::new(0, 5)), 1);
+        assert_eq!(map.offset(text, Position::new(1, 9)), 5);
+        assert_eq!(map.offset(text, Position::new(3, 1)), text.len());
+    }
 
     #[test]
     fn ascii_positions_round_trip() {

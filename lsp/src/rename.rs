@@ -16,28 +16,31 @@ use std::sync::Arc;
 use tower_lsp_server::ls_types::{Range, TextEdit, Uri, WorkspaceEdit};
 use wfc::check::ModuleKey;
 
-/// The range of the renameable name at `offset`, or why it cannot be renamed.
-pub fn prepare(analyses: &Analyses, offset: usize) -> Result<Range, String> {
+/// The range of the renameable name at `offset`; `None` where there is no name (LSP's
+/// answer for "nothing to rename here", which editors handle quietly), or why the name there
+/// cannot be renamed.
+pub fn prepare(analyses: &Analyses, offset: usize) -> Result<Option<Range>, String> {
     let found = analyses.first(offset, |view, offset| {
         let (span, target) = view.analysis.index().at(offset)?;
         Some((view.current_range(span), renameable(view, &target)))
     });
     match found {
-        None => Err("there is no name here to rename".to_string()),
+        // A name in text that changed since it last parsed has no range to offer.
+        None | Some((None, Ok(_))) => Ok(None),
         Some((_, Err(why))) => Err(why),
-        Some((None, _)) => Err("this name is in text that changed since it last parsed".into()),
-        Some((Some(range), Ok(_))) => Ok(range),
+        Some((Some(range), Ok(_))) => Ok(Some(range)),
     }
 }
 
-/// The edits that rename what the name at `offset` names to `new_name`.
+/// The edits that rename what the name at `offset` names to `new_name`; `None` where there is
+/// no name.
 pub fn rename(
     analyses: &Analyses,
     open: &[Arc<Analysis>],
     uris: &ModuleUris,
     offset: usize,
     new_name: &str,
-) -> Result<WorkspaceEdit, String> {
+) -> Result<Option<WorkspaceEdit>, String> {
     if !is_identifier(new_name) {
         return Err(format!(
             "`{new_name}` is not a name: a name is a letter or `_`, then letters, digits and `_`"
@@ -51,7 +54,7 @@ pub fn rename(
             let (_, target) = view.analysis.index().at(offset)?;
             Some(edits(view, open, uris, &target, new_name))
         })
-        .unwrap_or_else(|| Err("there is no name here to rename".to_string()))
+        .transpose()
 }
 
 fn edits(

@@ -41,10 +41,15 @@ pub fn service(state: State) -> (LspService<Backend>, tower_lsp_server::ClientSo
 }
 
 impl Backend {
-    /// Panics inside the guard every handler uses; enabled only by [`TEST_HOOKS`].
-    async fn panic_on_request(&self, _: Value) -> Result<Value> {
+    /// Panics inside the guard every handler uses; enabled only by [`TEST_HOOKS`]. Given
+    /// `{"slice": TEXT}`, it panics the way a handler that misreads a document would: by
+    /// slicing `TEXT` inside its first character, whose standard message quotes `TEXT`.
+    async fn panic_on_request(&self, params: Value) -> Result<Value> {
         guarded("wfc/panic", || -> Value {
-            panic!("the test hook asked for a panic")
+            match params.get("slice").and_then(Value::as_str) {
+                Some(text) => Value::from(&text[1..]),
+                None => panic!("the test hook asked for a panic"),
+            }
         })
     }
 
@@ -253,9 +258,9 @@ impl LanguageServer for Backend {
             )
             .await?;
         match prepared {
-            None => Ok(None),
-            Some(Ok(range)) => Ok(Some(PrepareRenameResponse::Range(range))),
-            Some(Err(why)) => Err(Error::invalid_params(why)),
+            None | Some(Ok(None)) => Ok(None),
+            Some(Ok(Some(range))) => Ok(Some(PrepareRenameResponse::Range(range))),
+            Some(Err(why)) => Err(refused(why)),
         }
     }
 
@@ -270,9 +275,19 @@ impl LanguageServer for Backend {
             })
             .await?;
         match renamed {
-            None => Ok(None),
-            Some(Ok(edit)) => Ok(Some(edit)),
-            Some(Err(why)) => Err(Error::invalid_params(why)),
+            None | Some(Ok(None)) => Ok(None),
+            Some(Ok(Some(edit))) => Ok(Some(edit)),
+            Some(Err(why)) => Err(refused(why)),
         }
+    }
+}
+
+/// LSP's `RequestFailed`: the request was valid, and the answer is a refusal whose message
+/// the editor shows, such as why a name cannot be renamed.
+fn refused(why: String) -> Error {
+    Error {
+        code: tower_lsp_server::jsonrpc::ErrorCode::ServerError(-32803),
+        message: why.into(),
+        data: None,
     }
 }

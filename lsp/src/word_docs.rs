@@ -1,5 +1,5 @@
-//! One-line descriptions of the words that are not declared in a file: fields and filters.
-//! Completion shows them as details, hover as the description of the word.
+//! Descriptions of the words that are not declared in a file: fields, filters, keywords,
+//! types and values. Completion shows them as details, hover as the description of the word.
 
 /// What a field of a task, gate, `defaults` or agent profile is for.
 pub fn field_doc(name: &str) -> &'static str {
@@ -46,4 +46,59 @@ pub fn filter_doc(name: &str) -> &'static str {
         "default" => "the text used when a result is missing",
         _ => "",
     }
+}
+
+/// What a keyword means, with the form it is written in.
+pub fn keyword_doc(word: &str) -> &'static str {
+    match word {
+        "import" => "`import \"PATH\" as NAME` loads another `.wf` file (its path relative to this one) or a stdlib module (`std/NAME`), whose workflows `use NAME.WORKFLOW(…)` then inlines.",
+        "as" => "`as NAME` names what an `import` loads, or the node a `use` inlines.",
+        "agent" => "`agent NAME { adapter = \"…\" … }` is an agent profile: which CLI runs the prompts of the tasks that name it (`agent = NAME`), with its settings.",
+        "workflow" => "`workflow NAME { … }` is a graph of tasks, gates and `use` blocks with its parameters: what a run executes.",
+        "param" => "`param NAME: TYPE [matching \"REGEX\"] [= DEFAULT]` is a value the run is given; without a default, a run must give it.",
+        "defaults" => "`defaults { … }` gives field values to every task of the workflow that does not set them itself.",
+        "task" => "`task NAME [for each VAR in LIST] [after …] [when COND] { … }` is one unit of work: a `prompt` for an agent, or a `run` command.",
+        "gate" => "`gate NAME [after …] { ask = \"…\" }` waits for a person to approve before what comes after it runs.",
+        "use" => "`use MODULE.WORKFLOW(PARAM = …) as NAME` inlines an imported workflow's tasks here, with its parameters given as arguments.",
+        "after" => "`after A, B` makes the node wait until `A` and `B` have succeeded (a gate: been approved).",
+        "for" | "each" | "in" => "`for each VAR in LIST` makes one instance of the task for each element of the list, with `VAR` bound to it.",
+        "when" => "`when COND` keeps the node only if the condition holds when the plan is made; otherwise it is left out, and what waits for it waits for its dependencies instead.",
+        "matching" => "`matching \"REGEX\"` requires a string parameter's value (each element of a list) to match the pattern, whole.",
+        "true" | "false" => "a `bool` value: for `bool` parameters, `when` conditions and settings that are on or off.",
+        _ => "",
+    }
+}
+
+/// What a parameter type holds.
+pub fn type_doc(word: &str) -> &'static str {
+    match word {
+        "string" => "one line of text",
+        "text" => "free text of any number of lines",
+        "int" => "an integer",
+        "bool" => "`true` or `false`",
+        "path" => "a relative path inside the workspace",
+        "secret" => "text that is never shown: given in the environment (`WF_SECRET_NAME`) or with `--secret`, and redacted from everything stored or shown",
+        "enum" => "`enum(\"a\", \"b\", …)`: one of the listed strings",
+        "list" => "`list<T>`: a list of values of a scalar type `T`",
+        _ => "",
+    }
+}
+
+/// A duration such as `2d` in words and seconds: "2 days = 172800 s".
+pub fn duration_doc(word: &str) -> Option<String> {
+    let unit_at = word.len().checked_sub(1)?;
+    let (digits, unit) = word.split_at(unit_at);
+    let count: u64 = digits.parse().ok()?;
+    let (name, seconds) = match unit {
+        "s" => ("second", 1),
+        "m" => ("minute", 60),
+        "h" => ("hour", 3_600),
+        "d" => ("day", 86_400),
+        _ => return None,
+    };
+    let plural = if count == 1 { "" } else { "s" };
+    Some(match count.checked_mul(seconds) {
+        Some(total) => format!("{count} {name}{plural} = {total} s"),
+        None => format!("{count} {name}{plural}"),
+    })
 }

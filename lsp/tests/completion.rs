@@ -7,6 +7,14 @@ use serde_json::{json, Value};
 /// The labels completion offers at the `‸` after `anchor`'s `nth` occurrence in the
 /// feature fixture is replaced by `anchor` + `typed` (which holds the `‸`).
 fn labels(anchor: &str, nth: usize, typed: &str) -> Vec<String> {
+    items(anchor, nth, typed)
+        .iter()
+        .map(|item| item["label"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The completion items themselves, as [`labels`] finds them.
+fn items(anchor: &str, nth: usize, typed: &str) -> Vec<Value> {
     let (mut server, _folder, uri, text) = open_feature();
     let (at, _) = text
         .match_indices(anchor)
@@ -21,14 +29,10 @@ fn labels(anchor: &str, nth: usize, typed: &str) -> Vec<String> {
         "textDocument/completion",
         json!({ "textDocument": { "uri": uri }, "position": position_of_offset(&edited, cursor) }),
     );
-    let items = match &found {
+    match &found {
         Value::Array(items) => items.clone(),
         other => other["items"].as_array().cloned().unwrap_or_default(),
-    };
-    items
-        .iter()
-        .map(|item| item["label"].as_str().unwrap_or_default().to_string())
-        .collect()
+    }
 }
 
 fn has_all(labels: &[String], wanted: &[&str]) {
@@ -73,22 +77,134 @@ fn after_offers_the_workflows_tasks_gates_and_uses() {
 }
 
 #[test]
-fn interpolations_offer_parameters_results_and_run_ids() {
+fn interpolations_offer_parameters_and_run_ids() {
     let found = labels("Write a design for ", 0, "{{ ‸");
     has_all(
         &found,
+        &["name", "spec", "reviewers", "docs", "run.id", "task.id"],
+    );
+    // `design` waits for nothing, so it reads no result; it has no loop variable.
+    assert!(
+        !found
+            .iter()
+            .any(|l| l.ends_with(".result") || l == "aspect"),
+        "{found:?}"
+    );
+}
+
+fn results(found: &[String]) -> Vec<&str> {
+    found
+        .iter()
+        .filter(|l| l.ends_with(".result"))
+        .map(String::as_str)
+        .collect()
+}
+
+#[test]
+fn results_are_offered_only_where_the_checker_accepts_them() {
+    // `implement` runs after `approve`, which runs after `design`: only `design` is a task
+    // upstream of it.
+    let found = labels("Implement {{ name }}. ", 0, "{{ ‸");
+    assert_eq!(results(&found), ["design.result"]);
+    // `check` runs after `implement`, so it reads both tasks before it.
+    let found = labels("run = \"cargo test", 0, " {{ ‸");
+    assert_eq!(results(&found), ["design.result", "implement.result"]);
+    // A title is made when the plan is, before any result exists; so are labels.
+    let found = labels("    title  = \"Design {{ name }}", 0, " {{ ‸");
+    assert_eq!(results(&found), Vec::<&str>::new());
+    let found = labels("    run = \"cargo test\"\n", 0, "    title = \"{{ ‸\"\n");
+    assert_eq!(results(&found), Vec::<&str>::new(), "{found:?}");
+    // Defaults apply to every task; a gate's question reads what ran before it.
+    let found = labels("    timeout = 30m\n", 0, "    prompt = \"{{ ‸\"\n");
+    assert_eq!(results(&found), Vec::<&str>::new(), "{found:?}");
+    let found = labels("ask     = \"Approve the design of ", 0, "{{ ‸");
+    assert_eq!(results(&found), ["design.result"]);
+    // After a dot, only a task upstream has a result.
+    assert_eq!(
+        labels("Implement {{ name }}. ", 0, "{{ design.‸"),
+        ["result"]
+    );
+    assert_eq!(
+        labels("Implement {{ name }}. ", 0, "{{ check.‸"),
+        Vec::<String>::new()
+    );
+    // A task its `when` may leave out is offered with the fallback the checker asks for.
+    let found = items(
+        "  use common.lint(dir = \"src\") as lint after check\n",
+        0,
+        "  task late after write_docs {\n    prompt = \"{{ ‸\"\n  }\n",
+    );
+    let late = found
+        .iter()
+        .find(|item| item["label"] == "write_docs.result")
+        .expect("write_docs.result is offered");
+    assert_eq!(late["insertText"], "write_docs.result | default(\"\")");
+}
+
+#[test]
+fn use_offers_the_imported_modules_workflows() {
+    let found = labels(
+        "  use common.lint(dir = \"src\") as lint after check\n",
+        0,
+        "  use review.‸\n",
+    );
+    assert_eq!(found, ["pull_request"]);
+    let found = labels(
+        "  use common.lint(dir = \"src\") as lint after check\n",
+        0,
+        "  use common.l‸\n",
+    );
+    assert_eq!(found, ["lint"]);
+}
+
+#[test]
+fn param_types_are_offered_after_the_colon() {
+    let found = labels("  param docs: bool = true\n", 0, "  param extra: ‸\n");
+    has_all(
+        &found,
         &[
-            "name",
-            "spec",
-            "reviewers",
-            "docs",
-            "implement.result",
-            "run.id",
-            "task.id",
+            "string",
+            "text",
+            "int",
+            "bool",
+            "path",
+            "secret",
+            "enum(…)",
+            "list<…>",
         ],
     );
-    assert!(!found.iter().any(|l| l == "design.result"), "{found:?}");
-    assert!(!found.iter().any(|l| l == "aspect"), "{found:?}");
+    let found = labels("  param docs: bool = true\n", 0, "  param extra: list<‸\n");
+    has_all(&found, &["string", "int", "path", "enum(…)"]);
+    assert!(
+        !found.iter().any(|l| l == "secret" || l == "list<…>"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn loops_offer_list_parameters_and_conditions_what_they_may_read() {
+    let found = labels(
+        "  param docs: bool = true\n",
+        0,
+        "\n  task more for each r in ‸\n",
+    );
+    assert_eq!(found, ["reviewers"]);
+    // A condition reads `bool` parameters, or compares another parameter or the loop
+    // variable; never a list.
+    let found = labels("  param docs: bool = true\n", 0, "\n  task more when ‸\n");
+    assert_eq!(found, ["docs", "name", "spec"]);
+    let found = labels(
+        "  param docs: bool = true\n",
+        0,
+        "\n  task more after check when !(‸\n",
+    );
+    assert_eq!(found, ["docs", "name", "spec"]);
+    let found = labels(
+        "  param docs: bool = true\n",
+        0,
+        "\n  task more for each r in reviewers when docs && ‸\n",
+    );
+    assert_eq!(found, ["docs", "r", "name", "spec"]);
 }
 
 #[test]
@@ -157,8 +273,14 @@ fn workflow_bodies_offer_member_keywords() {
 
 #[test]
 fn use_arguments_offer_the_callees_parameters() {
-    let found = labels("use common.lint(dir = \"src\"", 0, ", ‸");
+    let found = labels("use common.lint(", 0, "‸");
     assert_eq!(found, ["dir"]);
+    // An argument already given is not offered again.
+    let found = labels("use common.lint(dir = \"src\"", 0, ", ‸");
+    assert_eq!(found, Vec::<String>::new());
     let found = labels("use review.pull_request(", 0, "‸");
     has_all(&found, &["target", "base", "aspects", "depth"]);
+    let found = labels("use review.pull_request(target = name", 0, ", ‸");
+    has_all(&found, &["base", "aspects", "depth"]);
+    assert!(!found.iter().any(|l| l == "target"), "{found:?}");
 }

@@ -1,42 +1,7 @@
 //! Rename and formatting.
 
-use crate::support::{open_feature, position, word_range, Server, TempDir};
+use crate::support::{apply, open_feature, position, word_range, Server, TempDir};
 use serde_json::{json, Value};
-
-/// Applies a list of LSP text edits to `text` (positions in UTF-16 units).
-fn apply(text: &str, edits: &Value) -> String {
-    let offset = |position: &Value| -> usize {
-        let line = position["line"].as_u64().expect("line") as usize;
-        let character = position["character"].as_u64().expect("character") as usize;
-        let line_start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
-        let mut units = 0;
-        for (at, c) in text[line_start..].char_indices() {
-            if units >= character {
-                return line_start + at;
-            }
-            units += c.len_utf16();
-        }
-        text.len()
-    };
-    let mut edits: Vec<(usize, usize, String)> = edits
-        .as_array()
-        .expect("edits")
-        .iter()
-        .map(|e| {
-            (
-                offset(&e["range"]["start"]),
-                offset(&e["range"]["end"]),
-                e["newText"].as_str().expect("new text").to_string(),
-            )
-        })
-        .collect();
-    edits.sort_by_key(|(start, _, _)| std::cmp::Reverse(*start));
-    let mut text = text.to_string();
-    for (start, end, new) in edits {
-        text.replace_range(start..end, &new);
-    }
-    text
-}
 
 fn rename(server: &mut Server, uri: &str, position: Value, new_name: &str) -> Result<Value, Value> {
     server.call(

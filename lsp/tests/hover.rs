@@ -170,3 +170,107 @@ fn fields_and_filters_are_described() {
         "filter `slug`: lower-case words joined by `-`"
     );
 }
+
+/// The hover at the `nth` `needle` (plus `shift` characters) of the feature, null or not.
+fn hover_at(needle: &str, nth: usize, shift: usize) -> serde_json::Value {
+    let (mut server, _folder, uri, text) = open_feature();
+    server.at(
+        "textDocument/hover",
+        &uri,
+        position(&text, needle, nth, shift),
+    )
+}
+
+fn has(shown: &str, wanted: &str) {
+    assert!(shown.contains(wanted), "no {wanted:?} in {shown:?}");
+}
+
+#[test]
+fn a_result_says_what_the_task_produced() {
+    let shown = hover_text("{{ design.result }}", 0, 10);
+    has(&shown, "`design.result`");
+    has(&shown, "an agent's final message");
+    let hover = hover_at("{{ design.result }}", 0, 10);
+    assert_eq!(
+        hover["range"],
+        crate::support::word_range(&fixture_text(), "design.result", 0, "result")
+    );
+}
+
+fn fixture_text() -> String {
+    crate::support::fixture("feature.wf")
+}
+
+#[test]
+fn keywords_say_what_they_do() {
+    let (mut server, _folder, uri, text) = open_feature();
+    for (needle, shift, keyword, words) in [
+        (
+            "import \"std/review\"",
+            0,
+            "import",
+            "loads another `.wf` file",
+        ),
+        ("as review", 0, "as", "names what an `import` loads"),
+        ("agent claude {", 0, "agent", "an agent profile"),
+        ("workflow feature", 0, "workflow", "a graph of tasks"),
+        ("param name", 0, "param", "a value the run is given"),
+        ("matching \"[a-z][", 0, "matching", "match the pattern"),
+        ("defaults {", 0, "defaults", "every task of the workflow"),
+        ("task design", 0, "task", "one unit of work"),
+        ("gate approve", 0, "gate", "waits for a person"),
+        ("after design", 0, "after", "wait until"),
+        ("for each aspect", 0, "for", "one instance of the task"),
+        ("for each aspect", 4, "each", "one instance of the task"),
+        ("aspect in reviewers", 7, "in", "one instance of the task"),
+        ("when docs", 0, "when", "left out"),
+        (
+            "use review.pull_request",
+            0,
+            "use",
+            "inlines an imported workflow",
+        ),
+        ("bool = true", 7, "true", "a `bool` value"),
+    ] {
+        let hover = server.at(
+            "textDocument/hover",
+            &uri,
+            position(&text, needle, 0, shift),
+        );
+        let shown = hover["contents"]["value"].as_str().unwrap_or_default();
+        has(shown, &format!("keyword `{keyword}`"));
+        has(shown, words);
+    }
+}
+
+#[test]
+fn types_durations_and_numbers_say_what_they_mean() {
+    has(
+        &hover_text("string matching", 0, 0),
+        "type `string`: one line of text",
+    );
+    has(&hover_text("spec: text", 0, 6), "type `text`");
+    has(&hover_text("list<string>", 0, 0), "type `list`");
+    has(&hover_text("list<string>", 0, 5), "type `string`");
+    has(&hover_text("docs: bool", 0, 6), "type `bool`");
+    has(
+        &hover_text("timeout = 2d", 0, 10),
+        "duration `2d`: 2 days = 172800 s",
+    );
+    has(
+        &hover_text("timeout = 30m", 0, 10),
+        "duration `30m`: 30 minutes = 1800 s",
+    );
+    has(
+        &hover_text("retry  = 2", 0, 9),
+        "up to 2 more times, 3 attempts in all",
+    );
+}
+
+#[test]
+fn words_in_comments_and_string_text_are_not_described() {
+    // `workflow` in the file's first comment, `in` and `for` in a prompt's text.
+    assert!(hover_at("// A workflow", 0, 5).is_null());
+    assert!(hover_at("Document {{ name }} in", 0, 20).is_null());
+    assert!(hover_at("for {{ aspect", 0, 0).is_null());
+}

@@ -4,8 +4,11 @@
 mod completion;
 mod diagnostics;
 mod editing;
+mod framing;
 mod hover;
+mod line_endings;
 mod navigation;
 mod resilience;
 mod support;
+mod sweep;
 mod unicode;

@@ -228,3 +228,34 @@ fn requests_anywhere_in_whole_and_truncated_files_never_fail() {
     let log = server.log();
     assert!(!log.contains("panicked"), "{log}");
 }
+
+#[test]
+fn an_internal_error_never_shows_the_text_it_was_reading() {
+    let (mut server, _folder, uri, text) = open_feature();
+    // The standard library's message for a bad slice quotes the string sliced: the hook
+    // slices this text inside its first character, as the hover bug once did a document.
+    let secret = "秘密の本文 api-key=hunter2 and the rest of the document";
+    let error = server
+        .call("wfc/panic", json!({ "slice": secret }))
+        .expect_err("the hook panics");
+    assert_eq!(error["code"], -32603);
+    let message = error["message"].as_str().expect("a message");
+    assert!(message.contains("wfc/panic failed"), "{message}");
+    assert!(
+        !message.contains("hunter2") && !message.contains('秘'),
+        "{message}"
+    );
+    let log = server.log();
+    assert!(log.contains("not a char boundary"), "{log}");
+    assert!(!log.contains("hunter2") && !log.contains('秘'), "{log}");
+    // The server still answers.
+    let found = server.at(
+        "textDocument/definition",
+        &uri,
+        position(&text, "after design", 0, 7),
+    );
+    assert_eq!(
+        found["range"],
+        word_range(&text, "task design", 0, "design")
+    );
+}

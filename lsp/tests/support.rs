@@ -115,6 +115,18 @@ impl Server {
         self.stdin.flush().expect("flush");
     }
 
+    /// Writes raw bytes to the server's standard input, framed or not.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stdin.write_all(bytes).expect("write");
+        self.stdin.flush().expect("flush");
+    }
+
+    /// The next request id [`Server::call`] will use; lets a test send a request by hand.
+    pub fn reserve_id(&mut self) -> i64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
     /// Sends a notification.
     pub fn notify(&mut self, method: &str, params: Value) {
         self.send(json!({ "jsonrpc": "2.0", "method": method, "params": params }));
@@ -136,6 +148,40 @@ impl Server {
             }
             self.notifications.push(message);
         }
+    }
+
+    /// Sends many requests at once, without waiting between them as an editor does while
+    /// the user types, and returns their responses in the order of `requests`.
+    pub fn call_many(&mut self, requests: &[(&str, Value)]) -> Vec<Result<Value, Value>> {
+        let first = self.next_id + 1;
+        for (method, params) in requests {
+            self.next_id += 1;
+            let id = self.next_id;
+            self.send(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
+        }
+        let mut answers: Vec<Option<Result<Value, Value>>> = vec![None; requests.len()];
+        let mut missing = requests.len();
+        let deadline = Instant::now() + PATIENCE;
+        while missing > 0 {
+            let message = self.receive(deadline);
+            let slot = message
+                .get("id")
+                .and_then(Value::as_i64)
+                .filter(|_| message.get("method").is_none())
+                .and_then(|id| usize::try_from(id - first).ok())
+                .filter(|at| *at < answers.len());
+            match slot {
+                Some(at) => {
+                    answers[at] = Some(match message.get("error") {
+                        Some(error) => Err(error.clone()),
+                        None => Ok(message["result"].clone()),
+                    });
+                    missing -= 1;
+                }
+                None => self.notifications.push(message),
+            }
+        }
+        answers.into_iter().flatten().collect()
     }
 
     /// Sends a request that must succeed and returns its result.
@@ -240,6 +286,21 @@ impl Server {
     /// What the server wrote to its standard error so far: its log, and any panic message.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.cache.path().join("stderr.log")).unwrap_or_default()
+    }
+
+    /// Asks the server to shut down and exit, as an editor does (leaving its standard input
+    /// open), and returns how long the process took to end, if it did within `limit`.
+    pub fn shut_down(&mut self, limit: Duration) -> Option<Duration> {
+        self.request("shutdown", Value::Null);
+        let started = Instant::now();
+        self.notify("exit", Value::Null);
+        while started.elapsed() < limit {
+            if !self.is_running() {
+                return Some(started.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
     }
 
     /// Whether the process is still running.
@@ -354,4 +415,54 @@ pub fn word_range(text: &str, context: &str, nth: usize, word: &str) -> Value {
         "start": position_of_offset(text, start),
         "end": position_of_offset(text, start + word.len()),
     })
+}
+
+/// The byte offset of an LSP position in `text`, as a conforming client computes it: `\n`,
+/// `\r\n` and `\r` end lines, and a column past a line's text is clamped to its end.
+pub fn offset_of_position(text: &str, position: &Value) -> usize {
+    let line = position["line"].as_u64().expect("line") as usize;
+    let character = position["character"].as_u64().expect("character") as usize;
+    let mut start = 0;
+    for _ in 0..line {
+        match text[start..].find(['\n', '\r']) {
+            Some(at) => {
+                let at = start + at;
+                start = at + if text[at..].starts_with("\r\n") { 2 } else { 1 };
+            }
+            None => return text.len(),
+        }
+    }
+    let end = text[start..]
+        .find(['\n', '\r'])
+        .map_or(text.len(), |at| start + at);
+    let mut units = 0;
+    for (at, c) in text[start..end].char_indices() {
+        if units >= character {
+            return start + at;
+        }
+        units += c.len_utf16();
+    }
+    end
+}
+
+/// Applies a list of LSP text edits to `text` as a conforming client does.
+pub fn apply(text: &str, edits: &Value) -> String {
+    let mut edits: Vec<(usize, usize, String)> = edits
+        .as_array()
+        .expect("edits")
+        .iter()
+        .map(|e| {
+            (
+                offset_of_position(text, &e["range"]["start"]),
+                offset_of_position(text, &e["range"]["end"]),
+                e["newText"].as_str().expect("new text").to_string(),
+            )
+        })
+        .collect();
+    edits.sort_by_key(|(start, _, _)| std::cmp::Reverse(*start));
+    let mut text = text.to_string();
+    for (start, end, new) in edits {
+        text.replace_range(start..end, &new);
+    }
+    text
 }
