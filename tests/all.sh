@@ -41,6 +41,7 @@ need_package dot graphviz         # validates the DOT drawings of `wfc graph`
 need_package npm npm              # the agent CLIs and the VS Code extension
 need_package node nodejs
 need_package python3 python3      # Aider runs in a virtual environment of its own
+need_package chromium chromium    # the extension's typing test drives Monaco in it
 python3 -c 'import ensurepip' 2>/dev/null || need_package no-such-program-venv python3-venv
 
 say "agent CLIs"
@@ -88,8 +89,9 @@ say "cargo test"
 cargo test --locked --no-fail-fast
 
 say "editor extension"
-# The extension's tests: the TextMate grammar against its fixtures, the client's types, and a
-# .vsix that bundles the client. `npm ci` runs only when node_modules is missing or was
+# The extension's tests: the TextMate grammar against its fixtures, typing into Monaco (VS
+# Code's editor) in headless Chromium with the extension's language configuration, the
+# client's types, and a .vsix that bundles the client. `npm ci` runs only when node_modules is missing or was
 # installed from another package-lock.json (a stamp inside node_modules records which).
 (
   cd editors/vscode
@@ -99,6 +101,7 @@ say "editor extension"
     echo "$lock" >node_modules/.wfc-lock-stamp
   fi
   npm run test:grammar
+  npm run test:typing
   npm run check
   npm run package
 )

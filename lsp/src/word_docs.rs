@@ -16,6 +16,7 @@ pub fn field_doc(name: &str) -> &'static str {
         "labels" => "copied to the backend",
         "workdir" => "where the task runs, inside the workspace",
         "env" => "extra environment for commands and agents",
+        "pass_env" => "names of variables passed through from the environment wfc runs in",
         "context" => "named values for the prompt's Context section",
         "ask" => "the question a person answers",
         "adapter" => "the built-in adapter that runs the profile",
