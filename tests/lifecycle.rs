@@ -514,3 +514,63 @@ fn a_worker_that_exits_when_idle_settles_the_runs_it_finished() {
         ("succeeded", "succeeded")
     );
 }
+
+#[test]
+fn status_shows_a_task_whose_engine_was_killed_as_interrupted() {
+    let dir = TempDir::new("wfc-engine-gone");
+    write(
+        dir.path(),
+        "held.wf",
+        "workflow held {\n  task wait {\n    run = \"echo $$ > pgid; test -f go || sleep 1000\"\n  }\n}\n",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wfc"))
+        .args(["run", "held.wf", "--lease", "0.5"])
+        .current_dir(dir.path())
+        .env_remove("WFC_BACKEND")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("wfc starts");
+    let pgid_file = dir.path().join("pgid");
+    let started = std::time::Instant::now();
+    while !pgid_file.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "no task"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("kill -9 wfc");
+    let output = child.wait_with_output().expect("wfc ends");
+    let run = run_id(&String::from_utf8_lossy(&output.stdout));
+    // The task's own processes outlive a kill -9 of wfc; end them, as the test's cleanup.
+    let pgid: i32 = std::fs::read_to_string(&pgid_file)
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .expect("pgid");
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(pgid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let (code, text, stderr) = wfc(dir.path(), &["status", &run]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        text.contains("interrupted (engine gone)")
+            && text.contains(&format!("`wfc resume {run}` takes it over")),
+        "{text}"
+    );
+    let (_, json, _) = wfc(dir.path(), &["status", &run, "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).expect("status JSON");
+    assert_eq!(json["tasks"][0]["engine_gone"], true, "{json}");
+    assert_eq!(json["tasks"][0]["state"], "running", "{json}");
+    // Taken over, it runs to the end.
+    write(dir.path(), "go", "");
+    let (code, stdout, stderr) = wfc(dir.path(), &["resume", &run]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let (_, json, _) = wfc(dir.path(), &["status", &run, "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).expect("status JSON");
+    assert_eq!(json["tasks"][0]["engine_gone"], false, "{json}");
+    assert_eq!(json["tasks"][0]["state"], "succeeded", "{json}");
+}

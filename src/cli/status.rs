@@ -44,7 +44,8 @@ pub fn run(args: &BackendArgs, run: Option<&str>, as_json: bool, output: &Output
     };
     if as_json {
         output.stdout_line(
-            &serde_json::to_string_pretty(&to_json(&record, &tasks, &usage)).unwrap_or_default(),
+            &serde_json::to_string_pretty(&to_json(&record, &tasks, &usage, now_millis()))
+                .unwrap_or_default(),
         );
     } else {
         for line in to_text(
@@ -61,8 +62,39 @@ pub fn run(args: &BackendArgs, run: Option<&str>, as_json: bool, output: &Output
     ExitCode::SUCCESS
 }
 
-/// The run and its tasks as one JSON object.
-fn to_json(run: &RunRecord, tasks: &[TaskRecord], usage: &RunUsage) -> serde_json::Value {
+/// Whether `task` is held by an engine that stopped renewing its lease (killed, or its
+/// machine gone): shown as interrupted, not as running, until another engine takes it over.
+fn engine_gone(task: &TaskRecord, now: Millis) -> bool {
+    matches!(task.state, TaskState::Claimed | TaskState::Running)
+        && task.lease_until.is_some_and(|until| until < now)
+}
+
+/// What the STATE column says of `task`.
+fn state_text(task: &TaskRecord, now: Millis) -> &'static str {
+    if engine_gone(task, now) {
+        "interrupted (engine gone)"
+    } else {
+        task.state.as_str()
+    }
+}
+
+/// The run and its tasks as one JSON object; each task says whether its engine is gone.
+fn to_json(
+    run: &RunRecord,
+    tasks: &[TaskRecord],
+    usage: &RunUsage,
+    now: Millis,
+) -> serde_json::Value {
+    let task_values: Vec<serde_json::Value> = tasks
+        .iter()
+        .map(|task| {
+            let mut value = serde_json::to_value(task).unwrap_or_default();
+            if let Some(object) = value.as_object_mut() {
+                object.insert("engine_gone".into(), json!(engine_gone(task, now)));
+            }
+            value
+        })
+        .collect();
     let counts: serde_json::Map<String, serde_json::Value> = SUMMARY_ORDER
         .iter()
         .map(|&state| (state.as_str().to_string(), json!(count(tasks, state))))
@@ -77,7 +109,7 @@ fn to_json(run: &RunRecord, tasks: &[TaskRecord], usage: &RunUsage) -> serde_jso
             "finished_at": run.finished_at,
             "params": run.plan.params,
         },
-        "tasks": tasks,
+        "tasks": task_values,
         "counts": counts,
         "agents": usage,
     })
@@ -124,7 +156,14 @@ fn to_text(
         .map(|task| {
             let mut row = vec![
                 Cell::plain(task.key.task.clone()),
-                Cell::toned(task.state.as_str(), Tone::task(task.state)),
+                Cell::toned(
+                    state_text(task, now),
+                    if engine_gone(task, now) {
+                        Tone::Bad
+                    } else {
+                        Tone::task(task.state)
+                    },
+                ),
                 Cell::plain(format!("{}/{}", task.attempts, task.max_attempts)),
                 Cell::plain(task_duration(task, now).unwrap_or_else(|| "-".into())),
             ];
@@ -155,6 +194,15 @@ fn to_text(
     lines.extend(human::table(headers, &rows, width, paint));
     lines.push(String::new());
     lines.push(summary(tasks));
+    let gone = tasks.iter().filter(|t| engine_gone(t, now)).count();
+    if gone > 0 {
+        lines.push(format!(
+            "{} held by an engine that stopped renewing its lease: `wfc resume {}` takes {} over",
+            human::plural(gone, "task"),
+            shell_word(&run.id),
+            if gone == 1 { "it" } else { "them" }
+        ));
+    }
     if agents {
         lines.push(format!(
             "agents: {} · {}",
@@ -211,6 +259,10 @@ fn task_duration(task: &TaskRecord, now: Millis) -> Option<String> {
     // A task reset by `wfc retry` keeps the times of its old attempts.
     let started = task.started_at.filter(|_| task.attempts > 0)?;
     let end = match task.state {
+        // A gone engine's attempt stopped when its lease stopped being renewed.
+        TaskState::Running | TaskState::Claimed if engine_gone(task, now) => {
+            task.lease_until.unwrap_or(now)
+        }
         TaskState::Running | TaskState::Claimed | TaskState::Waiting => now,
         TaskState::Pending => return None,
         _ => task.finished_at?,
@@ -271,5 +323,17 @@ mod tests {
         running.finished_at = None;
         assert_eq!(task_duration(&running, 4_000).as_deref(), Some("3.0s"));
         assert_eq!(task_duration(&task("a", TaskState::Pending), 4_000), None);
+    }
+
+    #[test]
+    fn a_task_whose_engine_is_gone_is_interrupted_not_running() {
+        let mut held = task("a", TaskState::Running);
+        held.finished_at = None;
+        held.lease_until = Some(3_000);
+        assert_eq!(state_text(&held, 2_000), "running");
+        assert_eq!(task_duration(&held, 2_000).as_deref(), Some("1.0s"));
+        // Past its lease: interrupted, and its time stops where the lease ended.
+        assert_eq!(state_text(&held, 60_000), "interrupted (engine gone)");
+        assert_eq!(task_duration(&held, 60_000).as_deref(), Some("2.0s"));
     }
 }
