@@ -61,6 +61,15 @@ fn ready(backend: &dyn TaskBackend, run: &str, now: Millis) -> Vec<String> {
         .collect()
 }
 
+/// A reset of task `id` with no retries and no reason.
+fn reset(id: &str) -> wfc::runtime::lifecycle::TaskReset {
+    wfc::runtime::lifecycle::TaskReset {
+        id: id.to_string(),
+        retry: 0,
+        why: None,
+    }
+}
+
 fn key(run: &str, task: &str) -> TaskKey {
     TaskKey::new(run, task)
 }
@@ -521,18 +530,19 @@ fn cancel_and_reset(backend: &dyn TaskBackend) {
         None
     );
     backend
-        .reset_tasks("x", &["a".to_string(), "b".to_string()], 2_004)
+        .reset_tasks("x", &[reset("a"), reset("b")], 2_004)
         .expect("reset");
     assert_eq!(backend.get_run("x").expect("run").state, RunState::Running);
     let a = backend.get_task(&key("x", "a")).expect("a");
     assert_eq!(
-        (a.state, a.attempts, a.result),
-        (TaskState::Pending, 0, None)
+        (a.state, a.attempts, a.max_attempts, a.result),
+        (TaskState::Pending, 1, 2, None),
+        "attempt numbers go on, with the retries renewed"
     );
     assert_eq!(ready(backend, "x", 2_005), ["a"]);
     assert_eq!(
         backend
-            .reset_tasks("x", &["nope".to_string()], 2_006)
+            .reset_tasks("x", &[reset("nope")], 2_006)
             .expect_err("unknown")
             .kind,
         BackendErrorKind::NotFound
@@ -1052,7 +1062,7 @@ fn the_sqlite_backend_answers_like_the_memory_backend() {
                 10 => format!("{:?}", b.answer_gate(&k, flag, "why", now)),
                 11 => format!(
                     "{:?}",
-                    b.reset_tasks(run, &[k.task.clone(), "a".to_string()], now)
+                    b.reset_tasks(run, &[reset(&k.task), reset("a")], now)
                 ),
                 12 => format!(
                     "{:?}",

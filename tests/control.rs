@@ -452,7 +452,7 @@ fn retry_resets_one_failed_task() {
     backend
         .finish_run("r1", RunState::Failed, now_millis())
         .expect("finish");
-    let run = wfc(dir.path(), &["retry", "r1", "b"]);
+    let run = wfc(dir.path(), &["retry", "r1", "b", "--no-run"]);
     ok(&run);
     assert!(
         run.stdout.contains("reset b (was failed)"),
@@ -460,8 +460,13 @@ fn retry_resets_one_failed_task() {
         run.stdout
     );
     assert!(run.stdout.contains("`wfc resume r1`"), "{}", run.stdout);
+    // Attempt numbers go on: b used both of its attempts (`retry = 1`); its next is its
+    // third, and it has its two again.
     let b = task(&backend, "r1", "b");
-    assert_eq!((b.state, b.attempts), (TaskState::Pending, 0));
+    assert_eq!(
+        (b.state, b.attempts, b.max_attempts),
+        (TaskState::Pending, 2, 4)
+    );
     assert_eq!(task(&backend, "r1", "a").state, TaskState::Succeeded);
     assert_eq!(task(&backend, "r1", "e").state, TaskState::Running);
     assert_eq!(backend.get_run("r1").expect("run").state, RunState::Running);
@@ -481,7 +486,11 @@ fn retry_resets_one_failed_task() {
         1,
         "task `e` is running now",
     );
-    assert_eq!(wfc(dir.path(), &["retry", "r1"]).code, 2, "no task named");
+    assert_eq!(
+        wfc(dir.path(), &["retry", "r1", "--from"]).code,
+        2,
+        "--from names no task"
+    );
 }
 
 /// `a → b → c → d`, `a → e`, and `f` on its own; everything but `d` ended.
@@ -514,8 +523,8 @@ fn retry_from_resets_exactly_the_task_and_its_downstream() {
     let dir = TempDir::new("wfc-control-retry-from");
     let backend = store(dir.path());
     for (run, args) in [
-        ("x1", ["retry", "x1", "b", "--from"]),
-        ("x2", ["retry", "x2", "--from", "b"]),
+        ("x1", ["retry", "x1", "b", "--from", "--no-run"]),
+        ("x2", ["retry", "x2", "--from", "b", "--no-run"]),
     ] {
         chain(&backend, run);
         let out = wfc(dir.path(), &args);
@@ -542,8 +551,8 @@ fn retry_from_resets_exactly_the_task_and_its_downstream() {
             .collect();
         let expected = [
             ("a", TaskState::Succeeded, 1),
-            ("b", TaskState::Pending, 0),
-            ("c", TaskState::Pending, 0),
+            ("b", TaskState::Pending, 1),
+            ("c", TaskState::Pending, 1),
             ("d", TaskState::Pending, 0),
             ("e", TaskState::Succeeded, 1),
             ("f", TaskState::Succeeded, 1),
@@ -555,7 +564,7 @@ fn retry_from_resets_exactly_the_task_and_its_downstream() {
         assert_eq!(backend.get_run(run).expect("run").state, RunState::Running);
     }
     chain(&backend, "x3");
-    let plain = wfc(dir.path(), &["retry", "x3", "c"]);
+    let plain = wfc(dir.path(), &["retry", "x3", "c", "--no-run"]);
     ok(&plain);
     assert!(
         plain.stdout.contains("reset c (was failed)") && !plain.stdout.contains("reset d"),
@@ -563,7 +572,7 @@ fn retry_from_resets_exactly_the_task_and_its_downstream() {
         plain.stdout
     );
     assert_eq!(
-        wfc(dir.path(), &["retry", "x3", "b", "--from", "c"]).code,
+        wfc(dir.path(), &["retry", "x3", "b", "--from", "c", "--no-run"]).code,
         2,
         "two different tasks"
     );

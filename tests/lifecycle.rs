@@ -574,3 +574,109 @@ fn status_shows_a_task_whose_engine_was_killed_as_interrupted() {
     assert_eq!(json["tasks"][0]["engine_gone"], false, "{json}");
     assert_eq!(json["tasks"][0]["state"], "succeeded", "{json}");
 }
+
+#[test]
+fn retry_runs_every_failed_task_again_with_attempts_going_on_and_a_note() {
+    let dir = TempDir::new("wfc-retry-all");
+    // Each attempt records its number; each agent attempt records its prompt.
+    write(
+        dir.path(),
+        "agent.sh",
+        "#!/bin/sh\ncat > \"prompt-$WF_TASK_ID-$WF_ATTEMPT.txt\"\ntest -f fixed\n",
+    );
+    let script = dir.path().join("agent.sh");
+    let mut permissions = std::fs::metadata(&script).expect("agent.sh").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&script, permissions).expect("chmod agent.sh");
+    write(
+        dir.path(),
+        "two.wf",
+        "agent scripted {\n  adapter = \"command\"\n  command = [\"./agent.sh\"]\n}\n\nworkflow two {\n  task build {\n    run = \"echo $WF_ATTEMPT >> build-attempts; test -f fixed\"\n  }\n  task write {\n    prompt = \"Write the docs.\"\n    agent  = scripted\n  }\n  task ok {\n    run = \"true\"\n  }\n}\n",
+    );
+    let (code, stdout, _) = wfc(dir.path(), &["run", "two.wf"]);
+    assert_eq!(code, 1, "{stdout}");
+    let run = run_id(&stdout);
+    write(dir.path(), "fixed", "");
+    let (code, stdout, stderr) = wfc(
+        dir.path(),
+        &["retry", &run, "--note", "the build tools are installed now"],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("reset build (was failed)") && stdout.contains("reset write (was failed)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("reset ok"), "{stdout}");
+    // Attempt numbers went on: the retry was attempt 2, not attempt 1 again.
+    let attempts = std::fs::read_to_string(dir.path().join("build-attempts")).expect("attempts");
+    assert_eq!(attempts, "1\n2\n");
+    assert!(dir.path().join("prompt-write-1.txt").exists());
+    let prompt = std::fs::read_to_string(dir.path().join("prompt-write-2.txt"))
+        .expect("attempt 2 of write has its own prompt file");
+    assert!(
+        prompt.contains("the build tools are installed now"),
+        "the note reaches the next attempt: {prompt}"
+    );
+    let (run_state, task_state, attempts, _) = states(dir.path(), &run, "write");
+    assert_eq!(
+        (run_state.as_str(), task_state.as_str(), attempts),
+        ("succeeded", "succeeded", 2)
+    );
+}
+
+#[test]
+fn a_rejections_reason_reaches_the_task_retried_before_the_gate() {
+    let dir = TempDir::new("wfc-retry-rejected");
+    write(
+        dir.path(),
+        "agent.sh",
+        "#!/bin/sh\ncat > \"prompt-$WF_ATTEMPT.txt\"\necho design done\n",
+    );
+    let script = dir.path().join("agent.sh");
+    let mut permissions = std::fs::metadata(&script).expect("agent.sh").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&script, permissions).expect("chmod agent.sh");
+    write(
+        dir.path(),
+        "reviewed.wf",
+        "agent scripted {\n  adapter = \"command\"\n  command = [\"./agent.sh\"]\n}\n\nworkflow reviewed {\n  task design {\n    prompt = \"Design it.\"\n    agent  = scripted\n  }\n  gate approve after design {\n    ask = \"Is the design good?\"\n  }\n}\n",
+    );
+    let run = stopped_run(dir.path(), &["run", "reviewed.wf"]);
+    let (code, _, stderr) = wfc(
+        dir.path(),
+        &[
+            "reject",
+            &run,
+            "approve",
+            "--reason",
+            "use a queue, not polling",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = wfc(dir.path(), &["retry", &run, "--from", "design", "--no-run"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // The design runs again (attempt 2), told why; then the gate waits again.
+    let child = Command::new(env!("CARGO_BIN_EXE_wfc"))
+        .args(["resume", &run])
+        .current_dir(dir.path())
+        .env_remove("WFC_BACKEND")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("wfc resumes");
+    let prompt_file = dir.path().join("prompt-2.txt");
+    let started = std::time::Instant::now();
+    while !prompt_file.exists() && started.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let _ = child.wait_with_output();
+    let prompt = std::fs::read_to_string(&prompt_file).expect("the design ran again");
+    assert!(
+        prompt.contains("A person rejected `approve`")
+            && prompt.contains("use a queue, not polling"),
+        "{prompt}"
+    );
+}

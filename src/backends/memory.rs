@@ -2,7 +2,7 @@
 //! Its behaviour is the reference the other backends are tested against.
 
 use crate::plan::{Plan, TaskSpec};
-use crate::runtime::lifecycle;
+use crate::runtime::lifecycle::{self, TaskReset};
 use crate::runtime::*;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -435,19 +435,14 @@ impl TaskBackend for MemoryBackend {
         Ok(())
     }
 
-    fn reset_tasks(&self, run: &str, ids: &[String], _now: Millis) -> BackendResult<()> {
+    fn reset_tasks(&self, run: &str, resets: &[TaskReset], _now: Millis) -> BackendResult<()> {
         let mut runs = self.lock();
         let run = find(&mut runs, run)?;
-        for id in ids {
-            task(run, id)?;
+        for reset in resets {
+            task(run, &reset.id)?;
         }
-        for id in ids {
-            let task = task(run, id)?;
-            task.record.state = TaskState::Pending;
-            task.record.attempts = 0;
-            task.record.finished_at = None;
-            task.record.result = None;
-            release(task);
+        for reset in resets {
+            lifecycle::reset(&mut task(run, &reset.id)?.record, reset);
         }
         run.record.state = RunState::Running;
         run.record.finished_at = None;

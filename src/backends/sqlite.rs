@@ -16,7 +16,7 @@ pub use schema::SCHEMA_VERSION;
 use recognise::{recognise, Found};
 
 use crate::plan::{Plan, TaskSpec};
-use crate::runtime::lifecycle;
+use crate::runtime::lifecycle::{self, TaskReset};
 use crate::runtime::*;
 use rusqlite::types::Type;
 use rusqlite::{
@@ -1040,23 +1040,31 @@ impl TaskBackend for SqliteBackend {
         )
     }
 
-    fn reset_tasks(&self, run: &str, ids: &[String], _now: Millis) -> BackendResult<()> {
+    fn reset_tasks(&self, run: &str, resets: &[TaskReset], _now: Millis) -> BackendResult<()> {
         self.write(
             || format!("reset tasks of run `{run}`"),
             |tx| {
                 require_run(tx, run)?;
                 let mut exists = tx.prepare_cached(TASK_EXISTS)?;
-                for id in ids {
-                    if !exists.exists([run, id])? {
-                        return Err(missing(tx, run, id));
+                for reset in resets {
+                    if !exists.exists([run, &reset.id])? {
+                        return Err(missing(tx, run, &reset.id));
                     }
                 }
-                let mut reset = tx.prepare_cached(concat!(
-                    "UPDATE tasks SET state = 'pending', attempts = 0, finished_at = NULL, ",
-                    "result = NULL, worker = NULL, lease_until = NULL WHERE run = ?1 AND id = ?2"
+                let mut read = tx.prepare_cached(concat!(
+                    "SELECT ",
+                    task_columns!(),
+                    " FROM tasks WHERE run = ?1 AND id = ?2"
                 ))?;
-                for id in ids {
-                    reset.execute([run, id])?;
+                let mut write = tx.prepare_cached(
+                    "UPDATE tasks SET state = 'pending', max_attempts = ?3, last_error = ?4, \
+                     finished_at = NULL, result = NULL, worker = NULL, lease_until = NULL \
+                     WHERE run = ?1 AND id = ?2",
+                )?;
+                for reset in resets {
+                    let mut task = read.query_row([run, &reset.id], task_record)?;
+                    lifecycle::reset(&mut task, reset);
+                    write.execute(params![run, reset.id, task.max_attempts, task.last_error])?;
                 }
                 tx.prepare_cached(
                     "UPDATE runs SET state = 'running', finished_at = NULL WHERE id = ?1",

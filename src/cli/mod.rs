@@ -139,17 +139,24 @@ enum Command {
         #[command(flatten)]
         store: store::BackendArgs,
     },
-    /// Put a failed, cancelled or rejected task back to pending; `wfc resume` runs it again.
+    /// Put failed, cancelled or rejected tasks back to pending and run them again (every one
+    /// of the run's, or TASK); attempt numbers go on, and each gets its retries again.
     Retry {
         /// The run's id.
         run: String,
-        /// The task to retry.
+        /// The task to retry; default: every failed, rejected or cancelled task of the run.
         task: Option<String>,
         /// Also every task after it (downstream), whatever its state.
         #[arg(long, value_name = "TASK", num_args = 0..=1)]
         from: Option<Option<String>>,
+        /// Why it runs again, for the next attempt's prompt (an agent reads it).
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+        /// Only put the tasks back; `wfc resume RUN` runs them later.
+        #[arg(long)]
+        no_run: bool,
         #[command(flatten)]
-        store: store::BackendArgs,
+        exec: run::ExecArgs,
     },
     /// Stop a run: it and every task that has not ended become cancelled.
     Cancel {
@@ -271,12 +278,18 @@ pub fn main() -> ExitCode {
             run,
             task,
             from,
-            store,
+            note,
+            no_run,
+            exec,
         } => retry::run(
-            &store,
-            &run,
-            task.as_deref(),
-            from.as_ref().map(Option::as_deref),
+            &retry::Retry {
+                run: &run,
+                task: task.as_deref(),
+                from: from.as_ref().map(Option::as_deref),
+                note: note.as_deref(),
+                no_run,
+            },
+            &exec,
             &output,
         ),
         Command::Cancel { run, store } => cancel::run(&store, &run, &output),

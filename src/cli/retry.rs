@@ -1,83 +1,127 @@
-//! `wfc retry RUN TASK [--from]` (or `wfc retry RUN --from TASK`): put a task that failed,
-//! was cancelled or was rejected back to `pending` with its attempts reset; with `--from`,
-//! that task and every task downstream of it in the run's plan, whatever their state. The
-//! tasks run again on `wfc resume RUN`.
+//! `wfc retry RUN [TASK] [--from] [--note TEXT] [--no-run]`: put tasks that failed, were
+//! cancelled or were rejected back to `pending` — every one of the run's, or TASK; with
+//! `--from`, TASK and every task downstream of it, whatever their state — and run the run
+//! again (`--no-run`: later, with `wfc resume RUN`). Attempt numbers go on and each task gets
+//! its retries again (`runtime::lifecycle::reset`); the next attempt is told why it runs.
 
 use super::human;
 use super::output::Output;
 use super::store::{self, shell_word, BackendArgs, Store};
 use crate::backends::Access;
 use crate::plan::Plan;
+use crate::runtime::lifecycle::TaskReset;
 use crate::runtime::{now_millis, TaskRecord, TaskState};
 use std::collections::{HashMap, HashSet};
 use std::process::ExitCode;
 
-/// Runs `wfc retry`. `task` is the positional TASK; `from` is `--from` (`Some(None)` when
-/// given without a value, so it applies to the positional TASK).
-pub fn run(
-    args: &BackendArgs,
-    run: &str,
-    task: Option<&str>,
-    from: Option<Option<&str>>,
-    output: &Output,
-) -> ExitCode {
-    let (task, downstream) = match (task, from) {
-        (Some(task), None) => (task, false),
-        (Some(task), Some(None)) | (None, Some(Some(task))) => (task, true),
-        (Some(a), Some(Some(b))) if a == b => (a, true),
-        (Some(_), Some(Some(_))) => {
-            return output.fail("name the task once: `wfc retry RUN TASK --from` or `wfc retry RUN --from TASK`")
-        }
-        (None, _) => {
-            return output.fail("name the task to retry: `wfc retry RUN TASK`, or `wfc retry RUN --from TASK` for it and everything after it")
-        }
+/// What `wfc retry` was asked.
+pub struct Retry<'a> {
+    /// The run.
+    pub run: &'a str,
+    /// The positional TASK.
+    pub task: Option<&'a str>,
+    /// `--from`: `Some(None)` when given without a value (it applies to the positional TASK).
+    pub from: Option<Option<&'a str>>,
+    /// `--note`: why the tasks run again.
+    pub note: Option<&'a str>,
+    /// `--no-run`: only put the tasks back.
+    pub no_run: bool,
+}
+
+/// Whether a task in `state` is one a plain retry puts back.
+fn ended_without_success(state: TaskState) -> bool {
+    matches!(
+        state,
+        TaskState::Failed | TaskState::Cancelled | TaskState::Rejected
+    )
+}
+
+/// Runs `wfc retry`.
+pub fn run(retry: &Retry<'_>, exec: &super::run::ExecArgs, output: &Output) -> ExitCode {
+    // Which task, and whether what follows it too; `None`: every task that ended without
+    // success.
+    let target =
+        match (retry.task, retry.from) {
+            (Some(task), None) => Some((task, false)),
+            (Some(task), Some(None)) | (None, Some(Some(task))) => Some((task, true)),
+            (Some(a), Some(Some(b))) if a == b => Some((a, true)),
+            (Some(_), Some(Some(_))) => return output.fail(
+                "name the task once: `wfc retry RUN TASK --from` or `wfc retry RUN --from TASK`",
+            ),
+            (None, Some(None)) => {
+                return output.fail("`--from` needs a task: `wfc retry RUN --from TASK`")
+            }
+            (None, None) => None,
+        };
+    let args = BackendArgs {
+        backend: exec.backend.clone(),
     };
-    let store = match Store::open(args, Access::Write, output) {
+    let store = match Store::open(&args, Access::Write, output) {
         Ok(store) => store,
         Err(code) => return code,
     };
-    let record = match store.run(run, output) {
+    let record = match store.run(retry.run, output) {
         Ok(record) => record,
         Err(code) => return code,
     };
-    if let Err(code) = store::task(&record, task, output) {
-        return code;
+    if let Some((task, _)) = target {
+        if let Err(code) = store::task(&record, task, output) {
+            return code;
+        }
     }
     let tasks = match store.backend.list_tasks(&record.id) {
         Ok(tasks) => tasks,
         Err(error) => return store::report(&error, output),
     };
-    let states: HashMap<&str, TaskState> = tasks
-        .iter()
-        .map(|t| (t.key.task.as_str(), t.state))
-        .collect();
-    let state_of = |id: &str| states.get(id).copied().unwrap_or(TaskState::Pending);
+    let by_id: HashMap<&str, &TaskRecord> =
+        tasks.iter().map(|t| (t.key.task.as_str(), t)).collect();
+    let state_of = |id: &str| by_id.get(id).map_or(TaskState::Pending, |t| t.state);
     let run_word = shell_word(&record.id);
-    let below = descendants(&record.plan, task);
-    let chosen: Vec<&str> = if downstream {
-        record
-            .plan
-            .tasks
-            .iter()
-            .map(|t| t.id.as_str())
-            .filter(|id| *id == task || below.contains(id))
-            .collect()
-    } else {
-        let state = state_of(task);
-        if !matches!(
-            state,
-            TaskState::Failed | TaskState::Cancelled | TaskState::Rejected
-        ) {
-            return store::refuse(
-                &format!(
-                    "task `{task}` is {state}; only a failed, cancelled or rejected task is \
-                     retried (`wfc retry {run_word} {} --from` runs it and what follows it again)",
-                    shell_word(task)
-                ),
-                output,
-            );
+    let chosen: Vec<&str> = match target {
+        Some((task, true)) => {
+            let below = descendants(&record.plan, task);
+            record
+                .plan
+                .tasks
+                .iter()
+                .map(|t| t.id.as_str())
+                .filter(|id| *id == task || below.contains(id))
+                .collect()
         }
-        vec![task]
+        Some((task, false)) => {
+            let state = state_of(task);
+            if !ended_without_success(state) {
+                return store::refuse(
+                    &format!(
+                        "task `{task}` is {state}; only a failed, cancelled or rejected task is \
+                         retried (`wfc retry {run_word} {} --from` runs it and what follows it again)",
+                        shell_word(task)
+                    ),
+                    output,
+                );
+            }
+            vec![task]
+        }
+        None => {
+            let ended: Vec<&str> = record
+                .plan
+                .tasks
+                .iter()
+                .map(|t| t.id.as_str())
+                .filter(|id| ended_without_success(state_of(id)))
+                .collect();
+            if ended.is_empty() {
+                return store::refuse(
+                    &format!(
+                        "run {} has no failed, rejected or cancelled task to retry \
+                         (`wfc retry {run_word} TASK --from` runs a task and what follows it again)",
+                        record.id
+                    ),
+                    output,
+                );
+            }
+            ended
+        }
     };
     if let Some(busy) = chosen
         .iter()
@@ -92,21 +136,69 @@ pub fn run(
             output,
         );
     }
-    let ids: Vec<String> = chosen.iter().map(|id| id.to_string()).collect();
-    if let Err(error) = store.backend.reset_tasks(&record.id, &ids, now_millis()) {
+    let resets = resets(&record.plan, &chosen, &by_id, retry.note);
+    if let Err(error) = store.backend.reset_tasks(&record.id, &resets, now_millis()) {
         return store::report(&error, output);
     }
     for id in &chosen {
         output.stdout_line(&format!("reset {id} (was {})", state_of(id)));
     }
-    if !downstream {
+    if let Some((task, false)) = target {
+        let below = descendants(&record.plan, task);
         note_stuck_descendants(&tasks, &below, task, &run_word, output);
     }
-    output.stdout_line(&format!(
-        "run `wfc resume {run_word}` to run {}",
-        if chosen.len() == 1 { "it" } else { "them" }
-    ));
-    ExitCode::SUCCESS
+    drop(store);
+    if retry.no_run {
+        output.stdout_line(&format!(
+            "run `wfc resume {run_word}` to run {}",
+            if chosen.len() == 1 { "it" } else { "them" }
+        ));
+        return ExitCode::SUCCESS;
+    }
+    super::run::resume(&record.id, exec, output)
+}
+
+/// The resets of `chosen`: each with its `retry` from the plan, and told why it runs again:
+/// the operator's note, and the reason a person gave for rejecting a gate after it that runs
+/// again too.
+fn resets(
+    plan: &Plan,
+    chosen: &[&str],
+    tasks: &HashMap<&str, &TaskRecord>,
+    note: Option<&str>,
+) -> Vec<TaskReset> {
+    let rejected: Vec<(&str, &str)> = chosen
+        .iter()
+        .filter_map(|id| {
+            let task = tasks.get(id)?;
+            (task.state == TaskState::Rejected)
+                .then(|| (*id, task.last_error.as_deref().unwrap_or("no reason given")))
+        })
+        .collect();
+    chosen
+        .iter()
+        .map(|id| {
+            let below = descendants(plan, id);
+            let mut why: Vec<String> = rejected
+                .iter()
+                .filter(|(gate, _)| below.contains(gate))
+                .map(|(gate, reason)| {
+                    format!("A person rejected `{gate}`, which comes after this task: {reason}")
+                })
+                .collect();
+            if let Some(note) = note {
+                why.insert(
+                    0,
+                    format!("A note from the person who retried the task: {note}"),
+                );
+            }
+            TaskReset {
+                id: id.to_string(),
+                retry: plan.task(id).map_or(0, |spec| spec.retry),
+                why: (!why.is_empty()).then(|| why.join("\n\n")),
+            }
+        })
+        .collect()
 }
 
 /// Every task that waits, directly or through others, for `task`.

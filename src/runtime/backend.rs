@@ -6,6 +6,7 @@
 //! from `tokio::task::spawn_blocking`. Each method that changes state is one atomic write, so
 //! a crash between two calls loses nothing that was committed.
 
+use super::lifecycle::TaskReset;
 use super::model::*;
 use crate::plan::{Plan, TaskSpec};
 use std::fmt;
@@ -217,9 +218,10 @@ pub trait TaskBackend: Send + Sync {
         now: Millis,
     ) -> BackendResult<()>;
 
-    /// Puts `ids` of run `run` back to `pending` with their attempts reset, and the run back
-    /// to `running`.
-    fn reset_tasks(&self, run: &str, ids: &[String], now: Millis) -> BackendResult<()>;
+    /// Puts tasks of run `run` back to `pending`, each as
+    /// [`lifecycle::reset`](super::lifecycle::reset) says (attempt numbers go on, the retry
+    /// budget is renewed, the next attempt is told why), and the run back to `running`.
+    fn reset_tasks(&self, run: &str, resets: &[TaskReset], now: Millis) -> BackendResult<()>;
 
     /// Ends run `run` in `state`; cancelling also cancels every task that is not final.
     fn finish_run(&self, run: &str, state: RunState, now: Millis) -> BackendResult<()>;

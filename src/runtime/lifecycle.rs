@@ -62,6 +62,42 @@ pub fn interrupt(task: &mut TaskRecord, reason: &str) {
     task.lease_until = None;
 }
 
+/// A task `wfc retry` puts back to run: which, how many more attempts it gets (its `retry`
+/// plus one, as when it was new), and why it runs again (an operator's note, a person's
+/// rejection downstream), which its next attempt is told.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskReset {
+    /// The task's id.
+    pub id: String,
+    /// The task's `retry`: extra attempts after a failure.
+    pub retry: u32,
+    /// Why it runs again, if a person said.
+    pub why: Option<String>,
+}
+
+/// Puts `task` back to pending for `reset`. Attempt numbers go on from where they were (the
+/// next attempt is one more than the last; its files and logs never overwrite an earlier
+/// attempt's), and the task gets its whole retry budget again. Its next attempt is told
+/// why: the person's words, then how the last attempt ended if it failed.
+pub fn reset(task: &mut TaskRecord, reset: &TaskReset) {
+    let failed = task.attempts > 0 && !task.state.satisfies_dependents();
+    let last = task.last_error.take().filter(|_| failed);
+    task.last_error = match (&reset.why, last) {
+        (Some(why), Some(last)) => Some(format!(
+            "{why}\n\nAttempt {} had failed: {last}",
+            task.attempts
+        )),
+        (Some(why), None) => Some(why.clone()),
+        (None, last) => last,
+    };
+    task.state = TaskState::Pending;
+    task.max_attempts = task.attempts.saturating_add(reset.retry).saturating_add(1);
+    task.finished_at = None;
+    task.result = None;
+    task.worker = None;
+    task.lease_until = None;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +121,42 @@ mod tests {
             Some(RunState::Failed)
         );
         assert_eq!(settle(&[(Rejected, true)]), Some(RunState::Failed));
+    }
+
+    #[test]
+    fn a_reset_task_goes_on_counting_and_is_told_why() {
+        let mut task = TaskRecord {
+            key: TaskKey::new("r", "t"),
+            state: TaskState::Failed,
+            attempts: 2,
+            max_attempts: 2,
+            worker: None,
+            lease_until: None,
+            started_at: Some(1),
+            finished_at: Some(5),
+            result: None,
+            last_error: Some("exit 1".into()),
+        };
+        let why = TaskReset {
+            id: "t".into(),
+            retry: 1,
+            why: Some("note: use the v2 API".into()),
+        };
+        reset(&mut task, &why);
+        assert_eq!(
+            (task.state, task.attempts, task.max_attempts),
+            (TaskState::Pending, 2, 4)
+        );
+        assert_eq!(
+            task.last_error.as_deref(),
+            Some("note: use the v2 API\n\nAttempt 2 had failed: exit 1")
+        );
+        // A task that had succeeded keeps no stale error, and needs no reason.
+        let mut done = task.clone();
+        done.state = TaskState::Succeeded;
+        done.last_error = Some("an old failure".into());
+        reset(&mut done, &TaskReset { why: None, ..why });
+        assert_eq!(done.last_error, None);
     }
 
     #[test]

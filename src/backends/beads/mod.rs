@@ -902,19 +902,27 @@ impl TaskBackend for BeadsBackend {
         })
     }
 
-    fn reset_tasks(&self, run: &str, ids: &[String], _now: Millis) -> BackendResult<()> {
+    fn reset_tasks(
+        &self,
+        run: &str,
+        resets: &[crate::runtime::lifecycle::TaskReset],
+        _now: Millis,
+    ) -> BackendResult<()> {
         self.change(run, |file| {
-            let mut issues = Vec::with_capacity(ids.len());
-            for id in ids {
-                issues.push(file.task(id)?.issue.clone());
+            let mut issues = Vec::with_capacity(resets.len());
+            for reset in resets {
+                issues.push(file.task(&reset.id)?.issue.clone());
             }
             if !issues.is_empty() {
                 self.cli.call(&commands::reopen(&issues, WFC_ACTOR), None)?;
             }
-            for id in ids {
-                let task = file.task_mut(id)?;
-                task.state = TaskState::Pending;
-                task.attempts = 0;
+            for reset in resets {
+                let task = file.task_mut(&reset.id)?;
+                let mut record = task.record(run);
+                crate::runtime::lifecycle::reset(&mut record, reset);
+                task.state = record.state;
+                task.max_attempts = record.max_attempts;
+                task.last_error = record.last_error;
                 task.finished_at = None;
                 task.result = None;
                 task.release();
