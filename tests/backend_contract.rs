@@ -87,6 +87,47 @@ pub fn contract(make: &dyn Fn() -> Arc<dyn TaskBackend>) {
     errors_name_what_is_missing(&*make());
     interrupted_attempts_are_given_back_without_using_a_retry(&*make());
     a_run_settles_only_when_nothing_can_happen(&*make());
+    a_task_is_marked_done_by_hand_only_when_nothing_runs_it(&*make());
+}
+
+fn a_task_is_marked_done_by_hand_only_when_nothing_runs_it(backend: &dyn TaskBackend) {
+    start(backend, "d", &plan(&[("a", &[], 0), ("b", &["a"], 0)]));
+    let a = key("d", "a");
+    backend
+        .claim_task(&a, "w", 2_000, 60_000)
+        .expect("claim")
+        .expect("won");
+    assert_eq!(
+        backend
+            .mark_done(&a, "by hand", 2_001)
+            .expect_err("running")
+            .kind,
+        BackendErrorKind::Conflict
+    );
+    backend
+        .fail_task(&a, "w", "boom", false, 2_002)
+        .expect("fail");
+    backend.mark_done(&a, "by hand", 2_003).expect("done");
+    let t = backend.get_task(&a).expect("a");
+    assert_eq!(
+        (t.state, t.result.as_deref(), t.last_error, t.finished_at),
+        (TaskState::Succeeded, Some("by hand"), None, Some(2_003))
+    );
+    assert_eq!(ready(backend, "d", 2_004), ["b"], "its dependents can run");
+    assert_eq!(
+        backend
+            .mark_done(&a, "again", 2_005)
+            .expect_err("twice")
+            .kind,
+        BackendErrorKind::Conflict
+    );
+    assert_eq!(
+        backend
+            .mark_done(&key("d", "nope"), "x", 2_006)
+            .expect_err("unknown")
+            .kind,
+        BackendErrorKind::NotFound
+    );
 }
 
 fn interrupted_attempts_are_given_back_without_using_a_retry(backend: &dyn TaskBackend) {

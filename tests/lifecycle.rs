@@ -680,3 +680,49 @@ fn a_rejections_reason_reaches_the_task_retried_before_the_gate() {
         "{prompt}"
     );
 }
+
+#[test]
+fn done_marks_a_task_succeeded_by_hand_and_its_dependents_run() {
+    let dir = TempDir::new("wfc-done");
+    write(
+        dir.path(),
+        "answer.wf",
+        "workflow answer {\n  task compute {\n    run = \"false\"\n  }\n  task report after compute {\n    run = \"echo the answer is {{ compute.result }} > report.txt\"\n  }\n  gate ship after report {\n    ask = \"Ship it?\"\n  }\n}\n",
+    );
+    let (code, stdout, _) = wfc(dir.path(), &["run", "answer.wf"]);
+    assert_eq!(code, 1, "{stdout}");
+    let run = run_id(&stdout);
+    // Only what is not running or answered can be marked; gates are answered, not done.
+    let (code, _, stderr) = wfc(dir.path(), &["done", &run, "ship"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("`ship` is a gate"), "{stderr}");
+    let (code, stdout, stderr) = wfc(dir.path(), &["done", &run, "compute", "--result", "42"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("marked compute done"), "{stdout}");
+    let (code, _, stderr) = wfc(dir.path(), &["done", &run, "compute"]);
+    assert_eq!(code, 1, "twice: {stderr}");
+    assert!(stderr.contains("succeeded already"), "{stderr}");
+    // The run goes on: `report` reads the result given by hand.
+    let child = Command::new(env!("CARGO_BIN_EXE_wfc"))
+        .args(["resume", &run])
+        .current_dir(dir.path())
+        .env_remove("WFC_BACKEND")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("wfc resumes");
+    let report = dir.path().join("report.txt");
+    let started = std::time::Instant::now();
+    while !report.exists() && started.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let _ = child.wait_with_output();
+    let text = std::fs::read_to_string(&report).expect("report ran");
+    assert!(text.contains("the answer is 42"), "{text}");
+    // The log says who marked it.
+    let (_, logs, _) = wfc(dir.path(), &["logs", &run, "compute", "--json"]);
+    assert!(logs.contains("\"by_hand\":true"), "{logs}");
+}

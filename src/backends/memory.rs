@@ -363,6 +363,14 @@ impl TaskBackend for MemoryBackend {
         Ok(())
     }
 
+    fn mark_done(&self, key: &TaskKey, result: &str, now: Millis) -> BackendResult<()> {
+        let mut runs = self.lock();
+        let task = task(find(&mut runs, &key.run)?, &key.task)?;
+        lifecycle::mark_done(&mut task.record, result, now).map_err(|why| {
+            BackendError::conflict(format!("task `{}` cannot be marked done: {why}", key.task))
+        })
+    }
+
     fn settle_run(&self, run: &str, now: Millis) -> BackendResult<RunState> {
         let mut runs = self.lock();
         let run = find(&mut runs, run)?;

@@ -962,6 +962,36 @@ impl TaskBackend for SqliteBackend {
         )
     }
 
+    fn mark_done(&self, key: &TaskKey, result: &str, now: Millis) -> BackendResult<()> {
+        self.write(
+            || format!("mark task `{key}` done"),
+            |tx| {
+                let mut task = tx
+                    .prepare_cached(concat!(
+                        "SELECT ",
+                        task_columns!(),
+                        " FROM tasks WHERE run = ?1 AND id = ?2"
+                    ))?
+                    .query_row(params![key.run, key.task], task_record)
+                    .optional()?
+                    .ok_or_else(|| missing(tx, &key.run, &key.task))?;
+                lifecycle::mark_done(&mut task, result, now).map_err(|why| {
+                    Stop::Backend(BackendError::conflict(format!(
+                        "task `{}` cannot be marked done: {why}",
+                        key.task
+                    )))
+                })?;
+                tx.prepare_cached(
+                    "UPDATE tasks SET state = 'succeeded', result = ?3, last_error = NULL, \
+                     finished_at = ?4, worker = NULL, lease_until = NULL \
+                     WHERE run = ?1 AND id = ?2",
+                )?
+                .execute(params![key.run, key.task, result, now])?;
+                Ok(())
+            },
+        )
+    }
+
     fn settle_run(&self, run: &str, now: Millis) -> BackendResult<RunState> {
         self.write(
             || format!("settle run `{run}`"),

@@ -4,6 +4,7 @@
 mod answer;
 mod cancel;
 mod check;
+mod done;
 mod fmt;
 mod graph;
 mod human;
@@ -158,6 +159,19 @@ enum Command {
         #[command(flatten)]
         exec: run::ExecArgs,
     },
+    /// Mark a task succeeded by hand, after its work was done outside wfc; its dependents can
+    /// then run.
+    Done {
+        /// The run's id.
+        run: String,
+        /// The task.
+        task: String,
+        /// Its result: the text its dependents read as `TASK.result`.
+        #[arg(long, value_name = "TEXT")]
+        result: Option<String>,
+        #[command(flatten)]
+        store: store::BackendArgs,
+    },
     /// Stop a run: it and every task that has not ended become cancelled.
     Cancel {
         /// The run's id.
@@ -293,6 +307,12 @@ pub fn main() -> ExitCode {
             &output,
         ),
         Command::Cancel { run, store } => cancel::run(&store, &run, &output),
+        Command::Done {
+            run,
+            task,
+            result,
+            store,
+        } => done::run(&store, &run, &task, result.as_deref(), &output),
         Command::Store {
             command: StoreCommand::Check { store },
         } => store_check::run(&store, &output),

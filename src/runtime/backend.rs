@@ -200,6 +200,10 @@ pub trait TaskBackend: Send + Sync {
         now: Millis,
     ) -> BackendResult<()>;
 
+    /// Marks `key` succeeded by hand with `result`, as
+    /// [`lifecycle::mark_done`](super::lifecycle::mark_done) allows (a `Conflict` otherwise).
+    fn mark_done(&self, key: &TaskKey, result: &str, now: Millis) -> BackendResult<()>;
+
     /// Ends run `run` if nothing more can happen in it, deciding and writing its final state
     /// in one atomic step ([`lifecycle::settled_state`](super::lifecycle::settled_state)), so
     /// no other engine's claim can come between the decision and the write. Returns the run's

@@ -98,6 +98,38 @@ pub fn reset(task: &mut TaskRecord, reset: &TaskReset) {
     task.lease_until = None;
 }
 
+/// Whether a task in `state` may be marked succeeded by hand (`wfc done`): one that is not
+/// running and not waiting for a person's answer (which `wfc approve` gives), and has not
+/// succeeded already.
+pub fn may_mark_done(state: TaskState) -> Result<(), String> {
+    match state {
+        TaskState::Pending | TaskState::Failed | TaskState::Cancelled => Ok(()),
+        TaskState::Claimed | TaskState::Running => Err(format!(
+            "it is {state} now; stop its engine (or `wfc cancel` the run) first"
+        )),
+        TaskState::Waiting => {
+            Err("it waits for a person's answer: `wfc approve` gives it".to_string())
+        }
+        TaskState::Succeeded | TaskState::Approved => Err(format!("it is {state} already")),
+        TaskState::Rejected => {
+            Err("it is a rejected gate: `wfc retry --from` asks again".to_string())
+        }
+    }
+}
+
+/// Marks `task` succeeded by hand with `result` (someone did its work outside wfc), if
+/// [`may_mark_done`] allows it.
+pub fn mark_done(task: &mut TaskRecord, result: &str, now: super::Millis) -> Result<(), String> {
+    may_mark_done(task.state)?;
+    task.state = TaskState::Succeeded;
+    task.result = Some(result.to_string());
+    task.last_error = None;
+    task.finished_at = Some(now);
+    task.worker = None;
+    task.lease_until = None;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -813,6 +813,27 @@ impl TaskBackend for BeadsBackend {
         })
     }
 
+    fn mark_done(&self, key: &TaskKey, result: &str, now: Millis) -> BackendResult<()> {
+        let refuse = |why: String| {
+            BackendError::conflict(format!("task `{}` cannot be marked done: {why}", key.task))
+        };
+        let entry = self.sidecar.read_run(&key.run)?.task(&key.task)?.clone();
+        crate::runtime::lifecycle::may_mark_done(entry.state).map_err(refuse)?;
+        let reason = issue::arg_safe(&format!("{SUCCEEDED} by hand\n{result}"));
+        self.close(std::slice::from_ref(&entry.issue), &reason, WFC_ACTOR)?;
+        self.change(&key.run, |file| {
+            let task = file.task_mut(&key.task)?;
+            let mut record = task.record(&key.run);
+            crate::runtime::lifecycle::mark_done(&mut record, result, now).map_err(refuse)?;
+            task.state = record.state;
+            task.result = record.result;
+            task.last_error = None;
+            task.finished_at = record.finished_at;
+            task.release();
+            Ok(())
+        })
+    }
+
     fn settle_run(&self, run: &str, now: Millis) -> BackendResult<RunState> {
         use crate::runtime::lifecycle::{progress_of, settled_state};
         self.change(run, |file| {
