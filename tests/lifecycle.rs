@@ -726,3 +726,61 @@ fn done_marks_a_task_succeeded_by_hand_and_its_dependents_run() {
     let (_, logs, _) = wfc(dir.path(), &["logs", &run, "compute", "--json"]);
     assert!(logs.contains("\"by_hand\":true"), "{logs}");
 }
+
+#[test]
+fn taking_over_after_kill_9_stops_what_the_killed_engines_attempt_left_running() {
+    let dir = TempDir::new("wfc-takeover");
+    write(
+        dir.path(),
+        "held.wf",
+        "workflow held {\n  task wait {\n    run = \"echo $$ >> pgids; test -f go || sleep 1000\"\n  }\n}\n",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wfc"))
+        .args(["run", "held.wf", "--lease", "0.5"])
+        .current_dir(dir.path())
+        .env_remove("WFC_BACKEND")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("wfc starts");
+    let pgids = dir.path().join("pgids");
+    let started = std::time::Instant::now();
+    while !pgids.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "no task"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("kill -9 wfc");
+    let output = child.wait_with_output().expect("wfc ends");
+    let run = run_id(&String::from_utf8_lossy(&output.stdout));
+    let first: i32 = std::fs::read_to_string(&pgids)
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .expect("pgid");
+    assert!(
+        crate::run::group_alive(first),
+        "the attempt's processes outlive a kill -9 of wfc"
+    );
+    write(dir.path(), "go", "");
+    let (code, stdout, stderr) = wfc(dir.path(), &["resume", &run, "--lease", "0.5"]);
+    // Whatever happens, the test leaves no process behind.
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(first),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("stopped what attempt 1 left running"),
+        "{stdout}"
+    );
+    let (_, logs, _) = wfc(dir.path(), &["logs", &run, "wait", "--json"]);
+    assert!(logs.contains("attempt_stopped"), "{logs}");
+    let (run_state, task_state, attempts, _) = states(dir.path(), &run, "wait");
+    assert_eq!(
+        (run_state.as_str(), task_state.as_str(), attempts),
+        ("succeeded", "succeeded", 2)
+    );
+}

@@ -29,6 +29,7 @@ pub async fn run(
         request.workdir.clone(),
     );
     spec.env = request.env.clone();
+    spec.on_spawn = request.on_spawn.clone();
     spec.env.extend(profile.variables());
     spec.stdin = Stdin::Bytes(request.prompt.into_bytes());
     let timeout = request.timeout.unwrap_or(DEFAULT_AGENT_TIMEOUT);

@@ -60,6 +60,7 @@ pub async fn run_session(
     let mut args: Vec<OsString> = agent.args(profile, prompt_file.as_ref().map(|f| &f.path));
     args.extend(profile.strings("args").into_iter().map(OsString::from));
     let mut spec = ProcessSpec::new(&program, args, request.workdir.clone());
+    spec.on_spawn = request.on_spawn.clone();
     spec.env = session_env(agent, profile, request);
     spec.stdin = match agent.prompt_via() {
         PromptVia::Stdin => Stdin::Bytes(request.prompt.clone().into_bytes()),

@@ -157,6 +157,16 @@ fn details(kind: &str, data: &Value) -> Vec<String> {
                 return vec![text];
             }
         }
+        "attempt_process" | "attempt_stopped" => {
+            let attempt = data.get("attempt").and_then(Value::as_u64).unwrap_or(0);
+            let group = data.get("pgid").and_then(Value::as_i64).unwrap_or(0);
+            return vec![if kind == "attempt_process" {
+                let host = field(data, &["host"]).unwrap_or_default();
+                format!("attempt {attempt} runs as process group {group} on {host}")
+            } else {
+                format!("stopped what attempt {attempt} left running (process group {group})")
+            }];
+        }
         "verify_failed" => {
             if let (Some(command), Some(error)) =
                 (field(data, &["command"]), field(data, &["error"]))

@@ -58,6 +58,10 @@ pub(super) fn line(event: &Event) -> Option<String> {
             )
         }
         EventKind::RunFinished => format!("run {} {}", event.run, first_line("state")),
+        EventKind::AttemptStopped => format!(
+            "  {task}: stopped what attempt {} left running (process group {})",
+            event.data["attempt"], event.data["pgid"]
+        ),
         _ => return None,
     })
 }

@@ -56,6 +56,9 @@ pub enum EventKind {
     GateAnswered,
     /// A run ended.
     RunFinished,
+    /// What an earlier attempt of a task left running on this machine was stopped before the
+    /// task was taken over.
+    AttemptStopped,
 }
 
 impl EventKind {
@@ -76,6 +79,7 @@ impl EventKind {
             EventKind::GateWaiting => "gate_waiting",
             EventKind::GateAnswered => "gate_answered",
             EventKind::RunFinished => "run_finished",
+            EventKind::AttemptStopped => "attempt_stopped",
         }
     }
 }

@@ -35,6 +35,8 @@ pub struct AgentRequest {
     /// Where the adapter reports what the session does while it runs (a tool call, a message),
     /// one short line at a time; the engine turns the lines into `task_output` events.
     pub progress: ProgressFn,
+    /// Told the session's process group when it has started.
+    pub on_spawn: Option<crate::runtime::process::SpawnHook>,
 }
 
 /// Receives a session's progress lines.

@@ -7,11 +7,13 @@
 //! ran out, and never repeats one that succeeded.
 
 use super::agent::{AgentExecutor, AgentRequest, ProgressFn};
+use super::attempt_process::AttemptProcess;
 use super::backend::{BackendErrorKind, BackendResult, TaskBackend};
+use super::lifecycle;
 use super::model::*;
 use super::output_throttle::OutputThrottle;
 use super::process::{
-    minimal_env, passed_env, run_process, sh, ExitStatusKind, OutputChunk, ProcessSpec,
+    minimal_env, passed_env, run_process, sh, ExitStatusKind, OutputChunk, ProcessSpec, SpawnHook,
 };
 use super::values::Resolver;
 use crate::events::{Event, EventBus, EventKind};
@@ -503,6 +505,9 @@ impl Engine {
         if spec.action.waits_for_person() {
             return self.wait_for_person(key, &spec).await;
         }
+        if lifecycle::was_taken_over(claim.previous_error.as_deref()) {
+            self.stop_earlier_attempts(key, claim.attempt).await?;
+        }
         let (k, w) = (key.clone(), self.config.worker.clone());
         self.call(move |b| b.start_task(&k, &w, now_millis()))
             .await?;
@@ -570,6 +575,53 @@ impl Engine {
         Ok(())
     }
 
+    /// Stops, on this machine, whatever earlier attempts of `key` left running (their engine
+    /// was killed and their processes outlived it), so the attempt about to start is the only
+    /// one. Their process groups are read from the run's log.
+    async fn stop_earlier_attempts(&self, key: &TaskKey, attempt: u32) -> Result<(), EngineError> {
+        let mut earlier = Vec::new();
+        let mut after = 0;
+        loop {
+            let run = key.run.clone();
+            let page = self.call(move |b| b.read_events(&run, after, 1000)).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            earlier.extend(
+                page.iter()
+                    .filter(|event| event.task.as_deref() == Some(key.task.as_str()))
+                    .filter_map(AttemptProcess::from_event)
+                    .filter(|process| process.attempt < attempt),
+            );
+        }
+        for process in earlier.iter().filter(|p| p.may_be_alive_here()) {
+            if process.stop().await {
+                self.emit(
+                    &key.run,
+                    EventKind::AttemptStopped,
+                    Some(&key.task),
+                    serde_json::json!({ "attempt": process.attempt, "pgid": process.pgid, "worker": process.worker }),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// A hook that records in the run's log where an attempt's processes run, as soon as they
+    /// start (written at once, not through the batched event log, so a `kill -9` a moment
+    /// later cannot lose it).
+    fn spawn_hook(&self, key: &TaskKey, attempt: u32) -> SpawnHook {
+        let backend = Arc::clone(&self.backend);
+        let (key, worker) = (key.clone(), self.config.worker.clone());
+        SpawnHook(Arc::new(move |pgid| {
+            let process = AttemptProcess::started_here(attempt, &worker, pgid);
+            if let Err(error) =
+                backend.append_event(&key.run, &process.event(&key.task, now_millis()))
+            {
+                eprintln!("warning: cannot record the processes of {key}: {error}");
+            }
+        }))
+    }
+
     /// An attempt's work — the command or the agent session — then its verify commands;
     /// returns the task's result or why the attempt failed.
     async fn do_attempt(
@@ -582,7 +634,7 @@ impl Engine {
         let env = self.task_env(key, spec, claim)?;
         let result = match &spec.action {
             Action::Command { run: shell } => {
-                self.shell(key, spec, &env, shell, cancel.clone(), true)
+                self.shell(key, claim.attempt, spec, &env, shell, cancel.clone(), true)
                     .await?
             }
             Action::Agent {
@@ -609,6 +661,7 @@ impl Engine {
                     prompt: text,
                     profile: profile.clone(),
                     agent: agent.clone(),
+                    on_spawn: Some(self.spawn_hook(key, claim.attempt)),
                     workdir: self.config.workspace.join(&spec.workdir),
                     env: env.clone(),
                     timeout: spec.timeout_secs.map(Duration::from_secs),
@@ -626,7 +679,8 @@ impl Engine {
             // Gates and human tasks wait for a person and never reach here.
             Action::Gate { .. } => return Ok(String::new()),
         };
-        self.verify(key, spec, &env, cancel, result).await
+        self.verify(key, claim.attempt, spec, &env, cancel, result)
+            .await
     }
 
     /// Puts a gate, or a task for a person (the `human` adapter), in waiting: it holds no
@@ -733,9 +787,11 @@ impl Engine {
     }
 
     /// Runs shell text with its values in `WF_ARG_n`; returns stdout's tail, or why it failed.
+    #[allow(clippy::too_many_arguments)]
     async fn shell(
         &self,
         key: &TaskKey,
+        attempt: u32,
         spec: &TaskSpec,
         env: &[(String, String)],
         shell: &Shell,
@@ -763,6 +819,7 @@ impl Engine {
         process.env = env;
         process.timeout = spec.timeout_secs.map(Duration::from_secs);
         process.output_limit = RESULT_LIMIT;
+        process.on_spawn = Some(self.spawn_hook(key, attempt));
         let redactor = self.bus.redactor();
         let mut throttle = OutputThrottle::new(redactor);
         let on_output = |chunk: OutputChunk<'_>| {
@@ -830,6 +887,7 @@ impl Engine {
     async fn verify(
         &self,
         key: &TaskKey,
+        attempt: u32,
         spec: &TaskSpec,
         env: &[(String, String)],
         cancel: watch::Receiver<bool>,
@@ -837,7 +895,7 @@ impl Engine {
     ) -> Result<String, String> {
         for command in &spec.verify {
             if let Err(error) = self
-                .shell(key, spec, env, command, cancel.clone(), false)
+                .shell(key, attempt, spec, env, command, cancel.clone(), false)
                 .await
             {
                 self.emit(

@@ -1,6 +1,7 @@
 //! The runtime: the ports a run goes through and the model of what it stores.
 
 pub mod agent;
+pub mod attempt_process;
 pub mod backend;
 pub mod engine;
 pub mod lifecycle;

@@ -87,7 +87,28 @@ pub struct ProcessSpec {
     pub grace: Duration,
     /// How many bytes of the end of stdout, and of stderr, to keep in the outcome.
     pub output_limit: usize,
+    /// Told the process group's id as soon as the process has started.
+    pub on_spawn: Option<SpawnHook>,
 }
+
+/// Receives a started process's group id (the engine records it, so that a later engine can
+/// stop what an abandoned attempt left running).
+#[derive(Clone)]
+pub struct SpawnHook(pub std::sync::Arc<dyn Fn(i32) + Send + Sync>);
+
+impl std::fmt::Debug for SpawnHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SpawnHook")
+    }
+}
+
+impl PartialEq for SpawnHook {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SpawnHook {}
 
 impl ProcessSpec {
     /// A spec with the defaults: [`minimal_env`] with nothing extra, stdin closed, no timeout,
@@ -106,6 +127,7 @@ impl ProcessSpec {
             timeout: None,
             grace: DEFAULT_GRACE,
             output_limit: DEFAULT_OUTPUT_LIMIT,
+            on_spawn: None,
         }
     }
 }
@@ -377,6 +399,9 @@ pub async fn run_process(
         });
     };
     let mut guard = GroupGuard { pgid, armed: true };
+    if let Some(hook) = &spec.on_spawn {
+        (hook.0)(pgid.as_raw());
+    }
 
     let _writer = match (spec.stdin, child.stdin.take()) {
         (Stdin::Bytes(bytes), Some(mut pipe)) => Some(AbortOnDrop(tokio::spawn(async move {
@@ -547,6 +572,27 @@ fn terminate(pgid: Pid, grace: Duration) -> Phase {
     Phase::Terminating {
         kill_at: Instant::now() + grace,
     }
+}
+
+/// Stops what is left of process group `pgid`, which this process did not start (an earlier
+/// engine's attempt): `SIGTERM` (and `SIGCONT`), then `SIGKILL` if members are left after
+/// `grace`. Returns whether the group had live members.
+pub async fn stop_leftover_group(pgid: i32, grace: Duration) -> bool {
+    let pgid = Pid::from_raw(pgid);
+    if !group_has_live_members(pgid) {
+        return false;
+    }
+    let _ = killpg(pgid, Signal::SIGTERM);
+    let _ = killpg(pgid, Signal::SIGCONT);
+    let deadline = Instant::now() + grace;
+    while group_has_live_members(pgid) {
+        if Instant::now() >= deadline {
+            let _ = killpg(pgid, Signal::SIGKILL);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    true
 }
 
 /// Whether any process of the group is alive (zombies do not count: they hold nothing open
