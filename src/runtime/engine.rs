@@ -556,14 +556,18 @@ impl Engine {
             }
             Attempt::Failed(error) => {
                 let error = self.bus.redactor().text(&error);
-                let will_retry = claim.attempt <= spec.retry;
                 let (k, w, e) = (key.clone(), self.config.worker.clone(), error.clone());
-                if self
-                    .call(move |b| b.fail_task(&k, &w, &e, true, now_millis()))
-                    .await
-                    .is_ok()
-                {
-                    let kind = if will_retry {
+                // The backend decides whether attempts remain (an interrupted attempt or a
+                // `wfc retry` changes how many there are); the task's state says what it
+                // decided.
+                let failed = self
+                    .call(move |b| {
+                        b.fail_task(&k, &w, &e, true, now_millis())?;
+                        b.get_task(&k)
+                    })
+                    .await;
+                if let Ok(task) = failed {
+                    let kind = if task.state == TaskState::Pending {
                         EventKind::TaskRetrying
                     } else {
                         EventKind::TaskFailed
