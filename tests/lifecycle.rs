@@ -30,6 +30,40 @@ fn run_id(stdout: &str) -> String {
         .to_string()
 }
 
+/// Starts `wfc ARGS` in `dir` in the background, its stdout kept for [`stop`] to return.
+fn spawn(dir: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_wfc"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("WFC_BACKEND")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("wfc starts")
+}
+
+/// Waits (20 s at most) until `path` exists and has something in it.
+fn wait_for(path: &Path) {
+    let started = std::time::Instant::now();
+    while std::fs::metadata(path).map_or(true, |meta| meta.len() == 0) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Stops a background `wfc` with SIGTERM and returns what it printed.
+fn stop(child: std::process::Child) -> String {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let output = child.wait_with_output().expect("wfc ends");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 #[test]
 fn the_end_of_a_commands_output_reaches_the_log() {
     let dir = TempDir::new("wfc-output-end");
@@ -174,30 +208,13 @@ fn signal_a_running_task(signal: nix::sys::signal::Signal) -> (std::process::Exi
         "forever.wf",
         "workflow forever {\n  task hang {\n    run = \"echo $$ > pgid; sleep 1000 & sleep 1000\"\n  }\n}\n",
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wfc"))
-        .args(["run", "forever.wf"])
-        .current_dir(dir.path())
-        .env_remove("WFC_BACKEND")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("wfc starts");
+    let mut child = spawn(dir.path(), &["run", "forever.wf"]);
     let pgid_file = dir.path().join("pgid");
-    let started = std::time::Instant::now();
-    let pgid: i32 = loop {
-        if let Some(pgid) = std::fs::read_to_string(&pgid_file)
-            .ok()
-            .and_then(|text| text.trim().parse().ok())
-        {
-            break pgid;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "the task never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    wait_for(&pgid_file);
+    let pgid: i32 = std::fs::read_to_string(&pgid_file)
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .expect("the task wrote its group");
     let wfc = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(wfc, signal).expect("signal wfc");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -235,28 +252,10 @@ fn sigterm_sighup_and_ctrl_c_stop_wfc_and_every_process_of_its_tasks() {
 /// Starts `wfc ARGS` in `dir`, stops it with SIGTERM once its store exists and it had half a
 /// second to start its tasks, and returns the run's id: a run that stays `running`.
 fn stopped_run(dir: &Path, args: &[&str]) -> String {
-    let child = Command::new(env!("CARGO_BIN_EXE_wfc"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("WFC_BACKEND")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("wfc starts");
-    let store = dir.join(".wfc/state.db");
-    let started = std::time::Instant::now();
-    while !store.exists() || started.elapsed() < std::time::Duration::from_millis(500) {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "no store"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal wfc");
-    let output = child.wait_with_output().expect("wfc ends");
-    run_id(&String::from_utf8_lossy(&output.stdout))
+    let child = spawn(dir, args);
+    wait_for(&dir.join(".wfc/state.db"));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    run_id(&stop(child))
 }
 
 #[test]
@@ -523,24 +522,9 @@ fn status_shows_a_task_whose_engine_was_killed_as_interrupted() {
         "held.wf",
         "workflow held {\n  task wait {\n    run = \"echo $$ > pgid; test -f go || sleep 1000\"\n  }\n}\n",
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wfc"))
-        .args(["run", "held.wf", "--lease", "0.5"])
-        .current_dir(dir.path())
-        .env_remove("WFC_BACKEND")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("wfc starts");
+    let mut child = spawn(dir.path(), &["run", "held.wf", "--lease", "0.5"]);
     let pgid_file = dir.path().join("pgid");
-    let started = std::time::Instant::now();
-    while !pgid_file.exists() {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "no task"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for(&pgid_file);
     child.kill().expect("kill -9 wfc");
     let output = child.wait_with_output().expect("wfc ends");
     let run = run_id(&String::from_utf8_lossy(&output.stdout));
@@ -656,23 +640,10 @@ fn a_rejections_reason_reaches_the_task_retried_before_the_gate() {
     let (code, stdout, stderr) = wfc(dir.path(), &["retry", &run, "--from", "design", "--no-run"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     // The design runs again (attempt 2), told why; then the gate waits again.
-    let child = Command::new(env!("CARGO_BIN_EXE_wfc"))
-        .args(["resume", &run])
-        .current_dir(dir.path())
-        .env_remove("WFC_BACKEND")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("wfc resumes");
+    let child = spawn(dir.path(), &["resume", &run]);
     let prompt_file = dir.path().join("prompt-2.txt");
-    let started = std::time::Instant::now();
-    while !prompt_file.exists() && started.elapsed() < std::time::Duration::from_secs(20) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-    let _ = child.wait_with_output();
+    wait_for(&prompt_file);
+    stop(child);
     let prompt = std::fs::read_to_string(&prompt_file).expect("the design ran again");
     assert!(
         prompt.contains("A person rejected `approve`")
@@ -703,23 +674,10 @@ fn done_marks_a_task_succeeded_by_hand_and_its_dependents_run() {
     assert_eq!(code, 1, "twice: {stderr}");
     assert!(stderr.contains("succeeded already"), "{stderr}");
     // The run goes on: `report` reads the result given by hand.
-    let child = Command::new(env!("CARGO_BIN_EXE_wfc"))
-        .args(["resume", &run])
-        .current_dir(dir.path())
-        .env_remove("WFC_BACKEND")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("wfc resumes");
+    let child = spawn(dir.path(), &["resume", &run]);
     let report = dir.path().join("report.txt");
-    let started = std::time::Instant::now();
-    while !report.exists() && started.elapsed() < std::time::Duration::from_secs(20) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-    let _ = child.wait_with_output();
+    wait_for(&report);
+    stop(child);
     let text = std::fs::read_to_string(&report).expect("report ran");
     assert!(text.contains("the answer is 42"), "{text}");
     // The log says who marked it.
@@ -735,24 +693,9 @@ fn taking_over_after_kill_9_stops_what_the_killed_engines_attempt_left_running()
         "held.wf",
         "workflow held {\n  task wait {\n    run = \"echo $$ >> pgids; test -f go || sleep 1000\"\n  }\n}\n",
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wfc"))
-        .args(["run", "held.wf", "--lease", "0.5"])
-        .current_dir(dir.path())
-        .env_remove("WFC_BACKEND")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("wfc starts");
+    let mut child = spawn(dir.path(), &["run", "held.wf", "--lease", "0.5"]);
     let pgids = dir.path().join("pgids");
-    let started = std::time::Instant::now();
-    while !pgids.exists() {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "no task"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for(&pgids);
     child.kill().expect("kill -9 wfc");
     let output = child.wait_with_output().expect("wfc ends");
     let run = run_id(&String::from_utf8_lossy(&output.stdout));

@@ -442,6 +442,18 @@ macro_rules! task_columns {
     };
 }
 
+/// The task `key`, or `NotFound`.
+fn read_task(tx: &Connection, key: &TaskKey) -> Step<TaskRecord> {
+    tx.prepare_cached(concat!(
+        "SELECT ",
+        task_columns!(),
+        " FROM tasks WHERE run = ?1 AND id = ?2"
+    ))?
+    .query_row([&key.run, &key.task], task_record)
+    .optional()?
+    .ok_or_else(|| missing(tx, &key.run, &key.task))
+}
+
 fn task_record(row: &Row<'_>) -> rusqlite::Result<TaskRecord> {
     Ok(TaskRecord {
         key: TaskKey::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?),
@@ -726,19 +738,7 @@ impl TaskBackend for SqliteBackend {
     }
 
     fn get_task(&self, key: &TaskKey) -> BackendResult<TaskRecord> {
-        self.read(
-            || format!("read task `{key}`"),
-            |tx| {
-                tx.prepare_cached(concat!(
-                    "SELECT ",
-                    task_columns!(),
-                    " FROM tasks WHERE run = ?1 AND id = ?2"
-                ))?
-                .query_row([&key.run, &key.task], task_record)
-                .optional()?
-                .ok_or_else(|| missing(tx, &key.run, &key.task))
-            },
-        )
+        self.read(|| format!("read task `{key}`"), |tx| read_task(tx, key))
     }
 
     fn list_tasks(&self, run: &str) -> BackendResult<Vec<TaskRecord>> {
@@ -938,13 +938,7 @@ impl TaskBackend for SqliteBackend {
             || format!("give back task `{key}`"),
             |tx| {
                 held(tx, key, worker)?;
-                let mut task = tx
-                    .prepare_cached(concat!(
-                        "SELECT ",
-                        task_columns!(),
-                        " FROM tasks WHERE run = ?1 AND id = ?2"
-                    ))?
-                    .query_row(params![key.run, key.task], task_record)?;
+                let mut task = read_task(tx, key)?;
                 lifecycle::interrupt(&mut task, reason);
                 tx.prepare_cached(
                     "UPDATE tasks SET state = ?3, max_attempts = ?4, last_error = ?5, \
@@ -966,15 +960,7 @@ impl TaskBackend for SqliteBackend {
         self.write(
             || format!("mark task `{key}` done"),
             |tx| {
-                let mut task = tx
-                    .prepare_cached(concat!(
-                        "SELECT ",
-                        task_columns!(),
-                        " FROM tasks WHERE run = ?1 AND id = ?2"
-                    ))?
-                    .query_row(params![key.run, key.task], task_record)
-                    .optional()?
-                    .ok_or_else(|| missing(tx, &key.run, &key.task))?;
+                let mut task = read_task(tx, key)?;
                 lifecycle::mark_done(&mut task, result, now).map_err(|why| {
                     Stop::Backend(BackendError::conflict(format!(
                         "task `{}` cannot be marked done: {why}",
@@ -1081,18 +1067,13 @@ impl TaskBackend for SqliteBackend {
                         return Err(missing(tx, run, &reset.id));
                     }
                 }
-                let mut read = tx.prepare_cached(concat!(
-                    "SELECT ",
-                    task_columns!(),
-                    " FROM tasks WHERE run = ?1 AND id = ?2"
-                ))?;
                 let mut write = tx.prepare_cached(
                     "UPDATE tasks SET state = 'pending', max_attempts = ?3, last_error = ?4, \
                      finished_at = NULL, result = NULL, worker = NULL, lease_until = NULL \
                      WHERE run = ?1 AND id = ?2",
                 )?;
                 for reset in resets {
-                    let mut task = read.query_row([run, &reset.id], task_record)?;
+                    let mut task = read_task(tx, &TaskKey::new(run, reset.id.clone()))?;
                     lifecycle::reset(&mut task, reset);
                     write.execute(params![run, reset.id, task.max_attempts, task.last_error])?;
                 }

@@ -4,7 +4,7 @@
 use super::output::Output;
 use super::target::load;
 use crate::ir::{Type, Value};
-use crate::plan::{bind, instantiate, render_plan, BindError, BindInput, Origin, Plan};
+use crate::plan::{bind, instantiate, render_plan, BindError, BindInput, Bound, Origin, Plan};
 use crate::user_file::{read_user_text, MAX_USER_FILE_BYTES};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -106,6 +106,21 @@ pub struct Planned {
     pub secrets: HashMap<String, String>,
 }
 
+/// The values of `workflow`'s secrets in `bound`, by upper-cased parameter name (as in
+/// `WF_SECRET_<NAME>`).
+pub fn secret_values(workflow: &crate::ir::Workflow, bound: &Bound) -> HashMap<String, String> {
+    workflow
+        .params
+        .iter()
+        .zip(&bound.values)
+        .filter(|(param, _)| param.ty == Type::Secret)
+        .filter_map(|(param, value)| match value {
+            Value::String(text) => Some((param.name.to_uppercase(), text.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Checks the file, chooses the workflow, binds the parameters and instantiates the plan for
 /// run `run_id`; on failure prints why and returns the exit code.
 pub fn plan_from_args(
@@ -125,16 +140,7 @@ pub fn plan_from_args(
         report_bind_errors(&errors, output);
         ExitCode::from(1)
     })?;
-    let secrets = ir
-        .params
-        .iter()
-        .zip(&bound.values)
-        .filter(|(param, _)| param.ty == Type::Secret)
-        .filter_map(|(param, value)| match value {
-            Value::String(text) => Some((param.name.to_uppercase(), text.clone())),
-            _ => None,
-        })
-        .collect();
+    let secrets = secret_values(ir, &bound);
     let plan =
         instantiate(&loaded.session, loaded.module, chosen, &bound, run_id).map_err(|errors| {
             for error in errors {

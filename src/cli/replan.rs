@@ -4,7 +4,6 @@
 use super::inputs::{resolve_inputs, FsLoader};
 use super::plan::Planned;
 use crate::check::Session;
-use crate::ir::{Type, Value};
 use crate::plan::{bind, instantiate, BindInput, Plan};
 use std::path::PathBuf;
 
@@ -52,16 +51,7 @@ pub fn replan(snapshot: &Plan, run_id: &str, input: BindInput) -> Result<Planned
             .map(|e| e.message.clone())
             .unwrap_or_default()
     })?;
-    let secrets = declared
-        .params
-        .iter()
-        .zip(&bound.values)
-        .filter(|(param, _)| param.ty == Type::Secret)
-        .filter_map(|(param, value)| match value {
-            Value::String(text) => Some((param.name.to_uppercase(), text.clone())),
-            _ => None,
-        })
-        .collect();
+    let secrets = super::plan::secret_values(declared, &bound);
     let plan = instantiate(&session, module, workflow, &bound, run_id).map_err(|errors| {
         errors
             .first()
