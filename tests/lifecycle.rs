@@ -249,13 +249,33 @@ fn sigterm_sighup_and_ctrl_c_stop_wfc_and_every_process_of_its_tasks() {
     }
 }
 
-/// Starts `wfc ARGS` in `dir`, stops it with SIGTERM once its store exists and it had half a
-/// second to start its tasks, and returns the run's id: a run that stays `running`.
-fn stopped_run(dir: &Path, args: &[&str]) -> String {
+/// Starts `wfc ARGS` in `dir`, stops it with SIGTERM once `ready` holds (polled for 20 s at
+/// most), and returns the run's id: a run that stays `running`.
+fn stopped_run(dir: &Path, args: &[&str], ready: &dyn Fn() -> bool) -> String {
     let child = spawn(dir, args);
-    wait_for(&dir.join(".wfc/state.db"));
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    let started = std::time::Instant::now();
+    while !ready() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "`wfc {args:?}` never got where the test stops it"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     run_id(&stop(child))
+}
+
+/// Whether `dir` holds a file `name`.
+fn has(dir: &Path, name: &str) -> impl Fn() -> bool {
+    let path = dir.join(name);
+    move || path.exists()
+}
+
+/// Whether the newest run of `dir` has a gate (or human task) waiting for an answer.
+fn waits_for_a_person(dir: &Path) -> impl Fn() -> bool + '_ {
+    move || {
+        let (_, json, _) = wfc(dir, &["status", "--json"]);
+        json.contains("\"state\": \"waiting\"")
+    }
 }
 
 #[test]
@@ -264,9 +284,13 @@ fn resume_says_when_the_workflow_file_changed_and_runs_the_snapshot() {
     write(
         dir.path(),
         "edited.wf",
-        "workflow edited {\n  task a {\n    run = \"test -f go || sleep 1000; echo old > which\"\n  }\n}\n",
+        "workflow edited {\n  task a {\n    run = \"touch started; test -f go || sleep 1000; echo old > which\"\n  }\n}\n",
     );
-    let run = stopped_run(dir.path(), &["run", "edited.wf", "--lease", "0.5"]);
+    let run = stopped_run(
+        dir.path(),
+        &["run", "edited.wf", "--lease", "0.5"],
+        &has(dir.path(), "started"),
+    );
     write(dir.path(), "go", "");
     write(
         dir.path(),
@@ -291,14 +315,22 @@ fn resume_says_nothing_of_an_unchanged_file_and_names_a_file_that_cannot_be_plan
     write(dir.path(), "gated.wf", gated);
     write(dir.path(), "gone.wf", gated);
     // Unchanged, planned again with the run's own `who=grace`: no note.
-    let run = stopped_run(dir.path(), &["run", "gated.wf", "-p", "who=grace"]);
+    let run = stopped_run(
+        dir.path(),
+        &["run", "gated.wf", "-p", "who=grace"],
+        &waits_for_a_person(dir.path()),
+    );
     let (code, _, stderr) = wfc(dir.path(), &["approve", &run, "ok"]);
     assert_eq!(code, 0, "{stderr}");
     let (code, stdout, stderr) = wfc(dir.path(), &["resume", &run]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(!stderr.contains("note:"), "{stderr}");
     // A file that is gone is named, and the run still resumes on its snapshot.
-    let run = stopped_run(dir.path(), &["run", "gone.wf"]);
+    let run = stopped_run(
+        dir.path(),
+        &["run", "gone.wf"],
+        &waits_for_a_person(dir.path()),
+    );
     std::fs::remove_file(dir.path().join("gone.wf")).expect("remove the file");
     let (code, _, stderr) = wfc(dir.path(), &["approve", &run, "ok"]);
     assert_eq!(code, 0, "{stderr}");
@@ -465,10 +497,10 @@ fn a_stopped_run_gives_its_tasks_back_at_once_and_uses_up_no_retry() {
     write(
         dir.path(),
         "slow.wf",
-        "workflow slow {\n  task wait {\n    run = \"test -f go || sleep 1000\"\n  }\n}\n",
+        "workflow slow {\n  task wait {\n    run = \"touch started; test -f go || sleep 1000\"\n  }\n}\n",
     );
     // The default lease (15 s) is left as it is: the task must not wait for it.
-    let run = stopped_run(dir.path(), &["run", "slow.wf"]);
+    let run = stopped_run(dir.path(), &["run", "slow.wf"], &has(dir.path(), "started"));
     let (run_state, task_state, attempts, error) = states(dir.path(), &run, "wait");
     assert_eq!(
         (run_state.as_str(), task_state.as_str(), attempts),
@@ -501,9 +533,13 @@ fn a_worker_that_exits_when_idle_settles_the_runs_it_finished() {
     write(
         dir.path(),
         "pair.wf",
-        "workflow pair {\n  task first {\n    run = \"test -f go || sleep 1000\"\n  }\n  task second after first {\n    run = \"true\"\n  }\n}\n",
+        "workflow pair {\n  task first {\n    run = \"touch started; test -f go || sleep 1000\"\n  }\n  task second after first {\n    run = \"true\"\n  }\n}\n",
     );
-    let run = stopped_run(dir.path(), &["run", "pair.wf"]);
+    let run = stopped_run(
+        dir.path(),
+        &["run", "pair.wf"],
+        &has(dir.path(), ".wfc/state.db"),
+    );
     write(dir.path(), "go", "");
     let (code, stdout, stderr) = wfc(dir.path(), &["worker", "--exit-when-idle"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
@@ -625,7 +661,11 @@ fn a_rejections_reason_reaches_the_task_retried_before_the_gate() {
         "reviewed.wf",
         "agent scripted {\n  adapter = \"command\"\n  command = [\"./agent.sh\"]\n}\n\nworkflow reviewed {\n  task design {\n    prompt = \"Design it.\"\n    agent  = scripted\n  }\n  gate approve after design {\n    ask = \"Is the design good?\"\n  }\n}\n",
     );
-    let run = stopped_run(dir.path(), &["run", "reviewed.wf"]);
+    let run = stopped_run(
+        dir.path(),
+        &["run", "reviewed.wf"],
+        &waits_for_a_person(dir.path()),
+    );
     let (code, _, stderr) = wfc(
         dir.path(),
         &[
