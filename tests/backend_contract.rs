@@ -48,7 +48,9 @@ pub fn plan(tasks: &[(&str, &[&str], u32)]) -> Plan {
 }
 
 fn start(backend: &dyn TaskBackend, run: &str, plan: &Plan) {
-    backend.create_run(run, plan, 1_000).expect("create run");
+    backend
+        .create_run(run, plan, None, 1_000)
+        .expect("create run");
     backend.create_tasks(run, plan).expect("create tasks");
 }
 
@@ -243,6 +245,21 @@ fn runs_and_tasks_are_stored(backend: &dyn TaskBackend) {
     let run = backend.get_run("r1").expect("run");
     assert_eq!(run.state, RunState::Running);
     assert_eq!(run.plan, p, "the run keeps its plan snapshot");
+    assert_eq!(run.place, None);
+    let place = RunPlace {
+        workspace: "/work/project".into(),
+        host: "builder-7".into(),
+    };
+    let one = plan(&[("only", &[], 0)]);
+    backend
+        .create_run("placed", &one, Some(&place), 1_500)
+        .and_then(|()| backend.create_tasks("placed", &one))
+        .expect("a run with its place");
+    assert_eq!(
+        backend.get_run("placed").expect("run").place,
+        Some(place),
+        "the run keeps where it works"
+    );
     let tasks = backend.list_tasks("r1").expect("tasks");
     assert_eq!(
         tasks
@@ -256,13 +273,16 @@ fn runs_and_tasks_are_stored(backend: &dyn TaskBackend) {
         .iter()
         .all(|t| t.state == TaskState::Pending && t.attempts == 0));
     assert_eq!(
-        backend.create_run("r1", &p, 2_000).expect_err("twice").kind,
+        backend
+            .create_run("r1", &p, None, 2_000)
+            .expect_err("twice")
+            .kind,
         BackendErrorKind::Conflict
     );
     start(backend, "r2", &plan(&[("x", &[], 0)]));
     let runs = backend.list_runs().expect("runs");
-    assert_eq!(runs.len(), 2);
-    assert_eq!(runs[0].tasks + runs[1].tasks, 3);
+    assert_eq!(runs.len(), 3);
+    assert_eq!(runs.iter().map(|r| r.tasks).sum::<usize>(), 4);
 }
 
 fn ready_follows_dependencies_and_claims_are_exclusive(backend: &dyn TaskBackend) {
@@ -950,13 +970,14 @@ fn an_sqlite_store_of_a_newer_schema_is_refused() {
     let dir = TempDir::new("wfc-sqlite-newer");
     let path = dir.path().join("state.db");
     drop(open_sqlite(&path));
+    let newer = wfc::backends::sqlite::SCHEMA_VERSION + 1;
     rusqlite::Connection::open(&path)
-        .and_then(|c| c.execute_batch("PRAGMA user_version = 2"))
+        .and_then(|c| c.execute_batch(&format!("PRAGMA user_version = {newer}")))
         .expect("a newer wfc");
     let error = refused(&path);
     assert_eq!(error.kind, BackendErrorKind::Storage);
     assert!(
-        error.message.contains("schema version 2")
+        error.message.contains(&format!("schema version {newer}"))
             && error.message.contains(&path.display().to_string()),
         "{error}"
     );
@@ -1047,7 +1068,7 @@ fn the_sqlite_backend_answers_like_the_memory_backend() {
         for backend in backends {
             // r2 and r3 are created at the same time: ties are ordered by id.
             backend
-                .create_run(run, &p, 1_000 + (i.min(1) as i64))
+                .create_run(run, &p, None, 1_000 + (i.min(1) as i64))
                 .expect("run");
             backend.create_tasks(run, &p).expect("tasks");
         }

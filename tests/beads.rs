@@ -163,7 +163,7 @@ fn titles_and_descriptions_survive_argv_byte_for_byte() {
     }
     // One task goes through br's markdown file (one line, no heading), the others one by one.
     p.tasks[2].title = "-starts with a dash, in the file".into();
-    backend.create_run("argv", &p, 1_000).expect("run");
+    backend.create_run("argv", &p, None, 1_000).expect("run");
     backend.create_tasks("argv", &p).expect("tasks");
     let issues = all_issues(dir.path());
     let issue = |task: &str| {
@@ -247,7 +247,7 @@ fn instantiation_costs_a_few_cli_calls_not_one_per_task() {
         .collect();
     let p = plan(&spec);
     let before = backend.cli_calls();
-    backend.create_run("batch", &p, 1_000).expect("run");
+    backend.create_run("batch", &p, None, 1_000).expect("run");
     backend.create_tasks("batch", &p).expect("tasks");
     assert_eq!(
         backend.cli_calls() - before,
@@ -282,7 +282,7 @@ fn an_issue_claimed_in_beads_by_someone_else_is_not_claimed_by_wfc() {
     let dir = store("wfc-beads-outsider");
     let backend = open(dir.path());
     let p = plan(&[("a", &[], 0), ("b", &[], 0)]);
-    backend.create_run("o", &p, 1_000).expect("run");
+    backend.create_run("o", &p, None, 1_000).expect("run");
     backend.create_tasks("o", &p).expect("tasks");
     let a = backend.issue_of(&TaskKey::new("o", "a")).expect("issue");
     br_json(dir.path(), &["update", &a, "--claim", "--actor=a-person"]);
@@ -376,7 +376,7 @@ fn a_missing_or_misbehaving_cli_is_a_clear_error() {
             .and_then(|n| n.to_str())
             .unwrap_or("x")
             .to_string();
-        backend.create_run(&run, &p, 1_000).expect("run");
+        backend.create_run(&run, &p, None, 1_000).expect("run");
         let error = backend
             .create_tasks(&run, &p)
             .expect_err("the CLI misbehaves");
@@ -438,7 +438,7 @@ fn bd_is_driven_when_installed_and_named_clearly_when_not() {
     .expect("bd store");
     assert_eq!(backend.dialect(), wfc::backends::beads::Dialect::Bd);
     let p = plan(&[("a", &[], 0), ("b", &["a"], 0)]);
-    backend.create_run("bd", &p, 1_000).expect("run");
+    backend.create_run("bd", &p, None, 1_000).expect("run");
     backend.create_tasks("bd", &p).expect("tasks");
     for id in ["a", "b"] {
         let key = TaskKey::new("bd", id);

@@ -31,7 +31,7 @@ fn task(backend: &SqliteBackend, run: &str, id: &str) -> TaskRecord {
 
 fn start(backend: &SqliteBackend, run: &str, tasks: &[(&str, &[&str], u32)], at: Millis) {
     let p = plan(tasks);
-    backend.create_run(run, &p, at).expect("create run");
+    backend.create_run(run, &p, None, at).expect("create run");
     backend.create_tasks(run, &p).expect("create tasks");
 }
 

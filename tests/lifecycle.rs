@@ -767,3 +767,96 @@ fn taking_over_after_kill_9_stops_what_the_killed_engines_attempt_left_running()
         ("succeeded", "succeeded", 2)
     );
 }
+
+#[test]
+fn a_run_works_in_its_own_workspace_whoever_resumes_it_and_from_where() {
+    let home = TempDir::new("wfc-place");
+    let project = home.path().join("project");
+    let elsewhere = home.path().join("elsewhere");
+    std::fs::create_dir_all(&project).expect("project");
+    std::fs::create_dir_all(&elsewhere).expect("elsewhere");
+    write(
+        &project,
+        "two.wf",
+        "workflow two {\n  task first {\n    run = \"touch started; test -f go || sleep 1000; echo one > first.txt\"\n  }\n  task second after first {\n    run = \"cat first.txt > second.txt\"\n  }\n}\n",
+    );
+    let run = stopped_run(&project, &["run", "two.wf"], &has(&project, "started"));
+    write(&project, "go", "");
+    let store = format!("sqlite:{}", project.join(".wfc/state.db").display());
+    // A worker started in another folder runs the run's tasks in the run's workspace.
+    let (code, stdout, stderr) = wfc(
+        &elsewhere,
+        &["worker", "--exit-when-idle", "--backend", &store],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(project.join("second.txt")).expect("second ran in the project"),
+        "one\n"
+    );
+    assert!(
+        !elsewhere.join("first.txt").exists() && !elsewhere.join("second.txt").exists(),
+        "nothing was written where the worker was started"
+    );
+    let (_, text, _) = wfc(&project, &["status", &run]);
+    assert!(
+        text.contains(&format!("workspace {}", project.display())),
+        "{text}"
+    );
+
+    // A run whose workspace is gone is refused, not run somewhere else.
+    for done in ["go", "started"] {
+        std::fs::remove_file(project.join(done)).expect("start afresh");
+    }
+    let second = stopped_run(&project, &["run", "two.wf"], &has(&project, "started"));
+    let moved = home.path().join("moved");
+    std::fs::rename(&project, &moved).expect("move the project");
+    let store = format!("sqlite:{}", moved.join(".wfc/state.db").display());
+    let (code, _, stderr) = wfc(&moved, &["resume", &second, "--backend", &store]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot go on from here: its workspace {} is gone",
+            project.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_store_of_the_first_schema_is_read_as_it_is_and_upgraded_by_a_write() {
+    let dir = TempDir::new("wfc-schema-1");
+    write(
+        dir.path(),
+        "one.wf",
+        "workflow one {\n  task a {\n    run = \"true\"\n  }\n}\n",
+    );
+    let (code, stdout, _) = wfc(dir.path(), &["run", "one.wf"]);
+    assert_eq!(code, 0, "{stdout}");
+    let run = run_id(&stdout);
+    // What a store made before runs recorded their workspace looks like.
+    let path = dir.path().join(".wfc/state.db");
+    let version = |path: &Path| -> i64 {
+        rusqlite::Connection::open(path)
+            .and_then(|c| c.query_row("PRAGMA user_version", [], |row| row.get(0)))
+            .expect("version")
+    };
+    rusqlite::Connection::open(&path)
+        .and_then(|c| c.execute_batch("DROP TABLE run_places; PRAGMA user_version = 1;"))
+        .expect("make it a version-1 store");
+    let (code, text, stderr) = wfc(dir.path(), &["status", &run]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(text.contains("workspace (not recorded"), "{text}");
+    assert_eq!(version(&path), 1, "reading changes nothing");
+    let (code, stdout, stderr) = wfc(dir.path(), &["run", "one.wf"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(
+        version(&path),
+        2,
+        "a command that writes brings it to version 2"
+    );
+    let (_, text, _) = wfc(dir.path(), &["status", &run_id(&stdout)]);
+    assert!(
+        text.contains(&format!("workspace {}", dir.path().display())),
+        "{text}"
+    );
+}

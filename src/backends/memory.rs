@@ -77,7 +77,13 @@ fn release(task: &mut Task) {
 }
 
 impl TaskBackend for MemoryBackend {
-    fn create_run(&self, id: &str, plan: &Plan, now: Millis) -> BackendResult<()> {
+    fn create_run(
+        &self,
+        id: &str,
+        plan: &Plan,
+        place: Option<&RunPlace>,
+        now: Millis,
+    ) -> BackendResult<()> {
         let mut runs = self.lock();
         if runs.iter().any(|r| r.record.id == id) {
             return Err(BackendError::conflict(format!(
@@ -91,6 +97,7 @@ impl TaskBackend for MemoryBackend {
                 created_at: now,
                 finished_at: None,
                 plan: plan.clone(),
+                place: place.cloned(),
             },
             order: Vec::new(),
             tasks: HashMap::new(),

@@ -35,6 +35,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 pub struct SqliteBackend {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// Whether the store records where runs work (schema version 2; a store of version 1
+    /// opened to read is read as it is).
+    places: bool,
 }
 
 impl std::fmt::Debug for SqliteBackend {
@@ -143,11 +146,14 @@ impl SqliteBackend {
             }
         };
         integrity::check_shape(&conn, path).map_err(|stop| fail(path, stop, what))?;
+        let places =
+            schema::version(&conn).map_err(|error| storage_error(path, &what(), &error))? >= 2;
         // Room for every statement below, so none is compiled twice.
         conn.set_prepared_statement_cache_capacity(64);
         Ok(SqliteBackend {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
+            places,
         })
     }
 
@@ -579,7 +585,13 @@ fn insert_task(
 }
 
 impl TaskBackend for SqliteBackend {
-    fn create_run(&self, id: &str, plan: &Plan, now: Millis) -> BackendResult<()> {
+    fn create_run(
+        &self,
+        id: &str,
+        plan: &Plan,
+        place: Option<&RunPlace>,
+        now: Millis,
+    ) -> BackendResult<()> {
         self.write(
             || format!("create run `{id}`"),
             |tx| {
@@ -602,6 +614,12 @@ impl TaskBackend for SqliteBackend {
                     plan.source,
                     to_json(plan)?
                 ])?;
+                if let Some(place) = place {
+                    tx.prepare_cached(
+                        "INSERT INTO run_places (run, workspace, host) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![id, place.workspace, place.host])?;
+                }
                 Ok(())
             },
         )
@@ -696,12 +714,25 @@ impl TaskBackend for SqliteBackend {
                 // A run is read before anything is done with it: its rows must be the ones its
                 // plan made, or the engine would wait forever for a deleted task.
                 integrity::check_run(tx, path, id, &plan)?;
+                let place = if self.places {
+                    tx.prepare_cached("SELECT workspace, host FROM run_places WHERE run = ?1")?
+                        .query_row([id], |row| {
+                            Ok(RunPlace {
+                                workspace: row.get(0)?,
+                                host: row.get(1)?,
+                            })
+                        })
+                        .optional()?
+                } else {
+                    None
+                };
                 Ok(RunRecord {
                     id: id.to_string(),
                     state,
                     created_at,
                     finished_at,
                     plan,
+                    place,
                 })
             },
         )

@@ -5,14 +5,25 @@ use super::inputs::{resolve_inputs, FsLoader};
 use super::plan::Planned;
 use crate::check::Session;
 use crate::plan::{bind, instantiate, BindInput, Plan};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// Plans `snapshot`'s workflow from its file for run `run_id`, with the snapshot's parameter
-/// values; `input` brings the secrets (and says whether they may be missing). Nothing is
-/// printed: the callers say what the error means for them.
-pub fn replan(snapshot: &Plan, run_id: &str, input: BindInput) -> Result<Planned, String> {
+/// Plans `snapshot`'s workflow from its file (relative to the run's `workspace`, where it was
+/// named) for run `run_id`, with the snapshot's parameter values; `input` brings the secrets
+/// (and says whether they may be missing). Nothing is printed: the callers say what the
+/// error means for them.
+pub fn replan(
+    snapshot: &Plan,
+    workspace: &Path,
+    run_id: &str,
+    input: BindInput,
+) -> Result<Planned, String> {
     static LOADER: FsLoader = FsLoader;
-    let key = resolve_inputs(&[PathBuf::from(&snapshot.source)])?
+    let source = if snapshot.source.starts_with("std/") {
+        PathBuf::from(&snapshot.source)
+    } else {
+        workspace.join(&snapshot.source)
+    };
+    let key = resolve_inputs(&[source])?
         .into_iter()
         .next()
         .ok_or_else(|| format!("{} names no file", snapshot.source))?;

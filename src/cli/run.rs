@@ -9,7 +9,7 @@ use crate::events::{
 };
 use crate::plan::{FilterSpec, Plan, PLAN_VERSION};
 use crate::runtime::engine::{Engine, EngineConfig};
-use crate::runtime::{now_millis, RunState, TaskBackend};
+use crate::runtime::{now_millis, RunPlace, RunRecord, RunState, TaskBackend};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -48,8 +48,9 @@ pub fn run(
     output: &Output,
 ) -> ExitCode {
     let run_id = new_run_id();
+    let workspace = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     match plan_from_args(path, workflow, params, false, &run_id, output) {
-        Ok(planned) => start(run_id, planned, None, exec, output),
+        Ok(planned) => start(run_id, planned, workspace, None, exec, output),
         Err(code) => code,
     }
 }
@@ -58,13 +59,20 @@ pub fn run(
 /// again from the workflow's file (so a fixed file is what runs), with the secrets read
 /// again (they are never stored).
 pub fn rerun(old_run: &str, secrets: &[String], exec: &ExecArgs, output: &Output) -> ExitCode {
-    let workspace = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let old = match Store::open_in(&exec.backend, &workspace, Access::Write, output)
+    let here = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let old = match Store::open_in(&exec.backend, &here, Access::Write, output)
         .map(|store| store.backend.get_run(old_run))
     {
         Ok(Ok(record)) => record,
         Ok(Err(error)) => return output.fail(&error.to_string()),
         Err(code) => return code,
+    };
+    // The new run works where the old one did.
+    let workspace = match run_workspace(&old, here) {
+        Ok(workspace) => workspace,
+        Err(why) => {
+            return output.fail(&format!("run {old_run} cannot run again from here: {why}"))
+        }
     };
     let params = ParamArgs {
         params: Vec::new(),
@@ -76,8 +84,8 @@ pub fn rerun(old_run: &str, secrets: &[String], exec: &ExecArgs, output: &Output
         Err(message) => return output.fail(&message),
     };
     let run_id = new_run_id();
-    match super::replan::replan(&old.plan, &run_id, input) {
-        Ok(planned) => start(run_id, planned, Some(old_run), exec, output),
+    match super::replan::replan(&old.plan, &workspace, &run_id, input) {
+        Ok(planned) => start(run_id, planned, workspace, Some(old_run), exec, output),
         Err(message) => output.fail(&format!(
             "cannot plan run {old_run}'s workflow again from {}: {message}",
             old.plan.source
@@ -85,16 +93,29 @@ pub fn rerun(old_run: &str, secrets: &[String], exec: &ExecArgs, output: &Output
     }
 }
 
-/// Stores a planned run and executes it; `rerun_of` names the run it repeats.
+/// The folder `run`'s tasks run in: the one it recorded, or `here` for a run that recorded
+/// none (made by an older wfc); or why this machine cannot reach it.
+fn run_workspace(run: &RunRecord, here: PathBuf) -> Result<PathBuf, String> {
+    match &run.place {
+        None => Ok(here),
+        Some(place) => match place.unreachable() {
+            None => Ok(PathBuf::from(&place.workspace)),
+            Some(why) => Err(why),
+        },
+    }
+}
+
+/// Stores a planned run, working in `workspace`, and executes it; `rerun_of` names the run it
+/// repeats.
 fn start(
     run_id: String,
     planned: Planned,
+    workspace: PathBuf,
     rerun_of: Option<&str>,
     exec: &ExecArgs,
     output: &Output,
 ) -> ExitCode {
     let Planned { plan, secrets } = planned;
-    let workspace = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     // Everything the run will need is checked before anything is stored: a run that cannot
     // start must not be left behind for a worker to pick up.
     let prepared = match Prepared::new(exec, &workspace)
@@ -109,7 +130,7 @@ fn start(
     };
     let now = now_millis();
     if let Err(error) = backend
-        .create_run(&run_id, &plan, now)
+        .create_run(&run_id, &plan, Some(&RunPlace::here(&workspace)), now)
         .and_then(|()| backend.create_tasks(&run_id, &plan))
     {
         return output.fail(&format!("cannot store the run: {error}"));
@@ -141,7 +162,8 @@ fn start(
 
 /// Runs `wfc resume RUN`: continues a run from its stored plan snapshot.
 pub fn resume(run_id: &str, exec: &ExecArgs, output: &Output) -> ExitCode {
-    let workspace = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let here = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let workspace = here.clone();
     let prepared = match Prepared::new(exec, &workspace) {
         Ok(prepared) => prepared,
         Err(message) => return output.fail(&message),
@@ -167,6 +189,11 @@ pub fn resume(run_id: &str, exec: &ExecArgs, output: &Output) -> ExitCode {
         ));
         return ExitCode::from(1);
     }
+    // The run's tasks run where it started, whatever folder this command runs in.
+    let workspace = match run_workspace(&record, here) {
+        Ok(workspace) => workspace,
+        Err(why) => return output.fail(&format!("run {run_id} cannot go on from here: {why}")),
+    };
     let secrets = match secrets_from_env(&record.plan)
         .and_then(|secrets| prepared.check(&record.plan, &workspace).map(|()| secrets))
     {
@@ -177,8 +204,8 @@ pub fn resume(run_id: &str, exec: &ExecArgs, output: &Output) -> ExitCode {
         "resuming run {run_id}: workflow `{}`",
         record.plan.workflow
     ));
-    if let Some(note) =
-        super::snapshot_drift::compare(&record.plan, run_id).message(&record.plan.source)
+    if let Some(note) = super::snapshot_drift::compare(&record.plan, &workspace, run_id)
+        .message(&record.plan.source)
     {
         output.error(&note);
     }

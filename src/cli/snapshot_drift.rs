@@ -60,7 +60,7 @@ fn list(ids: &[String]) -> String {
 }
 
 /// Plans `snapshot`'s workflow again from its file, with the run's parameters, and compares.
-pub fn compare(snapshot: &Plan, run_id: &str) -> Drift {
+pub fn compare(snapshot: &Plan, workspace: &std::path::Path, run_id: &str) -> Drift {
     // A plan holds no secret's value, so comparing needs none.
     let input = BindInput {
         args: Vec::new(),
@@ -69,7 +69,7 @@ pub fn compare(snapshot: &Plan, run_id: &str) -> Drift {
         secret_files: Vec::new(),
         secrets_optional: true,
     };
-    match super::replan::replan(snapshot, run_id, input) {
+    match super::replan::replan(snapshot, workspace, run_id, input) {
         Ok(planned) => diff(snapshot, &planned.plan),
         Err(why) => Drift::Unplannable(why),
     }

@@ -108,6 +108,7 @@ fn to_json(
             "created_at": run.created_at,
             "finished_at": run.finished_at,
             "params": run.plan.params,
+            "place": run.place,
         },
         "tasks": task_values,
         "counts": counts,
@@ -131,6 +132,12 @@ fn to_text(
     let mut lines = vec![
         format!("run       {}", paint.tone(&run.id, Tone::Strong)),
         format!("workflow  {} ({})", run.plan.workflow, run.plan.source),
+        match &run.place {
+            Some(place) => format!("workspace {} on {}", place.workspace, place.host),
+            None => {
+                "workspace (not recorded: the run is older than wfc's workspace records)".into()
+            }
+        },
         format!(
             "state     {}",
             paint.tone(run.state.as_str(), Tone::run(run.state))

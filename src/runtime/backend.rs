@@ -93,8 +93,14 @@ pub struct NewEvent {
 
 /// A store of runs, tasks and events.
 pub trait TaskBackend: Send + Sync {
-    /// Stores a new run with its plan snapshot and no tasks yet.
-    fn create_run(&self, id: &str, plan: &Plan, now: Millis) -> BackendResult<()>;
+    /// Stores a new run with its plan snapshot, where it works, and no tasks yet.
+    fn create_run(
+        &self,
+        id: &str,
+        plan: &Plan,
+        place: Option<&RunPlace>,
+        now: Millis,
+    ) -> BackendResult<()>;
 
     /// Adds one task of the plan to run `run`, `pending`, with `position` its index in the plan.
     fn create_task(&self, run: &str, task: &TaskSpec, position: usize) -> BackendResult<()>;

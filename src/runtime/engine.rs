@@ -98,7 +98,7 @@ pub struct Engine {
     agents: Arc<dyn AgentExecutor>,
     bus: Arc<EventBus>,
     config: EngineConfig,
-    plans: Mutex<HashMap<String, Arc<Plan>>>,
+    runs: Mutex<HashMap<String, Arc<RunInfo>>>,
     log: EventLog,
 }
 
@@ -182,6 +182,14 @@ impl EventLog {
     }
 }
 
+/// What an engine keeps of a run it works on.
+struct RunInfo {
+    /// The plan snapshot.
+    plan: Arc<Plan>,
+    /// Where its tasks run, or why this engine cannot reach that folder.
+    workspace: Result<PathBuf, String>,
+}
+
 /// How one attempt ended.
 enum Attempt {
     Succeeded(String),
@@ -204,7 +212,7 @@ impl Engine {
             agents,
             bus,
             config,
-            plans: Mutex::new(HashMap::new()),
+            runs: Mutex::new(HashMap::new()),
             log,
         })
     }
@@ -252,24 +260,49 @@ impl Engine {
         );
     }
 
-    /// The plan snapshot of `run`, read once.
-    async fn plan(&self, run: &str) -> Result<Arc<Plan>, EngineError> {
-        if let Some(plan) = self
-            .plans
+    /// What the engine keeps of `run`, read once: its plan snapshot and where its tasks run.
+    async fn run_info(&self, run: &str) -> Result<Arc<RunInfo>, EngineError> {
+        if let Some(info) = self
+            .runs
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(run)
         {
-            return Ok(Arc::clone(plan));
+            return Ok(Arc::clone(info));
         }
         let id = run.to_string();
         let record = self.call(move |b| b.get_run(&id)).await?;
-        let plan = Arc::new(record.plan);
-        self.plans
+        // A run that recorded its workspace runs there; an older one, in this engine's folder.
+        let workspace = match &record.place {
+            Some(place) => match place.unreachable() {
+                None => Ok(PathBuf::from(&place.workspace)),
+                Some(why) => Err(why),
+            },
+            None => Ok(self.config.workspace.clone()),
+        };
+        let info = Arc::new(RunInfo {
+            plan: Arc::new(record.plan),
+            workspace,
+        });
+        self.runs
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(run.to_string(), Arc::clone(&plan));
-        Ok(plan)
+            .insert(run.to_string(), Arc::clone(&info));
+        Ok(info)
+    }
+
+    /// The plan snapshot of `run`.
+    async fn plan(&self, run: &str) -> Result<Arc<Plan>, EngineError> {
+        Ok(Arc::clone(&self.run_info(run).await?.plan))
+    }
+
+    /// The folder `run`'s tasks run in (their `workdir` is relative to it), or why this engine
+    /// cannot reach it.
+    async fn workspace(&self, run: &str) -> Result<PathBuf, String> {
+        match self.run_info(run).await {
+            Ok(info) => info.workspace.clone(),
+            Err(error) => Err(error.to_string()),
+        }
     }
 
     /// Works until the run ends (or, for a worker, until stopped or idle). Returns the run's
@@ -308,11 +341,17 @@ impl Engine {
                 let ready = self
                     .call(move |b| b.find_ready_tasks(run.as_deref(), now_millis(), wanted))
                     .await?;
-                let fresh: Vec<TaskKey> = ready
-                    .into_iter()
-                    .filter(|k| !active.contains(k))
-                    .take(capacity)
-                    .collect();
+                let mut fresh: Vec<TaskKey> = Vec::new();
+                for key in ready.into_iter().filter(|k| !active.contains(k)) {
+                    if fresh.len() == capacity {
+                        break;
+                    }
+                    // A worker takes no task of a run whose workspace it cannot reach (another
+                    // machine's, or gone): an engine that can reach it will.
+                    if self.run_info(&key.run).await?.workspace.is_ok() {
+                        fresh.push(key);
+                    }
+                }
                 for key in fresh {
                     let (k, worker) = (key.clone(), self.config.worker.clone());
                     if let Some(claim) = self
@@ -666,7 +705,7 @@ impl Engine {
                     profile: profile.clone(),
                     agent: agent.clone(),
                     on_spawn: Some(self.spawn_hook(key, claim.attempt)),
-                    workdir: self.config.workspace.join(&spec.workdir),
+                    workdir: self.workspace(&key.run).await?.join(&spec.workdir),
                     env: env.clone(),
                     timeout: spec.timeout_secs.map(Duration::from_secs),
                     progress: self.progress(key),
@@ -811,7 +850,7 @@ impl Engine {
         for arg in &shell.args {
             env.push((arg.name.clone(), resolver.env(&arg.value)?));
         }
-        let cwd = self.config.workspace.join(&spec.workdir);
+        let cwd = self.workspace(&key.run).await?.join(&spec.workdir);
         if !cwd.is_dir() {
             return Err(format!(
                 "the task's workdir {} does not exist",

@@ -147,6 +147,53 @@ impl fmt::Display for RunState {
     }
 }
 
+/// Where a run works: the folder its tasks run in and the machine that folder is on. A run
+/// records it when it starts, so every engine that works on it (`wfc resume`, a `wfc worker`
+/// started anywhere) runs its tasks there, or refuses when it cannot reach the folder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunPlace {
+    /// The workspace: an absolute path.
+    pub workspace: String,
+    /// The host name of the machine it is on.
+    pub host: String,
+}
+
+impl RunPlace {
+    /// `workspace` on this machine.
+    pub fn here(workspace: &std::path::Path) -> Self {
+        RunPlace {
+            workspace: workspace.display().to_string(),
+            host: this_host(),
+        }
+    }
+
+    /// Why this machine cannot run the run's tasks there, if it cannot.
+    pub fn unreachable(&self) -> Option<String> {
+        let host = this_host();
+        if self.host != host {
+            return Some(format!(
+                "its workspace {} is on {}, not on this machine ({host}); run its engines there",
+                self.workspace, self.host
+            ));
+        }
+        if !std::path::Path::new(&self.workspace).is_dir() {
+            return Some(format!(
+                "its workspace {} is gone (moved or deleted); the run cannot go on elsewhere, \
+                 because its tasks' files are there",
+                self.workspace
+            ));
+        }
+        None
+    }
+}
+
+/// This machine's host name.
+pub fn this_host() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
 /// A run as stored: its snapshot and where it is.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunRecord {
@@ -160,6 +207,8 @@ pub struct RunRecord {
     pub finished_at: Option<Millis>,
     /// The plan it runs: resuming uses this snapshot, never the `.wf` file again.
     pub plan: Plan,
+    /// Where it works; `None` for a run stored by a wfc that did not record it.
+    pub place: Option<RunPlace>,
 }
 
 /// One line of `wfc runs`.

@@ -391,8 +391,14 @@ fn entry(spec: &TaskSpec, issue: String, position: usize) -> TaskEntry {
 }
 
 impl TaskBackend for BeadsBackend {
-    fn create_run(&self, id: &str, plan: &Plan, now: Millis) -> BackendResult<()> {
-        self.sidecar.create_run(id, plan, now)
+    fn create_run(
+        &self,
+        id: &str,
+        plan: &Plan,
+        place: Option<&RunPlace>,
+        now: Millis,
+    ) -> BackendResult<()> {
+        self.sidecar.create_run(id, plan, place, now)
     }
 
     fn create_task(&self, run: &str, spec: &TaskSpec, position: usize) -> BackendResult<()> {
@@ -495,6 +501,7 @@ impl TaskBackend for BeadsBackend {
             created_at: file.created_at,
             finished_at: file.finished_at,
             plan: self.sidecar.read_plan(id)?,
+            place: file.place,
         })
     }
 

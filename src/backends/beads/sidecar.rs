@@ -18,8 +18,8 @@
 
 use crate::plan::Plan;
 use crate::runtime::{
-    BackendError, BackendErrorKind, BackendResult, EventRecord, Millis, NewEvent, RunState,
-    TaskKey, TaskRecord, TaskState,
+    BackendError, BackendErrorKind, BackendResult, EventRecord, Millis, NewEvent, RunPlace,
+    RunState, TaskKey, TaskRecord, TaskState,
 };
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
@@ -58,6 +58,9 @@ pub struct RunFile {
     pub creating: bool,
     /// The tasks, in the order they were created (plan order).
     pub tasks: Vec<TaskEntry>,
+    /// Where the run works; absent in the files of a wfc that did not record it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<RunPlace>,
 }
 
 /// One task's wfc state and the beads issue that mirrors it.
@@ -244,7 +247,13 @@ impl Sidecar {
     }
 
     /// Creates run `id` with its plan and no tasks; `Conflict` if it exists.
-    pub fn create_run(&self, id: &str, plan: &Plan, now: Millis) -> BackendResult<()> {
+    pub fn create_run(
+        &self,
+        id: &str,
+        plan: &Plan,
+        place: Option<&RunPlace>,
+        now: Millis,
+    ) -> BackendResult<()> {
         if !valid_run_id(id) {
             return Err(BackendError::conflict(format!(
                 "`{id}` cannot name a run in a beads store: use at most {MAX_RUN_ID} ASCII \
@@ -278,6 +287,7 @@ impl Sidecar {
             finished_at: None,
             creating: false,
             tasks: Vec::new(),
+            place: place.cloned(),
         };
         self.write_run(&run)
     }
@@ -568,9 +578,12 @@ mod tests {
         let root = std::env::temp_dir().join(format!("wfc-sidecar-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let sidecar = Sidecar::new(root.clone());
-        sidecar.create_run("r", &plan(), 1).expect("run");
+        sidecar.create_run("r", &plan(), None, 1).expect("run");
         assert_eq!(
-            sidecar.create_run("r", &plan(), 2).expect_err("twice").kind,
+            sidecar
+                .create_run("r", &plan(), None, 2)
+                .expect_err("twice")
+                .kind,
             crate::runtime::BackendErrorKind::Conflict
         );
         let events: Vec<NewEvent> = (0..1_000).map(|i| event(&format!("e{i}"))).collect();
@@ -600,7 +613,7 @@ mod tests {
         let root = std::env::temp_dir().join(format!("wfc-sidecar-utf8-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let sidecar = Sidecar::new(root.clone());
-        sidecar.create_run("r", &plan(), 1).expect("run");
+        sidecar.create_run("r", &plan(), None, 1).expect("run");
         sidecar
             .append_events("r", &[event("before")])
             .expect("append");

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The schema version this wfc writes and reads, kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// `PRAGMA application_id` of a wfc state store ("wfc1"), so another program's SQLite file
 /// is recognised and left alone.
@@ -19,14 +19,29 @@ pub const APPLICATION_ID: i64 = 0x7766_6331;
 /// are short (one transition), so waiting this long means something is stuck.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The tables of schema version 1.
+/// The table version 2 added: where each run works (its workspace and host). A store of
+/// version 1 gets it when a command that writes opens it ([`prepare_writer`]).
+macro_rules! run_places_table {
+    () => {
+        "CREATE TABLE run_places (
+    run       TEXT PRIMARY KEY NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    workspace TEXT NOT NULL,
+    host      TEXT NOT NULL
+) WITHOUT ROWID;
+"
+    };
+}
+
+/// The tables of schema version 2.
 ///
 /// - `runs`: one row a run; `plan` is the JSON of its [`crate::plan::Plan`] snapshot, and
 ///   `workflow` and `source` are copied out of it so listing runs parses no plan.
 /// - `tasks`: one row a task, keyed by run and task id; `position` is its index in the plan.
 /// - `deps`: `child` waits for `parent`, both tasks of `run`.
 /// - `events`: each run's log, `seq` counting from 1; `data` is JSON.
-pub const SCHEMA: &str = "
+/// - `run_places`: where each run works (version 2).
+pub const SCHEMA: &str = concat!(
+    "
 CREATE TABLE runs (
     id          TEXT PRIMARY KEY NOT NULL,
     state       TEXT NOT NULL,
@@ -73,7 +88,9 @@ CREATE TABLE events (
     data TEXT NOT NULL,
     PRIMARY KEY (run, seq)
 );
-";
+",
+    run_places_table!()
+);
 
 /// Sets up a connection that may write to the wfc store at `path`. The store's identity and
 /// version are checked first, by reading only, so a file that is not a store of this wfc's
@@ -95,7 +112,39 @@ pub fn prepare_writer(conn: &Connection, path: &Path) -> Result<(), Stop> {
     identify(conn, path)?;
     use_wal(conn, path)?;
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+    migrate(conn)?;
     Ok(())
+}
+
+/// Brings a store of an older schema version to [`SCHEMA_VERSION`], in one transaction taken
+/// up front, so of two processes opening it at once one migrates and the other finds it
+/// done. Only commands that write migrate; reading ones read an older store as it is.
+fn migrate(conn: &Connection) -> Result<(), Stop> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if version >= SCHEMA_VERSION {
+        return Ok(());
+    }
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let migrated = (|| -> rusqlite::Result<()> {
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if version == 1 {
+            conn.execute_batch(concat!(run_places_table!(), "PRAGMA user_version = 2;"))?;
+        }
+        Ok(())
+    })();
+    match migrated {
+        Ok(()) => conn.execute_batch("COMMIT")?,
+        Err(error) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(error.into());
+        }
+    }
+    Ok(())
+}
+
+/// The schema version of the store `conn` is open on.
+pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |row| row.get(0))
 }
 
 /// Sets up a read-only connection to the wfc store at `path`: its identity and version are
