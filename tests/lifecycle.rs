@@ -860,3 +860,47 @@ fn a_store_of_the_first_schema_is_read_as_it_is_and_upgraded_by_a_write() {
         "{text}"
     );
 }
+
+#[test]
+fn from_a_subfolder_wfc_uses_the_projects_store_as_git_finds_its_folder() {
+    let project = TempDir::new("wfc-upward");
+    let sub = project.path().join("docs/guide");
+    std::fs::create_dir_all(&sub).expect("subfolder");
+    write(
+        project.path(),
+        "top.wf",
+        "workflow top {\n  task a {\n    run = \"true\"\n  }\n}\n",
+    );
+    write(
+        &sub,
+        "here.wf",
+        "workflow here {\n  task b {\n    run = \"echo made here > made.txt\"\n  }\n}\n",
+    );
+    let (code, stdout, _) = wfc(project.path(), &["run", "top.wf"]);
+    assert_eq!(code, 0, "{stdout}");
+    let top = run_id(&stdout);
+    // Reading from the subfolder finds the project's store.
+    let (code, runs, stderr) = wfc(&sub, &["runs"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(runs.contains(&top), "{runs}");
+    // A run started in the subfolder goes into the project's store, and works where it was
+    // started.
+    let (code, stdout, stderr) = wfc(&sub, &["run", "here.wf"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let here = run_id(&stdout);
+    assert!(
+        !sub.join(".wfc").exists(),
+        "no second store in the subfolder"
+    );
+    assert!(
+        sub.join("made.txt").exists(),
+        "the task ran where the run was started"
+    );
+    let (_, runs, _) = wfc(project.path(), &["runs"]);
+    assert!(runs.contains(&top) && runs.contains(&here), "{runs}");
+    let (_, text, _) = wfc(project.path(), &["status", &here]);
+    assert!(
+        text.contains(&format!("workspace {}", sub.display())),
+        "{text}"
+    );
+}

@@ -50,6 +50,24 @@ pub fn sqlite_path(url: &str, workspace: &Path) -> Option<(PathBuf, String)> {
     Some((workspace.join(path), path.to_string()))
 }
 
+/// The default store of the nearest folder above `folder` that has one, when `folder` has
+/// none and `url` is the default: from a subfolder of a project, wfc uses the project's store
+/// (as git finds `.git`) instead of making a new one.
+fn found_upward(url: &str, folder: &Path) -> Option<String> {
+    let relative = url
+        .strip_prefix("sqlite:")
+        .filter(|_| url == DEFAULT_BACKEND)?;
+    if std::fs::symlink_metadata(folder.join(relative)).is_ok() {
+        return None;
+    }
+    folder
+        .ancestors()
+        .skip(1)
+        .map(|above| above.join(relative))
+        .find(|store| store.is_file())
+        .map(|store| format!("sqlite:{}", store.display()))
+}
+
 impl Store {
     /// Opens the backend `args` name, in the current folder, as `access` allows; on failure
     /// prints why and returns the exit code.
@@ -69,6 +87,8 @@ impl Store {
         access: Access,
         output: &Output,
     ) -> Result<Store, ExitCode> {
+        let found = found_upward(url, workspace);
+        let url = found.as_deref().unwrap_or(url);
         let place = match sqlite_path(url, workspace) {
             Some((path, shown)) => {
                 // `symlink_metadata`: a dangling link is something in the way, not an absence.
