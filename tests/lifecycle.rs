@@ -550,25 +550,32 @@ fn a_worker_that_exits_when_idle_settles_the_runs_it_finished() {
     );
 }
 
-#[test]
-fn status_shows_a_task_whose_engine_was_killed_as_interrupted() {
-    let dir = TempDir::new("wfc-engine-gone");
+/// Starts `wfc run` of a task that waits for a file `go`, with a half-second lease, and kills
+/// wfc with SIGKILL once the task runs: returns the run's id and the task's process group,
+/// which outlives wfc.
+fn killed_run(dir: &Path) -> (String, i32) {
     write(
-        dir.path(),
+        dir,
         "held.wf",
         "workflow held {\n  task wait {\n    run = \"echo $$ > pgid; test -f go || sleep 1000\"\n  }\n}\n",
     );
-    let mut child = spawn(dir.path(), &["run", "held.wf", "--lease", "0.5"]);
-    let pgid_file = dir.path().join("pgid");
+    let mut child = spawn(dir, &["run", "held.wf", "--lease", "0.5"]);
+    let pgid_file = dir.join("pgid");
     wait_for(&pgid_file);
     child.kill().expect("kill -9 wfc");
     let output = child.wait_with_output().expect("wfc ends");
-    let run = run_id(&String::from_utf8_lossy(&output.stdout));
-    // The task's own processes outlive a kill -9 of wfc; end them, as the test's cleanup.
-    let pgid: i32 = std::fs::read_to_string(&pgid_file)
+    let pgid = std::fs::read_to_string(&pgid_file)
         .ok()
         .and_then(|text| text.trim().parse().ok())
-        .expect("pgid");
+        .expect("the task wrote its group");
+    (run_id(&String::from_utf8_lossy(&output.stdout)), pgid)
+}
+
+#[test]
+fn status_shows_a_task_whose_engine_was_killed_as_interrupted() {
+    let dir = TempDir::new("wfc-engine-gone");
+    let (run, pgid) = killed_run(dir.path());
+    // The task's own processes outlive a kill -9 of wfc; end them, as the test's cleanup.
     let _ = nix::sys::signal::killpg(
         nix::unistd::Pid::from_raw(pgid),
         nix::sys::signal::Signal::SIGKILL,
@@ -728,21 +735,7 @@ fn done_marks_a_task_succeeded_by_hand_and_its_dependents_run() {
 #[test]
 fn taking_over_after_kill_9_stops_what_the_killed_engines_attempt_left_running() {
     let dir = TempDir::new("wfc-takeover");
-    write(
-        dir.path(),
-        "held.wf",
-        "workflow held {\n  task wait {\n    run = \"echo $$ >> pgids; test -f go || sleep 1000\"\n  }\n}\n",
-    );
-    let mut child = spawn(dir.path(), &["run", "held.wf", "--lease", "0.5"]);
-    let pgids = dir.path().join("pgids");
-    wait_for(&pgids);
-    child.kill().expect("kill -9 wfc");
-    let output = child.wait_with_output().expect("wfc ends");
-    let run = run_id(&String::from_utf8_lossy(&output.stdout));
-    let first: i32 = std::fs::read_to_string(&pgids)
-        .ok()
-        .and_then(|text| text.trim().parse().ok())
-        .expect("pgid");
+    let (run, first) = killed_run(dir.path());
     assert!(
         crate::run::group_alive(first),
         "the attempt's processes outlive a kill -9 of wfc"
