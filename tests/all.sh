@@ -17,14 +17,13 @@ say() { printf '== %s\n' "$*"; }
 # (or sudo); without either, the script names what to install and stops, rather than letting
 # the tests fail one by one later.
 apt_updated=""
-need_package() { # PROGRAM PACKAGE
-  command -v "$1" >/dev/null 2>&1 && return 0
+install_package() { # PACKAGE WHAT-NEEDS-IT
   local run_as=()
   if [ "$(id -u)" != 0 ]; then
     if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
       run_as=(sudo -n)
     else
-      echo "the tests need \`$1\` (Debian package $2); install it: apt-get install $2" >&2
+      echo "the tests need $2 (Debian package $1); install it: apt-get install $1" >&2
       exit 1
     fi
   fi
@@ -32,8 +31,11 @@ need_package() { # PROGRAM PACKAGE
     "${run_as[@]}" apt-get update -qq
     apt_updated=1
   fi
-  say "installing $2 (for $1)"
-  "${run_as[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2"
+  say "installing $1 (for $2)"
+  "${run_as[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1"
+}
+need_package() { # PROGRAM PACKAGE
+  command -v "$1" >/dev/null 2>&1 || install_package "$2" "\`$1\`"
 }
 
 say "packages"
@@ -42,7 +44,7 @@ need_package npm npm              # the agent CLIs and the VS Code extension
 need_package node nodejs
 need_package python3 python3      # Aider runs in a virtual environment of its own
 need_package chromium chromium    # the extension's typing test drives Monaco in it
-python3 -c 'import ensurepip' 2>/dev/null || need_package no-such-program-venv python3-venv
+python3 -c 'import ensurepip' 2>/dev/null || install_package python3-venv "python3's venv module"
 
 say "agent CLIs"
 # The real agent CLIs from npm, at the pinned versions, named for the tests in their variables.
