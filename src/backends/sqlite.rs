@@ -448,6 +448,28 @@ macro_rules! task_columns {
     };
 }
 
+/// Appends `events` to run `run`'s log, after its last one.
+fn insert_events(tx: &Connection, run: &str, events: &[NewEvent]) -> Step<()> {
+    let mut seq: i64 = tx
+        .prepare_cached("SELECT coalesce(max(seq), 0) FROM events WHERE run = ?1")?
+        .query_row([run], |row| row.get(0))?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO events (run, seq, at, kind, task, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for event in events {
+        seq += 1;
+        insert.execute(params![
+            run,
+            seq,
+            event.at,
+            event.kind,
+            event.task,
+            to_json(&event.data)?
+        ])?;
+    }
+    Ok(())
+}
+
 /// The task `key`, or `NotFound`.
 fn read_task(tx: &Connection, key: &TaskKey) -> Step<TaskRecord> {
     tx.prepare_cached(concat!(
@@ -902,6 +924,27 @@ impl TaskBackend for SqliteBackend {
         )
     }
 
+    fn start_task_recording(
+        &self,
+        key: &TaskKey,
+        worker: &str,
+        now: Millis,
+        event: &NewEvent,
+    ) -> BackendResult<()> {
+        self.write(
+            || format!("start task `{key}`"),
+            |tx| {
+                held(tx, key, worker)?;
+                tx.prepare_cached(
+                    "UPDATE tasks SET state = 'running', started_at = ?3 \
+                     WHERE run = ?1 AND id = ?2",
+                )?
+                .execute(params![key.run, key.task, now])?;
+                insert_events(tx, &key.run, std::slice::from_ref(event))
+            },
+        )
+    }
+
     fn complete_task(
         &self,
         key: &TaskKey,
@@ -1168,25 +1211,7 @@ impl TaskBackend for SqliteBackend {
             || format!("append events to run `{run}`"),
             |tx| {
                 require_run(tx, run)?;
-                let mut seq: i64 = tx
-                    .prepare_cached("SELECT coalesce(max(seq), 0) FROM events WHERE run = ?1")?
-                    .query_row([run], |row| row.get(0))?;
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO events (run, seq, at, kind, task, data) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?;
-                for event in events {
-                    seq += 1;
-                    insert.execute(params![
-                        run,
-                        seq,
-                        event.at,
-                        event.kind,
-                        event.task,
-                        to_json(&event.data)?
-                    ])?;
-                }
-                Ok(())
+                insert_events(tx, run, events)
             },
         )
     }

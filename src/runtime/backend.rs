@@ -174,6 +174,20 @@ pub trait TaskBackend: Send + Sync {
     /// Marks a claimed task as running.
     fn start_task(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()>;
 
+    /// Marks a claimed task as running and appends `event` (the record of the attempt's
+    /// processes, which a `kill -9` a moment later must not lose) to its run's log. Backends
+    /// that can do both in one transaction override this, saving a commit per attempt.
+    fn start_task_recording(
+        &self,
+        key: &TaskKey,
+        worker: &str,
+        now: Millis,
+        event: &NewEvent,
+    ) -> BackendResult<()> {
+        self.start_task(key, worker, now)?;
+        self.append_event(&key.run, event).map(|_| ())
+    }
+
     /// Marks a task `worker` holds as succeeded with `result`.
     fn complete_task(
         &self,

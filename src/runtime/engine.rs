@@ -547,9 +547,8 @@ impl Engine {
         if lifecycle::was_taken_over(claim.previous_error.as_deref()) {
             self.stop_earlier_attempts(key, claim.attempt).await?;
         }
-        let (k, w) = (key.clone(), self.config.worker.clone());
-        self.call(move |b| b.start_task(&k, &w, now_millis()))
-            .await?;
+        // The task is marked running when its first process starts, in the same write that
+        // records the process (see `spawn_hook`).
         self.emit(
             run,
             EventKind::TaskStarted,
@@ -652,14 +651,23 @@ impl Engine {
     /// A hook that records in the run's log where an attempt's processes run, as soon as they
     /// start (written at once, not through the batched event log, so a `kill -9` a moment
     /// later cannot lose it).
+    ///
+    /// The first process of the attempt (its command or agent session) also marks the task
+    /// running, in the same write; later ones (its verify commands) are only recorded.
     fn spawn_hook(&self, key: &TaskKey, attempt: u32) -> SpawnHook {
         let backend = Arc::clone(&self.backend);
         let (key, worker) = (key.clone(), self.config.worker.clone());
+        let started = std::sync::atomic::AtomicBool::new(false);
         SpawnHook(Arc::new(move |pgid| {
-            let process = AttemptProcess::started_here(attempt, &worker, pgid);
-            if let Err(error) =
-                backend.append_event(&key.run, &process.event(&key.task, now_millis()))
-            {
+            let now = now_millis();
+            let event = AttemptProcess::started_here(attempt, &worker, pgid).event(&key.task, now);
+            let first = !started.swap(true, std::sync::atomic::Ordering::SeqCst);
+            let recorded = if first {
+                backend.start_task_recording(&key, &worker, now, &event)
+            } else {
+                backend.append_event(&key.run, &event).map(|_| ())
+            };
+            if let Err(error) = recorded {
                 eprintln!("warning: cannot record the processes of {key}: {error}");
             }
         }))
@@ -675,9 +683,10 @@ impl Engine {
         cancel: watch::Receiver<bool>,
     ) -> Result<String, String> {
         let env = self.task_env(key, spec, claim)?;
+        let hook = self.spawn_hook(key, claim.attempt);
         let result = match &spec.action {
             Action::Command { run: shell } => {
-                self.shell(key, claim.attempt, spec, &env, shell, cancel.clone(), true)
+                self.shell(key, &hook, spec, &env, shell, cancel.clone(), true)
                     .await?
             }
             Action::Agent {
@@ -704,7 +713,7 @@ impl Engine {
                     prompt: text,
                     profile: profile.clone(),
                     agent: agent.clone(),
-                    on_spawn: Some(self.spawn_hook(key, claim.attempt)),
+                    on_spawn: Some(hook.clone()),
                     workdir: self.workspace(&key.run).await?.join(&spec.workdir),
                     env: env.clone(),
                     timeout: spec.timeout_secs.map(Duration::from_secs),
@@ -722,8 +731,7 @@ impl Engine {
             // Gates and human tasks wait for a person and never reach here.
             Action::Gate { .. } => return Ok(String::new()),
         };
-        self.verify(key, claim.attempt, spec, &env, cancel, result)
-            .await
+        self.verify(key, &hook, spec, &env, cancel, result).await
     }
 
     /// Puts a gate, or a task for a person (the `human` adapter), in waiting: it holds no
@@ -834,7 +842,7 @@ impl Engine {
     async fn shell(
         &self,
         key: &TaskKey,
-        attempt: u32,
+        hook: &SpawnHook,
         spec: &TaskSpec,
         env: &[(String, String)],
         shell: &Shell,
@@ -862,7 +870,7 @@ impl Engine {
         process.env = env;
         process.timeout = spec.timeout_secs.map(Duration::from_secs);
         process.output_limit = RESULT_LIMIT;
-        process.on_spawn = Some(self.spawn_hook(key, attempt));
+        process.on_spawn = Some(hook.clone());
         let redactor = self.bus.redactor();
         let mut throttle = OutputThrottle::new(redactor);
         let on_output = |chunk: OutputChunk<'_>| {
@@ -930,7 +938,7 @@ impl Engine {
     async fn verify(
         &self,
         key: &TaskKey,
-        attempt: u32,
+        hook: &SpawnHook,
         spec: &TaskSpec,
         env: &[(String, String)],
         cancel: watch::Receiver<bool>,
@@ -938,7 +946,7 @@ impl Engine {
     ) -> Result<String, String> {
         for command in &spec.verify {
             if let Err(error) = self
-                .shell(key, attempt, spec, env, command, cancel.clone(), false)
+                .shell(key, hook, spec, env, command, cancel.clone(), false)
                 .await
             {
                 self.emit(
