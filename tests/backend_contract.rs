@@ -442,10 +442,14 @@ fn retries_and_failures(backend: &dyn TaskBackend) {
 fn expired_leases_are_reclaimed(backend: &dyn TaskBackend) {
     start(backend, "l", &plan(&[("long", &[], 0)]));
     let k = key("l", "long");
-    backend
+    let first = backend
         .claim_task(&k, "crashed", 2_000, 1_000)
         .expect("claim")
         .expect("won");
+    assert!(
+        !first.taken_over,
+        "a pending task is taken over from nobody"
+    );
     backend.start_task(&k, "crashed", 2_000).expect("start");
     assert!(backend
         .heartbeat(&k, "crashed", 2_500, 1_000)
@@ -464,6 +468,7 @@ fn expired_leases_are_reclaimed(backend: &dyn TaskBackend) {
         .expect("claim")
         .expect("won");
     assert_eq!(claim.attempt, 2);
+    assert!(claim.taken_over, "the claim took the task over: {claim:?}");
     assert!(
         claim
             .previous_error

@@ -100,6 +100,13 @@ fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).expect("write a file");
 }
 
+/// Lets `path` be run as a program.
+fn make_executable(path: &Path) {
+    let mut permissions = std::fs::metadata(path).expect("the script").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(path, permissions).expect("chmod");
+}
+
 /// Asserts that `wfc run ARGS` in `dir` is refused with a message containing `expected`, and
 /// that nothing was stored: no store file, so no run a worker could pick up.
 fn refused_before_storing(dir: &Path, args: &[&str], expected: &[&str]) {
@@ -186,10 +193,7 @@ fn a_run_with_bad_options_or_missing_agents_is_refused_and_nothing_is_stored() {
         ],
     );
     // Once it is executable, a run of it starts and succeeds.
-    let script = dir.path().join("agent.sh");
-    let mut permissions = std::fs::metadata(&script).expect("agent.sh").permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-    std::fs::set_permissions(&script, permissions).expect("chmod agent.sh");
+    make_executable(&dir.path().join("agent.sh"));
     write(
         dir.path(),
         "scripted.wf",
@@ -611,10 +615,7 @@ fn retry_runs_every_failed_task_again_with_attempts_going_on_and_a_note() {
         "agent.sh",
         "#!/bin/sh\ncat > \"prompt-$WF_TASK_ID-$WF_ATTEMPT.txt\"\ntest -f fixed\n",
     );
-    let script = dir.path().join("agent.sh");
-    let mut permissions = std::fs::metadata(&script).expect("agent.sh").permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-    std::fs::set_permissions(&script, permissions).expect("chmod agent.sh");
+    make_executable(&dir.path().join("agent.sh"));
     write(
         dir.path(),
         "two.wf",
@@ -659,10 +660,7 @@ fn a_rejections_reason_reaches_the_task_retried_before_the_gate() {
         "agent.sh",
         "#!/bin/sh\ncat > \"prompt-$WF_ATTEMPT.txt\"\necho design done\n",
     );
-    let script = dir.path().join("agent.sh");
-    let mut permissions = std::fs::metadata(&script).expect("agent.sh").permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-    std::fs::set_permissions(&script, permissions).expect("chmod agent.sh");
+    make_executable(&dir.path().join("agent.sh"));
     write(
         dir.path(),
         "reviewed.wf",

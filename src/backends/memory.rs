@@ -290,6 +290,7 @@ impl TaskBackend for MemoryBackend {
         Ok(Some(Claim {
             attempt: task.record.attempts,
             previous_error: task.record.last_error.clone(),
+            taken_over: expired,
         }))
     }
 

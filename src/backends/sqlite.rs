@@ -448,6 +448,16 @@ macro_rules! task_columns {
     };
 }
 
+/// Marks task `key`, which `worker` holds, as running since `now`.
+fn mark_running(tx: &Connection, key: &TaskKey, worker: &str, now: Millis) -> Step<()> {
+    held(tx, key, worker)?;
+    tx.prepare_cached(
+        "UPDATE tasks SET state = 'running', started_at = ?3 WHERE run = ?1 AND id = ?2",
+    )?
+    .execute(params![key.run, key.task, now])?;
+    Ok(())
+}
+
 /// Appends `events` to run `run`'s log, after its last one.
 fn insert_events(tx: &Connection, run: &str, events: &[NewEvent]) -> Step<()> {
     let mut seq: i64 = tx
@@ -856,6 +866,14 @@ impl TaskBackend for SqliteBackend {
                 if run_state(tx, &key.run)? != RunState::Running {
                     return Ok(None);
                 }
+                // Held before the claim: a successful claim then took it over from an engine
+                // whose lease ran out (the claim's condition admits nothing else held).
+                let held_before = tx
+                    .prepare_cached(
+                        "SELECT 1 FROM tasks WHERE run = ?1 AND id = ?2 \
+                         AND state IN ('claimed', 'running')",
+                    )?
+                    .exists([&key.run, &key.task])?;
                 let claimed = tx
                     .prepare_cached(CLAIM)?
                     .query_row(
@@ -864,6 +882,7 @@ impl TaskBackend for SqliteBackend {
                             Ok(Claim {
                                 attempt: row.get(0)?,
                                 previous_error: row.get(1)?,
+                                taken_over: held_before,
                             })
                         },
                     )
@@ -912,15 +931,7 @@ impl TaskBackend for SqliteBackend {
     fn start_task(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()> {
         self.write(
             || format!("start task `{key}`"),
-            |tx| {
-                held(tx, key, worker)?;
-                tx.prepare_cached(
-                    "UPDATE tasks SET state = 'running', started_at = ?3 \
-                     WHERE run = ?1 AND id = ?2",
-                )?
-                .execute(params![key.run, key.task, now])?;
-                Ok(())
-            },
+            |tx| mark_running(tx, key, worker, now),
         )
     }
 
@@ -934,12 +945,7 @@ impl TaskBackend for SqliteBackend {
         self.write(
             || format!("start task `{key}`"),
             |tx| {
-                held(tx, key, worker)?;
-                tx.prepare_cached(
-                    "UPDATE tasks SET state = 'running', started_at = ?3 \
-                     WHERE run = ?1 AND id = ?2",
-                )?
-                .execute(params![key.run, key.task, now])?;
+                mark_running(tx, key, worker, now)?;
                 insert_events(tx, &key.run, std::slice::from_ref(event))
             },
         )

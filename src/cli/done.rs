@@ -93,8 +93,5 @@ fn who() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "someone".into());
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "this machine".into());
-    format!("{user}@{host}")
+    format!("{user}@{}", crate::runtime::this_host())
 }

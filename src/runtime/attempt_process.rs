@@ -8,7 +8,7 @@
 //! its lease ended.
 
 use super::process::stop_leftover_group;
-use super::{EventRecord, NewEvent};
+use super::{this_host, EventRecord, NewEvent};
 use serde_json::json;
 use std::time::Duration;
 
@@ -42,7 +42,7 @@ impl AttemptProcess {
         AttemptProcess {
             attempt,
             worker: worker.to_string(),
-            host: host(),
+            host: this_host(),
             boot_id: boot_id(),
             pgid,
             started: start_time(pgid).unwrap_or(0),
@@ -86,7 +86,7 @@ impl AttemptProcess {
     /// it was recorded with (or, its leader gone, still has members: a group id is not given
     /// to a new group while any process is in the old one).
     pub fn may_be_alive_here(&self) -> bool {
-        if self.host != host() || self.boot_id != boot_id() || self.pgid <= 1 {
+        if self.host != this_host() || self.boot_id != boot_id() || self.pgid <= 1 {
             return false;
         }
         match start_time(self.pgid) {
@@ -100,13 +100,6 @@ impl AttemptProcess {
     pub async fn stop(&self) -> bool {
         stop_leftover_group(self.pgid, GRACE).await
     }
-}
-
-/// This machine's host name.
-fn host() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default()
 }
 
 /// This boot's id (Linux), or nothing elsewhere.

@@ -9,7 +9,6 @@
 use super::agent::{AgentExecutor, AgentRequest, ProgressFn};
 use super::attempt_process::AttemptProcess;
 use super::backend::{BackendErrorKind, BackendResult, TaskBackend};
-use super::lifecycle;
 use super::model::*;
 use super::output_throttle::OutputThrottle;
 use super::process::{
@@ -71,10 +70,12 @@ impl EngineConfig {
 
 /// A name for this engine: host, process and a counter, unique enough among engines.
 pub fn worker_name() -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "host".into());
-    format!("{host}:{}:{}", std::process::id(), now_millis() % 100_000)
+    format!(
+        "{}:{}:{}",
+        this_host(),
+        std::process::id(),
+        now_millis() % 100_000
+    )
 }
 
 /// Why the engine stopped working.
@@ -544,7 +545,7 @@ impl Engine {
         if spec.action.waits_for_person() {
             return self.wait_for_person(key, &spec).await;
         }
-        if lifecycle::was_taken_over(claim.previous_error.as_deref()) {
+        if claim.taken_over {
             self.stop_earlier_attempts(key, claim.attempt).await?;
         }
         // The task is marked running when its first process starts, in the same write that

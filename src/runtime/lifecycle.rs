@@ -48,14 +48,6 @@ pub fn progress_of(tasks: impl IntoIterator<Item = (TaskState, bool)>) -> RunPro
     progress
 }
 
-/// Whether a claim took the task over from an engine that stopped renewing its lease: every
-/// backend records that as the previous attempt's error, in these words.
-pub fn was_taken_over(previous_error: Option<&str>) -> bool {
-    previous_error.is_some_and(|error| {
-        error.starts_with("attempt ") && error.ends_with("stopped renewing its lease")
-    })
-}
-
 /// Gives back a claim whose attempt was interrupted (its engine was stopped): the task is
 /// pending again at once, the attempt keeps its number, and it uses up no retry (the next
 /// attempt is one more than the task would otherwise have).

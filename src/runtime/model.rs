@@ -290,6 +290,9 @@ pub struct Claim {
     pub attempt: u32,
     /// Why the previous attempt failed or was interrupted, to tell the next session.
     pub previous_error: Option<String>,
+    /// Whether the claim took the task over from an engine that stopped renewing its lease
+    /// (whose attempt's processes may still run).
+    pub taken_over: bool,
 }
 
 /// An event as stored in a run's log.

@@ -641,6 +641,7 @@ impl TaskBackend for BeadsBackend {
             let claim = Claim {
                 attempt: entry.attempts,
                 previous_error: entry.last_error.clone(),
+                taken_over: expired,
             };
             Ok(Some((entry.issue.clone(), expired, claim, before)))
         })?;
