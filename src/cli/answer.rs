@@ -23,12 +23,8 @@ pub fn run(
     if !approve && reason.is_none() {
         return output.fail("a rejection needs a reason: `--reason TEXT`");
     }
-    let store = match Store::open(args, Access::Write, output) {
-        Ok(store) => store,
-        Err(code) => return code,
-    };
-    let record = match store.run(run, output) {
-        Ok(record) => record,
+    let (store, record) = match Store::open_run(args, run, Access::Write, output) {
+        Ok(found) => found,
         Err(code) => return code,
     };
     let spec = match store::task(&record, gate, output) {

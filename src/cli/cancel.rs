@@ -12,12 +12,8 @@ use std::process::ExitCode;
 
 /// Runs `wfc cancel`.
 pub fn run(args: &BackendArgs, run: &str, output: &Output) -> ExitCode {
-    let store = match Store::open(args, Access::Write, output) {
-        Ok(store) => store,
-        Err(code) => return code,
-    };
-    let record = match store.run(run, output) {
-        Ok(record) => record,
+    let (store, record) = match Store::open_run(args, run, Access::Write, output) {
+        Ok(found) => found,
         Err(code) => return code,
     };
     if record.state != RunState::Running {

@@ -19,12 +19,8 @@ pub fn run(
     result: Option<&str>,
     output: &Output,
 ) -> ExitCode {
-    let store = match Store::open(args, Access::Write, output) {
-        Ok(store) => store,
-        Err(code) => return code,
-    };
-    let record = match store.run(run, output) {
-        Ok(record) => record,
+    let (store, record) = match Store::open_run(args, run, Access::Write, output) {
+        Ok(found) => found,
         Err(code) => return code,
     };
     let spec = match store::task(&record, task, output) {

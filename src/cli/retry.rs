@@ -56,12 +56,8 @@ pub fn run(retry: &Retry<'_>, exec: &super::run::ExecArgs, output: &Output) -> E
     let args = BackendArgs {
         backend: exec.backend.clone(),
     };
-    let store = match Store::open(&args, Access::Write, output) {
-        Ok(store) => store,
-        Err(code) => return code,
-    };
-    let record = match store.run(retry.run, output) {
-        Ok(record) => record,
+    let (store, record) = match Store::open_run(&args, retry.run, Access::Write, output) {
+        Ok(found) => found,
         Err(code) => return code,
     };
     if let Some((task, _)) = target {

@@ -105,6 +105,19 @@ impl Store {
         Ok(Store { backend, place })
     }
 
+    /// Opens the store as [`Store::open`] does and reads the run `id` in it, as
+    /// [`Store::run`] does: what every command about one run starts with.
+    pub fn open_run(
+        args: &BackendArgs,
+        id: &str,
+        access: Access,
+        output: &Output,
+    ) -> Result<(Store, RunRecord), ExitCode> {
+        let store = Store::open(args, access, output)?;
+        let record = store.run(id, output)?;
+        Ok((store, record))
+    }
+
     /// The run `id`; an unknown id is an error that suggests a close one and `wfc runs`.
     pub fn run(&self, id: &str, output: &Output) -> Result<RunRecord, ExitCode> {
         match self.backend.get_run(id) {
