@@ -169,12 +169,16 @@ fn a_run_with_bad_options_or_missing_agents_is_refused_and_nothing_is_stored() {
     // A CLI that is not installed, and a command agent whose program is not there: both named.
     refused_before_storing(
         dir.path(),
-        &["run", "profiles.wf"],
+        &["run", "profiles.wf", "--events", "jsonl:events.jsonl"],
         &[
             "`/nonexistent/claude` of the agent profile `ghost`",
             "npm install -g @anthropic-ai/claude-code",
             "`./agent.sh` of the agent profile `script`",
         ],
+    );
+    assert!(
+        !dir.path().join("events.jsonl").exists(),
+        "a refused run leaves no events file"
     );
     // No tasks at once is no run at all.
     refused_before_storing(dir.path(), &["run", "agentic.wf", "-j", "0"], &["--jobs 0"]);

@@ -118,9 +118,7 @@ fn start(
     let Planned { plan, secrets } = planned;
     // Everything the run will need is checked before anything is stored: a run that cannot
     // start must not be left behind for a worker to pick up.
-    let prepared = match Prepared::new(exec, &workspace)
-        .and_then(|prepared| prepared.check(&plan, &workspace).map(|()| prepared))
-    {
+    let prepared = match Prepared::new(exec, &workspace, Some((&plan, &workspace))) {
         Ok(prepared) => prepared,
         Err(message) => return output.fail(&message),
     };
@@ -163,12 +161,7 @@ fn start(
 /// Runs `wfc resume RUN`: continues a run from its stored plan snapshot.
 pub fn resume(run_id: &str, exec: &ExecArgs, output: &Output) -> ExitCode {
     let here = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let workspace = here.clone();
-    let prepared = match Prepared::new(exec, &workspace) {
-        Ok(prepared) => prepared,
-        Err(message) => return output.fail(&message),
-    };
-    let backend = match Store::open_in(&exec.backend, &workspace, Access::Write, output) {
+    let backend = match Store::open_in(&exec.backend, &here, Access::Write, output) {
         Ok(store) => store.backend,
         Err(code) => return code,
     };
@@ -190,16 +183,17 @@ pub fn resume(run_id: &str, exec: &ExecArgs, output: &Output) -> ExitCode {
         return ExitCode::from(1);
     }
     // The run's tasks run where it started, whatever folder this command runs in.
-    let workspace = match run_workspace(&record, here) {
+    let workspace = match run_workspace(&record, here.clone()) {
         Ok(workspace) => workspace,
         Err(why) => return output.fail(&format!("run {run_id} cannot go on from here: {why}")),
     };
-    let secrets = match secrets_from_env(&record.plan)
-        .and_then(|secrets| prepared.check(&record.plan, &workspace).map(|()| secrets))
-    {
-        Ok(secrets) => secrets,
+    let prepared = match secrets_from_env(&record.plan).and_then(|secrets| {
+        Prepared::new(exec, &here, Some((&record.plan, &workspace))).map(|p| (p, secrets))
+    }) {
+        Ok(prepared) => prepared,
         Err(message) => return output.fail(&message),
     };
+    let (prepared, secrets) = prepared;
     output.stdout_line(&format!(
         "resuming run {run_id}: workflow `{}`",
         record.plan.workflow
@@ -226,7 +220,7 @@ pub fn resume(run_id: &str, exec: &ExecArgs, output: &Output) -> ExitCode {
 /// Runs `wfc worker`: takes ready tasks from every run in the backend until stopped.
 pub fn worker(exec: &ExecArgs, exit_when_idle: bool, output: &Output) -> ExitCode {
     let workspace = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let prepared = match Prepared::new(exec, &workspace) {
+    let prepared = match Prepared::new(exec, &workspace, None) {
         Ok(prepared) => prepared,
         Err(message) => return output.fail(&message),
     };
@@ -396,34 +390,36 @@ struct Prepared {
 }
 
 impl Prepared {
-    /// The sinks `--events` names and the adapters `--agent` chooses, or what is wrong with
-    /// the options.
-    fn new(exec: &ExecArgs, workspace: &Path) -> Result<Prepared, String> {
+    /// The adapters `--agent` chooses and the sinks `--events` names (paths relative to
+    /// `here`), or what is wrong with the options; with a plan and the workspace its tasks
+    /// run in, also that every agent program its tasks need can be started. Sinks are opened
+    /// last, so a refused run leaves no events file behind.
+    fn new(exec: &ExecArgs, here: &Path, plan: Option<(&Plan, &Path)>) -> Result<Prepared, String> {
         if exec.jobs == 0 {
             return Err("`--jobs 0` runs nothing; give at least 1".into());
+        }
+        if let Some(sink) = exec.events.iter().find(|sink| {
+            !(sink.starts_with("jsonl:")
+                || sink.starts_with("http://")
+                || sink.starts_with("https://"))
+        }) {
+            return Err(format!(
+                "`--events {sink}` is not an event sink; use jsonl:PATH or http://HOST:PORT/PATH"
+            ));
+        }
+        let adapters = crate::agents::Adapters::from_options(&exec.agents)?;
+        if let Some((plan, workspace)) = plan {
+            crate::agents::check_programs(&adapters, plan, workspace)
+                .map_err(|problems| format!("the run cannot start:\n{problems}"))?;
         }
         let mut sinks: Vec<Arc<dyn EventSink>> = Vec::new();
         for sink in &exec.events {
             sinks.push(match sink.strip_prefix("jsonl:") {
-                Some(path) => Arc::new(JsonlSink::open(&workspace.join(path))?),
-                None if sink.starts_with("http://") || sink.starts_with("https://") => {
-                    Arc::new(HttpSink::new(sink)?)
-                }
-                None => {
-                    return Err(format!(
-                        "`--events {sink}` is not an event sink; use jsonl:PATH or http://HOST:PORT/PATH"
-                    ))
-                }
+                Some(path) => Arc::new(JsonlSink::open(&here.join(path))?),
+                None => Arc::new(HttpSink::new(sink)?),
             });
         }
-        let adapters = crate::agents::Adapters::from_options(&exec.agents)?;
         Ok(Prepared { sinks, adapters })
-    }
-
-    /// Whether every agent program `plan`'s tasks need can be started.
-    fn check(&self, plan: &Plan, workspace: &Path) -> Result<(), String> {
-        crate::agents::check_programs(&self.adapters, plan, workspace)
-            .map_err(|problems| format!("the run cannot start:\n{problems}"))
     }
 }
 
