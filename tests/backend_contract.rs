@@ -139,7 +139,7 @@ fn interrupted_attempts_are_given_back_without_using_a_retry(backend: &dyn TaskB
         .claim_task(&k, "w", 2_000, 60_000)
         .expect("claim")
         .expect("won");
-    backend.start_task(&k, "w", 2_001).expect("start");
+    backend.start_task(&k, "w", 2_001, &[]).expect("start");
     assert_eq!(
         backend
             .release_task(&k, "other", "stopped", 2_002)
@@ -318,7 +318,7 @@ fn ready_follows_dependencies_and_claims_are_exclusive(backend: &dyn TaskBackend
     );
     assert_eq!(ready(backend, "r", 2_002), ["c"]);
     backend
-        .start_task(&key("r", "a"), "w1", 2_003)
+        .start_task(&key("r", "a"), "w1", 2_003, &[])
         .expect("start");
     assert_eq!(
         backend.get_task(&key("r", "a")).expect("a").state,
@@ -450,7 +450,9 @@ fn expired_leases_are_reclaimed(backend: &dyn TaskBackend) {
         !first.taken_over,
         "a pending task is taken over from nobody"
     );
-    backend.start_task(&k, "crashed", 2_000).expect("start");
+    backend
+        .start_task(&k, "crashed", 2_000, &[])
+        .expect("start");
     assert!(backend
         .heartbeat(&k, "crashed", 2_500, 1_000)
         .expect("heartbeat"));
@@ -874,7 +876,7 @@ fn a_reopened_sqlite_store_has_everything() {
         start(&backend, "later", &plan(&[("x", &[], 0)]));
         let a = key("r", "a");
         backend.claim_task(&a, "w", 2_000, 10_000).expect("claim");
-        backend.start_task(&a, "w", 2_001).expect("start");
+        backend.start_task(&a, "w", 2_001, &[]).expect("start");
         backend
             .complete_task(&a, "w", "result of a\nline two", 2_002)
             .expect("complete");
@@ -1116,7 +1118,7 @@ fn the_sqlite_backend_answers_like_the_memory_backend() {
                 0 | 1 => format!("{:?}", b.find_ready_tasks(flag.then_some(run), now, 4)),
                 2..=4 => format!("{:?}", b.claim_task(&k, worker, now, 1_000)),
                 5 => format!("{:?}", b.heartbeat(&k, worker, now, 1_000)),
-                6 => format!("{:?}", b.start_task(&k, worker, now)),
+                6 => format!("{:?}", b.start_task(&k, worker, now, &[])),
                 7 => format!(
                     "{:?}",
                     b.complete_task(&k, worker, &format!("r{step}"), now)

@@ -44,7 +44,9 @@ fn claim(backend: &SqliteBackend, run: &str, id: &str, at: Millis) {
 
 fn succeed(backend: &SqliteBackend, run: &str, id: &str, at: Millis) {
     claim(backend, run, id, at);
-    backend.start_task(&key(run, id), "w1", at).expect("start");
+    backend
+        .start_task(&key(run, id), "w1", at, &[])
+        .expect("start");
     backend
         .complete_task(&key(run, id), "w1", "done", at + 1_200)
         .expect("complete");
@@ -52,7 +54,9 @@ fn succeed(backend: &SqliteBackend, run: &str, id: &str, at: Millis) {
 
 fn fail(backend: &SqliteBackend, run: &str, id: &str, error: &str, at: Millis) {
     claim(backend, run, id, at);
-    backend.start_task(&key(run, id), "w1", at).expect("start");
+    backend
+        .start_task(&key(run, id), "w1", at, &[])
+        .expect("start");
     backend
         .fail_task(&key(run, id), "w1", error, true, at + 184_000)
         .expect("fail");
@@ -60,7 +64,9 @@ fn fail(backend: &SqliteBackend, run: &str, id: &str, error: &str, at: Millis) {
 
 fn run_forever(backend: &SqliteBackend, run: &str, id: &str, at: Millis) {
     claim(backend, run, id, at);
-    backend.start_task(&key(run, id), "w1", at).expect("start");
+    backend
+        .start_task(&key(run, id), "w1", at, &[])
+        .expect("start");
 }
 
 fn wait(backend: &SqliteBackend, run: &str, gate: &str, at: Millis) {

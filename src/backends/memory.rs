@@ -2,7 +2,7 @@
 //! Its behaviour is the reference the other backends are tested against.
 
 use crate::plan::{Plan, TaskSpec};
-use crate::runtime::lifecycle::{self, TaskReset};
+use crate::runtime::lifecycle::{self, TaskFacts, TaskReset};
 use crate::runtime::*;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -57,23 +57,26 @@ fn task<'a>(run: &'a mut Run, id: &str) -> BackendResult<&'a mut Task> {
         .ok_or_else(|| BackendError::not_found(format!("run `{run_id}` has no task `{id}`")))
 }
 
-/// The task, if `worker` holds it (claimed or running, under a lease).
-fn held<'a>(run: &'a mut Run, id: &str, worker: &str) -> BackendResult<&'a mut Task> {
-    let task = task(run, id)?;
-    let holds = task.record.worker.as_deref() == Some(worker)
-        && matches!(task.record.state, TaskState::Claimed | TaskState::Running);
-    if holds {
-        Ok(task)
-    } else {
-        Err(BackendError::conflict(format!(
-            "worker `{worker}` does not hold task `{id}`"
-        )))
-    }
+/// Whether every task `task` waits for succeeded.
+fn deps_done(run: &Run, task: &Task) -> bool {
+    task.deps.iter().all(|dep| {
+        run.tasks
+            .get(dep)
+            .is_some_and(|d| d.record.state.satisfies_dependents())
+    })
 }
 
-fn release(task: &mut Task) {
-    task.record.worker = None;
-    task.record.lease_until = None;
+/// Appends `event` to `run`'s log and returns its sequence number.
+fn push_event(run: &mut Run, event: &NewEvent) -> i64 {
+    let seq = run.events.len() as i64 + 1;
+    run.events.push(EventRecord {
+        seq,
+        at: event.at,
+        kind: event.kind.clone(),
+        task: event.task.clone(),
+        data: event.data.clone(),
+    });
+    seq
 }
 
 impl TaskBackend for MemoryBackend {
@@ -218,19 +221,7 @@ impl TaskBackend for MemoryBackend {
                 continue;
             }
             for task in candidate.tasks.values() {
-                let claimable = match task.record.state {
-                    TaskState::Pending => task.deps.iter().all(|dep| {
-                        candidate
-                            .tasks
-                            .get(dep)
-                            .is_some_and(|d| d.record.state.satisfies_dependents())
-                    }),
-                    TaskState::Claimed | TaskState::Running => {
-                        task.record.lease_until.is_some_and(|until| until < now)
-                    }
-                    _ => false,
-                };
-                if claimable {
+                if lifecycle::claimable(&task.record, deps_done(candidate, task), now) {
                     ready.push((
                         task.priority,
                         candidate.record.created_at,
@@ -248,135 +239,31 @@ impl TaskBackend for MemoryBackend {
             .collect())
     }
 
-    fn claim_task(
+    fn update_task(
         &self,
         key: &TaskKey,
-        worker: &str,
-        now: Millis,
-        lease: Millis,
-    ) -> BackendResult<Option<Claim>> {
+        _doing: &str,
+        events: &[NewEvent],
+        change: &mut dyn FnMut(&mut TaskRecord, &TaskFacts) -> BackendResult<bool>,
+    ) -> BackendResult<()> {
         let mut runs = self.lock();
         let run = find(&mut runs, &key.run)?;
-        if run.record.state != RunState::Running {
-            return Ok(None);
-        }
-        let deps_done = {
-            let task = task(run, &key.task)?;
-            let deps = task.deps.clone();
-            deps.iter().all(|dep| {
-                run.tasks
-                    .get(dep)
-                    .is_some_and(|d| d.record.state.satisfies_dependents())
-            })
+        task(run, &key.task)?;
+        let current = &run.tasks[&key.task];
+        let facts = TaskFacts {
+            run_state: run.record.state,
+            is_gate: current.is_gate,
+            deps_done: current.record.state == TaskState::Pending && deps_done(run, current),
         };
-        let task = task(run, &key.task)?;
-        let expired = matches!(task.record.state, TaskState::Claimed | TaskState::Running)
-            && task.record.lease_until.is_some_and(|until| until < now);
-        let fresh = task.record.state == TaskState::Pending && deps_done;
-        if !(fresh || expired) {
-            return Ok(None);
-        }
-        if expired {
-            let holder = task.record.worker.clone().unwrap_or_default();
-            task.record.last_error = Some(format!(
-                "attempt {} was interrupted: worker `{holder}` stopped renewing its lease",
-                task.record.attempts
-            ));
-        }
-        task.record.state = TaskState::Claimed;
-        task.record.attempts += 1;
-        task.record.worker = Some(worker.to_string());
-        task.record.lease_until = Some(now.saturating_add(lease));
-        Ok(Some(Claim {
-            attempt: task.record.attempts,
-            previous_error: task.record.last_error.clone(),
-            taken_over: expired,
-        }))
-    }
-
-    fn heartbeat(
-        &self,
-        key: &TaskKey,
-        worker: &str,
-        now: Millis,
-        lease: Millis,
-    ) -> BackendResult<bool> {
-        let mut runs = self.lock();
-        let run = find(&mut runs, &key.run)?;
-        match held(run, &key.task, worker) {
-            Ok(task) => {
-                task.record.lease_until = Some(now.saturating_add(lease));
-                Ok(true)
+        // The change works on a copy, so a refused change leaves the task as it was.
+        let mut record = current.record.clone();
+        if change(&mut record, &facts)? {
+            task(run, &key.task)?.record = record;
+            for event in events {
+                push_event(run, event);
             }
-            Err(error) if error.kind == BackendErrorKind::Conflict => Ok(false),
-            Err(error) => Err(error),
         }
-    }
-
-    fn start_task(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()> {
-        let mut runs = self.lock();
-        let task = held(find(&mut runs, &key.run)?, &key.task, worker)?;
-        task.record.state = TaskState::Running;
-        task.record.started_at = Some(now);
         Ok(())
-    }
-
-    fn complete_task(
-        &self,
-        key: &TaskKey,
-        worker: &str,
-        result: &str,
-        now: Millis,
-    ) -> BackendResult<()> {
-        let mut runs = self.lock();
-        let task = held(find(&mut runs, &key.run)?, &key.task, worker)?;
-        task.record.state = TaskState::Succeeded;
-        task.record.result = Some(result.to_string());
-        task.record.finished_at = Some(now);
-        release(task);
-        Ok(())
-    }
-
-    fn fail_task(
-        &self,
-        key: &TaskKey,
-        worker: &str,
-        error: &str,
-        retry: bool,
-        now: Millis,
-    ) -> BackendResult<()> {
-        let mut runs = self.lock();
-        let task = held(find(&mut runs, &key.run)?, &key.task, worker)?;
-        task.record.last_error = Some(error.to_string());
-        if retry && task.record.attempts < task.record.max_attempts {
-            task.record.state = TaskState::Pending;
-        } else {
-            task.record.state = TaskState::Failed;
-            task.record.finished_at = Some(now);
-        }
-        release(task);
-        Ok(())
-    }
-
-    fn release_task(
-        &self,
-        key: &TaskKey,
-        worker: &str,
-        reason: &str,
-        _now: Millis,
-    ) -> BackendResult<()> {
-        let mut runs = self.lock();
-        let task = held(find(&mut runs, &key.run)?, &key.task, worker)?;
-        lifecycle::interrupt(&mut task.record, reason);
-        Ok(())
-    }
-
-    fn mark_done(&self, key: &TaskKey, result: &str, now: Millis) -> BackendResult<()> {
-        let mut runs = self.lock();
-        let task = task(find(&mut runs, &key.run)?, &key.task)?;
-        lifecycle::mark_done(&mut task.record, result, now).map_err(|why| {
-            BackendError::conflict(format!("task `{}` cannot be marked done: {why}", key.task))
-        })
     }
 
     fn settle_run(&self, run: &str, now: Millis) -> BackendResult<RunState> {
@@ -385,70 +272,16 @@ impl TaskBackend for MemoryBackend {
         if run.record.state != RunState::Running {
             return Ok(run.record.state);
         }
-        let tasks = &run.tasks;
-        let progress = lifecycle::progress_of(tasks.values().map(|task| {
-            let deps_done = task.deps.iter().all(|dep| {
-                tasks
-                    .get(dep)
-                    .is_some_and(|d| d.record.state.satisfies_dependents())
-            });
-            (task.record.state, deps_done)
-        }));
+        let progress = lifecycle::progress_of(
+            run.tasks
+                .values()
+                .map(|task| (task.record.state, deps_done(run, task))),
+        );
         if let Some(state) = lifecycle::settled_state(progress) {
             run.record.state = state;
             run.record.finished_at = Some(now);
         }
         Ok(run.record.state)
-    }
-
-    fn wait_gate(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()> {
-        let mut runs = self.lock();
-        let task = held(find(&mut runs, &key.run)?, &key.task, worker)?;
-        if !task.is_gate {
-            return Err(BackendError::conflict(format!(
-                "`{}` is not a gate",
-                key.task
-            )));
-        }
-        task.record.state = TaskState::Waiting;
-        task.record.started_at = Some(now);
-        release(task);
-        Ok(())
-    }
-
-    fn answer_gate(
-        &self,
-        key: &TaskKey,
-        approve: bool,
-        reason: &str,
-        now: Millis,
-    ) -> BackendResult<()> {
-        let mut runs = self.lock();
-        let task = task(find(&mut runs, &key.run)?, &key.task)?;
-        if !task.is_gate {
-            return Err(BackendError::conflict(format!(
-                "`{}` is not a gate",
-                key.task
-            )));
-        }
-        if task.record.state != TaskState::Waiting {
-            return Err(BackendError::conflict(format!(
-                "gate `{}` is {}, not waiting",
-                key.task, task.record.state
-            )));
-        }
-        task.record.state = if approve {
-            TaskState::Approved
-        } else {
-            TaskState::Rejected
-        };
-        if approve {
-            task.record.result = Some(reason.to_string());
-        } else {
-            task.record.last_error = Some(reason.to_string());
-        }
-        task.record.finished_at = Some(now);
-        Ok(())
     }
 
     fn reset_tasks(&self, run: &str, resets: &[TaskReset], _now: Millis) -> BackendResult<()> {
@@ -476,11 +309,7 @@ impl TaskBackend for MemoryBackend {
         };
         if state == RunState::Cancelled {
             for task in run.tasks.values_mut() {
-                if !task.record.state.is_final() {
-                    task.record.state = TaskState::Cancelled;
-                    task.record.finished_at = Some(now);
-                    release(task);
-                }
+                lifecycle::cancel(&mut task.record, now);
             }
         }
         Ok(())
@@ -488,16 +317,7 @@ impl TaskBackend for MemoryBackend {
 
     fn append_event(&self, run: &str, event: &NewEvent) -> BackendResult<i64> {
         let mut runs = self.lock();
-        let run = find(&mut runs, run)?;
-        let seq = run.events.len() as i64 + 1;
-        run.events.push(EventRecord {
-            seq,
-            at: event.at,
-            kind: event.kind.clone(),
-            task: event.task.clone(),
-            data: event.data.clone(),
-        });
-        Ok(seq)
+        Ok(push_event(find(&mut runs, run)?, event))
     }
 
     fn read_events(&self, run: &str, after: i64, limit: usize) -> BackendResult<Vec<EventRecord>> {

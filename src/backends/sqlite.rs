@@ -16,7 +16,7 @@ pub use schema::SCHEMA_VERSION;
 use recognise::{recognise, Found};
 
 use crate::plan::{Plan, TaskSpec};
-use crate::runtime::lifecycle::{self, TaskReset};
+use crate::runtime::lifecycle::{self, TaskFacts, TaskReset};
 use crate::runtime::*;
 use rusqlite::types::Type;
 use rusqlite::{
@@ -359,53 +359,6 @@ fn run_state(tx: &Connection, run: &str) -> Step<RunState> {
         .ok_or_else(|| no_run(run))
 }
 
-/// What the write operations need to know about a task.
-struct Current {
-    state: TaskState,
-    worker: Option<String>,
-    attempts: u32,
-    max_attempts: u32,
-    is_gate: bool,
-}
-
-fn current(tx: &Connection, key: &TaskKey) -> Step<Current> {
-    tx.prepare_cached(
-        "SELECT state, worker, attempts, max_attempts, is_gate FROM tasks \
-         WHERE run = ?1 AND id = ?2",
-    )?
-    .query_row([&key.run, &key.task], |row| {
-        Ok(Current {
-            state: task_state_at(row, 0)?,
-            worker: row.get(1)?,
-            attempts: row.get(2)?,
-            max_attempts: row.get(3)?,
-            is_gate: row.get(4)?,
-        })
-    })
-    .optional()?
-    .ok_or_else(|| missing(tx, &key.run, &key.task))
-}
-
-/// The task, if `worker` holds it (claimed or running, under a lease); otherwise a
-/// `Conflict`.
-fn held(tx: &Connection, key: &TaskKey, worker: &str) -> Step<Current> {
-    let task = current(tx, key)?;
-    let holds = task.worker.as_deref() == Some(worker)
-        && matches!(task.state, TaskState::Claimed | TaskState::Running);
-    if holds {
-        Ok(task)
-    } else {
-        Err(Stop::Backend(BackendError::conflict(format!(
-            "worker `{worker}` does not hold task `{}`",
-            key.task
-        ))))
-    }
-}
-
-fn not_a_gate(task: &str) -> Stop {
-    Stop::Backend(BackendError::conflict(format!("`{task}` is not a gate")))
-}
-
 fn bad_value(index: usize, what: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(index, Type::Text, what.into())
 }
@@ -448,13 +401,46 @@ macro_rules! task_columns {
     };
 }
 
-/// Marks task `key`, which `worker` holds, as running since `now`.
-fn mark_running(tx: &Connection, key: &TaskKey, worker: &str, now: Millis) -> Step<()> {
-    held(tx, key, worker)?;
+/// Task `key` with the facts a transition needs (its run's state, whether it is a gate), in
+/// one look-up; `deps_done` is left for the caller to read when it matters.
+fn read_for_change(tx: &Connection, key: &TaskKey) -> Step<(TaskRecord, TaskFacts)> {
     tx.prepare_cached(
-        "UPDATE tasks SET state = 'running', started_at = ?3 WHERE run = ?1 AND id = ?2",
+        "SELECT t.run, t.id, t.state, t.attempts, t.max_attempts, t.worker, t.lease_until, \
+         t.started_at, t.finished_at, t.result, t.last_error, t.is_gate, r.state \
+         FROM tasks t JOIN runs r ON r.id = t.run WHERE t.run = ?1 AND t.id = ?2",
     )?
-    .execute(params![key.run, key.task, now])?;
+    .query_row([&key.run, &key.task], |row| {
+        let facts = TaskFacts {
+            run_state: run_state_at(row, 12)?,
+            is_gate: row.get(11)?,
+            deps_done: false,
+        };
+        Ok((task_record(row)?, facts))
+    })
+    .optional()?
+    .ok_or_else(|| missing(tx, &key.run, &key.task))
+}
+
+/// Writes back everything a transition may change in `task`'s row.
+fn write_task(tx: &Connection, task: &TaskRecord) -> Step<()> {
+    tx.prepare_cached(
+        "UPDATE tasks SET state = ?3, attempts = ?4, max_attempts = ?5, worker = ?6, \
+         lease_until = ?7, started_at = ?8, finished_at = ?9, result = ?10, last_error = ?11 \
+         WHERE run = ?1 AND id = ?2",
+    )?
+    .execute(params![
+        task.key.run,
+        task.key.task,
+        task.state.as_str(),
+        task.attempts,
+        task.max_attempts,
+        task.worker,
+        task.lease_until,
+        task.started_at,
+        task.finished_at,
+        task.result,
+        task.last_error
+    ])?;
     Ok(())
 }
 
@@ -552,6 +538,9 @@ const READY_IN_RUN: &str = ready_query!("AND r.id = ?1");
 const ANY_ACTIVE: &str = "SELECT EXISTS (SELECT 1 FROM tasks WHERE run = ?1 \
      AND state IN ('claimed', 'running', 'waiting'))";
 
+/// Whether every dependency of task `?2` of run `?1` is done.
+const DEPS_DONE: &str = concat!("SELECT ", deps_done!("?1", "?2"));
+
 /// Whether a pending task of run `?1` has every dependency done.
 const ANY_READY: &str = concat!(
     "SELECT EXISTS (SELECT 1 FROM tasks t WHERE t.run = ?1 AND t.state = 'pending' AND ",
@@ -563,21 +552,6 @@ const ANY_READY: &str = concat!(
 const ANY_UNSUCCESSFUL: &str = "SELECT EXISTS (SELECT 1 FROM tasks WHERE run = ?1 \
      AND state NOT IN ('succeeded', 'approved'))";
 const READY_ANYWHERE: &str = ready_query!("AND ?1 IS NULL");
-
-/// Claims a task that is pending with every dependency done, or whose lease ended before
-/// `?5`; a claim of an expired lease records that the previous attempt was interrupted.
-const CLAIM: &str = concat!(
-    "UPDATE tasks SET \
-     last_error = CASE WHEN state IN ('claimed', 'running') \
-       THEN 'attempt ' || attempts || ' was interrupted: worker `' || coalesce(worker, '') \
-            || '` stopped renewing its lease' \
-       ELSE last_error END, \
-     state = 'claimed', attempts = attempts + 1, worker = ?3, lease_until = ?4 \
-     WHERE run = ?1 AND id = ?2 AND ((state = 'pending' AND ",
-    deps_done!("?1", "?2"),
-    ") OR (state IN ('claimed', 'running') AND lease_until < ?5)) \
-     RETURNING attempts, last_error"
-);
 
 const INSERT_TASK: &str = "INSERT INTO tasks (run, id, position, priority, is_gate, state, \
      attempts, max_attempts) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6)";
@@ -853,206 +827,28 @@ impl TaskBackend for SqliteBackend {
         )
     }
 
-    fn claim_task(
+    fn update_task(
         &self,
         key: &TaskKey,
-        worker: &str,
-        now: Millis,
-        lease: Millis,
-    ) -> BackendResult<Option<Claim>> {
+        doing: &str,
+        events: &[NewEvent],
+        change: &mut dyn FnMut(&mut TaskRecord, &TaskFacts) -> BackendResult<bool>,
+    ) -> BackendResult<()> {
         self.write(
-            || format!("claim task `{key}`"),
+            || format!("{doing} task `{key}`"),
             |tx| {
-                if run_state(tx, &key.run)? != RunState::Running {
-                    return Ok(None);
+                let (mut task, mut facts) = read_for_change(tx, key)?;
+                // Only a pending task's dependencies matter (to a claim): every other
+                // transition is spared the look at them.
+                if task.state == TaskState::Pending {
+                    facts.deps_done = tx
+                        .prepare_cached(DEPS_DONE)?
+                        .query_row([&key.run, &key.task], |row| row.get(0))?;
                 }
-                // Held before the claim: a successful claim then took it over from an engine
-                // whose lease ran out (the claim's condition admits nothing else held).
-                let held_before = tx
-                    .prepare_cached(
-                        "SELECT 1 FROM tasks WHERE run = ?1 AND id = ?2 \
-                         AND state IN ('claimed', 'running')",
-                    )?
-                    .exists([&key.run, &key.task])?;
-                let claimed = tx
-                    .prepare_cached(CLAIM)?
-                    .query_row(
-                        params![key.run, key.task, worker, now.saturating_add(lease), now],
-                        |row| {
-                            Ok(Claim {
-                                attempt: row.get(0)?,
-                                previous_error: row.get(1)?,
-                                taken_over: held_before,
-                            })
-                        },
-                    )
-                    .optional()?;
-                if claimed.is_none()
-                    && !tx
-                        .prepare_cached(TASK_EXISTS)?
-                        .exists([&key.run, &key.task])?
-                {
-                    return Err(missing(tx, &key.run, &key.task));
+                if change(&mut task, &facts)? {
+                    write_task(tx, &task)?;
+                    insert_events(tx, &key.run, events)?;
                 }
-                Ok(claimed)
-            },
-        )
-    }
-
-    fn heartbeat(
-        &self,
-        key: &TaskKey,
-        worker: &str,
-        now: Millis,
-        lease: Millis,
-    ) -> BackendResult<bool> {
-        self.write(
-            || format!("renew the lease on task `{key}`"),
-            |tx| {
-                let renewed = tx
-                    .prepare_cached(
-                        "UPDATE tasks SET lease_until = ?4 WHERE run = ?1 AND id = ?2 \
-                         AND worker = ?3 AND state IN ('claimed', 'running')",
-                    )?
-                    .execute(params![
-                        key.run,
-                        key.task,
-                        worker,
-                        now.saturating_add(lease)
-                    ])?;
-                if renewed == 0 {
-                    current(tx, key)?;
-                }
-                Ok(renewed > 0)
-            },
-        )
-    }
-
-    fn start_task(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()> {
-        self.write(
-            || format!("start task `{key}`"),
-            |tx| mark_running(tx, key, worker, now),
-        )
-    }
-
-    fn start_task_recording(
-        &self,
-        key: &TaskKey,
-        worker: &str,
-        now: Millis,
-        event: &NewEvent,
-    ) -> BackendResult<()> {
-        self.write(
-            || format!("start task `{key}`"),
-            |tx| {
-                mark_running(tx, key, worker, now)?;
-                insert_events(tx, &key.run, std::slice::from_ref(event))
-            },
-        )
-    }
-
-    fn complete_task(
-        &self,
-        key: &TaskKey,
-        worker: &str,
-        result: &str,
-        now: Millis,
-    ) -> BackendResult<()> {
-        self.write(
-            || format!("record the result of task `{key}`"),
-            |tx| {
-                held(tx, key, worker)?;
-                tx.prepare_cached(concat!(
-                    "UPDATE tasks SET state = 'succeeded', result = ?3, finished_at = ?4, ",
-                    "worker = NULL, lease_until = NULL WHERE run = ?1 AND id = ?2"
-                ))?
-                .execute(params![key.run, key.task, result, now])?;
-                Ok(())
-            },
-        )
-    }
-
-    fn fail_task(
-        &self,
-        key: &TaskKey,
-        worker: &str,
-        error: &str,
-        retry: bool,
-        now: Millis,
-    ) -> BackendResult<()> {
-        self.write(
-            || format!("record the failure of task `{key}`"),
-            |tx| {
-                let task = held(tx, key, worker)?;
-                let (state, finished_at) = if retry && task.attempts < task.max_attempts {
-                    (TaskState::Pending, None)
-                } else {
-                    (TaskState::Failed, Some(now))
-                };
-                // Another attempt leaves `finished_at` alone; the last one ends the task.
-                tx.prepare_cached(
-                    "UPDATE tasks SET state = ?3, last_error = ?4, \
-                     finished_at = coalesce(?5, finished_at), \
-                     worker = NULL, lease_until = NULL WHERE run = ?1 AND id = ?2",
-                )?
-                .execute(params![
-                    key.run,
-                    key.task,
-                    state.as_str(),
-                    error,
-                    finished_at
-                ])?;
-                Ok(())
-            },
-        )
-    }
-
-    fn release_task(
-        &self,
-        key: &TaskKey,
-        worker: &str,
-        reason: &str,
-        _now: Millis,
-    ) -> BackendResult<()> {
-        self.write(
-            || format!("give back task `{key}`"),
-            |tx| {
-                held(tx, key, worker)?;
-                let mut task = read_task(tx, key)?;
-                lifecycle::interrupt(&mut task, reason);
-                tx.prepare_cached(
-                    "UPDATE tasks SET state = ?3, max_attempts = ?4, last_error = ?5, \
-                     worker = NULL, lease_until = NULL WHERE run = ?1 AND id = ?2",
-                )?
-                .execute(params![
-                    key.run,
-                    key.task,
-                    task.state.as_str(),
-                    task.max_attempts,
-                    task.last_error
-                ])?;
-                Ok(())
-            },
-        )
-    }
-
-    fn mark_done(&self, key: &TaskKey, result: &str, now: Millis) -> BackendResult<()> {
-        self.write(
-            || format!("mark task `{key}` done"),
-            |tx| {
-                let mut task = read_task(tx, key)?;
-                lifecycle::mark_done(&mut task, result, now).map_err(|why| {
-                    Stop::Backend(BackendError::conflict(format!(
-                        "task `{}` cannot be marked done: {why}",
-                        key.task
-                    )))
-                })?;
-                tx.prepare_cached(
-                    "UPDATE tasks SET state = 'succeeded', result = ?3, last_error = NULL, \
-                     finished_at = ?4, worker = NULL, lease_until = NULL \
-                     WHERE run = ?1 AND id = ?2",
-                )?
-                .execute(params![key.run, key.task, result, now])?;
                 Ok(())
             },
         )
@@ -1085,77 +881,16 @@ impl TaskBackend for SqliteBackend {
         )
     }
 
-    fn wait_gate(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()> {
-        self.write(
-            || format!("put gate `{key}` in waiting"),
-            |tx| {
-                if !held(tx, key, worker)?.is_gate {
-                    return Err(not_a_gate(&key.task));
-                }
-                tx.prepare_cached(
-                    "UPDATE tasks SET state = 'waiting', started_at = ?3, \
-                     worker = NULL, lease_until = NULL WHERE run = ?1 AND id = ?2",
-                )?
-                .execute(params![key.run, key.task, now])?;
-                Ok(())
-            },
-        )
-    }
-
-    fn answer_gate(
-        &self,
-        key: &TaskKey,
-        approve: bool,
-        reason: &str,
-        now: Millis,
-    ) -> BackendResult<()> {
-        self.write(
-            || format!("answer gate `{key}`"),
-            |tx| {
-                let task = current(tx, key)?;
-                if !task.is_gate {
-                    return Err(not_a_gate(&key.task));
-                }
-                if task.state != TaskState::Waiting {
-                    return Err(Stop::Backend(BackendError::conflict(format!(
-                        "gate `{}` is {}, not waiting",
-                        key.task, task.state
-                    ))));
-                }
-                let sql = if approve {
-                    "UPDATE tasks SET state = 'approved', result = ?3, finished_at = ?4 \
-                     WHERE run = ?1 AND id = ?2"
-                } else {
-                    "UPDATE tasks SET state = 'rejected', last_error = ?3, finished_at = ?4 \
-                     WHERE run = ?1 AND id = ?2"
-                };
-                tx.prepare_cached(sql)?
-                    .execute(params![key.run, key.task, reason, now])?;
-                Ok(())
-            },
-        )
-    }
-
     fn reset_tasks(&self, run: &str, resets: &[TaskReset], _now: Millis) -> BackendResult<()> {
         self.write(
             || format!("reset tasks of run `{run}`"),
             |tx| {
                 require_run(tx, run)?;
-                let mut exists = tx.prepare_cached(TASK_EXISTS)?;
-                for reset in resets {
-                    if !exists.exists([run, &reset.id])? {
-                        return Err(missing(tx, run, &reset.id));
-                    }
-                }
-                let mut write = tx.prepare_cached(
-                    "UPDATE tasks SET state = 'pending', max_attempts = ?3, last_error = ?4, \
-                     finished_at = NULL, result = NULL, worker = NULL, lease_until = NULL \
-                     WHERE run = ?1 AND id = ?2",
-                )?;
+                // A missing task ends the transaction before its commit: all or nothing.
                 for reset in resets {
                     let mut task = read_task(tx, &TaskKey::new(run, reset.id.clone()))?;
                     lifecycle::reset(&mut task, reset);
-                    write.execute(params![run, reset.id, task.max_attempts, task.last_error])?;
+                    write_task(tx, &task)?;
                 }
                 tx.prepare_cached(
                     "UPDATE runs SET state = 'running', finished_at = NULL WHERE id = ?1",
@@ -1175,12 +910,20 @@ impl TaskBackend for SqliteBackend {
                 tx.prepare_cached("UPDATE runs SET state = ?2, finished_at = ?3 WHERE id = ?1")?
                     .execute(params![run, state.as_str(), finished_at])?;
                 if state == RunState::Cancelled {
-                    tx.prepare_cached(concat!(
-                        "UPDATE tasks SET state = 'cancelled', finished_at = ?2, ",
-                        "worker = NULL, lease_until = NULL WHERE run = ?1 ",
-                        "AND state IN ('pending', 'claimed', 'running', 'waiting')"
-                    ))?
-                    .execute(params![run, now])?;
+                    let open = tx
+                        .prepare_cached(concat!(
+                            "SELECT ",
+                            task_columns!(),
+                            " FROM tasks WHERE run = ?1 ",
+                            "AND state IN ('pending', 'claimed', 'running', 'waiting')"
+                        ))?
+                        .query_map([run], task_record)?
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    for mut task in open {
+                        if lifecycle::cancel(&mut task, now) {
+                            write_task(tx, &task)?;
+                        }
+                    }
                 }
                 Ok(())
             },

@@ -6,7 +6,7 @@
 //! from `tokio::task::spawn_blocking`. Each method that changes state is one atomic write, so
 //! a crash between two calls loses nothing that was committed.
 
-use super::lifecycle::TaskReset;
+use super::lifecycle::{self, TaskFacts, TaskReset};
 use super::model::*;
 use crate::plan::{Plan, TaskSpec};
 use std::fmt;
@@ -150,16 +150,35 @@ pub trait TaskBackend: Send + Sync {
         limit: usize,
     ) -> BackendResult<Vec<TaskKey>>;
 
+    /// The one write every task transition goes through: in one atomic step, reads task `key`
+    /// with its [`TaskFacts`], lets `change` alter the record (a rule of
+    /// [`lifecycle`](super::lifecycle)), and, if `change` returns `Ok(true)`, writes the record
+    /// back and appends `events` to the run's log. An `Err` from `change` writes nothing.
+    /// `doing` names the transition for errors ("claim", "record the result of").
+    fn update_task(
+        &self,
+        key: &TaskKey,
+        doing: &str,
+        events: &[NewEvent],
+        change: &mut dyn FnMut(&mut TaskRecord, &TaskFacts) -> BackendResult<bool>,
+    ) -> BackendResult<()>;
+
     /// Claims `key` for `worker` until `now + lease`, atomically: of several claimers exactly
-    /// one gets `Some`. Claiming counts a new attempt; a claim of an expired lease records
-    /// that the previous attempt was interrupted.
+    /// one gets `Some` ([`lifecycle::claim`](super::lifecycle::claim)).
     fn claim_task(
         &self,
         key: &TaskKey,
         worker: &str,
         now: Millis,
         lease: Millis,
-    ) -> BackendResult<Option<Claim>>;
+    ) -> BackendResult<Option<Claim>> {
+        let mut claimed = None;
+        self.update_task(key, "claim", &[], &mut |task, facts| {
+            claimed = lifecycle::claim(task, facts, worker, now, lease);
+            Ok(claimed.is_some())
+        })?;
+        Ok(claimed)
+    }
 
     /// Extends `worker`'s lease on `key` to `now + lease`; `false` if the worker no longer
     /// holds it (its lease expired and another worker claimed it).
@@ -169,23 +188,28 @@ pub trait TaskBackend: Send + Sync {
         worker: &str,
         now: Millis,
         lease: Millis,
-    ) -> BackendResult<bool>;
+    ) -> BackendResult<bool> {
+        let mut renewed = false;
+        self.update_task(key, "renew the lease on", &[], &mut |task, _| {
+            renewed = lifecycle::heartbeat(task, worker, now, lease);
+            Ok(renewed)
+        })?;
+        Ok(renewed)
+    }
 
-    /// Marks a claimed task as running.
-    fn start_task(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()>;
-
-    /// Marks a claimed task as running and appends `event` (the record of the attempt's
-    /// processes, which a `kill -9` a moment later must not lose) to its run's log. Backends
-    /// that can do both in one transaction override this, saving a commit per attempt.
-    fn start_task_recording(
+    /// Marks a claimed task as running and appends `events` (the record of the attempt's
+    /// processes, which a `kill -9` a moment later must not lose) to its run's log, in one
+    /// atomic step.
+    fn start_task(
         &self,
         key: &TaskKey,
         worker: &str,
         now: Millis,
-        event: &NewEvent,
+        events: &[NewEvent],
     ) -> BackendResult<()> {
-        self.start_task(key, worker, now)?;
-        self.append_event(&key.run, event).map(|_| ())
+        self.update_task(key, "start", events, &mut |task, _| {
+            lifecycle::start(task, worker, now).map(|()| true)
+        })
     }
 
     /// Marks a task `worker` holds as succeeded with `result`.
@@ -195,7 +219,11 @@ pub trait TaskBackend: Send + Sync {
         worker: &str,
         result: &str,
         now: Millis,
-    ) -> BackendResult<()>;
+    ) -> BackendResult<()> {
+        self.update_task(key, "record the result of", &[], &mut |task, _| {
+            lifecycle::complete(task, worker, result, now).map(|()| true)
+        })
+    }
 
     /// Records a failed attempt of a task `worker` holds: back to `pending` for another
     /// attempt if `retry` and attempts remain, otherwise `failed`.
@@ -206,7 +234,11 @@ pub trait TaskBackend: Send + Sync {
         error: &str,
         retry: bool,
         now: Millis,
-    ) -> BackendResult<()>;
+    ) -> BackendResult<()> {
+        self.update_task(key, "record the failure of", &[], &mut |task, _| {
+            lifecycle::fail(task, worker, error, retry, now).map(|_| true)
+        })
+    }
 
     /// Gives back `worker`'s claim on `key` because its attempt was interrupted (the engine
     /// was stopped): pending again at once, with no retry used up
@@ -217,12 +249,20 @@ pub trait TaskBackend: Send + Sync {
         key: &TaskKey,
         worker: &str,
         reason: &str,
-        now: Millis,
-    ) -> BackendResult<()>;
+        _now: Millis,
+    ) -> BackendResult<()> {
+        self.update_task(key, "give back", &[], &mut |task, _| {
+            lifecycle::release(task, worker, reason).map(|()| true)
+        })
+    }
 
     /// Marks `key` succeeded by hand with `result`, as
     /// [`lifecycle::mark_done`](super::lifecycle::mark_done) allows (a `Conflict` otherwise).
-    fn mark_done(&self, key: &TaskKey, result: &str, now: Millis) -> BackendResult<()>;
+    fn mark_done(&self, key: &TaskKey, result: &str, now: Millis) -> BackendResult<()> {
+        self.update_task(key, "mark done", &[], &mut |task, _| {
+            lifecycle::mark_done(task, result, now).map(|()| true)
+        })
+    }
 
     /// Ends run `run` if nothing more can happen in it, deciding and writing its final state
     /// in one atomic step ([`lifecycle::settled_state`](super::lifecycle::settled_state)), so
@@ -231,7 +271,11 @@ pub trait TaskBackend: Send + Sync {
     fn settle_run(&self, run: &str, now: Millis) -> BackendResult<RunState>;
 
     /// Moves a claimed gate to `waiting`, releasing the worker.
-    fn wait_gate(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()>;
+    fn wait_gate(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()> {
+        self.update_task(key, "put in waiting", &[], &mut |task, facts| {
+            lifecycle::wait_gate(task, facts, worker, now).map(|()| true)
+        })
+    }
 
     /// Answers a waiting gate: `approved` with the reason as its result, or `rejected`.
     fn answer_gate(
@@ -240,7 +284,11 @@ pub trait TaskBackend: Send + Sync {
         approve: bool,
         reason: &str,
         now: Millis,
-    ) -> BackendResult<()>;
+    ) -> BackendResult<()> {
+        self.update_task(key, "answer", &[], &mut |task, facts| {
+            lifecycle::answer_gate(task, facts, approve, reason, now).map(|()| true)
+        })
+    }
 
     /// Puts tasks of run `run` back to `pending`, each as
     /// [`lifecycle::reset`](super::lifecycle::reset) says (attempt numbers go on, the retry

@@ -664,7 +664,7 @@ impl Engine {
             let event = AttemptProcess::started_here(attempt, &worker, pgid).event(&key.task, now);
             let first = !started.swap(true, std::sync::atomic::Ordering::SeqCst);
             let recorded = if first {
-                backend.start_task_recording(&key, &worker, now, &event)
+                backend.start_task(&key, &worker, now, std::slice::from_ref(&event))
             } else {
                 backend.append_event(&key.run, &event).map(|_| ())
             };

@@ -46,6 +46,7 @@ pub use issue::{run_label, GATE_LABEL, WFC_LABEL};
 pub use sidecar::MAX_RUN_ID;
 
 use crate::plan::{Plan, TaskSpec};
+use crate::runtime::lifecycle::{self, TaskFacts};
 use crate::runtime::*;
 use cli::{Cli, Failure};
 use issue::NewIssue;
@@ -290,18 +291,8 @@ impl BeadsBackend {
     /// The task `key` as the sidecar has it now, if `worker` holds it; read without the lock,
     /// as a check before a beads call that is repeated under the lock after it.
     fn holding(&self, key: &TaskKey, worker: &str) -> BackendResult<TaskEntry> {
-        let mut file = self.sidecar.read_run(&key.run)?;
-        Self::held(&mut file, key, worker).map(|task| task.clone())
-    }
-
-    /// The task `key` if `worker` holds it, else a `Conflict`.
-    fn held<'a>(
-        file: &'a mut RunFile,
-        key: &TaskKey,
-        worker: &str,
-    ) -> BackendResult<&'a mut TaskEntry> {
-        let task = file.task_mut(&key.task)?;
-        if task.held_by(worker) {
+        let task = self.sidecar.read_run(&key.run)?.task(&key.task)?.clone();
+        if lifecycle::holds(&task.record(&key.run), worker) {
             Ok(task)
         } else {
             Err(BackendError::conflict(format!(
@@ -309,6 +300,31 @@ impl BeadsBackend {
                 key.task
             )))
         }
+    }
+
+    /// Applies a lifecycle rule to task `key` under its run's lock: `rule` gets the task's
+    /// record, its facts and its beads issue (to tell beads, for the rare transitions that
+    /// must), and returns whether it changed the record, which is then written back.
+    fn transition<T>(
+        &self,
+        key: &TaskKey,
+        rule: impl FnOnce(&mut TaskRecord, &TaskFacts, &str) -> BackendResult<(bool, T)>,
+    ) -> BackendResult<T> {
+        self.change(&key.run, |file| {
+            let entry = file.task(&key.task)?;
+            let facts = TaskFacts {
+                run_state: file.state,
+                is_gate: entry.is_gate,
+                deps_done: file.is_pending_and_unblocked(entry),
+            };
+            let mut record = entry.record(&key.run);
+            let issue = entry.issue.clone();
+            let (changed, value) = rule(&mut record, &facts, &issue)?;
+            if changed {
+                file.task_mut(&key.task)?.set_record(record);
+            }
+            Ok(value)
+        })
     }
 }
 
@@ -585,7 +601,7 @@ impl TaskBackend for BeadsBackend {
             expired.extend(
                 file.tasks
                     .iter()
-                    .filter(|t| t.lease_expired(now))
+                    .filter(|t| lifecycle::lease_expired(&t.record(&file.id), now))
                     .map(candidate),
             );
         }
@@ -606,6 +622,23 @@ impl TaskBackend for BeadsBackend {
             .collect())
     }
 
+    fn update_task(
+        &self,
+        key: &TaskKey,
+        _doing: &str,
+        events: &[NewEvent],
+        change: &mut dyn FnMut(&mut TaskRecord, &TaskFacts) -> BackendResult<bool>,
+    ) -> BackendResult<()> {
+        let changed = self.transition(key, |task, facts, _| {
+            let changed = change(task, facts)?;
+            Ok((changed, changed))
+        })?;
+        if changed && !events.is_empty() {
+            self.sidecar.append_events(&key.run, events)?;
+        }
+        Ok(())
+    }
+
     fn claim_task(
         &self,
         key: &TaskKey,
@@ -616,52 +649,35 @@ impl TaskBackend for BeadsBackend {
         // The sidecar first, under the lock: from here on the task is this worker's, and a
         // crash leaves a lease that runs out. The lock is not held during the beads call, so
         // engines claim and close different tasks at the same time.
-        let step = self.change(&key.run, |file| {
-            if file.state != RunState::Running {
-                return Ok(None);
-            }
-            let task = file.task(&key.task)?;
-            let expired = task.lease_expired(now);
-            if !(expired || file.is_pending_and_unblocked(task)) {
-                return Ok(None);
-            }
-            let entry = file.task_mut(&key.task)?;
-            let before = entry.last_error.clone();
-            if expired {
-                let holder = entry.worker.clone().unwrap_or_default();
-                entry.last_error = Some(format!(
-                    "attempt {} was interrupted: worker `{holder}` stopped renewing its lease",
-                    entry.attempts
-                ));
-            }
-            entry.state = TaskState::Claimed;
-            entry.attempts += 1;
-            entry.worker = Some(worker.to_string());
-            entry.lease_until = Some(now.saturating_add(lease));
-            let claim = Claim {
-                attempt: entry.attempts,
-                previous_error: entry.last_error.clone(),
-                taken_over: expired,
-            };
-            Ok(Some((entry.issue.clone(), expired, claim, before)))
+        let step = self.transition(key, |task, facts, issue| {
+            let before = task.last_error.clone();
+            let claim = lifecycle::claim(task, facts, worker, now, lease);
+            Ok((
+                claim.is_some(),
+                claim.map(|claim| (issue.to_string(), claim, before)),
+            ))
         })?;
-        let Some((issue, expired, claim, before)) = step else {
+        let Some((issue, claim, before)) = step else {
             return Ok(None);
         };
-        // Gives the task back, if this claim still holds it, and sets how it ends.
+        // Gives the task back, if this claim still holds it, and sets how it ends: the
+        // claim is undone in storage, since beads refused or had already settled it.
         let undo = |finish: &dyn Fn(&mut TaskEntry)| {
             self.change(&key.run, |file| {
                 let task = file.task_mut(&key.task)?;
-                if task.held_by(worker) && task.attempts == claim.attempt {
+                if lifecycle::holds(&task.record(&key.run), worker)
+                    && task.attempts == claim.attempt
+                {
                     task.attempts -= 1;
                     task.last_error = before.clone();
-                    task.release();
+                    task.worker = None;
+                    task.lease_until = None;
                     finish(task);
                 }
                 Ok(())
             })
         };
-        if expired {
+        if claim.taken_over {
             // The holder may have closed the issue and stopped before it wrote the sidecar:
             // then the task succeeded, and its result is in the close reason.
             let shown = self.show(&issue)?;
@@ -703,32 +719,6 @@ impl TaskBackend for BeadsBackend {
         }
     }
 
-    fn heartbeat(
-        &self,
-        key: &TaskKey,
-        worker: &str,
-        now: Millis,
-        lease: Millis,
-    ) -> BackendResult<bool> {
-        self.change(&key.run, |file| {
-            let task = file.task_mut(&key.task)?;
-            if !task.held_by(worker) {
-                return Ok(false);
-            }
-            task.lease_until = Some(now.saturating_add(lease));
-            Ok(true)
-        })
-    }
-
-    fn start_task(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()> {
-        self.change(&key.run, |file| {
-            let task = Self::held(file, key, worker)?;
-            task.state = TaskState::Running;
-            task.started_at = Some(now);
-            Ok(())
-        })
-    }
-
     fn complete_task(
         &self,
         key: &TaskKey,
@@ -744,13 +734,8 @@ impl TaskBackend for BeadsBackend {
             task.attempts
         ));
         self.close(std::slice::from_ref(&task.issue), &reason, worker)?;
-        self.change(&key.run, |file| {
-            let task = Self::held(file, key, worker)?;
-            task.state = TaskState::Succeeded;
-            task.result = Some(result.to_string());
-            task.finished_at = Some(now);
-            task.release();
-            Ok(())
+        self.transition(key, |task, _, _| {
+            lifecycle::complete(task, worker, result, now).map(|()| (true, ()))
         })
     }
 
@@ -763,7 +748,9 @@ impl TaskBackend for BeadsBackend {
         now: Millis,
     ) -> BackendResult<()> {
         let task = self.holding(key, worker)?;
-        let again = retry && task.attempts < task.max_attempts;
+        // The rule decides on a copy first, so beads hears the outcome before the sidecar
+        // records it.
+        let again = lifecycle::fail(&mut task.record(&key.run), worker, error, retry, now)?;
         let (status, note) = if again {
             (
                 "open",
@@ -782,17 +769,8 @@ impl TaskBackend for BeadsBackend {
             &commands::set_status(&task.issue, status, &issue::arg_safe(&note), worker),
             None,
         )?;
-        self.change(&key.run, |file| {
-            let task = Self::held(file, key, worker)?;
-            task.last_error = Some(error.to_string());
-            if again {
-                task.state = TaskState::Pending;
-            } else {
-                task.state = TaskState::Failed;
-                task.finished_at = Some(now);
-            }
-            task.release();
-            Ok(())
+        self.transition(key, |task, _, _| {
+            lifecycle::fail(task, worker, error, retry, now).map(|_| (true, ()))
         })
     }
 
@@ -809,41 +787,22 @@ impl TaskBackend for BeadsBackend {
             &commands::set_status(&task.issue, "open", &issue::arg_safe(&note), worker),
             None,
         )?;
-        self.change(&key.run, |file| {
-            let task = Self::held(file, key, worker)?;
-            let mut record = task.record(&key.run);
-            crate::runtime::lifecycle::interrupt(&mut record, reason);
-            task.state = record.state;
-            task.max_attempts = record.max_attempts;
-            task.last_error = record.last_error;
-            task.release();
-            Ok(())
+        self.transition(key, |task, _, _| {
+            lifecycle::release(task, worker, reason).map(|()| (true, ()))
         })
     }
 
     fn mark_done(&self, key: &TaskKey, result: &str, now: Millis) -> BackendResult<()> {
-        let refuse = |why: String| {
-            BackendError::conflict(format!("task `{}` cannot be marked done: {why}", key.task))
-        };
         let entry = self.sidecar.read_run(&key.run)?.task(&key.task)?.clone();
-        crate::runtime::lifecycle::may_mark_done(entry.state).map_err(refuse)?;
+        lifecycle::may_mark_done(&entry.record(&key.run))?;
         let reason = issue::arg_safe(&format!("{SUCCEEDED} by hand\n{result}"));
         self.close(std::slice::from_ref(&entry.issue), &reason, WFC_ACTOR)?;
-        self.change(&key.run, |file| {
-            let task = file.task_mut(&key.task)?;
-            let mut record = task.record(&key.run);
-            crate::runtime::lifecycle::mark_done(&mut record, result, now).map_err(refuse)?;
-            task.state = record.state;
-            task.result = record.result;
-            task.last_error = None;
-            task.finished_at = record.finished_at;
-            task.release();
-            Ok(())
+        self.transition(key, |task, _, _| {
+            lifecycle::mark_done(task, result, now).map(|()| (true, ()))
         })
     }
 
     fn settle_run(&self, run: &str, now: Millis) -> BackendResult<RunState> {
-        use crate::runtime::lifecycle::{progress_of, settled_state};
         self.change(run, |file| {
             if file.state != RunState::Running || file.creating {
                 return Ok(file.state);
@@ -853,12 +812,12 @@ impl TaskBackend for BeadsBackend {
                 .into_iter()
                 .map(|t| t.id.as_str())
                 .collect();
-            let progress = progress_of(
+            let progress = lifecycle::progress_of(
                 file.tasks
                     .iter()
                     .map(|t| (t.state, ready.contains(t.id.as_str()))),
             );
-            if let Some(state) = settled_state(progress) {
+            if let Some(state) = lifecycle::settled_state(progress) {
                 file.state = state;
                 file.finished_at = Some(now);
             }
@@ -867,27 +826,18 @@ impl TaskBackend for BeadsBackend {
     }
 
     fn wait_gate(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()> {
-        self.change(&key.run, |file| {
-            let task = Self::held(file, key, worker)?;
-            if !task.is_gate {
-                return Err(BackendError::conflict(format!(
-                    "`{}` is not a gate",
-                    key.task
-                )));
-            }
+        self.transition(key, |task, facts, issue| {
+            lifecycle::wait_gate(task, facts, worker, now)?;
             let note = format!(
                 "wfc: waiting for a person: `wfc approve {run} {task}` or `wfc reject {run} {task} --reason …`",
                 run = key.run,
                 task = issue::shell_word(&key.task)
             );
             self.cli.call(
-                &commands::unassign(&task.issue, &issue::arg_safe(&note), worker),
+                &commands::unassign(issue, &issue::arg_safe(&note), worker),
                 None,
             )?;
-            task.state = TaskState::Waiting;
-            task.started_at = Some(now);
-            task.release();
-            Ok(())
+            Ok((true, ()))
         })
     }
 
@@ -898,43 +848,26 @@ impl TaskBackend for BeadsBackend {
         reason: &str,
         now: Millis,
     ) -> BackendResult<()> {
-        self.change(&key.run, |file| {
-            let task = file.task_mut(&key.task)?;
-            if !task.is_gate {
-                return Err(BackendError::conflict(format!(
-                    "`{}` is not a gate",
-                    key.task
-                )));
-            }
-            if task.state != TaskState::Waiting {
-                return Err(BackendError::conflict(format!(
-                    "gate `{}` is {}, not waiting",
-                    key.task, task.state
-                )));
-            }
+        self.transition(key, |task, facts, issue| {
+            lifecycle::answer_gate(task, facts, approve, reason, now)?;
             if approve {
                 let why = issue::arg_safe(&format!("wfc: approved\n{reason}"));
-                self.close(std::slice::from_ref(&task.issue), &why, WFC_ACTOR)?;
-                task.state = TaskState::Approved;
-                task.result = Some(reason.to_string());
+                self.close(&[issue.to_string()], &why, WFC_ACTOR)?;
             } else {
                 let note = issue::arg_safe(&format!("wfc: rejected: {reason}"));
                 self.cli.call(
-                    &commands::set_status(&task.issue, "blocked", &note, WFC_ACTOR),
+                    &commands::set_status(issue, "blocked", &note, WFC_ACTOR),
                     None,
                 )?;
-                task.state = TaskState::Rejected;
-                task.last_error = Some(reason.to_string());
             }
-            task.finished_at = Some(now);
-            Ok(())
+            Ok((true, ()))
         })
     }
 
     fn reset_tasks(
         &self,
         run: &str,
-        resets: &[crate::runtime::lifecycle::TaskReset],
+        resets: &[lifecycle::TaskReset],
         _now: Millis,
     ) -> BackendResult<()> {
         self.change(run, |file| {
@@ -948,13 +881,8 @@ impl TaskBackend for BeadsBackend {
             for reset in resets {
                 let task = file.task_mut(&reset.id)?;
                 let mut record = task.record(run);
-                crate::runtime::lifecycle::reset(&mut record, reset);
-                task.state = record.state;
-                task.max_attempts = record.max_attempts;
-                task.last_error = record.last_error;
-                task.finished_at = None;
-                task.result = None;
-                task.release();
+                lifecycle::reset(&mut record, reset);
+                task.set_record(record);
             }
             file.state = RunState::Running;
             file.finished_at = None;
@@ -974,10 +902,11 @@ impl TaskBackend for BeadsBackend {
                     .map(|t| t.issue.clone())
                     .collect();
                 self.close(&open, "wfc: cancelled: the run was cancelled", WFC_ACTOR)?;
-                for task in file.tasks.iter_mut().filter(|t| !t.state.is_final()) {
-                    task.state = TaskState::Cancelled;
-                    task.finished_at = Some(now);
-                    task.release();
+                for task in file.tasks.iter_mut() {
+                    let mut record = task.record(run);
+                    if lifecycle::cancel(&mut record, now) {
+                        task.set_record(record);
+                    }
                 }
             }
             Ok(())

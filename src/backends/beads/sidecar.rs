@@ -115,22 +115,17 @@ impl TaskEntry {
         }
     }
 
-    /// Whether `worker` holds it: claimed or running under its lease.
-    pub fn held_by(&self, worker: &str) -> bool {
-        self.worker.as_deref() == Some(worker)
-            && matches!(self.state, TaskState::Claimed | TaskState::Running)
-    }
-
-    /// Whether a worker holds it under a lease that ended before `now`.
-    pub fn lease_expired(&self, now: Millis) -> bool {
-        matches!(self.state, TaskState::Claimed | TaskState::Running)
-            && self.lease_until.is_some_and(|until| until < now)
-    }
-
-    /// Gives up the worker and its lease.
-    pub fn release(&mut self) {
-        self.worker = None;
-        self.lease_until = None;
+    /// Takes what a lifecycle transition changed in `record` (everything but the key).
+    pub fn set_record(&mut self, record: TaskRecord) {
+        self.state = record.state;
+        self.attempts = record.attempts;
+        self.max_attempts = record.max_attempts;
+        self.worker = record.worker;
+        self.lease_until = record.lease_until;
+        self.started_at = record.started_at;
+        self.finished_at = record.finished_at;
+        self.result = record.result;
+        self.last_error = record.last_error;
     }
 }
 

@@ -1,52 +1,9 @@
-//! The rules of a run's lifecycle that every backend applies the same way, as plain functions
-//! over what the backend reads inside its own atomic step: when a run is over, and what an
-//! interrupted attempt leaves behind. Backends store; these decide.
+//! What operators do to tasks outside an attempt (`wfc retry`, `wfc done`, `wfc cancel`), and
+//! what an interrupted attempt leaves behind.
 
-use super::model::{RunState, TaskRecord, TaskState};
-
-/// What a backend reads about a run's tasks, inside the transaction that may end the run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RunProgress {
-    /// A task is claimed, running or waiting for a person: something is still happening.
-    pub any_active: bool,
-    /// A pending task has every dependency done: it can start now.
-    pub any_ready: bool,
-    /// Every task succeeded (or is an approved gate).
-    pub all_succeeded: bool,
-}
-
-/// The state a running run ends in now, or `None` while it goes on. A run is never failed
-/// while a task runs or can still start; once neither is true, what is left pending waits
-/// for something that failed, and the run has failed.
-pub fn settled_state(progress: RunProgress) -> Option<RunState> {
-    if progress.any_active || progress.any_ready {
-        None
-    } else if progress.all_succeeded {
-        Some(RunState::Succeeded)
-    } else {
-        Some(RunState::Failed)
-    }
-}
-
-/// The progress of a run whose tasks' states (and whether each one's dependencies are done)
-/// are at hand: what the memory and beads backends, which hold a run's tasks together, pass
-/// to [`settled_state`].
-pub fn progress_of(tasks: impl IntoIterator<Item = (TaskState, bool)>) -> RunProgress {
-    let mut progress = RunProgress {
-        any_active: false,
-        any_ready: false,
-        all_succeeded: true,
-    };
-    for (state, deps_done) in tasks {
-        progress.any_active |= matches!(
-            state,
-            TaskState::Claimed | TaskState::Running | TaskState::Waiting
-        );
-        progress.any_ready |= state == TaskState::Pending && deps_done;
-        progress.all_succeeded &= state.satisfies_dependents();
-    }
-    progress
-}
+use super::attempt::let_go;
+use crate::runtime::backend::{BackendError, BackendResult};
+use crate::runtime::model::{Millis, TaskRecord, TaskState};
 
 /// Gives back a claim whose attempt was interrupted (its engine was stopped): the task is
 /// pending again at once, the attempt keeps its number, and it uses up no retry (the next
@@ -58,8 +15,7 @@ pub fn interrupt(task: &mut TaskRecord, reason: &str) {
     ));
     task.state = TaskState::Pending;
     task.max_attempts = task.max_attempts.saturating_add(1);
-    task.worker = None;
-    task.lease_until = None;
+    let_go(task);
 }
 
 /// A task `wfc retry` puts back to run: which, how many more attempts it gets (its `retry`
@@ -94,66 +50,56 @@ pub fn reset(task: &mut TaskRecord, reset: &TaskReset) {
     task.max_attempts = task.attempts.saturating_add(reset.retry).saturating_add(1);
     task.finished_at = None;
     task.result = None;
-    task.worker = None;
-    task.lease_until = None;
+    let_go(task);
 }
 
-/// Whether a task in `state` may be marked succeeded by hand (`wfc done`): one that is not
+/// Whether `task` may be marked succeeded by hand (`wfc done`): one that is not
 /// running and not waiting for a person's answer (which `wfc approve` gives), and has not
 /// succeeded already.
-pub fn may_mark_done(state: TaskState) -> Result<(), String> {
-    match state {
-        TaskState::Pending | TaskState::Failed | TaskState::Cancelled => Ok(()),
-        TaskState::Claimed | TaskState::Running => Err(format!(
-            "it is {state} now; stop its engine (or `wfc cancel` the run) first"
-        )),
-        TaskState::Waiting => {
-            Err("it waits for a person's answer: `wfc approve` gives it".to_string())
+pub fn may_mark_done(task: &TaskRecord) -> BackendResult<()> {
+    let state = task.state;
+    let refusal = match state {
+        TaskState::Pending | TaskState::Failed | TaskState::Cancelled => return Ok(()),
+        TaskState::Claimed | TaskState::Running => {
+            format!("it is {state} now; stop its engine (or `wfc cancel` the run) first")
         }
-        TaskState::Succeeded | TaskState::Approved => Err(format!("it is {state} already")),
-        TaskState::Rejected => {
-            Err("it is a rejected gate: `wfc retry --from` asks again".to_string())
-        }
-    }
+        TaskState::Waiting => "it waits for a person's answer: `wfc approve` gives it".to_string(),
+        TaskState::Succeeded | TaskState::Approved => format!("it is {state} already"),
+        TaskState::Rejected => "it is a rejected gate: `wfc retry --from` asks again".to_string(),
+    };
+    Err(BackendError::conflict(format!(
+        "task `{}` cannot be marked done: {refusal}",
+        task.key.task
+    )))
 }
 
 /// Marks `task` succeeded by hand with `result` (someone did its work outside wfc), if
 /// [`may_mark_done`] allows it.
-pub fn mark_done(task: &mut TaskRecord, result: &str, now: super::Millis) -> Result<(), String> {
-    may_mark_done(task.state)?;
+pub fn mark_done(task: &mut TaskRecord, result: &str, now: Millis) -> BackendResult<()> {
+    may_mark_done(task)?;
     task.state = TaskState::Succeeded;
     task.result = Some(result.to_string());
     task.last_error = None;
     task.finished_at = Some(now);
-    task.worker = None;
-    task.lease_until = None;
+    let_go(task);
     Ok(())
+}
+
+/// Cancels `task` with its run (`wfc cancel`) if it has not ended; returns whether it changed.
+pub fn cancel(task: &mut TaskRecord, now: Millis) -> bool {
+    if task.state.is_final() {
+        return false;
+    }
+    task.state = TaskState::Cancelled;
+    task.finished_at = Some(now);
+    let_go(task);
+    true
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::runtime::TaskKey;
-
-    #[test]
-    fn a_run_ends_only_when_nothing_runs_and_nothing_can_start() {
-        use TaskState::*;
-        let settle = |tasks: &[(TaskState, bool)]| settled_state(progress_of(tasks.to_vec()));
-        assert_eq!(
-            settle(&[(Succeeded, true), (Approved, true)]),
-            Some(RunState::Succeeded)
-        );
-        // A failure with a task still running, or one that can start: not over.
-        assert_eq!(settle(&[(Failed, true), (Running, true)]), None);
-        assert_eq!(settle(&[(Failed, true), (Pending, true)]), None);
-        assert_eq!(settle(&[(Failed, true), (Waiting, true)]), None);
-        // What is left waits for the failure: failed.
-        assert_eq!(
-            settle(&[(Failed, true), (Pending, false)]),
-            Some(RunState::Failed)
-        );
-        assert_eq!(settle(&[(Rejected, true)]), Some(RunState::Failed));
-    }
 
     #[test]
     fn a_reset_task_goes_on_counting_and_is_told_why() {

@@ -1,0 +1,33 @@
+//! The rules of a run's lifecycle, in one place (ARCHITECTURE.md "Ports": the core decides,
+//! adapters store). Each rule is a plain function over what a backend reads inside its own
+//! atomic step — a task's record and the few facts around it, or a run's progress — so every
+//! store (memory, SQLite, beads, Postgres) applies the same rules, and they are tested once,
+//! here. A backend only reads, lets a rule change the record, and writes it back.
+
+mod attempt;
+mod gate;
+mod operator;
+mod run_end;
+
+pub use attempt::{
+    claim, claimable, complete, fail, heartbeat, holds, lease_expired, release, start, TaskFacts,
+};
+pub use gate::{answer_gate, wait_gate};
+pub use operator::{cancel, interrupt, mark_done, may_mark_done, reset, TaskReset};
+pub use run_end::{progress_of, settled_state, RunProgress};
+
+#[cfg(test)]
+pub(crate) fn task_in(state: super::model::TaskState) -> super::model::TaskRecord {
+    super::model::TaskRecord {
+        key: super::TaskKey::new("r", "t"),
+        state,
+        attempts: 0,
+        max_attempts: 1,
+        worker: None,
+        lease_until: None,
+        started_at: None,
+        finished_at: None,
+        result: None,
+        last_error: None,
+    }
+}
