@@ -90,6 +90,107 @@ pub fn contract(make: &dyn Fn() -> Arc<dyn TaskBackend>) {
     interrupted_attempts_are_given_back_without_using_a_retry(&*make());
     a_run_settles_only_when_nothing_can_happen(&*make());
     a_task_is_marked_done_by_hand_only_when_nothing_runs_it(&*make());
+    a_run_planned_again_keeps_what_is_unchanged_in_one_step(&*make());
+}
+
+/// Plans run `run` again as `new` with the core's rule, as `wfc resume --replan` does.
+fn replan(backend: &dyn TaskBackend, run: &str, new: &Plan, now: Millis) -> BackendResult<()> {
+    backend.replan_run(run, new, &mut |stored, tasks| {
+        let replanned = lifecycle::replan(run, &stored.plan, tasks, new, now)?;
+        Ok(replanned.tasks.into_iter().map(|(task, _)| task).collect())
+    })
+}
+
+fn a_run_planned_again_keeps_what_is_unchanged_in_one_step(backend: &dyn TaskBackend) {
+    let old = plan(&[
+        ("a", &[], 0),
+        ("b", &["a"], 0),
+        ("c", &["b"], 0),
+        ("d", &[], 0),
+        ("gone", &[], 0),
+    ]);
+    start(backend, "rp", &old);
+    for (id, outcome) in [
+        ("a", Ok("A")),
+        ("d", Ok("D")),
+        ("gone", Ok("")),
+        ("b", Err("typo")),
+    ] {
+        backend
+            .claim_task(&key("rp", id), "w", 2_000, 10_000)
+            .expect("claim")
+            .expect("won");
+        match outcome {
+            Ok(result) => backend.complete_task(&key("rp", id), "w", result, 2_001),
+            Err(error) => backend.fail_task(&key("rp", id), "w", error, true, 2_001),
+        }
+        .expect("outcome");
+    }
+    assert_eq!(
+        backend.settle_run("rp", 2_002).expect("settle"),
+        RunState::Failed
+    );
+    // The fixed file: `b` changed (its retry too), `e` is new, `gone` is no more.
+    let new = plan(&[
+        ("a", &[], 0),
+        ("b", &["a"], 1),
+        ("c", &["b"], 0),
+        ("d", &[], 0),
+        ("e", &["a"], 0),
+    ]);
+    // A decision that fails writes nothing.
+    let refused = backend.replan_run("rp", &new, &mut |_, _| {
+        Err(BackendError::conflict("no".to_string()))
+    });
+    assert!(refused.is_err());
+    assert_eq!(backend.get_run("rp").expect("run").plan, old);
+    replan(backend, "rp", &new, 3_000).expect("planned again");
+    let run = backend.get_run("rp").expect("run");
+    assert_eq!(
+        (run.state, run.plan_generation, &run.plan),
+        (RunState::Running, 1, &new)
+    );
+    let tasks: Vec<(String, TaskState, u32, u32, Option<String>)> = backend
+        .list_tasks("rp")
+        .expect("tasks")
+        .into_iter()
+        .map(|t| (t.key.task, t.state, t.attempts, t.max_attempts, t.result))
+        .collect();
+    let pending = TaskState::Pending;
+    assert_eq!(
+        tasks,
+        [
+            ("a".into(), TaskState::Succeeded, 1, 1, Some("A".into())),
+            ("b".into(), pending, 1, 3, None),
+            ("c".into(), pending, 0, 1, None),
+            ("d".into(), TaskState::Succeeded, 1, 1, Some("D".into())),
+            ("e".into(), pending, 0, 1, None),
+        ],
+        "results kept, the changed task's attempts go on with its new retry budget"
+    );
+    assert_eq!(ready(backend, "rp", 3_001), ["b", "e"]);
+    let claim = backend
+        .claim_task(&key("rp", "b"), "w", 3_002, 10_000)
+        .expect("claim")
+        .expect("won");
+    assert_eq!(
+        (claim.attempt, claim.plan_generation),
+        (2, 1),
+        "the claim names the plan it belongs to"
+    );
+    assert_eq!(
+        claim.previous_error.as_deref(),
+        Some("typo"),
+        "the next attempt is told how the last one ended"
+    );
+    // A task held under a live lease: nothing is planned again.
+    let err = replan(backend, "rp", &old, 3_003).expect_err("b is held");
+    assert_eq!(err.kind, BackendErrorKind::Conflict);
+    assert!(
+        err.message.contains("task `b` of run `rp` is claimed"),
+        "{err}"
+    );
+    assert_eq!(backend.get_run("rp").expect("run").plan_generation, 1);
 }
 
 fn a_task_is_marked_done_by_hand_only_when_nothing_runs_it(backend: &dyn TaskBackend) {

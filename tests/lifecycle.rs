@@ -899,3 +899,153 @@ fn from_a_subfolder_wfc_uses_the_projects_store_as_git_finds_its_folder() {
         "{text}"
     );
 }
+
+/// The lines of `ran.log` in `dir`, sorted: which tasks ran, once a line per attempt.
+fn ran(dir: &Path) -> Vec<String> {
+    let mut lines: Vec<String> = std::fs::read_to_string(dir.join("ran.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// A line of `text` that starts with `fate` (after spaces) and names each of `ids`.
+fn shows(text: &str, fate: &str, ids: &[&str]) -> bool {
+    text.lines().any(|line| {
+        line.trim_start().starts_with(fate)
+            && ids.iter().all(|id| line.contains(&format!("`{id}`")))
+    })
+}
+
+#[test]
+fn resume_replan_runs_what_changed_and_what_follows_it_and_keeps_the_rest() {
+    let dir = TempDir::new("wfc-replan");
+    let task = |name: &str, after: &str, script: &str| {
+        format!("  task {name}{after} {{\n    run = \"echo {name} >> ran.log; {script}\"\n  }}\n")
+    };
+    let broken = [
+        task("a", "", "echo A > a.txt"),
+        task("b", " after a", "cat a.txt > b.txt; exit 3"),
+        task("c", " after b", "cat b.txt > c.txt"),
+        task("d", "", "true"),
+        task("gone", "", "true"),
+    ]
+    .concat();
+    write(dir.path(), "w.wf", &format!("workflow w {{\n{broken}}}\n"));
+    let (code, stdout, _) = wfc(dir.path(), &["run", "w.wf"]);
+    assert_ne!(code, 0, "b fails: {stdout}");
+    let run = run_id(&stdout);
+    assert_eq!(ran(dir.path()), ["a", "b", "d", "gone"]);
+
+    // The fix: `b` works, `gone` is no more, `e` is new.
+    let fixed = [
+        task("a", "", "echo A > a.txt"),
+        task("b", " after a", "cat a.txt > b.txt"),
+        task("c", " after b", "cat b.txt > c.txt"),
+        task("d", "", "true"),
+        task("e", " after a", "true"),
+    ]
+    .concat();
+    write(dir.path(), "w.wf", &format!("workflow w {{\n{fixed}}}\n"));
+
+    // First only shown: nothing is stored, nothing runs.
+    let (code, shown, stderr) = wfc(dir.path(), &["resume", &run, "--replan", "--dry-run"]);
+    assert_eq!(code, 0, "{shown}{stderr}");
+    assert!(shows(&shown, "changed", &["b"]), "{shown}");
+    assert!(shows(&shown, "downstream", &["c"]), "{shown}");
+    assert!(shows(&shown, "added", &["e"]), "{shown}");
+    assert!(shows(&shown, "kept", &["a", "d"]), "{shown}");
+    assert!(shows(&shown, "removed", &["gone"]), "{shown}");
+    assert!(shown.contains("dry run: nothing was stored"), "{shown}");
+    assert_eq!(states(dir.path(), &run, "b").0, "failed");
+    assert_eq!(ran(dir.path()).len(), 4);
+
+    let (code, stdout, stderr) = wfc(dir.path(), &["resume", &run, "--replan"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(shows(&stdout, "changed", &["b"]), "{stdout}");
+    // `a` and `d` kept their results and did not run again; `b`, `c` and `e` ran.
+    assert_eq!(ran(dir.path()), ["a", "b", "b", "c", "d", "e", "gone"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("c.txt")).expect("c ran"),
+        "A\n"
+    );
+    let (state, b_state, b_attempts, _) = states(dir.path(), &run, "b");
+    assert_eq!(
+        (state.as_str(), b_state.as_str(), b_attempts),
+        ("succeeded", "succeeded", 2),
+        "attempt numbers go on"
+    );
+    let (_, status, _) = wfc(dir.path(), &["status", &run, "--json"]);
+    assert!(!status.contains("\"gone\""), "{status}");
+    let (_, logs, _) = wfc(dir.path(), &["logs", &run]);
+    assert!(
+        logs.contains(
+            "planned again from w.wf: changed 1, added 1, downstream 1, kept 2, removed 1"
+        ),
+        "{logs}"
+    );
+
+    // Planned again from an unchanged file: nothing changes, nothing runs.
+    let (code, stdout, _) = wfc(dir.path(), &["resume", &run, "--replan"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("nothing to plan again"), "{stdout}");
+    assert_eq!(ran(dir.path()).len(), 7);
+
+    // A file that no longer plans is named, and the run is left as it was.
+    write(
+        dir.path(),
+        "w.wf",
+        "workflow w {\n  task a after nowhere {\n    run = \"true\"\n  }\n}\n",
+    );
+    let (code, _, stderr) = wfc(dir.path(), &["resume", &run, "--replan"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot plan run {run} again from w.wf")),
+        "{stderr}"
+    );
+    assert_eq!(states(dir.path(), &run, "b").0, "succeeded");
+}
+
+#[test]
+fn an_engine_that_read_the_old_plan_runs_a_task_as_the_new_plan_says() {
+    let dir = TempDir::new("wfc-replan-worker");
+    let workflow = |b: &str| {
+        format!(
+            "workflow w {{\n  task warm {{\n    run = \"echo warm >> ran.log; exit 1\"\n  }}\n  gate g {{\n    ask = \"go on?\"\n  }}\n  task b after g {{\n    run = \"echo {b} > b.txt\"\n  }}\n}}\n"
+        )
+    };
+    write(dir.path(), "w.wf", &workflow("old"));
+    let run = stopped_run(
+        dir.path(),
+        &["run", "w.wf"],
+        &waits_for_a_person(dir.path()),
+    );
+    // A worker that has read the run's first plan: it runs `warm` again.
+    let worker = spawn(dir.path(), &["worker"]);
+    let (code, _, stderr) = wfc(dir.path(), &["retry", &run, "warm", "--no-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let started = std::time::Instant::now();
+    while ran(dir.path()).len() < 2 {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "the worker never ran `warm`"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The run is planned again while the worker goes on; then the gate is answered.
+    write(dir.path(), "w.wf", &workflow("new"));
+    let (code, stdout, stderr) = wfc(dir.path(), &["resume", &run, "--replan", "--no-run"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(shows(&stdout, "changed", &["b"]), "{stdout}");
+    let (code, _, stderr) = wfc(dir.path(), &["approve", &run, "g"]);
+    assert_eq!(code, 0, "{stderr}");
+    wait_for(&dir.path().join("b.txt"));
+    stop(worker);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("b.txt")).expect("b ran"),
+        "new\n",
+        "the worker read the new plan when it claimed a task of it"
+    );
+}

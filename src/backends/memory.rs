@@ -101,6 +101,7 @@ impl TaskBackend for MemoryBackend {
                 finished_at: None,
                 plan: plan.clone(),
                 place: place.cloned(),
+                plan_generation: 0,
             },
             order: Vec::new(),
             tasks: HashMap::new(),
@@ -254,6 +255,7 @@ impl TaskBackend for MemoryBackend {
             run_state: run.record.state,
             is_gate: current.is_gate,
             deps_done: current.record.state == TaskState::Pending && deps_done(run, current),
+            plan_generation: run.record.plan_generation,
         };
         // The change works on a copy, so a refused change leaves the task as it was.
         let mut record = current.record.clone();
@@ -295,6 +297,46 @@ impl TaskBackend for MemoryBackend {
         }
         run.record.state = RunState::Running;
         run.record.finished_at = None;
+        Ok(())
+    }
+
+    fn replan_run(
+        &self,
+        run: &str,
+        plan: &Plan,
+        decide: &mut ReplanDecision<'_>,
+    ) -> BackendResult<()> {
+        let mut runs = self.lock();
+        let run = find(&mut runs, run)?;
+        let records: Vec<TaskRecord> = run
+            .order
+            .iter()
+            .filter_map(|id| run.tasks.get(id))
+            .map(|t| t.record.clone())
+            .collect();
+        let records = decide(&run.record, &records)?;
+        lifecycle::records_fit(plan, &records)?;
+        run.order = plan.tasks.iter().map(|spec| spec.id.clone()).collect();
+        run.tasks = plan
+            .tasks
+            .iter()
+            .zip(records)
+            .enumerate()
+            .map(|(position, (spec, record))| {
+                let task = Task {
+                    record,
+                    priority: spec.priority,
+                    position,
+                    deps: spec.deps.clone(),
+                    is_gate: spec.action.waits_for_person(),
+                };
+                (spec.id.clone(), task)
+            })
+            .collect();
+        run.record.plan = plan.clone();
+        run.record.state = RunState::Running;
+        run.record.finished_at = None;
+        run.record.plan_generation = run.record.plan_generation.saturating_add(1);
         Ok(())
     }
 

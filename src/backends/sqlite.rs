@@ -35,9 +35,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 pub struct SqliteBackend {
     path: PathBuf,
     conn: Mutex<Connection>,
-    /// Whether the store records where runs work (schema version 2; a store of version 1
-    /// opened to read is read as it is).
-    places: bool,
+    /// The store's schema version: a store of an older version opened to read is read as it
+    /// is, without what later versions added (where runs work, plan generations).
+    version: i64,
 }
 
 impl std::fmt::Debug for SqliteBackend {
@@ -146,14 +146,14 @@ impl SqliteBackend {
             }
         };
         integrity::check_shape(&conn, path).map_err(|stop| fail(path, stop, what))?;
-        let places =
-            schema::version(&conn).map_err(|error| storage_error(path, &what(), &error))? >= 2;
+        let version =
+            schema::version(&conn).map_err(|error| storage_error(path, &what(), &error))?;
         // Room for every statement below, so none is compiled twice.
         conn.set_prepared_statement_cache_capacity(64);
         Ok(SqliteBackend {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
-            places,
+            version,
         })
     }
 
@@ -406,19 +406,31 @@ macro_rules! task_columns {
 fn read_for_change(tx: &Connection, key: &TaskKey) -> Step<(TaskRecord, TaskFacts)> {
     tx.prepare_cached(
         "SELECT t.run, t.id, t.state, t.attempts, t.max_attempts, t.worker, t.lease_until, \
-         t.started_at, t.finished_at, t.result, t.last_error, t.is_gate, r.state \
-         FROM tasks t JOIN runs r ON r.id = t.run WHERE t.run = ?1 AND t.id = ?2",
+         t.started_at, t.finished_at, t.result, t.last_error, t.is_gate, r.state, \
+         coalesce(g.generation, 0) \
+         FROM tasks t JOIN runs r ON r.id = t.run LEFT JOIN run_plans g ON g.run = t.run \
+         WHERE t.run = ?1 AND t.id = ?2",
     )?
     .query_row([&key.run, &key.task], |row| {
         let facts = TaskFacts {
             run_state: run_state_at(row, 12)?,
             is_gate: row.get(11)?,
             deps_done: false,
+            plan_generation: row.get(13)?,
         };
         Ok((task_record(row)?, facts))
     })
     .optional()?
     .ok_or_else(|| missing(tx, &key.run, &key.task))
+}
+
+/// The generation of run `run`'s plan: 0 until it is planned again.
+fn plan_generation(tx: &Connection, run: &str) -> Step<u32> {
+    Ok(tx
+        .prepare_cached("SELECT generation FROM run_plans WHERE run = ?1")?
+        .query_row([run], |row| row.get(0))
+        .optional()?
+        .unwrap_or(0))
 }
 
 /// Writes back everything a transition may change in `task`'s row.
@@ -590,6 +602,79 @@ fn insert_task(
     }
 }
 
+impl SqliteBackend {
+    /// Run `id` as [`TaskBackend::get_run`] gives it, read inside `tx`.
+    fn run_record(&self, tx: &Connection, id: &str) -> Step<RunRecord> {
+        let path = &self.path;
+        let row = tx
+            .prepare_cached("SELECT state, created_at, finished_at, plan FROM runs WHERE id = ?1")?
+            .query_row([id], |row| {
+                Ok((
+                    run_state_at(row, 0)?,
+                    row.get::<_, Millis>(1)?,
+                    row.get::<_, Option<Millis>>(2)?,
+                    row.get::<_, String>(3)?,
+                ))
+            })
+            .optional()?;
+        let (state, created_at, finished_at, plan) = row.ok_or_else(|| no_run(id))?;
+        let plan: Plan = serde_json::from_str(&plan).map_err(|error| {
+            BackendError::storage(
+                format!(
+                    "the plan snapshot of run `{id}` in the state store `{}` does not \
+                     parse: {error}",
+                    path.display()
+                ),
+                "the store was changed by another program or another version of wfc: \
+                 use the wfc that made the run, or start the run afresh",
+            )
+        })?;
+        // A run is read before anything is done with it: its rows must be the ones its
+        // plan made, or the engine would wait forever for a deleted task.
+        integrity::check_run(tx, path, id, &plan)?;
+        let place = if self.version >= schema::added_in("run_places") {
+            tx.prepare_cached("SELECT workspace, host FROM run_places WHERE run = ?1")?
+                .query_row([id], |row| {
+                    Ok(RunPlace {
+                        workspace: row.get(0)?,
+                        host: row.get(1)?,
+                    })
+                })
+                .optional()?
+        } else {
+            None
+        };
+        let plan_generation = if self.version >= schema::added_in("run_plans") {
+            plan_generation(tx, id)?
+        } else {
+            0
+        };
+        Ok(RunRecord {
+            id: id.to_string(),
+            state,
+            created_at,
+            finished_at,
+            plan,
+            place,
+            plan_generation,
+        })
+    }
+}
+
+/// Every task of run `run`, in plan order.
+fn tasks_of(tx: &Connection, run: &str) -> Step<Vec<TaskRecord>> {
+    require_run(tx, run)?;
+    let tasks = tx
+        .prepare_cached(concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM tasks WHERE run = ?1 ORDER BY position, rowid"
+        ))?
+        .query_map([run], task_record)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(tasks)
+}
+
 impl TaskBackend for SqliteBackend {
     fn create_run(
         &self,
@@ -688,60 +773,7 @@ impl TaskBackend for SqliteBackend {
     }
 
     fn get_run(&self, id: &str) -> BackendResult<RunRecord> {
-        let path = &self.path;
-        self.read(
-            || format!("read run `{id}`"),
-            |tx| {
-                let row = tx
-                    .prepare_cached(
-                        "SELECT state, created_at, finished_at, plan FROM runs WHERE id = ?1",
-                    )?
-                    .query_row([id], |row| {
-                        Ok((
-                            run_state_at(row, 0)?,
-                            row.get::<_, Millis>(1)?,
-                            row.get::<_, Option<Millis>>(2)?,
-                            row.get::<_, String>(3)?,
-                        ))
-                    })
-                    .optional()?;
-                let (state, created_at, finished_at, plan) = row.ok_or_else(|| no_run(id))?;
-                let plan: Plan = serde_json::from_str(&plan).map_err(|error| {
-                    BackendError::storage(
-                        format!(
-                            "the plan snapshot of run `{id}` in the state store `{}` does not \
-                             parse: {error}",
-                            path.display()
-                        ),
-                        "the store was changed by another program or another version of wfc: \
-                         use the wfc that made the run, or start the run afresh",
-                    )
-                })?;
-                // A run is read before anything is done with it: its rows must be the ones its
-                // plan made, or the engine would wait forever for a deleted task.
-                integrity::check_run(tx, path, id, &plan)?;
-                let place = if self.places {
-                    tx.prepare_cached("SELECT workspace, host FROM run_places WHERE run = ?1")?
-                        .query_row([id], |row| {
-                            Ok(RunPlace {
-                                workspace: row.get(0)?,
-                                host: row.get(1)?,
-                            })
-                        })
-                        .optional()?
-                } else {
-                    None
-                };
-                Ok(RunRecord {
-                    id: id.to_string(),
-                    state,
-                    created_at,
-                    finished_at,
-                    plan,
-                    place,
-                })
-            },
-        )
+        self.read(|| format!("read run `{id}`"), |tx| self.run_record(tx, id))
     }
 
     fn list_runs(&self) -> BackendResult<Vec<RunSummary>> {
@@ -781,18 +813,7 @@ impl TaskBackend for SqliteBackend {
     fn list_tasks(&self, run: &str) -> BackendResult<Vec<TaskRecord>> {
         self.read(
             || format!("list the tasks of run `{run}`"),
-            |tx| {
-                require_run(tx, run)?;
-                let tasks = tx
-                    .prepare_cached(concat!(
-                        "SELECT ",
-                        task_columns!(),
-                        " FROM tasks WHERE run = ?1 ORDER BY position, rowid"
-                    ))?
-                    .query_map([run], task_record)?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                Ok(tasks)
-            },
+            |tx| tasks_of(tx, run),
         )
     }
 
@@ -894,6 +915,55 @@ impl TaskBackend for SqliteBackend {
                 }
                 tx.prepare_cached(
                     "UPDATE runs SET state = 'running', finished_at = NULL WHERE id = ?1",
+                )?
+                .execute([run])?;
+                Ok(())
+            },
+        )
+    }
+
+    fn replan_run(
+        &self,
+        run: &str,
+        plan: &Plan,
+        decide: &mut ReplanDecision<'_>,
+    ) -> BackendResult<()> {
+        self.write(
+            || format!("plan run `{run}` again"),
+            |tx| {
+                let record = self.run_record(tx, run)?;
+                let records = decide(&record, &tasks_of(tx, run)?)?;
+                lifecycle::records_fit(plan, &records)?;
+                // The run's tasks are written afresh from the new plan: every row, in its new
+                // position, with its dependencies; what the plan dropped is gone.
+                tx.prepare_cached("DELETE FROM deps WHERE run = ?1")?
+                    .execute([run])?;
+                tx.prepare_cached("DELETE FROM tasks WHERE run = ?1")?
+                    .execute([run])?;
+                let mut insert = tx.prepare_cached(INSERT_TASK)?;
+                for (position, (spec, task)) in plan.tasks.iter().zip(&records).enumerate() {
+                    insert_task(&mut insert, run, spec, position)?;
+                    write_task(tx, task)?;
+                }
+                let mut insert_dep = tx.prepare_cached(INSERT_DEP)?;
+                for spec in &plan.tasks {
+                    for dep in &spec.deps {
+                        insert_dep.execute([run, &spec.id, dep])?;
+                    }
+                }
+                tx.prepare_cached(
+                    "UPDATE runs SET state = 'running', finished_at = NULL, workflow = ?2, \
+                     source = ?3, plan = ?4 WHERE id = ?1",
+                )?
+                .execute(params![
+                    run,
+                    plan.workflow,
+                    plan.source,
+                    to_json(plan)?
+                ])?;
+                tx.prepare_cached(
+                    "INSERT INTO run_plans (run, generation) VALUES (?1, 1) \
+                     ON CONFLICT (run) DO UPDATE SET generation = generation + 1",
                 )?
                 .execute([run])?;
                 Ok(())

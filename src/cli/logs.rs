@@ -157,6 +157,21 @@ fn details(kind: &str, data: &Value) -> Vec<String> {
                 return vec![text];
             }
         }
+        "run_replanned" => {
+            let counts: Vec<String> =
+                ["changed", "added", "downstream", "again", "kept", "removed"]
+                    .into_iter()
+                    .filter_map(|fate| {
+                        let n = data.get(fate).and_then(Value::as_array).map_or(0, Vec::len);
+                        (n > 0).then(|| format!("{fate} {n}"))
+                    })
+                    .collect();
+            let source = field(data, &["source"]).unwrap_or_default();
+            return vec![format!(
+                "planned again from {source}: {}",
+                counts.join(", ")
+            )];
+        }
         "attempt_process" | "attempt_stopped" => {
             let attempt = data.get("attempt").and_then(Value::as_u64).unwrap_or(0);
             let group = data.get("pgid").and_then(Value::as_i64).unwrap_or(0);
@@ -313,6 +328,14 @@ mod tests {
                 json!({"state": "failed", "tasks": {}})
             )),
             ["12:34:56.789  run_finished    failed"]
+        );
+        assert_eq!(
+            off(&event(
+                "run_replanned",
+                None,
+                json!({"source": "ci.wf", "changed": ["b"], "kept": ["a", "c"]})
+            )),
+            ["12:34:56.789  run_replanned   planned again from ci.wf: changed 1, kept 2"]
         );
         assert_eq!(
             off(&event("custom", None, json!({"n": 1}))),

@@ -14,6 +14,7 @@ mod logs;
 mod output;
 mod plan;
 mod replan;
+mod resume_replan;
 mod retry;
 mod run;
 mod runs;
@@ -96,6 +97,18 @@ enum Command {
     Resume {
         /// The run's id.
         run: String,
+        /// Plan the run again from its (edited) workflow file first: tasks whose spec and
+        /// inputs are unchanged keep their results; changed tasks and everything after them
+        /// run again. Shows the difference, then goes on; works on an ended run too.
+        #[arg(long)]
+        replan: bool,
+        /// With --replan: only show what planning again would change, and store nothing.
+        #[arg(long, requires = "replan")]
+        dry_run: bool,
+        /// With --replan: store the new plan and stop; `wfc resume RUN` or a `wfc worker`
+        /// runs it.
+        #[arg(long, requires = "replan", conflicts_with = "dry_run")]
+        no_run: bool,
         #[command(flatten)]
         exec: run::ExecArgs,
     },
@@ -267,7 +280,22 @@ pub fn main() -> ExitCode {
             params,
             exec,
         } => run::run(&file, workflow.as_deref(), &params, &exec, &output),
-        Command::Resume { run, exec } => run::resume(&run, &exec, &output),
+        Command::Resume {
+            run,
+            replan,
+            dry_run,
+            no_run,
+            exec,
+        } => run::resume(
+            &run,
+            &exec,
+            run::Replan {
+                replan,
+                dry_run,
+                no_run,
+            },
+            &output,
+        ),
         Command::Rerun { run, secrets, exec } => run::rerun(&run, &secrets, &exec, &output),
         Command::Worker {
             exec,

@@ -63,11 +63,14 @@ pub fn replan(
             .unwrap_or_default()
     })?;
     let secrets = super::plan::secret_values(declared, &bound);
-    let plan = instantiate(&session, module, workflow, &bound, run_id).map_err(|errors| {
+    let mut plan = instantiate(&session, module, workflow, &bound, run_id).map_err(|errors| {
         errors
             .first()
             .map(|e| e.message.clone())
             .unwrap_or_default()
     })?;
+    // The file is named as the run named it (relative to its workspace), not by the path it
+    // was read from here.
+    plan.source.clone_from(&snapshot.source);
     Ok(Planned { plan, secrets })
 }

@@ -151,7 +151,7 @@ pub fn run(retry: &Retry<'_>, exec: &super::run::ExecArgs, output: &Output) -> E
         ));
         return ExitCode::SUCCESS;
     }
-    super::run::resume(&record.id, exec, output)
+    super::run::resume(&record.id, exec, super::run::Replan::default(), output)
 }
 
 /// The resets of `chosen`: each with its `retry` from the plan, and told why it runs again:

@@ -158,8 +158,21 @@ fn start(
     )
 }
 
-/// Runs `wfc resume RUN`: continues a run from its stored plan snapshot.
-pub fn resume(run_id: &str, exec: &ExecArgs, output: &Output) -> ExitCode {
+/// Whether `wfc resume` plans the run again from its file first (`--replan`), and whether it
+/// only shows what that would change (`--dry-run`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Replan {
+    /// `--replan`.
+    pub replan: bool,
+    /// `--dry-run`.
+    pub dry_run: bool,
+    /// `--no-run`: store the new plan, run nothing.
+    pub no_run: bool,
+}
+
+/// Runs `wfc resume RUN`: continues a run from its stored plan snapshot, or (`--replan`) from
+/// its workflow file planned again.
+pub fn resume(run_id: &str, exec: &ExecArgs, again: Replan, output: &Output) -> ExitCode {
     let here = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let backend = match Store::open_in(&exec.backend, &here, Access::Write, output) {
         Ok(store) => store.backend,
@@ -175,9 +188,10 @@ pub fn resume(run_id: &str, exec: &ExecArgs, output: &Output) -> ExitCode {
             record.plan.version
         ));
     }
-    if record.state != RunState::Running {
+    if record.state != RunState::Running && !again.replan {
         output.error(&format!(
-            "run {run_id} has ended ({}); `wfc retry {run_id} TASK` puts tasks back to run",
+            "run {run_id} has ended ({}); `wfc retry {run_id} TASK` puts tasks back to run, \
+             and `wfc resume {run_id} --replan` runs what changed in its file",
             record.state
         ));
         return ExitCode::from(1);
@@ -187,29 +201,73 @@ pub fn resume(run_id: &str, exec: &ExecArgs, output: &Output) -> ExitCode {
         Ok(workspace) => workspace,
         Err(why) => return output.fail(&format!("run {run_id} cannot go on from here: {why}")),
     };
-    let prepared = match secrets_from_env(&record.plan).and_then(|secrets| {
-        Prepared::new(exec, &here, Some((&record.plan, &workspace))).map(|p| (p, secrets))
+    let new_plan = if again.replan {
+        match super::resume_replan::plan_from_file(&record, &workspace) {
+            Ok(plan) => Some(plan),
+            Err(message) => return output.fail(&message),
+        }
+    } else {
+        None
+    };
+    let plan = new_plan.as_ref().unwrap_or(&record.plan);
+    // Everything the run needs is checked (against the plan it will run) before the new
+    // plan is stored.
+    let prepared = match secrets_from_env(plan).and_then(|secrets| {
+        Prepared::new(exec, &here, Some((plan, &workspace))).map(|p| (p, secrets))
     }) {
         Ok(prepared) => prepared,
         Err(message) => return output.fail(&message),
     };
     let (prepared, secrets) = prepared;
+    if let Some(plan) = &new_plan {
+        use super::resume_replan::{preview, show, store};
+        let preview = match preview(&*backend, &record, plan) {
+            Ok(preview) => preview,
+            Err(message) => return output.fail(&message),
+        };
+        if preview.is_unchanged() {
+            output.stdout_line(&format!(
+                "{} plans the same tasks as run {run_id}'s snapshot: nothing to plan again",
+                record.plan.source
+            ));
+        } else if again.dry_run {
+            show(&preview, &record.plan.source, output);
+            output.stdout_line("dry run: nothing was stored");
+            return ExitCode::SUCCESS;
+        } else {
+            match store(&*backend, &record, plan) {
+                Ok(replanned) => show(&replanned, &record.plan.source, output),
+                Err(message) => return output.fail(&message),
+            }
+        }
+        if again.dry_run {
+            return ExitCode::SUCCESS;
+        }
+        if again.no_run {
+            output.stdout_line(&format!(
+                "run {run_id} waits: `wfc resume {run_id}` (or a `wfc worker`) runs it"
+            ));
+            return ExitCode::SUCCESS;
+        }
+    }
     output.stdout_line(&format!(
         "resuming run {run_id}: workflow `{}`",
-        record.plan.workflow
+        plan.workflow
     ));
-    if let Some(note) = super::snapshot_drift::compare(&record.plan, &workspace, run_id)
-        .message(&record.plan.source)
-    {
-        output.error(&note);
+    if new_plan.is_none() {
+        if let Some(note) = super::snapshot_drift::compare(&record.plan, &workspace, run_id)
+            .message(&record.plan.source)
+        {
+            output.error(&note);
+        }
     }
     execute(
         backend,
         prepared,
         Some(run_id.to_string()),
-        Some(record.plan.tasks.len()),
+        Some(plan.tasks.len()),
         secrets,
-        secret_chains(&record.plan),
+        secret_chains(plan),
         exec,
         &workspace,
         false,

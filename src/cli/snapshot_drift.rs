@@ -51,7 +51,7 @@ impl Drift {
 }
 
 /// At most five ids, then how many more.
-fn list(ids: &[String]) -> String {
+pub fn list(ids: &[String]) -> String {
     let shown: Vec<String> = ids.iter().take(5).map(|id| format!("`{id}`")).collect();
     match ids.len() {
         n if n > 5 => format!("{} and {} more", shown.join(", "), n - 5),

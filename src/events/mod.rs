@@ -59,6 +59,8 @@ pub enum EventKind {
     /// What an earlier attempt of a task left running on this machine was stopped before the
     /// task was taken over.
     AttemptStopped,
+    /// The run's plan was replaced by planning its file again (`wfc resume --replan`).
+    RunReplanned,
 }
 
 impl EventKind {
@@ -80,6 +82,7 @@ impl EventKind {
             EventKind::GateAnswered => "gate_answered",
             EventKind::RunFinished => "run_finished",
             EventKind::AttemptStopped => "attempt_stopped",
+            EventKind::RunReplanned => "run_replanned",
         }
     }
 }

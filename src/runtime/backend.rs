@@ -91,6 +91,11 @@ pub struct NewEvent {
     pub data: serde_json::Value,
 }
 
+/// The decision [`TaskBackend::replan_run`] applies to a run and its tasks as they are inside
+/// its atomic step: one record per task of the new plan, in its order.
+pub type ReplanDecision<'a> =
+    dyn FnMut(&RunRecord, &[TaskRecord]) -> BackendResult<Vec<TaskRecord>> + 'a;
+
 /// A store of runs, tasks and events.
 pub trait TaskBackend: Send + Sync {
     /// Stores a new run with its plan snapshot, where it works, and no tasks yet.
@@ -294,6 +299,19 @@ pub trait TaskBackend: Send + Sync {
     /// [`lifecycle::reset`](super::lifecycle::reset) says (attempt numbers go on, the retry
     /// budget is renewed, the next attempt is told why), and the run back to `running`.
     fn reset_tasks(&self, run: &str, resets: &[TaskReset], now: Millis) -> BackendResult<()>;
+
+    /// Replaces run `run`'s plan with `plan` in one atomic step: reads the run and its tasks,
+    /// lets `decide` (a [`lifecycle::replan`](super::lifecycle::replan) over them) give one
+    /// record per task of `plan`, in its order, then stores `plan` as the run's snapshot, the
+    /// records with `plan`'s positions, priorities and dependencies, drops the tasks `plan`
+    /// no longer has, puts the run back to `running`, and counts one more plan generation.
+    /// An `Err` from `decide` writes nothing.
+    fn replan_run(
+        &self,
+        run: &str,
+        plan: &Plan,
+        decide: &mut ReplanDecision<'_>,
+    ) -> BackendResult<()>;
 
     /// Ends run `run` in `state`; cancelling also cancels every task that is not final.
     fn finish_run(&self, run: &str, state: RunState, now: Millis) -> BackendResult<()>;

@@ -189,6 +189,8 @@ struct RunInfo {
     plan: Arc<Plan>,
     /// Where its tasks run, or why this engine cannot reach that folder.
     workspace: Result<PathBuf, String>,
+    /// The generation of the plan read: a claim of a later one makes the engine read again.
+    generation: u32,
 }
 
 /// How one attempt ended.
@@ -263,11 +265,18 @@ impl Engine {
 
     /// What the engine keeps of `run`, read once: its plan snapshot and where its tasks run.
     async fn run_info(&self, run: &str) -> Result<Arc<RunInfo>, EngineError> {
+        self.run_info_of(run, 0).await
+    }
+
+    /// What the engine keeps of `run`, read again if what it has is of a plan generation
+    /// older than `generation` (the run was planned again since: `wfc resume --replan`).
+    async fn run_info_of(&self, run: &str, generation: u32) -> Result<Arc<RunInfo>, EngineError> {
         if let Some(info) = self
             .runs
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(run)
+            .filter(|info| info.generation >= generation)
         {
             return Ok(Arc::clone(info));
         }
@@ -284,6 +293,7 @@ impl Engine {
         let info = Arc::new(RunInfo {
             plan: Arc::new(record.plan),
             workspace,
+            generation: record.plan_generation,
         });
         self.runs
             .lock()
@@ -527,7 +537,14 @@ impl Engine {
 
     /// One attempt of a claimed task, from start to the write of its outcome.
     async fn attempt(self: &Arc<Self>, key: &TaskKey, claim: Claim) -> Result<(), EngineError> {
-        let plan = self.plan(&key.run).await?;
+        // The claim says which plan the task belongs to: one planned again after this engine
+        // read the run is read anew, so the task runs as the new plan says.
+        let plan = Arc::clone(
+            &self
+                .run_info_of(&key.run, claim.plan_generation)
+                .await?
+                .plan,
+        );
         let Some(spec) = plan.task(&key.task).cloned() else {
             let (k, w) = (key.clone(), self.config.worker.clone());
             let error = format!("the run's plan has no task `{}`", key.task);

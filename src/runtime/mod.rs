@@ -10,5 +10,7 @@ pub mod output_throttle;
 pub mod process;
 pub mod values;
 
-pub use backend::{BackendError, BackendErrorKind, BackendResult, NewEvent, TaskBackend};
+pub use backend::{
+    BackendError, BackendErrorKind, BackendResult, NewEvent, ReplanDecision, TaskBackend,
+};
 pub use model::*;

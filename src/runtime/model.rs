@@ -209,6 +209,9 @@ pub struct RunRecord {
     pub plan: Plan,
     /// Where it works; `None` for a run stored by a wfc that did not record it.
     pub place: Option<RunPlace>,
+    /// How many times its plan was replaced by planning its file again (`wfc resume
+    /// --replan`): 0 for the plan it started with.
+    pub plan_generation: u32,
 }
 
 /// One line of `wfc runs`.
@@ -293,6 +296,9 @@ pub struct Claim {
     /// Whether the claim took the task over from an engine that stopped renewing its lease
     /// (whose attempt's processes may still run).
     pub taken_over: bool,
+    /// The generation of the run's plan the claimed task belongs to (see
+    /// [`RunRecord::plan_generation`]).
+    pub plan_generation: u32,
 }
 
 /// An event as stored in a run's log.

@@ -316,6 +316,7 @@ impl BeadsBackend {
                 run_state: file.state,
                 is_gate: entry.is_gate,
                 deps_done: file.is_pending_and_unblocked(entry),
+                plan_generation: file.plan_generation,
             };
             let mut record = entry.record(&key.run);
             let issue = entry.issue.clone();
@@ -516,8 +517,9 @@ impl TaskBackend for BeadsBackend {
             state: file.state,
             created_at: file.created_at,
             finished_at: file.finished_at,
-            plan: self.sidecar.read_plan(id)?,
+            plan: self.sidecar.read_plan(id, file.plan_generation)?,
             place: file.place,
+            plan_generation: file.plan_generation,
         })
     }
 
@@ -888,6 +890,123 @@ impl TaskBackend for BeadsBackend {
             file.finished_at = None;
             Ok(())
         })
+    }
+
+    fn replan_run(
+        &self,
+        run: &str,
+        plan: &Plan,
+        decide: &mut ReplanDecision<'_>,
+    ) -> BackendResult<()> {
+        let _lock = self.sidecar.lock(run)?;
+        let mut file = self.sidecar.read_run(run)?;
+        if file.creating {
+            return Err(file.half_created());
+        }
+        let old_plan = self.sidecar.read_plan(run, file.plan_generation)?;
+        let record = RunRecord {
+            id: file.id.clone(),
+            state: file.state,
+            created_at: file.created_at,
+            finished_at: file.finished_at,
+            plan: old_plan.clone(),
+            place: file.place.clone(),
+            plan_generation: file.plan_generation,
+        };
+        let old_records: Vec<TaskRecord> = file.tasks.iter().map(|t| t.record(run)).collect();
+        let records = decide(&record, &old_records)?;
+        lifecycle::records_fit(plan, &records)?;
+        // A task keeps its beads issue when its spec, and so its edges, are unchanged and
+        // every task it waits for keeps its issue too; the others get fresh issues with the
+        // new plan's edges, and their old issues are closed. Beads then holds exactly the
+        // new plan's graph.
+        let old_entries: HashMap<&str, &TaskEntry> =
+            file.tasks.iter().map(|t| (t.id.as_str(), t)).collect();
+        let mut kept_issue: HashMap<&str, String> = HashMap::new();
+        for spec in &plan.tasks {
+            let same = old_plan.task(&spec.id) == Some(spec)
+                && spec
+                    .deps
+                    .iter()
+                    .all(|dep| kept_issue.contains_key(dep.as_str()));
+            if let (true, Some(entry)) = (same, old_entries.get(spec.id.as_str())) {
+                kept_issue.insert(spec.id.as_str(), entry.issue.clone());
+            }
+        }
+        let fresh: Vec<&crate::plan::TaskSpec> = plan
+            .tasks
+            .iter()
+            .filter(|spec| !kept_issue.contains_key(spec.id.as_str()))
+            .collect();
+        let scratch = self.sidecar.run_dir(run);
+        let issues: Vec<NewIssue> = fresh
+            .iter()
+            .map(|spec| NewIssue::for_task(run, spec))
+            .collect();
+        let mut issue_of: HashMap<&str, String> = kept_issue.clone();
+        for (spec, id) in fresh.iter().zip(self.create_issues(&issues, &scratch)?) {
+            issue_of.insert(spec.id.as_str(), id);
+        }
+        let mut edges = Vec::new();
+        for spec in &fresh {
+            for dep in &spec.deps {
+                if let (Some(child), Some(parent)) =
+                    (issue_of.get(spec.id.as_str()), issue_of.get(dep.as_str()))
+                {
+                    edges.push((child.clone(), parent.clone()));
+                }
+            }
+        }
+        self.add_edges(&edges, &scratch)?;
+        // A kept issue of a task that runs again (it had failed) is open in beads again.
+        let reopen: Vec<String> = plan
+            .tasks
+            .iter()
+            .zip(&records)
+            .filter_map(|(spec, record)| {
+                let issue = kept_issue.get(spec.id.as_str())?;
+                let before = old_entries.get(spec.id.as_str())?;
+                (record.state == TaskState::Pending && before.state != TaskState::Pending)
+                    .then(|| issue.clone())
+            })
+            .collect();
+        if !reopen.is_empty() {
+            self.cli.call(&commands::reopen(&reopen, WFC_ACTOR), None)?;
+        }
+        let retired: Vec<String> = file
+            .tasks
+            .iter()
+            .filter(|t| !kept_issue.contains_key(t.id.as_str()))
+            .map(|t| t.issue.clone())
+            .collect();
+        // The new plan is written first and takes effect with `run.json`, which names its
+        // generation: a crash before that leaves the old plan and tasks in force.
+        let generation = file.plan_generation.saturating_add(1);
+        self.sidecar.write_plan(run, generation, plan)?;
+        file.tasks = plan
+            .tasks
+            .iter()
+            .zip(records)
+            .enumerate()
+            .map(|(position, (spec, record))| {
+                let mut task = entry(spec, issue_of[spec.id.as_str()].clone(), position);
+                task.deps = spec.deps.clone();
+                task.set_record(record);
+                task
+            })
+            .collect();
+        file.workflow = plan.workflow.clone();
+        file.source = plan.source.clone();
+        file.state = RunState::Running;
+        file.finished_at = None;
+        file.plan_generation = generation;
+        self.sidecar.write_run(&file)?;
+        // Last, and only to tidy beads: the retired issues are no task's any more.
+        self.close(
+            &retired,
+            "wfc: replaced when the run was planned again",
+            WFC_ACTOR,
+        )
     }
 
     fn finish_run(&self, run: &str, state: RunState, now: Millis) -> BackendResult<()> {

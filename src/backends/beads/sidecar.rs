@@ -5,7 +5,9 @@
 //! beads, as is a task that never ran), leases, attempts, results and the event log. Each
 //! run has a folder `runs/RUN/` with:
 //!
-//! - `plan.json`: the plan snapshot, written once when the run is created;
+//! - `plan.json`: the plan snapshot, written once when the run is created, and
+//!   `plan-N.json` the plan of generation N once `wfc resume --replan` replaced it (written
+//!   before the `run.json` that names its generation, so a crash leaves the old plan in force);
 //! - `run.json`: the run's state and every task's wfc state, rewritten whole on each change;
 //! - `events.jsonl`: the run's event log, one JSON object a line, only ever appended to;
 //! - `lock` and `events.lock`: empty files whose `flock` serialises writers.
@@ -61,6 +63,13 @@ pub struct RunFile {
     /// Where the run works; absent in the files of a wfc that did not record it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub place: Option<RunPlace>,
+    /// The generation of the run's plan: 0 until `wfc resume --replan` replaces it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub plan_generation: u32,
+}
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
 }
 
 /// One task's wfc state and the beads issue that mirrors it.
@@ -269,9 +278,7 @@ impl Sidecar {
             }
             Err(error) => return Err(self.io_error("create", &dir, &error)),
         }
-        let plan_json = serde_json::to_vec(plan).map_err(|e| self.json_error(&dir, &e))?;
-        write_atomically(&dir.join("plan.json"), &plan_json)
-            .map_err(|e| self.io_error("write", &dir.join("plan.json"), &e))?;
+        self.write_plan(id, 0, plan)?;
         let run = RunFile {
             version: SIDECAR_VERSION,
             id: id.to_string(),
@@ -283,6 +290,7 @@ impl Sidecar {
             creating: false,
             tasks: Vec::new(),
             place: place.cloned(),
+            plan_generation: 0,
         };
         self.write_run(&run)
     }
@@ -351,9 +359,24 @@ impl Sidecar {
         Ok(run)
     }
 
-    /// Run `id`'s plan snapshot.
-    pub fn read_plan(&self, id: &str) -> BackendResult<Plan> {
-        let path = self.run_dir(id).join("plan.json");
+    /// The file of run `id`'s plan of `generation`.
+    fn plan_path(&self, id: &str, generation: u32) -> PathBuf {
+        match generation {
+            0 => self.run_dir(id).join("plan.json"),
+            n => self.run_dir(id).join(format!("plan-{n}.json")),
+        }
+    }
+
+    /// Writes run `id`'s plan of `generation`, which is in force once `run.json` names it.
+    pub fn write_plan(&self, id: &str, generation: u32, plan: &Plan) -> BackendResult<()> {
+        let path = self.plan_path(id, generation);
+        let bytes = serde_json::to_vec(plan).map_err(|e| self.json_error(&path, &e))?;
+        write_atomically(&path, &bytes).map_err(|e| self.io_error("write", &path, &e))
+    }
+
+    /// Run `id`'s plan snapshot of `generation`.
+    pub fn read_plan(&self, id: &str, generation: u32) -> BackendResult<Plan> {
+        let path = self.plan_path(id, generation);
         let bytes = std::fs::read(&path).map_err(|e| self.io_error("read", &path, &e))?;
         serde_json::from_slice(&bytes).map_err(|e| self.json_error(&path, &e))
     }

@@ -74,10 +74,10 @@ fn expected() -> rusqlite::Result<&'static Shape> {
 pub fn shape_problems(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let found = shape(conn)?;
     let mut problems = Vec::new();
-    // A store of version 1, read as it is, lacks what version 2 added.
-    let older = super::schema::version(conn)? < 2;
+    // A store of an older version, read as it is, lacks what later versions added.
+    let version = super::schema::version(conn)?;
     for (name, (kind, columns)) in expected()? {
-        if older && name == "run_places" {
+        if version < super::schema::added_in(name) {
             continue;
         }
         match found.get(name) {

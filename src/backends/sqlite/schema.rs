@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The schema version this wfc writes and reads, kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// `PRAGMA application_id` of a wfc state store ("wfc1"), so another program's SQLite file
 /// is recognised and left alone.
@@ -32,7 +32,30 @@ macro_rules! run_places_table {
     };
 }
 
-/// The tables of schema version 2.
+/// The table version 3 added: the generation of each run's plan, counted up each time
+/// `wfc resume --replan` replaced it. A run without a row is at generation 0, so version 2's
+/// runs need no row.
+macro_rules! run_plans_table {
+    () => {
+        "CREATE TABLE run_plans (
+    run        TEXT PRIMARY KEY NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    generation INTEGER NOT NULL
+) WITHOUT ROWID;
+"
+    };
+}
+
+/// The version of the schema that added table `name`: what a store of an older version, read
+/// as it is, lacks without being damaged.
+pub fn added_in(name: &str) -> i64 {
+    match name {
+        "run_places" => 2,
+        "run_plans" => 3,
+        _ => 1,
+    }
+}
+
+/// The tables of schema version 3.
 ///
 /// - `runs`: one row a run; `plan` is the JSON of its [`crate::plan::Plan`] snapshot, and
 ///   `workflow` and `source` are copied out of it so listing runs parses no plan.
@@ -40,6 +63,7 @@ macro_rules! run_places_table {
 /// - `deps`: `child` waits for `parent`, both tasks of `run`.
 /// - `events`: each run's log, `seq` counting from 1; `data` is JSON.
 /// - `run_places`: where each run works (version 2).
+/// - `run_plans`: the generation of each replanned run's plan (version 3).
 pub const SCHEMA: &str = concat!(
     "
 CREATE TABLE runs (
@@ -89,7 +113,8 @@ CREATE TABLE events (
     PRIMARY KEY (run, seq)
 );
 ",
-    run_places_table!()
+    run_places_table!(),
+    run_plans_table!()
 );
 
 /// Sets up a connection that may write to the wfc store at `path`. The store's identity and
@@ -127,9 +152,13 @@ fn migrate(conn: &Connection) -> Result<(), Stop> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let migrated = (|| -> rusqlite::Result<()> {
         let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-        if version == 1 {
-            conn.execute_batch(concat!(run_places_table!(), "PRAGMA user_version = 2;"))?;
+        if version < 2 {
+            conn.execute_batch(run_places_table!())?;
         }
+        if version < 3 {
+            conn.execute_batch(run_plans_table!())?;
+        }
+        conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))?;
         Ok(())
     })();
     match migrated {

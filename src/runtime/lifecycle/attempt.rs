@@ -18,6 +18,9 @@ pub struct TaskFacts {
     /// the one state where it matters (a claim), and pass `false` otherwise, so the other
     /// transitions cost no look at the dependencies.
     pub deps_done: bool,
+    /// How many times the run's plan was replaced (`wfc resume --replan`), which a claim
+    /// hands the engine, so an engine that keeps the plan knows when to read it again.
+    pub plan_generation: u32,
 }
 
 /// Whether `worker` holds `task`: claimed or running under its lease.
@@ -68,6 +71,7 @@ pub fn claim(
         attempt: task.attempts,
         previous_error: task.last_error.clone(),
         taken_over,
+        plan_generation: facts.plan_generation,
     })
 }
 
@@ -162,6 +166,7 @@ mod tests {
             run_state: RunState::Running,
             is_gate: false,
             deps_done,
+            plan_generation: 0,
         }
     }
 

@@ -75,6 +75,7 @@ mod tests {
             run_state: RunState::Running,
             is_gate: true,
             deps_done: true,
+            plan_generation: 0,
         };
         let mut task = task_in(TaskState::Pending);
         claim(&mut task, &gate, "w", 1, 5).expect("claimed");

@@ -7,6 +7,7 @@
 mod attempt;
 mod gate;
 mod operator;
+mod replan;
 mod run_end;
 
 pub use attempt::{
@@ -14,6 +15,7 @@ pub use attempt::{
 };
 pub use gate::{answer_gate, wait_gate};
 pub use operator::{cancel, interrupt, mark_done, may_mark_done, reset, TaskReset};
+pub use replan::{records_fit, replan, Fate, Replanned};
 pub use run_end::{progress_of, settled_state, RunProgress};
 
 #[cfg(test)]
