@@ -198,6 +198,17 @@ pub fn error_message(output: &Output) -> String {
 /// Whether a failed `close` only found the issues closed already (br exits 3 with
 /// `NOTHING_TO_DO` and every issue `skipped` as `already closed`).
 pub fn only_already_closed(output: &Output) -> bool {
+    // br 0.7.6 prints what it did first, `{"closed": […], "skipped": [{"id", "reason"}]}`, and
+    // exits 3 when it skipped any (its error's hint then says "already closed or not found",
+    // whatever the reason was): every skipped issue must be one that was closed already.
+    let first = output.stdout.lines().next().unwrap_or_default();
+    if let Ok(report) = serde_json::from_str::<serde_json::Value>(first) {
+        if let Some(skipped) = report.get("skipped").and_then(serde_json::Value::as_array) {
+            return skipped.iter().all(|issue| {
+                issue.get("reason").and_then(serde_json::Value::as_str) == Some("already closed")
+            });
+        }
+    }
     let text = format!("{}{}", output.stdout, output.stderr);
     text.contains("already closed")
         && !text.contains("not found")
@@ -214,6 +225,23 @@ mod tests {
             stdout: stdout.to_string(),
             stderr: stderr.to_string(),
         }
+    }
+
+    #[test]
+    fn a_close_that_skipped_only_closed_issues_did_its_work() {
+        // br 0.7.6, as printed by the real br closing an open and a closed issue.
+        let partly = out(
+            3,
+            "{\"closed\":[{\"id\":\"t-hgc\",\"status\":\"closed\"}],\"skipped\":[{\"id\":\"t-ez4\",\"reason\":\"already closed\"}]}\n{\"error\":{\"code\":\"CLOSE_INCOMPLETE\",\"hint\":\"Skipped issue(s) were already closed or not found.\"}}",
+            "",
+        );
+        assert!(only_already_closed(&partly));
+        let missing = out(
+            3,
+            "{\"closed\":[],\"skipped\":[{\"id\":\"t-zzz\",\"reason\":\"not found\"}]}",
+            "",
+        );
+        assert!(!only_already_closed(&missing));
     }
 
     #[test]
