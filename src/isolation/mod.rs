@@ -8,9 +8,10 @@
 //! [`repo_state`] says whether the user's checkout is fit to start a run from.
 //!
 //! Invariant: nothing here touches the user's checkout, index, HEAD or branches, except a ref
-//! the caller names to [`Git::update_ref`]. Every value (a path, a ref name, a message, an id) is
-//! passed to git as its own argument after `--end-of-options` or `--`, or on stdin, so no value
-//! is ever parsed by a shell or taken by git as an option.
+//! the caller names to [`Git::update_ref`] or [`Git::delete_ref`]. Every value is data: a path
+//! is made absolute and passed after `--end-of-options`, a commit or ref name is a checked
+//! [`Oid`] or [`RefName`], and a message goes on stdin; no value is ever parsed by a shell or
+//! taken by git as an option.
 
 pub mod commit;
 pub mod commit_message;
