@@ -55,6 +55,9 @@ impl Repo {
             .current_dir(&self.path)
             .env("GIT_EDITOR", "true")
             .env("LC_ALL", "C")
+            // The test's own `status` and `diff` must not refresh the index either, or the
+            // snapshots of the user's index would differ because of the test.
+            .env("GIT_OPTIONAL_LOCKS", "0")
             .stdin(std::process::Stdio::null())
             .output()
             .expect("git runs")

@@ -1,7 +1,7 @@
 //! Why a git operation could not be done. Outcomes a caller must decide about (a merge
 //! conflict, a ref that moved, an operation in progress) are typed values, not errors.
 
-use super::version::GitVersion;
+use super::version::{GitVersion, MINIMUM_VERSION};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -63,7 +63,7 @@ pub enum GitError {
 }
 
 impl GitError {
-    /// An [`GitError::Invalid`] with `reason`.
+    /// A [`GitError::Invalid`] with `reason`.
     pub fn invalid(reason: impl Into<String>) -> GitError {
         GitError::Invalid {
             reason: reason.into(),
@@ -86,7 +86,7 @@ impl fmt::Display for GitError {
                 f,
                 "cannot run git (`{}`): {reason}; isolation needs git {} or newer on the PATH",
                 program.display(),
-                GitVersion::minimum()
+                MINIMUM_VERSION
             ),
             GitError::TooOld {
                 program,

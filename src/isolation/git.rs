@@ -4,7 +4,7 @@
 
 use super::error::GitError;
 use super::oid::Oid;
-use super::version::GitVersion;
+use super::version::{GitVersion, MINIMUM_VERSION};
 use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -54,7 +54,7 @@ impl Git {
         if !path.is_dir() {
             return Err(GitError::NotARepository {
                 path,
-                reason: "no such folder".to_string(),
+                reason: "it is not a folder".to_string(),
             });
         }
         let mut git = Git {
@@ -128,7 +128,7 @@ impl Git {
             Some(_) => Err(GitError::TooOld {
                 program: program.to_path_buf(),
                 found: line,
-                needed: GitVersion::minimum(),
+                needed: MINIMUM_VERSION,
             }),
             None => Err(GitError::Missing {
                 program: program.to_path_buf(),

@@ -19,11 +19,6 @@ pub const MINIMUM_VERSION: GitVersion = GitVersion {
 };
 
 impl GitVersion {
-    /// The oldest version isolation works with.
-    pub fn minimum() -> GitVersion {
-        MINIMUM_VERSION
-    }
-
     /// The version a `git --version` line announces: `git version 2.47.3`, also with a
     /// vendor's suffix (`2.39.2 (Apple Git-143)`, `2.45.1.windows.1`).
     pub fn parse(line: &str) -> Option<GitVersion> {
