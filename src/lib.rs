@@ -13,6 +13,7 @@ pub mod events;
 pub mod fmt;
 pub mod graph;
 pub mod ir;
+pub mod isolation;
 pub mod plan;
 pub mod render;
 pub mod runtime;

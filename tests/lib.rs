@@ -13,6 +13,7 @@ mod events;
 mod fmt;
 mod gemini_server;
 mod graph;
+mod isolation_git;
 mod lifecycle;
 mod limits;
 mod model_server;

@@ -1,0 +1,171 @@
+//! The worktrees task attempts run in: added detached at a commit in a folder wfc chooses,
+//! listed, and removed again, also when a task deleted the folder or its `.git` file.
+
+use super::error::GitError;
+use super::git::{absolute, Git};
+use super::oid::Oid;
+use std::path::{Path, PathBuf};
+
+/// One worktree of the repository, as `git worktree list` describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Worktree {
+    /// Its folder.
+    pub path: PathBuf,
+    /// The commit checked out (`None` for a bare repository's entry or an unborn branch).
+    pub head: Option<Oid>,
+    /// The branch checked out (`refs/heads/...`), or `None` if detached.
+    pub branch: Option<String>,
+    /// Whether it is locked against pruning.
+    pub locked: bool,
+    /// Whether git found it gone (its folder or `.git` file deleted) and would prune it.
+    pub prunable: bool,
+}
+
+impl Git {
+    /// Adds a worktree in `folder` (made if missing; git refuses one that holds files) with
+    /// `commit` checked out and no branch (detached), so no branch is made or moved. Returns
+    /// the folder as an absolute path.
+    pub fn add_worktree(&self, folder: &Path, commit: &Oid) -> Result<PathBuf, GitError> {
+        let folder = absolute(folder)?;
+        self.command()
+            .args(["worktree", "add", "--detach", "--quiet", "--end-of-options"])
+            .arg(&folder)
+            .arg(commit)
+            .run()?;
+        Ok(folder)
+    }
+
+    /// Removes the worktree in `folder`, with whatever changes it holds, and forgets it. A
+    /// folder that is gone and no longer registered is already removed; a folder that exists
+    /// but is not a linked worktree of this repository (the main checkout, a stranger's
+    /// folder) is refused and left alone.
+    pub fn remove_worktree(&self, folder: &Path) -> Result<(), GitError> {
+        let folder = absolute(folder)?;
+        let Some(worktree) = self.find_worktree(&folder)? else {
+            if folder.exists() {
+                return Err(GitError::invalid(format!(
+                    "`{}` is not a linked worktree of `{}`, so wfc does not remove it",
+                    folder.display(),
+                    self.common_dir().display()
+                )));
+            }
+            return Ok(());
+        };
+        // Forced twice: removes it with uncommitted and untracked files, and when locked.
+        let removed = self
+            .command()
+            .args([
+                "worktree",
+                "remove",
+                "--force",
+                "--force",
+                "--end-of-options",
+            ])
+            .arg(&worktree.path)
+            .run();
+        let Err(refused) = removed else {
+            return Ok(());
+        };
+        // git refuses when it cannot check the folder is the worktree: the task deleted or
+        // replaced its `.git` file, or deleted the folder. The folder is registered as this
+        // repository's worktree, so it is wfc's to delete; pruning then forgets the entry,
+        // whose `.git` file is gone.
+        if worktree.path.symlink_metadata().is_ok() {
+            let removal = if worktree.path.is_dir() && !worktree.path.is_symlink() {
+                std::fs::remove_dir_all(&worktree.path)
+            } else {
+                std::fs::remove_file(&worktree.path)
+            };
+            removal.map_err(|error| {
+                GitError::io(
+                    format!("remove the worktree `{}`", worktree.path.display()),
+                    &error,
+                )
+            })?;
+        }
+        if worktree.locked {
+            self.command()
+                .args(["worktree", "unlock", "--end-of-options"])
+                .arg(&worktree.path)
+                .run()?;
+        }
+        self.prune_worktrees()?;
+        match self.find_worktree(&folder)? {
+            None => Ok(()),
+            Some(_) => Err(refused),
+        }
+    }
+
+    /// Every worktree of the repository, the main one first.
+    pub fn worktrees(&self) -> Result<Vec<Worktree>, GitError> {
+        let output = self
+            .command()
+            .args(["worktree", "list", "--porcelain", "-z"])
+            .run()?;
+        let mut worktrees = Vec::new();
+        let mut current: Option<Worktree> = None;
+        // Each worktree is a run of `KEY VALUE` (or `KEY`) fields ended by an empty one.
+        for field in output.fields() {
+            let (key, value) = field.split_once(' ').unwrap_or((field.as_str(), ""));
+            match (key, current.as_mut()) {
+                ("worktree", _) => {
+                    worktrees.extend(current.take());
+                    current = Some(Worktree {
+                        path: PathBuf::from(value),
+                        head: None,
+                        branch: None,
+                        locked: false,
+                        prunable: false,
+                    });
+                }
+                ("HEAD", Some(worktree)) => worktree.head = Oid::parse(value).ok(),
+                ("branch", Some(worktree)) => worktree.branch = Some(value.to_string()),
+                ("locked", Some(worktree)) => worktree.locked = true,
+                ("prunable", Some(worktree)) => worktree.prunable = true,
+                ("", _) => worktrees.extend(current.take()),
+                _ => {}
+            }
+        }
+        worktrees.extend(current);
+        Ok(worktrees)
+    }
+
+    /// The linked worktrees whose folders are inside `prefix` (wfc's folder of worktrees).
+    pub fn worktrees_under(&self, prefix: &Path) -> Result<Vec<Worktree>, GitError> {
+        let prefix = comparable(&absolute(prefix)?);
+        Ok(self
+            .worktrees()?
+            .into_iter()
+            .skip(1)
+            .filter(|worktree| comparable(&worktree.path).starts_with(&prefix))
+            .collect())
+    }
+
+    /// Makes git forget every worktree whose folder or `.git` file is gone.
+    pub fn prune_worktrees(&self) -> Result<(), GitError> {
+        self.command().args(["worktree", "prune"]).run()?;
+        Ok(())
+    }
+
+    /// The linked worktree (never the main checkout) registered at `folder`.
+    fn find_worktree(&self, folder: &Path) -> Result<Option<Worktree>, GitError> {
+        let wanted = comparable(folder);
+        Ok(self
+            .worktrees()?
+            .into_iter()
+            .skip(1)
+            .find(|worktree| worktree.path == folder || comparable(&worktree.path) == wanted))
+    }
+}
+
+/// `path` with symbolic links resolved as far as it exists, so a folder named through a link
+/// (`/tmp` on some systems) compares equal to the name git stored.
+fn comparable(path: &Path) -> PathBuf {
+    if let Ok(real) = path.canonicalize() {
+        return real;
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => comparable(parent).join(name),
+        _ => path.to_path_buf(),
+    }
+}
