@@ -91,6 +91,29 @@ pub fn contract(make: &dyn Fn() -> Arc<dyn TaskBackend>) {
     a_run_settles_only_when_nothing_can_happen(&*make());
     a_task_is_marked_done_by_hand_only_when_nothing_runs_it(&*make());
     a_run_planned_again_keeps_what_is_unchanged_in_one_step(&*make());
+    an_output_commit_is_stored_with_the_success_and_cleared_by_a_reset(&*make());
+}
+
+fn an_output_commit_is_stored_with_the_success_and_cleared_by_a_reset(backend: &dyn TaskBackend) {
+    start(backend, "out", &plan(&[("a", &[], 0)]));
+    let k = key("out", "a");
+    backend
+        .claim_task(&k, "w", 2_000, 10_000)
+        .expect("claim")
+        .expect("won");
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    backend
+        .complete_task_with_output(&k, "w", "done", Some(commit), 2_001)
+        .expect("complete");
+    let task = backend.get_task(&k).expect("task");
+    assert_eq!(
+        (task.state, task.output.as_deref()),
+        (TaskState::Succeeded, Some(commit))
+    );
+    backend
+        .reset_tasks("out", &[reset("a")], 2_002)
+        .expect("reset");
+    assert_eq!(backend.get_task(&k).expect("task").output, None);
 }
 
 /// Plans run `run` again as `new` with the core's rule, as `wfc resume --replan` does.

@@ -837,7 +837,10 @@ fn a_store_of_the_first_schema_is_read_as_it_is_and_upgraded_by_a_write() {
     };
     rusqlite::Connection::open(&path)
         .and_then(|c| {
-            c.execute_batch("DROP TABLE run_places; DROP TABLE run_plans; PRAGMA user_version = 1;")
+            c.execute_batch(
+                "DROP TABLE run_places; DROP TABLE run_plans; \
+                 ALTER TABLE tasks DROP COLUMN output; PRAGMA user_version = 1;",
+            )
         })
         .expect("make it a version-1 store");
     let (code, text, stderr) = wfc(dir.path(), &["status", &run]);

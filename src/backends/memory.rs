@@ -130,6 +130,7 @@ impl TaskBackend for MemoryBackend {
             finished_at: None,
             result: None,
             last_error: None,
+            output: None,
         };
         let is_gate = spec.action.waits_for_person();
         run.order.push(spec.id.clone());

@@ -397,7 +397,12 @@ fn int(value: usize) -> i64 {
 macro_rules! task_columns {
     () => {
         "run, id, state, attempts, max_attempts, worker, lease_until, started_at, finished_at, \
-         result, last_error"
+         result, last_error, output"
+    };
+    // A store older than schema version 3, read as it is, has no `output` column.
+    (before 3) => {
+        "run, id, state, attempts, max_attempts, worker, lease_until, started_at, finished_at, \
+         result, last_error, NULL"
     };
 }
 
@@ -406,17 +411,17 @@ macro_rules! task_columns {
 fn read_for_change(tx: &Connection, key: &TaskKey) -> Step<(TaskRecord, TaskFacts)> {
     tx.prepare_cached(
         "SELECT t.run, t.id, t.state, t.attempts, t.max_attempts, t.worker, t.lease_until, \
-         t.started_at, t.finished_at, t.result, t.last_error, t.is_gate, r.state, \
+         t.started_at, t.finished_at, t.result, t.last_error, t.output, t.is_gate, r.state, \
          coalesce(g.generation, 0) \
          FROM tasks t JOIN runs r ON r.id = t.run LEFT JOIN run_plans g ON g.run = t.run \
          WHERE t.run = ?1 AND t.id = ?2",
     )?
     .query_row([&key.run, &key.task], |row| {
         let facts = TaskFacts {
-            run_state: run_state_at(row, 12)?,
-            is_gate: row.get(11)?,
+            run_state: run_state_at(row, 13)?,
+            is_gate: row.get(12)?,
             deps_done: false,
-            plan_generation: row.get(13)?,
+            plan_generation: row.get(14)?,
         };
         Ok((task_record(row)?, facts))
     })
@@ -437,8 +442,8 @@ fn plan_generation(tx: &Connection, run: &str) -> Step<u32> {
 fn write_task(tx: &Connection, task: &TaskRecord) -> Step<()> {
     tx.prepare_cached(
         "UPDATE tasks SET state = ?3, attempts = ?4, max_attempts = ?5, worker = ?6, \
-         lease_until = ?7, started_at = ?8, finished_at = ?9, result = ?10, last_error = ?11 \
-         WHERE run = ?1 AND id = ?2",
+         lease_until = ?7, started_at = ?8, finished_at = ?9, result = ?10, last_error = ?11, \
+         output = ?12 WHERE run = ?1 AND id = ?2",
     )?
     .execute(params![
         task.key.run,
@@ -451,7 +456,8 @@ fn write_task(tx: &Connection, task: &TaskRecord) -> Step<()> {
         task.started_at,
         task.finished_at,
         task.result,
-        task.last_error
+        task.last_error,
+        task.output
     ])?;
     Ok(())
 }
@@ -478,16 +484,26 @@ fn insert_events(tx: &Connection, run: &str, events: &[NewEvent]) -> Step<()> {
     Ok(())
 }
 
-/// The task `key`, or `NotFound`.
-fn read_task(tx: &Connection, key: &TaskKey) -> Step<TaskRecord> {
-    tx.prepare_cached(concat!(
-        "SELECT ",
-        task_columns!(),
-        " FROM tasks WHERE run = ?1 AND id = ?2"
-    ))?
-    .query_row([&key.run, &key.task], task_record)
-    .optional()?
-    .ok_or_else(|| missing(tx, &key.run, &key.task))
+/// The task `key`, or `NotFound`; `current`: the store has every column of this wfc's
+/// schema (a writer's always has).
+fn read_task(tx: &Connection, key: &TaskKey, current: bool) -> Step<TaskRecord> {
+    let sql = if current {
+        concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM tasks WHERE run = ?1 AND id = ?2"
+        )
+    } else {
+        concat!(
+            "SELECT ",
+            task_columns!(before 3),
+            " FROM tasks WHERE run = ?1 AND id = ?2"
+        )
+    };
+    tx.prepare_cached(sql)?
+        .query_row([&key.run, &key.task], task_record)
+        .optional()?
+        .ok_or_else(|| missing(tx, &key.run, &key.task))
 }
 
 fn task_record(row: &Row<'_>) -> rusqlite::Result<TaskRecord> {
@@ -502,6 +518,7 @@ fn task_record(row: &Row<'_>) -> rusqlite::Result<TaskRecord> {
         finished_at: row.get(8)?,
         result: row.get(9)?,
         last_error: row.get(10)?,
+        output: row.get(11)?,
     })
 }
 
@@ -603,6 +620,11 @@ fn insert_task(
 }
 
 impl SqliteBackend {
+    /// Whether the store has the tasks' `output` column (schema version 3).
+    fn has_outputs(&self) -> bool {
+        self.version >= 3
+    }
+
     /// Run `id` as [`TaskBackend::get_run`] gives it, read inside `tx`.
     fn run_record(&self, tx: &Connection, id: &str) -> Step<RunRecord> {
         let path = &self.path;
@@ -661,15 +683,24 @@ impl SqliteBackend {
     }
 }
 
-/// Every task of run `run`, in plan order.
-fn tasks_of(tx: &Connection, run: &str) -> Step<Vec<TaskRecord>> {
+/// Every task of run `run`, in plan order; `current` as for [`read_task`].
+fn tasks_of(tx: &Connection, run: &str, current: bool) -> Step<Vec<TaskRecord>> {
     require_run(tx, run)?;
-    let tasks = tx
-        .prepare_cached(concat!(
+    let sql = if current {
+        concat!(
             "SELECT ",
             task_columns!(),
             " FROM tasks WHERE run = ?1 ORDER BY position, rowid"
-        ))?
+        )
+    } else {
+        concat!(
+            "SELECT ",
+            task_columns!(before 3),
+            " FROM tasks WHERE run = ?1 ORDER BY position, rowid"
+        )
+    };
+    let tasks = tx
+        .prepare_cached(sql)?
         .query_map([run], task_record)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(tasks)
@@ -807,13 +838,16 @@ impl TaskBackend for SqliteBackend {
     }
 
     fn get_task(&self, key: &TaskKey) -> BackendResult<TaskRecord> {
-        self.read(|| format!("read task `{key}`"), |tx| read_task(tx, key))
+        self.read(
+            || format!("read task `{key}`"),
+            |tx| read_task(tx, key, self.has_outputs()),
+        )
     }
 
     fn list_tasks(&self, run: &str) -> BackendResult<Vec<TaskRecord>> {
         self.read(
             || format!("list the tasks of run `{run}`"),
-            |tx| tasks_of(tx, run),
+            |tx| tasks_of(tx, run, self.has_outputs()),
         )
     }
 
@@ -909,7 +943,7 @@ impl TaskBackend for SqliteBackend {
                 require_run(tx, run)?;
                 // A missing task ends the transaction before its commit: all or nothing.
                 for reset in resets {
-                    let mut task = read_task(tx, &TaskKey::new(run, reset.id.clone()))?;
+                    let mut task = read_task(tx, &TaskKey::new(run, reset.id.clone()), true)?;
                     lifecycle::reset(&mut task, reset);
                     write_task(tx, &task)?;
                 }
@@ -932,7 +966,7 @@ impl TaskBackend for SqliteBackend {
             || format!("plan run `{run}` again"),
             |tx| {
                 let record = self.run_record(tx, run)?;
-                let records = decide(&record, &tasks_of(tx, run)?)?;
+                let records = decide(&record, &tasks_of(tx, run, true)?)?;
                 lifecycle::records_fit(plan, &records)?;
                 // The run's tasks are written afresh from the new plan: every row, in its new
                 // position, with its dependencies; what the plan dropped is gone.

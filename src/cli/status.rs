@@ -305,6 +305,7 @@ mod tests {
             finished_at: Some(2_500),
             result: None,
             last_error: None,
+            output: None,
         }
     }
 

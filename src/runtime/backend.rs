@@ -225,8 +225,21 @@ pub trait TaskBackend: Send + Sync {
         result: &str,
         now: Millis,
     ) -> BackendResult<()> {
+        self.complete_task_with_output(key, worker, result, None, now)
+    }
+
+    /// Marks a task `worker` holds as succeeded with `result` and, in a run isolated in git
+    /// worktrees, the output commit its work became, in one transition.
+    fn complete_task_with_output(
+        &self,
+        key: &TaskKey,
+        worker: &str,
+        result: &str,
+        output: Option<&str>,
+        now: Millis,
+    ) -> BackendResult<()> {
         self.update_task(key, "record the result of", &[], &mut |task, _| {
-            lifecycle::complete(task, worker, result, now).map(|()| true)
+            lifecycle::complete(task, worker, result, output, now).map(|()| true)
         })
     }
 

@@ -284,6 +284,10 @@ pub struct TaskRecord {
     pub result: Option<String>,
     /// Why its last attempt failed (or was interrupted).
     pub last_error: Option<String>,
+    /// The commit its work became (its output commit), once it succeeded in a run isolated
+    /// in git worktrees; `None` otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
 }
 
 /// What a successful claim hands the worker.

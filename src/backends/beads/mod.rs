@@ -404,6 +404,7 @@ fn entry(spec: &TaskSpec, issue: String, position: usize) -> TaskEntry {
         finished_at: None,
         result: None,
         last_error: None,
+        output: None,
     }
 }
 
@@ -721,11 +722,12 @@ impl TaskBackend for BeadsBackend {
         }
     }
 
-    fn complete_task(
+    fn complete_task_with_output(
         &self,
         key: &TaskKey,
         worker: &str,
         result: &str,
+        output: Option<&str>,
         now: Millis,
     ) -> BackendResult<()> {
         let task = self.holding(key, worker)?;
@@ -737,7 +739,7 @@ impl TaskBackend for BeadsBackend {
         ));
         self.close(std::slice::from_ref(&task.issue), &reason, worker)?;
         self.transition(key, |task, _, _| {
-            lifecycle::complete(task, worker, result, now).map(|()| (true, ()))
+            lifecycle::complete(task, worker, result, output, now).map(|()| (true, ()))
         })
     }
 

@@ -105,6 +105,9 @@ pub struct TaskEntry {
     pub result: Option<String>,
     /// Why its last attempt failed or was interrupted.
     pub last_error: Option<String>,
+    /// Its output commit, once it succeeded in a run isolated in git worktrees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
 }
 
 impl TaskEntry {
@@ -121,6 +124,7 @@ impl TaskEntry {
             finished_at: self.finished_at,
             result: self.result.clone(),
             last_error: self.last_error.clone(),
+            output: self.output.clone(),
         }
     }
 
@@ -135,6 +139,7 @@ impl TaskEntry {
         self.finished_at = record.finished_at;
         self.result = record.result;
         self.last_error = record.last_error;
+        self.output = record.output;
     }
 }
 

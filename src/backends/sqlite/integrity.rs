@@ -80,12 +80,18 @@ pub fn shape_problems(conn: &Connection) -> rusqlite::Result<Vec<String>> {
         if version < super::schema::added_in(name) {
             continue;
         }
+        // The columns a table of this store's version has.
+        let columns: Vec<String> = columns
+            .iter()
+            .filter(|column| version >= super::schema::column_added_in(name, column))
+            .cloned()
+            .collect();
         match found.get(name) {
             None => problems.push(format!("{kind} `{name}` is missing")),
             Some((found_kind, _)) if found_kind != kind => {
                 problems.push(format!("`{name}` is a {found_kind}, not a {kind}"));
             }
-            Some((_, found_columns)) if found_columns != columns => problems.push(format!(
+            Some((_, found_columns)) if *found_columns != columns => problems.push(format!(
                 "{kind} `{name}` has columns ({}) instead of ({})",
                 found_columns.join(", "),
                 columns.join(", ")

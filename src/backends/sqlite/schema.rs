@@ -55,11 +55,21 @@ pub fn added_in(name: &str) -> i64 {
     }
 }
 
+/// The version of the schema that added column `column` of table `table` (to a table older
+/// than it).
+pub fn column_added_in(table: &str, column: &str) -> i64 {
+    match (table, column) {
+        ("tasks", "output") => 3,
+        _ => 1,
+    }
+}
+
 /// The tables of schema version 3.
 ///
 /// - `runs`: one row a run; `plan` is the JSON of its [`crate::plan::Plan`] snapshot, and
 ///   `workflow` and `source` are copied out of it so listing runs parses no plan.
-/// - `tasks`: one row a task, keyed by run and task id; `position` is its index in the plan.
+/// - `tasks`: one row a task, keyed by run and task id; `position` is its index in the plan;
+///   `output` its output commit in a run isolated in git worktrees (version 3).
 /// - `deps`: `child` waits for `parent`, both tasks of `run`.
 /// - `events`: each run's log, `seq` counting from 1; `data` is JSON.
 /// - `run_places`: where each run works (version 2).
@@ -90,6 +100,7 @@ CREATE TABLE tasks (
     finished_at  INTEGER,
     result       TEXT,
     last_error   TEXT,
+    output       TEXT,
     PRIMARY KEY (run, id)
 );
 CREATE INDEX tasks_by_state ON tasks (run, state, priority, position);
@@ -157,6 +168,7 @@ fn migrate(conn: &Connection) -> Result<(), Stop> {
         }
         if version < 3 {
             conn.execute_batch(run_plans_table!())?;
+            conn.execute_batch("ALTER TABLE tasks ADD COLUMN output TEXT;")?;
         }
         conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))?;
         Ok(())

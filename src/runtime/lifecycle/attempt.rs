@@ -111,16 +111,20 @@ pub fn start(task: &mut TaskRecord, worker: &str, now: Millis) -> BackendResult<
     Ok(())
 }
 
-/// Marks the task `worker` holds as succeeded with `result`.
+/// Marks the task `worker` holds as succeeded with `result`, and `output`, the commit its
+/// work became in a run isolated in git worktrees: both in the one transition, so a task
+/// never succeeds without its output nor has an output without succeeding.
 pub fn complete(
     task: &mut TaskRecord,
     worker: &str,
     result: &str,
+    output: Option<&str>,
     now: Millis,
 ) -> BackendResult<()> {
     require_held(task, worker)?;
     task.state = TaskState::Succeeded;
     task.result = Some(result.to_string());
+    task.output = output.map(str::to_string);
     task.finished_at = Some(now);
     let_go(task);
     Ok(())
@@ -203,7 +207,7 @@ mod tests {
         );
         // The old holder can change it no more.
         assert!(!heartbeat(&mut task, "w", 17, 5));
-        let refused = complete(&mut task, "w", "late", 17).expect_err("not held");
+        let refused = complete(&mut task, "w", "late", None, 17).expect_err("not held");
         assert_eq!(refused.message, "worker `w` does not hold task `t`");
         assert!(heartbeat(&mut task, "v", 17, 5));
         assert_eq!(task.lease_until, Some(22));

@@ -31,5 +31,6 @@ pub(crate) fn task_in(state: super::model::TaskState) -> super::model::TaskRecor
         finished_at: None,
         result: None,
         last_error: None,
+        output: None,
     }
 }

@@ -50,6 +50,7 @@ pub fn reset(task: &mut TaskRecord, reset: &TaskReset) {
     task.max_attempts = task.attempts.saturating_add(reset.retry).saturating_add(1);
     task.finished_at = None;
     task.result = None;
+    task.output = None;
     let_go(task);
 }
 
@@ -79,6 +80,7 @@ pub fn mark_done(task: &mut TaskRecord, result: &str, now: Millis) -> BackendRes
     may_mark_done(task)?;
     task.state = TaskState::Succeeded;
     task.result = Some(result.to_string());
+    task.output = None;
     task.last_error = None;
     task.finished_at = Some(now);
     let_go(task);
@@ -114,6 +116,7 @@ mod tests {
             finished_at: Some(5),
             result: None,
             last_error: Some("exit 1".into()),
+            output: None,
         };
         let why = TaskReset {
             id: "t".into(),
@@ -150,6 +153,7 @@ mod tests {
             finished_at: None,
             result: None,
             last_error: None,
+            output: None,
         };
         interrupt(&mut task, "the engine was stopped");
         assert_eq!(task.state, TaskState::Pending);

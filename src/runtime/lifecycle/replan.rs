@@ -140,6 +140,7 @@ pub fn replan(
                 finished_at: None,
                 result: None,
                 last_error: None,
+                output: None,
             },
         };
         tasks.push((record, fate));
