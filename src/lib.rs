@@ -24,3 +24,4 @@ pub mod suggest;
 pub mod syntax;
 pub mod user_file;
 pub mod workspace_path;
+pub mod workspaces;

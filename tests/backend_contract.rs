@@ -13,6 +13,7 @@ pub fn plan(tasks: &[(&str, &[&str], u32)]) -> Plan {
         source: "contract.wf".into(),
         workflow: "contract".into(),
         params: Vec::new(),
+        isolation: Default::default(),
         secrets: Vec::new(),
         tasks: tasks
             .iter()

@@ -9,6 +9,7 @@ mod fmt;
 mod graph;
 mod human;
 mod inputs;
+mod isolation;
 mod list;
 mod logs;
 mod output;
@@ -78,6 +79,12 @@ enum Command {
         workflow: Option<String>,
         #[command(flatten)]
         params: plan::ParamArgs,
+        /// `git`: every task attempt works in a git worktree of its own at its start commit
+        /// (the run's base, or its upstream tasks' work), its work becomes a commit, and the
+        /// result a branch; the checkout is never touched. `none`: every task works in the
+        /// folder.
+        #[arg(long, value_enum, default_value = "none")]
+        isolation: isolation::IsolationChoice,
         #[command(flatten)]
         exec: run::ExecArgs,
     },
@@ -278,8 +285,16 @@ pub fn main() -> ExitCode {
             file,
             workflow,
             params,
+            isolation,
             exec,
-        } => run::run(&file, workflow.as_deref(), &params, &exec, &output),
+        } => run::run(
+            &file,
+            workflow.as_deref(),
+            &params,
+            isolation,
+            &exec,
+            &output,
+        ),
         Command::Resume {
             run,
             replan,

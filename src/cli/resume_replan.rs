@@ -28,13 +28,16 @@ pub fn plan_from_file(record: &RunRecord, workspace: &Path) -> Result<Plan, Stri
                 record.id, record.plan.source
             )
         })?;
-    if planned.plan.version != PLAN_VERSION {
+    let mut plan = planned.plan;
+    // The run keeps how it isolates its tasks, and the base it started from.
+    plan.isolation = record.plan.isolation.clone();
+    if plan.version != PLAN_VERSION {
         return Err(format!(
             "cannot plan run {} again: its plan has version {}",
-            record.id, planned.plan.version
+            record.id, plan.version
         ));
     }
-    Ok(planned.plan)
+    Ok(plan)
 }
 
 /// What planning again does to the run's tasks as they are now, without storing anything

@@ -260,6 +260,7 @@ mod tests {
             source: "t.wf".into(),
             workflow: "t".into(),
             params: Vec::new(),
+            isolation: Default::default(),
             secrets: Vec::new(),
             tasks: tasks
                 .iter()

@@ -1,5 +1,6 @@
 //! `wfc run`, `wfc resume` and `wfc worker`: the commands that execute tasks.
 
+use super::isolation::IsolationChoice;
 use super::output::Output;
 use super::plan::{plan_from_args, ParamArgs, Planned};
 use super::store::{self, Store};
@@ -44,13 +45,14 @@ pub fn run(
     path: &Path,
     workflow: Option<&str>,
     params: &ParamArgs,
+    isolation: IsolationChoice,
     exec: &ExecArgs,
     output: &Output,
 ) -> ExitCode {
     let run_id = new_run_id();
     let workspace = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     match plan_from_args(path, workflow, params, false, &run_id, output) {
-        Ok(planned) => start(run_id, planned, workspace, None, exec, output),
+        Ok(planned) => start(run_id, planned, workspace, isolation, None, exec, output),
         Err(code) => code,
     }
 }
@@ -85,7 +87,22 @@ pub fn rerun(old_run: &str, secrets: &[String], exec: &ExecArgs, output: &Output
     };
     let run_id = new_run_id();
     match super::replan::replan(&old.plan, &workspace, &run_id, input) {
-        Ok(planned) => start(run_id, planned, workspace, Some(old_run), exec, output),
+        Ok(planned) => {
+            // The new run is isolated as the old one was, from the commit it starts at.
+            let isolation = match old.plan.isolation {
+                crate::plan::Isolation::None => IsolationChoice::None,
+                crate::plan::Isolation::Git { .. } => IsolationChoice::Git,
+            };
+            start(
+                run_id,
+                planned,
+                workspace,
+                isolation,
+                Some(old_run),
+                exec,
+                output,
+            )
+        }
         Err(message) => output.fail(&format!(
             "cannot plan run {old_run}'s workflow again from {}: {message}",
             old.plan.source
@@ -111,11 +128,21 @@ fn start(
     run_id: String,
     planned: Planned,
     workspace: PathBuf,
+    isolation: IsolationChoice,
     rerun_of: Option<&str>,
     exec: &ExecArgs,
     output: &Output,
 ) -> ExitCode {
-    let Planned { plan, secrets } = planned;
+    let Planned { mut plan, secrets } = planned;
+    match super::isolation::decide(isolation, &workspace, &run_id) {
+        Ok((isolation, note)) => {
+            plan.isolation = isolation;
+            if let Some(note) = note {
+                output.error(&note);
+            }
+        }
+        Err(message) => return output.fail(&message),
+    }
     // Everything the run will need is checked before anything is stored: a run that cannot
     // start must not be left behind for a worker to pick up.
     let prepared = match Prepared::new(exec, &workspace, Some((&plan, &workspace))) {

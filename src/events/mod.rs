@@ -61,6 +61,8 @@ pub enum EventKind {
     AttemptStopped,
     /// The run's plan was replaced by planning its file again (`wfc resume --replan`).
     RunReplanned,
+    /// Where a run that succeeded left its result (its branch, in a run isolated in git).
+    RunResult,
 }
 
 impl EventKind {
@@ -83,6 +85,7 @@ impl EventKind {
             EventKind::RunFinished => "run_finished",
             EventKind::AttemptStopped => "attempt_stopped",
             EventKind::RunReplanned => "run_replanned",
+            EventKind::RunResult => "run_result",
         }
     }
 }

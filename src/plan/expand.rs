@@ -121,6 +121,7 @@ pub fn instantiate(
         source: checked.key.to_string(),
         workflow: workflow.name.clone(),
         params,
+        isolation: Default::default(),
         secrets,
         tasks: expander.tasks,
     };

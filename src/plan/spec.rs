@@ -28,6 +28,35 @@ pub struct Plan {
     /// The tasks in a topological order: every task comes after all its dependencies, and
     /// otherwise in the order of the source.
     pub tasks: Vec<TaskSpec>,
+    /// How the run keeps its tasks' work apart, decided when it starts (`wfc plan` shows
+    /// none): absent in the snapshots of runs that worked in their folder.
+    #[serde(default, skip_serializing_if = "Isolation::is_none")]
+    pub isolation: Isolation,
+}
+
+/// How a run keeps its tasks' work apart.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum Isolation {
+    /// Every task works in the run's workspace folder.
+    #[default]
+    None,
+    /// Every attempt works in a git worktree of its own at its start commit: the run's base,
+    /// its upstream task's output commit, or a merge of its upstream tasks' outputs
+    /// (docs/architecture.md, "Isolation").
+    Git {
+        /// The commit the run started from (`HEAD` of the workspace then).
+        base: String,
+        /// The branch that gets the run's result: the merge of its final tasks' outputs.
+        branch: String,
+    },
+}
+
+impl Isolation {
+    /// Whether tasks work in the run's folder.
+    pub fn is_none(&self) -> bool {
+        *self == Isolation::None
+    }
 }
 
 impl Plan {

@@ -17,8 +17,9 @@ use super::process::{
 use super::values::Resolver;
 use crate::events::{Event, EventBus, EventKind};
 use crate::plan::{Action, Plan, Shell, TaskSpec};
+use crate::workspaces::{AttemptFolder, AttemptOf, Upstream, Workspace};
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -191,11 +192,26 @@ struct RunInfo {
     workspace: Result<PathBuf, String>,
     /// The generation of the plan read: a claim of a later one makes the engine read again.
     generation: u32,
+    /// How its tasks' work is kept (in its folder, or in git worktrees and commits), or why
+    /// this engine cannot work on it.
+    work: Result<Arc<dyn Workspace>, String>,
+}
+
+/// What an attempt's commands run with: its task, where it records its processes, its
+/// environment and the folder its `workdir` is relative to.
+#[derive(Clone, Copy)]
+struct AttemptScope<'a> {
+    key: &'a TaskKey,
+    hook: &'a SpawnHook,
+    spec: &'a TaskSpec,
+    env: &'a [(String, String)],
+    root: &'a Path,
 }
 
 /// How one attempt ended.
 enum Attempt {
-    Succeeded(String),
+    /// Its result, and its output commit in an isolated run.
+    Succeeded(String, Option<String>),
     Failed(String),
     /// The claim was lost (the lease expired, or the run was cancelled): write nothing.
     Lost,
@@ -290,10 +306,20 @@ impl Engine {
             },
             None => Ok(self.config.workspace.clone()),
         };
+        let work = match &workspace {
+            Ok(root) => {
+                let (plan, root, id) = (record.plan.clone(), root.clone(), run.to_string());
+                tokio::task::spawn_blocking(move || crate::workspaces::open(&plan, &root, &id))
+                    .await
+                    .unwrap_or_else(|error| Err(error.to_string()))
+            }
+            Err(why) => Err(why.clone()),
+        };
         let info = Arc::new(RunInfo {
             plan: Arc::new(record.plan),
             workspace,
             generation: record.plan_generation,
+            work,
         });
         self.runs
             .lock()
@@ -305,15 +331,6 @@ impl Engine {
     /// The plan snapshot of `run`.
     async fn plan(&self, run: &str) -> Result<Arc<Plan>, EngineError> {
         Ok(Arc::clone(&self.run_info(run).await?.plan))
-    }
-
-    /// The folder `run`'s tasks run in (their `workdir` is relative to it), or why this engine
-    /// cannot reach it.
-    async fn workspace(&self, run: &str) -> Result<PathBuf, String> {
-        match self.run_info(run).await {
-            Ok(info) => info.workspace.clone(),
-            Err(error) => Err(error.to_string()),
-        }
     }
 
     /// Works until the run ends (or, for a worker, until stopped or idle). Returns the run's
@@ -525,6 +542,9 @@ impl Engine {
         }
         let id = run.to_string();
         let tasks = self.call(move |b| b.list_tasks(&id)).await?;
+        if state == RunState::Succeeded {
+            self.deliver_result(run, &tasks).await;
+        }
         let counts = count_states(&tasks);
         self.emit(
             run,
@@ -535,16 +555,122 @@ impl Engine {
         Ok(Some(state))
     }
 
+    /// The outputs that stand for the tasks `deps` of `run` (see `workspaces::outputs_of`),
+    /// read from the store.
+    async fn upstream_outputs(
+        &self,
+        run: &str,
+        plan: &Arc<Plan>,
+        deps: &[String],
+    ) -> Result<Vec<Upstream>, EngineError> {
+        if deps.is_empty() || plan.isolation.is_none() {
+            return Ok(Vec::new());
+        }
+        let (run, plan, deps) = (run.to_string(), Arc::clone(plan), deps.to_vec());
+        self.call(move |b| {
+            let mut failure = None;
+            let found = crate::workspaces::outputs_of(&plan, &deps, |task| {
+                match b.get_task(&TaskKey::new(run.clone(), task)) {
+                    Ok(record) => record.output,
+                    Err(error) => {
+                        failure.get_or_insert(error);
+                        None
+                    }
+                }
+            });
+            failure.map_or(Ok(found), Err)
+        })
+        .await
+    }
+
+    /// Makes the result of `run`, which succeeded, from its final tasks' outputs (the result
+    /// branch of an isolated run) and says where it is.
+    async fn deliver_result(&self, run: &str, tasks: &[TaskRecord]) {
+        let Ok(info) = self.run_info(run).await else {
+            return;
+        };
+        let Ok(work) = info.work.as_ref().map(Arc::clone) else {
+            return;
+        };
+        let outputs: HashMap<&str, &str> = tasks
+            .iter()
+            .filter_map(|t| Some((t.key.task.as_str(), t.output.as_deref()?)))
+            .collect();
+        let finals = crate::workspaces::final_tasks(&info.plan);
+        let finals = crate::workspaces::outputs_of(&info.plan, &finals, |task| {
+            outputs.get(task).map(|output| output.to_string())
+        });
+        let id = run.to_string();
+        match tokio::task::spawn_blocking(move || work.finish(&id, &finals)).await {
+            Ok(Ok(Some(message))) => self.emit(
+                run,
+                EventKind::RunResult,
+                None,
+                serde_json::json!({ "message": message }),
+            ),
+            Ok(Ok(None)) => {}
+            Ok(Err(why)) => eprintln!("warning: the result of run {run}: {why}"),
+            Err(error) => eprintln!("warning: the result of run {run}: {error}"),
+        }
+    }
+
+    /// Keeps the work of an attempt that succeeded: its output commit in an isolated run.
+    async fn keep_work(
+        &self,
+        info: &RunInfo,
+        of: &AttemptOf,
+        folder: &AttemptFolder,
+    ) -> Result<Option<String>, String> {
+        let Ok(work) = &info.work else {
+            return Ok(None);
+        };
+        let (work, of, folder) = (Arc::clone(work), of.clone(), folder.clone());
+        tokio::task::spawn_blocking(move || work.keep(&of, &folder))
+            .await
+            .unwrap_or_else(|error| Err(error.to_string()))
+    }
+
+    /// Gives up the work of an attempt that failed: its changes are kept (a ref in an isolated
+    /// run) and described for the next attempt; its folder stays only if the task fails for
+    /// good. Returns the description.
+    async fn discard_work(
+        &self,
+        info: &RunInfo,
+        key: &TaskKey,
+        of: &AttemptOf,
+        folder: &AttemptFolder,
+        error: &str,
+    ) -> Option<String> {
+        let work = Arc::clone(info.work.as_ref().ok()?);
+        // Whether the task will be tried again, as the core's rule decides on the record now.
+        let (k, worker, error) = (key.clone(), self.config.worker.clone(), error.to_string());
+        let again = self
+            .call(move |b| {
+                let mut task = b.get_task(&k)?;
+                crate::runtime::lifecycle::fail(&mut task, &worker, &error, true, now_millis())
+            })
+            .await
+            .unwrap_or(false);
+        let (of, folder) = (of.clone(), folder.clone());
+        match tokio::task::spawn_blocking(move || work.discard(&of, &folder, !again)).await {
+            Ok(Ok(kept)) => kept,
+            Ok(Err(why)) => {
+                eprintln!("warning: {key}: {why}");
+                None
+            }
+            Err(error) => {
+                eprintln!("warning: {key}: {error}");
+                None
+            }
+        }
+    }
+
     /// One attempt of a claimed task, from start to the write of its outcome.
     async fn attempt(self: &Arc<Self>, key: &TaskKey, claim: Claim) -> Result<(), EngineError> {
         // The claim says which plan the task belongs to: one planned again after this engine
         // read the run is read anew, so the task runs as the new plan says.
-        let plan = Arc::clone(
-            &self
-                .run_info_of(&key.run, claim.plan_generation)
-                .await?
-                .plan,
-        );
+        let info = self.run_info_of(&key.run, claim.plan_generation).await?;
+        let plan = Arc::clone(&info.plan);
         let Some(spec) = plan.task(&key.task).cloned() else {
             let (k, w) = (key.clone(), self.config.worker.clone());
             let error = format!("the run's plan has no task `{}`", key.task);
@@ -574,6 +700,43 @@ impl Engine {
             serde_json::json!({ "attempt": claim.attempt, "title": spec.title }),
         );
         let started = Instant::now();
+        let of = AttemptOf {
+            run: key.run.clone(),
+            task: key.task.clone(),
+            title: spec.title.clone(),
+            attempt: claim.attempt,
+        };
+        // The attempt's folder: the run's, or a worktree at its start commit. A task that
+        // cannot start there (its upstream tasks' work conflicts) fails before it runs.
+        let prepared = match &info.work {
+            Ok(work) => {
+                let upstream = self.upstream_outputs(&key.run, &plan, &spec.deps).await?;
+                let (work, of) = (Arc::clone(work), of.clone());
+                tokio::task::spawn_blocking(move || work.prepare(&of, &upstream))
+                    .await
+                    .unwrap_or_else(|error| Err(error.to_string()))
+            }
+            Err(why) => Err(why.clone()),
+        };
+        let folder = match prepared {
+            Ok(folder) => folder,
+            Err(why) => {
+                let error = self
+                    .bus
+                    .redactor()
+                    .text(&format!("the task could not start: {why}"));
+                let (k, w, e) = (key.clone(), self.config.worker.clone(), error.clone());
+                self.call(move |b| b.fail_task(&k, &w, &e, false, now_millis()))
+                    .await?;
+                self.emit(
+                    run,
+                    EventKind::TaskFailed,
+                    Some(&key.task),
+                    serde_json::json!({ "attempt": claim.attempt, "error": error }),
+                );
+                return Ok(());
+            }
+        };
         // The heartbeat keeps the lease while the attempt runs; losing it cancels the attempt.
         let (cancel_tx, cancel_rx) = watch::channel(false);
         let heartbeat = {
@@ -583,22 +746,35 @@ impl Engine {
         };
         // The environment (with secrets and results filled in) is resolved once per attempt,
         // for the work and every verify command.
-        let outcome = self.do_attempt(key, &spec, &claim, cancel_rx.clone()).await;
+        let outcome = self
+            .do_attempt(key, &spec, &claim, &folder.root, cancel_rx.clone())
+            .await;
         heartbeat.abort();
         let lost = *cancel_rx.borrow();
         let outcome = match outcome {
             _ if lost => Attempt::Lost,
-            Ok(result) => Attempt::Succeeded(result),
+            Ok(result) => match self.keep_work(&info, &of, &folder).await {
+                Ok(output) => Attempt::Succeeded(result, output),
+                Err(why) => Attempt::Failed(format!("its work could not be kept: {why}")),
+            },
             Err(error) => Attempt::Failed(error),
         };
         let elapsed = started.elapsed().as_secs_f64();
         match outcome {
             Attempt::Lost => {}
-            Attempt::Succeeded(result) => {
+            Attempt::Succeeded(result, output) => {
                 let result = self.bus.redactor().text(&result);
                 let (k, w) = (key.clone(), self.config.worker.clone());
                 if self
-                    .call(move |b| b.complete_task(&k, &w, &result, now_millis()))
+                    .call(move |b| {
+                        b.complete_task_with_output(
+                            &k,
+                            &w,
+                            &result,
+                            output.as_deref(),
+                            now_millis(),
+                        )
+                    })
                     .await
                     .is_ok()
                 {
@@ -611,6 +787,10 @@ impl Engine {
                 }
             }
             Attempt::Failed(error) => {
+                let error = match self.discard_work(&info, key, &of, &folder, &error).await {
+                    Some(kept) => format!("{error}\n\n{kept}"),
+                    None => error,
+                };
                 let error = self.bus.redactor().text(&error);
                 let (k, w, e) = (key.clone(), self.config.worker.clone(), error.clone());
                 // The backend decides whether attempts remain (an interrupted attempt or a
@@ -698,14 +878,21 @@ impl Engine {
         key: &TaskKey,
         spec: &TaskSpec,
         claim: &Claim,
+        root: &Path,
         cancel: watch::Receiver<bool>,
     ) -> Result<String, String> {
         let env = self.task_env(key, spec, claim)?;
         let hook = self.spawn_hook(key, claim.attempt);
+        let scope = AttemptScope {
+            key,
+            hook: &hook,
+            spec,
+            env: &env,
+            root,
+        };
         let result = match &spec.action {
             Action::Command { run: shell } => {
-                self.shell(key, &hook, spec, &env, shell, cancel.clone(), true)
-                    .await?
+                self.shell(&scope, shell, cancel.clone(), true).await?
             }
             Action::Agent {
                 profile,
@@ -732,7 +919,7 @@ impl Engine {
                     profile: profile.clone(),
                     agent: agent.clone(),
                     on_spawn: Some(hook.clone()),
-                    workdir: self.workspace(&key.run).await?.join(&spec.workdir),
+                    workdir: root.join(&spec.workdir),
                     env: env.clone(),
                     timeout: spec.timeout_secs.map(Duration::from_secs),
                     progress: self.progress(key),
@@ -749,7 +936,7 @@ impl Engine {
             // Gates and human tasks wait for a person and never reach here.
             Action::Gate { .. } => return Ok(String::new()),
         };
-        self.verify(key, &hook, spec, &env, cancel, result).await
+        self.verify(&scope, cancel, result).await
     }
 
     /// Puts a gate, or a task for a person (the `human` adapter), in waiting: it holds no
@@ -856,17 +1043,20 @@ impl Engine {
     }
 
     /// Runs shell text with its values in `WF_ARG_n`; returns stdout's tail, or why it failed.
-    #[allow(clippy::too_many_arguments)]
     async fn shell(
         &self,
-        key: &TaskKey,
-        hook: &SpawnHook,
-        spec: &TaskSpec,
-        env: &[(String, String)],
+        scope: &AttemptScope<'_>,
         shell: &Shell,
         cancel: watch::Receiver<bool>,
         report_output: bool,
     ) -> Result<String, String> {
+        let AttemptScope {
+            key,
+            hook,
+            spec,
+            env,
+            root,
+        } = *scope;
         let resolver = Resolver {
             backend: &*self.backend,
             run: &key.run,
@@ -876,7 +1066,7 @@ impl Engine {
         for arg in &shell.args {
             env.push((arg.name.clone(), resolver.env(&arg.value)?));
         }
-        let cwd = self.workspace(&key.run).await?.join(&spec.workdir);
+        let cwd = root.join(&spec.workdir);
         if !cwd.is_dir() {
             return Err(format!(
                 "the task's workdir {} does not exist",
@@ -955,18 +1145,13 @@ impl Engine {
     /// Runs the task's verify commands after its work; all must pass.
     async fn verify(
         &self,
-        key: &TaskKey,
-        hook: &SpawnHook,
-        spec: &TaskSpec,
-        env: &[(String, String)],
+        scope: &AttemptScope<'_>,
         cancel: watch::Receiver<bool>,
         result: String,
     ) -> Result<String, String> {
+        let (key, spec) = (scope.key, scope.spec);
         for command in &spec.verify {
-            if let Err(error) = self
-                .shell(key, hook, spec, env, command, cancel.clone(), false)
-                .await
-            {
+            if let Err(error) = self.shell(scope, command, cancel.clone(), false).await {
                 self.emit(
                     &key.run,
                     EventKind::VerifyFailed,

@@ -582,6 +582,7 @@ mod tests {
             source: "s.wf".into(),
             workflow: "w".into(),
             params: Vec::new(),
+            isolation: Default::default(),
             secrets: Vec::new(),
             tasks: Vec::new(),
         }

@@ -36,6 +36,13 @@ pub fn create(path: &Path) -> Result<(), BackendError> {
             ),
         )
     })?;
+    // wfc's own folder holds nothing of the user's work: git leaves it out of their status.
+    if parent.file_name().is_some_and(|name| name == ".wfc") {
+        let ignore = parent.join(".gitignore");
+        if !ignore.exists() {
+            let _ = std::fs::write(&ignore, "*\n");
+        }
+    }
     let draft = Draft::new(path);
     build(draft.path()).map_err(|stop| fail(path, stop, || "create it".to_string()))?;
     match std::fs::hard_link(draft.path(), path) {

@@ -1,0 +1,74 @@
+//! `wfc run --isolation git|none`: how a new run keeps its tasks' work apart, decided before
+//! anything is stored. In git, the run starts from the workspace's `HEAD` (its base) and
+//! never touches the checkout; a checkout that cannot give a base is refused with why.
+
+use crate::isolation::{Git, GitError, Head};
+use crate::plan::Isolation;
+use std::path::Path;
+
+/// What `--isolation` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum IsolationChoice {
+    /// Every task attempt in a git worktree of its own; the result on a branch.
+    Git,
+    /// Every task in the run's folder.
+    None,
+}
+
+/// The isolation of new run `run_id` in `workspace`, and a note to show (uncommitted changes
+/// are not part of the run's base), or why the run cannot start.
+pub fn decide(
+    choice: IsolationChoice,
+    workspace: &Path,
+    run_id: &str,
+) -> Result<(Isolation, Option<String>), String> {
+    if choice == IsolationChoice::None {
+        return Ok((Isolation::None, None));
+    }
+    let git = Git::open(workspace).map_err(|error| match error {
+        GitError::NotARepository { .. } => format!(
+            "--isolation git needs a git repository, and {} is not in one (`git init` makes \
+             one; `--isolation none` runs every task in the folder)",
+            workspace.display()
+        ),
+        other => format!("--isolation git: {other}"),
+    })?;
+    let state = git
+        .repo_state()
+        .map_err(|error| format!("--isolation git: {error}"))?;
+    if let Some(operation) = state.operations.first() {
+        return Err(format!(
+            "the repository at {} is in the middle of `{}`: finish or abort it before a run \
+             starts from it",
+            workspace.display(),
+            operation.command()
+        ));
+    }
+    let base = match &state.head {
+        Head::Branch { commit, .. } | Head::Detached { commit } => commit.clone(),
+        Head::Unborn { .. } => {
+            return Err(format!(
+                "the repository at {} has no commit yet: a run starts from a commit (make one \
+                 first)",
+                workspace.display()
+            ))
+        }
+    };
+    let note = (!state.is_clean()).then(|| {
+        format!(
+            "note: the run starts from commit {} ({}); your uncommitted changes are not part of it",
+            base.short(),
+            match &state.head {
+                Head::Branch { name, .. } => format!("`{name}`"),
+                _ => "a detached HEAD".to_string(),
+            }
+        )
+    });
+    Ok((
+        Isolation::Git {
+            base: base.as_str().to_string(),
+            branch: format!("wfc/{run_id}"),
+        },
+        note,
+    ))
+}

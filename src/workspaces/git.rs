@@ -1,0 +1,252 @@
+//! The `git` workspace: each task attempt works in a detached git worktree of its own at its
+//! start commit — the run's base, its upstream task's output commit, or a merge of its
+//! upstream tasks' outputs — so it sees exactly the work of the tasks it depends on. Once its
+//! work and verify commands pass, everything it changed becomes its output commit (kept alive
+//! by `refs/wfc/RUN/tasks/TASK`), and the worktree is removed. At the end the run's branch
+//! points at the merge of its final tasks' outputs. The user's checkout, index and branches
+//! are never touched (docs/architecture.md, "Isolation").
+
+use super::{AttemptFolder, AttemptOf, Upstream, Workspace};
+use crate::isolation::{CommitMessage, Expect, Git, MergeOutcome, Oid, RefName};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Runs each attempt in a worktree of the repository at `git`.
+pub struct GitWorkspace {
+    git: Git,
+    base: Oid,
+    branch: String,
+    /// Where the run's worktrees go: `WORKSPACE/.wfc/worktrees/RUN`.
+    worktrees: PathBuf,
+    /// `WORKSPACE/.wfc`.
+    wfc_folder: PathBuf,
+}
+
+fn failed(what: &str, error: impl std::fmt::Display) -> String {
+    format!("{what}: {error}")
+}
+
+impl GitWorkspace {
+    /// The git workspace of run `run`, whose folder `workspace` is (in) a git repository, from
+    /// `base` with its result going to `branch`.
+    pub fn open(
+        workspace: &std::path::Path,
+        run: &str,
+        base: &str,
+        branch: &str,
+    ) -> Result<GitWorkspace, String> {
+        let git = Git::open(workspace).map_err(|e| failed("the run works in git", e))?;
+        let base = Oid::parse(base).map_err(|e| failed("the run's base commit", e))?;
+        let run_folder = crate::isolation::ref_name::encode_component(run)
+            .map_err(|e| failed("the run's id", e))?;
+        Ok(GitWorkspace {
+            git,
+            base,
+            branch: branch.to_string(),
+            worktrees: workspace.join(".wfc").join("worktrees").join(run_folder),
+            wfc_folder: workspace.join(".wfc"),
+        })
+    }
+
+    fn folder_of(&self, of: &AttemptOf) -> Result<PathBuf, String> {
+        let task = crate::isolation::ref_name::encode_component(&of.task)
+            .map_err(|e| failed("the task's id", e))?;
+        Ok(self.worktrees.join(format!("{task}.{}", of.attempt)))
+    }
+
+    fn message(&self, of: &AttemptOf, title: &str) -> Result<CommitMessage, String> {
+        CommitMessage::new(title)
+            .with_wfc_trailers(&of.run, &of.task, of.attempt)
+            .map_err(|e| failed("the commit message", e))
+    }
+
+    /// Which of `upstream` changed each of `files` since the run's base, for a conflict's
+    /// message.
+    fn who_touched(
+        &self,
+        files: &[String],
+        upstream: &[Upstream],
+    ) -> BTreeMap<String, Vec<String>> {
+        let mut touched: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for task in upstream {
+            let Ok(output) = Oid::parse(&task.output) else {
+                continue;
+            };
+            let changed = self
+                .git
+                .changed_files(&self.base, &output)
+                .unwrap_or_default();
+            for file in files {
+                if changed.iter().any(|change| &change.path == file) {
+                    touched
+                        .entry(file.clone())
+                        .or_default()
+                        .push(task.task.clone());
+                }
+            }
+        }
+        touched
+    }
+
+    /// Merges `commits` (the outputs of `upstream`), or says which files conflict and which
+    /// tasks changed them.
+    fn merge(
+        &self,
+        commits: &[Oid],
+        upstream: &[Upstream],
+        message: &CommitMessage,
+    ) -> Result<Oid, String> {
+        if commits.is_empty() {
+            return Ok(self.base.clone());
+        }
+        match self.git.merge(commits, message) {
+            Ok(MergeOutcome::Merged(commit)) => Ok(commit),
+            Ok(MergeOutcome::Conflict(conflict)) => {
+                let touched = self.who_touched(&conflict.files, upstream);
+                let files: Vec<String> = conflict
+                    .files
+                    .iter()
+                    .map(|file| match touched.get(file) {
+                        Some(tasks) => format!(
+                            "{file} (changed by {})",
+                            tasks
+                                .iter()
+                                .map(|t| format!("`{t}`"))
+                                .collect::<Vec<_>>()
+                                .join(" and ")
+                        ),
+                        None => file.clone(),
+                    })
+                    .collect();
+                Err(format!(
+                    "the work of the tasks it waits for conflicts in {}",
+                    files.join(", ")
+                ))
+            }
+            Err(error) => Err(failed("merging the work of the tasks it waits for", error)),
+        }
+    }
+}
+
+impl Workspace for GitWorkspace {
+    fn prepare(&self, of: &AttemptOf, upstream: &[Upstream]) -> Result<AttemptFolder, String> {
+        let commits = upstream
+            .iter()
+            .map(|task| Oid::parse(&task.output))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| failed("an upstream task's output", e))?;
+        let message = self.message(of, &format!("wfc: the start of {}", of.task))?;
+        let start = self.merge(&commits, upstream, &message)?;
+        let folder = self.folder_of(of)?;
+        // A folder of the same attempt left by a crash is stale: start afresh.
+        if folder.exists() {
+            let _ = self.git.remove_worktree(&folder);
+            let _ = std::fs::remove_dir_all(&folder);
+        }
+        std::fs::create_dir_all(&self.worktrees)
+            .map_err(|e| failed(&format!("creating {}", self.worktrees.display()), e))?;
+        // The worktrees are wfc's, not the user's work: git status in the user's checkout
+        // does not list them (`.wfc/.gitignore` leaves out wfc's whole folder).
+        let ignore = self.wfc_folder.join(".gitignore");
+        if !ignore.exists() {
+            let _ = std::fs::write(&ignore, "*\n");
+        }
+        let root = self
+            .git
+            .add_worktree(&folder, &start)
+            .map_err(|e| failed("creating the attempt's worktree", e))?;
+        Ok(AttemptFolder {
+            root,
+            start: Some(start.as_str().to_string()),
+        })
+    }
+
+    fn keep(&self, of: &AttemptOf, folder: &AttemptFolder) -> Result<Option<String>, String> {
+        let start = folder
+            .start
+            .as_deref()
+            .map(Oid::parse)
+            .transpose()
+            .map_err(|e| failed("the attempt's start commit", e))?
+            .unwrap_or_else(|| self.base.clone());
+        let output = self
+            .git
+            .commit_all(&folder.root, &start, &self.message(of, &of.title)?)
+            .map_err(|e| failed("committing the task's work", e))?;
+        let name =
+            RefName::task_output(&of.run, &of.task).map_err(|e| failed("the task's ref", e))?;
+        self.git
+            .update_ref(&name, &output, &Expect::Anything)
+            .map_err(|e| failed("keeping the task's output", e))?;
+        self.git
+            .remove_worktree(&folder.root)
+            .map_err(|e| failed("removing the attempt's worktree", e))?;
+        Ok(Some(output.as_str().to_string()))
+    }
+
+    fn discard(
+        &self,
+        of: &AttemptOf,
+        folder: &AttemptFolder,
+        keep_folder: bool,
+    ) -> Result<Option<String>, String> {
+        let Some(start) = folder.start.as_deref() else {
+            return Ok(None);
+        };
+        let start = Oid::parse(start).map_err(|e| failed("the attempt's start commit", e))?;
+        let mut kept = None;
+        if folder.root.is_dir() {
+            let title = format!("wfc: failed attempt {} of {}", of.attempt, of.task);
+            let changes = self
+                .git
+                .commit_all(&folder.root, &start, &self.message(of, &title)?)
+                .map_err(|e| failed("keeping the failed attempt's changes", e))?;
+            if changes != start {
+                let name = RefName::attempt(&of.run, &of.task, of.attempt)
+                    .map_err(|e| failed("the attempt's ref", e))?;
+                self.git
+                    .update_ref(&name, &changes, &Expect::Anything)
+                    .map_err(|e| failed("keeping the failed attempt's changes", e))?;
+                let stat = self
+                    .git
+                    .diffstat(&start, &changes)
+                    .map_err(|e| failed("describing the failed attempt's changes", e))?;
+                kept = Some(format!(
+                    "its changes are kept in {}:\n{}",
+                    name.as_str(),
+                    stat.text.trim_end()
+                ));
+            }
+            if !keep_folder {
+                self.git
+                    .remove_worktree(&folder.root)
+                    .map_err(|e| failed("removing the attempt's worktree", e))?;
+            }
+        }
+        Ok(kept)
+    }
+
+    fn finish(&self, run: &str, finals: &[Upstream]) -> Result<Option<String>, String> {
+        let commits = finals
+            .iter()
+            .map(|task| Oid::parse(&task.output))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| failed("a final task's output", e))?;
+        let message = CommitMessage::new(&format!("wfc: the result of run {run}"))
+            .with_trailer("Wfc-Run", run)
+            .map_err(|e| failed("the commit message", e))?;
+        let result = self.merge(&commits, finals, &message)?;
+        let name = RefName::branch(&self.branch).map_err(|e| failed("the result branch", e))?;
+        self.git
+            .update_ref(&name, &result, &Expect::Anything)
+            .map_err(|e| failed("pointing the result branch at the result", e))?;
+        // Every attempt of the run is done: nothing of its worktrees is needed any more
+        // except the folders of attempts that failed for good, which `wfc gc` removes.
+        let _ = std::fs::remove_dir(&self.worktrees);
+        Ok(Some(format!(
+            "the result is on branch {branch} (commit {short}): `git log {branch}`, `git merge {branch}`",
+            branch = self.branch,
+            short = result.short()
+        )))
+    }
+}

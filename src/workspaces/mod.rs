@@ -1,0 +1,129 @@
+//! The Workspace port (ARCHITECTURE.md "Ports"): where a task attempt runs and how its work
+//! is kept. The engine knows only this port; [`folder`] runs every task in the run's folder,
+//! [`git`] runs each attempt in a git worktree of its own at its start commit and turns its
+//! work into an output commit.
+//!
+//! Every method blocks (git runs as a child process): the engine calls them off its async
+//! threads.
+
+pub mod folder;
+pub mod git;
+
+use std::path::PathBuf;
+
+/// One attempt of one task, as the workspace names and describes it.
+#[derive(Clone, Debug)]
+pub struct AttemptOf {
+    /// The run.
+    pub run: String,
+    /// The task's id.
+    pub task: String,
+    /// The task's title: the output commit's message.
+    pub title: String,
+    /// The attempt's number, from 1.
+    pub attempt: u32,
+}
+
+/// A task that `AttemptOf` waits for, with its output commit if it has one (a gate, or a task
+/// marked done by hand, has none: its own upstream tasks' outputs stand for it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upstream {
+    /// The task's id.
+    pub task: String,
+    /// Its output commit.
+    pub output: String,
+}
+
+/// Where an attempt works, as [`Workspace::prepare`] made it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttemptFolder {
+    /// The folder the task's `workdir` is relative to.
+    pub root: PathBuf,
+    /// The commit the folder started from, in an isolated run.
+    pub start: Option<String>,
+}
+
+/// What becomes of a run's work.
+pub trait Workspace: Send + Sync {
+    /// Prepares the folder attempt `of` runs in, from the outputs of the tasks it waits for.
+    /// An error is the task's failure before it starts (a conflict between its upstream
+    /// tasks' work names the files and the tasks).
+    fn prepare(&self, of: &AttemptOf, upstream: &[Upstream]) -> Result<AttemptFolder, String>;
+
+    /// Turns a finished attempt whose work and verify commands passed into its output: the
+    /// commit its work became (`None` where work is not kept as commits). The folder is gone
+    /// afterwards.
+    fn keep(&self, of: &AttemptOf, folder: &AttemptFolder) -> Result<Option<String>, String>;
+
+    /// Gives up a failed attempt: what it changed is kept where a person (and the next
+    /// attempt's prompt) can look at it, and a description of it is returned (`None`: nothing
+    /// changed, or nothing is kept). `keep_folder`: the task failed for good, so its folder
+    /// stays for a person to look into.
+    fn discard(
+        &self,
+        of: &AttemptOf,
+        folder: &AttemptFolder,
+        keep_folder: bool,
+    ) -> Result<Option<String>, String>;
+
+    /// The run's result once it succeeded, from its final tasks' outputs: where it is and
+    /// how to take it, for the user (`None` where the work is already in the folder).
+    fn finish(&self, run: &str, finals: &[Upstream]) -> Result<Option<String>, String>;
+}
+
+/// The workspace run `run` of `plan` works in, in its folder `root`.
+pub fn open(
+    plan: &crate::plan::Plan,
+    root: &std::path::Path,
+    run: &str,
+) -> Result<std::sync::Arc<dyn Workspace>, String> {
+    Ok(match &plan.isolation {
+        crate::plan::Isolation::None => std::sync::Arc::new(folder::FolderWorkspace {
+            root: root.to_path_buf(),
+        }),
+        crate::plan::Isolation::Git { base, branch } => {
+            std::sync::Arc::new(git::GitWorkspace::open(root, run, base, branch)?)
+        }
+    })
+}
+
+/// The outputs that stand for `tasks` of `plan`: each task's output commit, or, for one
+/// without (a gate, a task marked done by hand, a task of a run that was not isolated), the
+/// outputs that stand for the tasks it waits for. `output` reads a task's output commit.
+pub fn outputs_of(
+    plan: &crate::plan::Plan,
+    tasks: &[String],
+    mut output: impl FnMut(&str) -> Option<String>,
+) -> Vec<Upstream> {
+    let mut found = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut todo: Vec<String> = tasks.iter().rev().cloned().collect();
+    while let Some(task) = todo.pop() {
+        if !seen.insert(task.clone()) {
+            continue;
+        }
+        match output(&task) {
+            Some(output) => found.push(Upstream { task, output }),
+            None => {
+                if let Some(spec) = plan.task(&task) {
+                    todo.extend(spec.deps.iter().rev().cloned());
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The tasks of `plan` no other task waits for: whose outputs make the run's result.
+pub fn final_tasks(plan: &crate::plan::Plan) -> Vec<String> {
+    let waited_for: std::collections::HashSet<&str> = plan
+        .tasks
+        .iter()
+        .flat_map(|task| task.deps.iter().map(String::as_str))
+        .collect();
+    plan.tasks
+        .iter()
+        .filter(|task| !waited_for.contains(task.id.as_str()))
+        .map(|task| task.id.clone())
+        .collect()
+}

@@ -1,0 +1,365 @@
+//! Runs isolated in git worktrees (`wfc run --isolation git`), with the real binary, real git
+//! and repositories each test makes: a task sees exactly its upstream tasks' work, the result
+//! is a branch, the user's checkout is never touched, a retry starts clean, and conflicting
+//! work fails the task that would merge it, naming the files and the tasks.
+
+use crate::support::{wfc, TempDir};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Runs git in `dir`; returns its stdout, failing the test if git fails.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "User")
+        .env("GIT_AUTHOR_EMAIL", "user@example.com")
+        .env("GIT_COMMITTER_NAME", "User")
+        .env("GIT_COMMITTER_EMAIL", "user@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A repository with `README` committed on `main`, and `workflow` as `w.wf` committed too.
+fn repo(prefix: &str, workflow: &str) -> (TempDir, PathBuf) {
+    let dir = TempDir::new(prefix);
+    let path = dir.path().join("repo");
+    std::fs::create_dir_all(&path).expect("repository folder");
+    git(&path, &["init", "--quiet", "--initial-branch=main"]);
+    std::fs::write(path.join("README"), "hello\n").expect("README");
+    std::fs::write(path.join("w.wf"), workflow).expect("w.wf");
+    git(&path, &["add", "--all"]);
+    git(&path, &["commit", "--quiet", "--message=base"]);
+    (dir, path)
+}
+
+/// Every file of the checkout but `.git` and wfc's own `.wfc`, with its bytes; the index's
+/// bytes; HEAD; and every branch but wfc's result branches.
+fn checkout(path: &Path) -> (BTreeMap<PathBuf, Vec<u8>>, Vec<u8>, String, String) {
+    fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).expect("read the checkout") {
+            let path = entry.expect("entry").path();
+            let name = path.file_name().unwrap_or_default();
+            if dir == root && (name == ".git" || name == ".wfc") {
+                continue;
+            }
+            if path.is_dir() {
+                walk(root, &path, files);
+            } else {
+                let bytes = std::fs::read(&path).expect("file");
+                files.insert(
+                    path.strip_prefix(root).expect("inside").to_path_buf(),
+                    bytes,
+                );
+            }
+        }
+    }
+    let mut files = BTreeMap::new();
+    walk(path, path, &mut files);
+    let index = std::fs::read(path.join(".git/index")).expect("index");
+    let head = git(path, &["rev-parse", "HEAD"]);
+    let branches: String = git(
+        path,
+        &[
+            "for-each-ref",
+            "refs/heads",
+            "--format=%(refname) %(objectname)",
+        ],
+    )
+    .lines()
+    .filter(|line| !line.starts_with("refs/heads/wfc/"))
+    .map(|line| format!("{line}\n"))
+    .collect();
+    (files, index, head, branches)
+}
+
+/// The id of the run from `wfc run`'s first line.
+fn run_id(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("run "))
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or_else(|| panic!("no run id in {stdout:?}"))
+        .to_string()
+}
+
+/// The files of commit-ish `what`, sorted.
+fn files_of(path: &Path, what: &str) -> Vec<String> {
+    git(path, &["ls-tree", "-r", "--name-only", what])
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// `git fsck --strict` finds nothing wrong, and no worktree but the checkout is left.
+fn tidy(path: &Path) {
+    let fsck = Command::new("git")
+        .args(["fsck", "--strict", "--no-progress"])
+        .current_dir(path)
+        .output()
+        .expect("git fsck");
+    assert!(
+        fsck.status.success() && !String::from_utf8_lossy(&fsck.stdout).contains("error"),
+        "{}{}",
+        String::from_utf8_lossy(&fsck.stdout),
+        String::from_utf8_lossy(&fsck.stderr)
+    );
+    let worktrees = git(path, &["worktree", "list", "--porcelain"]);
+    assert_eq!(
+        worktrees.matches("worktree ").count(),
+        1,
+        "only the user's checkout is left: {worktrees}"
+    );
+}
+
+#[test]
+fn parallel_tasks_see_only_their_upstream_work_and_the_result_branch_holds_the_union() {
+    let signals = TempDir::new("wfc-isolation-signals");
+    let signal = signals.path().display().to_string();
+    // `a` and `b` run at once (each waits until both started), and each notes whether it can
+    // see the other's file; `c` after both sees both.
+    let workflow = format!(
+        "workflow w {{\n  task a {{\n    run = \"echo from-a > a.txt; touch {signal}/a; until [ -e {signal}/b ]; do sleep 0.02; done; sleep 0.2; if [ -e b.txt ]; then echo leak > a-saw-b.txt; fi\"\n  }}\n  task b {{\n    run = \"echo from-b > b.txt; touch {signal}/b; until [ -e {signal}/a ]; do sleep 0.02; done; sleep 0.2; if [ -e a.txt ]; then echo leak > b-saw-a.txt; fi\"\n  }}\n  task c after a, b {{\n    run = \"cat a.txt b.txt > c.txt\"\n  }}\n}}\n"
+    );
+    let (_dir, path) = repo("wfc-isolation-union", &workflow);
+    let before = checkout(&path);
+    let run = wfc(&path, &["run", "w.wf", "--isolation", "git", "-j", "2"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let id = run_id(&run.stdout);
+    let branch = format!("wfc/{id}");
+    assert!(
+        run.stdout
+            .contains(&format!("the result is on branch {branch}")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        files_of(&path, &branch),
+        ["README", "a.txt", "b.txt", "c.txt", "w.wf"],
+        "exactly the union of the tasks' work: neither saw the other's file"
+    );
+    assert_eq!(
+        git(&path, &["show", &format!("{branch}:c.txt")]),
+        "from-a\nfrom-b\n"
+    );
+    for task in ["a", "b", "c"] {
+        git(
+            &path,
+            &[
+                "rev-parse",
+                "--verify",
+                &format!("refs/wfc/{id}/tasks/{task}"),
+            ],
+        );
+    }
+    assert_eq!(
+        checkout(&path),
+        before,
+        "the user's checkout, index, HEAD and branches"
+    );
+    assert_eq!(
+        git(&path, &["status", "--porcelain"]),
+        "",
+        "nothing new in git status"
+    );
+    tidy(&path);
+    // Each task's output is recorded with its success.
+    let status = wfc(&path, &["status", &id, "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).expect("status JSON");
+    let c = status["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["key"]["task"] == "c")
+        .expect("task c");
+    assert_eq!(
+        c["output"].as_str().map(str::to_string),
+        Some(
+            git(&path, &["rev-parse", &format!("refs/wfc/{id}/tasks/c")])
+                .trim()
+                .to_string()
+        )
+    );
+}
+
+#[test]
+fn a_user_who_commits_during_a_run_loses_nothing_and_wfc_moves_nothing() {
+    let signals = TempDir::new("wfc-isolation-user");
+    let signal = signals.path().display().to_string();
+    let workflow = format!(
+        "workflow w {{\n  task slow {{\n    run = \"touch {signal}/started; until [ -e {signal}/go ]; do sleep 0.02; done; echo work > work.txt\"\n  }}\n}}\n"
+    );
+    let (_dir, path) = repo("wfc-isolation-user", &workflow);
+    let base = git(&path, &["rev-parse", "HEAD"]).trim().to_string();
+    let child = Command::new(env!("CARGO_BIN_EXE_wfc"))
+        .args(["run", "w.wf", "--isolation", "git"])
+        .current_dir(&path)
+        .env_remove("WFC_BACKEND")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("wfc starts");
+    let started = std::time::Instant::now();
+    while !signals.path().join("started").exists() {
+        assert!(started.elapsed().as_secs() < 20, "the task never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The user goes on working in their checkout and commits.
+    std::fs::write(path.join("README"), "hello, edited by the user\n").expect("edit");
+    std::fs::write(path.join("mine.txt"), "mine\n").expect("new file");
+    git(&path, &["add", "--all"]);
+    git(&path, &["commit", "--quiet", "--message=the user's work"]);
+    let users = git(&path, &["rev-parse", "HEAD"]).trim().to_string();
+    std::fs::write(signals.path().join("go"), "").expect("go");
+    let output = child.wait_with_output().expect("wfc ends");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let id = run_id(&stdout);
+    assert_eq!(
+        git(&path, &["rev-parse", "main"]).trim(),
+        users,
+        "main is the user's"
+    );
+    assert_eq!(
+        std::fs::read_to_string(path.join("README")).expect("README"),
+        "hello, edited by the user\n"
+    );
+    assert!(
+        !path.join("work.txt").exists(),
+        "the run's work is not in the checkout"
+    );
+    // The run's work starts from where the run started, not from the user's new commit.
+    let result = format!("wfc/{id}");
+    assert_eq!(
+        git(&path, &["rev-parse", &format!("{result}~1")]).trim(),
+        base
+    );
+    assert_eq!(files_of(&path, &result), ["README", "w.wf", "work.txt"]);
+    assert_eq!(git(&path, &["status", "--porcelain"]), "");
+    tidy(&path);
+}
+
+#[test]
+fn a_retry_starts_clean_and_is_told_what_the_failed_attempt_changed() {
+    let workflow = "workflow w {\n  task t {\n    retry = 1\n    run = \"if [ \\\"$WF_ATTEMPT\\\" = 1 ]; then echo junk > junk.txt; exit 1; fi; test ! -e junk.txt; printf '%s' \\\"$WF_PREVIOUS_ERROR\\\" > told.txt\"\n  }\n}\n";
+    let (_dir, path) = repo("wfc-isolation-retry", workflow);
+    let run = wfc(&path, &["run", "w.wf", "--isolation", "git"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let id = run_id(&run.stdout);
+    let branch = format!("wfc/{id}");
+    assert_eq!(files_of(&path, &branch), ["README", "told.txt", "w.wf"]);
+    let told = git(&path, &["show", &format!("{branch}:told.txt")]);
+    assert!(
+        told.contains(&format!("refs/wfc/{id}/attempts/t/1")) && told.contains("junk.txt"),
+        "the retry is told where the failed attempt's changes are, and what they were: {told}"
+    );
+    assert_eq!(
+        files_of(&path, &format!("refs/wfc/{id}/attempts/t/1")),
+        ["README", "junk.txt", "w.wf"],
+        "the failed attempt's changes are kept"
+    );
+    tidy(&path);
+}
+
+#[test]
+fn conflicting_upstream_work_fails_the_task_naming_the_files_and_the_tasks() {
+    let workflow = "workflow w {\n  task a {\n    run = \"echo from-a > README\"\n  }\n  task b {\n    run = \"echo from-b > README\"\n  }\n  task c after a, b {\n    run = \"touch ran\"\n  }\n}\n";
+    let (_dir, path) = repo("wfc-isolation-conflict", workflow);
+    let run = wfc(&path, &["run", "w.wf", "--isolation", "git"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    let id = run_id(&run.stdout);
+    let status = wfc(&path, &["status", &id, "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).expect("status JSON");
+    let c = status["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["key"]["task"] == "c")
+        .expect("task c");
+    let error = c["last_error"].as_str().unwrap_or_default();
+    assert_eq!(c["state"], "failed");
+    assert_eq!(c["attempts"], 1, "{error}");
+    assert!(
+        error.contains("the task could not start")
+            && error.contains("README (changed by `a` and `b`)"),
+        "{error}"
+    );
+    assert!(
+        git(&path, &["branch", "--list", &format!("wfc/{id}")]).is_empty(),
+        "a failed run has no result branch"
+    );
+}
+
+#[test]
+fn a_folder_that_cannot_give_a_base_is_refused_before_anything_is_stored() {
+    let workflow = "workflow w {\n  task a {\n    run = \"true\"\n  }\n}\n";
+    // Not a repository.
+    let plain = TempDir::new("wfc-isolation-plain");
+    std::fs::write(plain.path().join("w.wf"), workflow).expect("w.wf");
+    let run = wfc(plain.path(), &["run", "w.wf", "--isolation", "git"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--isolation git needs a git repository"),
+        "{}",
+        run.stderr
+    );
+    assert!(!plain.path().join(".wfc").exists(), "nothing stored");
+    // A repository with no commit.
+    let unborn = TempDir::new("wfc-isolation-unborn");
+    git(unborn.path(), &["init", "--quiet"]);
+    std::fs::write(unborn.path().join("w.wf"), workflow).expect("w.wf");
+    let run = wfc(unborn.path(), &["run", "w.wf", "--isolation", "git"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("has no commit yet"), "{}", run.stderr);
+    // A repository in the middle of a rebase.
+    let (_dir, path) = repo("wfc-isolation-rebase", workflow);
+    git(&path, &["checkout", "--quiet", "-b", "side"]);
+    std::fs::write(path.join("README"), "side\n").expect("edit");
+    git(&path, &["commit", "--quiet", "--all", "--message=side"]);
+    git(&path, &["checkout", "--quiet", "main"]);
+    std::fs::write(path.join("README"), "main\n").expect("edit");
+    git(&path, &["commit", "--quiet", "--all", "--message=main"]);
+    let rebase = Command::new("git")
+        .args(["rebase", "side"])
+        .current_dir(&path)
+        .env("GIT_COMMITTER_NAME", "User")
+        .env("GIT_COMMITTER_EMAIL", "user@example.com")
+        .output()
+        .expect("git rebase");
+    assert!(!rebase.status.success(), "the rebase stops at its conflict");
+    let run = wfc(&path, &["run", "w.wf", "--isolation", "git"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("in the middle of `git rebase`"),
+        "{}",
+        run.stderr
+    );
+    // Uncommitted changes are not part of the base: the run says so, and goes on.
+    git(&path, &["rebase", "--abort"]);
+    std::fs::write(path.join("README"), "uncommitted\n").expect("edit");
+    let run = wfc(&path, &["run", "w.wf", "--isolation", "git"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("your uncommitted changes are not part of it"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(path.join("README")).expect("README"),
+        "uncommitted\n"
+    );
+}
