@@ -406,28 +406,51 @@ macro_rules! task_columns {
     };
 }
 
-/// Task `key` with the facts a transition needs (its run's state, whether it is a gate), in
-/// one look-up; `deps_done` is left for the caller to read when it matters.
-fn read_for_change(tx: &Connection, key: &TaskKey) -> Step<(TaskRecord, TaskFacts)> {
-    tx.prepare_cached(
-        "SELECT t.run, t.id, t.state, t.attempts, t.max_attempts, t.worker, t.lease_until, \
-         t.started_at, t.finished_at, t.result, t.last_error, t.output, t.is_gate, r.state, \
-         coalesce(g.generation, 0) \
-         FROM tasks t JOIN runs r ON r.id = t.run LEFT JOIN run_plans g ON g.run = t.run \
-         WHERE t.run = ?1 AND t.id = ?2",
-    )?
-    .query_row([&key.run, &key.task], |row| {
-        let facts = TaskFacts {
-            run_state: run_state_at(row, 13)?,
-            is_gate: row.get(12)?,
-            deps_done: false,
-            plan_generation: row.get(14)?,
-        };
-        Ok((task_record(row)?, facts))
-    })
-    .optional()?
-    .ok_or_else(|| missing(tx, &key.run, &key.task))
+/// A pending task `t` is ready when no dependency of it is missing or unfinished.
+macro_rules! deps_done {
+    ($run:literal, $task:literal) => {
+        concat!(
+            "NOT EXISTS (SELECT 1 FROM deps d LEFT JOIN tasks p ON p.run = d.run AND p.id = d.parent \
+             WHERE d.run = ",
+            $run,
+            " AND d.child = ",
+            $task,
+            " AND (p.state IS NULL OR p.state NOT IN ('succeeded', 'approved')))"
+        )
+    };
 }
+
+/// Task `key` with the facts a transition needs (its run's state, whether it is a gate, whether
+/// its dependencies are done — looked at only for a pending task — and its plan's
+/// generation). Each is a look-up by primary key; one statement joining them all made SQLite
+/// plan a slower query, which cost 10% of a run of no-op tasks (docs/performance.md).
+fn read_for_change(tx: &Connection, key: &TaskKey) -> Step<(TaskRecord, TaskFacts)> {
+    let (task, is_gate) = tx
+        .prepare_cached(concat!(
+            "SELECT ",
+            task_columns!(),
+            ", is_gate FROM tasks WHERE run = ?1 AND id = ?2"
+        ))?
+        .query_row([&key.run, &key.task], |row| {
+            Ok((task_record(row)?, row.get(12)?))
+        })
+        .optional()?
+        .ok_or_else(|| missing(tx, &key.run, &key.task))?;
+    let deps_done = task.state == TaskState::Pending
+        && tx
+            .prepare_cached(DEPS_DONE)?
+            .query_row([&key.run, &key.task], |row| row.get(0))?;
+    let facts = TaskFacts {
+        run_state: run_state(tx, &key.run)?,
+        is_gate,
+        deps_done,
+        plan_generation: plan_generation(tx, &key.run)?,
+    };
+    Ok((task, facts))
+}
+
+/// Whether every dependency of task `?2` of run `?1` is done.
+const DEPS_DONE: &str = concat!("SELECT ", deps_done!("?1", "?2"));
 
 /// The generation of run `run`'s plan: 0 until it is planned again.
 fn plan_generation(tx: &Connection, run: &str) -> Step<u32> {
@@ -522,20 +545,6 @@ fn task_record(row: &Row<'_>) -> rusqlite::Result<TaskRecord> {
     })
 }
 
-/// A pending task `t` is ready when no dependency of it is missing or unfinished.
-macro_rules! deps_done {
-    ($run:literal, $task:literal) => {
-        concat!(
-            "NOT EXISTS (SELECT 1 FROM deps d LEFT JOIN tasks p ON p.run = d.run AND p.id = d.parent \
-             WHERE d.run = ",
-            $run,
-            " AND d.child = ",
-            $task,
-            " AND (p.state IS NULL OR p.state NOT IN ('succeeded', 'approved')))"
-        )
-    };
-}
-
 /// The claimable tasks of running runs, best first: pending tasks whose dependencies are all
 /// done, then (merged in order) claimed or running tasks whose lease ended before `?2`. Two
 /// arms, so each reads only the tasks in its states through the `(run, state)` index. `?3` is
@@ -566,9 +575,6 @@ const READY_IN_RUN: &str = ready_query!("AND r.id = ?1");
 /// index: the states are looked up, not scanned).
 const ANY_ACTIVE: &str = "SELECT EXISTS (SELECT 1 FROM tasks WHERE run = ?1 \
      AND state IN ('claimed', 'running', 'waiting'))";
-
-/// Whether every dependency of task `?2` of run `?1` is done.
-const DEPS_DONE: &str = concat!("SELECT ", deps_done!("?1", "?2"));
 
 /// Whether a pending task of run `?1` has every dependency done.
 const ANY_READY: &str = concat!(
@@ -892,14 +898,7 @@ impl TaskBackend for SqliteBackend {
         self.write(
             || format!("{doing} task `{key}`"),
             |tx| {
-                let (mut task, mut facts) = read_for_change(tx, key)?;
-                // Only a pending task's dependencies matter (to a claim): every other
-                // transition is spared the look at them.
-                if task.state == TaskState::Pending {
-                    facts.deps_done = tx
-                        .prepare_cached(DEPS_DONE)?
-                        .query_row([&key.run, &key.task], |row| row.get(0))?;
-                }
+                let (mut task, facts) = read_for_change(tx, key)?;
                 if change(&mut task, &facts)? {
                     write_task(tx, &task)?;
                     insert_events(tx, &key.run, events)?;

@@ -601,16 +601,15 @@ impl Engine {
             outputs.get(task).map(|output| output.to_string())
         });
         let id = run.to_string();
-        match tokio::task::spawn_blocking(move || work.finish(&id, &finals)).await {
-            Ok(Ok(Some(message))) => self.emit(
+        match crate::workspaces::call(&work, move |work| work.finish(&id, &finals)).await {
+            Ok(Some(message)) => self.emit(
                 run,
                 EventKind::RunResult,
                 None,
                 serde_json::json!({ "message": message }),
             ),
-            Ok(Ok(None)) => {}
-            Ok(Err(why)) => eprintln!("warning: the result of run {run}: {why}"),
-            Err(error) => eprintln!("warning: the result of run {run}: {error}"),
+            Ok(None) => {}
+            Err(why) => eprintln!("warning: the result of run {run}: {why}"),
         }
     }
 
@@ -624,10 +623,8 @@ impl Engine {
         let Ok(work) = &info.work else {
             return Ok(None);
         };
-        let (work, of, folder) = (Arc::clone(work), of.clone(), folder.clone());
-        tokio::task::spawn_blocking(move || work.keep(&of, &folder))
-            .await
-            .unwrap_or_else(|error| Err(error.to_string()))
+        let (of, folder) = (of.clone(), folder.clone());
+        crate::workspaces::call(work, move |work| work.keep(&of, &folder)).await
     }
 
     /// Gives up the work of an attempt that failed: its changes are kept (a ref in an isolated
@@ -641,6 +638,9 @@ impl Engine {
         folder: &AttemptFolder,
         error: &str,
     ) -> Option<String> {
+        if info.plan.isolation.is_none() {
+            return None;
+        }
         let work = Arc::clone(info.work.as_ref().ok()?);
         // Whether the task will be tried again, as the core's rule decides on the record now.
         let (k, worker, error) = (key.clone(), self.config.worker.clone(), error.to_string());
@@ -652,14 +652,10 @@ impl Engine {
             .await
             .unwrap_or(false);
         let (of, folder) = (of.clone(), folder.clone());
-        match tokio::task::spawn_blocking(move || work.discard(&of, &folder, !again)).await {
-            Ok(Ok(kept)) => kept,
-            Ok(Err(why)) => {
+        match crate::workspaces::call(&work, move |work| work.discard(&of, &folder, !again)).await {
+            Ok(kept) => kept,
+            Err(why) => {
                 eprintln!("warning: {key}: {why}");
-                None
-            }
-            Err(error) => {
-                eprintln!("warning: {key}: {error}");
                 None
             }
         }
@@ -711,10 +707,8 @@ impl Engine {
         let prepared = match &info.work {
             Ok(work) => {
                 let upstream = self.upstream_outputs(&key.run, &plan, &spec.deps).await?;
-                let (work, of) = (Arc::clone(work), of.clone());
-                tokio::task::spawn_blocking(move || work.prepare(&of, &upstream))
-                    .await
-                    .unwrap_or_else(|error| Err(error.to_string()))
+                let of = of.clone();
+                crate::workspaces::call(work, move |work| work.prepare(&of, &upstream)).await
             }
             Err(why) => Err(why.clone()),
         };

@@ -29,4 +29,8 @@ impl Workspace for FolderWorkspace {
     fn finish(&self, _: &str, _: &[Upstream]) -> Result<Option<String>, String> {
         Ok(None)
     }
+
+    fn blocks(&self) -> bool {
+        false
+    }
 }

@@ -69,6 +69,27 @@ pub trait Workspace: Send + Sync {
     /// The run's result once it succeeded, from its final tasks' outputs: where it is and
     /// how to take it, for the user (`None` where the work is already in the folder).
     fn finish(&self, run: &str, finals: &[Upstream]) -> Result<Option<String>, String>;
+
+    /// Whether its methods block (run processes, touch the disk), so the engine calls them
+    /// off its async threads; one that only answers from memory is called in place, saving a
+    /// thread hop per attempt.
+    fn blocks(&self) -> bool {
+        true
+    }
+}
+
+/// Calls `f` with `work`: on a blocking thread if the workspace blocks, else in place.
+pub async fn call<T: Send + 'static>(
+    work: &std::sync::Arc<dyn Workspace>,
+    f: impl FnOnce(&dyn Workspace) -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    if !work.blocks() {
+        return f(&**work);
+    }
+    let work = std::sync::Arc::clone(work);
+    tokio::task::spawn_blocking(move || f(&*work))
+        .await
+        .unwrap_or_else(|error| Err(error.to_string()))
 }
 
 /// The workspace run `run` of `plan` works in, in its folder `root`.
