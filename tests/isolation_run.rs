@@ -363,3 +363,108 @@ fn a_folder_that_cannot_give_a_base_is_refused_before_anything_is_stored() {
         "uncommitted\n"
     );
 }
+
+#[test]
+fn after_kill_9_the_half_done_edits_never_reach_an_output_and_gc_leaves_no_worktree() {
+    let signals = TempDir::new("wfc-isolation-kill");
+    let signal = signals.path().display().to_string();
+    let workflow = format!(
+        "workflow w {{\n  task t {{\n    run = \"if [ \\\"$WF_ATTEMPT\\\" = 1 ]; then echo half > half.txt; echo $$ > {signal}/pgid; sleep 1000; fi; test ! -e half.txt; echo done > done.txt\"\n  }}\n}}\n"
+    );
+    let (_dir, path) = repo("wfc-isolation-kill", &workflow);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wfc"))
+        .args(["run", "w.wf", "--isolation", "git", "--lease", "0.5"])
+        .current_dir(&path)
+        .env_remove("WFC_BACKEND")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("wfc starts");
+    let pgid_file = signals.path().join("pgid");
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&pgid_file).map_or(true, |text| !text.ends_with('\n')) {
+        assert!(started.elapsed().as_secs() < 20, "the task never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("kill -9 wfc");
+    let output = child.wait_with_output().expect("wfc ends");
+    let id = run_id(&String::from_utf8_lossy(&output.stdout));
+    let first: i32 = std::fs::read_to_string(&pgid_file)
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .expect("the task wrote its group");
+    let resumed = wfc(&path, &["resume", &id, "--lease", "0.5"]);
+    // Whatever happens, the test leaves no process behind.
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(first),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    assert_eq!(resumed.code, 0, "{}{}", resumed.stdout, resumed.stderr);
+    let branch = format!("wfc/{id}");
+    assert_eq!(
+        files_of(&path, &branch),
+        ["README", "done.txt", "w.wf"],
+        "the killed attempt's half-done edit is in no output"
+    );
+    // The killed attempt's worktree is left; `wfc gc` removes it, and no lock stays.
+    let left = git(&path, &["worktree", "list", "--porcelain"]);
+    assert_eq!(left.matches("worktree ").count(), 2, "{left}");
+    let gc = wfc(&path, &["gc"]);
+    assert_eq!(gc.code, 0, "{}", gc.stderr);
+    assert!(gc.stdout.contains("removed 1 worktree(s)"), "{}", gc.stdout);
+    tidy(&path);
+    assert!(!path.join(".wfc/worktrees").join(&id).exists());
+    let locks = Command::new("find")
+        .args([".git", "-name", "*.lock"])
+        .current_dir(&path)
+        .output()
+        .expect("find");
+    assert_eq!(String::from_utf8_lossy(&locks.stdout), "", "no stray lock");
+    // What the task changed, start to output.
+    let diff = wfc(&path, &["diff", &id, "t"]);
+    assert_eq!(diff.code, 0, "{}", diff.stderr);
+    assert!(
+        diff.stdout.contains("+++ b/done.txt") && diff.stdout.contains("+done"),
+        "{}",
+        diff.stdout
+    );
+    let stat = wfc(&path, &["diff", &id, "t", "--stat"]);
+    assert!(stat.stdout.contains("done.txt | 1 +"), "{}", stat.stdout);
+    // `--refs` drops the run's refs; its result branch stays.
+    let gc = wfc(&path, &["gc", "--refs"]);
+    assert!(
+        gc.stdout.contains("removed 0 worktree(s) and 1 ref(s)"),
+        "{}",
+        gc.stdout
+    );
+    assert_eq!(
+        git(&path, &["for-each-ref", &format!("refs/wfc/{id}/")]),
+        ""
+    );
+    git(&path, &["rev-parse", "--verify", &branch]);
+}
+
+#[test]
+fn diff_of_a_task_that_changed_nothing_or_of_a_run_in_a_folder_says_so() {
+    let workflow = "workflow w {\n  task a {\n    run = \"true\"\n  }\n}\n";
+    let (_dir, path) = repo("wfc-isolation-diff", workflow);
+    let run = wfc(&path, &["run", "w.wf", "--isolation", "git"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let id = run_id(&run.stdout);
+    let diff = wfc(&path, &["diff", &id, "a"]);
+    assert_eq!(diff.code, 0, "{}", diff.stderr);
+    assert!(
+        diff.stdout.contains("task `a` changed nothing"),
+        "{}",
+        diff.stdout
+    );
+    let plain = wfc(&path, &["run", "w.wf"]);
+    let diff = wfc(&path, &["diff", &run_id(&plain.stdout), "a"]);
+    assert_eq!(diff.code, 2, "{}", diff.stderr);
+    assert!(
+        diff.stderr.contains("was not isolated in git"),
+        "{}",
+        diff.stderr
+    );
+}

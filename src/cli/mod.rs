@@ -4,8 +4,10 @@
 mod answer;
 mod cancel;
 mod check;
+mod diff;
 mod done;
 mod fmt;
+mod gc;
 mod graph;
 mod human;
 mod inputs;
@@ -192,6 +194,28 @@ enum Command {
         #[command(flatten)]
         store: store::BackendArgs,
     },
+    /// Show what a task of a run isolated in git changed: its start commit to its output
+    /// commit, as a patch.
+    Diff {
+        /// The run's id.
+        run: String,
+        /// The task's id.
+        task: String,
+        /// A diffstat instead of the patch.
+        #[arg(long)]
+        stat: bool,
+        #[command(flatten)]
+        store: store::BackendArgs,
+    },
+    /// Remove what isolated runs left in their repositories: the worktrees of runs that ended
+    /// and those a crash left behind (and, with --refs, the refs of runs that ended).
+    Gc {
+        /// Also delete `refs/wfc/RUN/…` of runs that ended (their result branches stay).
+        #[arg(long)]
+        refs: bool,
+        #[command(flatten)]
+        store: store::BackendArgs,
+    },
     /// Stop a run: it and every task that has not ended become cancelled.
     Cancel {
         /// The run's id.
@@ -350,6 +374,13 @@ pub fn main() -> ExitCode {
             &output,
         ),
         Command::Cancel { run, store } => cancel::run(&store, &run, &output),
+        Command::Diff {
+            run,
+            task,
+            stat,
+            store,
+        } => diff::run(&store, &run, &task, stat, &output),
+        Command::Gc { refs, store } => gc::run(&store, refs, &output),
         Command::Done {
             run,
             task,

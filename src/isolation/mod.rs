@@ -14,6 +14,7 @@
 //! taken by git as an option.
 
 pub mod commit;
+pub mod commit_info;
 pub mod commit_message;
 pub mod diff;
 pub mod error;
@@ -26,6 +27,7 @@ pub mod repo_state;
 pub mod version;
 pub mod worktrees;
 
+pub use commit_info::CommitInfo;
 pub use commit_message::CommitMessage;
 pub use diff::{ChangeKind, DiffStat, FileChange};
 pub use error::GitError;

@@ -22,6 +22,21 @@ pub struct GitWorkspace {
     wfc_folder: PathBuf,
 }
 
+/// The folder of run `run`'s worktrees in `workspace`: `.wfc/worktrees/RUN` (the id encoded as
+/// a ref component is, so any id is one folder name).
+pub fn worktrees_folder(workspace: &std::path::Path, run: &str) -> Result<PathBuf, String> {
+    let run =
+        crate::isolation::ref_name::encode_component(run).map_err(|e| failed("the run's id", e))?;
+    Ok(workspace.join(".wfc").join("worktrees").join(run))
+}
+
+/// The name of the worktree folder of attempt `attempt` of task `task`: `TASK.N`.
+pub fn attempt_folder_name(task: &str, attempt: u32) -> Result<String, String> {
+    let task = crate::isolation::ref_name::encode_component(task)
+        .map_err(|e| failed("the task's id", e))?;
+    Ok(format!("{task}.{attempt}"))
+}
+
 fn failed(what: &str, error: impl std::fmt::Display) -> String {
     format!("{what}: {error}")
 }
@@ -37,21 +52,19 @@ impl GitWorkspace {
     ) -> Result<GitWorkspace, String> {
         let git = Git::open(workspace).map_err(|e| failed("the run works in git", e))?;
         let base = Oid::parse(base).map_err(|e| failed("the run's base commit", e))?;
-        let run_folder = crate::isolation::ref_name::encode_component(run)
-            .map_err(|e| failed("the run's id", e))?;
         Ok(GitWorkspace {
             git,
             base,
             branch: branch.to_string(),
-            worktrees: workspace.join(".wfc").join("worktrees").join(run_folder),
+            worktrees: worktrees_folder(workspace, run)?,
             wfc_folder: workspace.join(".wfc"),
         })
     }
 
     fn folder_of(&self, of: &AttemptOf) -> Result<PathBuf, String> {
-        let task = crate::isolation::ref_name::encode_component(&of.task)
-            .map_err(|e| failed("the task's id", e))?;
-        Ok(self.worktrees.join(format!("{task}.{}", of.attempt)))
+        Ok(self
+            .worktrees
+            .join(attempt_folder_name(&of.task, of.attempt)?))
     }
 
     fn message(&self, of: &AttemptOf, title: &str) -> Result<CommitMessage, String> {
