@@ -1054,3 +1054,41 @@ fn an_engine_that_read_the_old_plan_runs_a_task_as_the_new_plan_says() {
         "the worker read the new plan when it claimed a task of it"
     );
 }
+
+#[test]
+fn a_second_run_in_a_folder_is_refused_while_one_works_there_without_isolation() {
+    let dir = TempDir::new("wfc-one-run-per-folder");
+    write(
+        dir.path(),
+        "first.wf",
+        "workflow first {\n  task a {\n    run = \"touch started; test -f go || sleep 1000\"\n  }\n}\n",
+    );
+    write(
+        dir.path(),
+        "second.wf",
+        "workflow second {\n  task b {\n    run = \"echo b > b.txt\"\n  }\n}\n",
+    );
+    let first = stopped_run(
+        dir.path(),
+        &["run", "first.wf"],
+        &has(dir.path(), "started"),
+    );
+    let (code, stdout, stderr) = wfc(dir.path(), &["run", "second.wf"]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "run {first} works in this folder without isolation and has not ended"
+        )) && stderr.contains(&format!("wfc resume {first}")),
+        "{stderr}"
+    );
+    let (_, runs, _) = wfc(dir.path(), &["runs"]);
+    assert_eq!(runs.matches("second").count(), 0, "nothing stored: {runs}");
+    assert!(!dir.path().join("b.txt").exists());
+    // Once the first run has ended, the second starts.
+    write(dir.path(), "go", "");
+    let (code, stdout, stderr) = wfc(dir.path(), &["resume", &first]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let (code, stdout, stderr) = wfc(dir.path(), &["run", "second.wf"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(dir.path().join("b.txt").exists());
+}

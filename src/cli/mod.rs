@@ -21,6 +21,7 @@ mod resume_replan;
 mod retry;
 mod run;
 mod runs;
+mod shared_folder;
 mod snapshot_drift;
 mod status;
 mod stop_signals;

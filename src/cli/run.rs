@@ -3,6 +3,7 @@
 use super::isolation::IsolationChoice;
 use super::output::Output;
 use super::plan::{plan_from_args, ParamArgs, Planned};
+use super::shared_folder;
 use super::store::{self, Store};
 use crate::backends::{Access, DEFAULT_BACKEND};
 use crate::events::{
@@ -149,10 +150,22 @@ fn start(
         Ok(prepared) => prepared,
         Err(message) => return output.fail(&message),
     };
-    let backend = match Store::open_in(&exec.backend, &workspace, Access::Create, output) {
-        Ok(store) => store.backend,
-        Err(code) => return code,
-    };
+    let (backend, store_file) =
+        match Store::open_in(&exec.backend, &workspace, Access::Create, output) {
+            Ok(store) => (store.backend, store.file),
+            Err(code) => return code,
+        };
+    // A run in the folder must not meet another one there: checked, and stored, under the
+    // folder's lock.
+    let folder_lock = shared_folder::works_in_folder(&plan.isolation)
+        .then(|| shared_folder::lock(store_file.as_deref()));
+    if folder_lock.is_some() {
+        match shared_folder::taken_by(&*backend, &workspace, None) {
+            Ok(None) => {}
+            Ok(Some(why)) => return output.fail(&format!("cannot start the run: {why}")),
+            Err(error) => return output.fail(&format!("cannot start the run: {error}")),
+        }
+    }
     let now = now_millis();
     if let Err(error) = backend
         .create_run(&run_id, &plan, Some(&RunPlace::here(&workspace)), now)
@@ -160,6 +173,7 @@ fn start(
     {
         return output.fail(&format!("cannot store the run: {error}"));
     }
+    drop(folder_lock);
     let again = rerun_of
         .map(|old| format!(" (a rerun of {old})"))
         .unwrap_or_default();
@@ -246,6 +260,13 @@ pub fn resume(run_id: &str, exec: &ExecArgs, again: Replan, output: &Output) -> 
         Err(message) => return output.fail(&message),
     };
     let (prepared, secrets) = prepared;
+    if shared_folder::works_in_folder(&plan.isolation) {
+        match shared_folder::taken_by(&*backend, &workspace, Some(run_id)) {
+            Ok(None) => {}
+            Ok(Some(why)) => return output.fail(&format!("run {run_id} cannot go on now: {why}")),
+            Err(error) => return output.fail(&format!("run {run_id} cannot go on: {error}")),
+        }
+    }
     if let Some(plan) = &new_plan {
         use super::resume_replan::{preview, show, store};
         let preview = match preview(&*backend, &record, plan) {

@@ -37,6 +37,8 @@ pub struct Store {
     pub backend: Arc<dyn TaskBackend>,
     /// The store's path for `sqlite:` (as given, relative to the workspace), else its URL.
     pub place: String,
+    /// The store's file, for `sqlite:`.
+    pub file: Option<PathBuf>,
 }
 
 /// The file an `sqlite:` URL names, resolved against `workspace` exactly as
@@ -89,20 +91,24 @@ impl Store {
     ) -> Result<Store, ExitCode> {
         let found = found_upward(url, workspace);
         let url = found.as_deref().unwrap_or(url);
-        let place = match sqlite_path(url, workspace) {
+        let (place, file) = match sqlite_path(url, workspace) {
             Some((path, shown)) => {
                 // `symlink_metadata`: a dangling link is something in the way, not an absence.
                 if access != Access::Create && std::fs::symlink_metadata(&path).is_err() {
                     output.error(&no_store(&path));
                     return Err(ExitCode::from(1));
                 }
-                shown
+                (shown, Some(path))
             }
-            None => url.to_string(),
+            None => (url.to_string(), None),
         };
         let backend =
             open_backend_with(url, workspace, access).map_err(|message| output.fail(&message))?;
-        Ok(Store { backend, place })
+        Ok(Store {
+            backend,
+            place,
+            file,
+        })
     }
 
     /// Opens the store as [`Store::open`] does and reads the run `id` in it, as

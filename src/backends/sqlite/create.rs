@@ -36,6 +36,17 @@ pub fn create(path: &Path) -> Result<(), BackendError> {
             ),
         )
     })?;
+    let draft = Draft::new(path);
+    build(draft.path()).map_err(|stop| fail(path, stop, || "create it".to_string()))?;
+    match std::fs::hard_link(draft.path(), path) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+        // A file system without hard links (some network and FAT ones): a rename that checks
+        // first, which can only lose a race against another wfc creating the same store.
+        Err(_) if !path.exists() => std::fs::rename(draft.path(), path)
+            .map_err(|error| cannot_place(path, draft.path(), &error))?,
+        Err(_) => {}
+    }
     // wfc's own folder holds nothing of the user's work: git leaves it out of their status.
     if parent.file_name().is_some_and(|name| name == ".wfc") {
         let ignore = parent.join(".gitignore");
@@ -43,17 +54,7 @@ pub fn create(path: &Path) -> Result<(), BackendError> {
             let _ = std::fs::write(&ignore, "*\n");
         }
     }
-    let draft = Draft::new(path);
-    build(draft.path()).map_err(|stop| fail(path, stop, || "create it".to_string()))?;
-    match std::fs::hard_link(draft.path(), path) {
-        Ok(()) => Ok(()),
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        // A file system without hard links (some network and FAT ones): a rename that checks
-        // first, which can only lose a race against another wfc creating the same store.
-        Err(_) if !path.exists() => std::fs::rename(draft.path(), path)
-            .map_err(|error| cannot_place(path, draft.path(), &error)),
-        Err(_) => Ok(()),
-    }
+    Ok(())
 }
 
 /// Writes a complete new store into the file at `draft`, which no other process knows.
