@@ -394,6 +394,14 @@ fn after_kill_9_the_half_done_edits_never_reach_an_output_and_gc_leaves_no_workt
         .ok()
         .and_then(|text| text.trim().parse().ok())
         .expect("the task wrote its group");
+    // The killed engine's worktree is free (its lock went with the engine): `wfc gc`
+    // removes it, though the run has not ended.
+    let left = git(&path, &["worktree", "list", "--porcelain"]);
+    assert_eq!(left.matches("worktree ").count(), 2, "{left}");
+    let gc = wfc(&path, &["gc"]);
+    assert_eq!(gc.code, 0, "{}", gc.stderr);
+    assert!(gc.stdout.contains("removed 1 worktree(s)"), "{}", gc.stdout);
+    tidy(&path);
     let resumed = wfc(&path, &["resume", &id, "--lease", "0.5"]);
     // Whatever happens, the test leaves no process behind.
     let _ = nix::sys::signal::killpg(
@@ -407,12 +415,7 @@ fn after_kill_9_the_half_done_edits_never_reach_an_output_and_gc_leaves_no_workt
         ["README", "done.txt", "w.wf"],
         "the killed attempt's half-done edit is in no output"
     );
-    // The killed attempt's worktree is left; `wfc gc` removes it, and no lock stays.
-    let left = git(&path, &["worktree", "list", "--porcelain"]);
-    assert_eq!(left.matches("worktree ").count(), 2, "{left}");
-    let gc = wfc(&path, &["gc"]);
-    assert_eq!(gc.code, 0, "{}", gc.stderr);
-    assert!(gc.stdout.contains("removed 1 worktree(s)"), "{}", gc.stdout);
+    // The run's pool is gone with the run, and no lock stays.
     tidy(&path);
     assert!(!path.join(".wfc/worktrees").join(&id).exists());
     let locks = Command::new("find")
@@ -467,4 +470,36 @@ fn diff_of_a_task_that_changed_nothing_or_of_a_run_in_a_folder_says_so() {
         "{}",
         diff.stderr
     );
+}
+
+#[test]
+fn a_reused_worktree_keeps_ignored_build_files_warm_and_survives_a_task_that_deleted_dot_git() {
+    let workflow = "workflow w {\n  task a {\n    run = \"mkdir -p build; echo warm > build/cache; echo a > a.txt; rm -rf .git\"\n  }\n  task b after a {\n    run = \"if [ -f build/cache ]; then echo hit > b.txt; else echo miss > b.txt; fi; printf '%s' \\\"$(git rev-parse HEAD)\\\" > head.txt\"\n  }\n}\n";
+    let (_dir, path) = repo("wfc-isolation-reuse", workflow);
+    std::fs::write(path.join(".gitignore"), "build/\n").expect(".gitignore");
+    git(&path, &["add", ".gitignore"]);
+    git(&path, &["commit", "--quiet", "--message=ignore build"]);
+    let before = checkout(&path);
+    let run = wfc(&path, &["run", "w.wf", "--isolation", "git", "-j", "1"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let id = run_id(&run.stdout);
+    let branch = format!("wfc/{id}");
+    assert_eq!(
+        files_of(&path, &branch),
+        [".gitignore", "README", "a.txt", "b.txt", "head.txt", "w.wf"],
+        "a's work reached b although a deleted its .git; ignored files are in no commit"
+    );
+    assert_eq!(
+        git(&path, &["show", &format!("{branch}:b.txt")]),
+        "hit\n",
+        "b worked in a's worktree, moved to its start: the ignored build folder stayed warm"
+    );
+    // b's worktree was at its start commit: a's output.
+    let a_output = git(&path, &["rev-parse", &format!("refs/wfc/{id}/tasks/a")]);
+    assert_eq!(
+        git(&path, &["show", &format!("{branch}:head.txt")]),
+        a_output.trim()
+    );
+    assert_eq!(checkout(&path), before, "the user's checkout is untouched");
+    tidy(&path);
 }

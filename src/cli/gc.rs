@@ -1,7 +1,7 @@
 //! `wfc gc [--refs]`: removes what isolated runs leave in their repositories once nothing
-//! needs it: the worktrees of runs that ended (kept so a person could look into a task that
-//! failed for good), those a crash left behind in runs that go on (every worktree but the one
-//! of an attempt running under a live lease), and, with `--refs`, the refs of ended runs
+//! needs it: every worktree of wfc's but the pool slots attempts work in now (their locks
+//! are held by live engines) — the pools runs that ended or crashed left, and the worktrees
+//! kept of tasks that failed for good — and, with `--refs`, the refs of ended runs
 //! (`refs/wfc/RUN/…`; the result branch stays). It reads the store and changes only git.
 
 use super::output::Output;
@@ -9,8 +9,8 @@ use super::store::{self, BackendArgs, Store};
 use crate::backends::Access;
 use crate::isolation::{Expect, Git, RefName};
 use crate::plan::Isolation;
-use crate::runtime::{now_millis, RunRecord, RunState, TaskBackend, TaskState};
-use crate::workspaces::git::{attempt_folder_name, worktrees_folder};
+use crate::runtime::{RunRecord, RunState};
+use crate::workspaces::git::{slot_is_free, worktrees_folder};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -46,7 +46,7 @@ pub fn run(args: &BackendArgs, refs: bool, output: &Output) -> ExitCode {
         let Some(workspace) = reachable(&record) else {
             continue;
         };
-        match collect_run(&*store.backend, &record, &workspace, refs, &mut collected) {
+        match collect_run(&record, &workspace, refs, &mut collected) {
             Ok(folder) => {
                 known.insert(folder);
             }
@@ -85,7 +85,6 @@ fn reachable(record: &RunRecord) -> Option<PathBuf> {
 
 /// Removes what run `record` no longer needs; returns its worktrees folder.
 fn collect_run(
-    backend: &dyn TaskBackend,
     record: &RunRecord,
     workspace: &Path,
     refs: bool,
@@ -93,19 +92,7 @@ fn collect_run(
 ) -> Result<PathBuf, String> {
     let git = Git::open(workspace).map_err(|e| e.to_string())?;
     let folder = worktrees_folder(workspace, &record.id)?;
-    // The attempts that run now, under a live lease, keep their worktrees.
-    let mut live = HashSet::new();
-    if record.state == RunState::Running {
-        let now = now_millis();
-        for task in backend.list_tasks(&record.id).map_err(|e| e.to_string())? {
-            let running = matches!(task.state, TaskState::Claimed | TaskState::Running)
-                && task.lease_until.is_some_and(|until| until >= now);
-            if running {
-                live.insert(folder.join(attempt_folder_name(&task.key.task, task.attempts)?));
-            }
-        }
-    }
-    remove_worktrees(&git, &folder, &live, collected)?;
+    remove_worktrees(&git, &folder, collected)?;
     if record.state != RunState::Running {
         let _ = std::fs::remove_dir(&folder);
         if refs {
@@ -120,30 +107,53 @@ fn collect_run(
     Ok(folder)
 }
 
-/// Removes every worktree (and stray folder) in `folder` but those in `live`.
-fn remove_worktrees(
-    git: &Git,
-    folder: &Path,
-    live: &HashSet<PathBuf>,
-    collected: &mut Collected,
-) -> Result<(), String> {
+/// Whether `path`, in a run's worktrees folder, is a pool slot an attempt works in now: its
+/// lock is held (by a live engine; a killed one's lock is gone with it).
+fn in_use(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let Some(folder) = path.parent() else {
+        return false;
+    };
+    name.starts_with("slot-")
+        && !name.contains('.')
+        && !slot_is_free(&folder.join(format!("{name}.lock")))
+}
+
+/// Removes every worktree in `folder` (and in its `failed/`) but the slots attempts work in,
+/// with what goes with them, and whatever git does not know of (a crash between making a
+/// folder and registering it).
+fn remove_worktrees(git: &Git, folder: &Path, collected: &mut Collected) -> Result<(), String> {
     if !folder.exists() {
         return Ok(());
     }
     for worktree in git.worktrees_under(folder).map_err(|e| e.to_string())? {
-        if live.iter().any(|keep| same_folder(keep, &worktree.path)) {
+        if in_use(&worktree.path) {
             continue;
         }
         git.remove_worktree(&worktree.path)
             .map_err(|e| e.to_string())?;
         collected.worktrees += 1;
     }
-    // What git does not know of (a crash between making the folder and registering it).
     for entry in std::fs::read_dir(folder).map_err(|e| e.to_string())? {
         let path = entry.map_err(|e| e.to_string())?.path();
-        if !live.iter().any(|keep| same_folder(keep, &path)) {
-            std::fs::remove_dir_all(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let slot_file = name.ends_with(".lock") || name.ends_with(".gitdir");
+        let of_slot_in_use = slot_file
+            && in_use(&folder.join(name.trim_end_matches(".lock").trim_end_matches(".gitdir")));
+        if in_use(&path) || of_slot_in_use {
+            continue;
         }
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.map_err(|e| format!("{}: {e}", path.display()))?;
     }
     git.prune_worktrees().map_err(|e| e.to_string())
 }
@@ -162,7 +172,7 @@ fn collect_strays(
     for entry in entries {
         let path = entry.map_err(|e| e.to_string())?.path();
         if path.is_dir() && !known.iter().any(|folder| same_folder(folder, &path)) {
-            remove_worktrees(&git, &path, &HashSet::new(), collected)?;
+            remove_worktrees(&git, &path, collected)?;
             let _ = std::fs::remove_dir(&path);
         }
     }

@@ -169,3 +169,88 @@ fn comparable(path: &Path) -> PathBuf {
         _ => path.to_path_buf(),
     }
 }
+
+impl Git {
+    /// The private folder git keeps for the linked worktree in `folder`
+    /// (`COMMON/worktrees/NAME`), read from its `.git` file: call it right after
+    /// [`Git::add_worktree`], while no task has run there, and keep the answer.
+    pub fn worktree_admin_dir(&self, folder: &Path) -> Result<PathBuf, GitError> {
+        let dot_git = absolute(folder)?.join(".git");
+        let text = std::fs::read_to_string(&dot_git)
+            .map_err(|error| GitError::io("read the worktree's .git file", &error))?;
+        let admin = text
+            .trim_end()
+            .strip_prefix("gitdir: ")
+            .map(PathBuf::from)
+            .ok_or_else(|| GitError::invalid(format!("`{}` names no gitdir", dot_git.display())))?;
+        let inside = self.common_dir().join("worktrees");
+        if !admin.starts_with(&inside) {
+            return Err(GitError::invalid(format!(
+                "`{}` points outside `{}`",
+                dot_git.display(),
+                inside.display()
+            )));
+        }
+        Ok(admin)
+    }
+
+    /// Moves the linked worktree in `folder`, whose private folder is `admin` (as
+    /// [`Git::worktree_admin_dir`] gave it when it was new), to `commit`, exactly: its files,
+    /// index and detached HEAD become the commit's, and every file git does not track there
+    /// is removed except those `.gitignore` names (build folders stay warm). Only the files
+    /// that differ are written. git is pointed at `admin` and `folder` explicitly, and the
+    /// folder's `.git` file is written anew first, so whatever a task did to `.git` (deleted
+    /// it, or pointed it at another repository) cannot redirect these commands.
+    pub fn reset_worktree(
+        &self,
+        folder: &Path,
+        admin: &Path,
+        commit: &Oid,
+    ) -> Result<(), GitError> {
+        let folder = absolute(folder)?;
+        if self.find_worktree(&folder)?.is_none() || !admin.is_dir() {
+            return Err(GitError::invalid(format!(
+                "`{}` is not a linked worktree of `{}`",
+                folder.display(),
+                self.common_dir().display()
+            )));
+        }
+        let dot_git = folder.join(".git");
+        if dot_git.is_dir() {
+            std::fs::remove_dir_all(&dot_git)
+                .map_err(|error| GitError::io("remove the folder a task put at .git", &error))?;
+        }
+        std::fs::write(&dot_git, format!("gitdir: {}\n", admin.display()))
+            .map_err(|error| GitError::io("write the worktree's .git file", &error))?;
+        let in_worktree = || {
+            let mut git_dir = std::ffi::OsString::from("--git-dir=");
+            git_dir.push(admin);
+            let mut work_tree = std::ffi::OsString::from("--work-tree=");
+            work_tree.push(&folder);
+            self.command_in(&folder).arg(git_dir).arg(work_tree)
+        };
+        in_worktree()
+            .args([
+                "checkout",
+                "--detach",
+                "--force",
+                "--quiet",
+                "--end-of-options",
+            ])
+            .arg(commit)
+            .run()?;
+        in_worktree().args(["clean", "-ffdq"]).run()?;
+        Ok(())
+    }
+
+    /// Moves the linked worktree in `folder` to `to` (a folder that does not exist yet).
+    pub fn move_worktree(&self, folder: &Path, to: &Path) -> Result<PathBuf, GitError> {
+        let (folder, to) = (absolute(folder)?, absolute(to)?);
+        self.command()
+            .args(["worktree", "move", "--end-of-options"])
+            .arg(&folder)
+            .arg(&to)
+            .run()?;
+        Ok(to)
+    }
+}

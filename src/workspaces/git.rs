@@ -2,14 +2,26 @@
 //! start commit — the run's base, its upstream task's output commit, or a merge of its
 //! upstream tasks' outputs — so it sees exactly the work of the tasks it depends on. Once its
 //! work and verify commands pass, everything it changed becomes its output commit (kept alive
-//! by `refs/wfc/RUN/tasks/TASK`), and the worktree is removed. At the end the run's branch
-//! points at the merge of its final tasks' outputs. The user's checkout, index and branches
-//! are never touched (docs/architecture.md, "Isolation").
+//! by `refs/wfc/RUN/tasks/TASK`). At the end the run's branch points at the merge of its final
+//! tasks' outputs. The user's checkout, index and branches are never touched
+//! (docs/architecture.md, "Isolation").
+//!
+//! Worktrees are reused: a finished attempt's worktree goes back to the run's pool
+//! (`.wfc/worktrees/RUN/slot-K`), and the next attempt moves it to its own start commit, which
+//! rewrites only the files that differ, instead of checking out the whole repository again.
+//! Each slot is held through an exclusive `flock` on `slot-K.lock` while an attempt works in
+//! it, so engines in several processes never share one, and a killed engine's slot is free
+//! again at once. A task that failed for good keeps its worktree, moved out of the pool to
+//! `failed/TASK.N` for a person to look into.
 
 use super::{AttemptFolder, AttemptOf, Upstream, Workspace};
 use crate::isolation::{CommitMessage, Expect, Git, MergeOutcome, Oid, RefName};
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// Runs each attempt in a worktree of the repository at `git`.
 pub struct GitWorkspace {
@@ -20,6 +32,16 @@ pub struct GitWorkspace {
     worktrees: PathBuf,
     /// `WORKSPACE/.wfc`.
     wfc_folder: PathBuf,
+    /// The slots this engine's attempts hold, by folder, with their locks.
+    held: Mutex<HashMap<PathBuf, Flock<File>>>,
+}
+
+/// Whether the pool slot whose lock file is `lock` is free: nobody holds its lock.
+pub fn slot_is_free(lock: &Path) -> bool {
+    match OpenOptions::new().write(true).open(lock) {
+        Ok(file) => Flock::lock(file, FlockArg::LockExclusiveNonblock).is_ok(),
+        Err(_) => true,
+    }
 }
 
 /// The folder of run `run`'s worktrees in `workspace`: `.wfc/worktrees/RUN` (the id encoded as
@@ -58,13 +80,94 @@ impl GitWorkspace {
             branch: branch.to_string(),
             worktrees: worktrees_folder(workspace, run)?,
             wfc_folder: workspace.join(".wfc"),
+            held: Mutex::new(HashMap::new()),
         })
     }
 
-    fn folder_of(&self, of: &AttemptOf) -> Result<PathBuf, String> {
-        Ok(self
-            .worktrees
-            .join(attempt_folder_name(&of.task, of.attempt)?))
+    /// Takes a free slot of the pool, moved to `start`, or makes a new one; the slot's lock
+    /// is held until the attempt is kept or discarded.
+    fn take_slot(&self, start: &Oid) -> Result<PathBuf, String> {
+        for number in 0.. {
+            let folder = self.worktrees.join(format!("slot-{number}"));
+            let lock_path = self.worktrees.join(format!("slot-{number}.lock"));
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)
+                .map_err(|e| failed(&format!("opening {}", lock_path.display()), e))?;
+            let lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(lock) => lock,
+                Err((_, Errno::EWOULDBLOCK)) => continue,
+                Err((_, errno)) => {
+                    return Err(failed(&format!("locking {}", lock_path.display()), errno))
+                }
+            };
+            let admin_file = self.worktrees.join(format!("slot-{number}.gitdir"));
+            let reused = folder.exists()
+                && std::fs::read_to_string(&admin_file)
+                    .ok()
+                    .is_some_and(|admin| {
+                        self.git
+                            .reset_worktree(&folder, Path::new(admin.trim_end()), start)
+                            .is_ok()
+                    });
+            if !reused {
+                // A slot a task damaged beyond repair, or a new one: made afresh.
+                if folder.exists() {
+                    let _ = self.git.remove_worktree(&folder);
+                    let _ = std::fs::remove_dir_all(&folder);
+                }
+                self.git
+                    .add_worktree(&folder, start)
+                    .map_err(|e| failed("creating the attempt's worktree", e))?;
+                let admin = self
+                    .git
+                    .worktree_admin_dir(&folder)
+                    .map_err(|e| failed("creating the attempt's worktree", e))?;
+                std::fs::write(&admin_file, format!("{}\n", admin.display()))
+                    .map_err(|e| failed(&format!("writing {}", admin_file.display()), e))?;
+            }
+            let root = folder;
+            self.held
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(root.clone(), lock);
+            return Ok(root);
+        }
+        Err("no free worktree slot".to_string())
+    }
+
+    /// Gives the slot in `folder` back to the pool.
+    fn release_slot(&self, folder: &Path) {
+        self.held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(folder);
+    }
+
+    fn folder_name(&self, of: &AttemptOf) -> Result<String, String> {
+        attempt_folder_name(&of.task, of.attempt)
+    }
+
+    /// Removes every slot of the pool that nobody holds, with its lock and gitdir files.
+    fn empty_pool(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.worktrees) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(number) = name.strip_prefix("slot-").filter(|n| !n.contains('.')) else {
+                continue;
+            };
+            let lock = self.worktrees.join(format!("slot-{number}.lock"));
+            if slot_is_free(&lock) {
+                let _ = self.git.remove_worktree(&entry.path());
+                let _ = std::fs::remove_file(&lock);
+                let _ = std::fs::remove_file(self.worktrees.join(format!("slot-{number}.gitdir")));
+            }
+        }
+        let _ = std::fs::remove_dir(&self.worktrees);
     }
 
     fn message(&self, of: &AttemptOf, title: &str) -> Result<CommitMessage, String> {
@@ -150,12 +253,6 @@ impl Workspace for GitWorkspace {
             .map_err(|e| failed("an upstream task's output", e))?;
         let message = self.message(of, &format!("wfc: the start of {}", of.task))?;
         let start = self.merge(&commits, upstream, &message)?;
-        let folder = self.folder_of(of)?;
-        // A folder of the same attempt left by a crash is stale: start afresh.
-        if folder.exists() {
-            let _ = self.git.remove_worktree(&folder);
-            let _ = std::fs::remove_dir_all(&folder);
-        }
         std::fs::create_dir_all(&self.worktrees)
             .map_err(|e| failed(&format!("creating {}", self.worktrees.display()), e))?;
         // The worktrees are wfc's, not the user's work: git status in the user's checkout
@@ -164,10 +261,7 @@ impl Workspace for GitWorkspace {
         if !ignore.exists() {
             let _ = std::fs::write(&ignore, "*\n");
         }
-        let root = self
-            .git
-            .add_worktree(&folder, &start)
-            .map_err(|e| failed("creating the attempt's worktree", e))?;
+        let root = self.take_slot(&start)?;
         Ok(AttemptFolder {
             root,
             start: Some(start.as_str().to_string()),
@@ -191,9 +285,7 @@ impl Workspace for GitWorkspace {
         self.git
             .update_ref(&name, &output, &Expect::Anything)
             .map_err(|e| failed("keeping the task's output", e))?;
-        self.git
-            .remove_worktree(&folder.root)
-            .map_err(|e| failed("removing the attempt's worktree", e))?;
+        self.release_slot(&folder.root);
         Ok(Some(output.as_str().to_string()))
     }
 
@@ -230,12 +322,21 @@ impl Workspace for GitWorkspace {
                     stat.text.trim_end()
                 ));
             }
-            if !keep_folder {
+            if keep_folder {
+                // Out of the pool, for a person to look into until `wfc gc`.
+                let failed_folder = self.worktrees.join("failed").join(self.folder_name(of)?);
+                std::fs::create_dir_all(self.worktrees.join("failed"))
+                    .map_err(|e| failed("keeping the failed attempt's worktree", e))?;
+                if failed_folder.exists() {
+                    let _ = self.git.remove_worktree(&failed_folder);
+                    let _ = std::fs::remove_dir_all(&failed_folder);
+                }
                 self.git
-                    .remove_worktree(&folder.root)
-                    .map_err(|e| failed("removing the attempt's worktree", e))?;
+                    .move_worktree(&folder.root, &failed_folder)
+                    .map_err(|e| failed("keeping the failed attempt's worktree", e))?;
             }
         }
+        self.release_slot(&folder.root);
         Ok(kept)
     }
 
@@ -253,9 +354,9 @@ impl Workspace for GitWorkspace {
         self.git
             .update_ref(&name, &result, &Expect::Anything)
             .map_err(|e| failed("pointing the result branch at the result", e))?;
-        // Every attempt of the run is done: nothing of its worktrees is needed any more
-        // except the folders of attempts that failed for good, which `wfc gc` removes.
-        let _ = std::fs::remove_dir(&self.worktrees);
+        // Every attempt of the run is done: its pool goes (a slot some other engine still
+        // holds is left for `wfc gc`); the worktrees of attempts that failed for good stay.
+        self.empty_pool();
         Ok(Some(format!(
             "the result is on branch {branch} (commit {short}): `git log {branch}`, `git merge {branch}`",
             branch = self.branch,
