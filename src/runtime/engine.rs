@@ -755,7 +755,11 @@ impl Engine {
         };
         let elapsed = started.elapsed().as_secs_f64();
         match outcome {
-            Attempt::Lost => {}
+            Attempt::Lost => {
+                if let Ok(work) = &info.work {
+                    work.abandon(&folder);
+                }
+            }
             Attempt::Succeeded(result, output) => {
                 let result = self.bus.redactor().text(&result);
                 let (k, w) = (key.clone(), self.config.worker.clone());

@@ -340,6 +340,10 @@ impl Workspace for GitWorkspace {
         Ok(kept)
     }
 
+    fn abandon(&self, folder: &AttemptFolder) {
+        self.release_slot(&folder.root);
+    }
+
     fn finish(&self, run: &str, finals: &[Upstream]) -> Result<Option<String>, String> {
         let commits = finals
             .iter()

@@ -70,6 +70,10 @@ pub trait Workspace: Send + Sync {
     /// how to take it, for the user (`None` where the work is already in the folder).
     fn finish(&self, run: &str, finals: &[Upstream]) -> Result<Option<String>, String>;
 
+    /// Lets go of the folder of an attempt that lost its claim (another engine took the task
+    /// over): nothing of it is kept, and it may serve another attempt.
+    fn abandon(&self, _folder: &AttemptFolder) {}
+
     /// Whether its methods block (run processes, touch the disk), so the engine calls them
     /// off its async threads; one that only answers from memory is called in place, saving a
     /// thread hop per attempt.
