@@ -503,3 +503,89 @@ fn a_reused_worktree_keeps_ignored_build_files_warm_and_survives_a_task_that_del
     assert_eq!(checkout(&path), before, "the user's checkout is untouched");
     tidy(&path);
 }
+
+#[test]
+fn into_hands_the_result_to_a_branch_only_when_it_fast_forwards() {
+    let workflow =
+        "workflow w {\n  task t {\n    run = \"echo \\\"$WF_RUN_ID\\\" > out.txt\"\n  }\n}\n";
+    // The user's clean checkout of the branch: it and its files follow.
+    let (_dir, path) = repo("wfc-isolation-into", workflow);
+    let run = wfc(
+        &path,
+        &["run", "w.wf", "--isolation", "git", "--into", "main"],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let id = run_id(&run.stdout);
+    assert!(
+        run.stdout
+            .contains("`main` is there now, and your checkout's files with it"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        git(&path, &["rev-parse", "main"]),
+        git(&path, &["rev-parse", &format!("wfc/{id}")])
+    );
+    assert_eq!(
+        std::fs::read_to_string(path.join("out.txt")).expect("the files followed"),
+        format!("{id}\n")
+    );
+    assert_eq!(git(&path, &["status", "--porcelain"]), "");
+    // Uncommitted changes in that checkout: nothing of the user's is touched.
+    std::fs::write(path.join("README"), "mine, not committed\n").expect("edit");
+    let main_before = git(&path, &["rev-parse", "main"]);
+    let run = wfc(
+        &path,
+        &["run", "w.wf", "--isolation", "git", "--into", "main"],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("`main` was left as it was: your checkout of `main` has uncommitted changes"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(git(&path, &["rev-parse", "main"]), main_before);
+    assert_eq!(
+        std::fs::read_to_string(path.join("README")).expect("README"),
+        "mine, not committed\n"
+    );
+    git(&path, &["checkout", "--quiet", "--", "README"]);
+    // A branch that is not checked out moves by compare-and-swap; a missing one is made; one
+    // with commits of its own is left.
+    git(&path, &["branch", "release", "main"]);
+    git(&path, &["branch", "diverged", "main"]);
+    git(&path, &["checkout", "--quiet", "diverged"]);
+    std::fs::write(path.join("theirs.txt"), "theirs\n").expect("file");
+    git(&path, &["add", "theirs.txt"]);
+    git(&path, &["commit", "--quiet", "--message=theirs"]);
+    git(&path, &["checkout", "--quiet", "main"]);
+    for (branch, expected) in [
+        ("release", "`release` is there now"),
+        ("fresh", "branch `fresh` was made there"),
+        (
+            "diverged",
+            "`diverged` was left as it was: `diverged` has commits the result does not have",
+        ),
+    ] {
+        let run = wfc(
+            &path,
+            &["run", "w.wf", "--isolation", "git", "--into", branch],
+        );
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        assert!(run.stdout.contains(expected), "{branch}: {}", run.stdout);
+        let id = run_id(&run.stdout);
+        let at_result =
+            git(&path, &["rev-parse", branch]) == git(&path, &["rev-parse", &format!("wfc/{id}")]);
+        assert_eq!(at_result, branch != "diverged", "{branch}");
+    }
+    // `--into` needs isolation.
+    let run = wfc(&path, &["run", "w.wf", "--into", "main"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("it needs --isolation git"),
+        "{}",
+        run.stderr
+    );
+    tidy(&path);
+}

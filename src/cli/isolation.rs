@@ -19,11 +19,22 @@ pub enum IsolationChoice {
 /// are not part of the run's base), or why the run cannot start.
 pub fn decide(
     choice: IsolationChoice,
+    into: Option<&str>,
     workspace: &Path,
     run_id: &str,
 ) -> Result<(Isolation, Option<String>), String> {
     if choice == IsolationChoice::None {
+        if into.is_some() {
+            return Err(
+                "--into hands the result of a run isolated in git to a branch: it needs --isolation git"
+                    .to_string(),
+            );
+        }
         return Ok((Isolation::None, None));
+    }
+    if let Some(branch) = into {
+        crate::isolation::RefName::branch(branch)
+            .map_err(|_| format!("--into `{branch}`: git does not accept that as a branch name"))?;
     }
     let git = Git::open(workspace).map_err(|error| match error {
         GitError::NotARepository { .. } => format!(
@@ -68,6 +79,7 @@ pub fn decide(
         Isolation::Git {
             base: base.as_str().to_string(),
             branch: format!("wfc/{run_id}"),
+            into: into.map(str::to_string),
         },
         note,
     ))

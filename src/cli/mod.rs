@@ -88,6 +88,11 @@ enum Command {
         /// folder.
         #[arg(long, value_enum, default_value = "none")]
         isolation: isolation::IsolationChoice,
+        /// With --isolation git: when the run succeeds, move BRANCH to its result if that is
+        /// a fast-forward (and, if BRANCH is checked out here with no uncommitted changes,
+        /// its files with it); otherwise leave it and say why.
+        #[arg(long, value_name = "BRANCH")]
+        into: Option<String>,
         #[command(flatten)]
         exec: run::ExecArgs,
     },
@@ -311,12 +316,13 @@ pub fn main() -> ExitCode {
             workflow,
             params,
             isolation,
+            into,
             exec,
         } => run::run(
             &file,
             workflow.as_deref(),
             &params,
-            isolation,
+            (isolation, into.as_deref()),
             &exec,
             &output,
         ),

@@ -46,7 +46,7 @@ pub fn run(
     path: &Path,
     workflow: Option<&str>,
     params: &ParamArgs,
-    isolation: IsolationChoice,
+    isolation: (IsolationChoice, Option<&str>),
     exec: &ExecArgs,
     output: &Output,
 ) -> ExitCode {
@@ -90,9 +90,9 @@ pub fn rerun(old_run: &str, secrets: &[String], exec: &ExecArgs, output: &Output
     match super::replan::replan(&old.plan, &workspace, &run_id, input) {
         Ok(planned) => {
             // The new run is isolated as the old one was, from the commit it starts at.
-            let isolation = match old.plan.isolation {
-                crate::plan::Isolation::None => IsolationChoice::None,
-                crate::plan::Isolation::Git { .. } => IsolationChoice::Git,
+            let isolation = match &old.plan.isolation {
+                crate::plan::Isolation::None => (IsolationChoice::None, None),
+                crate::plan::Isolation::Git { into, .. } => (IsolationChoice::Git, into.as_deref()),
             };
             start(
                 run_id,
@@ -129,13 +129,13 @@ fn start(
     run_id: String,
     planned: Planned,
     workspace: PathBuf,
-    isolation: IsolationChoice,
+    isolation: (IsolationChoice, Option<&str>),
     rerun_of: Option<&str>,
     exec: &ExecArgs,
     output: &Output,
 ) -> ExitCode {
     let Planned { mut plan, secrets } = planned;
-    match super::isolation::decide(isolation, &workspace, &run_id) {
+    match super::isolation::decide(isolation.0, isolation.1, &workspace, &run_id) {
         Ok((isolation, note)) => {
             plan.isolation = isolation;
             if let Some(note) = note {

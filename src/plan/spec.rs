@@ -49,6 +49,10 @@ pub enum Isolation {
         base: String,
         /// The branch that gets the run's result: the merge of its final tasks' outputs.
         branch: String,
+        /// A branch of the user's that the result is handed to when it fast-forwards
+        /// (`wfc run --into BRANCH`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        into: Option<String>,
     },
 }
 

@@ -34,6 +34,8 @@ pub struct GitWorkspace {
     wfc_folder: PathBuf,
     /// The slots this engine's attempts hold, by folder, with their locks.
     held: Mutex<HashMap<PathBuf, Flock<File>>>,
+    /// The user's branch the result is handed to, if it fast-forwards (`--into`).
+    into: Option<String>,
 }
 
 /// Whether the pool slot whose lock file is `lock` is free: nobody holds its lock.
@@ -81,7 +83,13 @@ impl GitWorkspace {
             worktrees: worktrees_folder(workspace, run)?,
             wfc_folder: workspace.join(".wfc"),
             held: Mutex::new(HashMap::new()),
+            into: None,
         })
+    }
+
+    /// The same workspace, handing the run's result to branch `into` when it fast-forwards.
+    pub fn handing_to(self, into: Option<String>) -> GitWorkspace {
+        GitWorkspace { into, ..self }
     }
 
     /// Takes a free slot of the pool, moved to `start`, or makes a new one; the slot's lock
@@ -361,10 +369,24 @@ impl Workspace for GitWorkspace {
         // Every attempt of the run is done: its pool goes (a slot some other engine still
         // holds is left for `wfc gc`); the worktrees of attempts that failed for good stay.
         self.empty_pool();
-        Ok(Some(format!(
+        let mut message = format!(
             "the result is on branch {branch} (commit {short}): `git log {branch}`, `git merge {branch}`",
             branch = self.branch,
             short = result.short()
-        )))
+        );
+        if let Some(into) = &self.into {
+            use crate::isolation::Handed;
+            message.push_str(&match self.git.fast_forward(into, &result) {
+                Ok(Handed::Moved) => format!("; `{into}` is there now"),
+                Ok(Handed::Created) => format!("; branch `{into}` was made there"),
+                Ok(Handed::AtResult) => format!("; `{into}` is there already"),
+                Ok(Handed::CheckedOut) => {
+                    format!("; `{into}` is there now, and your checkout's files with it")
+                }
+                Ok(Handed::Left(why)) => format!("; `{into}` was left as it was: {why}"),
+                Err(error) => format!("; `{into}` was left as it was: {error}"),
+            });
+        }
+        Ok(Some(message))
     }
 }

@@ -106,9 +106,9 @@ pub fn open(
         crate::plan::Isolation::None => std::sync::Arc::new(folder::FolderWorkspace {
             root: root.to_path_buf(),
         }),
-        crate::plan::Isolation::Git { base, branch } => {
-            std::sync::Arc::new(git::GitWorkspace::open(root, run, base, branch)?)
-        }
+        crate::plan::Isolation::Git { base, branch, into } => std::sync::Arc::new(
+            git::GitWorkspace::open(root, run, base, branch)?.handing_to(into.clone()),
+        ),
     })
 }
 
