@@ -918,3 +918,64 @@ fn the_callers_git_variables_are_ignored() {
         "GIT_DIR was used"
     );
 }
+
+#[test]
+fn a_commit_through_an_index_seeded_from_the_checkout_holds_exactly_the_folder() {
+    let repo = Repo::new("wfc-iso-seed");
+    let start = repo.rev("main");
+    let git = repo.open();
+    let folder = repo.dir.path().join("worktrees").join("slot-0");
+    let folder = git.add_worktree(&folder, &start).expect("worktree");
+    // The index git wrote for the checkout, copied before the "task" runs.
+    let admin = git.worktree_admin_dir(&folder).expect("admin folder");
+    let seed = repo.dir.path().join("seed.index");
+    std::fs::copy(admin.join("index"), &seed).expect("seed");
+    std::fs::write(folder.join("a.txt"), "changed, same length\n").expect("write");
+    std::fs::write(folder.join("b.txt"), "B").expect("write");
+    std::fs::remove_file(folder.join("shared.txt")).expect("delete");
+    std::fs::write(folder.join("new.txt"), "new\n").expect("write");
+    // The task also stages something and marks a file unchanged in its own index: the seed
+    // is not its index, so neither changes what is committed.
+    Command::new("git")
+        .args(["update-index", "--assume-unchanged", "a.txt"])
+        .current_dir(&folder)
+        .status()
+        .expect("git update-index");
+    let message = CommitMessage::new("seeded");
+    let seeded = git
+        .commit_all_from(&folder, &start, Some(&seed), &message)
+        .expect("seeded commit");
+    let plain = git
+        .commit_all(&folder, &start, &message)
+        .expect("plain commit");
+    assert_eq!(
+        git.tree_of(&seeded).expect("tree"),
+        git.tree_of(&plain).expect("tree")
+    );
+    let mut changed: Vec<String> = git
+        .changed_files(&start, &seeded)
+        .expect("diff")
+        .into_iter()
+        .map(|change| change.path)
+        .collect();
+    changed.sort();
+    assert_eq!(changed, ["a.txt", "b.txt", "new.txt", "shared.txt"]);
+    // A reused worktree is moved to another commit exactly, its .git written anew.
+    std::fs::remove_file(folder.join(".git")).expect("a task deletes .git");
+    git.reset_worktree(&folder, &admin, &seeded).expect("reset");
+    assert_eq!(
+        std::fs::read_to_string(folder.join("b.txt")).expect("b"),
+        "B"
+    );
+    git.reset_worktree(&folder, &admin, &start)
+        .expect("reset back");
+    assert!(
+        !folder.join("new.txt").exists(),
+        "an untracked file is gone"
+    );
+    assert_eq!(
+        std::fs::read_to_string(folder.join("b.txt")).expect("b"),
+        "b\n"
+    );
+    git.remove_worktree(&folder).expect("remove");
+}

@@ -142,9 +142,10 @@ fn remove_worktrees(git: &Git, folder: &Path, collected: &mut Collected) -> Resu
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default();
-        let slot_file = name.ends_with(".lock") || name.ends_with(".gitdir");
-        let of_slot_in_use = slot_file
-            && in_use(&folder.join(name.trim_end_matches(".lock").trim_end_matches(".gitdir")));
+        let slot_file = [".lock", ".gitdir", ".index"]
+            .iter()
+            .find_map(|suffix| name.strip_prefix("slot-").and(name.strip_suffix(suffix)));
+        let of_slot_in_use = slot_file.is_some_and(|slot| in_use(&folder.join(slot)));
         if in_use(&path) || of_slot_in_use {
             continue;
         }

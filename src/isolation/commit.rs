@@ -23,6 +23,21 @@ impl Git {
         start: &Oid,
         message: &CommitMessage,
     ) -> Result<Oid, GitError> {
+        self.commit_all_from(folder, start, None, message)
+    }
+
+    /// [`Git::commit_all`], with the private index seeded from `seed`: a copy of the index
+    /// git wrote when it checked `start` out in `folder`, taken before any task ran there.
+    /// Its entries carry the files' stat data, so `add --all` hashes only the files that
+    /// changed instead of every file. Without a seed (or with one that cannot be read) the
+    /// index is filled from `start`, as before.
+    pub fn commit_all_from(
+        &self,
+        folder: &Path,
+        start: &Oid,
+        seed: Option<&Path>,
+        message: &CommitMessage,
+    ) -> Result<Oid, GitError> {
         let folder = absolute(folder)?;
         if !folder.is_dir() {
             return Err(GitError::invalid(format!(
@@ -41,10 +56,13 @@ impl Git {
                 .arg(work_tree)
                 .env("GIT_INDEX_FILE", index.path())
         };
-        in_folder()
-            .args(["read-tree", "--end-of-options"])
-            .arg(start)
-            .run()?;
+        let seeded = seed.is_some_and(|seed| std::fs::copy(seed, index.path()).is_ok());
+        if !seeded {
+            in_folder()
+                .args(["read-tree", "--end-of-options"])
+                .arg(start)
+                .run()?;
+        }
         in_folder().args(["add", "--all"]).run()?;
         let tree = in_folder().arg("write-tree").run()?.oid()?;
         if tree == self.tree_of(start)? {

@@ -229,16 +229,25 @@ impl Git {
             work_tree.push(&folder);
             self.command_in(&folder).arg(git_dir).arg(work_tree)
         };
-        in_worktree()
-            .args([
-                "checkout",
-                "--detach",
-                "--force",
-                "--quiet",
-                "--end-of-options",
-            ])
-            .arg(commit)
-            .run()?;
+        let checkout = || {
+            in_worktree()
+                .args([
+                    "checkout",
+                    "--detach",
+                    "--force",
+                    "--quiet",
+                    "--end-of-options",
+                ])
+                .arg(commit)
+                .run()
+        };
+        // A task may have left its index unusable (flags such as assume-unchanged, a damaged
+        // file): without it, the checkout writes every file, but it succeeds.
+        if checkout().is_err() {
+            std::fs::remove_file(admin.join("index"))
+                .map_err(|error| GitError::io("remove the worktree's index", &error))?;
+            checkout()?;
+        }
         in_worktree().args(["clean", "-ffdq"]).run()?;
         Ok(())
     }

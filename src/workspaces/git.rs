@@ -38,6 +38,13 @@ pub struct GitWorkspace {
     into: Option<String>,
 }
 
+/// The seed of the private index of the slot in `folder`: `slot-K.index` beside it.
+fn seed_of(folder: &Path) -> PathBuf {
+    let mut name = folder.as_os_str().to_os_string();
+    name.push(".index");
+    PathBuf::from(name)
+}
+
 /// Whether the pool slot whose lock file is `lock` is free: nobody holds its lock.
 pub fn slot_is_free(lock: &Path) -> bool {
     match OpenOptions::new().write(true).open(lock) {
@@ -136,6 +143,13 @@ impl GitWorkspace {
                 std::fs::write(&admin_file, format!("{}\n", admin.display()))
                     .map_err(|e| failed(&format!("writing {}", admin_file.display()), e))?;
             }
+            // The index git wrote for this checkout, kept where no task looks: the seed of the
+            // private index the attempt's work is committed through.
+            let seed = self.worktrees.join(format!("slot-{number}.index"));
+            let _ = std::fs::remove_file(&seed);
+            if let Ok(admin) = std::fs::read_to_string(&admin_file) {
+                let _ = std::fs::copy(Path::new(admin.trim_end()).join("index"), &seed);
+            }
             let root = folder;
             self.held
                 .lock()
@@ -173,6 +187,7 @@ impl GitWorkspace {
                 let _ = self.git.remove_worktree(&entry.path());
                 let _ = std::fs::remove_file(&lock);
                 let _ = std::fs::remove_file(self.worktrees.join(format!("slot-{number}.gitdir")));
+                let _ = std::fs::remove_file(self.worktrees.join(format!("slot-{number}.index")));
             }
         }
         let _ = std::fs::remove_dir(&self.worktrees);
@@ -286,7 +301,12 @@ impl Workspace for GitWorkspace {
             .unwrap_or_else(|| self.base.clone());
         let output = self
             .git
-            .commit_all(&folder.root, &start, &self.message(of, &of.title)?)
+            .commit_all_from(
+                &folder.root,
+                &start,
+                Some(&seed_of(&folder.root)),
+                &self.message(of, &of.title)?,
+            )
             .map_err(|e| failed("committing the task's work", e))?;
         let name =
             RefName::task_output(&of.run, &of.task).map_err(|e| failed("the task's ref", e))?;
@@ -312,7 +332,12 @@ impl Workspace for GitWorkspace {
             let title = format!("wfc: failed attempt {} of {}", of.attempt, of.task);
             let changes = self
                 .git
-                .commit_all(&folder.root, &start, &self.message(of, &title)?)
+                .commit_all_from(
+                    &folder.root,
+                    &start,
+                    Some(&seed_of(&folder.root)),
+                    &self.message(of, &title)?,
+                )
                 .map_err(|e| failed("keeping the failed attempt's changes", e))?;
             if changes != start {
                 let name = RefName::attempt(&of.run, &of.task, of.attempt)
