@@ -589,3 +589,31 @@ fn into_hands_the_result_to_a_branch_only_when_it_fast_forwards() {
     );
     tidy(&path);
 }
+
+#[test]
+fn a_task_that_points_its_dot_git_at_the_users_repository_cannot_make_wfc_touch_it() {
+    let (_dir, path) = repo("wfc-isolation-repoint", "");
+    let users_git = path.join(".git").display().to_string();
+    let workflow = format!(
+        "workflow w {{\n  task a {{\n    run = \"rm -f .git; printf 'gitdir: %s\\\\n' {users_git} > .git; echo a > a.txt\"\n  }}\n  task b after a {{\n    run = \"echo b > b.txt\"\n  }}\n}}\n"
+    );
+    std::fs::write(path.join("w.wf"), workflow).expect("w.wf");
+    git(
+        &path,
+        &["commit", "--quiet", "--all", "--message=the workflow"],
+    );
+    let before = checkout(&path);
+    let run = wfc(&path, &["run", "w.wf", "--isolation", "git", "-j", "1"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let id = run_id(&run.stdout);
+    assert_eq!(
+        files_of(&path, &format!("wfc/{id}")),
+        ["README", "a.txt", "b.txt", "w.wf"]
+    );
+    assert_eq!(
+        checkout(&path),
+        before,
+        "the user's checkout, index, HEAD and branches"
+    );
+    tidy(&path);
+}
