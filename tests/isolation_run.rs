@@ -617,3 +617,47 @@ fn a_task_that_points_its_dot_git_at_the_users_repository_cannot_make_wfc_touch_
     );
     tidy(&path);
 }
+
+#[test]
+fn status_shows_the_files_each_task_changed_and_where_a_failed_tasks_worktree_is_kept() {
+    let workflow = "workflow w {\n  task two {\n    run = \"echo 1 > one.txt; echo 2 > two.txt\"\n  }\n  task broken {\n    run = \"echo half > half.txt; exit 3\"\n  }\n}\n";
+    let (_dir, path) = repo("wfc-isolation-status", workflow);
+    let run = wfc(&path, &["run", "w.wf", "--isolation", "git"]);
+    assert_ne!(run.code, 0, "broken fails: {}", run.stdout);
+    let id = run_id(&run.stdout);
+    let status = wfc(&path, &["status", &id]);
+    assert!(status.stdout.contains("FILES"), "{}", status.stdout);
+    let row = status
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("two "))
+        .expect("a row for two");
+    assert!(row.split_whitespace().any(|cell| cell == "2"), "{row}");
+    let kept = path.join(format!(".wfc/worktrees/{id}/failed/broken.1"));
+    assert!(
+        status.stdout.contains(&format!(
+            "the worktree of broken's last attempt is kept for you to look into: {}",
+            kept.display()
+        )),
+        "{}",
+        status.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(kept.join("half.txt")).expect("the failed attempt's file"),
+        "half\n"
+    );
+    let json = wfc(&path, &["status", &id, "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).expect("status JSON");
+    let two = json["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["key"]["task"] == "two")
+        .expect("two");
+    assert_eq!(two["files_changed"], 2);
+    // `wfc gc` removes the kept worktree.
+    let gc = wfc(&path, &["gc"]);
+    assert!(gc.stdout.contains("removed 1 worktree(s)"), "{}", gc.stdout);
+    assert!(!kept.exists());
+    tidy(&path);
+}

@@ -91,6 +91,9 @@ fn to_json(
             let mut value = serde_json::to_value(task).unwrap_or_default();
             if let Some(object) = value.as_object_mut() {
                 object.insert("engine_gone".into(), json!(engine_gone(task, now)));
+                if let Some(files) = usage.files_changed.get(&task.key.task) {
+                    object.insert("files_changed".into(), json!(files));
+                }
             }
             value
         })
@@ -156,8 +159,10 @@ fn to_text(
         ));
     }
     lines.push(String::new());
-    // The agent column appears only in runs where some agent session ran.
+    // The agent column appears only in runs where some agent session ran, the files column
+    // only in runs isolated in git.
     let agents = usage.total.sessions > 0;
+    let isolated = !run.plan.isolation.is_none();
     let rows: Vec<Vec<Cell>> = tasks
         .iter()
         .map(|task| {
@@ -174,6 +179,12 @@ fn to_text(
                 Cell::plain(format!("{}/{}", task.attempts, task.max_attempts)),
                 Cell::plain(task_duration(task, now).unwrap_or_else(|| "-".into())),
             ];
+            if isolated {
+                let files = usage.files_changed.get(&task.key.task);
+                row.push(Cell::plain(
+                    files.map_or_else(|| "-".into(), u64::to_string),
+                ));
+            }
             if agents {
                 let text = usage
                     .tasks
@@ -186,19 +197,15 @@ fn to_text(
             row
         })
         .collect();
-    let headers: &[&str] = if agents {
-        &[
-            "TASK",
-            "STATE",
-            "ATTEMPTS",
-            "DURATION",
-            "AGENT USAGE",
-            "LAST ERROR",
-        ]
-    } else {
-        &["TASK", "STATE", "ATTEMPTS", "DURATION", "LAST ERROR"]
-    };
-    lines.extend(human::table(headers, &rows, width, paint));
+    let mut headers = vec!["TASK", "STATE", "ATTEMPTS", "DURATION"];
+    if isolated {
+        headers.push("FILES");
+    }
+    if agents {
+        headers.push("AGENT USAGE");
+    }
+    headers.push("LAST ERROR");
+    lines.extend(human::table(&headers, &rows, width, paint));
     lines.push(String::new());
     lines.push(summary(tasks));
     let gone = tasks.iter().filter(|t| engine_gone(t, now)).count();
@@ -236,12 +243,37 @@ fn to_text(
             )
         });
     }
+    for (task, folder) in kept_worktrees(run, tasks) {
+        lines.push(format!(
+            "the worktree of {task}'s last attempt is kept for you to look into: {}",
+            folder.display()
+        ));
+    }
     if run.state == RunState::Failed {
         lines.push(format!(
             "to try again: `wfc retry {run_word} TASK` (add `--from` for what follows it too), then `wfc resume {run_word}`"
         ));
     }
     lines
+}
+
+/// The worktrees kept of the failed tasks of a run isolated in git, where they still are.
+fn kept_worktrees(run: &RunRecord, tasks: &[TaskRecord]) -> Vec<(String, std::path::PathBuf)> {
+    let Some(place) = run.place.as_ref().filter(|_| !run.plan.isolation.is_none()) else {
+        return Vec::new();
+    };
+    let workspace = std::path::Path::new(&place.workspace);
+    tasks
+        .iter()
+        .filter(|task| task.state == TaskState::Failed)
+        .filter_map(|task| {
+            let pool = crate::workspaces::git::worktrees_folder(workspace, &run.id).ok()?;
+            let name =
+                crate::workspaces::git::attempt_folder_name(&task.key.task, task.attempts).ok()?;
+            let folder = pool.join("failed").join(name);
+            folder.is_dir().then(|| (task.key.task.clone(), folder))
+        })
+        .collect()
 }
 
 /// `12 tasks: 9 succeeded, 1 running, 1 failed, 1 pending`, naming only the states some task

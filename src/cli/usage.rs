@@ -1,6 +1,7 @@
-//! What a run's agent sessions used, summed from its `agent_session` events: sessions, cost,
-//! tokens and the last session id, per task and for the whole run. `wfc status` shows it and
-//! `wfc logs` prints each session's line.
+//! What a run's tasks used and did, summed from its events in one pass: its agent sessions
+//! (`agent_session`: sessions, cost, tokens and the last session id, per task and for the whole
+//! run) and, in a run isolated in git, how many files each task's output changed
+//! (`task_succeeded`). `wfc status` shows it and `wfc logs` prints each session's line.
 
 use crate::runtime::{BackendResult, TaskBackend};
 use serde::Serialize;
@@ -76,6 +77,9 @@ pub struct RunUsage {
     pub tasks: BTreeMap<String, Usage>,
     /// Every session of the run.
     pub total: Usage,
+    /// How many files each task's output commit changed, by task id (runs isolated in git).
+    #[serde(skip)]
+    pub files_changed: BTreeMap<String, u64>,
 }
 
 /// Sums the `agent_session` events of `run`.
@@ -85,6 +89,12 @@ pub fn run_usage(backend: &dyn TaskBackend, run: &str) -> BackendResult<RunUsage
     loop {
         let events = backend.read_events(run, after, PAGE)?;
         for event in &events {
+            if event.kind == "task_succeeded" {
+                let files = event.data.get("files_changed").and_then(Value::as_u64);
+                if let (Some(task), Some(files)) = (&event.task, files) {
+                    usage.files_changed.insert(task.clone(), files);
+                }
+            }
             if event.kind == "agent_session" {
                 usage.total.add(&event.data);
                 if let Some(task) = &event.task {

@@ -17,7 +17,7 @@ use super::process::{
 use super::values::Resolver;
 use crate::events::{Event, EventBus, EventKind};
 use crate::plan::{Action, Plan, Shell, TaskSpec};
-use crate::workspaces::{AttemptFolder, AttemptOf, Upstream, Workspace};
+use crate::workspaces::{AttemptFolder, AttemptOf, KeptWork, Upstream, Workspace};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -211,7 +211,7 @@ struct AttemptScope<'a> {
 /// How one attempt ended.
 enum Attempt {
     /// Its result, and its output commit in an isolated run.
-    Succeeded(String, Option<String>),
+    Succeeded(String, Option<KeptWork>),
     Failed(String),
     /// The claim was lost (the lease expired, or the run was cancelled): write nothing.
     Lost,
@@ -545,6 +545,11 @@ impl Engine {
         if state == RunState::Succeeded {
             self.deliver_result(run, &tasks).await;
         }
+        if let Ok(Ok(work)) = self.run_info(run).await.map(|info| info.work.clone()) {
+            if let Err(why) = crate::workspaces::call(&work, |work| work.run_ended()).await {
+                eprintln!("warning: run {run}: {why}");
+            }
+        }
         let counts = count_states(&tasks);
         self.emit(
             run,
@@ -619,7 +624,7 @@ impl Engine {
         info: &RunInfo,
         of: &AttemptOf,
         folder: &AttemptFolder,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Option<KeptWork>, String> {
         let Ok(work) = &info.work else {
             return Ok(None);
         };
@@ -760,9 +765,10 @@ impl Engine {
                     work.abandon(&folder);
                 }
             }
-            Attempt::Succeeded(result, output) => {
+            Attempt::Succeeded(result, kept) => {
                 let result = self.bus.redactor().text(&result);
                 let (k, w) = (key.clone(), self.config.worker.clone());
+                let output = kept.as_ref().map(|kept| kept.commit.clone());
                 if self
                     .call(move |b| {
                         b.complete_task_with_output(
@@ -776,12 +782,13 @@ impl Engine {
                     .await
                     .is_ok()
                 {
-                    self.emit(
-                        run,
-                        EventKind::TaskSucceeded,
-                        Some(&key.task),
-                        serde_json::json!({ "attempt": claim.attempt, "seconds": elapsed }),
-                    );
+                    let mut data =
+                        serde_json::json!({ "attempt": claim.attempt, "seconds": elapsed });
+                    if let Some(kept) = &kept {
+                        data["output"] = kept.commit.clone().into();
+                        data["files_changed"] = kept.files_changed.into();
+                    }
+                    self.emit(run, EventKind::TaskSucceeded, Some(&key.task), data);
                 }
             }
             Attempt::Failed(error) => {

@@ -1,7 +1,7 @@
 //! The `folder` workspace: every task of the run works in the run's folder, and what it does
 //! there is the run's result. No isolation: used outside git, and with `--isolation none`.
 
-use super::{AttemptFolder, AttemptOf, Upstream, Workspace};
+use super::{AttemptFolder, AttemptOf, KeptWork, Upstream, Workspace};
 use std::path::PathBuf;
 
 /// Runs every attempt in one folder.
@@ -18,7 +18,7 @@ impl Workspace for FolderWorkspace {
         })
     }
 
-    fn keep(&self, _: &AttemptOf, _: &AttemptFolder) -> Result<Option<String>, String> {
+    fn keep(&self, _: &AttemptOf, _: &AttemptFolder) -> Result<Option<KeptWork>, String> {
         Ok(None)
     }
 

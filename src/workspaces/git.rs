@@ -14,7 +14,7 @@
 //! again at once. A task that failed for good keeps its worktree, moved out of the pool to
 //! `failed/TASK.N` for a person to look into.
 
-use super::{AttemptFolder, AttemptOf, Upstream, Workspace};
+use super::{AttemptFolder, AttemptOf, KeptWork, Upstream, Workspace};
 use crate::isolation::{CommitMessage, Expect, Git, MergeOutcome, Oid, RefName};
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
@@ -291,7 +291,7 @@ impl Workspace for GitWorkspace {
         })
     }
 
-    fn keep(&self, of: &AttemptOf, folder: &AttemptFolder) -> Result<Option<String>, String> {
+    fn keep(&self, of: &AttemptOf, folder: &AttemptFolder) -> Result<Option<KeptWork>, String> {
         let start = folder
             .start
             .as_deref()
@@ -314,7 +314,15 @@ impl Workspace for GitWorkspace {
             .update_ref(&name, &output, &Expect::Anything)
             .map_err(|e| failed("keeping the task's output", e))?;
         self.release_slot(&folder.root);
-        Ok(Some(output.as_str().to_string()))
+        let files_changed = self
+            .git
+            .changed_files(&start, &output)
+            .map_err(|e| failed("describing the task's work", e))?
+            .len();
+        Ok(Some(KeptWork {
+            commit: output.as_str().to_string(),
+            files_changed,
+        }))
     }
 
     fn discard(
@@ -371,6 +379,11 @@ impl Workspace for GitWorkspace {
         }
         self.release_slot(&folder.root);
         Ok(kept)
+    }
+
+    fn run_ended(&self) -> Result<(), String> {
+        self.empty_pool();
+        Ok(())
     }
 
     fn abandon(&self, folder: &AttemptFolder) {

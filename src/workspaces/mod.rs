@@ -34,6 +34,15 @@ pub struct Upstream {
     pub output: String,
 }
 
+/// The work of an attempt that succeeded, as [`Workspace::keep`] kept it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeptWork {
+    /// Its output commit.
+    pub commit: String,
+    /// How many files it changed (added, changed or deleted) from its start commit.
+    pub files_changed: usize,
+}
+
 /// Where an attempt works, as [`Workspace::prepare`] made it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttemptFolder {
@@ -51,9 +60,9 @@ pub trait Workspace: Send + Sync {
     fn prepare(&self, of: &AttemptOf, upstream: &[Upstream]) -> Result<AttemptFolder, String>;
 
     /// Turns a finished attempt whose work and verify commands passed into its output: the
-    /// commit its work became (`None` where work is not kept as commits). The folder is gone
-    /// afterwards.
-    fn keep(&self, of: &AttemptOf, folder: &AttemptFolder) -> Result<Option<String>, String>;
+    /// commit its work became (`None` where work is not kept as commits). The folder is
+    /// another attempt's to use afterwards.
+    fn keep(&self, of: &AttemptOf, folder: &AttemptFolder) -> Result<Option<KeptWork>, String>;
 
     /// Gives up a failed attempt: what it changed is kept where a person (and the next
     /// attempt's prompt) can look at it, and a description of it is returned (`None`: nothing
@@ -69,6 +78,12 @@ pub trait Workspace: Send + Sync {
     /// The run's result once it succeeded, from its final tasks' outputs: where it is and
     /// how to take it, for the user (`None` where the work is already in the folder).
     fn finish(&self, run: &str, finals: &[Upstream]) -> Result<Option<String>, String>;
+
+    /// Lets go of what the run kept for attempts to come, once it has ended however it ended
+    /// (the pool of worktrees); what is kept for a person stays.
+    fn run_ended(&self) -> Result<(), String> {
+        Ok(())
+    }
 
     /// Lets go of the folder of an attempt that lost its claim (another engine took the task
     /// over): nothing of it is kept, and it may serve another attempt.
