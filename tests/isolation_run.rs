@@ -661,3 +661,43 @@ fn status_shows_the_files_each_task_changed_and_where_a_failed_tasks_worktree_is
     assert!(!kept.exists());
     tidy(&path);
 }
+
+#[test]
+fn parallel_attempts_get_their_own_worktree_and_ports_in_their_environment() {
+    let signals = TempDir::new("wfc-isolation-env");
+    let signal = signals.path().display().to_string();
+    // Both run at once: each waits until the other started.
+    let task = |name: &str, other: &str| {
+        format!(
+            "  task {name} {{\n    run = \"printf '%s %s' \\\"$WF_WORKTREE\\\" \\\"$WF_PORT_BASE\\\" > {name}.env; test \\\"$WF_WORKTREE\\\" = \\\"$(pwd)\\\"; touch {signal}/{name}; until [ -e {signal}/{other} ]; do sleep 0.02; done\"\n  }}\n"
+        )
+    };
+    let workflow = format!("workflow w {{\n{}{}}}\n", task("a", "b"), task("b", "a"));
+    let (_dir, path) = repo("wfc-isolation-env", &workflow);
+    let run = wfc(&path, &["run", "w.wf", "--isolation", "git", "-j", "2"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let id = run_id(&run.stdout);
+    let branch = format!("wfc/{id}");
+    let read = |name: &str| -> (String, u32) {
+        let text = git(&path, &["show", &format!("{branch}:{name}.env")]);
+        let (folder, port) = text.rsplit_once(' ').expect("folder and port");
+        (folder.to_string(), port.parse().expect("a port"))
+    };
+    let (a_folder, a_port) = read("a");
+    let (b_folder, b_port) = read("b");
+    let pool = path.join(".wfc/worktrees").join(&id);
+    for folder in [&a_folder, &b_folder] {
+        assert!(
+            std::path::Path::new(folder).starts_with(&pool),
+            "{folder} is a worktree of the run's pool"
+        );
+    }
+    assert_ne!(a_folder, b_folder, "two attempts at once, two worktrees");
+    assert_ne!(a_port, b_port, "two attempts at once, two port ranges");
+    assert!(
+        [a_port, b_port]
+            .iter()
+            .all(|p| (20_000..60_000).contains(p) && p % 100 == 0),
+        "{a_port} {b_port}"
+    );
+}

@@ -746,7 +746,7 @@ impl Engine {
         // The environment (with secrets and results filled in) is resolved once per attempt,
         // for the work and every verify command.
         let outcome = self
-            .do_attempt(key, &spec, &claim, &folder.root, cancel_rx.clone())
+            .do_attempt(key, &spec, &claim, &folder, cancel_rx.clone())
             .await;
         heartbeat.abort();
         let lost = *cancel_rx.borrow();
@@ -883,10 +883,11 @@ impl Engine {
         key: &TaskKey,
         spec: &TaskSpec,
         claim: &Claim,
-        root: &Path,
+        folder: &AttemptFolder,
         cancel: watch::Receiver<bool>,
     ) -> Result<String, String> {
-        let env = self.task_env(key, spec, claim)?;
+        let env = self.task_env(key, spec, claim, &folder.env)?;
+        let root = folder.root.as_path();
         let hook = self.spawn_hook(key, claim.attempt);
         let scope = AttemptScope {
             key,
@@ -1028,6 +1029,7 @@ impl Engine {
         key: &TaskKey,
         spec: &TaskSpec,
         claim: &Claim,
+        place: &[(String, String)],
     ) -> Result<Vec<(String, String)>, String> {
         let resolver = Resolver {
             backend: &*self.backend,
@@ -1044,6 +1046,8 @@ impl Engine {
         if let Some(previous) = &claim.previous_error {
             extra.push(("WF_PREVIOUS_ERROR".into(), previous.clone()));
         }
+        // Where the attempt works, in an isolated run: its worktree and its ports.
+        extra.extend(place.iter().cloned());
         Ok(minimal_env(&extra))
     }
 

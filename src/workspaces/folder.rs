@@ -15,6 +15,7 @@ impl Workspace for FolderWorkspace {
         Ok(AttemptFolder {
             root: self.root.clone(),
             start: None,
+            env: Vec::new(),
         })
     }
 

@@ -38,6 +38,10 @@ pub struct GitWorkspace {
     into: Option<String>,
 }
 
+/// The most worktrees one run's pool holds at once: far more attempts than any machine runs
+/// at the same time, and few enough that every slot's ports (`WF_PORT_BASE`) stay below 65536.
+const MAX_SLOTS: u32 = 400;
+
 /// The seed of the private index of the slot in `folder`: `slot-K.index` beside it.
 fn seed_of(folder: &Path) -> PathBuf {
     let mut name = folder.as_os_str().to_os_string();
@@ -100,9 +104,9 @@ impl GitWorkspace {
     }
 
     /// Takes a free slot of the pool, moved to `start`, or makes a new one; the slot's lock
-    /// is held until the attempt is kept or discarded.
-    fn take_slot(&self, start: &Oid) -> Result<PathBuf, String> {
-        for number in 0.. {
+    /// is held until the attempt is kept or discarded. Returns its folder and number.
+    fn take_slot(&self, start: &Oid) -> Result<(PathBuf, u32), String> {
+        for number in 0..MAX_SLOTS {
             let folder = self.worktrees.join(format!("slot-{number}"));
             let lock_path = self.worktrees.join(format!("slot-{number}.lock"));
             let file = OpenOptions::new()
@@ -155,9 +159,11 @@ impl GitWorkspace {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .insert(root.clone(), lock);
-            return Ok(root);
+            return Ok((root, number));
         }
-        Err("no free worktree slot".to_string())
+        Err(format!(
+            "all {MAX_SLOTS} worktree slots of the run are in use"
+        ))
     }
 
     /// Gives the slot in `folder` back to the pool.
@@ -284,10 +290,18 @@ impl Workspace for GitWorkspace {
         if !ignore.exists() {
             let _ = std::fs::write(&ignore, "*\n");
         }
-        let root = self.take_slot(&start)?;
+        let (root, slot) = self.take_slot(&start)?;
+        let env = vec![
+            ("WF_WORKTREE".to_string(), root.display().to_string()),
+            (
+                "WF_PORT_BASE".to_string(),
+                (super::PORTS_FROM + 100 * slot).to_string(),
+            ),
+        ];
         Ok(AttemptFolder {
             root,
             start: Some(start.as_str().to_string()),
+            env,
         })
     }
 

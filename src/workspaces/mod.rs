@@ -50,7 +50,14 @@ pub struct AttemptFolder {
     pub root: PathBuf,
     /// The commit the folder started from, in an isolated run.
     pub start: Option<String>,
+    /// Variables that keep attempts working at the same time apart, for the attempt's
+    /// environment: `WF_WORKTREE` (its folder) and `WF_PORT_BASE` (the first of 100 ports no
+    /// other attempt of the run uses at the same time), in an isolated run.
+    pub env: Vec<(String, String)>,
 }
+
+/// The ports each slot of an isolated run's pool may use: `PORTS_FROM + 100 × K` to 99 above.
+pub const PORTS_FROM: u32 = 20_000;
 
 /// What becomes of a run's work.
 pub trait Workspace: Send + Sync {
