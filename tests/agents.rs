@@ -1016,3 +1016,118 @@ fn each_cli_s_own_failure_signals_fail_the_attempt() {
         "{error}"
     );
 }
+
+/// Runs git in `dir` with a fixed identity, failing the test if git fails; returns stdout.
+fn git_in(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "User")
+        .env("GIT_AUTHOR_EMAIL", "user@example.com")
+        .env("GIT_COMMITTER_NAME", "User")
+        .env("GIT_COMMITTER_EMAIL", "user@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn two_claude_code_sessions_at_once_each_work_in_their_own_worktree_of_one_repository() {
+    let dir = TempDir::new("wfc-agents-isolated");
+    let server = ModelServer::start(vec![
+        Rule::new(
+            "[[left]]",
+            vec![
+                Reply::tool(
+                    "Bash",
+                    json!({"command": "ls > left-saw.txt; echo left > left.txt", "description": "Write left.txt"}),
+                ),
+                Reply::text("left.txt is written."),
+            ],
+        ),
+        Rule::new(
+            "[[right]]",
+            vec![
+                Reply::tool(
+                    "Bash",
+                    json!({"command": "ls > right-saw.txt; echo right > right.txt", "description": "Write right.txt"}),
+                ),
+                Reply::text("right.txt is written."),
+            ],
+        ),
+    ]);
+    dir.write(
+        "pair.wf",
+        r#"agent claude {
+  adapter   = "claude-code"
+  model     = "claude-sonnet-4-5"
+  max_turns = 5
+  allow     = ["Bash"]
+}
+
+workflow pair {
+  defaults {
+    agent   = claude
+    timeout = 2m
+  }
+
+  task left {
+    prompt = "[[left]] Write left.txt."
+    verify = ["test -s left.txt"]
+  }
+
+  task right {
+    prompt = "[[right]] Write right.txt."
+    verify = ["test -s right.txt"]
+  }
+
+  task both after left, right {
+    run = "cat left.txt right.txt > both.txt"
+  }
+}
+"#,
+    );
+    git_in(dir.path(), &["init", "--quiet", "--initial-branch=main"]);
+    git_in(dir.path(), &["add", "pair.wf"]);
+    git_in(dir.path(), &["commit", "--quiet", "--message=the workflow"]);
+    let (code, output) = wfc(
+        dir.path(),
+        Some(&server),
+        &["run", "pair.wf", "--isolation", "git", "-j", "2"],
+    );
+    assert_eq!(code, 0, "{output}");
+    let (run, tasks) = only_run(dir.path());
+    for id in ["left", "right", "both"] {
+        assert_eq!(task(&tasks, id).state, TaskState::Succeeded, "{id}");
+    }
+    let branch = format!("wfc/{run}");
+    let files = git_in(dir.path(), &["ls-tree", "-r", "--name-only", &branch]);
+    let files: Vec<&str> = files.lines().collect();
+    assert_eq!(
+        files,
+        [
+            "both.txt",
+            "left-saw.txt",
+            "left.txt",
+            "pair.wf",
+            "right-saw.txt",
+            "right.txt"
+        ]
+    );
+    // Each session saw the repository as the run started, not the other session's file.
+    let left_saw = git_in(dir.path(), &["show", &format!("{branch}:left-saw.txt")]);
+    let right_saw = git_in(dir.path(), &["show", &format!("{branch}:right-saw.txt")]);
+    assert!(!left_saw.contains("right"), "{left_saw}");
+    assert!(!right_saw.contains("left"), "{right_saw}");
+    assert_eq!(
+        git_in(dir.path(), &["show", &format!("{branch}:both.txt")]),
+        "left\nright\n"
+    );
+    // The user's checkout has none of it.
+    assert!(!dir.path().join("left.txt").exists() && !dir.path().join("right.txt").exists());
+}
