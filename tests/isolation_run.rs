@@ -579,8 +579,11 @@ fn into_hands_the_result_to_a_branch_only_when_it_fast_forwards() {
             git(&path, &["rev-parse", branch]) == git(&path, &["rev-parse", &format!("wfc/{id}")]);
         assert_eq!(at_result, branch != "diverged", "{branch}");
     }
-    // `--into` needs isolation.
-    let run = wfc(&path, &["run", "w.wf", "--into", "main"]);
+    // `--into` needs isolation (and asks for it unless told otherwise).
+    let run = wfc(
+        &path,
+        &["run", "w.wf", "--isolation", "none", "--into", "main"],
+    );
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr.contains("it needs --isolation git"),
@@ -699,5 +702,55 @@ fn parallel_attempts_get_their_own_worktree_and_ports_in_their_environment() {
             .iter()
             .all(|p| (20_000..60_000).contains(p) && p % 100 == 0),
         "{a_port} {b_port}"
+    );
+}
+
+#[test]
+fn a_run_with_an_agent_task_in_a_git_repository_is_isolated_by_default_and_one_of_commands_is_not()
+{
+    let agentic = "agent writer {\n  adapter = \"command\"\n  command = [\"sh\", \"-c\", \"cat > /dev/null; echo agent > agent.txt; echo done\"]\n}\n\nworkflow w {\n  task write {\n    agent  = writer\n    prompt = \"Write agent.txt.\"\n  }\n}\n";
+    let (_dir, path) = repo("wfc-isolation-default", agentic);
+    let run = wfc(&path, &["run", "w.wf"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let id = run_id(&run.stdout);
+    assert!(
+        !path.join("agent.txt").exists(),
+        "the agent worked in a worktree"
+    );
+    assert_eq!(
+        files_of(&path, &format!("wfc/{id}")),
+        ["README", "agent.txt", "w.wf"]
+    );
+    // `--isolation none` opts out: the agent works in the folder.
+    let run = wfc(&path, &["run", "w.wf", "--isolation", "none"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(path.join("agent.txt").exists());
+    std::fs::remove_file(path.join("agent.txt")).expect("tidy");
+    // A run of commands only works in the folder, where the user looks.
+    std::fs::write(
+        path.join("make.wf"),
+        "workflow make {\n  task build {\n    run = \"echo built > out.txt\"\n  }\n}\n",
+    )
+    .expect("make.wf");
+    let run = wfc(&path, &["run", "make.wf"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(path.join("out.txt").exists());
+    // Outside git, agents work in the folder, and a repository that cannot give a base says
+    // why it is not used.
+    let plain = TempDir::new("wfc-isolation-default-plain");
+    std::fs::write(plain.path().join("w.wf"), agentic).expect("w.wf");
+    let run = wfc(plain.path(), &["run", "w.wf"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(plain.path().join("agent.txt").exists());
+    let unborn = TempDir::new("wfc-isolation-default-unborn");
+    git(unborn.path(), &["init", "--quiet"]);
+    std::fs::write(unborn.path().join("w.wf"), agentic).expect("w.wf");
+    let run = wfc(unborn.path(), &["run", "w.wf"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("the run's agents work in the folder")
+            && run.stderr.contains("has no commit yet"),
+        "{}",
+        run.stderr
     );
 }

@@ -1,6 +1,11 @@
-//! `wfc run --isolation git|none`: how a new run keeps its tasks' work apart, decided before
-//! anything is stored. In git, the run starts from the workspace's `HEAD` (its base) and
+//! `wfc run --isolation auto|git|none`: how a new run keeps its tasks' work apart, decided
+//! before anything is stored. In git, the run starts from the workspace's `HEAD` (its base) and
 //! never touches the checkout; a checkout that cannot give a base is refused with why.
+//!
+//! The default, `auto`, isolates a run that has an agent task in a git repository: agents
+//! working side by side must not share a tree. A run of command tasks only works in the
+//! folder, as `make` would, so what it makes is where the user looks; asked for, it is
+//! isolated too, and then every task of it is.
 
 use crate::isolation::{Git, GitError, Head};
 use crate::plan::Isolation;
@@ -9,6 +14,9 @@ use std::path::Path;
 /// What `--isolation` asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum IsolationChoice {
+    /// `git` for a run with an agent task in a git repository (with a commit, and no rebase
+    /// or merge in progress), else `none`.
+    Auto,
     /// Every task attempt in a git worktree of its own; the result on a branch.
     Git,
     /// Every task in the run's folder.
@@ -20,9 +28,33 @@ pub enum IsolationChoice {
 pub fn decide(
     choice: IsolationChoice,
     into: Option<&str>,
+    has_agents: bool,
     workspace: &Path,
     run_id: &str,
 ) -> Result<(Isolation, Option<String>), String> {
+    if choice == IsolationChoice::Auto {
+        if !has_agents || into.is_some() {
+            let choice = if into.is_some() {
+                IsolationChoice::Git
+            } else {
+                IsolationChoice::None
+            };
+            return decide(choice, into, has_agents, workspace, run_id);
+        }
+        if Git::open(workspace).is_err() {
+            return Ok((Isolation::None, None));
+        }
+        return match decide(IsolationChoice::Git, None, has_agents, workspace, run_id) {
+            Ok(isolated) => Ok(isolated),
+            // A repository that cannot give a base: the run works in the folder, and says so.
+            Err(why) => Ok((
+                Isolation::None,
+                Some(format!(
+                    "note: the run's agents work in the folder, not in worktrees of their own: {why}"
+                )),
+            )),
+        };
+    }
     if choice == IsolationChoice::None {
         if into.is_some() {
             return Err(

@@ -85,8 +85,8 @@ enum Command {
         /// `git`: every task attempt works in a git worktree of its own at its start commit
         /// (the run's base, or its upstream tasks' work), its work becomes a commit, and the
         /// result a branch; the checkout is never touched. `none`: every task works in the
-        /// folder.
-        #[arg(long, value_enum, default_value = "none")]
+        /// folder. `auto`: `git` for a run with an agent task in a git repository, else `none`.
+        #[arg(long, value_enum, default_value = "auto")]
         isolation: isolation::IsolationChoice,
         /// With --isolation git: when the run succeeds, move BRANCH to its result if that is
         /// a fast-forward (and, if BRANCH is checked out here with no uncommitted changes,

@@ -135,7 +135,11 @@ fn start(
     output: &Output,
 ) -> ExitCode {
     let Planned { mut plan, secrets } = planned;
-    match super::isolation::decide(isolation.0, isolation.1, &workspace, &run_id) {
+    let has_agents = plan
+        .tasks
+        .iter()
+        .any(|task| matches!(task.action, crate::plan::Action::Agent { .. }));
+    match super::isolation::decide(isolation.0, isolation.1, has_agents, &workspace, &run_id) {
         Ok((isolation, note)) => {
             plan.isolation = isolation;
             if let Some(note) = note {
