@@ -394,13 +394,29 @@ fn after_kill_9_the_half_done_edits_never_reach_an_output_and_gc_leaves_no_workt
         .ok()
         .and_then(|text| text.trim().parse().ok())
         .expect("the task wrote its group");
-    // The killed engine's worktree is free (its lock went with the engine): `wfc gc`
-    // removes it, though the run has not ended.
+    // The killed engine's worktree is free (its lock went with the engine): once its lease
+    // has run out, `wfc gc` stops what the attempt left running there, then removes it,
+    // though the run has not ended.
     let left = git(&path, &["worktree", "list", "--porcelain"]);
     assert_eq!(left.matches("worktree ").count(), 2, "{left}");
+    assert!(
+        crate::run::group_alive(first),
+        "the attempt outlives a kill -9 of wfc"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(700));
     let gc = wfc(&path, &["gc"]);
     assert_eq!(gc.code, 0, "{}", gc.stderr);
-    assert!(gc.stdout.contains("removed 1 worktree(s)"), "{}", gc.stdout);
+    assert!(
+        gc.stdout
+            .contains("stopped 1 process group(s) left running by engines that are gone")
+            && gc.stdout.contains("removed 1 worktree(s)"),
+        "{}",
+        gc.stdout
+    );
+    assert!(
+        !crate::run::group_alive(first),
+        "nothing of the attempt is left"
+    );
     tidy(&path);
     let resumed = wfc(&path, &["resume", &id, "--lease", "0.5"]);
     // Whatever happens, the test leaves no process behind.

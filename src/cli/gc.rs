@@ -2,14 +2,16 @@
 //! needs it: every worktree of wfc's but the pool slots attempts work in now (their locks
 //! are held by live engines) — the pools runs that ended or crashed left, and the worktrees
 //! kept of tasks that failed for good — and, with `--refs`, the refs of ended runs
-//! (`refs/wfc/RUN/…`; the result branch stays). It reads the store and changes only git.
+//! (`refs/wfc/RUN/…`; the result branch stays). It reads the store and changes only git, after
+//! stopping, on this machine, what attempts of killed engines left running there.
 
 use super::output::Output;
 use super::store::{self, BackendArgs, Store};
 use crate::backends::Access;
 use crate::isolation::{Expect, Git, RefName};
 use crate::plan::Isolation;
-use crate::runtime::{RunRecord, RunState};
+use crate::runtime::attempt_process::AttemptProcess;
+use crate::runtime::{now_millis, RunRecord, RunState, TaskBackend, TaskState};
 use crate::workspaces::git::{slot_is_free, worktrees_folder};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -20,6 +22,8 @@ use std::process::ExitCode;
 struct Collected {
     worktrees: usize,
     refs: usize,
+    /// Process groups of attempts whose engines are gone, stopped before their worktrees go.
+    groups: usize,
 }
 
 /// Runs `wfc gc`.
@@ -46,6 +50,12 @@ pub fn run(args: &BackendArgs, refs: bool, output: &Output) -> ExitCode {
         let Some(workspace) = reachable(&record) else {
             continue;
         };
+        // What a killed engine's attempt left running would go on writing into a worktree
+        // about to be removed: it is stopped first.
+        match stop_orphans(&*store.backend, &record) {
+            Ok(stopped) => collected.groups += stopped,
+            Err(why) => output.error(&format!("warning: run {}: {why}", record.id)),
+        }
         match collect_run(&record, &workspace, refs, &mut collected) {
             Ok(folder) => {
                 known.insert(folder);
@@ -62,6 +72,12 @@ pub fn run(args: &BackendArgs, refs: bool, output: &Output) -> ExitCode {
             output.error(&format!("warning: {}: {why}", workspace.display()));
         }
     }
+    if collected.groups > 0 {
+        output.stdout_line(&format!(
+            "stopped {} process group(s) left running by engines that are gone",
+            collected.groups
+        ));
+    }
     output.stdout_line(&format!(
         "removed {} worktree(s){}",
         collected.worktrees,
@@ -72,6 +88,54 @@ pub fn run(args: &BackendArgs, refs: bool, output: &Output) -> ExitCode {
         }
     ));
     ExitCode::SUCCESS
+}
+
+/// Stops, on this machine, the process groups recorded for the attempts of `record`'s tasks
+/// that no engine holds under a live lease (their engine was killed); returns how many were
+/// still there. A task held under a live lease is its engine's, and left alone.
+fn stop_orphans(backend: &dyn TaskBackend, record: &RunRecord) -> Result<usize, String> {
+    let now = now_millis();
+    let live: HashSet<String> = backend
+        .list_tasks(&record.id)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|task| {
+            matches!(task.state, TaskState::Claimed | TaskState::Running)
+                && task.lease_until.is_some_and(|until| until >= now)
+        })
+        .map(|task| task.key.task)
+        .collect();
+    let mut orphans = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = backend
+            .read_events(&record.id, after, 1000)
+            .map_err(|e| e.to_string())?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        orphans.extend(
+            page.iter()
+                .filter(|event| event.task.as_ref().is_some_and(|task| !live.contains(task)))
+                .filter_map(AttemptProcess::from_event)
+                .filter(AttemptProcess::may_be_alive_here),
+        );
+    }
+    if orphans.is_empty() {
+        return Ok(0);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(runtime.block_on(async {
+        let mut stopped = 0;
+        for process in &orphans {
+            if process.stop().await {
+                stopped += 1;
+            }
+        }
+        stopped
+    }))
 }
 
 /// The run's workspace, if this machine can reach it.
