@@ -1017,25 +1017,6 @@ fn each_cli_s_own_failure_signals_fail_the_attempt() {
     );
 }
 
-/// Runs git in `dir` with a fixed identity, failing the test if git fails; returns stdout.
-fn git_in(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "User")
-        .env("GIT_AUTHOR_EMAIL", "user@example.com")
-        .env("GIT_COMMITTER_NAME", "User")
-        .env("GIT_COMMITTER_EMAIL", "user@example.com")
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 #[test]
 fn two_claude_code_sessions_at_once_each_work_in_their_own_worktree_of_one_repository() {
     let dir = TempDir::new("wfc-agents-isolated");
@@ -1092,9 +1073,9 @@ workflow pair {
 }
 "#,
     );
-    git_in(dir.path(), &["init", "--quiet", "--initial-branch=main"]);
-    git_in(dir.path(), &["add", "pair.wf"]);
-    git_in(dir.path(), &["commit", "--quiet", "--message=the workflow"]);
+    crate::support::git(dir.path(), &["init", "--quiet", "--initial-branch=main"]);
+    crate::support::git(dir.path(), &["add", "pair.wf"]);
+    crate::support::git(dir.path(), &["commit", "--quiet", "--message=the workflow"]);
     let (code, output) = wfc(
         dir.path(),
         Some(&server),
@@ -1106,7 +1087,7 @@ workflow pair {
         assert_eq!(task(&tasks, id).state, TaskState::Succeeded, "{id}");
     }
     let branch = format!("wfc/{run}");
-    let files = git_in(dir.path(), &["ls-tree", "-r", "--name-only", &branch]);
+    let files = crate::support::git(dir.path(), &["ls-tree", "-r", "--name-only", &branch]);
     let files: Vec<&str> = files.lines().collect();
     assert_eq!(
         files,
@@ -1120,12 +1101,12 @@ workflow pair {
         ]
     );
     // Each session saw the repository as the run started, not the other session's file.
-    let left_saw = git_in(dir.path(), &["show", &format!("{branch}:left-saw.txt")]);
-    let right_saw = git_in(dir.path(), &["show", &format!("{branch}:right-saw.txt")]);
+    let left_saw = crate::support::git(dir.path(), &["show", &format!("{branch}:left-saw.txt")]);
+    let right_saw = crate::support::git(dir.path(), &["show", &format!("{branch}:right-saw.txt")]);
     assert!(!left_saw.contains("right"), "{left_saw}");
     assert!(!right_saw.contains("left"), "{right_saw}");
     assert_eq!(
-        git_in(dir.path(), &["show", &format!("{branch}:both.txt")]),
+        crate::support::git(dir.path(), &["show", &format!("{branch}:both.txt")]),
         "left\nright\n"
     );
     // The user's checkout has none of it.

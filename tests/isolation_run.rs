@@ -3,29 +3,10 @@
 //! is a branch, the user's checkout is never touched, a retry starts clean, and conflicting
 //! work fails the task that would merge it, naming the files and the tasks.
 
-use crate::support::{wfc, TempDir};
+use crate::support::{git, run_id, task_status, wfc, TempDir};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// Runs git in `dir`; returns its stdout, failing the test if git fails.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "User")
-        .env("GIT_AUTHOR_EMAIL", "user@example.com")
-        .env("GIT_COMMITTER_NAME", "User")
-        .env("GIT_COMMITTER_EMAIL", "user@example.com")
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 /// A repository with `README` committed on `main`, and `workflow` as `w.wf` committed too.
 fn repo(prefix: &str, workflow: &str) -> (TempDir, PathBuf) {
@@ -78,16 +59,6 @@ fn checkout(path: &Path) -> (BTreeMap<PathBuf, Vec<u8>>, Vec<u8>, String, String
     .map(|line| format!("{line}\n"))
     .collect();
     (files, index, head, branches)
-}
-
-/// The id of the run from `wfc run`'s first line.
-fn run_id(stdout: &str) -> String {
-    stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("run "))
-        .and_then(|rest| rest.split(':').next())
-        .unwrap_or_else(|| panic!("no run id in {stdout:?}"))
-        .to_string()
 }
 
 /// The files of commit-ish `what`, sorted.
@@ -171,14 +142,7 @@ fn parallel_tasks_see_only_their_upstream_work_and_the_result_branch_holds_the_u
     );
     tidy(&path);
     // Each task's output is recorded with its success.
-    let status = wfc(&path, &["status", &id, "--json"]);
-    let status: serde_json::Value = serde_json::from_str(&status.stdout).expect("status JSON");
-    let c = status["tasks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|t| t["key"]["task"] == "c")
-        .expect("task c");
+    let c = task_status(&path, &id, "c");
     assert_eq!(
         c["output"].as_str().map(str::to_string),
         Some(
@@ -280,14 +244,7 @@ fn conflicting_upstream_work_fails_the_task_naming_the_files_and_the_tasks() {
     let run = wfc(&path, &["run", "w.wf", "--isolation", "git"]);
     assert_ne!(run.code, 0, "{}", run.stdout);
     let id = run_id(&run.stdout);
-    let status = wfc(&path, &["status", &id, "--json"]);
-    let status: serde_json::Value = serde_json::from_str(&status.stdout).expect("status JSON");
-    let c = status["tasks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|t| t["key"]["task"] == "c")
-        .expect("task c");
+    let c = task_status(&path, &id, "c");
     let error = c["last_error"].as_str().unwrap_or_default();
     assert_eq!(c["state"], "failed");
     assert_eq!(c["attempts"], 1, "{error}");
@@ -665,14 +622,7 @@ fn status_shows_the_files_each_task_changed_and_where_a_failed_tasks_worktree_is
         std::fs::read_to_string(kept.join("half.txt")).expect("the failed attempt's file"),
         "half\n"
     );
-    let json = wfc(&path, &["status", &id, "--json"]);
-    let json: serde_json::Value = serde_json::from_str(&json.stdout).expect("status JSON");
-    let two = json["tasks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|t| t["key"]["task"] == "two")
-        .expect("two");
+    let two = task_status(&path, &id, "two");
     assert_eq!(two["files_changed"], 2);
     // `wfc gc` removes the kept worktree.
     let gc = wfc(&path, &["gc"]);

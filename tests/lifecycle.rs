@@ -1,6 +1,6 @@
 //! A run's lifecycle with the real binary: what a run reports while and after it runs.
 
-use crate::support::TempDir;
+use crate::support::{run_id, TempDir};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -18,16 +18,6 @@ fn wfc(dir: &Path, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
-}
-
-/// The id of the run `wfc run` started, from its first line (`run ID: …`).
-fn run_id(stdout: &str) -> String {
-    stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("run "))
-        .and_then(|rest| rest.split(':').next())
-        .unwrap_or_else(|| panic!("no run id in {stdout:?}"))
-        .to_string()
 }
 
 /// Starts `wfc ARGS` in `dir` in the background, its stdout kept for [`stop`] to return.

@@ -104,3 +104,45 @@ pub fn wfc(dir: &Path, args: &[&str]) -> Run {
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
+
+/// The id of the run `wfc run` started, from its first line (`run ID: …`).
+pub fn run_id(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("run "))
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or_else(|| panic!("no run id in {stdout:?}"))
+        .to_string()
+}
+
+/// Runs git in `dir` with a fixed identity; returns its stdout, failing the test if git fails.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let output = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "User")
+        .env("GIT_AUTHOR_EMAIL", "user@example.com")
+        .env("GIT_COMMITTER_NAME", "User")
+        .env("GIT_COMMITTER_EMAIL", "user@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Task `task` in the `wfc status RUN --json` of the run `run` in `dir`.
+pub fn task_status(dir: &Path, run: &str, task: &str) -> serde_json::Value {
+    let status = wfc(dir, &["status", run, "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).expect("status JSON");
+    status["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["key"]["task"] == task)
+        .cloned()
+        .unwrap_or_else(|| panic!("no task {task} in the status of run {run}"))
+}

@@ -119,19 +119,10 @@ impl TaskBackend for MemoryBackend {
                 run.record.id, spec.id
             )));
         }
-        let record = TaskRecord {
-            key: TaskKey::new(run.record.id.clone(), spec.id.clone()),
-            state: TaskState::Pending,
-            attempts: 0,
-            max_attempts: spec.retry + 1,
-            worker: None,
-            lease_until: None,
-            started_at: None,
-            finished_at: None,
-            result: None,
-            last_error: None,
-            output: None,
-        };
+        let record = TaskRecord::new(
+            TaskKey::new(run.record.id.clone(), spec.id.clone()),
+            spec.retry,
+        );
         let is_gate = spec.action.waits_for_person();
         run.order.push(spec.id.clone());
         run.tasks.insert(
@@ -246,7 +237,7 @@ impl TaskBackend for MemoryBackend {
         key: &TaskKey,
         _doing: &str,
         events: &[NewEvent],
-        change: &mut dyn FnMut(&mut TaskRecord, &TaskFacts) -> BackendResult<bool>,
+        change: &mut TaskChange<'_>,
     ) -> BackendResult<()> {
         let mut runs = self.lock();
         let run = find(&mut runs, &key.run)?;

@@ -893,7 +893,7 @@ impl TaskBackend for SqliteBackend {
         key: &TaskKey,
         doing: &str,
         events: &[NewEvent],
-        change: &mut dyn FnMut(&mut TaskRecord, &TaskFacts) -> BackendResult<bool>,
+        change: &mut TaskChange<'_>,
     ) -> BackendResult<()> {
         self.write(
             || format!("{doing} task `{key}`"),

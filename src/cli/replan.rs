@@ -7,6 +7,18 @@ use crate::check::Session;
 use crate::plan::{bind, instantiate, BindInput, Plan};
 use std::path::{Path, PathBuf};
 
+/// The input of planning a run again only to see its plan: no secret is read, since a plan
+/// never holds a secret's value (a missing one is bound to "").
+pub fn without_secrets() -> BindInput {
+    BindInput {
+        args: Vec::new(),
+        file: None,
+        secret_env: Vec::new(),
+        secret_files: Vec::new(),
+        secrets_optional: true,
+    }
+}
+
 /// Plans `snapshot`'s workflow from its file (relative to the run's `workspace`, where it was
 /// named) for run `run_id`, with the snapshot's parameter values; `input` brings the secrets
 /// (and says whether they may be missing). Nothing is printed: the callers say what the

@@ -5,7 +5,7 @@
 
 use super::output::Output;
 use crate::events::EventKind;
-use crate::plan::{BindInput, Plan, PLAN_VERSION};
+use crate::plan::{Plan, PLAN_VERSION};
 use crate::runtime::lifecycle::{self, Fate, Replanned};
 use crate::runtime::{now_millis, NewEvent, RunRecord, TaskBackend};
 use std::path::Path;
@@ -14,13 +14,7 @@ use std::path::Path;
 /// Secrets are not needed to plan (a plan never holds their values); the run reads them from
 /// the environment when it goes on.
 pub fn plan_from_file(record: &RunRecord, workspace: &Path) -> Result<Plan, String> {
-    let input = BindInput {
-        args: Vec::new(),
-        file: None,
-        secret_env: Vec::new(),
-        secret_files: Vec::new(),
-        secrets_optional: true,
-    };
+    let input = super::replan::without_secrets();
     let planned =
         super::replan::replan(&record.plan, workspace, &record.id, input).map_err(|why| {
             format!(

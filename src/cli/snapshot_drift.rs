@@ -3,7 +3,7 @@
 //! changed), but a user who fixed a typo in the file and resumes must be told that the fix is
 //! not what runs.
 
-use crate::plan::{BindInput, Plan};
+use crate::plan::Plan;
 
 /// How the file compares with the snapshot.
 #[derive(Debug, PartialEq, Eq)]
@@ -62,13 +62,7 @@ pub fn list(ids: &[String]) -> String {
 /// Plans `snapshot`'s workflow again from its file, with the run's parameters, and compares.
 pub fn compare(snapshot: &Plan, workspace: &std::path::Path, run_id: &str) -> Drift {
     // A plan holds no secret's value, so comparing needs none.
-    let input = BindInput {
-        args: Vec::new(),
-        file: None,
-        secret_env: Vec::new(),
-        secret_files: Vec::new(),
-        secrets_optional: true,
-    };
+    let input = super::replan::without_secrets();
     match super::replan::replan(snapshot, workspace, run_id, input) {
         Ok(planned) => diff(snapshot, &planned.plan),
         Err(why) => Drift::Unplannable(why),

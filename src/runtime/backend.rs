@@ -91,6 +91,10 @@ pub struct NewEvent {
     pub data: serde_json::Value,
 }
 
+/// The rule [`TaskBackend::update_task`] applies to a task's record and its facts: returns
+/// whether it changed the record (to be written back).
+pub type TaskChange<'a> = dyn FnMut(&mut TaskRecord, &TaskFacts) -> BackendResult<bool> + 'a;
+
 /// The decision [`TaskBackend::replan_run`] applies to a run and its tasks as they are inside
 /// its atomic step: one record per task of the new plan, in its order.
 pub type ReplanDecision<'a> =
@@ -165,7 +169,7 @@ pub trait TaskBackend: Send + Sync {
         key: &TaskKey,
         doing: &str,
         events: &[NewEvent],
-        change: &mut dyn FnMut(&mut TaskRecord, &TaskFacts) -> BackendResult<bool>,
+        change: &mut TaskChange<'_>,
     ) -> BackendResult<()>;
 
     /// Claims `key` for `worker` until `now + lease`, atomically: of several claimers exactly

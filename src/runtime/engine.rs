@@ -707,6 +707,15 @@ impl Engine {
             title: spec.title.clone(),
             attempt: claim.attempt,
         };
+        // The heartbeat keeps the lease while the attempt is prepared, runs and is kept (a
+        // checkout or a commit of a large repository takes a while); losing the lease cancels
+        // the attempt.
+        let (cancel_tx, cancel_rx) = watch::channel(false);
+        let heartbeat = {
+            let engine = Arc::clone(self);
+            let key = key.clone();
+            tokio::spawn(async move { engine.heartbeat(key, cancel_tx).await })
+        };
         // The attempt's folder: the run's, or a worktree at its start commit. A task that
         // cannot start there (its upstream tasks' work conflicts) fails before it runs.
         let prepared = match &info.work {
@@ -720,6 +729,11 @@ impl Engine {
         let folder = match prepared {
             Ok(folder) => folder,
             Err(why) => {
+                heartbeat.abort();
+                // Another engine took the task over meanwhile: nothing of it is this one's.
+                if *cancel_rx.borrow() {
+                    return Ok(());
+                }
                 let error = self
                     .bus
                     .redactor()
@@ -736,28 +750,20 @@ impl Engine {
                 return Ok(());
             }
         };
-        // The heartbeat keeps the lease while the attempt runs; losing it cancels the attempt.
-        let (cancel_tx, cancel_rx) = watch::channel(false);
-        let heartbeat = {
-            let engine = Arc::clone(self);
-            let key = key.clone();
-            tokio::spawn(async move { engine.heartbeat(key, cancel_tx).await })
-        };
         // The environment (with secrets and results filled in) is resolved once per attempt,
         // for the work and every verify command.
         let outcome = self
             .do_attempt(key, &spec, &claim, &folder, cancel_rx.clone())
             .await;
-        heartbeat.abort();
-        let lost = *cancel_rx.borrow();
         let outcome = match outcome {
-            _ if lost => Attempt::Lost,
+            _ if *cancel_rx.borrow() => Attempt::Lost,
             Ok(result) => match self.keep_work(&info, &of, &folder).await {
                 Ok(output) => Attempt::Succeeded(result, output),
                 Err(why) => Attempt::Failed(format!("its work could not be kept: {why}")),
             },
             Err(error) => Attempt::Failed(error),
         };
+        heartbeat.abort();
         let elapsed = started.elapsed().as_secs_f64();
         match outcome {
             Attempt::Lost => {

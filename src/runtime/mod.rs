@@ -12,5 +12,6 @@ pub mod values;
 
 pub use backend::{
     BackendError, BackendErrorKind, BackendResult, NewEvent, ReplanDecision, TaskBackend,
+    TaskChange,
 };
 pub use model::*;

@@ -290,6 +290,25 @@ pub struct TaskRecord {
     pub output: Option<String>,
 }
 
+impl TaskRecord {
+    /// A new task, `pending`, that has not run: `retry` extra attempts after a failure.
+    pub fn new(key: TaskKey, retry: u32) -> TaskRecord {
+        TaskRecord {
+            key,
+            state: TaskState::Pending,
+            attempts: 0,
+            max_attempts: retry.saturating_add(1),
+            worker: None,
+            lease_until: None,
+            started_at: None,
+            finished_at: None,
+            result: None,
+            last_error: None,
+            output: None,
+        }
+    }
+}
+
 /// What a successful claim hands the worker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Claim {

@@ -42,6 +42,15 @@ pub struct GitWorkspace {
 /// at the same time, and few enough that every slot's ports (`WF_PORT_BASE`) stay below 65536.
 const MAX_SLOTS: u32 = 400;
 
+/// The commit `folder` started from, which [`GitWorkspace::prepare`] always records.
+fn start_of(folder: &AttemptFolder) -> Result<Oid, String> {
+    let start = folder
+        .start
+        .as_deref()
+        .ok_or_else(|| "the attempt's folder has no start commit".to_string())?;
+    Oid::parse(start).map_err(|e| failed("the attempt's start commit", e))
+}
+
 /// The seed of the private index of the slot in `folder`: `slot-K.index` beside it.
 fn seed_of(folder: &Path) -> PathBuf {
     let mut name = folder.as_os_str().to_os_string();
@@ -233,18 +242,20 @@ impl GitWorkspace {
         touched
     }
 
-    /// Merges `commits` (the outputs of `upstream`), or says which files conflict and which
-    /// tasks changed them.
-    fn merge(
-        &self,
-        commits: &[Oid],
-        upstream: &[Upstream],
-        message: &CommitMessage,
-    ) -> Result<Oid, String> {
+    /// Merges the outputs of `upstream` (none: the run's base), or says which files conflict
+    /// and which tasks changed them.
+    fn merge(&self, upstream: &[Upstream], message: &CommitMessage) -> Result<Oid, String> {
+        let commits = upstream
+            .iter()
+            .map(|task| {
+                Oid::parse(&task.output)
+                    .map_err(|e| failed(&format!("the output of task `{}`", task.task), e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         if commits.is_empty() {
             return Ok(self.base.clone());
         }
-        match self.git.merge(commits, message) {
+        match self.git.merge(&commits, message) {
             Ok(MergeOutcome::Merged(commit)) => Ok(commit),
             Ok(MergeOutcome::Conflict(conflict)) => {
                 let touched = self.who_touched(&conflict.files, upstream);
@@ -275,13 +286,8 @@ impl GitWorkspace {
 
 impl Workspace for GitWorkspace {
     fn prepare(&self, of: &AttemptOf, upstream: &[Upstream]) -> Result<AttemptFolder, String> {
-        let commits = upstream
-            .iter()
-            .map(|task| Oid::parse(&task.output))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| failed("an upstream task's output", e))?;
         let message = self.message(of, &format!("wfc: the start of {}", of.task))?;
-        let start = self.merge(&commits, upstream, &message)?;
+        let start = self.merge(upstream, &message)?;
         std::fs::create_dir_all(&self.worktrees)
             .map_err(|e| failed(&format!("creating {}", self.worktrees.display()), e))?;
         // The worktrees are wfc's, not the user's work: git status in the user's checkout
@@ -306,13 +312,7 @@ impl Workspace for GitWorkspace {
     }
 
     fn keep(&self, of: &AttemptOf, folder: &AttemptFolder) -> Result<Option<KeptWork>, String> {
-        let start = folder
-            .start
-            .as_deref()
-            .map(Oid::parse)
-            .transpose()
-            .map_err(|e| failed("the attempt's start commit", e))?
-            .unwrap_or_else(|| self.base.clone());
+        let start = start_of(folder)?;
         let output = self
             .git
             .commit_all_from(
@@ -345,10 +345,7 @@ impl Workspace for GitWorkspace {
         folder: &AttemptFolder,
         keep_folder: bool,
     ) -> Result<Option<String>, String> {
-        let Some(start) = folder.start.as_deref() else {
-            return Ok(None);
-        };
-        let start = Oid::parse(start).map_err(|e| failed("the attempt's start commit", e))?;
+        let start = start_of(folder)?;
         let mut kept = None;
         if folder.root.is_dir() {
             let title = format!("wfc: failed attempt {} of {}", of.attempt, of.task);
@@ -405,15 +402,10 @@ impl Workspace for GitWorkspace {
     }
 
     fn finish(&self, run: &str, finals: &[Upstream]) -> Result<Option<String>, String> {
-        let commits = finals
-            .iter()
-            .map(|task| Oid::parse(&task.output))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| failed("a final task's output", e))?;
         let message = CommitMessage::new(&format!("wfc: the result of run {run}"))
             .with_trailer("Wfc-Run", run)
             .map_err(|e| failed("the commit message", e))?;
-        let result = self.merge(&commits, finals, &message)?;
+        let result = self.merge(finals, &message)?;
         let name = RefName::branch(&self.branch).map_err(|e| failed("the result branch", e))?;
         self.git
             .update_ref(&name, &result, &Expect::Anything)

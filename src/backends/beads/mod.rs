@@ -630,7 +630,7 @@ impl TaskBackend for BeadsBackend {
         key: &TaskKey,
         _doing: &str,
         events: &[NewEvent],
-        change: &mut dyn FnMut(&mut TaskRecord, &TaskFacts) -> BackendResult<bool>,
+        change: &mut TaskChange<'_>,
     ) -> BackendResult<()> {
         let changed = self.transition(key, |task, facts, _| {
             let changed = change(task, facts)?;

@@ -21,16 +21,7 @@ pub use run_end::{progress_of, settled_state, RunProgress};
 #[cfg(test)]
 pub(crate) fn task_in(state: super::model::TaskState) -> super::model::TaskRecord {
     super::model::TaskRecord {
-        key: super::TaskKey::new("r", "t"),
         state,
-        attempts: 0,
-        max_attempts: 1,
-        worker: None,
-        lease_until: None,
-        started_at: None,
-        finished_at: None,
-        result: None,
-        last_error: None,
-        output: None,
+        ..super::model::TaskRecord::new(super::TaskKey::new("r", "t"), 0)
     }
 }

@@ -129,19 +129,7 @@ pub fn replan(
                 record.started_at = None;
                 record
             }
-            (_, None) => TaskRecord {
-                key: TaskKey::new(run, spec.id.clone()),
-                state: TaskState::Pending,
-                attempts: 0,
-                max_attempts: spec.retry.saturating_add(1),
-                worker: None,
-                lease_until: None,
-                started_at: None,
-                finished_at: None,
-                result: None,
-                last_error: None,
-                output: None,
-            },
+            (_, None) => TaskRecord::new(TaskKey::new(run, spec.id.clone()), spec.retry),
         };
         tasks.push((record, fate));
     }
