@@ -183,10 +183,6 @@ impl GitWorkspace {
             .remove(folder);
     }
 
-    fn folder_name(&self, of: &AttemptOf) -> Result<String, String> {
-        attempt_folder_name(&of.task, of.attempt)
-    }
-
     /// Removes every slot of the pool that nobody holds, with its lock and gitdir files.
     fn empty_pool(&self) {
         let Ok(entries) = std::fs::read_dir(&self.worktrees) else {
@@ -376,7 +372,10 @@ impl Workspace for GitWorkspace {
             }
             if keep_folder {
                 // Out of the pool, for a person to look into until `wfc gc`.
-                let failed_folder = self.worktrees.join("failed").join(self.folder_name(of)?);
+                let failed_folder = self
+                    .worktrees
+                    .join("failed")
+                    .join(attempt_folder_name(&of.task, of.attempt)?);
                 std::fs::create_dir_all(self.worktrees.join("failed"))
                     .map_err(|e| failed("keeping the failed attempt's worktree", e))?;
                 if failed_folder.exists() {
@@ -410,9 +409,6 @@ impl Workspace for GitWorkspace {
         self.git
             .update_ref(&name, &result, &Expect::Anything)
             .map_err(|e| failed("pointing the result branch at the result", e))?;
-        // Every attempt of the run is done: its pool goes (a slot some other engine still
-        // holds is left for `wfc gc`); the worktrees of attempts that failed for good stay.
-        self.empty_pool();
         let mut message = format!(
             "the result is on branch {branch} (commit {short}): `git log {branch}`, `git merge {branch}`",
             branch = self.branch,
