@@ -43,6 +43,7 @@ pub fn plan(tasks: &[(&str, &[&str], u32)]) -> Plan {
                 env: Vec::new(),
                 pass_env: Vec::new(),
                 verify: Vec::new(),
+                work: Default::default(),
             })
             .collect(),
     }

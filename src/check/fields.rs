@@ -7,17 +7,49 @@ use crate::suggest::did_you_mean;
 use crate::syntax::ast::{Block, ExprKind, Field, Name, StrLit};
 
 /// The fields a task may have, for checking and for editors' completion.
-pub const TASK_FIELDS: [&str; 14] = [
-    "title", "prompt", "run", "accept", "verify", "agent", "retry", "timeout", "priority",
-    "labels", "workdir", "env", "pass_env", "context",
+pub const TASK_FIELDS: [&str; 20] = [
+    "title",
+    "prompt",
+    "run",
+    "accept",
+    "verify",
+    "agent",
+    "retry",
+    "timeout",
+    "priority",
+    "labels",
+    "workdir",
+    "env",
+    "pass_env",
+    "context",
+    "isolation",
+    "on_conflict",
+    "retry_from",
+    "setup",
+    "copy_ignored",
+    "sandbox",
 ];
 
 /// The fields a gate may have.
 pub const GATE_FIELDS: [&str; 2] = ["ask", "timeout"];
 
 /// The fields `defaults` may set.
-pub const DEFAULTS_FIELDS: [&str; 9] = [
-    "agent", "retry", "timeout", "priority", "labels", "workdir", "env", "pass_env", "context",
+pub const DEFAULTS_FIELDS: [&str; 15] = [
+    "agent",
+    "retry",
+    "timeout",
+    "priority",
+    "labels",
+    "workdir",
+    "env",
+    "pass_env",
+    "context",
+    "isolation",
+    "on_conflict",
+    "retry_from",
+    "setup",
+    "copy_ignored",
+    "sandbox",
 ];
 
 /// A block's fields with repeats reported and dropped: each name maps to its first field.

@@ -9,6 +9,7 @@ mod loader;
 mod module;
 mod shell;
 mod template;
+mod work_fields;
 mod workflow;
 
 pub use fields::{DEFAULTS_FIELDS, GATE_FIELDS, TASK_FIELDS};

@@ -4,6 +4,7 @@
 use super::fields::*;
 use super::graph::{find_cycles, upstream};
 use super::module::ModuleScope;
+use super::work_fields::WorkFields;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{self, Context, Type, Value};
 use crate::span::Span;
@@ -82,6 +83,7 @@ struct TaskDefaults {
     env: Vec<(String, ir::Template)>,
     pass_env: Vec<String>,
     context: Vec<(String, ir::Template)>,
+    work: WorkFields,
 }
 
 /// A task, gate or use in the syntax tree.
@@ -770,6 +772,7 @@ impl WorkflowChecker<'_, '_> {
             if let Some(field) = fields.get("context") {
                 result.context = self.template_map(field, Context::Prompt, &scope);
             }
+            result.work = self.work_fields(&fields, &scope);
         }
         result
     }
@@ -805,7 +808,7 @@ impl WorkflowChecker<'_, '_> {
         None
     }
 
-    fn template_list(
+    pub(super) fn template_list(
         &mut self,
         field: &ast::Field,
         context: Context,
@@ -1067,6 +1070,7 @@ impl WorkflowChecker<'_, '_> {
                 .map(|f| self.template_map(f, Context::Prompt, &scope))
                 .unwrap_or_default(),
         );
+        let work = self.work_fields(&fields, &scope).over(&defaults.work);
         if names_no_agent {
             self.report(
                 Diagnostic::new(
@@ -1103,6 +1107,7 @@ impl WorkflowChecker<'_, '_> {
             env,
             pass_env,
             context,
+            work,
         };
         (task, scope)
     }

@@ -8,6 +8,7 @@ mod adapter;
 mod expr;
 mod template;
 mod types;
+mod work;
 
 pub use adapter::{Adapter, SettingKind};
 pub use expr::{Expr, ExprKind};
@@ -15,6 +16,7 @@ pub use template::{
     is_filter, Context, Filter, Interpolation, Placement, Segment, Source, Template, FILTER_NAMES,
 };
 pub use types::{Type, Value};
+pub use work::{Choice, OnConflict, RetryFrom, Sandbox, TaskIsolation, WorkSettings};
 
 use crate::span::Span;
 
@@ -217,6 +219,8 @@ pub struct Task {
     pub pass_env: Vec<String>,
     /// Named values for the prompt's Context section.
     pub context: Vec<(String, Template)>,
+    /// Where and how its attempts work.
+    pub work: WorkSettings,
 }
 
 /// `for each VAR in EXPR`.

@@ -236,6 +236,7 @@ impl<'s> Expander<'s> {
                             env: Vec::new(),
                             pass_env: Vec::new(),
                             verify: Vec::new(),
+                            work: Default::default(),
                         });
                         instances[index].push(id);
                     }
@@ -577,6 +578,19 @@ impl<'s> Expander<'s> {
                 .collect(),
             pass_env: task.pass_env.clone(),
             verify,
+            work: WorkSpec {
+                isolation: task.work.isolation,
+                on_conflict: task.work.on_conflict,
+                retry_from: task.work.retry_from,
+                setup: task
+                    .work
+                    .setup
+                    .iter()
+                    .map(|template| self.shell(site, template))
+                    .collect(),
+                copy_ignored: task.work.copy_ignored.clone(),
+                sandbox: task.work.sandbox,
+            },
         };
         for problem in process_problems(&spec) {
             self.errors.push(PlanError {

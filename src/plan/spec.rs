@@ -2,7 +2,7 @@
 //! specs. It is what a run stores as its snapshot and what the runtime executes, so it is
 //! serde-serializable and versioned, and it never holds a secret's value.
 
-use crate::ir::Filter;
+use crate::ir::{Filter, OnConflict, RetryFrom, Sandbox, TaskIsolation};
 use petgraph::algo::toposort;
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::{Deserialize, Serialize};
@@ -172,6 +172,48 @@ pub struct TaskSpec {
     pub pass_env: Vec<String>,
     /// Shell commands that must all pass after the agent (or command) finishes.
     pub verify: Vec<Shell>,
+    /// Where and how its attempts work; absent when every setting is the default.
+    #[serde(default, skip_serializing_if = "WorkSpec::is_default")]
+    pub work: WorkSpec,
+}
+
+/// Where and how a task's attempts work (GRAMMAR.md, "Where a task works").
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkSpec {
+    /// `isolation`: where its attempts work; `None`, as the run decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<TaskIsolation>,
+    /// `on_conflict`: what a conflict between its upstream tasks' work does.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub on_conflict: OnConflict,
+    /// `retry_from`: what a retry's worktree starts from.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub retry_from: RetryFrom,
+    /// `setup`: commands run in each attempt's worktree before the task.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub setup: Vec<Shell>,
+    /// `copy_ignored`: ignored files copied from the run's folder into each worktree.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub copy_ignored: Vec<String>,
+    /// `sandbox`: what its processes may touch.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub sandbox: Sandbox,
+}
+
+impl WorkSpec {
+    /// Whether every setting is the default, so a snapshot need not hold it.
+    pub fn is_default(&self) -> bool {
+        *self == WorkSpec::default()
+    }
+
+    /// Whether the task's attempts work in the run's folder even in a run isolated in git.
+    pub fn in_folder(&self) -> bool {
+        self.isolation == Some(TaskIsolation::None)
+    }
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 /// What a task does.

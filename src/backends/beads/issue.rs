@@ -140,6 +140,7 @@ mod tests {
             env: Vec::new(),
             pass_env: Vec::new(),
             verify: Vec::new(),
+            work: Default::default(),
         }
     }
 
