@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// A repository with `README` committed on `main`, and `workflow` as `w.wf` committed too.
-fn repo(prefix: &str, workflow: &str) -> (TempDir, PathBuf) {
+pub(crate) fn repo(prefix: &str, workflow: &str) -> (TempDir, PathBuf) {
     let dir = TempDir::new(prefix);
     let path = dir.path().join("repo");
     std::fs::create_dir_all(&path).expect("repository folder");
@@ -62,7 +62,7 @@ fn checkout(path: &Path) -> (BTreeMap<PathBuf, Vec<u8>>, Vec<u8>, String, String
 }
 
 /// The files of commit-ish `what`, sorted.
-fn files_of(path: &Path, what: &str) -> Vec<String> {
+pub(crate) fn files_of(path: &Path, what: &str) -> Vec<String> {
     git(path, &["ls-tree", "-r", "--name-only", what])
         .lines()
         .map(str::to_string)
@@ -70,7 +70,7 @@ fn files_of(path: &Path, what: &str) -> Vec<String> {
 }
 
 /// `git fsck --strict` finds nothing wrong, and no worktree but the checkout is left.
-fn tidy(path: &Path) {
+pub(crate) fn tidy(path: &Path) {
     let fsck = Command::new("git")
         .args(["fsck", "--strict", "--no-progress"])
         .current_dir(path)
@@ -269,7 +269,7 @@ fn a_folder_that_cannot_give_a_base_is_refused_before_anything_is_stored() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("--isolation git needs a git repository"),
+            .contains("isolation in git needs a git repository"),
         "{}",
         run.stderr
     );

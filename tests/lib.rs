@@ -14,6 +14,7 @@ mod fmt;
 mod gemini_server;
 mod graph;
 mod isolation_git;
+mod isolation_policies;
 mod isolation_run;
 mod lifecycle;
 mod limits;

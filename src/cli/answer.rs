@@ -31,9 +31,10 @@ pub fn run(
         Ok(spec) => spec,
         Err(code) => return code,
     };
-    if !spec.action.waits_for_person() {
+    let resolves_conflict = spec.work.on_conflict == crate::ir::OnConflict::Human;
+    if !spec.action.waits_for_person() && !resolves_conflict {
         return store::refuse(
-            &format!("`{gate}` is a task, not a gate; only gates and `human` tasks are approved or rejected"),
+            &format!("`{gate}` is a task, not a gate; only gates, `human` tasks and tasks that wait for a person to resolve a conflict (`on_conflict = \"human\"`) are approved or rejected"),
             output,
         );
     }
@@ -51,7 +52,14 @@ pub fn run(
             _ => "",
         };
         return store::refuse(
-            &format!("gate `{gate}` is {state}, not waiting for an answer{why}"),
+            &format!(
+                "{} `{gate}` is {state}, not waiting for an answer{why}",
+                if spec.action.waits_for_person() {
+                    "gate"
+                } else {
+                    "task"
+                }
+            ),
             output,
         );
     }

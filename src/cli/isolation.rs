@@ -4,8 +4,9 @@
 //!
 //! The default, `auto`, isolates a run that has an agent task in a git repository: agents
 //! working side by side must not share a tree. A run of command tasks only works in the
-//! folder, as `make` would, so what it makes is where the user looks; asked for, it is
-//! isolated too, and then every task of it is.
+//! folder, as `make` would, so what it makes is where the user looks; asked for (on the
+//! command line, or by a task's `isolation = "git"`), it is isolated too. In an isolated run,
+//! a task that says `isolation = "none"` still works in the folder.
 
 use crate::isolation::{Git, GitError, Head};
 use crate::plan::Isolation;
@@ -23,28 +24,60 @@ pub enum IsolationChoice {
     None,
 }
 
-/// The isolation of new run `run_id` in `workspace`, and a note to show (uncommitted changes
-/// are not part of the run's base), or why the run cannot start.
+/// What the tasks of a plan ask of the run's isolation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TasksAsk {
+    /// Whether a task would work in a worktree of its own under `auto`: an agent task that
+    /// does not say `isolation = "none"`.
+    pub agents: bool,
+    /// The tasks that say `isolation = "git"`: the run must be isolated in git.
+    pub git: Vec<String>,
+}
+
+impl TasksAsk {
+    /// What the tasks of `plan` ask.
+    pub fn of(plan: &crate::plan::Plan) -> TasksAsk {
+        let mut ask = TasksAsk::default();
+        for task in &plan.tasks {
+            match task.work.isolation {
+                Some(crate::ir::TaskIsolation::Git) => ask.git.push(task.id.clone()),
+                Some(crate::ir::TaskIsolation::None) => {}
+                None => {
+                    ask.agents |= matches!(task.action, crate::plan::Action::Agent { .. })
+                        && !task.action.waits_for_person();
+                }
+            }
+        }
+        ask
+    }
+}
+
+/// The isolation of new run `run_id` in `workspace`, whose tasks ask `tasks`, and a note to
+/// show (uncommitted changes are not part of the run's base), or why the run cannot start.
 pub fn decide(
     choice: IsolationChoice,
     into: Option<&str>,
-    has_agents: bool,
+    tasks: &TasksAsk,
     workspace: &Path,
     run_id: &str,
 ) -> Result<(Isolation, Option<String>), String> {
     if choice == IsolationChoice::Auto {
-        if !has_agents || into.is_some() {
+        if let Some(task) = tasks.git.first() {
+            return decide(IsolationChoice::Git, into, tasks, workspace, run_id)
+                .map_err(|why| format!("task `{task}` says `isolation = \"git\"`: {why}"));
+        }
+        if !tasks.agents || into.is_some() {
             let choice = if into.is_some() {
                 IsolationChoice::Git
             } else {
                 IsolationChoice::None
             };
-            return decide(choice, into, has_agents, workspace, run_id);
+            return decide(choice, into, tasks, workspace, run_id);
         }
         if Git::open(workspace).is_err() {
             return Ok((Isolation::None, None));
         }
-        return match decide(IsolationChoice::Git, None, has_agents, workspace, run_id) {
+        return match decide(IsolationChoice::Git, None, tasks, workspace, run_id) {
             Ok(isolated) => Ok(isolated),
             // A repository that cannot give a base: the run works in the folder, and says so.
             Err(why) => Ok((
@@ -70,7 +103,7 @@ pub fn decide(
     }
     let git = Git::open(workspace).map_err(|error| match error {
         GitError::NotARepository { .. } => format!(
-            "--isolation git needs a git repository, and {} is not in one (`git init` makes \
+            "isolation in git needs a git repository, and {} is not in one (`git init` makes \
              one; `--isolation none` runs every task in the folder)",
             workspace.display()
         ),

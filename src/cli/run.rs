@@ -135,11 +135,8 @@ fn start(
     output: &Output,
 ) -> ExitCode {
     let Planned { mut plan, secrets } = planned;
-    let has_agents = plan
-        .tasks
-        .iter()
-        .any(|task| matches!(task.action, crate::plan::Action::Agent { .. }));
-    match super::isolation::decide(isolation.0, isolation.1, has_agents, &workspace, &run_id) {
+    let tasks_ask = super::isolation::TasksAsk::of(&plan);
+    match super::isolation::decide(isolation.0, isolation.1, &tasks_ask, &workspace, &run_id) {
         Ok((isolation, note)) => {
             plan.isolation = isolation;
             if let Some(note) = note {
@@ -161,8 +158,8 @@ fn start(
         };
     // A run in the folder must not meet another one there: checked, and stored, under the
     // folder's lock.
-    let folder_lock = shared_folder::works_in_folder(&plan.isolation)
-        .then(|| shared_folder::lock(store_file.as_deref()));
+    let folder_lock =
+        shared_folder::works_in_folder(&plan).then(|| shared_folder::lock(store_file.as_deref()));
     if folder_lock.is_some() {
         match shared_folder::taken_by(&*backend, &workspace, None) {
             Ok(None) => {}
@@ -264,7 +261,7 @@ pub fn resume(run_id: &str, exec: &ExecArgs, again: Replan, output: &Output) -> 
         Err(message) => return output.fail(&message),
     };
     let (prepared, secrets) = prepared;
-    if shared_folder::works_in_folder(&plan.isolation) {
+    if shared_folder::works_in_folder(plan) {
         match shared_folder::taken_by(&*backend, &workspace, Some(run_id)) {
             Ok(None) => {}
             Ok(Some(why)) => return output.fail(&format!("run {run_id} cannot go on now: {why}")),

@@ -4,7 +4,7 @@
 //! works there, while the check and the new run's creation hold a lock, so two runs started
 //! at once cannot both pass.
 
-use crate::plan::Isolation;
+use crate::plan::{Isolation, Plan};
 use crate::runtime::{RunRecord, RunState, TaskBackend};
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::{File, OpenOptions};
@@ -36,9 +36,10 @@ pub fn lock(store: Option<&Path>) -> FolderLock {
     }
 }
 
-/// Whether runs of `isolation` work in their folder, where another run could be in the way.
-pub fn works_in_folder(isolation: &Isolation) -> bool {
-    *isolation == Isolation::None
+/// Whether a run of `plan` works in its folder, where another run could be in the way: it is
+/// not isolated, or one of its tasks says `isolation = "none"`.
+pub fn works_in_folder(plan: &Plan) -> bool {
+    plan.isolation == Isolation::None || plan.tasks.iter().any(|task| task.work.in_folder())
 }
 
 /// The message refusing to start (or go on with) a run in `workspace`, if a run other than
@@ -58,7 +59,7 @@ pub fn taken_by(
             .get_run(&summary.id)
             .map_err(|error| error.to_string())?;
         let same_place = record.place.as_ref().is_some_and(|place| *place == here);
-        if same_place && works_in_folder(&record.plan.isolation) {
+        if same_place && works_in_folder(&record.plan) {
             return Ok(Some(format!(
                 "run {id} works in this folder without isolation and has not ended: two runs \
                  in one folder would mix their edits. Wait for it, go on with it (`wfc resume \

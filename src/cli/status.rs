@@ -227,11 +227,21 @@ fn to_text(
     let run_word = shell_word(&run.id);
     for task in tasks.iter().filter(|t| t.state == TaskState::Waiting) {
         let gate = shell_word(&task.key.task);
-        let human = run
-            .plan
-            .task(&task.key.task)
-            .is_some_and(|spec| matches!(spec.action, crate::plan::Action::Agent { .. }));
-        lines.push(if human {
+        let spec = run.plan.task(&task.key.task);
+        let human = spec.is_some_and(|spec| {
+            spec.action.waits_for_person()
+                && matches!(spec.action, crate::plan::Action::Agent { .. })
+        });
+        let conflict = spec.is_some_and(|spec| !spec.action.waits_for_person());
+        lines.push(if conflict {
+            let folder = conflict_worktree(run, &task.key.task)
+                .map(|folder| format!(" in {}", folder.display()))
+                .unwrap_or_default();
+            format!(
+                "waiting for a person to resolve the conflict of {}'s upstream work{folder} — then `wfc approve {run_word} {gate}`, or `wfc reject {run_word} {gate} --reason TEXT`",
+                task.key.task
+            )
+        } else if human {
             format!(
                 "waiting for a person: {} — `wfc approve {run_word} {gate} --result TEXT` or `wfc reject {run_word} {gate} --reason TEXT`",
                 task.key.task
@@ -255,6 +265,16 @@ fn to_text(
         ));
     }
     lines
+}
+
+/// Where a person resolves the conflict `task` of `run` waits on (`on_conflict = "human"`).
+fn conflict_worktree(run: &RunRecord, task: &str) -> Option<std::path::PathBuf> {
+    let place = run.place.as_ref()?;
+    let folder =
+        crate::workspaces::git::worktrees_folder(std::path::Path::new(&place.workspace), &run.id)
+            .ok()?;
+    let name = crate::isolation::ref_name::encode_component(task).ok()?;
+    Some(folder.join("conflicts").join(name))
 }
 
 /// The worktrees kept of the failed tasks of a run isolated in git, where they still are.

@@ -127,6 +127,11 @@ impl Git {
         Ok(self.diff_tree(from, to, &["--patch"])?.text())
     }
 
+    /// [`Git::patch`] for `paths` only.
+    pub fn patch_of(&self, from: &Oid, to: &Oid, paths: &[String]) -> Result<String, GitError> {
+        Ok(self.diff_tree_of(from, to, &["--patch"], paths)?.text())
+    }
+
     /// `git diff-tree` between two commits, recursive, with renames found.
     fn diff_tree(
         &self,
@@ -134,12 +139,31 @@ impl Git {
         to: &Oid,
         format: &[&str],
     ) -> Result<super::git::GitOutput, GitError> {
-        self.command()
+        self.diff_tree_of(from, to, format, &[])
+    }
+
+    /// [`Git::diff_tree`] limited to `paths` (all when empty), each taken literally.
+    fn diff_tree_of(
+        &self,
+        from: &Oid,
+        to: &Oid,
+        format: &[&str],
+        paths: &[String],
+    ) -> Result<super::git::GitOutput, GitError> {
+        let mut command = self
+            .command()
             .args(["diff-tree", "-r", "-M", "--no-ext-diff", "--no-textconv"])
             .args(format)
             .arg("--end-of-options")
             .arg(from)
-            .arg(to)
-            .run()
+            .arg(to);
+        if !paths.is_empty() {
+            // Literal pathspecs: a file called `*` or `:(glob)x` is that file.
+            command = command
+                .env("GIT_LITERAL_PATHSPECS", "1")
+                .arg("--")
+                .args(paths);
+        }
+        command.run()
     }
 }

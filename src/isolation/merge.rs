@@ -44,26 +44,64 @@ impl Git {
         commits: &[Oid],
         message: &CommitMessage,
     ) -> Result<MergeOutcome, GitError> {
+        match self.merge_all(commits, message, false)? {
+            (commit, None) => Ok(MergeOutcome::Merged(commit)),
+            (_, Some(conflict)) => Ok(MergeOutcome::Conflict(conflict)),
+        }
+    }
+
+    /// [`Git::merge`], going on through conflicts: the commit's tree holds each conflicting
+    /// file with git's conflict markers, for someone to resolve; the conflicts are returned
+    /// beside it (every file that conflicted in any step; the first step's commits).
+    pub fn merge_marking_conflicts(
+        &self,
+        commits: &[Oid],
+        message: &CommitMessage,
+    ) -> Result<(Oid, Option<Conflict>), GitError> {
+        self.merge_all(commits, message, true)
+    }
+
+    /// Merges `commits` one pair at a time; at a conflict, stops with it, or, when
+    /// `through_conflicts`, goes on from the tree with markers and collects every conflict.
+    fn merge_all(
+        &self,
+        commits: &[Oid],
+        message: &CommitMessage,
+        through_conflicts: bool,
+    ) -> Result<(Oid, Option<Conflict>), GitError> {
         let commits = self.independent(commits)?;
         let Some((first, rest)) = commits.split_first() else {
             return Err(GitError::invalid("merging needs at least one commit"));
         };
         if rest.is_empty() {
-            return Ok(MergeOutcome::Merged(first.clone()));
+            return Ok((first.clone(), None));
         }
         let mut so_far = first.clone();
         let mut tree = None;
+        let mut found: Option<Conflict> = None;
         for (position, incoming) in rest.iter().enumerate() {
             let merged_before = &commits[..=position];
             let step = match self.merge_pair(&so_far, incoming)? {
                 PairMerge::Clean(step) => step,
-                PairMerge::Conflict { files, messages } => {
-                    return Ok(MergeOutcome::Conflict(Conflict {
-                        files,
+                PairMerge::Conflict {
+                    tree,
+                    files,
+                    messages,
+                } => {
+                    let conflict = found.get_or_insert_with(|| Conflict {
+                        files: Vec::new(),
                         merged: merged_before.to_vec(),
                         incoming: incoming.clone(),
-                        messages,
-                    }))
+                        messages: Vec::new(),
+                    });
+                    conflict.files.extend(files);
+                    conflict.files.sort();
+                    conflict.files.dedup();
+                    conflict.messages.extend(messages);
+                    if !through_conflicts {
+                        return Ok((so_far, found));
+                    }
+                    tree
                 }
             };
             if position + 1 < rest.len() {
@@ -78,8 +116,22 @@ impl Git {
             tree = Some(step);
         }
         let tree = tree.ok_or_else(|| GitError::invalid("merging needs at least one commit"))?;
-        self.commit_tree(&tree, &commits, message)
-            .map(MergeOutcome::Merged)
+        Ok((self.commit_tree(&tree, &commits, message)?, found))
+    }
+
+    /// The best common ancestor of all of `commits` (`git merge-base --octopus`), if they
+    /// have one.
+    pub fn merge_base(&self, commits: &[Oid]) -> Result<Option<Oid>, GitError> {
+        let output = self
+            .command()
+            .args(["merge-base", "--octopus", "--end-of-options"])
+            .args(commits)
+            .output()?;
+        match output.code {
+            Some(0) => output.oid().map(Some),
+            Some(1) => Ok(None),
+            _ => Err(output.failure()),
+        }
     }
 
     /// `commits` without repeats and without those another one contains, in the order given.
@@ -152,7 +204,11 @@ impl Git {
                         }
                     }
                 }
-                Ok(PairMerge::Conflict { files, messages })
+                Ok(PairMerge::Conflict {
+                    tree: tree?,
+                    files,
+                    messages,
+                })
             }
             _ => Err(output.failure()),
         }
@@ -163,8 +219,10 @@ impl Git {
 enum PairMerge {
     /// The merged tree.
     Clean(Oid),
-    /// The conflicting paths and git's messages.
+    /// The merged tree, with conflict markers in the conflicting files; the conflicting
+    /// paths and git's messages.
     Conflict {
+        tree: Oid,
         files: Vec<String>,
         messages: Vec<String>,
     },

@@ -20,6 +20,7 @@ pub mod diff;
 pub mod error;
 pub mod fast_forward;
 pub mod git;
+pub mod ignored;
 pub mod merge;
 pub mod oid;
 pub mod ref_name;

@@ -4,7 +4,17 @@
 use super::error::GitError;
 use super::git::{absolute, Git};
 use super::oid::Oid;
+use nix::fcntl::{Flock, FlockArg};
+use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+
+/// The lock every change to the repository's list of worktrees (and every reading of it) is
+/// made under, in the repository's common folder: `git worktree add` writes a new worktree's
+/// administrative folder file by file, and a `git worktree add` or `list` running at the same
+/// time (another attempt, another engine) reads it half made and fails ("failed to read
+/// .git/worktrees/slot-0/commondir"). It is an `flock`, so it holds nothing once its holder
+/// is gone (a `kill -9` leaves no stale lock), and its name is not one of git's `*.lock`.
+const LOCK_FILE: &str = "wfc-worktrees.flock";
 
 /// One worktree of the repository, as `git worktree list` describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,6 +37,7 @@ impl Git {
     /// the folder as an absolute path.
     pub fn add_worktree(&self, folder: &Path, commit: &Oid) -> Result<PathBuf, GitError> {
         let folder = absolute(folder)?;
+        let _lock = self.lock_worktrees()?;
         self.command()
             .args(["worktree", "add", "--detach", "--quiet", "--end-of-options"])
             .arg(&folder)
@@ -41,6 +52,7 @@ impl Git {
     /// folder) is refused and left alone.
     pub fn remove_worktree(&self, folder: &Path) -> Result<(), GitError> {
         let folder = absolute(folder)?;
+        let _lock = self.lock_worktrees()?;
         let Some(worktree) = self.find_worktree(&folder)? else {
             if folder.exists() {
                 return Err(GitError::invalid(format!(
@@ -89,15 +101,38 @@ impl Git {
                 .arg(&worktree.path)
                 .run()?;
         }
-        self.prune_worktrees()?;
+        self.prune_unlocked()?;
         match self.find_worktree(&folder)? {
             None => Ok(()),
             Some(_) => Err(refused),
         }
     }
 
+    /// Holds the lock on the repository's list of worktrees until the value is dropped.
+    fn lock_worktrees(&self) -> Result<Flock<File>, GitError> {
+        let path = self.common_dir().join(LOCK_FILE);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|error| GitError::io(format!("open {}", path.display()), &error))?;
+        Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| {
+            GitError::io(
+                format!("lock {}", path.display()),
+                &std::io::Error::from(errno),
+            )
+        })
+    }
+
     /// Every worktree of the repository, the main one first.
     pub fn worktrees(&self) -> Result<Vec<Worktree>, GitError> {
+        let _lock = self.lock_worktrees()?;
+        self.list_worktrees()
+    }
+
+    /// [`Git::worktrees`], for a caller that holds the lock.
+    fn list_worktrees(&self) -> Result<Vec<Worktree>, GitError> {
         let output = self
             .command()
             .args(["worktree", "list", "--porcelain", "-z"])
@@ -143,6 +178,12 @@ impl Git {
 
     /// Makes git forget every worktree whose folder or `.git` file is gone.
     pub fn prune_worktrees(&self) -> Result<(), GitError> {
+        let _lock = self.lock_worktrees()?;
+        self.prune_unlocked()
+    }
+
+    /// [`Git::prune_worktrees`], for a caller that holds the lock.
+    fn prune_unlocked(&self) -> Result<(), GitError> {
         self.command().args(["worktree", "prune"]).run()?;
         Ok(())
     }
@@ -151,7 +192,7 @@ impl Git {
     fn find_worktree(&self, folder: &Path) -> Result<Option<Worktree>, GitError> {
         let wanted = comparable(folder);
         Ok(self
-            .worktrees()?
+            .list_worktrees()?
             .into_iter()
             .skip(1)
             .find(|worktree| worktree.path == folder || comparable(&worktree.path) == wanted))
@@ -208,7 +249,11 @@ impl Git {
         commit: &Oid,
     ) -> Result<(), GitError> {
         let folder = absolute(folder)?;
-        if self.find_worktree(&folder)?.is_none() || !admin.is_dir() {
+        let registered = {
+            let _lock = self.lock_worktrees()?;
+            self.find_worktree(&folder)?.is_some()
+        };
+        if !registered || !admin.is_dir() {
             return Err(GitError::invalid(format!(
                 "`{}` is not a linked worktree of `{}`",
                 folder.display(),
@@ -255,6 +300,7 @@ impl Git {
     /// Moves the linked worktree in `folder` to `to` (a folder that does not exist yet).
     pub fn move_worktree(&self, folder: &Path, to: &Path) -> Result<PathBuf, GitError> {
         let (folder, to) = (absolute(folder)?, absolute(to)?);
+        let _lock = self.lock_worktrees()?;
         self.command()
             .args(["worktree", "move", "--end-of-options"])
             .arg(&folder)

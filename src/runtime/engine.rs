@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+mod conflicts;
+
 /// The most bytes of a command's stdout kept as its result.
 pub const RESULT_LIMIT: usize = 64 * 1024;
 
@@ -706,6 +708,7 @@ impl Engine {
             task: key.task.clone(),
             title: spec.title.clone(),
             attempt: claim.attempt,
+            work: spec.work.clone(),
         };
         // The heartbeat keeps the lease while the attempt is prepared, runs and is kept (a
         // checkout or a commit of a large repository takes a while); losing the lease cancels
@@ -750,11 +753,28 @@ impl Engine {
                 return Ok(());
             }
         };
+        // Conflicting work of the tasks it waits for, checked out with markers: a person
+        // resolves it while the task waits, or an agent resolves it before the task's work.
+        let (folder, resolution) = match &folder.conflict {
+            None => (folder, Ok(())),
+            Some(_) if spec.work.on_conflict == crate::ir::OnConflict::Human => {
+                heartbeat.abort();
+                return self.wait_for_resolution(key, &folder).await;
+            }
+            Some(_) => {
+                self.resolve_conflict(&info, key, &spec, &claim, &of, folder, cancel_rx.clone())
+                    .await
+            }
+        };
         // The environment (with secrets and results filled in) is resolved once per attempt,
         // for the work and every verify command.
-        let outcome = self
-            .do_attempt(key, &spec, &claim, &folder, cancel_rx.clone())
-            .await;
+        let outcome = match resolution {
+            Ok(()) => {
+                self.do_attempt(key, &spec, &claim, &folder, cancel_rx.clone())
+                    .await
+            }
+            Err(error) => Err(error),
+        };
         let outcome = match outcome {
             _ if *cancel_rx.borrow() => Attempt::Lost,
             Ok(result) => match self.keep_work(&info, &of, &folder).await {
@@ -902,6 +922,15 @@ impl Engine {
             env: &env,
             root,
         };
+        // A worktree is prepared for the task by its `setup` commands; the run's folder is
+        // the user's, and is not.
+        if folder.start.is_some() {
+            for command in &spec.work.setup {
+                self.shell(&scope, command, cancel.clone(), true)
+                    .await
+                    .map_err(|error| format!("setup failed: {error}"))?;
+            }
+        }
         let result = match &spec.action {
             Action::Command { run: shell } => {
                 self.shell(&scope, shell, cancel.clone(), true).await?

@@ -1,5 +1,6 @@
 //! The `folder` workspace: every task of the run works in the run's folder, and what it does
-//! there is the run's result. No isolation: used outside git, and with `--isolation none`.
+//! there is the run's result. No isolation: used outside git, with `--isolation none`,
+//! and for a task of an isolated run that says `isolation = "none"`.
 
 use super::{AttemptFolder, AttemptOf, KeptWork, Upstream, Workspace};
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ impl Workspace for FolderWorkspace {
             root: self.root.clone(),
             start: None,
             env: Vec::new(),
+            conflict: None,
         })
     }
 

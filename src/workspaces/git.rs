@@ -14,7 +14,9 @@
 //! again at once. A task that failed for good keeps its worktree, moved out of the pool to
 //! `failed/TASK.N` for a person to look into.
 
+use super::conflicts::{describe_sides, still_marked, ConflictToResolve};
 use super::{AttemptFolder, AttemptOf, KeptWork, Upstream, Workspace};
+use crate::ir::{OnConflict, RetryFrom};
 use crate::isolation::{CommitMessage, Expect, Git, MergeOutcome, Oid, RefName};
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
@@ -36,6 +38,8 @@ pub struct GitWorkspace {
     held: Mutex<HashMap<PathBuf, Flock<File>>>,
     /// The user's branch the result is handed to, if it fast-forwards (`--into`).
     into: Option<String>,
+    /// Where a task that says `isolation = "none"` works: the run's folder.
+    in_folder: super::folder::FolderWorkspace,
 }
 
 /// The most worktrees one run's pool holds at once: far more attempts than any machine runs
@@ -104,6 +108,9 @@ impl GitWorkspace {
             wfc_folder: workspace.join(".wfc"),
             held: Mutex::new(HashMap::new()),
             into: None,
+            in_folder: super::folder::FolderWorkspace {
+                root: workspace.to_path_buf(),
+            },
         })
     }
 
@@ -210,22 +217,19 @@ impl GitWorkspace {
             .map_err(|e| failed("the commit message", e))
     }
 
-    /// Which of `upstream` changed each of `files` since the run's base, for a conflict's
-    /// message.
+    /// Which of `upstream` changed each of `files` since `since`, for a conflict's message.
     fn who_touched(
         &self,
         files: &[String],
         upstream: &[Upstream],
+        since: &Oid,
     ) -> BTreeMap<String, Vec<String>> {
         let mut touched: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for task in upstream {
             let Ok(output) = Oid::parse(&task.output) else {
                 continue;
             };
-            let changed = self
-                .git
-                .changed_files(&self.base, &output)
-                .unwrap_or_default();
+            let changed = self.git.changed_files(since, &output).unwrap_or_default();
             for file in files {
                 if changed.iter().any(|change| &change.path == file) {
                     touched
@@ -238,52 +242,82 @@ impl GitWorkspace {
         touched
     }
 
-    /// Merges the outputs of `upstream` (none: the run's base), or says which files conflict
-    /// and which tasks changed them.
-    fn merge(&self, upstream: &[Upstream], message: &CommitMessage) -> Result<Oid, String> {
-        let commits = upstream
+    /// The output commits of `upstream`.
+    fn commits_of(upstream: &[Upstream]) -> Result<Vec<Oid>, String> {
+        upstream
             .iter()
             .map(|task| {
                 Oid::parse(&task.output)
                     .map_err(|e| failed(&format!("the output of task `{}`", task.task), e))
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect()
+    }
+
+    /// The common start of `commits` (where their changes are measured from): their merge
+    /// base, or the run's base.
+    fn common_start(&self, commits: &[Oid]) -> Oid {
+        self.git
+            .merge_base(commits)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| self.base.clone())
+    }
+
+    /// The conflict in `files` between the outputs of `upstream`: each file with the tasks
+    /// that changed it, and what each of them changed there.
+    fn to_resolve(
+        &self,
+        files: &[String],
+        upstream: &[Upstream],
+        commits: &[Oid],
+    ) -> ConflictToResolve {
+        let since = self.common_start(commits);
+        let touched = self.who_touched(files, upstream, &since);
+        let mut sides = Vec::new();
+        for task in upstream {
+            if !touched.values().any(|tasks| tasks.contains(&task.task)) {
+                continue;
+            }
+            let Ok(output) = Oid::parse(&task.output) else {
+                continue;
+            };
+            let patch = self
+                .git
+                .patch_of(&since, &output, files)
+                .unwrap_or_else(|error| format!("(the change could not be read: {error})"));
+            sides.push((task.task.clone(), patch));
+        }
+        ConflictToResolve {
+            files: with_tasks(files, &touched),
+            paths: files.to_vec(),
+            sides: describe_sides(&sides),
+            unresolved: None,
+        }
+    }
+
+    /// Merges the outputs of `upstream` (none: the run's base), or says which files conflict
+    /// and which tasks changed them.
+    fn merge(&self, upstream: &[Upstream], message: &CommitMessage) -> Result<Oid, String> {
+        let commits = Self::commits_of(upstream)?;
         if commits.is_empty() {
             return Ok(self.base.clone());
         }
         match self.git.merge(&commits, message) {
             Ok(MergeOutcome::Merged(commit)) => Ok(commit),
             Ok(MergeOutcome::Conflict(conflict)) => {
-                let touched = self.who_touched(&conflict.files, upstream);
-                let files: Vec<String> = conflict
-                    .files
-                    .iter()
-                    .map(|file| match touched.get(file) {
-                        Some(tasks) => format!(
-                            "{file} (changed by {})",
-                            tasks
-                                .iter()
-                                .map(|t| format!("`{t}`"))
-                                .collect::<Vec<_>>()
-                                .join(" and ")
-                        ),
-                        None => file.clone(),
-                    })
-                    .collect();
+                let since = self.common_start(&commits);
+                let touched = self.who_touched(&conflict.files, upstream, &since);
                 Err(format!(
                     "the work of the tasks it waits for conflicts in {}",
-                    files.join(", ")
+                    with_tasks(&conflict.files, &touched).join(", ")
                 ))
             }
             Err(error) => Err(failed("merging the work of the tasks it waits for", error)),
         }
     }
-}
 
-impl Workspace for GitWorkspace {
-    fn prepare(&self, of: &AttemptOf, upstream: &[Upstream]) -> Result<AttemptFolder, String> {
-        let message = self.message(of, &format!("wfc: the start of {}", of.task))?;
-        let start = self.merge(upstream, &message)?;
+    /// Makes sure the run's worktree folder exists, with wfc's folder ignored by git.
+    fn make_folders(&self) -> Result<(), String> {
         std::fs::create_dir_all(&self.worktrees)
             .map_err(|e| failed(&format!("creating {}", self.worktrees.display()), e))?;
         // The worktrees are wfc's, not the user's work: git status in the user's checkout
@@ -292,7 +326,28 @@ impl Workspace for GitWorkspace {
         if !ignore.exists() {
             let _ = std::fs::write(&ignore, "*\n");
         }
-        let (root, slot) = self.take_slot(&start)?;
+        Ok(())
+    }
+
+    /// A slot of the pool checked out at `checkout`, for an attempt that starts from `start`,
+    /// with the ignored files the task asks for copied in.
+    fn attempt_folder(
+        &self,
+        of: &AttemptOf,
+        start: &Oid,
+        checkout: &Oid,
+    ) -> Result<AttemptFolder, String> {
+        let (root, slot) = self.take_slot(checkout)?;
+        let copied = super::copy_ignored::copy_ignored(
+            &self.git,
+            &self.in_folder.root,
+            &root,
+            &of.work.copy_ignored,
+        );
+        if let Err(why) = copied {
+            self.release_slot(&root);
+            return Err(why);
+        }
         let env = vec![
             ("WF_WORKTREE".to_string(), root.display().to_string()),
             (
@@ -304,10 +359,255 @@ impl Workspace for GitWorkspace {
             root,
             start: Some(start.as_str().to_string()),
             env,
+            conflict: None,
+        })
+    }
+
+    /// What the worktree of a retry of `of` holds: the tree of the latest failed attempt that
+    /// started from `start`, when the task says `retry_from = "failed"`; else `start`.
+    fn retry_checkout(&self, of: &AttemptOf, start: &Oid) -> Oid {
+        if of.work.retry_from != RetryFrom::Failed {
+            return start.clone();
+        }
+        for attempt in (1..of.attempt).rev() {
+            let Ok(name) = RefName::attempt(&of.run, &of.task, attempt) else {
+                break;
+            };
+            let Ok(Some(changes)) = self.git.read_ref(&name) else {
+                continue;
+            };
+            if self
+                .git
+                .commit_info(&changes)
+                .is_ok_and(|info| info.parents == [start.clone()])
+            {
+                return changes;
+            }
+        }
+        start.clone()
+    }
+
+    /// Takes what `folder` holds, a conflict checked out at `marked` and resolved there, as
+    /// the start commit: a merge of the same commits as `marked` with the resolved tree.
+    fn commit_resolution(
+        &self,
+        of: &AttemptOf,
+        folder: &Path,
+        marked: &Oid,
+        seed: Option<&Path>,
+    ) -> Result<Oid, String> {
+        let title = format!("wfc: the start of {}, its conflicts resolved", of.task);
+        let message = self.message(of, &title)?;
+        let resolved = self
+            .git
+            .commit_all_from(folder, marked, seed, &message)
+            .map_err(|e| failed("taking the resolution", e))?;
+        if resolved == *marked {
+            return Ok(resolved);
+        }
+        let parents = self
+            .git
+            .commit_info(marked)
+            .map_err(|e| failed("taking the resolution", e))?
+            .parents;
+        let tree = self
+            .git
+            .tree_of(&resolved)
+            .map_err(|e| failed("taking the resolution", e))?;
+        self.git
+            .commit_tree(&tree, &parents, &message)
+            .map_err(|e| failed("taking the resolution", e))
+    }
+
+    /// Checks the conflict between `commits` (the outputs of `upstream`) out in a slot, with
+    /// markers, for an agent to resolve before the task starts (`on_conflict = "agent"`).
+    fn conflict_for_agent(
+        &self,
+        of: &AttemptOf,
+        upstream: &[Upstream],
+        commits: &[Oid],
+        message: &CommitMessage,
+    ) -> Result<AttemptFolder, String> {
+        let (marked, files) = self.mark_conflicts(commits, message)?;
+        let mut folder = self.attempt_folder(of, &marked, &marked)?;
+        folder.conflict = Some(self.to_resolve(&files, upstream, commits));
+        Ok(folder)
+    }
+
+    /// The merge of `commits` with conflict markers left in, and the files that conflict.
+    fn mark_conflicts(
+        &self,
+        commits: &[Oid],
+        message: &CommitMessage,
+    ) -> Result<(Oid, Vec<String>), String> {
+        let (marked, conflict) = self
+            .git
+            .merge_marking_conflicts(commits, message)
+            .map_err(|e| failed("merging the work of the tasks it waits for", e))?;
+        Ok((marked, conflict.map(|c| c.files).unwrap_or_default()))
+    }
+
+    /// The conflict between `commits` for a person to resolve (`on_conflict = "human"`), in a
+    /// worktree of its own that stays while the task waits: `conflicts/TASK`. Once the person
+    /// resolved it there, the resolution is the task's start and the task goes on in a slot.
+    fn conflict_for_person(
+        &self,
+        of: &AttemptOf,
+        upstream: &[Upstream],
+        commits: &[Oid],
+        message: &CommitMessage,
+    ) -> Result<AttemptFolder, String> {
+        let conflicts = self.worktrees.join("conflicts");
+        let folder = conflicts.join(
+            crate::isolation::ref_name::encode_component(&of.task)
+                .map_err(|e| failed("the task's id", e))?,
+        );
+        let record_file = record_of(&folder);
+        let mut sorted = commits
+            .iter()
+            .map(|c| c.as_str().to_string())
+            .collect::<Vec<_>>();
+        sorted.sort();
+        let record: Option<ParkedConflict> = std::fs::read(&record_file)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .filter(|record: &ParkedConflict| record.commits == sorted && folder.is_dir());
+        if let Some(record) = record {
+            let marked =
+                Oid::parse(&record.marked).map_err(|e| failed("the parked conflict", e))?;
+            let left = still_marked(&folder, &record.files);
+            if left.is_empty() {
+                let start = self.commit_resolution(of, &folder, &marked, None)?;
+                let _ = self.git.remove_worktree(&folder);
+                let _ = std::fs::remove_dir_all(&folder);
+                let _ = std::fs::remove_file(&record_file);
+                let checkout = start.clone();
+                return self.attempt_folder(of, &start, &checkout);
+            }
+            let mut conflict = self.to_resolve(&record.files, upstream, commits);
+            conflict.unresolved = Some(format!("conflict markers remain in {}", left.join(", ")));
+            return Ok(AttemptFolder {
+                root: folder,
+                start: Some(marked.as_str().to_string()),
+                env: Vec::new(),
+                conflict: Some(conflict),
+            });
+        }
+        // A conflict of other commits (the tasks before it were planned again), or none yet.
+        if folder.exists() {
+            let _ = self.git.remove_worktree(&folder);
+            let _ = std::fs::remove_dir_all(&folder);
+        }
+        let (marked, files) = self.mark_conflicts(commits, message)?;
+        std::fs::create_dir_all(&conflicts)
+            .map_err(|e| failed(&format!("creating {}", conflicts.display()), e))?;
+        self.git
+            .add_worktree(&folder, &marked)
+            .map_err(|e| failed("creating the conflict's worktree", e))?;
+        let record = ParkedConflict {
+            marked: marked.as_str().to_string(),
+            commits: sorted,
+            files: files.clone(),
+        };
+        let bytes = serde_json::to_vec(&record).map_err(|e| failed("recording the conflict", e))?;
+        std::fs::write(&record_file, bytes).map_err(|e| failed("recording the conflict", e))?;
+        Ok(AttemptFolder {
+            root: folder,
+            start: Some(marked.as_str().to_string()),
+            env: Vec::new(),
+            conflict: Some(self.to_resolve(&files, upstream, commits)),
+        })
+    }
+}
+
+/// What `conflicts/TASK.json` records of a conflict a person resolves: the commit with the
+/// markers, the (sorted) commits it merges, and the files that conflict.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ParkedConflict {
+    marked: String,
+    commits: Vec<String>,
+    files: Vec<String>,
+}
+
+/// `conflicts/TASK.json`, beside the conflict's worktree `conflicts/TASK`.
+fn record_of(folder: &Path) -> PathBuf {
+    let mut name = folder.as_os_str().to_os_string();
+    name.push(".json");
+    PathBuf::from(name)
+}
+
+/// Each of `files` with the tasks that changed it: `f (changed by `a` and `b`)`.
+fn with_tasks(files: &[String], touched: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    files
+        .iter()
+        .map(|file| match touched.get(file) {
+            Some(tasks) => format!(
+                "{file} (changed by {})",
+                tasks
+                    .iter()
+                    .map(|t| format!("`{t}`"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
+            None => file.clone(),
+        })
+        .collect()
+}
+
+impl Workspace for GitWorkspace {
+    fn prepare(&self, of: &AttemptOf, upstream: &[Upstream]) -> Result<AttemptFolder, String> {
+        if of.work.in_folder() {
+            return self.in_folder.prepare(of, upstream);
+        }
+        self.make_folders()?;
+        let message = self.message(of, &format!("wfc: the start of {}", of.task))?;
+        let commits = Self::commits_of(upstream)?;
+        let start = match of.work.on_conflict {
+            OnConflict::Fail => self.merge(upstream, &message)?,
+            _ if commits.is_empty() => self.base.clone(),
+            policy => match self.git.merge(&commits, &message) {
+                Ok(MergeOutcome::Merged(commit)) => commit,
+                Ok(MergeOutcome::Conflict(_)) if policy == OnConflict::Agent => {
+                    return self.conflict_for_agent(of, upstream, &commits, &message)
+                }
+                Ok(MergeOutcome::Conflict(_)) => {
+                    return self.conflict_for_person(of, upstream, &commits, &message)
+                }
+                Err(error) => {
+                    return Err(failed("merging the work of the tasks it waits for", error))
+                }
+            },
+        };
+        let checkout = self.retry_checkout(of, &start);
+        self.attempt_folder(of, &start, &checkout)
+    }
+
+    fn resolved(&self, of: &AttemptOf, folder: &AttemptFolder) -> Result<AttemptFolder, String> {
+        let conflict = folder
+            .conflict
+            .as_ref()
+            .ok_or_else(|| "the attempt's folder has no conflict to resolve".to_string())?;
+        let marked = start_of(folder)?;
+        let left = still_marked(&folder.root, &conflict.paths);
+        if !left.is_empty() {
+            return Err(format!(
+                "the conflict was not resolved: conflict markers remain in {}",
+                left.join(", ")
+            ));
+        }
+        let start =
+            self.commit_resolution(of, &folder.root, &marked, Some(&seed_of(&folder.root)))?;
+        Ok(AttemptFolder {
+            start: Some(start.as_str().to_string()),
+            conflict: None,
+            ..folder.clone()
         })
     }
 
     fn keep(&self, of: &AttemptOf, folder: &AttemptFolder) -> Result<Option<KeptWork>, String> {
+        if folder.start.is_none() {
+            return self.in_folder.keep(of, folder);
+        }
         let start = start_of(folder)?;
         let output = self
             .git
@@ -341,6 +641,9 @@ impl Workspace for GitWorkspace {
         folder: &AttemptFolder,
         keep_folder: bool,
     ) -> Result<Option<String>, String> {
+        if folder.start.is_none() {
+            return self.in_folder.discard(of, folder, keep_folder);
+        }
         let start = start_of(folder)?;
         let mut kept = None;
         if folder.root.is_dir() {

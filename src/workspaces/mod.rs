@@ -6,6 +6,8 @@
 //! Every method blocks (git runs as a child process): the engine calls them off its async
 //! threads.
 
+pub mod conflicts;
+pub mod copy_ignored;
 pub mod folder;
 pub mod git;
 
@@ -22,6 +24,8 @@ pub struct AttemptOf {
     pub title: String,
     /// The attempt's number, from 1.
     pub attempt: u32,
+    /// Where and how the task's attempts work (its `isolation`, `on_conflict`, …).
+    pub work: crate::plan::WorkSpec,
 }
 
 /// A task that `AttemptOf` waits for, with its output commit if it has one (a gate, or a task
@@ -54,6 +58,10 @@ pub struct AttemptFolder {
     /// environment: `WF_WORKTREE` (its folder) and `WF_PORT_BASE` (the first of 100 ports no
     /// other attempt of the run uses at the same time), in an isolated run.
     pub env: Vec<(String, String)>,
+    /// The conflict between the work of the tasks it waits for, checked out in the folder
+    /// with git's markers for someone to resolve (`on_conflict = "agent"` or `"human"`)
+    /// before the task's own work starts.
+    pub conflict: Option<conflicts::ConflictToResolve>,
 }
 
 /// The ports each slot of an isolated run's pool may use: `PORTS_FROM + 100 × K` to 99 above.
@@ -65,6 +73,13 @@ pub trait Workspace: Send + Sync {
     /// An error is the task's failure before it starts (a conflict between its upstream
     /// tasks' work names the files and the tasks).
     fn prepare(&self, of: &AttemptOf, upstream: &[Upstream]) -> Result<AttemptFolder, String>;
+
+    /// Takes the resolution of `folder`'s conflict (an agent resolved it there): the folder
+    /// again, now starting from the resolved tree, or why the resolution cannot be taken
+    /// (conflict markers remain).
+    fn resolved(&self, _of: &AttemptOf, _folder: &AttemptFolder) -> Result<AttemptFolder, String> {
+        Err("this workspace has no conflicts to resolve".to_string())
+    }
 
     /// Turns a finished attempt whose work and verify commands passed into its output: the
     /// commit its work became (`None` where work is not kept as commits). The folder is

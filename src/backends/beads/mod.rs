@@ -854,7 +854,12 @@ impl TaskBackend for BeadsBackend {
     ) -> BackendResult<()> {
         self.transition(key, |task, facts, issue| {
             lifecycle::answer_gate(task, facts, approve, reason, now)?;
-            if approve {
+            if task.state == TaskState::Pending {
+                // A task that waited for a conflict's resolution is open again, to run.
+                let note = issue::arg_safe("wfc: a person resolved the conflict; it runs again");
+                self.cli
+                    .call(&commands::set_status(issue, "open", &note, WFC_ACTOR), None)?;
+            } else if approve {
                 let why = issue::arg_safe(&format!("wfc: approved\n{reason}"));
                 self.close(&[issue.to_string()], &why, WFC_ACTOR)?;
             } else {
