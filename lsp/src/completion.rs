@@ -1,6 +1,6 @@
 //! Completion: node names after `after`, parameters, loop variables and results inside
-//! `{{ }}`, filters after `|`, the fields of each kind of block, agent and adapter names, and
-//! `std/` modules in imports.
+//! `{{ }}`, filters after `|`, the fields of each kind of block, agent and adapter names, the
+//! choices of the work fields (`on_conflict = "agent"`), and `std/` modules in imports.
 //!
 //! Where the cursor is comes from the text ([`crate::cursor`]); the names offered come from
 //! the current analysis and, while the text is half-typed, the last one that parsed cleanly.
@@ -8,14 +8,16 @@
 use crate::cursor::{cursor, BlockKind, Cursor, Place};
 use crate::documents::Analyses;
 use crate::index::{DefKind, Definition};
-use crate::word_docs::{field_doc, filter_doc};
+use crate::word_docs::{choice_doc, field_doc, filter_doc};
 use std::collections::BTreeMap;
 use std::path::Path;
 use tower_lsp_server::ls_types::{
     CompletionItem, CompletionItemKind, CompletionTextEdit, Range, TextEdit,
 };
 use wfc::check::{DEFAULTS_FIELDS, GATE_FIELDS, TASK_FIELDS};
-use wfc::ir::{Adapter, NodeKind, FILTER_NAMES};
+use wfc::ir::{
+    Adapter, Choice, NodeKind, OnConflict, RetryFrom, Sandbox, TaskIsolation, FILTER_NAMES,
+};
 
 /// The completions at `offset` of the current text. `folder` is the document's folder, whose
 /// `.wf` files an import may name.
@@ -48,7 +50,11 @@ pub fn completion(
             })
             .collect(),
         Place::FieldName(block) => fields(analyses, &cursor, *block),
-        Place::FieldValue { field, quoted, .. } => match (field.as_str(), quoted) {
+        Place::FieldValue {
+            block,
+            field,
+            quoted,
+        } => match (field.as_str(), quoted) {
             ("agent", false) => module_names(analyses, DefKind::Agent)
                 .into_iter()
                 .map(|name| item(&name, CompletionItemKind::CLASS, "agent profile"))
@@ -57,7 +63,7 @@ pub fn completion(
                 .iter()
                 .map(|a| item(a.name(), CompletionItemKind::ENUM_MEMBER, "agent adapter"))
                 .collect(),
-            _ => Vec::new(),
+            _ => choices(*block, field, *quoted),
         },
         Place::UseArgument {
             module,
@@ -71,6 +77,44 @@ pub fn completion(
         Place::ImportPath => import_paths(text, offset, analyses, folder),
         Place::Nothing => Vec::new(),
     }
+}
+
+/// The values a work field takes (`isolation`, `on_conflict`, `retry_from`, `sandbox`), as
+/// the checker spells them. Outside quotes each comes with its quotes, since a bare name is
+/// an error there. An agent profile's `sandbox` is Codex's own setting, which takes others.
+fn choices(block: BlockKind, field: &str, quoted: bool) -> Vec<CompletionItem> {
+    fn spellings<T: Choice>() -> Vec<&'static str> {
+        T::CHOICES.iter().map(|(name, _)| *name).collect()
+    }
+    if block == BlockKind::Agent {
+        return Vec::new();
+    }
+    let values = match field {
+        "isolation" => spellings::<TaskIsolation>(),
+        "on_conflict" => spellings::<OnConflict>(),
+        "retry_from" => spellings::<RetryFrom>(),
+        "sandbox" => spellings::<Sandbox>(),
+        _ => return Vec::new(),
+    };
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(at, value)| {
+            let mut item = item(
+                value,
+                CompletionItemKind::ENUM_MEMBER,
+                choice_doc(block, field, value),
+            );
+            // The checker's order, which puts a field's default, where it has one, first.
+            item.sort_text = Some(format!("{at}"));
+            if !quoted {
+                item.label = format!("\"{value}\"");
+                item.filter_text = Some(value.to_string());
+                item.insert_text = Some(format!("\"{value}\""));
+            }
+            item
+        })
+        .collect()
 }
 
 fn item(label: &str, kind: CompletionItemKind, detail: &str) -> CompletionItem {
@@ -415,7 +459,7 @@ fn fields(analyses: &Analyses, cursor: &Cursor, block: BlockKind) -> Vec<Complet
     names
         .into_iter()
         .map(|name| {
-            let mut item = item(name, CompletionItemKind::FIELD, field_doc(name));
+            let mut item = item(name, CompletionItemKind::FIELD, field_doc(block, name));
             item.insert_text = Some(format!("{name} = "));
             item
         })

@@ -1,13 +1,14 @@
 //! Hover: what the name under the cursor is. A parameter's type, default and docs; a task's
 //! title, dependencies and agent; an agent profile's settings; an imported module's docs.
 //! And what the language's own words mean: fields, filters, keywords, types, durations,
-//! numbers given to fields, `true`/`false` and `TASK.result`.
+//! numbers given to fields, the choices of the work fields (`on_conflict = "agent"`),
+//! `true`/`false` and `TASK.result`.
 
 use crate::cursor::{cursor, word_at, Cursor, Place, KEYWORDS};
 use crate::documents::Analyses;
 use crate::index::{DefKind, Definition, Target};
 use crate::view::View;
-use crate::word_docs::{duration_doc, field_doc, filter_doc, keyword_doc, type_doc};
+use crate::word_docs::{choice_doc, duration_doc, field_doc, filter_doc, keyword_doc, type_doc};
 use std::fmt::Write as _;
 use tower_lsp_server::ls_types::{Hover, HoverContents, MarkupContent, MarkupKind};
 use wfc::check::CheckedModule;
@@ -35,8 +36,8 @@ fn declared(analyses: &Analyses, offset: usize) -> Option<Hover> {
 }
 
 /// The description of a word at `offset` that the language defines rather than the file: a
-/// field, a filter, a keyword, a type, a duration, a number given to a field, `true`/`false`,
-/// or the `result` of `TASK.result`.
+/// field, a filter, a keyword, a type, a duration, a number given to a field, the choice a
+/// work field's string names, `true`/`false`, or the `result` of `TASK.result`.
 fn builtin(analyses: &Analyses, offset: usize) -> Option<Hover> {
     let current = &analyses.current;
     let text = current.text();
@@ -48,8 +49,17 @@ fn builtin(analyses: &Analyses, offset: usize) -> Option<Hover> {
     let at_word = cursor(text, span.start);
     let after_word = cursor(text, span.end);
     let description = match &after_word.place {
-        Place::FieldName(_) => with_noun("field", word, field_doc(word)),
+        Place::FieldName(block) => with_noun("field", word, field_doc(*block, word)),
         Place::Filter => with_noun("filter", word, filter_doc(word)),
+        // A choice is the whole string, as in `on_conflict = "agent"`.
+        Place::FieldValue {
+            block,
+            field,
+            quoted: true,
+        } if text[..span.start].ends_with('"') && text[span.end..].starts_with('"') => {
+            let doc = choice_doc(*block, field, word);
+            (!doc.is_empty()).then(|| format!("`{field} = \"{word}\"`: {doc}"))
+        }
         // Words in comments and in a string's text are prose.
         _ if !at_word.code => None,
         Place::Interpolation(path) if word == "result" && !path.is_empty() => Some(format!(
@@ -88,7 +98,7 @@ fn value_doc(word: &str, at: &Cursor) -> Option<String> {
 
 /// What a number means as the value of the field it is given to.
 fn number_doc(word: &str, at: &Cursor) -> Option<String> {
-    let Place::FieldValue { field, .. } = &at.place else {
+    let Place::FieldValue { block, field, .. } = &at.place else {
         return None;
     };
     let count: u64 = word.parse().ok()?;
@@ -100,8 +110,8 @@ fn number_doc(word: &str, at: &Cursor) -> Option<String> {
             if count == 0 { "" } else { "s" }
         ),
         "priority" => format!("`priority = {count}`: 0 is the most urgent, 4 the least"),
-        other if !field_doc(other).is_empty() => {
-            format!("`{other} = {count}`: {}", field_doc(other))
+        other if !field_doc(*block, other).is_empty() => {
+            format!("`{other} = {count}`: {}", field_doc(*block, other))
         }
         _ => return None,
     })

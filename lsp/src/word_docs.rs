@@ -1,8 +1,22 @@
 //! Descriptions of the words that are not declared in a file: fields, filters, keywords,
 //! types and values. Completion shows them as details, hover as the description of the word.
 
-/// What a field of a task, gate, `defaults` or agent profile is for.
-pub fn field_doc(name: &str) -> &'static str {
+use crate::cursor::BlockKind;
+
+/// What a field of a task, gate, `defaults` or agent profile (the `block` it is in) is for.
+/// The block matters where one name means two things: `sandbox` in an agent profile is
+/// Codex's own setting, in a task or `defaults` how wfc runs the attempt.
+pub fn field_doc(block: BlockKind, name: &str) -> &'static str {
+    match (block, name) {
+        (BlockKind::Agent, "sandbox") => {
+            "Codex's own sandbox mode (`--sandbox`), such as \"read-only\"; default: \"workspace-write\""
+        }
+        (_, name) => shared_field_doc(name),
+    }
+}
+
+/// What a field is for, where its name means one thing in every block.
+fn shared_field_doc(name: &str) -> &'static str {
     match name {
         "title" => "shown in status and the backend; default: the id",
         "prompt" => "the instructions for an agent task",
@@ -18,6 +32,11 @@ pub fn field_doc(name: &str) -> &'static str {
         "env" => "extra environment for commands and agents",
         "pass_env" => "names of variables passed through from the environment wfc runs in",
         "context" => "named values for the prompt's Context section",
+        "isolation" => "where its attempts work: \"git\" (a worktree of their own) or \"none\" (the run's folder); unset: as the run decides",
+        "on_conflict" => "when the work of the tasks it waits for conflicts: \"fail\" (the default), \"agent\" (an agent resolves it) or \"human\" (a person does)",
+        "retry_from" => "what a retry starts from: \"start\" (a clean worktree at the task's start commit, the default) or \"failed\" (the failed attempt's tree)",
+        "setup" => "shell commands run in each attempt's new worktree, in `workdir`, before the task",
+        "copy_ignored" => "paths git ignores (such as `.env`) copied from the run's folder into each worktree before `setup`",
         "ask" => "the question a person answers",
         "adapter" => "the built-in adapter that runs the profile",
         "model" => "the model the agent CLI uses",
@@ -28,8 +47,28 @@ pub fn field_doc(name: &str) -> &'static str {
         "bin" => "the agent CLI's program, if not the usual name on the PATH",
         "command" => "the program and its arguments; the prompt goes to its standard input",
         "permission_mode" => "Claude Code's permission mode",
-        "sandbox" => "Codex's sandbox mode",
+        "sandbox" => "\"bwrap\" runs the attempt's processes under bubblewrap: its folder writable, the rest read-only, the home hidden; default: \"none\"",
         "approval_mode" => "Gemini's approval mode",
+        _ => "",
+    }
+}
+
+/// What the choice `value` of `field` means, in a task or `defaults`; empty for any other
+/// word. The values are those of the checker's [`wfc::ir::Choice`] types.
+pub fn choice_doc(block: BlockKind, field: &str, value: &str) -> &'static str {
+    if block == BlockKind::Agent {
+        return "";
+    }
+    match (field, value) {
+        ("isolation", "git") => "the attempts work in a git worktree of their own, at the task's start commit",
+        ("isolation", "none") => "the attempts work in the run's folder as it is; their changes stay there, uncommitted",
+        ("on_conflict", "fail") => "the task fails before it starts, naming the conflicting files and the tasks that changed them (the default)",
+        ("on_conflict", "agent") => "a fresh session of the task's agent resolves the conflicted tree; then the task's own work follows",
+        ("on_conflict", "human") => "the task waits like a gate: a person resolves the conflicted worktree, then `wfc approve RUN TASK`",
+        ("retry_from", "start") => "a retry starts from a clean worktree at the task's start commit, told what the failed attempt changed (the default)",
+        ("retry_from", "failed") => "a retry goes on from the failed attempt's tree",
+        ("sandbox", "none") => "the attempt's processes run as the user, like any other (the default)",
+        ("sandbox", "bwrap") => "every process of the attempt runs under bubblewrap: its folder writable, the rest of the file system read-only, the user's home hidden but for what the agent CLI needs",
         _ => "",
     }
 }
@@ -102,4 +141,55 @@ pub fn duration_doc(word: &str) -> Option<String> {
         Some(total) => format!("{count} {name}{plural} = {total} s"),
         None => format!("{count} {name}{plural}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wfc::check::{DEFAULTS_FIELDS, GATE_FIELDS, TASK_FIELDS};
+    use wfc::ir::{Adapter, Choice, OnConflict, RetryFrom, Sandbox, TaskIsolation};
+
+    #[test]
+    fn every_field_the_checker_takes_is_described() {
+        let blocks = [
+            (BlockKind::Task, &TASK_FIELDS[..]),
+            (BlockKind::Defaults, &DEFAULTS_FIELDS[..]),
+            (BlockKind::Gate, &GATE_FIELDS[..]),
+        ];
+        for (block, fields) in blocks {
+            for field in fields {
+                assert!(!field_doc(block, field).is_empty(), "{block:?} `{field}`");
+            }
+        }
+        for adapter in Adapter::ALL {
+            for (setting, _) in adapter.settings() {
+                assert!(
+                    !field_doc(BlockKind::Agent, setting).is_empty(),
+                    "`{setting}`"
+                );
+            }
+        }
+        assert_ne!(
+            field_doc(BlockKind::Agent, "sandbox"),
+            field_doc(BlockKind::Task, "sandbox")
+        );
+    }
+
+    fn described<T: Choice>(field: &str) {
+        for (value, _) in T::CHOICES {
+            assert!(
+                !choice_doc(BlockKind::Task, field, value).is_empty(),
+                "`{field} = {value:?}`"
+            );
+            assert_eq!(choice_doc(BlockKind::Agent, field, value), "");
+        }
+    }
+
+    #[test]
+    fn every_choice_of_a_work_field_is_described() {
+        described::<TaskIsolation>("isolation");
+        described::<OnConflict>("on_conflict");
+        described::<RetryFrom>("retry_from");
+        described::<Sandbox>("sandbox");
+    }
 }

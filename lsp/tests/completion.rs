@@ -284,3 +284,97 @@ fn use_arguments_offer_the_callees_parameters() {
     has_all(&found, &["base", "aspects", "depth"]);
     assert!(!found.iter().any(|l| l == "target"), "{found:?}");
 }
+
+/// The fields that say where a task works, in a task and in `defaults`.
+const WORK_FIELDS: [&str; 6] = [
+    "isolation",
+    "on_conflict",
+    "retry_from",
+    "setup",
+    "copy_ignored",
+    "sandbox",
+];
+
+#[test]
+fn tasks_and_defaults_offer_the_work_fields() {
+    // In task `design`, after its `retry`.
+    let found = items("    retry  = 2\n", 0, "    ‸\n");
+    let offered: Vec<String> = found
+        .iter()
+        .map(|item| item["label"].as_str().unwrap_or_default().to_string())
+        .collect();
+    has_all(&offered, &WORK_FIELDS);
+    let sandbox = found
+        .iter()
+        .find(|item| item["label"] == "sandbox")
+        .expect("sandbox is offered");
+    assert_eq!(sandbox["insertText"], "sandbox = ");
+    let detail = sandbox["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("bubblewrap"), "{detail}");
+    // In `defaults`, after its `timeout`.
+    let found = labels("    timeout = 30m\n", 0, "    ‸\n");
+    has_all(&found, &WORK_FIELDS);
+    assert!(!found.iter().any(|l| l == "prompt"), "{found:?}");
+    // An agent profile's `sandbox` is Codex's own setting.
+    let found = items(
+        "\n}\n",
+        1,
+        "\nagent fast {\n  adapter = \"codex\"\n  ‸\n}\n",
+    );
+    let sandbox = found
+        .iter()
+        .find(|item| item["label"] == "sandbox")
+        .expect("codex takes a sandbox");
+    let detail = sandbox["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("Codex's own sandbox mode"), "{detail}");
+    assert!(
+        !found.iter().any(|item| item["label"] == "isolation"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn work_fields_offer_their_choices() {
+    let found = items("    retry  = 2\n", 0, "    on_conflict = \"‸\"\n");
+    let offered: Vec<&str> = found
+        .iter()
+        .map(|item| item["label"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(offered, ["fail", "agent", "human"]);
+    let agent = &found[1];
+    assert!(
+        agent["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("resolves the conflicted tree"),
+        "{agent}"
+    );
+    assert_eq!(
+        labels_in_defaults("    retry_from = \"‸\"\n"),
+        ["start", "failed"]
+    );
+    assert_eq!(
+        labels_in_defaults("    sandbox = \"b‸\"\n"),
+        ["none", "bwrap"]
+    );
+    // Outside quotes, a choice comes with its quotes: a bare name is an error.
+    let found = items("    retry  = 2\n", 0, "    isolation = ‸\n");
+    let none = found
+        .iter()
+        .find(|item| item["label"] == "\"none\"")
+        .expect("\"none\" is offered");
+    assert_eq!(none["insertText"], "\"none\"");
+    assert_eq!(none["filterText"], "none");
+    // Codex's `sandbox` takes Codex's values, which wfc does not list.
+    let found = labels(
+        "\n}\n",
+        1,
+        "\nagent fast {\n  adapter = \"codex\"\n  sandbox = \"‸\"\n}\n",
+    );
+    assert_eq!(found, Vec::<String>::new());
+}
+
+/// The labels offered at the `‸` of `typed`, written into the workflow's `defaults`.
+fn labels_in_defaults(typed: &str) -> Vec<String> {
+    labels("    timeout = 30m\n", 0, typed)
+}

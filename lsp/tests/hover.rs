@@ -274,3 +274,42 @@ fn words_in_comments_and_string_text_are_not_described() {
     assert!(hover_at("Document {{ name }} in", 0, 20).is_null());
     assert!(hover_at("for {{ aspect", 0, 0).is_null());
 }
+
+#[test]
+fn work_fields_and_their_choices_are_described() {
+    let (mut server, _folder, uri, text) = open_feature();
+    let edited = text.replace(
+        "    retry  = 2\n",
+        "    retry  = 2\n    retry_from = \"failed\"\n    sandbox = \"bwrap\"\n",
+    );
+    server.replace(&uri, 2, &edited);
+    assert_eq!(server.diagnostics(&uri, 2), Vec::<serde_json::Value>::new());
+    let hover = server.at(
+        "textDocument/hover",
+        &uri,
+        position(&edited, "retry_from", 0, 3),
+    );
+    let shown = hover["contents"]["value"].as_str().unwrap_or_default();
+    has(shown, "field `retry_from`: what a retry starts from");
+    has(shown, "\"failed\" (the failed attempt's tree)");
+    assert_eq!(
+        hover["range"],
+        word_range(&edited, "retry_from", 0, "retry_from")
+    );
+    // The choice inside the string.
+    let hover = server.at(
+        "textDocument/hover",
+        &uri,
+        position(&edited, "\"failed\"", 0, 2),
+    );
+    let shown = hover["contents"]["value"].as_str().unwrap_or_default();
+    has(shown, "`retry_from = \"failed\"`: a retry goes on");
+    // A task's `sandbox` is wfc's, not Codex's.
+    let hover = server.at(
+        "textDocument/hover",
+        &uri,
+        position(&edited, "sandbox", 0, 1),
+    );
+    let shown = hover["contents"]["value"].as_str().unwrap_or_default();
+    has(shown, "bubblewrap");
+}
