@@ -5,7 +5,10 @@
 //! sandboxed task that runs past its time limit leaves no process behind, and a machine
 //! without bubblewrap refuses the run before anything is stored.
 
+use crate::model_server::{ModelServer, Reply, Rule};
+use crate::npm_cli::claude_bin;
 use crate::support::{git, run_id, TempDir};
+use serde_json::json;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -241,4 +244,60 @@ fn which(program: &str) -> PathBuf {
         .map(|dir| dir.join(program))
         .find(|path| path.is_file())
         .unwrap_or_else(|| panic!("{program} is on the PATH"))
+}
+
+#[test]
+fn the_real_claude_code_works_in_the_sandbox_and_cannot_read_the_key() {
+    // The real Claude Code CLI, in the sandbox, against the scripted model server: its Bash
+    // tool tries to read the key and to write outside, then does the task. The CLI itself
+    // runs (its package bound back, its `~/.claude` writable) and reaches the server.
+    let setup = Setup::new("wfc-sandbox-claude", |_| {
+        "agent claude {{\n  adapter   = \"claude-code\"\n  model     = \"claude-sonnet-4-5\"\n  max_turns = 5\n  allow     = [\"Bash\"]\n}}\n\nworkflow w {{\n  task write {{\n    agent   = claude\n    prompt  = \"[[probe]] Write ok.txt.\"\n    verify  = [\"test -s ok.txt\"]\n    timeout = 2m\n    sandbox = \"bwrap\"\n  }}\n}}\n"
+            .to_string()
+    });
+    std::fs::create_dir_all(setup.home.join(".claude")).expect("~/.claude");
+    let outside = setup.outside.display();
+    let server = ModelServer::start(vec![Rule::new(
+        "[[probe]]",
+        vec![
+            Reply::tool(
+                "Bash",
+                json!({
+                    "command": format!("(cat \"$HOME/.ssh/id_test\" || echo no-key) > saw-key.txt 2>&1; echo x > {outside}/escaped || true; echo written > ok.txt"),
+                    "description": "Probe and write ok.txt"
+                }),
+            ),
+            Reply::text("ok.txt is written."),
+        ],
+    )]);
+    let claude = claude_bin();
+    let path = format!(
+        "{}:{}",
+        claude.parent().expect("the CLI's folder").display(),
+        system_path()
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_wfc"))
+        .args(["run", "w.wf", "--isolation", "git"])
+        .current_dir(&setup.repo)
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", &setup.home)
+        .env("ANTHROPIC_BASE_URL", &server.url)
+        .env("ANTHROPIC_API_KEY", "sk-ant-test-sandbox-7e21")
+        .stdin(Stdio::null())
+        .output()
+        .expect("wfc runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    let id = run_id(&stdout);
+    let branch = format!("wfc/{id}");
+    assert_eq!(
+        git(&setup.repo, &["show", &format!("{branch}:ok.txt")]),
+        "written\n"
+    );
+    let saw = git(&setup.repo, &["show", &format!("{branch}:saw-key.txt")]);
+    assert!(!saw.contains(KEY), "the session read the key: {saw}");
+    assert!(saw.contains("no-key"), "{saw}");
+    assert!(!setup.outside.join("escaped").exists());
 }
