@@ -252,7 +252,7 @@ fn the_real_claude_code_works_in_the_sandbox_and_cannot_read_the_key() {
     // tool tries to read the key and to write outside, then does the task. The CLI itself
     // runs (its package bound back, its `~/.claude` writable) and reaches the server.
     let setup = Setup::new("wfc-sandbox-claude", |_| {
-        "agent claude {{\n  adapter   = \"claude-code\"\n  model     = \"claude-sonnet-4-5\"\n  max_turns = 5\n  allow     = [\"Bash\"]\n}}\n\nworkflow w {{\n  task write {{\n    agent   = claude\n    prompt  = \"[[probe]] Write ok.txt.\"\n    verify  = [\"test -s ok.txt\"]\n    timeout = 2m\n    sandbox = \"bwrap\"\n  }}\n}}\n"
+        "agent claude {\n  adapter   = \"claude-code\"\n  model     = \"claude-sonnet-4-5\"\n  max_turns = 5\n  allow     = [\"Bash\"]\n}\n\nworkflow w {\n  task write {\n    agent   = claude\n    prompt  = \"[[probe]] Write ok.txt.\"\n    verify  = [\"test -s ok.txt\"]\n    timeout = 2m\n    sandbox = \"bwrap\"\n  }\n}\n"
             .to_string()
     });
     std::fs::create_dir_all(setup.home.join(".claude")).expect("~/.claude");
