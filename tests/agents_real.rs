@@ -29,7 +29,8 @@ const OPENCODE_KEY: &str = "sk-compat-test-3c9e02b7d4";
 /// The API key the tests give the Gemini CLI.
 const GEMINI_KEY: &str = "AIza-gemini-test-51b0e6a3";
 
-/// A Codex home whose config points the CLI at `server`: a model provider of its own with the
+/// A Codex home whose config points the CLI at `server` (in `dir`, which must be outside the
+/// system's temporary folder: see `TempDir::outside_tmp`): a model provider of its own with the
 /// Responses wire API, its key from `OPENAI_API_KEY`, and no retries, so a scripted error
 /// fails at once instead of after minutes of back-off.
 fn codex_home(dir: &Path, server: &OpenAiServer) -> PathBuf {
@@ -130,7 +131,7 @@ fn tool_outputs(request: &Value) -> String {
 
 #[test]
 fn codex_implements_and_reviews_with_real_files() {
-    let dir = TempDir::new("wfc-codex-e2e");
+    let dir = TempDir::outside_tmp("wfc-codex-e2e");
     let server = OpenAiServer::start(vec![
         Rule::new(
             "[[implement]]",
@@ -257,7 +258,7 @@ workflow build {
 
 #[test]
 fn a_codex_session_the_server_refuses_fails_with_the_reason() {
-    let dir = TempDir::new("wfc-codex-refused");
+    let dir = TempDir::outside_tmp("wfc-codex-refused");
     let server = OpenAiServer::start(vec![Rule::new(
         "[[refused]]",
         vec![Reply::Error(

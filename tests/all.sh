@@ -44,6 +44,7 @@ need_package npm npm              # the agent CLIs and the VS Code extension
 need_package node nodejs
 need_package python3 python3      # Aider runs in a virtual environment of its own
 need_package chromium chromium    # the extension's typing test drives Monaco in it
+need_package bwrap bubblewrap      # `sandbox = "bwrap"` runs tasks under it (tests/sandbox.rs)
 python3 -c 'import ensurepip' 2>/dev/null || install_package python3-venv "python3's venv module"
 
 say "agent CLIs"

@@ -43,6 +43,18 @@ pub struct TempDir(PathBuf);
 impl TempDir {
     /// Makes a new, empty folder whose name starts with `prefix`.
     pub fn new(prefix: &str) -> TempDir {
+        TempDir::new_in(&std::env::temp_dir(), prefix)
+    }
+
+    /// Makes a new, empty folder outside the system's temporary folder (in cargo's
+    /// `target/tmp`), for tools that refuse to keep their state under it: Codex will not put
+    /// its helper programs in a `CODEX_HOME` inside the temporary folder, and without them
+    /// its bubblewrap sandbox cannot start any command.
+    pub fn outside_tmp(prefix: &str) -> TempDir {
+        TempDir::new_in(Path::new(env!("CARGO_TARGET_TMPDIR")), prefix)
+    }
+
+    fn new_in(base: &Path, prefix: &str) -> TempDir {
         use std::sync::atomic::{AtomicUsize, Ordering};
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let unique = format!(
@@ -50,7 +62,7 @@ impl TempDir {
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::SeqCst)
         );
-        let path = std::env::temp_dir().join(unique);
+        let path = base.join(unique);
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).expect("temporary folder");
         TempDir(path)

@@ -11,6 +11,7 @@ use super::profile::Profile;
 use super::session::{last_lines, no_result};
 use crate::runtime::agent::{AgentReply, SessionUsage};
 use crate::runtime::process::ExitStatusKind;
+use crate::runtime::sandbox::HomePath;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -47,6 +48,14 @@ const INFO: CliInfo = CliInfo {
         ],
     config_vars: &["OPENAI_API_BASE", "ANTHROPIC_BASE_URL", "AIDER_MODEL"],
     login_hint: "set the API key variable of the model's provider (ANTHROPIC_API_KEY, OPENAI_API_KEY, …)",
+    // Aider reads its settings from `~/.aider.*` files and writes caches in `~/.aider`.
+    home_paths: &[
+        HomePath { path: ".aider", writable: true },
+        HomePath { path: ".aider.conf.yml", writable: false },
+        HomePath { path: ".aider.model.settings.yml", writable: false },
+        HomePath { path: ".aider.model.metadata.json", writable: false },
+    ],
+    path_vars: &[],
 };
 
 impl CliAgent for Aider {

@@ -12,6 +12,7 @@ use super::profile::Profile;
 use super::session::{last_lines, no_result};
 use crate::runtime::agent::{AgentReply, SessionUsage};
 use crate::runtime::process::ExitStatusKind;
+use crate::runtime::sandbox::HomePath;
 use serde_json::Value;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -50,6 +51,17 @@ const INFO: CliInfo = CliInfo {
             "AWS_ACCESS_KEY_ID",
         ],
     login_hint: "set ANTHROPIC_API_KEY, or run `claude setup-token` and set CLAUDE_CODE_OAUTH_TOKEN, or log in once with `claude`",
+    // Claude Code keeps its settings, sessions and login in `~/.claude` and `~/.claude.json`;
+    // Bedrock and Vertex logins come from the AWS and gcloud folders.
+    home_paths: &[
+        HomePath { path: ".claude", writable: true },
+        HomePath { path: ".claude.json", writable: true },
+        HomePath { path: ".claude.json.backup", writable: true },
+        HomePath { path: ".config/claude", writable: true },
+        HomePath { path: ".aws", writable: false },
+        HomePath { path: ".config/gcloud", writable: false },
+    ],
+    path_vars: &["CLAUDE_CONFIG_DIR"],
 };
 
 impl CliAgent for ClaudeCode {

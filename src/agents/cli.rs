@@ -4,6 +4,7 @@
 use super::profile::Profile;
 use crate::runtime::agent::AgentReply;
 use crate::runtime::process::ExitStatusKind;
+use crate::runtime::sandbox::HomePath;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -53,6 +54,13 @@ pub struct CliInfo {
     pub config_vars: &'static [&'static str],
     /// What to tell a user whose session failed without any key variable set.
     pub login_hint: &'static str,
+    /// The paths of the home the CLI needs inside the sandbox (`sandbox = "bwrap"` hides the
+    /// rest of the home): its settings, credentials and the state it writes.
+    pub home_paths: &'static [HomePath],
+    /// The variables that name a folder or file the CLI uses instead of a home path
+    /// (`CODEX_HOME`, `CLAUDE_CONFIG_DIR`): when set, what they name stays writable in the
+    /// sandbox.
+    pub path_vars: &'static [&'static str],
 }
 
 /// An agent CLI.

@@ -13,6 +13,7 @@ use super::profile::Profile;
 use super::session::no_result;
 use crate::runtime::agent::{AgentReply, SessionUsage};
 use crate::runtime::process::ExitStatusKind;
+use crate::runtime::sandbox::HomePath;
 use serde_json::Value;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -31,6 +32,11 @@ const INFO: CliInfo = CliInfo {
     key_vars: &["CODEX_API_KEY", "OPENAI_API_KEY"],
     config_vars: &["CODEX_HOME", "OPENAI_BASE_URL"],
     login_hint: "set CODEX_API_KEY or OPENAI_API_KEY, or run `codex login` once",
+    // Codex keeps its config, login and sessions in `~/.codex` (or `$CODEX_HOME`).
+    home_paths: &[
+        HomePath { path: ".codex", writable: true },
+    ],
+    path_vars: &["CODEX_HOME"],
 };
 
 impl CliAgent for Codex {

@@ -35,6 +35,10 @@ pub async fn run(
     let timeout = request.timeout.unwrap_or(DEFAULT_AGENT_TIMEOUT);
     spec.timeout = Some(timeout);
     spec.output_limit = RESULT_LIMIT;
+    // A program of the user's own needs nothing of the home.
+    if let Some(sandbox) = &request.sandbox {
+        spec = sandbox.wrap(spec);
+    }
     let started = Instant::now();
     let outcome = match run_process(spec, cancel, |_| {}).await {
         Ok(outcome) => outcome,

@@ -9,6 +9,7 @@
 use super::claude::StreamParser;
 use super::cli::{CliAgent, CliInfo, SessionParser};
 use super::profile::Profile;
+use crate::runtime::sandbox::HomePath;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -23,6 +24,12 @@ const INFO: CliInfo = CliInfo {
     key_vars: &["CURSOR_API_KEY"],
     config_vars: &[],
     login_hint: "set CURSOR_API_KEY, or run `cursor-agent login` once",
+    // Cursor's CLI keeps its login and settings in `~/.cursor` and `~/.config/cursor`.
+    home_paths: &[
+        HomePath { path: ".cursor", writable: true },
+        HomePath { path: ".config/cursor", writable: true },
+    ],
+    path_vars: &[],
 };
 
 impl CliAgent for Cursor {

@@ -11,6 +11,7 @@ use super::profile::Profile;
 use super::session::no_result;
 use crate::runtime::agent::{AgentReply, SessionUsage};
 use crate::runtime::process::ExitStatusKind;
+use crate::runtime::sandbox::HomePath;
 use serde_json::Value;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -43,6 +44,13 @@ const INFO: CliInfo = CliInfo {
             "GEMINI_CLI_TRUST_WORKSPACE",
         ],
     login_hint: "set GEMINI_API_KEY, or log in once with `gemini`",
+    // The Gemini CLI keeps its settings, login and history in `~/.gemini`; a Google login
+    // may come from gcloud's credentials.
+    home_paths: &[
+        HomePath { path: ".gemini", writable: true },
+        HomePath { path: ".config/gcloud", writable: false },
+    ],
+    path_vars: &[],
 };
 
 impl CliAgent for Gemini {

@@ -12,6 +12,7 @@ use super::profile::Profile;
 use super::session::no_result;
 use crate::runtime::agent::{AgentReply, SessionUsage};
 use crate::runtime::process::ExitStatusKind;
+use crate::runtime::sandbox::HomePath;
 use serde_json::Value;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -37,6 +38,14 @@ const INFO: CliInfo = CliInfo {
             "XDG_DATA_HOME",
         ],
     login_hint: "set the API key variable of the model's provider, or run `opencode auth login` once",
+    // OpenCode keeps its config, logins and sessions in the XDG folders of the home.
+    home_paths: &[
+        HomePath { path: ".config/opencode", writable: true },
+        HomePath { path: ".local/share/opencode", writable: true },
+        HomePath { path: ".local/state/opencode", writable: true },
+        HomePath { path: ".cache/opencode", writable: true },
+    ],
+    path_vars: &["OPENCODE_CONFIG", "XDG_CONFIG_HOME", "XDG_DATA_HOME"],
 };
 
 impl CliAgent for Opencode {

@@ -6,6 +6,7 @@ use super::cli::{CliAgent, Ended, PromptVia};
 use super::profile::Profile;
 use crate::runtime::agent::{AgentReply, AgentRequest};
 use crate::runtime::process::{run_process, ExitStatusKind, ProcessError, ProcessSpec, Stdin};
+use crate::runtime::sandbox::{BwrapSandbox, BWRAP, INSTALL_HINT};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
@@ -69,6 +70,9 @@ pub async fn run_session(
     let timeout = request.timeout.unwrap_or(DEFAULT_AGENT_TIMEOUT);
     spec.timeout = Some(timeout);
     spec.output_limit = TAIL_LIMIT;
+    if let Some(sandbox) = &request.sandbox {
+        spec = confined(agent, sandbox, prompt_file.as_ref(), spec);
+    }
 
     let mut parser = agent.parser();
     let mut line = Vec::new();
@@ -101,6 +105,14 @@ pub async fn run_session(
     drop(prompt_file);
     let outcome = match result {
         Ok(outcome) => outcome,
+        Err(ProcessError::Spawn {
+            program: spawned,
+            reason,
+        }) if spawned.as_os_str() == BWRAP => {
+            return AgentReply::failed(format!(
+                "{name}: cannot start the sandbox `{BWRAP}`: {reason}; {INSTALL_HINT}"
+            ));
+        }
         Err(ProcessError::Spawn { reason, .. }) => {
             return AgentReply::failed(format!(
                 "{name}: cannot start `{program}`: {reason}. {}",
@@ -142,6 +154,28 @@ pub async fn run_session(
     // which holds every adapter's key values (`credential_values`), removes them before the
     // outcome is stored or shown.
     reply
+}
+
+/// `spec` run in `sandbox`, with the home paths and the folders the CLI's variables name
+/// (`CODEX_HOME`) kept, and the prompt file readable.
+fn confined(
+    agent: &dyn CliAgent,
+    sandbox: &BwrapSandbox,
+    prompt_file: Option<&PromptFile>,
+    spec: ProcessSpec,
+) -> ProcessSpec {
+    let mut sandbox = sandbox.clone();
+    sandbox.home.extend_from_slice(agent.info().home_paths);
+    sandbox
+        .writable
+        .extend(agent.info().path_vars.iter().filter_map(|var| {
+            let value = spec.env.iter().rev().find(|(name, _)| name == var)?;
+            Some(PathBuf::from(&value.1)).filter(|path| path.is_absolute())
+        }));
+    sandbox
+        .readable
+        .extend(prompt_file.map(|file| file.path.clone()));
+    sandbox.wrap(spec)
 }
 
 /// The environment a session gets: the minimal environment and the task's `env` (already in

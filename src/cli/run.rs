@@ -518,6 +518,8 @@ impl Prepared {
         if let Some((plan, workspace)) = plan {
             crate::agents::check_programs(&adapters, plan, workspace)
                 .map_err(|problems| format!("the run cannot start:\n{problems}"))?;
+            crate::runtime::sandbox::check_available(plan)
+                .map_err(|problem| format!("the run cannot start:\n{problem}"))?;
         }
         let mut sinks: Vec<Arc<dyn EventSink>> = Vec::new();
         for sink in &exec.events {

@@ -37,6 +37,9 @@ pub struct AgentRequest {
     pub progress: ProgressFn,
     /// Told the session's process group when it has started.
     pub on_spawn: Option<crate::runtime::process::SpawnHook>,
+    /// The sandbox the session runs in (`sandbox = "bwrap"`), before the adapter adds the
+    /// home paths its CLI needs; `None` runs it unconfined.
+    pub sandbox: Option<crate::runtime::sandbox::BwrapSandbox>,
 }
 
 /// Receives a session's progress lines.

@@ -12,8 +12,10 @@ use super::backend::{BackendErrorKind, BackendResult, TaskBackend};
 use super::model::*;
 use super::output_throttle::OutputThrottle;
 use super::process::{
-    minimal_env, passed_env, run_process, sh, ExitStatusKind, OutputChunk, ProcessSpec, SpawnHook,
+    minimal_env, passed_env, run_process, sh, ExitStatusKind, OutputChunk, ProcessError,
+    ProcessSpec, SpawnHook,
 };
+use super::sandbox::{BwrapSandbox, BWRAP, INSTALL_HINT};
 use super::values::Resolver;
 use crate::events::{Event, EventBus, EventKind};
 use crate::plan::{Action, Plan, Shell, TaskSpec};
@@ -208,6 +210,8 @@ struct AttemptScope<'a> {
     spec: &'a TaskSpec,
     env: &'a [(String, String)],
     root: &'a Path,
+    /// The sandbox its processes run in, when the task sets `sandbox = "bwrap"`.
+    sandbox: Option<&'a BwrapSandbox>,
 }
 
 /// How one attempt ended.
@@ -915,12 +919,21 @@ impl Engine {
         let env = self.task_env(key, spec, claim, &folder.env)?;
         let root = folder.root.as_path();
         let hook = self.spawn_hook(key, claim.attempt);
+        let sandbox = match spec.work.sandbox {
+            crate::ir::Sandbox::None => None,
+            crate::ir::Sandbox::Bwrap => {
+                let workspace = self.run_info(&key.run).await.map_err(|e| e.to_string())?;
+                let workspace = workspace.workspace.clone()?;
+                Some(BwrapSandbox::new(folder.root.clone(), workspace))
+            }
+        };
         let scope = AttemptScope {
             key,
             hook: &hook,
             spec,
             env: &env,
             root,
+            sandbox: sandbox.as_ref(),
         };
         // A worktree is prepared for the task by its `setup` commands; the run's folder is
         // the user's, and is not.
@@ -964,6 +977,7 @@ impl Engine {
                     env: env.clone(),
                     timeout: spec.timeout_secs.map(Duration::from_secs),
                     progress: self.progress(key),
+                    sandbox: sandbox.clone(),
                 };
                 let reply = self.agents.execute(request, cancel.clone()).await;
                 // Every session's usage is logged, a failed one's too: it was paid for.
@@ -1100,6 +1114,7 @@ impl Engine {
             spec,
             env,
             root,
+            sandbox,
         } = *scope;
         let resolver = Resolver {
             backend: &*self.backend,
@@ -1123,6 +1138,9 @@ impl Engine {
         process.timeout = spec.timeout_secs.map(Duration::from_secs);
         process.output_limit = RESULT_LIMIT;
         process.on_spawn = Some(hook.clone());
+        if let Some(sandbox) = sandbox {
+            process = sandbox.wrap(process);
+        }
         let redactor = self.bus.redactor();
         let mut throttle = OutputThrottle::new(redactor);
         let on_output = |chunk: OutputChunk<'_>| {
@@ -1138,7 +1156,12 @@ impl Engine {
         if let Some(output) = throttle.finish() {
             self.emit_output(key, output);
         }
-        let outcome = outcome.map_err(|e| e.to_string())?;
+        let outcome = outcome.map_err(|error| match error {
+            ProcessError::Spawn { program, reason } if program.as_os_str() == BWRAP => {
+                format!("cannot start the sandbox `{BWRAP}`: {reason}; {INSTALL_HINT}")
+            }
+            error => error.to_string(),
+        })?;
         // A tail that begins inside a secret keeps only its end, which the redactor is told
         // to look for too.
         let kept = |bytes: &[u8], truncated: bool| {

@@ -8,6 +8,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod output_throttle;
 pub mod process;
+pub mod sandbox;
 pub mod values;
 
 pub use backend::{
