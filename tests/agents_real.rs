@@ -257,6 +257,40 @@ workflow build {
 }
 
 #[test]
+fn codex_works_inside_wfcs_sandbox_with_its_own_sandbox_left_to_wfc() {
+    let dir = TempDir::outside_tmp("wfc-codex-sandbox");
+    let ssh = home(dir.path()).join(".ssh");
+    std::fs::create_dir_all(&ssh).expect("~/.ssh");
+    std::fs::write(ssh.join("id_test"), "PRIVATE-KEY\n").expect("a key");
+    let server = OpenAiServer::start(vec![Rule::new(
+        "[[boxed]]",
+        vec![
+            Reply::tool(
+                "exec_command",
+                json!({"cmd": "echo inside > ok.txt; cat \"$HOME/.ssh/id_test\" > seen.txt 2>/dev/null || echo hidden > seen.txt"}),
+            ),
+            Reply::text("done"),
+        ],
+    )]);
+    dir.write(
+        "w.wf",
+        "agent codex {\n  adapter = \"codex\"\n  model   = \"gpt-5-codex\"\n}\n\nworkflow w {\n  task t {\n    prompt  = \"[[boxed]] Write ok.txt.\"\n    agent   = codex\n    timeout = 2m\n    sandbox = \"bwrap\"\n    verify  = [\"test -f ok.txt\"]\n  }\n}\n",
+    );
+    let (code, output) = wfc_codex(dir.path(), &server, &["run", "w.wf"]);
+    assert_eq!(code, 0, "{output}");
+    assert_eq!(
+        read(dir.path(), "ok.txt"),
+        "inside\n",
+        "the CLI's command ran"
+    );
+    assert_eq!(
+        read(dir.path(), "seen.txt"),
+        "hidden\n",
+        "inside wfc's sandbox the home is hidden"
+    );
+}
+
+#[test]
 fn a_codex_session_the_server_refuses_fails_with_the_reason() {
     let dir = TempDir::outside_tmp("wfc-codex-refused");
     let server = OpenAiServer::start(vec![Rule::new(

@@ -46,12 +46,29 @@ impl TempDir {
         TempDir::new_in(&std::env::temp_dir(), prefix)
     }
 
-    /// Makes a new, empty folder outside the system's temporary folder (in cargo's
-    /// `target/tmp`), for tools that refuse to keep their state under it: Codex will not put
-    /// its helper programs in a `CODEX_HOME` inside the temporary folder, and without them
-    /// its bubblewrap sandbox cannot start any command.
+    /// Makes a new, empty folder outside the system's temporary folder, for tools that
+    /// refuse to keep their state under it: Codex will not put its helper programs in a
+    /// `CODEX_HOME` inside the temporary folder, and without them its bubblewrap sandbox
+    /// cannot start any command. The folder is under `~/.cache/wfc-test-folders`, not cargo's
+    /// `target/tmp`: a target folder inside a clone is inside a git repository, where a run
+    /// with an agent task would be isolated in that repository's worktrees and refs.
     pub fn outside_tmp(prefix: &str) -> TempDir {
-        TempDir::new_in(Path::new(env!("CARGO_TARGET_TMPDIR")), prefix)
+        let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
+        let base = home.join(".cache/wfc-test-folders");
+        let inside_git = std::process::Command::new("git")
+            .args(["rev-parse", "--git-dir"])
+            .current_dir(home)
+            .env_remove("GIT_DIR")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        assert!(
+            !inside_git,
+            "{} is inside a git repository: the tests need a folder outside one",
+            base.display()
+        );
+        TempDir::new_in(&base, prefix)
     }
 
     fn new_in(base: &Path, prefix: &str) -> TempDir {

@@ -91,6 +91,16 @@ pub trait CliAgent: Send + Sync {
     /// [`PromptVia::File`].
     fn args(&self, profile: &Profile<'_>, prompt_file: Option<&PathBuf>) -> Vec<OsString>;
 
+    /// [`CliAgent::args`] for a session wfc runs in its own sandbox (`sandbox = "bwrap"`),
+    /// for a CLI that would otherwise start a sandbox of its own inside it.
+    fn args_in_sandbox(
+        &self,
+        profile: &Profile<'_>,
+        prompt_file: Option<&PathBuf>,
+    ) -> Vec<OsString> {
+        self.args(profile, prompt_file)
+    }
+
     /// A parser for one session's output.
     fn parser(&self) -> Box<dyn SessionParser>;
 }

@@ -21,6 +21,11 @@ use std::path::PathBuf;
 /// The sandbox when the profile sets none: the agent may write in its workdir, not elsewhere.
 pub const DEFAULT_SANDBOX: &str = "workspace-write";
 
+/// The sandbox when the profile sets none and wfc runs the session in its own bubblewrap
+/// sandbox: Codex's sandbox is bubblewrap too, and one cannot be started inside the other (it
+/// cannot mount `/proc`), so wfc's sandbox alone confines the session.
+pub const SANDBOX_IN_WFC_SANDBOX: &str = "danger-full-access";
+
 /// The Codex adapter.
 pub struct Codex;
 
@@ -45,23 +50,36 @@ impl CliAgent for Codex {
     }
 
     fn args(&self, profile: &Profile<'_>, _prompt_file: Option<&PathBuf>) -> Vec<OsString> {
-        let mut args: Vec<OsString> = ["exec", "--json", "--skip-git-repo-check", "--sandbox"]
-            .into_iter()
-            .map(OsString::from)
-            .collect();
-        args.push(profile.string("sandbox").unwrap_or(DEFAULT_SANDBOX).into());
-        if let Some(model) = profile.string("model") {
-            args.push("--model".into());
-            args.push(model.into());
-        }
-        // The prompt comes from stdin; `-` must come last, after every option.
-        args.push("-".into());
-        args
+        exec_args(profile, DEFAULT_SANDBOX)
+    }
+
+    fn args_in_sandbox(
+        &self,
+        profile: &Profile<'_>,
+        _prompt_file: Option<&PathBuf>,
+    ) -> Vec<OsString> {
+        exec_args(profile, SANDBOX_IN_WFC_SANDBOX)
     }
 
     fn parser(&self) -> Box<dyn SessionParser> {
         Box::new(CodexParser::default())
     }
+}
+
+/// `exec` and its options, with Codex's sandbox `default` unless the profile sets one.
+fn exec_args(profile: &Profile<'_>, default: &str) -> Vec<OsString> {
+    let mut args: Vec<OsString> = ["exec", "--json", "--skip-git-repo-check", "--sandbox"]
+        .into_iter()
+        .map(OsString::from)
+        .collect();
+    args.push(profile.string("sandbox").unwrap_or(default).into());
+    if let Some(model) = profile.string("model") {
+        args.push("--model".into());
+        args.push(model.into());
+    }
+    // The prompt comes from stdin; `-` must come last, after every option.
+    args.push("-".into());
+    args
 }
 
 /// Reads `codex exec --json` events.

@@ -58,7 +58,12 @@ pub async fn run_session(
         },
         PromptVia::Stdin => None,
     };
-    let mut args: Vec<OsString> = agent.args(profile, prompt_file.as_ref().map(|f| &f.path));
+    let prompt_path = prompt_file.as_ref().map(|f| &f.path);
+    let mut args: Vec<OsString> = if request.sandbox.is_some() {
+        agent.args_in_sandbox(profile, prompt_path)
+    } else {
+        agent.args(profile, prompt_path)
+    };
     args.extend(profile.strings("args").into_iter().map(OsString::from));
     let mut spec = ProcessSpec::new(&program, args, request.workdir.clone());
     spec.on_spawn = request.on_spawn.clone();

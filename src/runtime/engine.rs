@@ -906,6 +906,24 @@ impl Engine {
         }))
     }
 
+    /// The sandbox the processes of an attempt of `spec` working in `folder` run in, if the
+    /// task asks for one.
+    async fn sandbox_of(
+        &self,
+        key: &TaskKey,
+        spec: &TaskSpec,
+        folder: &AttemptFolder,
+    ) -> Result<Option<BwrapSandbox>, String> {
+        Ok(match spec.work.sandbox {
+            crate::ir::Sandbox::None => None,
+            crate::ir::Sandbox::Bwrap => {
+                let info = self.run_info(&key.run).await.map_err(|e| e.to_string())?;
+                let workspace = info.workspace.clone()?;
+                Some(BwrapSandbox::new(folder.root.clone(), workspace))
+            }
+        })
+    }
+
     /// An attempt's work — the command or the agent session — then its verify commands;
     /// returns the task's result or why the attempt failed.
     async fn do_attempt(
@@ -919,14 +937,7 @@ impl Engine {
         let env = self.task_env(key, spec, claim, &folder.env)?;
         let root = folder.root.as_path();
         let hook = self.spawn_hook(key, claim.attempt);
-        let sandbox = match spec.work.sandbox {
-            crate::ir::Sandbox::None => None,
-            crate::ir::Sandbox::Bwrap => {
-                let workspace = self.run_info(&key.run).await.map_err(|e| e.to_string())?;
-                let workspace = workspace.workspace.clone()?;
-                Some(BwrapSandbox::new(folder.root.clone(), workspace))
-            }
-        };
+        let sandbox = self.sandbox_of(key, spec, folder).await?;
         let scope = AttemptScope {
             key,
             hook: &hook,

@@ -33,6 +33,10 @@ impl Engine {
             Ok(env) => env,
             Err(error) => return (folder, Err(error)),
         };
+        let sandbox = match self.sandbox_of(key, spec, &folder).await {
+            Ok(sandbox) => sandbox,
+            Err(error) => return (folder, Err(error)),
+        };
         let request = AgentRequest {
             key: key.clone(),
             attempt: claim.attempt,
@@ -44,6 +48,7 @@ impl Engine {
             env,
             timeout: spec.timeout_secs.map(Duration::from_secs),
             progress: self.progress(key),
+            sandbox,
         };
         let reply = self.agents.execute(request, cancel).await;
         let mut data = serde_json::to_value(&reply.usage).unwrap_or_else(|_| serde_json::json!({}));
