@@ -365,3 +365,68 @@ fn a_task_that_says_isolation_none_works_in_the_folder_beside_isolated_ones() {
     );
     assert!(!plain.path().join(".wfc").exists(), "nothing stored");
 }
+
+#[test]
+fn a_detached_checkout_gives_its_commit_as_the_base_and_a_missing_git_is_said() {
+    let workflow = "agent helper {\n  adapter = \"command\"\n  command = [\"sh\", \"-c\", \"echo done > agent.txt\"]\n}\n\nworkflow w {\n  task a {\n    agent = helper\n    prompt = \"Write agent.txt.\"\n  }\n}\n";
+    let (_dir, path) = repo("wfc-isolation-detached", workflow);
+    let base = git(&path, &["rev-parse", "HEAD"]);
+    git(&path, &["checkout", "--quiet", "--detach"]);
+    let run = wfc(&path, &["run", "w.wf"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let id = run_id(&run.stdout);
+    assert_eq!(
+        git(&path, &["rev-parse", &format!("wfc/{id}^")]),
+        base,
+        "the result starts from the detached commit"
+    );
+    assert_eq!(
+        git(&path, &["rev-parse", "HEAD"]),
+        base,
+        "still detached where it was"
+    );
+    assert!(
+        !path.join("agent.txt").exists(),
+        "the agent worked in a worktree"
+    );
+    tidy(&path);
+    // Without git on the PATH the agent works in the folder, and the run says why; asked for
+    // isolation, the run is refused before anything is stored.
+    let bin = TempDir::new("wfc-no-git-bin");
+    for program in ["sh", "echo"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {program}")])
+            .output()
+            .expect("sh");
+        let found = String::from_utf8_lossy(&found.stdout).trim().to_string();
+        if found.starts_with('/') {
+            std::os::unix::fs::symlink(&found, bin.path().join(program)).expect("link");
+        }
+    }
+    let without_git = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_wfc"))
+            .args(args)
+            .current_dir(&path)
+            .env("PATH", bin.path())
+            .env_remove("WFC_BACKEND")
+            .stdin(Stdio::null())
+            .output()
+            .expect("wfc runs")
+    };
+    let refused = without_git(&["run", "w.wf", "--isolation", "git"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot run git"), "{stderr}");
+    let in_folder = without_git(&["run", "w.wf"]);
+    let stderr = String::from_utf8_lossy(&in_folder.stderr);
+    assert!(in_folder.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the run's agents work in the folder, not in worktrees of their own")
+            && stderr.contains("cannot run git"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(path.join("agent.txt")).expect("agent.txt in the folder"),
+        "done\n"
+    );
+}

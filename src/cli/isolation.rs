@@ -74,7 +74,9 @@ pub fn decide(
             };
             return decide(choice, into, tasks, workspace, run_id);
         }
-        if Git::open(workspace).is_err() {
+        // Outside a repository the agents work in the folder, as they always did; a
+        // repository wfc cannot use (no git on the PATH, one too old) is said why, below.
+        if let Err(GitError::NotARepository { .. }) = Git::open(workspace) {
             return Ok((Isolation::None, None));
         }
         return match decide(IsolationChoice::Git, None, tasks, workspace, run_id) {
@@ -107,11 +109,11 @@ pub fn decide(
              one; `--isolation none` runs every task in the folder)",
             workspace.display()
         ),
-        other => format!("--isolation git: {other}"),
+        other => format!("isolation in git: {other}"),
     })?;
     let state = git
         .repo_state()
-        .map_err(|error| format!("--isolation git: {error}"))?;
+        .map_err(|error| format!("isolation in git: {error}"))?;
     if let Some(operation) = state.operations.first() {
         return Err(format!(
             "the repository at {} is in the middle of `{}`: finish or abort it before a run \
