@@ -168,6 +168,14 @@ fn a_person_resolves_the_conflict_in_the_worktree_shown_and_approve_goes_on() {
         marked.contains("<<<<<<<") && marked.contains(">>>>>>>"),
         "{marked}"
     );
+    // `wfc gc` while the task waits leaves the person's worktree alone.
+    let gc = wfc(&path, &["gc"]);
+    assert_eq!(gc.code, 0, "{}{}", gc.stdout, gc.stderr);
+    assert!(
+        worktree.join("README").exists(),
+        "gc kept the conflict's worktree: {}",
+        gc.stdout
+    );
     // Approved with the markers still there, it waits again, saying why.
     let approve = wfc(&path, &["approve", &id, "c"]);
     assert_eq!(approve.code, 0, "{}{}", approve.stdout, approve.stderr);

@@ -156,7 +156,9 @@ fn collect_run(
 ) -> Result<PathBuf, String> {
     let git = Git::open(workspace).map_err(|e| e.to_string())?;
     let folder = worktrees_folder(workspace, &record.id)?;
-    remove_worktrees(&git, &folder, collected)?;
+    // A running run's conflicts wait for a person, who may be resolving them right now.
+    let waiting = (record.state == RunState::Running).then(|| folder.join("conflicts"));
+    remove_worktrees(&git, &folder, waiting.as_deref(), collected)?;
     if record.state != RunState::Running {
         let _ = std::fs::remove_dir(&folder);
         if refs {
@@ -185,15 +187,21 @@ fn in_use(path: &Path) -> bool {
         && !slot_is_free(&folder.join(format!("{name}.lock")))
 }
 
-/// Removes every worktree in `folder` (and in its `failed/`) but the slots attempts work in,
-/// with what goes with them, and whatever git does not know of (a crash between making a
-/// folder and registering it).
-fn remove_worktrees(git: &Git, folder: &Path, collected: &mut Collected) -> Result<(), String> {
+/// Removes every worktree in `folder` (and in its `failed/` and `conflicts/`) but the slots
+/// attempts work in and what is under `keep`, with what goes with them, and whatever git does
+/// not know of (a crash between making a folder and registering it).
+fn remove_worktrees(
+    git: &Git,
+    folder: &Path,
+    keep: Option<&Path>,
+    collected: &mut Collected,
+) -> Result<(), String> {
     if !folder.exists() {
         return Ok(());
     }
+    let kept = |path: &Path| keep.is_some_and(|keep| path.starts_with(keep));
     for worktree in git.worktrees_under(folder).map_err(|e| e.to_string())? {
-        if in_use(&worktree.path) {
+        if in_use(&worktree.path) || kept(&worktree.path) {
             continue;
         }
         git.remove_worktree(&worktree.path)
@@ -210,7 +218,7 @@ fn remove_worktrees(git: &Git, folder: &Path, collected: &mut Collected) -> Resu
             .iter()
             .find_map(|suffix| name.strip_prefix("slot-").and(name.strip_suffix(suffix)));
         let of_slot_in_use = slot_file.is_some_and(|slot| in_use(&folder.join(slot)));
-        if in_use(&path) || of_slot_in_use {
+        if in_use(&path) || of_slot_in_use || kept(&path) {
             continue;
         }
         let removed = if path.is_dir() {
@@ -237,7 +245,7 @@ fn collect_strays(
     for entry in entries {
         let path = entry.map_err(|e| e.to_string())?.path();
         if path.is_dir() && !known.iter().any(|folder| same_folder(folder, &path)) {
-            remove_worktrees(&git, &path, collected)?;
+            remove_worktrees(&git, &path, None, collected)?;
             let _ = std::fs::remove_dir(&path);
         }
     }
