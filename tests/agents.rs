@@ -635,8 +635,12 @@ workflow release {
         assert!(Instant::now() < deadline, "the human task never waited");
         if let Ok(backend) = SqliteBackend::open(&store) {
             if let Some(run) = backend.list_runs().ok().and_then(|r| r.into_iter().next()) {
+                // The run is stored a moment before its tasks: until they are, none waits.
                 let tasks = backend.list_tasks(&run.id).expect("tasks");
-                if task(&tasks, "name").state == TaskState::Waiting {
+                if tasks
+                    .iter()
+                    .any(|t| t.key.task == "name" && t.state == TaskState::Waiting)
+                {
                     break run.id;
                 }
             }

@@ -115,6 +115,19 @@ fn an_agent_that_leaves_conflict_markers_fails_the_attempt_saying_where() {
     );
 }
 
+/// Whether task `task` of run `run` in `dir` is waiting (`false` before the run's tasks are
+/// stored).
+fn waiting(dir: &Path, run: &str, task: &str) -> bool {
+    let status = wfc(dir, &["status", run, "--json"]);
+    serde_json::from_str::<serde_json::Value>(&status.stdout).is_ok_and(|status| {
+        status["tasks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|t| t["key"]["task"] == task && t["state"] == "waiting")
+    })
+}
+
 /// Polls until `done` holds, for at most a minute.
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -142,9 +155,7 @@ fn a_person_resolves_the_conflict_in_the_worktree_shown_and_approve_goes_on() {
     let mut first = String::new();
     stdout.read_line(&mut first).expect("the run's first line");
     let id = run_id(&first);
-    wait_until("c waits for a person", || {
-        task_status(&path, &id, "c")["state"] == "waiting"
-    });
+    wait_until("c waits for a person", || waiting(&path, &id, "c"));
     let worktree = path.join(".wfc/worktrees").join(&id).join("conflicts/c");
     let status = wfc(&path, &["status", &id]);
     assert!(
@@ -183,7 +194,7 @@ fn a_person_resolves_the_conflict_in_the_worktree_shown_and_approve_goes_on() {
         wfc(&path, &["logs", &id, "c", "--json"])
             .stdout
             .contains("conflict markers remain in README")
-            && task_status(&path, &id, "c")["state"] == "waiting"
+            && waiting(&path, &id, "c")
     });
     std::fs::write(worktree.join("README"), "from-a\nfrom-b\n").expect("the resolution");
     let approve = wfc(&path, &["approve", &id, "c"]);
@@ -233,9 +244,7 @@ fn a_rejected_conflict_fails_the_task_with_the_reason() {
     let mut first = String::new();
     stdout.read_line(&mut first).expect("the run's first line");
     let id = run_id(&first);
-    wait_until("c waits for a person", || {
-        task_status(&path, &id, "c")["state"] == "waiting"
-    });
+    wait_until("c waits for a person", || waiting(&path, &id, "c"));
     let reject = wfc(&path, &["reject", &id, "c", "--reason", "redo a"]);
     assert_eq!(reject.code, 0, "{}{}", reject.stdout, reject.stderr);
     let status = child.wait().expect("wfc run ends");
