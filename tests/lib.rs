@@ -18,6 +18,7 @@ mod isolation_policies;
 mod isolation_run;
 mod lifecycle;
 mod limits;
+mod live_view;
 mod model_server;
 mod npm_cli;
 mod openai_server;

@@ -7,7 +7,8 @@ use super::shared_folder;
 use super::store::{self, Store};
 use crate::backends::{Access, DEFAULT_BACKEND};
 use crate::events::{
-    ConsoleSink, EventBus, EventSink, HttpSink, JsonlSink, ProgressSink, Redactor,
+    EventBus, EventSink, Heartbeats, HttpSink, JsonlSink, PlainOptions, PlainSink, ProgressSink,
+    Redactor,
 };
 use crate::plan::{FilterSpec, Plan, PLAN_VERSION};
 use crate::runtime::engine::{Engine, EngineConfig};
@@ -184,13 +185,12 @@ fn start(
         plan.source,
         plan.tasks.len()
     ));
-    let total = plan.tasks.len();
     let chains = secret_chains(&plan);
     execute(
         backend,
         prepared,
         Some(run_id),
-        Some(total),
+        false,
         secrets,
         chains,
         exec,
@@ -314,7 +314,7 @@ pub fn resume(run_id: &str, exec: &ExecArgs, again: Replan, output: &Output) -> 
         backend,
         prepared,
         Some(run_id.to_string()),
-        Some(plan.tasks.len()),
+        true,
         secrets,
         secret_chains(plan),
         exec,
@@ -347,7 +347,7 @@ pub fn worker(exec: &ExecArgs, exit_when_idle: bool, output: &Output) -> ExitCod
         backend,
         prepared,
         None,
-        None,
+        true,
         secrets,
         HashMap::new(),
         exec,
@@ -400,12 +400,14 @@ fn secret_chains(plan: &Plan) -> HashMap<String, Vec<Vec<FilterSpec>>> {
     chains
 }
 
+/// Executes `run` (or, for a worker, every run) with the engine; `say_waits` makes the output
+/// without a terminal say what an idle engine waits for.
 #[allow(clippy::too_many_arguments)]
 fn execute(
     backend: Arc<dyn TaskBackend>,
     prepared: Prepared,
     run: Option<String>,
-    total: Option<usize>,
+    say_waits: bool,
     secrets: HashMap<String, String>,
     chains: HashMap<String, Vec<Vec<FilterSpec>>>,
     exec: &ExecArgs,
@@ -413,16 +415,20 @@ fn execute(
     exit_when_idle: bool,
     output: &Output,
 ) -> ExitCode {
-    // A terminal gets the live view; anything else gets plain lines.
-    let console: Arc<dyn EventSink> = match total {
-        Some(total) if std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
-            let width = std::env::var("COLUMNS")
-                .ok()
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(100);
-            Arc::new(ProgressSink::new(total, width))
+    // The run on a terminal gets the live view; anything else (a worker, a CI log) gets
+    // plain lines with heartbeats.
+    let console: Arc<dyn EventSink> = match &run {
+        Some(run) if std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
+            Arc::new(ProgressSink::start(Arc::clone(&backend), run))
         }
-        _ => Arc::new(ConsoleSink),
+        _ => Arc::new(PlainSink::start(
+            Arc::clone(&backend),
+            PlainOptions {
+                run: run.clone(),
+                say_waits,
+                heartbeat: Heartbeats::interval_from_env(),
+            },
+        )),
     };
     let Prepared {
         sinks: extra_sinks,
@@ -463,9 +469,11 @@ fn execute(
     if let Some(run) = &run {
         engine.announce_run(run);
     }
+    let notes = Arc::clone(&bus);
     let result = runtime.block_on(async move {
         let (stop_tx, stop_rx) = watch::channel(false);
-        if let Err(error) = super::stop_signals::watch_stop_signals(stop_tx) {
+        let note = move |text: &str| notes.note(text);
+        if let Err(error) = super::stop_signals::watch_stop_signals(stop_tx, note) {
             eprintln!("warning: cannot watch for Ctrl-C and SIGTERM: {error}");
         }
         engine.run(stop_rx).await

@@ -6,8 +6,12 @@
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::watch;
 
-/// Waits for the stop signals in the background; `stop` turns true at the first one.
-pub fn watch_stop_signals(stop: watch::Sender<bool>) -> std::io::Result<()> {
+/// Waits for the stop signals in the background; `stop` turns true at the first one, and
+/// `note` shows the person what happens (above a live view's status line, not on it).
+pub fn watch_stop_signals(
+    stop: watch::Sender<bool>,
+    note: impl Fn(&str) + Send + 'static,
+) -> std::io::Result<()> {
     let mut signals = [
         signal(SignalKind::interrupt())?,
         signal(SignalKind::terminate())?,
@@ -16,7 +20,7 @@ pub fn watch_stop_signals(stop: watch::Sender<bool>) -> std::io::Result<()> {
     tokio::spawn(async move {
         any(&mut signals).await;
         let _ = stop.send(true);
-        eprintln!("stopping: running attempts are ended; a second Ctrl-C exits at once");
+        note("stopping: running attempts are ended; a second Ctrl-C exits at once");
         any(&mut signals).await;
         std::process::exit(130);
     });

@@ -2,11 +2,16 @@
 //! never crash or stall the engine. Secrets are redacted before any sink sees an event.
 
 mod console;
+mod fit;
+mod heartbeat;
 mod http;
 mod jsonl;
+mod plain;
 mod progress;
 mod redact;
 mod secret_forms;
+mod status_line;
+mod waiting;
 
 pub use console::ConsoleSink;
 pub use http::HttpSink;
@@ -15,7 +20,9 @@ pub use http::HttpSink;
 pub fn http_queue_capacity() -> usize {
     http::QUEUE_CAPACITY
 }
+pub use heartbeat::Heartbeats;
 pub use jsonl::JsonlSink;
+pub use plain::{PlainOptions, PlainSink};
 pub use progress::ProgressSink;
 pub use redact::Redactor;
 pub use secret_forms::{secret_forms, MIN_DERIVED_CHARS};
@@ -116,6 +123,13 @@ pub trait EventSink: Send + Sync {
     fn flush(&self, within: std::time::Duration) {
         let _ = within;
     }
+
+    /// Shows `text`, a message for the person watching (not an event), if this sink draws
+    /// the screen; returns whether it did. The live view prints it above its status line.
+    fn note(&self, text: &str) -> bool {
+        let _ = text;
+        false
+    }
 }
 
 /// Sends every event, redacted, to every sink.
@@ -142,6 +156,15 @@ impl EventBus {
     pub fn flush(&self, within: std::time::Duration) {
         for sink in &self.sinks {
             sink.flush(within);
+        }
+    }
+
+    /// Shows a message for the person watching (the Ctrl-C message): through the sink that
+    /// draws the screen, so it lands above the live view's status line, or else on stderr.
+    pub fn note(&self, text: &str) {
+        let text = self.redactor.text(text);
+        if !self.sinks.iter().any(|sink| sink.note(&text)) {
+            eprintln!("{text}");
         }
     }
 
