@@ -440,7 +440,7 @@ fn push_unique(into: &mut Vec<usize>, from: &[usize]) {
 /// reads `#name;` and `#code;` entities, and renders labels as HTML, so quotes, markup
 /// characters, `#` itself and the backtick that starts a Markdown label become entities,
 /// and a line break becomes `<br/>`.
-fn mermaid_escape(text: &str) -> String {
+pub(crate) fn mermaid_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -461,7 +461,7 @@ fn mermaid_escape(text: &str) -> String {
 /// Escapes text for a double-quoted DOT string: a quote and a backslash are escaped with a
 /// backslash (a lone backslash would start a Graphviz escape such as `\N`), and a line break
 /// becomes `\n`.
-fn dot_escape(text: &str) -> String {
+pub(crate) fn dot_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -29,6 +29,7 @@ mod process;
 mod pypi_cli;
 mod robustness;
 mod run;
+mod run_views;
 mod sandbox;
 mod store_file;
 mod support;

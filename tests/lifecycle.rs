@@ -456,9 +456,9 @@ fn rerun_starts_a_new_run_with_the_same_parameters_from_the_file() {
     let (_, runs, _) = wfc(dir.path(), &["runs", "--json"]);
     let runs: serde_json::Value = serde_json::from_str(&runs).expect("runs JSON");
     assert_eq!(runs.as_array().map(Vec::len), Some(2), "{runs}");
-    // A run that does not exist is named.
+    // A run that does not exist is named, with exit 1 as every command that takes a run.
     let (code, _, stderr) = wfc(dir.path(), &["rerun", "no-such-run"]);
-    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("no-such-run"), "{stderr}");
 }
 

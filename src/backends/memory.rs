@@ -57,6 +57,13 @@ fn task<'a>(run: &'a mut Run, id: &str) -> BackendResult<&'a mut Task> {
         .ok_or_else(|| BackendError::not_found(format!("run `{run_id}` has no task `{id}`")))
 }
 
+/// The error for deleting a run that has not ended.
+fn still_running(run: &str) -> BackendError {
+    BackendError::conflict(format!(
+        "run `{run}` is still running; only a run that ended can be deleted"
+    ))
+}
+
 /// Whether every task `task` waits for succeeded.
 fn deps_done(run: &Run, task: &Task) -> bool {
     task.deps.iter().all(|dep| {
@@ -346,6 +353,16 @@ impl TaskBackend for MemoryBackend {
                 lifecycle::cancel(&mut task.record, now);
             }
         }
+        Ok(())
+    }
+
+    fn delete_run(&self, run: &str) -> BackendResult<()> {
+        let mut runs = self.lock();
+        let found = find(&mut runs, run)?;
+        if found.record.state == RunState::Running {
+            return Err(still_running(run));
+        }
+        runs.retain(|r| r.record.id != run);
         Ok(())
     }
 

@@ -1033,6 +1033,26 @@ impl TaskBackend for SqliteBackend {
         )
     }
 
+    fn delete_run(&self, run: &str) -> BackendResult<()> {
+        self.write(
+            || format!("delete run `{run}`"),
+            |tx| {
+                if run_state(tx, run)? == RunState::Running {
+                    return Err(Stop::Backend(BackendError::conflict(format!(
+                        "run `{run}` is still running; only a run that ended can be deleted"
+                    ))));
+                }
+                // Dependencies first, then what names the run; `run_places` and `run_plans`
+                // go with the run by their `ON DELETE CASCADE`.
+                for table in ["deps", "tasks", "events", "runs"] {
+                    let column = if table == "runs" { "id" } else { "run" };
+                    tx.execute(&format!("DELETE FROM {table} WHERE {column} = ?1"), [run])?;
+                }
+                Ok(())
+            },
+        )
+    }
+
     fn append_event(&self, run: &str, event: &NewEvent) -> BackendResult<i64> {
         self.write(
             || format!("append an event to run `{run}`"),

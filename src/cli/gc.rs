@@ -17,13 +17,30 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// What `wfc gc` removed.
+/// What `wfc gc` (or `wfc runs --prune`) removed.
 #[derive(Default)]
-struct Collected {
-    worktrees: usize,
-    refs: usize,
+pub(super) struct Collected {
+    pub(super) worktrees: usize,
+    pub(super) refs: usize,
     /// Process groups of attempts whose engines are gone, stopped before their worktrees go.
     groups: usize,
+}
+
+/// Removes everything run `record`, which ended, left in its repository, as `wfc gc --refs`
+/// does for it: stops what its attempts left running here, then removes its worktrees and
+/// its `refs/wfc/RUN/…` (its result branch stays). For `wfc runs --prune`, before the run
+/// itself is deleted.
+pub(super) fn remove_run_work(
+    backend: &dyn TaskBackend,
+    record: &RunRecord,
+) -> Result<Collected, String> {
+    let mut collected = Collected::default();
+    let Some(workspace) = reachable(record) else {
+        return Ok(collected);
+    };
+    collected.groups = stop_orphans(backend, record)?;
+    collect_run(record, &workspace, true, &mut collected)?;
+    Ok(collected)
 }
 
 /// Runs `wfc gc`.

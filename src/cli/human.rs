@@ -1,8 +1,10 @@
-//! How the commands that work on runs show data to a person: times, durations, tables that
-//! fit the terminal, and state names in colour only when stdout is a terminal and `NO_COLOR`
+//! How the commands that work on runs show data to a person: times (in local time), durations,
+//! tables that fit the terminal, text wrapped to it, and state names in colour only when stdout is a terminal and `NO_COLOR`
 //! is not set.
 
 use crate::runtime::{Millis, RunState, TaskState};
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
 use std::io::IsTerminal;
 
 /// How a piece of text is coloured.
@@ -210,7 +212,7 @@ pub fn duration(ms: Millis) -> String {
 }
 
 /// How long ago `at` was, seen at `now`: `just now`, `42s ago`, `5m ago`, `3h ago`, `2d ago`;
-/// the date after a week.
+/// the local date after a week.
 pub fn ago(at: Millis, now: Millis) -> String {
     let seconds = (now - at).max(0) / 1000;
     match seconds {
@@ -223,31 +225,83 @@ pub fn ago(at: Millis, now: Millis) -> String {
     }
 }
 
-/// A moment as `2024-05-01 12:34:56 UTC`.
+/// The time zone people read times in: the system's (`TZ`, else `/etc/localtime`), UTC when
+/// it cannot be found. Only what people read is local; JSON keeps UTC milliseconds.
+fn local() -> TimeZone {
+    TimeZone::system()
+}
+
+/// `at` in time zone `zone`, formatted with `format` (strftime).
+fn format_in(at: Millis, zone: &TimeZone, format: &str) -> String {
+    match Timestamp::from_millisecond(at) {
+        Ok(moment) => moment.to_zoned(zone.clone()).strftime(format).to_string(),
+        Err(_) => format!("{at}ms"),
+    }
+}
+
+/// A moment as `2024-05-01 14:34:56 CEST`, in local time with the zone's abbreviation.
 pub fn date_time(at: Millis) -> String {
-    let seconds = at.rem_euclid(86_400_000) / 1000;
-    format!("{} {} UTC", date(at), time_of_day(seconds))
+    date_time_in(at, &local())
 }
 
-/// A moment's day (UTC) as `2024-05-01`.
+fn date_time_in(at: Millis, zone: &TimeZone) -> String {
+    format_in(at, zone, "%Y-%m-%d %H:%M:%S %Z")
+}
+
+/// A moment's local day as `2024-05-01`.
 pub fn date(at: Millis) -> String {
-    let (year, month, day) = civil(at.div_euclid(86_400_000));
-    format!("{year:04}-{month:02}-{day:02}")
+    format_in(at, &local(), "%Y-%m-%d")
 }
 
-/// A moment's time of day (UTC) with milliseconds, for log lines: `12:34:56.789`.
+/// A moment's local time of day with milliseconds, for log lines: `14:34:56.789`.
 pub fn clock(at: Millis) -> String {
-    let ms = at.rem_euclid(86_400_000);
-    format!("{}.{:03}", time_of_day(ms / 1000), ms % 1000)
+    clock_in(at, &local())
 }
 
-fn time_of_day(seconds: i64) -> String {
+fn clock_in(at: Millis, zone: &TimeZone) -> String {
     format!(
-        "{:02}:{:02}:{:02}",
-        seconds / 3600,
-        (seconds % 3600) / 60,
-        seconds % 60
+        "{}.{:03}",
+        format_in(at, zone, "%H:%M:%S"),
+        at.rem_euclid(1000)
     )
+}
+
+/// `text` broken into lines of at most `width` characters: at spaces where it can, inside a
+/// word longer than a line where it must; its own line breaks are kept, and a line's indent
+/// (a traceback's, a diffstat's) is kept on each of its pieces.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(10);
+    let mut lines = Vec::new();
+    for line in text.trim_end().lines() {
+        let line = line.trim_end();
+        if line.chars().count() <= width {
+            lines.push(line.to_string());
+            continue;
+        }
+        let body = line.trim_start_matches(' ');
+        let indent = &line[..line.len() - body.len()];
+        let indent = if indent.len() > width / 2 { "" } else { indent };
+        let room = width - indent.len();
+        let mut current = String::new();
+        for word in body.split(' ') {
+            let mut word: Vec<char> = word.chars().collect();
+            let used = current.chars().count();
+            if used > 0 && used + 1 + word.len() > room {
+                lines.push(format!("{indent}{}", std::mem::take(&mut current)));
+            }
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            while current.chars().count() + word.len() > room {
+                let fits = room - current.chars().count();
+                current.extend(word.drain(..fits));
+                lines.push(format!("{indent}{}", std::mem::take(&mut current)));
+            }
+            current.extend(word);
+        }
+        lines.push(format!("{indent}{current}"));
+    }
+    lines
 }
 
 /// The year, month and day of a day counted from 1970-01-01 (Howard Hinnant's algorithm).
@@ -279,14 +333,34 @@ mod tests {
 
     #[test]
     fn moments() {
-        assert_eq!(date_time(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(date_time(1_714_566_896_789), "2024-05-01 12:34:56 UTC");
-        assert_eq!(date_time(951_782_400_000), "2000-02-29 00:00:00 UTC");
-        assert_eq!(clock(1_714_566_896_789), "12:34:56.789");
+        let utc = TimeZone::UTC;
+        assert_eq!(date_time_in(0, &utc), "1970-01-01 00:00:00 UTC");
+        assert_eq!(
+            date_time_in(1_714_566_896_789, &utc),
+            "2024-05-01 12:34:56 UTC"
+        );
+        assert_eq!(
+            date_time_in(951_782_400_000, &utc),
+            "2000-02-29 00:00:00 UTC"
+        );
+        assert_eq!(clock_in(1_714_566_896_789, &utc), "12:34:56.789");
+        let paris = TimeZone::fixed(jiff::tz::offset(2));
+        assert_eq!(clock_in(1_714_566_896_789, &paris), "14:34:56.789");
         assert_eq!(ago(1_000, 2_000), "just now");
         assert_eq!(ago(0, 300_000), "5m ago");
         assert_eq!(ago(0, 7_200_000), "2h ago");
-        assert_eq!(ago(0, 30 * 86_400_000), "1970-01-01");
+    }
+
+    #[test]
+    fn wrapping_breaks_at_spaces_and_inside_long_words() {
+        assert_eq!(wrap("one two three four", 10), ["one two", "three four"]);
+        assert_eq!(wrap("a\nb", 10), ["a", "b"]);
+        assert_eq!(
+            wrap("x 0123456789abcdef", 10),
+            ["x", "0123456789", "abcdef"]
+        );
+        assert_eq!(wrap("", 10), Vec::<String>::new());
+        assert_eq!(wrap("  at one two three", 12), ["  at one two", "  three"]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! `wfc logs RUN [TASK] [--follow] [--json]`: a run's event log, one line an event (time,
-//! kind, task, and the most useful detail), optionally only one task's events; `--follow`
-//! keeps reading new events until the run is no longer running.
+//! `wfc logs [RUN] [TASK] [--follow] [--json]`: a run's event log (the newest run's when none
+//! is named), one line an event (local time, kind, task, and the most useful detail),
+//! optionally only one task's events; `--follow` keeps reading new events until the run is no
+//! longer running.
 
 use super::human::{self, Paint, Tone};
 use super::output::Output;
@@ -20,7 +21,7 @@ const PAGE: usize = 500;
 /// Runs `wfc logs`.
 pub fn run(
     args: &BackendArgs,
-    run: &str,
+    run: Option<&str>,
     task: Option<&str>,
     follow: bool,
     as_json: bool,
@@ -30,7 +31,7 @@ pub fn run(
         Ok(store) => store,
         Err(code) => return code,
     };
-    let record = match store.run(run, output) {
+    let record = match store.run_or_newest(run, output) {
         Ok(record) => record,
         Err(code) => return code,
     };
@@ -257,7 +258,13 @@ mod tests {
 
     #[test]
     fn each_kind_shows_its_most_useful_field() {
-        let off = |e: &EventRecord| lines(e, Paint::plain());
+        // Lines show local time; the expectations are written in UTC.
+        let off = |e: &EventRecord| -> Vec<String> {
+            lines(e, Paint::plain())
+                .into_iter()
+                .map(|l| l.replacen(&human::clock(e.at), "12:34:56.789", 1))
+                .collect()
+        };
         assert_eq!(
             off(&event(
                 "task_failed",

@@ -20,6 +20,7 @@ mod replan;
 mod resume_replan;
 mod retry;
 mod run;
+mod run_graph;
 mod runs;
 mod shared_folder;
 mod snapshot_drift;
@@ -99,7 +100,7 @@ enum Command {
     /// Start a new run of the same workflow with the same parameters as an earlier run,
     /// planned again from the workflow's file.
     Rerun {
-        /// The earlier run's id.
+        /// The earlier run: its id, a unique prefix or suffix of it, or `latest`.
         run: String,
         /// A secret's value from a file, NAME=@FILE; repeatable. Secrets are also read from
         /// WF_SECRET_<NAME> in the environment, and never from the command line.
@@ -110,7 +111,7 @@ enum Command {
     },
     /// Continue a run from its stored plan: tasks that succeeded are not run again.
     Resume {
-        /// The run's id.
+        /// The run: its id, a unique prefix or suffix of it, or `latest`.
         run: String,
         /// Plan the run again from its (edited) workflow file first: tasks whose spec and
         /// inputs are unchanged keep their results; changed tasks and everything after them
@@ -135,9 +136,10 @@ enum Command {
         #[arg(long)]
         exit_when_idle: bool,
     },
-    /// Show where a run is: its tasks with state, attempts, duration and last error.
+    /// Show where a run is: its tasks with state, attempts, duration and last error, why each
+    /// failed task failed, and the question of each task that waits for a person.
     Status {
-        /// The run's id; default: the newest run.
+        /// The run: its id, a unique prefix or suffix of it, or `latest`; default: the newest.
         run: Option<String>,
         /// Print the run and its tasks as JSON.
         #[arg(long)]
@@ -145,18 +147,35 @@ enum Command {
         #[command(flatten)]
         store: store::BackendArgs,
     },
-    /// List the runs in the store, newest first.
+    /// List the runs in the store, newest first; or delete old ones (--prune).
     Runs {
+        /// Only runs in this state (`ended`: every state but running); repeatable, or a
+        /// comma-separated list.
+        #[arg(
+            long = "state",
+            value_enum,
+            value_delimiter = ',',
+            value_name = "STATE"
+        )]
+        states: Vec<runs::StateFilter>,
+        /// Delete the runs (of --state, if given) that ended more than this long ago — `7d`,
+        /// `12h`, `30m` — with their events, git worktrees, `refs/wfc/RUN/…` and transcripts.
+        /// A running run is never deleted.
+        #[arg(long, value_name = "OLDER_THAN")]
+        prune: Option<runs::Age>,
+        /// With --prune: only list what would be deleted.
+        #[arg(long, requires = "prune")]
+        dry_run: bool,
         /// Print JSON.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "prune")]
         json: bool,
         #[command(flatten)]
         store: store::BackendArgs,
     },
     /// Show a run's events, or one task's.
     Logs {
-        /// The run's id.
-        run: String,
+        /// The run: its id, a unique prefix or suffix of it, or `latest`; default: the newest.
+        run: Option<String>,
         /// Only this task's events.
         task: Option<String>,
         /// Keep printing new events until the run ends.
@@ -171,7 +190,7 @@ enum Command {
     /// Put failed, cancelled or rejected tasks back to pending and run them again (every one
     /// of the run's, or TASK); attempt numbers go on, and each gets its retries again.
     Retry {
-        /// The run's id.
+        /// The run: its id, a unique prefix or suffix of it, or `latest`.
         run: String,
         /// The task to retry; default: every failed, rejected or cancelled task of the run.
         task: Option<String>,
@@ -190,7 +209,7 @@ enum Command {
     /// Mark a task succeeded by hand, after its work was done outside wfc; its dependents can
     /// then run.
     Done {
-        /// The run's id.
+        /// The run: its id, a unique prefix or suffix of it, or `latest`.
         run: String,
         /// The task.
         task: String,
@@ -203,7 +222,7 @@ enum Command {
     /// Show what a task of a run isolated in git changed: its start commit to its output
     /// commit, as a patch.
     Diff {
-        /// The run's id.
+        /// The run: its id, a unique prefix or suffix of it, or `latest`.
         run: String,
         /// The task's id.
         task: String,
@@ -224,14 +243,14 @@ enum Command {
     },
     /// Stop a run: it and every task that has not ended become cancelled.
     Cancel {
-        /// The run's id.
+        /// The run: its id, a unique prefix or suffix of it, or `latest`.
         run: String,
         #[command(flatten)]
         store: store::BackendArgs,
     },
     /// Approve a gate, or finish a `human` task, that waits for an answer.
     Approve {
-        /// The run's id.
+        /// The run: its id, a unique prefix or suffix of it, or `latest`.
         run: String,
         /// The gate's task id.
         gate: String,
@@ -244,7 +263,7 @@ enum Command {
     },
     /// Reject a gate that waits for an answer; the tasks after it do not run.
     Reject {
-        /// The run's id.
+        /// The run: its id, a unique prefix or suffix of it, or `latest`.
         run: String,
         /// The gate's task id.
         gate: String,
@@ -271,15 +290,20 @@ enum Command {
         #[command(subcommand)]
         command: StoreCommand,
     },
-    /// Draw a workflow's graph (Mermaid or Graphviz DOT) without running anything.
+    /// Draw a workflow's graph without running anything, or a run's graph with the state of
+    /// each of its tasks.
     Graph {
-        /// A .wf file or a stdlib module (std/NAME).
-        file: PathBuf,
+        /// A .wf file or a stdlib module (std/NAME); or a run: its id, a unique prefix or
+        /// suffix of it, or `latest`.
+        #[arg(value_name = "FILE|RUN")]
+        target: String,
         /// The workflow to draw; needed when the file has several.
         workflow: Option<String>,
-        /// The notation to draw in.
-        #[arg(long, value_enum, default_value = "mermaid")]
-        format: graph::Format,
+        /// The notation to draw in; default: mermaid for a file, text for a run.
+        #[arg(long, value_enum)]
+        format: Option<graph::Format>,
+        #[command(flatten)]
+        store: store::BackendArgs,
     },
 }
 
@@ -306,10 +330,11 @@ pub fn main() -> ExitCode {
         } => check::run(&paths, format, deny_warnings, &output),
         Command::List { file, json } => list::run(&file, json, &output),
         Command::Graph {
-            file,
+            target,
             workflow,
             format,
-        } => graph::run(&file, workflow.as_deref(), format, &output),
+            store,
+        } => graph::run(&target, workflow.as_deref(), format, &store, &output),
         Command::Fmt { paths, check } => fmt::run(&paths, check, &output),
         Command::Run {
             file,
@@ -354,14 +379,36 @@ pub fn main() -> ExitCode {
             json,
         } => plan::run(&file, workflow.as_deref(), &params, json, &output),
         Command::Status { run, json, store } => status::run(&store, run.as_deref(), json, &output),
-        Command::Runs { json, store } => runs::run(&store, json, &output),
+        Command::Runs {
+            states,
+            prune,
+            dry_run,
+            json,
+            store,
+        } => runs::run(
+            &store,
+            &runs::RunsArgs {
+                states,
+                prune,
+                dry_run,
+                json,
+            },
+            &output,
+        ),
         Command::Logs {
             run,
             task,
             follow,
             json,
             store,
-        } => logs::run(&store, &run, task.as_deref(), follow, json, &output),
+        } => logs::run(
+            &store,
+            run.as_deref(),
+            task.as_deref(),
+            follow,
+            json,
+            &output,
+        ),
         Command::Retry {
             run,
             task,

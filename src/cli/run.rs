@@ -4,7 +4,7 @@ use super::isolation::IsolationChoice;
 use super::output::Output;
 use super::plan::{plan_from_args, ParamArgs, Planned};
 use super::shared_folder;
-use super::store::{self, Store};
+use super::store::Store;
 use crate::backends::{Access, DEFAULT_BACKEND};
 use crate::events::{
     EventBus, EventSink, Heartbeats, HttpSink, JsonlSink, PlainOptions, PlainSink, ProgressSink,
@@ -65,12 +65,12 @@ pub fn run(
 pub fn rerun(old_run: &str, secrets: &[String], exec: &ExecArgs, output: &Output) -> ExitCode {
     let here = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let old = match Store::open_in(&exec.backend, &here, Access::Write, output)
-        .map(|store| store.backend.get_run(old_run))
+        .and_then(|store| store.run(old_run, output))
     {
-        Ok(Ok(record)) => record,
-        Ok(Err(error)) => return output.fail(&error.to_string()),
+        Ok(record) => record,
         Err(code) => return code,
     };
+    let old_run = old.id.as_str();
     // The new run works where the old one did.
     let workspace = match run_workspace(&old, here) {
         Ok(workspace) => workspace,
@@ -214,16 +214,17 @@ pub struct Replan {
 
 /// Runs `wfc resume RUN`: continues a run from its stored plan snapshot, or (`--replan`) from
 /// its workflow file planned again.
-pub fn resume(run_id: &str, exec: &ExecArgs, again: Replan, output: &Output) -> ExitCode {
+pub fn resume(run: &str, exec: &ExecArgs, again: Replan, output: &Output) -> ExitCode {
     let here = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let backend = match Store::open_in(&exec.backend, &here, Access::Write, output) {
-        Ok(store) => store.backend,
+    // The run is named as every command names one: its id, `latest`, a prefix or a suffix.
+    let (backend, record) = match Store::open_in(&exec.backend, &here, Access::Write, output)
+        .and_then(|store| store.run(run, output).map(|record| (store.backend, record)))
+    {
+        Ok(found) => found,
         Err(code) => return code,
     };
-    let record = match backend.get_run(run_id) {
-        Ok(record) => record,
-        Err(error) => return store::report(&error, output),
-    };
+    let run_id = record.id.clone();
+    let run_id = run_id.as_str();
     if record.plan.version != PLAN_VERSION {
         return output.fail(&format!(
             "run {run_id} was planned by a wfc with plan version {}; this one reads {PLAN_VERSION}",

@@ -1,14 +1,19 @@
 //! `wfc status [RUN] [--json]`: where a run is (the newest when none is named): its tasks with
-//! their state, attempts, duration and last error, a summary line, and the gates waiting for
-//! an answer with the command that gives it.
+//! their state, attempts, duration and last error, a summary line, why each failed task failed
+//! (wrapped, below the table, whose column has room for only a line), and the gates and
+//! `human` tasks waiting for an answer with their whole question and the command that gives
+//! it.
 
 use super::human::{self, Cell, Paint, Tone};
 use super::output::Output;
 use super::store::{self, shell_word, BackendArgs, Store};
 use super::usage::{run_usage, RunUsage};
 use crate::backends::Access;
-use crate::runtime::{now_millis, Millis, RunRecord, RunState, TaskRecord, TaskState};
+use crate::runtime::{
+    now_millis, BackendResult, Millis, RunRecord, RunState, TaskBackend, TaskRecord, TaskState,
+};
 use serde_json::json;
+use std::collections::HashMap;
 use std::process::ExitCode;
 
 /// The order states are counted in on the summary line.
@@ -23,6 +28,10 @@ const SUMMARY_ORDER: [TaskState; 9] = [
     TaskState::Cancelled,
     TaskState::Pending,
 ];
+
+/// How many lines of a failed task's reason `wfc status` shows before it says where the rest
+/// is; a person sees the start of a long traceback without scrolling past it.
+const REASON_LINES: usize = 20;
 
 /// Runs `wfc status`.
 pub fn run(args: &BackendArgs, run: Option<&str>, as_json: bool, output: &Output) -> ExitCode {
@@ -42,24 +51,67 @@ pub fn run(args: &BackendArgs, run: Option<&str>, as_json: bool, output: &Output
         Ok(usage) => usage,
         Err(error) => return store::report(&error, output),
     };
+    let questions = match questions(&*store.backend, &record.id, &tasks) {
+        Ok(questions) => questions,
+        Err(error) => return store::report(&error, output),
+    };
+    let view = View {
+        run: &record,
+        tasks: &tasks,
+        usage: &usage,
+        questions: &questions,
+    };
     if as_json {
         output.stdout_line(
-            &serde_json::to_string_pretty(&to_json(&record, &tasks, &usage, now_millis()))
-                .unwrap_or_default(),
+            &serde_json::to_string_pretty(&to_json(&view, now_millis())).unwrap_or_default(),
         );
     } else {
-        for line in to_text(
-            &record,
-            &tasks,
-            &usage,
-            now_millis(),
-            human::width(),
-            Paint::stdout(),
-        ) {
+        for line in to_text(&view, now_millis(), human::width(), Paint::stdout()) {
             output.stdout_line(&line);
         }
     }
     ExitCode::SUCCESS
+}
+
+/// What `wfc status` shows of a run.
+struct View<'a> {
+    run: &'a RunRecord,
+    tasks: &'a [TaskRecord],
+    usage: &'a RunUsage,
+    /// The question each waiting task puts to a person, as it was put (filled in, secrets
+    /// redacted), by task id.
+    questions: &'a HashMap<String, String>,
+}
+
+/// The questions the waiting tasks of `run` put to a person: the `ask` of each one's last
+/// `gate_waiting` event, which holds the text as filled in when it began to wait.
+fn questions(
+    backend: &dyn TaskBackend,
+    run: &str,
+    tasks: &[TaskRecord],
+) -> BackendResult<HashMap<String, String>> {
+    let mut questions = HashMap::new();
+    if !tasks.iter().any(|t| t.state == TaskState::Waiting) {
+        return Ok(questions);
+    }
+    let mut after = 0;
+    loop {
+        let page = backend.read_events(run, after, 1000)?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for event in page.iter().filter(|e| e.kind == "gate_waiting") {
+            if let (Some(task), Some(ask)) = (&event.task, event.data["ask"].as_str()) {
+                questions.insert(task.clone(), ask.to_string());
+            }
+        }
+    }
+    let waiting: Vec<&str> = tasks
+        .iter()
+        .filter(|t| t.state == TaskState::Waiting)
+        .map(|t| t.key.task.as_str())
+        .collect();
+    questions.retain(|task, _| waiting.contains(&task.as_str()));
+    Ok(questions)
 }
 
 /// Whether `task` is held by an engine that stopped renewing its lease (killed, or its
@@ -78,13 +130,12 @@ fn state_text(task: &TaskRecord, now: Millis) -> &'static str {
     }
 }
 
-/// The run and its tasks as one JSON object; each task says whether its engine is gone.
-fn to_json(
-    run: &RunRecord,
-    tasks: &[TaskRecord],
-    usage: &RunUsage,
-    now: Millis,
-) -> serde_json::Value {
+/// The run and its tasks as one JSON object; each task says whether its engine is gone, and a
+/// waiting one its question.
+fn to_json(view: &View<'_>, now: Millis) -> serde_json::Value {
+    let View {
+        run, tasks, usage, ..
+    } = *view;
     let task_values: Vec<serde_json::Value> = tasks
         .iter()
         .map(|task| {
@@ -93,6 +144,9 @@ fn to_json(
                 object.insert("engine_gone".into(), json!(engine_gone(task, now)));
                 if let Some(files) = usage.files_changed.get(&task.key.task) {
                     object.insert("files_changed".into(), json!(files));
+                }
+                if let Some(question) = view.questions.get(&task.key.task) {
+                    object.insert("question".into(), json!(question));
                 }
             }
             value
@@ -124,14 +178,10 @@ fn count(tasks: &[TaskRecord], state: TaskState) -> usize {
 }
 
 /// The lines `wfc status` prints.
-fn to_text(
-    run: &RunRecord,
-    tasks: &[TaskRecord],
-    usage: &RunUsage,
-    now: Millis,
-    width: usize,
-    paint: Paint,
-) -> Vec<String> {
+fn to_text(view: &View<'_>, now: Millis, width: usize, paint: Paint) -> Vec<String> {
+    let View {
+        run, tasks, usage, ..
+    } = *view;
     let mut lines = vec![
         format!("run       {}", paint.tone(&run.id, Tone::Strong)),
         format!("workflow  {} ({})", run.plan.workflow, run.plan.source),
@@ -252,7 +302,13 @@ fn to_text(
                 task.key.task
             )
         });
+        // The whole question: what the person must judge (a diffstat, a summary) is often
+        // at its end.
+        if let Some(question) = view.questions.get(&task.key.task) {
+            lines.extend(indented(question, width, usize::MAX));
+        }
     }
+    lines.extend(failure_reasons(run, tasks, width));
     for (task, folder) in kept_worktrees(run, tasks) {
         lines.push(format!(
             "the worktree of {task}'s last attempt is kept for you to look into: {}",
@@ -265,6 +321,53 @@ fn to_text(
         ));
     }
     lines
+}
+
+/// Why each failed or rejected task failed, below the table: a heading naming the task and
+/// its attempts, then the reason wrapped to `width` and indented, up to [`REASON_LINES`]
+/// lines and then where the rest is.
+fn failure_reasons(run: &RunRecord, tasks: &[TaskRecord], width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for task in tasks {
+        let failed = matches!(task.state, TaskState::Failed | TaskState::Rejected);
+        let Some(reason) = task.last_error.as_deref().filter(|_| failed) else {
+            continue;
+        };
+        if reason.trim().is_empty() {
+            continue;
+        }
+        let what = if task.state == TaskState::Rejected {
+            format!("why {} was rejected:", task.key.task)
+        } else {
+            format!(
+                "why {} failed (attempt {}/{}):",
+                task.key.task, task.attempts, task.max_attempts
+            )
+        };
+        lines.push(String::new());
+        lines.push(what);
+        let shown = indented(reason, width, REASON_LINES);
+        let all = indented(reason, width, usize::MAX).len();
+        lines.extend(shown);
+        if all > REASON_LINES {
+            lines.push(format!(
+                "  (+{} more lines: `wfc show {} {}`)",
+                all - REASON_LINES,
+                shell_word(&run.id),
+                shell_word(&task.key.task)
+            ));
+        }
+    }
+    lines
+}
+
+/// `text` wrapped to `width` with a two-space indent, at most `max` lines.
+fn indented(text: &str, width: usize, max: usize) -> Vec<String> {
+    human::wrap(text, width.saturating_sub(2))
+        .into_iter()
+        .take(max)
+        .map(|line| format!("  {line}").trim_end().to_string())
+        .collect()
 }
 
 /// Where a person resolves the conflict `task` of `run` waits on (`on_conflict = "human"`).

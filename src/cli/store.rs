@@ -1,6 +1,7 @@
 //! What the commands that work on runs share: which backend to open (`--backend URL`, else
 //! `WFC_BACKEND`, else the default store in the workspace, the current folder), finding a run
-//! or one of its tasks by id, and reporting a backend error with what to do about it.
+//! (by its id, `latest`, or a unique prefix or suffix of its id) or one of its tasks by id,
+//! and reporting a backend error with what to do about it.
 //!
 //! Exit codes: 1 for what the user named wrongly or at the wrong time (an unknown run or task,
 //! a task in the wrong state, no store or no runs yet), 2 for a store that cannot be opened or
@@ -124,51 +125,96 @@ impl Store {
         Ok((store, record))
     }
 
-    /// The run `id`; an unknown id is an error that suggests a close one and `wfc runs`.
+    /// The run `id` names: the run with exactly that id, else `latest` for the newest run,
+    /// else the one run whose id starts or ends with `id`. An ambiguous `id` is an error that
+    /// lists the runs it could mean; an unknown one suggests a close id and `wfc runs`.
     pub fn run(&self, id: &str, output: &Output) -> Result<RunRecord, ExitCode> {
         match self.backend.get_run(id) {
-            Ok(run) => Ok(run),
-            Err(error) if error.kind == BackendErrorKind::NotFound => {
-                let ids = self
-                    .backend
-                    .list_runs()
-                    .map(|runs| runs.into_iter().map(|r| r.id).collect::<Vec<_>>())
-                    .unwrap_or_default();
+            Ok(run) => return Ok(run),
+            Err(error) if error.kind == BackendErrorKind::NotFound => {}
+            Err(error) => return Err(report(&error, output)),
+        }
+        let runs = self.backend.list_runs().map_err(|e| report(&e, output))?;
+        let ids: Vec<&str> = runs.iter().map(|r| r.id.as_str()).collect();
+        let found = match RunMatch::of(id, &ids) {
+            RunMatch::One(found) => found.to_string(),
+            RunMatch::Ambiguous(candidates) => {
+                output.error(&format!(
+                    "error: `{id}` names {} runs in {}: {}",
+                    candidates.len(),
+                    self.place,
+                    candidates.join(", ")
+                ));
+                output.error("  help: give more of the run's id");
+                return Err(ExitCode::from(1));
+            }
+            RunMatch::None if id == LATEST => {
+                output.error(&no_runs_yet(&self.place));
+                return Err(ExitCode::from(1));
+            }
+            RunMatch::None => {
                 let mut message = format!("there is no run `{id}` in {}", self.place);
-                if let Some(suggestion) = did_you_mean(id, ids.iter().map(String::as_str)) {
+                if let Some(suggestion) = did_you_mean(id, ids.iter().copied()) {
                     message.push_str(&format!("; {suggestion}"));
                 }
                 output.error(&format!("error: {message}"));
                 output.error("  help: `wfc runs` lists the runs");
-                Err(ExitCode::from(1))
+                return Err(ExitCode::from(1));
             }
-            Err(error) => Err(report(&error, output)),
-        }
+        };
+        self.backend.get_run(&found).map_err(|e| report(&e, output))
     }
 
-    /// The run `id`, or the newest run when `id` is `None`.
+    /// The run `id` names as [`Store::run`] reads it, or the newest run when `id` is `None`.
     pub fn run_or_newest(&self, id: Option<&str>, output: &Output) -> Result<RunRecord, ExitCode> {
-        match id {
-            Some(id) => self.run(id, output),
-            None => match self.newest_run_id() {
-                Ok(Some(id)) => self.run(&id, output),
-                Ok(None) => {
-                    output.error(&no_runs_yet(&self.place));
-                    Err(ExitCode::from(1))
-                }
-                Err(error) => Err(report(&error, output)),
-            },
-        }
-    }
-
-    /// The id of the newest run, if there is one.
-    pub fn newest_run_id(&self) -> Result<Option<String>, BackendError> {
-        Ok(self.backend.list_runs()?.into_iter().next().map(|r| r.id))
+        self.run(id.unwrap_or(LATEST), output)
     }
 
     /// What to say when there are no runs.
     pub fn no_runs_yet(&self) -> String {
         no_runs_yet(&self.place)
+    }
+}
+
+/// The word that names the newest run wherever a run id is asked for.
+pub const LATEST: &str = "latest";
+
+/// What a word given as a run id matches among the ids of a store, newest first.
+#[derive(Debug, PartialEq, Eq)]
+enum RunMatch<'a> {
+    /// Exactly one run.
+    One(&'a str),
+    /// Several runs, all listed.
+    Ambiguous(Vec<&'a str>),
+    /// No run.
+    None,
+}
+
+impl<'a> RunMatch<'a> {
+    /// What `word` names among `ids` (newest first): the id itself, `latest` for the newest,
+    /// or the ids that start or end with it. A run id is a timestamp and a random part
+    /// (`20250101-120000-a1b2c`), so a prefix picks runs by time and a suffix by their
+    /// random part; either is enough when it is unique.
+    fn of(word: &str, ids: &[&'a str]) -> RunMatch<'a> {
+        if let Some(exact) = ids.iter().find(|id| **id == word) {
+            return RunMatch::One(exact);
+        }
+        if word == LATEST {
+            return ids.first().map_or(RunMatch::None, |id| RunMatch::One(id));
+        }
+        if word.is_empty() {
+            return RunMatch::None;
+        }
+        let candidates: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| id.starts_with(word) || id.ends_with(word))
+            .collect();
+        match candidates.as_slice() {
+            [] => RunMatch::None,
+            [one] => RunMatch::One(one),
+            _ => RunMatch::Ambiguous(candidates),
+        }
     }
 }
 
@@ -241,6 +287,26 @@ pub fn shell_word(word: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_is_named_by_its_id_latest_or_a_unique_prefix_or_suffix() {
+        let ids = [
+            "20250102-090000-bbbbb",
+            "20250101-120000-aaaaa",
+            "20250101-110000-ccc12",
+        ];
+        assert_eq!(RunMatch::of("latest", &ids), RunMatch::One(ids[0]));
+        assert_eq!(RunMatch::of("latest", &[]), RunMatch::None);
+        assert_eq!(RunMatch::of(ids[1], &ids), RunMatch::One(ids[1]));
+        assert_eq!(RunMatch::of("20250102", &ids), RunMatch::One(ids[0]));
+        assert_eq!(RunMatch::of("aaaaa", &ids), RunMatch::One(ids[1]));
+        assert_eq!(
+            RunMatch::of("20250101", &ids),
+            RunMatch::Ambiguous(vec![ids[1], ids[2]])
+        );
+        assert_eq!(RunMatch::of("zzz", &ids), RunMatch::None);
+        assert_eq!(RunMatch::of("", &ids), RunMatch::None);
+    }
 
     #[test]
     fn words_are_quoted_only_when_needed() {

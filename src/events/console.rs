@@ -15,7 +15,15 @@ impl EventSink for ConsoleSink {
     }
 }
 
-/// The line a person reads for `event`, or `None` for events not worth a line.
+/// How many lines of a failure's reason the console prints; the rest is one command away.
+const REASON_LINES: usize = 5;
+
+/// How many characters of each line of a reason the console prints: a line of a minified file
+/// or a long JSON error would otherwise fill the screen.
+const REASON_WIDTH: usize = 160;
+
+/// The text a person reads for `event`, or `None` for events not worth it: one line, or for
+/// a task that failed a line and the first lines of its reason under it.
 pub(super) fn line(event: &Event) -> Option<String> {
     let task = event.task.as_deref().unwrap_or("");
     let seconds = event
@@ -37,7 +45,10 @@ pub(super) fn line(event: &Event) -> Option<String> {
         EventKind::TaskStarted => format!("▶ {task}"),
         EventKind::TaskSucceeded => format!("✓ {task}{seconds}"),
         EventKind::TaskRetrying => format!("↻ {task} will be retried: {}", first_line("error")),
-        EventKind::TaskFailed => format!("✗ {task}{seconds}: {}", first_line("error")),
+        EventKind::TaskFailed => format!(
+            "✗ {task}{seconds}: {}",
+            reason(event, event.data["error"].as_str().unwrap_or(""))
+        ),
         EventKind::AgentActivity => format!("  {task}: {}", first_line("activity")),
         EventKind::VerifyFailed => format!("  {task}: verify failed: {}", first_line("command")),
         EventKind::GateWaiting => {
@@ -65,4 +76,96 @@ pub(super) fn line(event: &Event) -> Option<String> {
         ),
         _ => return None,
     })
+}
+
+/// The first [`REASON_LINES`] lines of a failure's reason, each cut to [`REASON_WIDTH`]
+/// characters, the first after the heading and the others indented under it; when there is
+/// more, a last line says how much and which command shows it whole.
+fn reason(event: &Event, text: &str) -> String {
+    let lines: Vec<&str> = text
+        .trim()
+        .lines()
+        .map(str::trim_end)
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    let mut out = String::new();
+    for (i, line) in lines.iter().take(REASON_LINES).enumerate() {
+        if i > 0 {
+            out.push_str("\n    ");
+        }
+        out.push_str(&cut(line));
+    }
+    let more = lines.len().saturating_sub(REASON_LINES);
+    if more > 0 {
+        let task = event.task.as_deref().unwrap_or_default();
+        out.push_str(&format!(
+            "\n    … {more} more line{}: `wfc show {} {}`",
+            if more == 1 { "" } else { "s" },
+            quoted(&event.run),
+            quoted(task)
+        ));
+    }
+    out
+}
+
+/// `line` cut to [`REASON_WIDTH`] characters, ending in `…` when cut.
+fn cut(line: &str) -> String {
+    if line.chars().count() <= REASON_WIDTH {
+        return line.to_string();
+    }
+    let mut cut: String = line.chars().take(REASON_WIDTH - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// `word` as one shell word, quoted when it needs to be (`review[style]` would glob).
+fn quoted(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.,:/@%+=".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(error: &str) -> Event {
+        Event {
+            at: 0,
+            run: "20250101-120000-abcde".into(),
+            kind: EventKind::TaskFailed,
+            task: Some("build".into()),
+            data: serde_json::json!({ "error": error, "seconds": 1.25 }),
+        }
+    }
+
+    #[test]
+    fn a_failure_shows_the_first_lines_of_its_reason() {
+        assert_eq!(
+            line(&failed(
+                "failed (exited with code 3):\nerror: no such file\n"
+            ))
+            .as_deref(),
+            Some("✗ build (1.2s): failed (exited with code 3):\n    error: no such file")
+        );
+    }
+
+    #[test]
+    fn a_long_reason_says_where_the_rest_is() {
+        let reason: Vec<String> = (1..=8).map(|n| format!("line {n}")).collect();
+        let text = line(&failed(&reason.join("\n"))).unwrap_or_default();
+        assert_eq!(
+            text,
+            "✗ build (1.2s): line 1\n    line 2\n    line 3\n    line 4\n    line 5\n    \
+             … 3 more lines: `wfc show 20250101-120000-abcde build`"
+        );
+        let wide = line(&failed(&"x".repeat(500))).unwrap_or_default();
+        assert!(wide.ends_with('…') && wide.chars().count() < 200, "{wide}");
+    }
 }

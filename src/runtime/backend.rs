@@ -333,6 +333,12 @@ pub trait TaskBackend: Send + Sync {
     /// Ends run `run` in `state`; cancelling also cancels every task that is not final.
     fn finish_run(&self, run: &str, state: RunState, now: Millis) -> BackendResult<()>;
 
+    /// Deletes run `run` that has ended, with its tasks, dependencies and events, in one
+    /// atomic step (`wfc runs --prune`). A run that is still running is a `Conflict` and stays:
+    /// an engine may be working on it. A backend that cannot delete runs says so as a
+    /// `Conflict` with what to do instead.
+    fn delete_run(&self, run: &str) -> BackendResult<()>;
+
     /// Appends an event to run `run`'s log and returns its sequence number.
     fn append_event(&self, run: &str, event: &NewEvent) -> BackendResult<i64>;
 

@@ -1039,6 +1039,22 @@ impl TaskBackend for BeadsBackend {
         })
     }
 
+    fn delete_run(&self, run: &str) -> BackendResult<()> {
+        // A run's tasks are issues in the people's tracker, which wfc does not delete for
+        // them; deleting only wfc's side would leave issues that name a run no one knows.
+        self.sidecar.read_run(run)?;
+        Err(BackendError {
+            hint: Some(format!(
+                "runs of a beads store are kept; the beads CLI can close or delete the run's \
+                 issues (label `{}`)",
+                run_label(run)
+            )),
+            ..BackendError::conflict(format!(
+                "a beads store cannot delete run `{run}`: its tasks are beads issues"
+            ))
+        })
+    }
+
     fn append_event(&self, run: &str, event: &NewEvent) -> BackendResult<i64> {
         self.sidecar.append_events(run, std::slice::from_ref(event))
     }
