@@ -1,15 +1,29 @@
 //! "Did you mean …?": the closest known name to a misspelt one.
 
-/// The candidate closest to `word` by edit distance, if it is close enough to be a typo.
+/// The candidate closest to `word` by edit distance, if it is close enough to be a typo; else
+/// the only candidate that `word` (of at least 4 characters) begins, since a name cut short
+/// (`claud` for `claude-code`) is as common as a misspelt one.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1);
-    candidates
+    let candidates: Vec<&'a str> = candidates
         .into_iter()
         .filter(|candidate| *candidate != word)
-        .map(|candidate| (edit_distance(word, candidate), candidate))
+        .collect();
+    let typo = candidates
+        .iter()
+        .map(|candidate| (edit_distance(word, candidate), *candidate))
         .filter(|(distance, _)| *distance <= limit)
         .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate)
+        .map(|(_, candidate)| candidate);
+    typo.or_else(|| {
+        let mut begun = candidates
+            .iter()
+            .filter(|candidate| word.chars().count() >= 4 && candidate.starts_with(word));
+        match (begun.next(), begun.next()) {
+            (Some(only), None) => Some(*only),
+            _ => None,
+        }
+    })
 }
 
 /// "did you mean `x`?" for the closest candidate, if any.
@@ -18,6 +32,28 @@ pub fn did_you_mean<'a>(
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<String> {
     closest(word, candidates).map(|best| format!("did you mean `{best}`?"))
+}
+
+/// The word of `.wf` that another tool's word stands for, and that tool: people who come from
+/// GitHub Actions write `needs` where a `.wf` file writes `after`, and no edit distance finds it.
+pub fn foreign_word(word: &str) -> Option<(&'static str, &'static str)> {
+    match word {
+        "needs" => Some(("after", "GitHub Actions")),
+        "depends_on" => Some(("after", "Docker Compose")),
+        "dependsOn" => Some(("after", "Azure Pipelines")),
+        _ => None,
+    }
+}
+
+/// The help for another tool's word used as a field or keyword: what to write instead, with
+/// the task header `after` belongs in.
+pub fn foreign_word_help(word: &str) -> Option<String> {
+    foreign_word(word).map(|(ours, tool)| {
+        format!(
+            "did you mean `{ours}`? (`{word}` is what {tool} calls it); a task names what it \
+             waits for in its header: `task NAME {ours} a, b {{ … }}`"
+        )
+    })
 }
 
 /// The edit distance between two strings, counted in characters, where inserting, deleting
@@ -59,5 +95,20 @@ mod tests {
         assert_eq!(edit_distance("afte", "after"), 1);
         assert_eq!(closest("tsk", ["task", "gate"]), Some("task"));
         assert_eq!(closest("zzz", ["task", "gate"]), None);
+    }
+
+    #[test]
+    fn a_name_cut_short_finds_the_one_it_begins() {
+        assert_eq!(
+            closest("claud", ["claude-code", "codex"]),
+            Some("claude-code")
+        );
+        assert_eq!(closest("revie", ["review-code", "review-docs"]), None);
+    }
+
+    #[test]
+    fn other_tools_words_point_to_ours() {
+        assert_eq!(foreign_word("needs"), Some(("after", "GitHub Actions")));
+        assert_eq!(foreign_word("after"), None);
     }
 }

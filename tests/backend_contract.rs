@@ -14,6 +14,7 @@ pub fn plan(tasks: &[(&str, &[&str], u32)]) -> Plan {
         workflow: "contract".into(),
         params: Vec::new(),
         isolation: Default::default(),
+        event_sinks: Vec::new(),
         secrets: Vec::new(),
         tasks: tasks
             .iter()

@@ -82,8 +82,11 @@ impl Adapters {
             };
             let Some(adapter) = Adapter::from_name(name) else {
                 let known: Vec<&str> = Adapter::ALL.iter().map(|a| a.name()).collect();
+                let typo = crate::suggest::did_you_mean(name, known.iter().copied())
+                    .map(|hint| format!(" ({hint})"))
+                    .unwrap_or_default();
                 return Err(format!(
-                    "`--agent {option}`: `{name}` is not an adapter; the adapters are {}",
+                    "`--agent {option}`: `{name}` is not an adapter{typo}; the adapters are {}",
                     known.join(", ")
                 ));
             };

@@ -104,7 +104,11 @@ impl<'a> FieldSet<'a> {
             } else {
                 None
             };
-            let help = match (did_you_mean(name, known.iter().copied()), elsewhere) {
+            let help = match (
+                crate::suggest::foreign_word_help(name)
+                    .or_else(|| did_you_mean(name, known.iter().copied())),
+                elsewhere,
+            ) {
                 (Some(hint), _) => hint,
                 (None, Some(owner)) => format!(
                     "`{name}` is a field of {owner}; {what} takes: {}",

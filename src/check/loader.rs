@@ -42,14 +42,7 @@ pub fn resolve_import(from: &ModuleKey, spec: &str) -> Result<ModuleKey, String>
     if let Some(name) = spec.strip_prefix("std/") {
         return match crate::stdlib::source(name) {
             Some(_) => Ok(ModuleKey::Std(name.to_string())),
-            None => Err(format!(
-                "there is no stdlib module `{spec}`; the stdlib has {}",
-                crate::stdlib::names()
-                    .iter()
-                    .map(|n| format!("`std/{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
+            None => Err(crate::stdlib::no_such_module(name)),
         };
     }
     if !(spec.starts_with("./") || spec.starts_with("../")) {

@@ -116,7 +116,7 @@ impl<'l> Session<'l> {
         match key {
             ModuleKey::Std(name) => crate::stdlib::source(name)
                 .map(str::to_string)
-                .ok_or_else(|| format!("no stdlib module `std/{name}`")),
+                .ok_or_else(|| crate::stdlib::no_such_module(name)),
             ModuleKey::File(path) => {
                 let bytes = self.loader.load(path)?;
                 String::from_utf8(bytes).map_err(|error| {

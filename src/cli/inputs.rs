@@ -36,14 +36,7 @@ pub fn resolve_all(paths: &[PathBuf]) -> (Vec<ModuleKey>, Vec<String>) {
         let text = path.to_string_lossy();
         if let Some(name) = text.strip_prefix("std/") {
             if crate::stdlib::source(name).is_none() {
-                let names: Vec<String> = crate::stdlib::names()
-                    .iter()
-                    .map(|n| format!("std/{n}"))
-                    .collect();
-                problems.push(format!(
-                    "there is no stdlib module `{text}`; the stdlib has {}",
-                    names.join(", ")
-                ));
+                problems.push(crate::stdlib::no_such_module(name));
             } else {
                 keys.push(ModuleKey::Std(name.to_string()));
             }

@@ -200,6 +200,11 @@ fn details(kind: &str, data: &Value) -> Vec<String> {
             }
         }
         "agent_session" => return vec![super::usage::usage_text(data)],
+        "run_started" => {
+            if let Some(worker) = field(data, &["worker"]) {
+                return vec![format!("by worker {worker}")];
+            }
+        }
         "gate_waiting" => {
             if let Some(ask) = field(data, &["ask"]).filter(|a| !a.trim().is_empty()) {
                 return vec![human::first_line(&ask)];

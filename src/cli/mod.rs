@@ -248,11 +248,12 @@ enum Command {
         #[command(flatten)]
         store: store::BackendArgs,
     },
-    /// Approve a gate, or finish a `human` task, that waits for an answer.
+    /// Approve a gate or a `human` task that waits for an answer, or a task that waits for a
+    /// person to resolve a conflict (`on_conflict = "human"`): it goes on from the resolution.
     Approve {
         /// The run: its id, a unique prefix or suffix of it, or `latest`.
         run: String,
-        /// The gate's task id.
+        /// The id of the gate, `human` task or task waiting on a conflict.
         gate: String,
         /// Why; it becomes the gate's result. For a `human` task, its result (the text its
         /// dependents read as `TASK.result`); `--result` is the same option.
@@ -261,11 +262,13 @@ enum Command {
         #[command(flatten)]
         store: store::BackendArgs,
     },
-    /// Reject a gate that waits for an answer; the tasks after it do not run.
+    /// Reject a gate or a `human` task that waits for an answer, or a task that waits for a
+    /// person to resolve a conflict (`on_conflict = "human"`, which then fails); the tasks
+    /// after it do not run.
     Reject {
         /// The run: its id, a unique prefix or suffix of it, or `latest`.
         run: String,
-        /// The gate's task id.
+        /// The id of the gate, `human` task or task waiting on a conflict.
         gate: String,
         /// Why (required).
         #[arg(long, required = true)]

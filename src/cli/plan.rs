@@ -2,7 +2,7 @@
 //! [--json]`: instantiate a workflow without running it, and show every task as it will run.
 
 use super::output::Output;
-use super::target::load;
+use super::target::load_workflow;
 use crate::ir::{Type, Value};
 use crate::plan::{bind, instantiate, render_plan, BindError, BindInput, Bound, Origin, Plan};
 use crate::user_file::{read_user_text, MAX_USER_FILE_BYTES};
@@ -131,8 +131,7 @@ pub fn plan_from_args(
     run_id: &str,
     output: &Output,
 ) -> Result<Planned, ExitCode> {
-    let loaded = load(path, output)?;
-    let chosen = loaded.workflow(workflow, output)?;
+    let (loaded, chosen) = load_workflow(path, workflow, output)?;
     let mut input = params.input().map_err(|message| output.fail(&message))?;
     input.secrets_optional = secrets_optional;
     let ir = &loaded.session.module(loaded.module).ir.workflows[chosen.0 as usize];

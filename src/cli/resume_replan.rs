@@ -25,6 +25,7 @@ pub fn plan_from_file(record: &RunRecord, workspace: &Path) -> Result<Plan, Stri
     let mut plan = planned.plan;
     // The run keeps how it isolates its tasks, and the base it started from.
     plan.isolation = record.plan.isolation.clone();
+    plan.event_sinks = record.plan.event_sinks.clone();
     if plan.version != PLAN_VERSION {
         return Err(format!(
             "cannot plan run {} again: its plan has version {}",

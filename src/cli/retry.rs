@@ -261,6 +261,7 @@ mod tests {
             workflow: "t".into(),
             params: Vec::new(),
             isolation: Default::default(),
+            event_sinks: Vec::new(),
             secrets: Vec::new(),
             tasks: tasks
                 .iter()

@@ -22,8 +22,8 @@ use tokio::sync::watch;
 /// Options every executing command shares.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ExecArgs {
-    /// Tasks run at once.
-    #[arg(short = 'j', long = "jobs", default_value_t = 4)]
+    /// Tasks run at once: at least 1.
+    #[arg(short = 'j', long = "jobs", default_value_t = 4, value_parser = at_least_one)]
     pub jobs: usize,
     /// The task store: sqlite:PATH (default sqlite:.wfc/state.db), beads:DIR[?bin=br|bd] or
     /// memory:.
@@ -40,6 +40,18 @@ pub struct ExecArgs {
     /// run with another adapter (`--agent claude=codex`); repeatable.
     #[arg(long = "agent", value_name = "[PROFILE=]ADAPTER")]
     pub agents: Vec<String>,
+}
+
+/// Reads `-j`: a run with no task at once would never end, so 0 is refused while the command
+/// line is read, before any command has changed anything (`wfc retry` puts tasks back first).
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("`--jobs 0` (`-j 0`) would run nothing; give at least 1".into()),
+        Ok(jobs) => Ok(jobs),
+        Err(_) => Err(format!(
+            "`{text}` is not a number of tasks; give at least 1"
+        )),
+    }
 }
 
 /// Runs `wfc run`.
@@ -152,6 +164,7 @@ fn start(
         Ok(prepared) => prepared,
         Err(message) => return output.fail(&message),
     };
+    plan.event_sinks = sinks_to_record(&exec.events, &workspace);
     let (backend, store_file) =
         match Store::open_in(&exec.backend, &workspace, Access::Create, output) {
             Ok(store) => (store.backend, store.file),
@@ -180,10 +193,10 @@ fn start(
         .map(|old| format!(" (a rerun of {old})"))
         .unwrap_or_default();
     output.stdout_line(&format!(
-        "run {run_id}: workflow `{}` from {}, {} tasks{again}",
+        "run {run_id}: workflow `{}` from {}, {}{again}",
         plan.workflow,
         plan.source,
-        plan.tasks.len()
+        super::human::plural(plan.tasks.len(), "task")
     ));
     let chains = secret_chains(&plan);
     execute(
@@ -253,6 +266,16 @@ pub fn resume(run: &str, exec: &ExecArgs, again: Replan, output: &Output) -> Exi
         None
     };
     let plan = new_plan.as_ref().unwrap_or(&record.plan);
+    // The events go where the run sent them when it started, unless `--events` says otherwise.
+    let mut exec = exec.clone();
+    if exec.events.is_empty() && !record.plan.event_sinks.is_empty() {
+        exec.events = record.plan.event_sinks.clone();
+        output.error(&format!(
+            "events also go to {}, as when the run started",
+            exec.events.join(", ")
+        ));
+    }
+    let exec = &exec;
     // Everything the run needs is checked (against the plan it will run) before the new
     // plan is stored.
     let prepared = match secrets_from_env(plan).and_then(|secrets| {
@@ -486,8 +509,10 @@ fn execute(
             ExitCode::from(1)
         }
         (Ok(Some(RunState::Succeeded)), _) => ExitCode::SUCCESS,
+        // The run's own last line (`run ID failed`) was printed by the console or live view:
+        // this adds only where to look, so the line is not printed twice.
         (Ok(Some(state)), Some(run)) => {
-            output.error(&format!("run {run} {state}; `wfc status {run}` shows why"));
+            output.error(&format!("`wfc status {run}` shows why it {state}"));
             ExitCode::from(1)
         }
         (Ok(None), Some(run)) => {
@@ -511,9 +536,6 @@ impl Prepared {
     /// run in, also that every agent program its tasks need can be started. Sinks are opened
     /// last, so a refused run leaves no events file behind.
     fn new(exec: &ExecArgs, here: &Path, plan: Option<(&Plan, &Path)>) -> Result<Prepared, String> {
-        if exec.jobs == 0 {
-            return Err("`--jobs 0` runs nothing; give at least 1".into());
-        }
         if let Some(sink) = exec.events.iter().find(|sink| {
             !(sink.starts_with("jsonl:")
                 || sink.starts_with("http://")
@@ -539,6 +561,22 @@ impl Prepared {
         }
         Ok(Prepared { sinks, adapters })
     }
+}
+
+/// The `--events` sinks a run records for `wfc resume`: a `jsonl:` path made absolute (resume
+/// may run in another folder), and http URLs as given, except one with a user name or password
+/// in it, which is a credential and never stored.
+fn sinks_to_record(sinks: &[String], workspace: &Path) -> Vec<String> {
+    sinks
+        .iter()
+        .filter_map(|sink| match sink.strip_prefix("jsonl:") {
+            Some(path) => Some(format!("jsonl:{}", workspace.join(path).display())),
+            None => {
+                let authority = sink.split("://").nth(1).unwrap_or("").split('/').next();
+                (!authority.is_some_and(|a| a.contains('@'))).then(|| sink.clone())
+            }
+        })
+        .collect()
 }
 
 /// A new run id: the time, so ids sort by age, and a few characters that make it unique.

@@ -34,7 +34,10 @@ impl Usage {
     fn add(&mut self, data: &Value) {
         self.sessions += 1;
         if let Some(cost) = data.get("cost_usd").and_then(Value::as_f64) {
-            *self.cost_usd.get_or_insert(0.0) += cost;
+            // Summed in millionths of a dollar: adding binary fractions gives sums such as
+            // 0.08610000000000001, which `--json` would print as they are.
+            let sum = self.cost_usd.unwrap_or(0.0) + cost;
+            self.cost_usd = Some((sum * 1_000_000.0).round() / 1_000_000.0);
         }
         if let Some(tokens) = data.get("input_tokens").and_then(Value::as_u64) {
             *self.input_tokens.get_or_insert(0) += tokens;
@@ -127,13 +130,14 @@ pub fn usage_text(data: &Value) -> String {
         parts.push(text);
     }
     if let Some(turns) = data.get("turns").and_then(Value::as_u64) {
-        parts.push(format!("{turns} turns"));
+        parts.push(super::human::plural(turns as usize, "turn"));
     }
     parts.join(" · ")
 }
 
-/// Dollars with enough places for a cheap session to show.
-fn dollars(cost: f64) -> String {
+/// Dollars as people read them, with enough places for a cheap session to show: `$0.0861`,
+/// `$1.25`. Every cost wfc prints goes through here.
+pub fn dollars(cost: f64) -> String {
     if cost >= 1.0 {
         format!("${cost:.2}")
     } else {
@@ -162,6 +166,22 @@ mod tests {
         assert_eq!(usage.sessions, 2);
         assert_eq!(usage.last_session_id.as_deref(), Some("b"));
         assert_eq!(usage.text(), "$1.25 · 2.0k in / 30 out");
+    }
+
+    #[test]
+    fn costs_sum_to_the_cent_fractions_reported() {
+        let mut usage = Usage::default();
+        usage.add(&serde_json::json!({"cost_usd": 0.0123}));
+        usage.add(&serde_json::json!({"cost_usd": 0.0738}));
+        assert_eq!(usage.text(), "$0.0861");
+        let json = serde_json::to_string(&usage).expect("usage serializes");
+        assert!(json.contains("\"cost_usd\":0.0861}"), "{json}");
+    }
+
+    #[test]
+    fn one_turn_is_one_turn() {
+        let line = usage_text(&serde_json::json!({"session_id": "s", "turns": 1}));
+        assert_eq!(line, "session s · 1 turn");
     }
 
     #[test]

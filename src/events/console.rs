@@ -59,14 +59,16 @@ pub(super) fn line(event: &Event) -> Option<String> {
             )
         }
         EventKind::GateAnswered => {
-            format!(
-                "  {task}: {}",
-                if event.data["approved"] == true {
-                    "approved"
-                } else {
-                    "rejected"
-                }
-            )
+            let verdict = if event.data["approved"] == true {
+                "approved"
+            } else {
+                "rejected"
+            };
+            // The reason says why, and for a question nobody answered in time, what to do.
+            match first_line("reason") {
+                reason if reason.is_empty() => format!("  {task}: {verdict}"),
+                reason => format!("  {task}: {verdict}: {reason}"),
+            }
         }
         EventKind::RunFinished => format!("run {} {}", event.run, first_line("state")),
         EventKind::RunResult => format!("  {}", first_line("message")),

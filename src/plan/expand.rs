@@ -122,6 +122,7 @@ pub fn instantiate(
         workflow: workflow.name.clone(),
         params,
         isolation: Default::default(),
+        event_sinks: Vec::new(),
         secrets,
         tasks: expander.tasks,
     };

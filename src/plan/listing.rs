@@ -52,7 +52,7 @@ pub fn render_plan(plan: &Plan) -> String {
             settings.push(format!("retry {}", task.retry));
         }
         if let Some(seconds) = task.timeout_secs {
-            settings.push(format!("timeout {seconds}s"));
+            settings.push(format!("timeout {}", duration_text(seconds)));
         }
         if task.priority != 2 {
             settings.push(format!("priority {}", task.priority));
@@ -89,6 +89,18 @@ pub fn render_plan(plan: &Plan) -> String {
         }
     }
     out
+}
+
+/// A duration in seconds as a `.wf` file writes it: in the largest unit that holds it exactly
+/// (`5m` for 300 seconds, `90m` for 5400, `90s`, `1d`), since the plan keeps only seconds.
+pub fn duration_text(seconds: u64) -> String {
+    let unit = [(86_400, "d"), (3_600, "h"), (60, "m")]
+        .into_iter()
+        .find(|(size, _)| seconds > 0 && seconds % size == 0);
+    match unit {
+        Some((size, name)) => format!("{}{name}", seconds / size),
+        None => format!("{seconds}s"),
+    }
 }
 
 fn shell_lines(out: &mut String, label: &str, shell: &Shell) {
@@ -156,4 +168,19 @@ fn visible(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration_text;
+
+    #[test]
+    fn durations_read_as_written() {
+        assert_eq!(duration_text(300), "5m");
+        assert_eq!(duration_text(5_400), "90m");
+        assert_eq!(duration_text(7_200), "2h");
+        assert_eq!(duration_text(172_800), "2d");
+        assert_eq!(duration_text(90), "90s");
+        assert_eq!(duration_text(0), "0s");
+    }
 }

@@ -11,5 +11,5 @@ pub mod spec;
 
 pub use bind::{bind, BindError, BindInput, Bound, Origin};
 pub use expand::{instantiate, PlanError};
-pub use listing::{prompt_text, render_plan};
+pub use listing::{duration_text, prompt_text, render_plan};
 pub use spec::*;

@@ -32,6 +32,11 @@ pub struct Plan {
     /// none): absent in the snapshots of runs that worked in their folder.
     #[serde(default, skip_serializing_if = "Isolation::is_none")]
     pub isolation: Isolation,
+    /// Where `wfc run --events` also sent the run's events (`jsonl:` with an absolute path, or
+    /// an http URL), so that `wfc resume` sends them there too; decided when the run starts
+    /// (`wfc plan` shows none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub event_sinks: Vec<String>,
 }
 
 /// How a run keeps its tasks' work apart.

@@ -520,7 +520,7 @@ impl Engine {
             if let (Some(timeout), Some(started)) = (timeout, task.started_at) {
                 if started + (timeout as Millis) * 1000 < now {
                     let key = task.key.clone();
-                    let reason = format!("nobody answered within {timeout}s");
+                    let reason = unanswered(run, &task.key.task, timeout, started);
                     let why = reason.clone();
                     self.call(move |b| b.answer_gate(&key, false, &why, now_millis()))
                         .await?;
@@ -1278,4 +1278,18 @@ pub fn count_states(tasks: &[TaskRecord]) -> serde_json::Value {
         *counts.entry(task.state.as_str()).or_default() += 1;
     }
     serde_json::json!(counts)
+}
+
+/// Why a person's answer timed out, and what to do: `nobody answered within 5m (asked at
+/// 12:04:31 UTC); `wfc retry RUN GATE` asks again`.
+fn unanswered(run: &str, task: &str, timeout: u64, asked: Millis) -> String {
+    let seconds = asked.rem_euclid(86_400_000) / 1000;
+    format!(
+        "nobody answered within {} (asked at {:02}:{:02}:{:02} UTC); `wfc retry {run} {task}` \
+         asks again",
+        crate::plan::duration_text(timeout),
+        seconds / 3600,
+        (seconds % 3600) / 60,
+        seconds % 60
+    )
 }

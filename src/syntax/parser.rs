@@ -82,6 +82,7 @@ pub fn parse(text: &str) -> Parsed {
         text,
         diagnostics: Vec::new(),
         swallowed_to_end: false,
+        misplaced_agents: Vec::new(),
     };
     let file = match WfParser::parse(Rule::file, text) {
         Ok(mut pairs) => match pairs.next() {
@@ -152,6 +153,9 @@ struct Lowerer<'a> {
     /// Set when a text block runs to the end of the file: every block around it is then
     /// unclosed too, which is the same mistake and not reported again.
     swallowed_to_end: bool,
+    /// Agent profiles written inside a workflow: reported there, and declared as if at the
+    /// top level (after the workflow), so tasks that name them are not reported too.
+    misplaced_agents: Vec<Agent>,
 }
 
 impl Lowerer<'_> {
@@ -161,7 +165,10 @@ impl Lowerer<'_> {
             match item.as_rule() {
                 Rule::import => items.push(Item::Import(self.import(item))),
                 Rule::agent_decl => items.push(Item::Agent(self.agent(item))),
-                Rule::workflow => items.push(Item::Workflow(self.workflow(item))),
+                Rule::workflow => {
+                    items.push(Item::Workflow(self.workflow(item)));
+                    items.extend(self.misplaced_agents.drain(..).map(Item::Agent));
+                }
                 Rule::recover_item => {
                     items.push(Item::Broken(self.broken(&item, Rule::strict_item)))
                 }
@@ -297,6 +304,29 @@ impl Lowerer<'_> {
         }
     }
 
+    /// Reads an agent profile written inside `workflow`, and reports it at its `agent`.
+    fn misplaced_agent(&mut self, pair: Pair<'_, Rule>, workflow: &str) -> Agent {
+        let keyword = pair
+            .clone()
+            .into_inner()
+            .find(|part| part.as_rule() == Rule::kw_agent)
+            .map_or_else(|| span_of(&pair), |part| span_of(&part));
+        let agent = self.agent(pair);
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::Syntax,
+                "agent profiles are declared at the top level of the file, not inside a workflow",
+                keyword,
+                format!("inside workflow `{workflow}`"),
+            )
+            .with_help(format!(
+                "move `agent {} {{ … }}` out of `workflow {workflow}`, above it",
+                agent.name.text
+            )),
+        );
+        agent
+    }
+
     fn workflow(&mut self, pair: Pair<'_, Rule>) -> Workflow {
         let span = span_of(&pair);
         let mut docs = None;
@@ -314,6 +344,11 @@ impl Lowerer<'_> {
                 Rule::task => members.push(Member::Task(self.task(part))),
                 Rule::gate => members.push(Member::Gate(self.gate(part))),
                 Rule::use_decl => members.push(Member::Use(self.use_decl(part))),
+                Rule::misplaced_agent => {
+                    let workflow = name.as_ref().map_or("", |n: &Name| n.text.as_str());
+                    let agent = self.misplaced_agent(part, workflow);
+                    self.misplaced_agents.push(agent);
+                }
                 Rule::recover_member => {
                     members.push(Member::Broken(self.broken(&part, Rule::strict_member)))
                 }

@@ -19,7 +19,7 @@ pub fn describe(rule: Rule) -> Option<&'static str> {
         Rule::word => "a name",
         Rule::kw_import | Rule::import => "`import`",
         Rule::kw_as => "`as`",
-        Rule::kw_agent | Rule::agent_decl => "`agent`",
+        Rule::kw_agent | Rule::agent_decl | Rule::misplaced_agent => "`agent`",
         Rule::kw_workflow | Rule::workflow => "`workflow`",
         Rule::kw_param | Rule::param => "`param`",
         Rule::kw_defaults | Rule::defaults => "`defaults`",
@@ -221,6 +221,11 @@ fn help_for(text: &str, at: usize, found: &str, expected: &[&str]) -> Option<Str
             .filter_map(|e| e.strip_prefix('`').and_then(|e| e.strip_suffix('`')))
             .filter(|e| e.chars().all(|c| c.is_ascii_alphabetic() || c == ' '))
             .collect();
+        if expected.contains(&"`after`") {
+            if let Some(help) = crate::suggest::foreign_word_help(word) {
+                return Some(help);
+            }
+        }
         if let Some(best) = crate::suggest::closest(word, keywords.iter().copied()) {
             return Some(format!("did you mean `{best}`?"));
         }

@@ -583,6 +583,7 @@ mod tests {
             workflow: "w".into(),
             params: Vec::new(),
             isolation: Default::default(),
+            event_sinks: Vec::new(),
             secrets: Vec::new(),
             tasks: Vec::new(),
         }
