@@ -29,6 +29,7 @@ mod pypi_cli;
 mod robustness;
 mod run;
 mod sandbox;
+mod show;
 mod store_file;
 mod support;
 mod tools;

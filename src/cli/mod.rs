@@ -22,6 +22,7 @@ mod retry;
 mod run;
 mod runs;
 mod shared_folder;
+mod show;
 mod snapshot_drift;
 mod status;
 mod stop_signals;
@@ -281,6 +282,27 @@ enum Command {
         #[arg(long, value_enum, default_value = "mermaid")]
         format: graph::Format,
     },
+    /// Show everything about one task of a run: its spec as planned, then each attempt's
+    /// timings, outcome, prompt as sent, the agent's transcript, result, error, verify
+    /// output, usage and the files it changed.
+    Show {
+        /// The run's id.
+        run: String,
+        /// The task's id.
+        task: String,
+        /// Only this attempt (from 1).
+        #[arg(long, value_name = "N")]
+        attempt: Option<u32>,
+        /// Print it all as one JSON document.
+        #[arg(long, conflicts_with = "raw")]
+        json: bool,
+        /// Print the agent's stored transcript as it was printed (its event stream, and its
+        /// stderr lines marked `stderr: `).
+        #[arg(long)]
+        raw: bool,
+        #[command(flatten)]
+        store: store::BackendArgs,
+    },
 }
 
 /// The `wfc store` commands.
@@ -409,5 +431,23 @@ pub fn main() -> ExitCode {
             reason,
             store,
         } => answer::run(&store, &run, &gate, false, reason.as_deref(), &output),
+        Command::Show {
+            run,
+            task,
+            attempt,
+            json,
+            raw,
+            store,
+        } => show::run(
+            &store,
+            &show::Shown {
+                run: &run,
+                task: &task,
+                attempt,
+                json,
+                raw,
+            },
+            &output,
+        ),
     }
 }

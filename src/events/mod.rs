@@ -63,6 +63,8 @@ pub enum EventKind {
     RunReplanned,
     /// Where a run that succeeded left its result (its branch, in a run isolated in git).
     RunResult,
+    /// A prompt was sent to an agent session, as it was sent (redacted like every event).
+    PromptSent,
 }
 
 impl EventKind {
@@ -86,6 +88,7 @@ impl EventKind {
             EventKind::AttemptStopped => "attempt_stopped",
             EventKind::RunReplanned => "run_replanned",
             EventKind::RunResult => "run_result",
+            EventKind::PromptSent => "prompt_sent",
         }
     }
 }

@@ -16,6 +16,7 @@ use super::process::{
     ProcessSpec, SpawnHook,
 };
 use super::sandbox::{BwrapSandbox, BWRAP, INSTALL_HINT};
+use super::transcript::SessionPurpose;
 use super::values::Resolver;
 use crate::events::{Event, EventBus, EventKind};
 use crate::plan::{Action, Plan, Shell, TaskSpec};
@@ -28,6 +29,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 mod conflicts;
+mod session_record;
 
 /// The most bytes of a command's stdout kept as its result.
 pub const RESULT_LIMIT: usize = 64 * 1024;
@@ -977,10 +979,14 @@ impl Engine {
                         crate::plan::filters::fenced(previous)
                     ));
                 }
+                let transcript = self
+                    .record_session(key, claim.attempt, SessionPurpose::Work, &text)
+                    .await;
                 let request = AgentRequest {
                     key: key.clone(),
                     attempt: claim.attempt,
                     prompt: text,
+                    transcript,
                     profile: profile.clone(),
                     agent: agent.clone(),
                     on_spawn: Some(hook.clone()),
