@@ -190,6 +190,25 @@ workflow build {
     );
     assert!(read(dir.path(), "DESIGN.md").starts_with("# calc.sh"));
     assert!(read(dir.path(), "REVIEW.md").starts_with("LGTM"));
+    // `wfc show` reads the stored transcript back: tool calls with their input, what they
+    // returned, the final message.
+    let shown = crate::show::shown(dir.path(), &only_run(dir.path()).0, "implement");
+    assert!(
+        shown.contains("→ Edit ") && shown.contains("$1 - $2"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("→ Bash ") && shown.contains("sh calc.sh 2 3"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("      ← "),
+        "tool results are shown: {shown}"
+    );
+    assert!(
+        shown.contains("final message: calc.sh is implemented"),
+        "{shown}"
+    );
 
     let (run, tasks) = only_run(dir.path());
     let mut ids = Vec::new();

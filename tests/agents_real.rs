@@ -184,6 +184,18 @@ workflow build {
     );
     let (code, output) = wfc_codex(dir.path(), &server, &["run", "build.wf"]);
     assert_eq!(code, 0, "{output}");
+    // `wfc show` reads the stored transcript back: the CLI's commands and its final message.
+    let shown = crate::show::shown(dir.path(), &only_run(dir.path()).0, "implement");
+    assert!(
+        shown.contains("→ shell ") && shown.contains("calc.sh"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("final message: calc.sh is implemented"),
+        "{shown}"
+    );
+    assert!(!shown.contains(OPENAI_KEY));
+
     assert!(
         output.contains("$ ") && output.contains("calc.sh"),
         "the CLI's commands are shown live: {output}"
@@ -402,6 +414,16 @@ workflow build {
     );
     let (code, output) = wfc_gemini(dir.path(), &server, &["run", "build.wf"]);
     assert_eq!(code, 0, "{output}");
+    // `wfc show` reads the stored transcript back: the tools called and the final message.
+    let shown = crate::show::shown(dir.path(), &only_run(dir.path()).0, "implement");
+    assert!(shown.contains("→ write_file "), "{shown}");
+    assert!(shown.contains("→ run_shell_command "), "{shown}");
+    assert!(
+        shown.contains("final message: calc.sh is implemented"),
+        "{shown}"
+    );
+    assert!(!shown.contains(GEMINI_KEY));
+
     assert_eq!(
         read(dir.path(), "calc.sh"),
         "echo $(( $1 + $2 ))\n",
@@ -573,6 +595,17 @@ workflow build {
     );
     let (code, output) = wfc_opencode(dir.path(), &server, &["run", "build.wf"]);
     assert_eq!(code, 0, "{output}");
+    // `wfc show` reads the stored transcript back: tool calls with their input, the final
+    // message.
+    let shown = crate::show::shown(dir.path(), &only_run(dir.path()).0, "review");
+    assert!(
+        shown.contains("→ bash ") && shown.contains("sh calc.sh 40 2"),
+        "{shown}"
+    );
+    assert!(shown.contains("→ write "), "{shown}");
+    assert!(shown.contains("final message: LGTM"), "{shown}");
+    assert!(!shown.contains(OPENCODE_KEY));
+
     assert!(
         output.contains("write") && output.contains("bash"),
         "tool calls are shown live: {output}"

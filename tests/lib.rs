@@ -31,6 +31,7 @@ mod robustness;
 mod run;
 mod run_views;
 mod sandbox;
+mod show;
 mod small_things;
 mod store_file;
 mod support;

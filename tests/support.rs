@@ -117,11 +117,13 @@ pub struct Run {
     pub stderr: String,
 }
 
-/// Runs the real `wfc` binary with `args` in `dir`, with stdin closed.
+/// Runs the real `wfc` binary with `args` in `dir`, with stdin closed, in UTC (people's output
+/// shows local time; the tests' snapshots must not depend on the machine's zone).
 pub fn wfc(dir: &Path, args: &[&str]) -> Run {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
         .args(args)
         .current_dir(dir)
+        .env("TZ", "UTC")
         .env_remove("NO_COLOR")
         .env_remove("WFC_BACKEND")
         .stdin(std::process::Stdio::null())

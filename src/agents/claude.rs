@@ -9,6 +9,7 @@
 
 use super::cli::{short, CliAgent, CliInfo, Ended, SessionParser};
 use super::profile::Profile;
+use super::reading::{content_text, input_text, Step};
 use super::session::{last_lines, no_result};
 use crate::runtime::agent::{AgentReply, SessionUsage};
 use crate::runtime::process::ExitStatusKind;
@@ -347,5 +348,59 @@ fn usage_of(result: &Value, session_id: Option<String>) -> SessionUsage {
         output_tokens: tokens(&["output_tokens"]),
         turns: result.get("num_turns").and_then(Value::as_u64),
         process_ms: None,
+    }
+}
+
+/// The steps of one event of Claude Code's stream (`--output-format stream-json`), for
+/// `wfc show`.
+pub(super) fn transcript_steps(event: &Value) -> Vec<Step> {
+    let text_of = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+    match event.get("type").and_then(Value::as_str) {
+        Some("system") if event.get("subtype").and_then(Value::as_str) == Some("init") => {
+            vec![Step::Started {
+                text: format!(
+                    "session {} (model {})",
+                    text_of(event, "session_id").unwrap_or_else(|| "?".into()),
+                    text_of(event, "model").unwrap_or_else(|| "?".into())
+                ),
+            }]
+        }
+        Some("assistant") | Some("user") => {
+            let blocks = event
+                .pointer("/message/content")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            blocks
+                .iter()
+                .filter_map(|block| match block.get("type").and_then(Value::as_str)? {
+                    "text" => Some(Step::Message {
+                        text: text_of(block, "text")?,
+                    }),
+                    "tool_use" => Some(Step::ToolCall {
+                        tool: text_of(block, "name").unwrap_or_else(|| "tool".into()),
+                        input: input_text(block.get("input")),
+                    }),
+                    "tool_result" => Some(Step::ToolResult {
+                        output: content_text(block.get("content")),
+                        failed: block.get("is_error").and_then(Value::as_bool) == Some(true),
+                    }),
+                    _ => None,
+                })
+                .collect()
+        }
+        Some("result") => match text_of(event, "result") {
+            Some(text) if event.get("is_error").and_then(Value::as_bool) == Some(true) => {
+                vec![Step::Error { text }]
+            }
+            Some(text) => vec![Step::Final { text }],
+            None => vec![Step::Error {
+                text: format!(
+                    "the session ended ({})",
+                    text_of(event, "subtype").unwrap_or_else(|| "no result".into())
+                ),
+            }],
+        },
+        _ => Vec::new(),
     }
 }

@@ -10,6 +10,7 @@
 
 use super::cli::{readable_error, short, CliAgent, CliInfo, Ended, SessionParser};
 use super::profile::Profile;
+use super::reading::{input_text, Step};
 use super::session::no_result;
 use crate::runtime::agent::{AgentReply, SessionUsage};
 use crate::runtime::process::ExitStatusKind;
@@ -195,5 +196,97 @@ impl SessionParser for CodexParser {
             Ok(self.last_message.clone().unwrap_or_default())
         };
         AgentReply { outcome, usage }
+    }
+}
+
+/// The steps of one event of Codex's stream (`codex exec --json`), for `wfc show`: items are
+/// read when completed, which holds the call and its result together.
+pub(super) fn transcript_steps(event: &Value) -> Vec<Step> {
+    let text_of = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+    match event.get("type").and_then(Value::as_str) {
+        Some("thread.started") => vec![Step::Started {
+            text: format!(
+                "session {}",
+                text_of(event, "thread_id").unwrap_or_else(|| "?".into())
+            ),
+        }],
+        Some("turn.failed") => vec![Step::Error {
+            text: readable_error(
+                event
+                    .pointer("/error/message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("no message"),
+            ),
+        }],
+        Some("error") => vec![Step::Error {
+            text: readable_error(&text_of(event, "message").unwrap_or_default()),
+        }],
+        Some("item.completed") => {
+            let Some(item) = event.get("item") else {
+                return Vec::new();
+            };
+            match item.get("type").and_then(Value::as_str).unwrap_or("") {
+                "agent_message" => vec![Step::Message {
+                    text: text_of(item, "text").unwrap_or_default(),
+                }],
+                "command_execution" => vec![
+                    Step::ToolCall {
+                        tool: "shell".into(),
+                        input: text_of(item, "command").unwrap_or_default(),
+                    },
+                    Step::ToolResult {
+                        output: text_of(item, "aggregated_output").unwrap_or_default(),
+                        failed: item
+                            .get("exit_code")
+                            .and_then(Value::as_i64)
+                            .is_some_and(|code| code != 0),
+                    },
+                ],
+                "file_change" => {
+                    let changes = item
+                        .get("changes")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default();
+                    let listed: Vec<String> = changes
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{} {}",
+                                text_of(c, "kind").unwrap_or_else(|| "change".into()),
+                                text_of(c, "path").unwrap_or_default()
+                            )
+                        })
+                        .collect();
+                    vec![Step::ToolCall {
+                        tool: "file_change".into(),
+                        input: listed.join("\n"),
+                    }]
+                }
+                "mcp_tool_call" => vec![
+                    Step::ToolCall {
+                        tool: format!(
+                            "{}/{}",
+                            text_of(item, "server").unwrap_or_default(),
+                            text_of(item, "tool").unwrap_or_default()
+                        ),
+                        input: input_text(item.get("arguments")),
+                    },
+                    Step::ToolResult {
+                        output: input_text(item.get("result").or(item.get("error"))),
+                        failed: item.get("error").is_some_and(|e| !e.is_null()),
+                    },
+                ],
+                "web_search" => vec![Step::ToolCall {
+                    tool: "web_search".into(),
+                    input: text_of(item, "query").unwrap_or_default(),
+                }],
+                "error" => vec![Step::Error {
+                    text: text_of(item, "message").unwrap_or_default(),
+                }],
+                _ => Vec::new(),
+            }
+        }
+        _ => Vec::new(),
     }
 }

@@ -8,6 +8,7 @@
 
 use super::cli::{readable_error, CliAgent, CliInfo, Ended, SessionParser};
 use super::profile::Profile;
+use super::reading::Step;
 use super::session::no_result;
 use crate::runtime::agent::{AgentReply, SessionUsage};
 use crate::runtime::process::ExitStatusKind;
@@ -198,4 +199,53 @@ fn usage_of(object: &Value) -> SessionUsage {
         }
     }
     usage
+}
+
+/// The steps of a Gemini CLI session (`-o json`: one JSON object at the end, which may span
+/// lines), for `wfc show`: the tools it called, by name and count (the object lists no
+/// inputs), and its response.
+pub(super) fn transcript_steps(stdout: &[&str]) -> Vec<Step> {
+    let text = stdout.join("\n");
+    let Some(object) = last_object(&text) else {
+        return stdout
+            .iter()
+            .map(|line| Step::Text {
+                text: line.to_string(),
+            })
+            .collect();
+    };
+    let mut steps = Vec::new();
+    if let Some(tools) = object
+        .pointer("/stats/tools/byName")
+        .and_then(Value::as_object)
+    {
+        for (tool, stats) in tools {
+            let count = |key: &str| stats.get(key).and_then(Value::as_u64).unwrap_or(0);
+            steps.push(Step::ToolCall {
+                tool: tool.clone(),
+                input: format!(
+                    "{} call(s): {} succeeded, {} failed",
+                    count("count"),
+                    count("success"),
+                    count("fail")
+                ),
+            });
+        }
+    }
+    if let Some(error) = object.get("error").filter(|e| !e.is_null()) {
+        steps.push(Step::Error {
+            text: readable_error(
+                error
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("no message"),
+            ),
+        });
+    }
+    if let Some(response) = object.get("response").and_then(Value::as_str) {
+        steps.push(Step::Final {
+            text: response.to_string(),
+        });
+    }
+    steps
 }

@@ -16,12 +16,14 @@ mod gemini;
 mod opencode;
 mod preflight;
 mod profile;
+mod reading;
 mod session;
 
 pub use claude::DEFAULT_MAX_TURNS;
 pub use cli::{CliAgent, Ended, PromptVia, SessionParser};
 pub use preflight::check_programs;
 pub use profile::Profile;
+pub use reading::{session_steps, Step};
 pub use session::DEFAULT_AGENT_TIMEOUT;
 
 use crate::ir::Adapter;

@@ -9,6 +9,7 @@
 
 use super::cli::{short, CliAgent, CliInfo, Ended, SessionParser};
 use super::profile::Profile;
+use super::reading::{input_text, Step};
 use super::session::no_result;
 use crate::runtime::agent::{AgentReply, SessionUsage};
 use crate::runtime::process::ExitStatusKind;
@@ -156,5 +157,55 @@ impl SessionParser for OpencodeParser {
             outcome,
             usage: self.usage.clone(),
         }
+    }
+}
+
+/// The steps of one event of OpenCode's stream (`opencode run --format json`), for
+/// `wfc show`.
+pub(super) fn transcript_steps(event: &Value) -> Vec<Step> {
+    let Some(part) = event.get("part") else {
+        return match event.get("type").and_then(Value::as_str) {
+            Some("error") => vec![Step::Error {
+                text: event
+                    .pointer("/error/data/message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("no message")
+                    .to_string(),
+            }],
+            _ => Vec::new(),
+        };
+    };
+    let text_of = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+    match event.get("type").and_then(Value::as_str) {
+        Some("text") => match text_of(part, "text") {
+            Some(text) if !text.trim().is_empty() => vec![Step::Message { text }],
+            _ => Vec::new(),
+        },
+        Some("tool_use") => {
+            let state = part.get("state");
+            let mut steps = vec![Step::ToolCall {
+                tool: text_of(part, "tool").unwrap_or_else(|| "tool".into()),
+                input: input_text(state.and_then(|s| s.get("input"))),
+            }];
+            let status = state.and_then(|s| s.get("status")).and_then(Value::as_str);
+            let output = state
+                .and_then(|s| s.get("output").or(s.get("error")))
+                .map(|o| input_text(Some(o)));
+            if let Some(output) = output {
+                steps.push(Step::ToolResult {
+                    output,
+                    failed: status == Some("error"),
+                });
+            }
+            steps
+        }
+        Some("error") => vec![Step::Error {
+            text: event
+                .pointer("/error/data/message")
+                .and_then(Value::as_str)
+                .unwrap_or("no message")
+                .to_string(),
+        }],
+        _ => Vec::new(),
     }
 }

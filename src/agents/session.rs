@@ -5,8 +5,11 @@
 use super::cli::{CliAgent, Ended, PromptVia};
 use super::profile::Profile;
 use crate::runtime::agent::{AgentReply, AgentRequest};
-use crate::runtime::process::{run_process, ExitStatusKind, ProcessError, ProcessSpec, Stdin};
+use crate::runtime::process::{
+    run_process, ExitStatusKind, OutputStream, ProcessError, ProcessSpec, Stdin,
+};
 use crate::runtime::sandbox::{BwrapSandbox, BWRAP, INSTALL_HINT};
+use crate::runtime::transcript::LineSplitter;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
@@ -80,34 +83,30 @@ pub async fn run_session(
     }
 
     let mut parser = agent.parser();
-    let mut line = Vec::new();
-    let mut overlong = false;
+    let transcript = &request.transcript;
+    transcript.header(name, request.attempt);
+    let mut stdout_lines = LineSplitter::new(LINE_LIMIT);
+    let mut stderr_lines = LineSplitter::new(LINE_LIMIT);
     let progress = request.progress.clone();
-    let started = Instant::now();
-    let result = run_process(spec, cancel, |chunk| {
-        if chunk.stream != crate::runtime::process::OutputStream::Stdout {
-            return;
-        }
-        for &byte in chunk.bytes {
-            if byte == b'\n' {
-                if !overlong {
-                    let text = String::from_utf8_lossy(&line);
-                    if let Some(note) = parser.line(text.trim_end_matches('\r')) {
-                        progress(&note);
-                    }
-                }
-                line.clear();
-                overlong = false;
-            } else if line.len() < LINE_LIMIT {
-                line.push(byte);
-            } else {
-                overlong = true;
+    let mut stdout_line = |text: &str, overlong: bool| {
+        transcript.stdout(text);
+        // A line cut short is no event the parser could read.
+        if !overlong {
+            if let Some(note) = parser.line(text) {
+                progress(&note);
             }
         }
+    };
+    let started = Instant::now();
+    let result = run_process(spec, cancel, |chunk| match chunk.stream {
+        OutputStream::Stdout => stdout_lines.feed(chunk.bytes, &mut stdout_line),
+        _ => stderr_lines.feed(chunk.bytes, |text, _| transcript.stderr(text)),
     })
     .await;
     let process_ms = started.elapsed().as_millis() as u64;
     drop(prompt_file);
+    stdout_lines.finish(&mut stdout_line);
+    stderr_lines.finish(|text, _| transcript.stderr(text));
     let outcome = match result {
         Ok(outcome) => outcome,
         Err(ProcessError::Spawn {
@@ -126,12 +125,6 @@ pub async fn run_session(
         }
         Err(error) => return AgentReply::failed(format!("{name}: {error}")),
     };
-    if !line.is_empty() && !overlong {
-        let text = String::from_utf8_lossy(&line);
-        if let Some(note) = parser.line(&text) {
-            progress(&note);
-        }
-    }
     let stderr = String::from_utf8_lossy(&outcome.stderr_tail).into_owned();
     let stdout = String::from_utf8_lossy(&outcome.stdout_tail).into_owned();
     let ended = Ended {

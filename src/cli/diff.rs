@@ -42,22 +42,7 @@ pub fn run(args: &BackendArgs, run: &str, task: &str, stat: bool, output: &Outpu
         },
         None => std::env::current_dir().unwrap_or_else(|_| ".".into()),
     };
-    let shown = (|| -> Result<Option<String>, String> {
-        let git = Git::open(&workspace).map_err(|e| e.to_string())?;
-        let output_commit = Oid::parse(&commit).map_err(|e| e.to_string())?;
-        let info = git.commit_info(&output_commit).map_err(|e| e.to_string())?;
-        // A task that changed nothing has its start commit as its output.
-        if !info.is_work_of(&record.id, task) {
-            return Ok(None);
-        }
-        let start = &info.parents[0];
-        let text = if stat {
-            git.diffstat(start, &output_commit).map(|d| d.text)
-        } else {
-            git.patch(start, &output_commit)
-        };
-        text.map(Some).map_err(|e| e.to_string())
-    })();
+    let shown = task_patch(&workspace, &record.id, task, &commit, stat);
     match shown {
         Ok(Some(text)) => {
             print!("{text}");
@@ -72,4 +57,29 @@ pub fn run(args: &BackendArgs, run: &str, task: &str, stat: bool, output: &Outpu
         }
         Err(why) => output.fail(&format!("cannot show what task `{task}` changed: {why}")),
     }
+}
+
+/// What task `task` of run `run` changed, from its start commit to its output `commit`, as a
+/// patch (or a diffstat); `None` when it changed nothing (its output is its start commit).
+pub(super) fn task_patch(
+    workspace: &std::path::Path,
+    run: &str,
+    task: &str,
+    commit: &str,
+    stat: bool,
+) -> Result<Option<String>, String> {
+    let git = Git::open(workspace).map_err(|e| e.to_string())?;
+    let output_commit = Oid::parse(commit).map_err(|e| e.to_string())?;
+    let info = git.commit_info(&output_commit).map_err(|e| e.to_string())?;
+    // A task that changed nothing has its start commit as its output.
+    if !info.is_work_of(run, task) {
+        return Ok(None);
+    }
+    let start = &info.parents[0];
+    let text = if stat {
+        git.diffstat(start, &output_commit).map(|d| d.text)
+    } else {
+        git.patch(start, &output_commit)
+    };
+    text.map(Some).map_err(|e| e.to_string())
 }

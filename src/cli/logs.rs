@@ -109,7 +109,7 @@ fn kind_tone(kind: &str) -> Tone {
         "task_succeeded" => Tone::Good,
         "task_failed" | "verify_failed" => Tone::Bad,
         "task_retrying" | "gate_waiting" => Tone::Busy,
-        "task_output" | "agent_activity" | "agent_session" => Tone::Quiet,
+        "task_output" | "agent_activity" | "agent_session" | "prompt_sent" => Tone::Quiet,
         _ => Tone::Plain,
     }
 }
@@ -204,6 +204,14 @@ fn details(kind: &str, data: &Value) -> Vec<String> {
             if let Some(worker) = field(data, &["worker"]) {
                 return vec![format!("by worker {worker}")];
             }
+        }
+        "prompt_sent" => {
+            // The prompt is long; `wfc show RUN TASK` prints it whole.
+            let lines = data["prompt"].as_str().map_or(0, |p| p.lines().count());
+            return vec![format!(
+                "attempt {}: prompt sent ({lines} lines; `wfc show` prints it)",
+                data["attempt"]
+            )];
         }
         "gate_waiting" => {
             if let Some(ask) = field(data, &["ask"]).filter(|a| !a.trim().is_empty()) {

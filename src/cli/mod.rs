@@ -23,6 +23,7 @@ mod run;
 mod run_graph;
 mod runs;
 mod shared_folder;
+mod show;
 mod snapshot_drift;
 mod status;
 mod stop_signals;
@@ -308,6 +309,27 @@ enum Command {
         #[command(flatten)]
         store: store::BackendArgs,
     },
+    /// Show everything about one task of a run: its spec as planned, then each attempt's
+    /// timings, outcome, prompt as sent, the agent's transcript, result, error, verify
+    /// output, usage and the files it changed.
+    Show {
+        /// The run's id.
+        run: String,
+        /// The task's id.
+        task: String,
+        /// Only this attempt (from 1).
+        #[arg(long, value_name = "N")]
+        attempt: Option<u32>,
+        /// Print it all as one JSON document.
+        #[arg(long, conflicts_with = "raw")]
+        json: bool,
+        /// Print the agent's stored transcript as it was printed (its event stream, and its
+        /// stderr lines marked `stderr: `).
+        #[arg(long)]
+        raw: bool,
+        #[command(flatten)]
+        store: store::BackendArgs,
+    },
 }
 
 /// The `wfc store` commands.
@@ -459,5 +481,23 @@ pub fn main() -> ExitCode {
             reason,
             store,
         } => answer::run(&store, &run, &gate, false, reason.as_deref(), &output),
+        Command::Show {
+            run,
+            task,
+            attempt,
+            json,
+            raw,
+            store,
+        } => show::run(
+            &store,
+            &show::Shown {
+                run: &run,
+                task: &task,
+                attempt,
+                json,
+                raw,
+            },
+            &output,
+        ),
     }
 }

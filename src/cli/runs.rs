@@ -8,8 +8,8 @@ use super::human::{self, Cell, Paint, Tone};
 use super::output::Output;
 use super::store::{self, BackendArgs, Store};
 use crate::backends::Access;
-use crate::runtime::{now_millis, this_host, Millis, RunState, RunSummary};
-use std::path::{Path, PathBuf};
+use crate::runtime::{now_millis, this_host, transcript, Millis, RunState, RunSummary};
+use std::path::Path;
 use std::process::ExitCode;
 
 /// The states `--state` picks runs by: a run's state, or `ended` for every state but running.
@@ -201,10 +201,11 @@ fn remove_run(store: &Store, id: &str) -> Result<String, String> {
             ));
         }
     }
-    for folder in transcript_folders(store, &record) {
-        if folder.is_dir() {
-            std::fs::remove_dir_all(&folder)
-                .map_err(|e| format!("cannot remove {}: {e}", folder.display()))?;
+    if let Some(place) = &record.place {
+        let workspace = Path::new(&place.workspace);
+        if transcript::run_transcripts(workspace, &record.id).is_dir() {
+            transcript::remove_run_transcripts(workspace, &record.id)
+                .map_err(|e| format!("cannot remove its transcripts: {e}"))?;
             parts.push("its transcripts".to_string());
         }
     }
@@ -220,27 +221,6 @@ fn remove_run(store: &Store, id: &str) -> Result<String, String> {
     } else {
         format!(" with {}", parts.join(" and "))
     })
-}
-
-/// Where the transcripts of `run`'s agent sessions may be: `.wfc/transcripts/RUN/` in its
-/// workspace, and beside the store's file when the store is elsewhere.
-fn transcript_folders(store: &Store, run: &crate::runtime::RunRecord) -> Vec<PathBuf> {
-    let mut folders: Vec<PathBuf> = Vec::new();
-    if let Some(place) = &run.place {
-        folders.push(
-            Path::new(&place.workspace)
-                .join(".wfc")
-                .join("transcripts")
-                .join(&run.id),
-        );
-    }
-    if let Some(beside) = store.file.as_ref().and_then(|file| file.parent()) {
-        let folder = beside.join("transcripts").join(&run.id);
-        if !folders.contains(&folder) {
-            folders.push(folder);
-        }
-    }
-    folders
 }
 
 /// The table `wfc runs` prints.

@@ -1,19 +1,8 @@
-//! The console sink: one plain line per event that matters to a person watching the run.
+//! The line a person reads for an event that matters to someone watching the run: a task
+//! that starts, succeeds, fails, retries or waits, and the end of the run. The live view and
+//! the output without a terminal both print these lines.
 
-use super::{Event, EventKind, EventSink};
-use std::io::Write;
-
-/// Prints a line for each task that starts, succeeds, fails, retries or waits, and for the
-/// end of the run.
-pub struct ConsoleSink;
-
-impl EventSink for ConsoleSink {
-    fn emit(&self, event: &Event) {
-        if let Some(line) = line(event) {
-            let _ = writeln!(std::io::stdout(), "{line}");
-        }
-    }
-}
+use super::{Event, EventKind};
 
 /// How many lines of a failure's reason the console prints; the rest is one command away.
 const REASON_LINES: usize = 5;

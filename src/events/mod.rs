@@ -13,7 +13,6 @@ mod secret_forms;
 mod status_line;
 mod waiting;
 
-pub use console::ConsoleSink;
 pub use http::HttpSink;
 
 /// How many events the HTTP sink queues before it drops new ones.
@@ -70,6 +69,8 @@ pub enum EventKind {
     RunReplanned,
     /// Where a run that succeeded left its result (its branch, in a run isolated in git).
     RunResult,
+    /// A prompt was sent to an agent session, as it was sent (redacted like every event).
+    PromptSent,
 }
 
 impl EventKind {
@@ -93,6 +94,7 @@ impl EventKind {
             EventKind::AttemptStopped => "attempt_stopped",
             EventKind::RunReplanned => "run_replanned",
             EventKind::RunResult => "run_result",
+            EventKind::PromptSent => "prompt_sent",
         }
     }
 }

@@ -40,6 +40,9 @@ pub struct AgentRequest {
     /// The sandbox the session runs in (`sandbox = "bwrap"`), before the adapter adds the
     /// home paths its CLI needs; `None` runs it unconfined.
     pub sandbox: Option<crate::runtime::sandbox::BwrapSandbox>,
+    /// Where the adapter keeps what the session prints, stdout and stderr, line by line
+    /// (redacted as it is written), for `wfc show`.
+    pub transcript: Arc<crate::runtime::transcript::Transcript>,
 }
 
 /// Receives a session's progress lines.

@@ -16,6 +16,7 @@ use super::process::{
     ProcessSpec, SpawnHook,
 };
 use super::sandbox::{BwrapSandbox, BWRAP, INSTALL_HINT};
+use super::transcript::SessionPurpose;
 use super::values::Resolver;
 use crate::events::{Event, EventBus, EventKind};
 use crate::plan::{Action, Plan, Shell, TaskSpec};
@@ -28,6 +29,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 mod conflicts;
+mod session_record;
 
 /// The most bytes of a command's stdout kept as its result.
 pub const RESULT_LIMIT: usize = 64 * 1024;
@@ -977,10 +979,14 @@ impl Engine {
                         crate::plan::filters::fenced(previous)
                     ));
                 }
+                let transcript = self
+                    .record_session(key, claim.attempt, SessionPurpose::Work, &text)
+                    .await;
                 let request = AgentRequest {
                     key: key.clone(),
                     attempt: claim.attempt,
                     prompt: text,
+                    transcript,
                     profile: profile.clone(),
                     agent: agent.clone(),
                     on_spawn: Some(hook.clone()),
@@ -1267,9 +1273,19 @@ fn tail_lines(stderr: &str, stdout: &str) -> String {
     if lines.is_empty() {
         return String::new();
     }
-    let start = lines.len().saturating_sub(20);
-    format!(":\n{}", lines[start..].join("\n"))
+    // The whole failure, as far as it is sensible to store with the task (a test runner's
+    // traceback is long); where a person reads it, it is cut again and says where the rest is.
+    let start = lines.len().saturating_sub(FAILURE_LINES);
+    let cut = if start > 0 {
+        format!("({start} earlier lines left out)\n")
+    } else {
+        String::new()
+    };
+    format!(":\n{cut}{}", lines[start..].join("\n"))
 }
+
+/// How many of the last lines of a failed command's output its error keeps.
+const FAILURE_LINES: usize = 200;
 
 /// How many tasks are in each state, for the run's final event.
 pub fn count_states(tasks: &[TaskRecord]) -> serde_json::Value {

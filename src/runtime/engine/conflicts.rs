@@ -4,6 +4,7 @@
 
 use super::{now_millis, shell_word, AgentRequest, Arc, AttemptFolder, AttemptOf, Duration};
 use super::{Action, Claim, Engine, EngineError, EventKind, RunInfo, TaskKey, TaskSpec};
+use crate::runtime::transcript::SessionPurpose;
 use crate::workspaces::conflicts::{resolution_prompt, resolution_question};
 use tokio::sync::watch;
 
@@ -37,10 +38,15 @@ impl Engine {
             Ok(sandbox) => sandbox,
             Err(error) => return (folder, Err(error)),
         };
+        let prompt = resolution_prompt(&key.task, &spec.title, &conflict);
+        let transcript = self
+            .record_session(key, claim.attempt, SessionPurpose::ResolveConflict, &prompt)
+            .await;
         let request = AgentRequest {
             key: key.clone(),
             attempt: claim.attempt,
-            prompt: resolution_prompt(&key.task, &spec.title, &conflict),
+            prompt,
+            transcript,
             profile,
             agent,
             on_spawn: Some(self.spawn_hook(key, claim.attempt)),
