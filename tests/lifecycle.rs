@@ -533,11 +533,8 @@ fn a_worker_that_exits_when_idle_settles_the_runs_it_finished() {
         "pair.wf",
         "workflow pair {\n  task first {\n    run = \"touch started; test -f go || sleep 1000\"\n  }\n  task second after first {\n    run = \"true\"\n  }\n}\n",
     );
-    let run = stopped_run(
-        dir.path(),
-        &["run", "pair.wf"],
-        &has(dir.path(), ".wfc/state.db"),
-    );
+    // Stopped once its first task runs: by then the run's first line, with its id, is out.
+    let run = stopped_run(dir.path(), &["run", "pair.wf"], &has(dir.path(), "started"));
     write(dir.path(), "go", "");
     let (code, stdout, stderr) = wfc(dir.path(), &["worker", "--exit-when-idle"]);
     assert_eq!(code, 0, "{stdout}{stderr}");

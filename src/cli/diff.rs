@@ -18,6 +18,8 @@ pub fn run(args: &BackendArgs, run: &str, task: &str, stat: bool, output: &Outpu
     if let Err(code) = store::task(&record, task, output) {
         return code;
     }
+    // The run as found (`latest`, a prefix), by its whole id in what is said of it.
+    let run = record.id.as_str();
     if record.plan.isolation == Isolation::None {
         return output.fail(&format!(
             "run {run} was not isolated in git (its tasks worked in its folder): `git diff` \

@@ -399,7 +399,7 @@ impl Engine {
                         let engine = Arc::clone(self);
                         tasks.spawn(async move {
                             if let Err(error) = engine.attempt(&key, claim).await {
-                                eprintln!("error: {key}: {error}");
+                                engine.bus.note(&format!("error: {key}: {error}"));
                             }
                             key
                         });
@@ -473,8 +473,12 @@ impl Engine {
                 // give back.
                 Ok(Ok(())) => {}
                 Ok(Err(error)) if error.kind == BackendErrorKind::Conflict => {}
-                Ok(Err(error)) => eprintln!("warning: cannot give back task {task}: {error}"),
-                Err(error) => eprintln!("warning: cannot give back task {task}: {error}"),
+                Ok(Err(error)) => self
+                    .bus
+                    .note(&format!("warning: cannot give back task {task}: {error}")),
+                Err(error) => self
+                    .bus
+                    .note(&format!("warning: cannot give back task {task}: {error}")),
             }
         }
         Ok(None)
@@ -555,7 +559,7 @@ impl Engine {
         }
         if let Ok(Ok(work)) = self.run_info(run).await.map(|info| info.work.clone()) {
             if let Err(why) = crate::workspaces::call(&work, |work| work.run_ended()).await {
-                eprintln!("warning: run {run}: {why}");
+                self.bus.note(&format!("warning: run {run}: {why}"));
             }
         }
         let counts = count_states(&tasks);
@@ -622,7 +626,9 @@ impl Engine {
                 serde_json::json!({ "message": message }),
             ),
             Ok(None) => {}
-            Err(why) => eprintln!("warning: the result of run {run}: {why}"),
+            Err(why) => self
+                .bus
+                .note(&format!("warning: the result of run {run}: {why}")),
         }
     }
 
@@ -668,7 +674,7 @@ impl Engine {
         match crate::workspaces::call(&work, move |work| work.discard(&of, &folder, !again)).await {
             Ok(kept) => kept,
             Err(why) => {
-                eprintln!("warning: {key}: {why}");
+                self.bus.note(&format!("warning: {key}: {why}"));
                 None
             }
         }
@@ -1083,7 +1089,9 @@ impl Engine {
                     return;
                 }
                 // A store that cannot be reached: keep trying while the lease lasts.
-                Err(error) => eprintln!("warning: cannot renew the lease of {key}: {error}"),
+                Err(error) => self.bus.note(&format!(
+                    "warning: cannot renew the lease of {key}: {error}"
+                )),
             }
         }
     }
