@@ -18,6 +18,7 @@ pub mod plan;
 pub mod render;
 pub mod runtime;
 pub mod schema;
+pub mod shell_word;
 pub mod span;
 pub mod stdlib;
 pub mod suggest;

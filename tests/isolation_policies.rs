@@ -137,14 +137,13 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-#[test]
-fn a_person_resolves_the_conflict_in_the_worktree_shown_and_approve_goes_on() {
-    let workflow = conflicting("    run = \"echo joined >> README\"\n    on_conflict = \"human\"");
-    let (_dir, path) = repo("wfc-conflict-human", &workflow);
-    let before = git(&path, &["rev-parse", "HEAD"]);
+/// Starts `wfc run w.wf --isolation git` in `path` and waits until its task `c` waits for a
+/// person: the running `wfc`, the run's id, and the rest of its output (kept open, so `wfc`
+/// can go on writing to it).
+fn run_until_c_waits(path: &Path) -> (std::process::Child, String, impl BufRead) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wfc"))
         .args(["run", "w.wf", "--isolation", "git"])
-        .current_dir(&path)
+        .current_dir(path)
         .env_remove("WFC_BACKEND")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -155,7 +154,16 @@ fn a_person_resolves_the_conflict_in_the_worktree_shown_and_approve_goes_on() {
     let mut first = String::new();
     stdout.read_line(&mut first).expect("the run's first line");
     let id = run_id(&first);
-    wait_until("c waits for a person", || waiting(&path, &id, "c"));
+    wait_until("c waits for a person", || waiting(path, &id, "c"));
+    (child, id, stdout)
+}
+
+#[test]
+fn a_person_resolves_the_conflict_in_the_worktree_shown_and_approve_goes_on() {
+    let workflow = conflicting("    run = \"echo joined >> README\"\n    on_conflict = \"human\"");
+    let (_dir, path) = repo("wfc-conflict-human", &workflow);
+    let before = git(&path, &["rev-parse", "HEAD"]);
+    let (child, id, _output) = run_until_c_waits(&path);
     let worktree = path.join(".wfc/worktrees").join(&id).join("conflicts/c");
     let status = wfc(&path, &["status", &id]);
     assert!(
@@ -231,20 +239,7 @@ fn a_person_resolves_the_conflict_in_the_worktree_shown_and_approve_goes_on() {
 fn a_rejected_conflict_fails_the_task_with_the_reason() {
     let workflow = conflicting("    run = \"true\"\n    on_conflict = \"human\"");
     let (_dir, path) = repo("wfc-conflict-reject", &workflow);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wfc"))
-        .args(["run", "w.wf", "--isolation", "git"])
-        .current_dir(&path)
-        .env_remove("WFC_BACKEND")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("wfc run starts");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    stdout.read_line(&mut first).expect("the run's first line");
-    let id = run_id(&first);
-    wait_until("c waits for a person", || waiting(&path, &id, "c"));
+    let (mut child, id, _output) = run_until_c_waits(&path);
     let reject = wfc(&path, &["reject", &id, "c", "--reason", "redo a"]);
     assert_eq!(reject.code, 0, "{}{}", reject.stdout, reject.stderr);
     let status = child.wait().expect("wfc run ends");

@@ -15,7 +15,6 @@ use crate::backends::{open_backend_with, Access, DEFAULT_BACKEND};
 use crate::plan::TaskSpec;
 use crate::runtime::{BackendError, BackendErrorKind, RunRecord, TaskBackend};
 use crate::suggest::did_you_mean;
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -270,19 +269,7 @@ pub fn refuse(message: &str, output: &Output) -> ExitCode {
     ExitCode::from(1)
 }
 
-/// `word` as one shell word, quoted only when it needs to be (`review[style]` would glob), so
-/// the commands wfc suggests can be pasted as they are.
-pub fn shell_word(word: &str) -> Cow<'_, str> {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-.,:/@%+=".contains(c));
-    if plain {
-        Cow::Borrowed(word)
-    } else {
-        Cow::Owned(format!("'{}'", word.replace('\'', r"'\''")))
-    }
-}
+pub use crate::shell_word::shell_word;
 
 #[cfg(test)]
 mod tests {

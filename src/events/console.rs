@@ -92,8 +92,8 @@ fn reason(event: &Event, text: &str) -> String {
         out.push_str(&format!(
             "\n    … {more} more line{}: `wfc show {} {}`",
             if more == 1 { "" } else { "s" },
-            quoted(&event.run),
-            quoted(task)
+            crate::shell_word::shell_word(&event.run),
+            crate::shell_word::shell_word(task)
         ));
     }
     out
@@ -107,19 +107,6 @@ fn cut(line: &str) -> String {
     let mut cut: String = line.chars().take(REASON_WIDTH - 1).collect();
     cut.push('…');
     cut
-}
-
-/// `word` as one shell word, quoted when it needs to be (`review[style]` would glob).
-fn quoted(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-.,:/@%+=".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
 }
 
 #[cfg(test)]

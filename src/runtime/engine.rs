@@ -20,6 +20,7 @@ use super::transcript::SessionPurpose;
 use super::values::Resolver;
 use crate::events::{Event, EventBus, EventKind};
 use crate::plan::{Action, Plan, Shell, TaskSpec};
+use crate::shell_word::shell_word;
 use crate::workspaces::{AttemptFolder, AttemptOf, KeptWork, Upstream, Workspace};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -1254,19 +1255,6 @@ impl Engine {
             }
         }
         Ok(result)
-    }
-}
-
-/// A task id as a shell word, so a command printed for people can be pasted as it is
-/// (`review[style]` would otherwise be a glob).
-fn shell_word(word: &str) -> String {
-    if word
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
-    {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
 

@@ -107,19 +107,7 @@ pub fn arg_safe(text: &str) -> String {
     text.replace('\0', "\u{fffd}")
 }
 
-/// `word` as one shell word, quoted only when it needs to be, for commands wfc writes into
-/// notes for people to paste.
-pub fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-.,:/@%+=".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
+pub use crate::shell_word::shell_word;
 
 #[cfg(test)]
 mod tests {
