@@ -41,11 +41,28 @@ pub(super) fn line(event: &Event) -> Option<String> {
         EventKind::AgentActivity => format!("  {task}: {}", first_line("activity")),
         EventKind::VerifyFailed => format!("  {task}: verify failed: {}", first_line("command")),
         EventKind::GateWaiting => {
-            format!(
-                "⏸ {task} waits for approval: {}   (answer with `{}`)",
-                first_line("ask"),
-                first_line("approve")
-            )
+            let what = if event.data.get("conflict").is_some() {
+                "waits for a person to resolve a conflict"
+            } else if event.data["human_task"] == true {
+                "waits for a person's answer"
+            } else {
+                "waits for approval"
+            };
+            let ask = event.data["ask"].as_str().unwrap_or("").trim_end();
+            if ask.lines().count() <= 1 {
+                format!(
+                    "⏸ {task} {what}: {ask}   (answer with `{}`)",
+                    first_line("approve")
+                )
+            } else {
+                // A question of several lines is what the person must judge (a diffstat, the
+                // files in conflict): it is shown, not cut to its first line.
+                format!(
+                    "⏸ {task} {what} (answer with `{}`):\n{}",
+                    first_line("approve"),
+                    question(ask)
+                )
+            }
         }
         EventKind::GateAnswered => {
             let verdict = if event.data["approved"] == true {
@@ -67,6 +84,33 @@ pub(super) fn line(event: &Event) -> Option<String> {
         ),
         _ => return None,
     })
+}
+
+/// How many lines of a question the console prints; `wfc status` shows it whole.
+const QUESTION_LINES: usize = 60;
+
+/// A question of several lines, indented under its heading; a very long one (the diffs of a
+/// conflict) is cut after [`QUESTION_LINES`] lines with a note saying where the rest is.
+fn question(ask: &str) -> String {
+    let lines: Vec<&str> = ask.lines().collect();
+    let mut text: Vec<String> = lines
+        .iter()
+        .take(QUESTION_LINES)
+        .map(|line| {
+            if line.is_empty() {
+                String::new()
+            } else {
+                format!("    {line}")
+            }
+        })
+        .collect();
+    if lines.len() > QUESTION_LINES {
+        text.push(format!(
+            "    … {} more lines: `wfc status` shows the question whole",
+            lines.len() - QUESTION_LINES
+        ));
+    }
+    text.join("\n")
 }
 
 /// The first [`REASON_LINES`] lines of a failure's reason, each cut to [`REASON_WIDTH`]
@@ -121,6 +165,27 @@ mod tests {
             task: Some("build".into()),
             data: serde_json::json!({ "error": error, "seconds": 1.25 }),
         }
+    }
+
+    #[test]
+    fn a_question_of_several_lines_is_shown_whole_and_says_what_waits() {
+        let waiting = Event {
+            at: 0,
+            run: "r".into(),
+            kind: EventKind::GateWaiting,
+            task: Some("join".into()),
+            data: serde_json::json!({
+                "ask": "The work conflicts in:\n\n- README (changed by `a` and `b`)\n",
+                "conflict": ["README"],
+                "approve": "wfc approve r join",
+            }),
+        };
+        assert_eq!(
+            line(&waiting).as_deref(),
+            Some(
+                "⏸ join waits for a person to resolve a conflict (answer with `wfc approve r join`):\n    The work conflicts in:\n\n    - README (changed by `a` and `b`)"
+            )
+        );
     }
 
     #[test]
