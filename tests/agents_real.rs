@@ -511,7 +511,7 @@ fn a_gemini_session_the_server_refuses_fails_with_the_reason() {
     )]);
     let (_, error) = refused_task_error(&dir, "agent gemini {\n  adapter = \"gemini\"\n  model   = \"gemini-2.5-pro\"\n}\n\nworkflow w {\n  task t {\n    prompt  = \"[[refused]] Anything.\"\n    agent   = gemini\n    timeout = 2m\n  }\n}\n", |dir, args| wfc_gemini(dir, &server, args));
     assert!(
-        error.starts_with("gemini: the session failed (Error): The scripted server refuses this request (INVALID_ARGUMENT)"),
+        error.starts_with("gemini: the session failed: The scripted server refuses this request (INVALID_ARGUMENT)"),
         "the API's refusal, read from the object the CLI prints on stderr: {error}"
     );
     assert!(!server.requests().is_empty(), "the CLI reached the server");

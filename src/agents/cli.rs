@@ -121,7 +121,13 @@ pub fn short(text: &str, limit: usize) -> String {
 /// Google's forms); its message and code say the same without the JSON around them. Any other
 /// message is kept as it is.
 pub fn readable_error(message: &str) -> String {
-    let Ok(body) = serde_json::from_str::<serde_json::Value>(message.trim()) else {
+    // The Gemini CLI wraps the API's body: `[API Error: {"error":{…}}]`.
+    let body_text = message
+        .trim()
+        .strip_prefix("[API Error: ")
+        .and_then(|rest| rest.strip_suffix(']'))
+        .unwrap_or(message.trim());
+    let Ok(body) = serde_json::from_str::<serde_json::Value>(body_text) else {
         return message.to_string();
     };
     let error = body.get("error").unwrap_or(&body);

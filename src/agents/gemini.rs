@@ -1,12 +1,17 @@
 //! The `gemini` adapter: Google's Gemini CLI in headless mode.
 //!
-//! `gemini -o json --approval-mode yolo [-m M] -p "…"`: the task's prompt goes on stdin, which
-//! the CLI puts before the `-p` text, so argv carries only a fixed instruction. Without an
+//! `gemini -o stream-json --approval-mode yolo [-m M] -p "…"`: the task's prompt goes on stdin,
+//! which the CLI puts before the `-p` text, so argv carries only a fixed instruction. Without an
 //! approval mode that allows edits, headless mode removes the tools that need approval. The
-//! output is one JSON object, `{session_id, response, stats, error?}`; the exit code says what
-//! failed (41 authentication, 42 input, 52 configuration, 53 turn limit, 54 a tool).
+//! output is one JSON event a line: `init {session_id, model}`, `message {role, content,
+//! delta?}`, `tool_use {tool_name, tool_id, parameters}`, `tool_result {tool_id, status,
+//! output?, error?}`, `error {severity, message}` and last `result {status, error?, stats}`, so
+//! the session's tool calls show as they happen and its transcript holds their inputs. When the
+//! model's API refuses a request the CLI may print a `-o json` style object
+//! (`{session_id, response, stats, error}`) to stderr instead, which is read too. The exit code
+//! says what failed (41 authentication, 42 input, 52 configuration, 53 turn limit, 54 a tool).
 
-use super::cli::{readable_error, CliAgent, CliInfo, Ended, SessionParser};
+use super::cli::{readable_error, short, CliAgent, CliInfo, Ended, SessionParser};
 use super::profile::Profile;
 use super::reading::Step;
 use super::session::no_result;
@@ -60,7 +65,8 @@ impl CliAgent for Gemini {
     }
 
     fn args(&self, profile: &Profile<'_>, _prompt_file: Option<&PathBuf>) -> Vec<OsString> {
-        let mut args: Vec<OsString> = vec!["-o".into(), "json".into(), "--approval-mode".into()];
+        let mut args: Vec<OsString> =
+            vec!["-o".into(), "stream-json".into(), "--approval-mode".into()];
         args.push(
             profile
                 .string("approval_mode")
@@ -81,30 +87,152 @@ impl CliAgent for Gemini {
     }
 }
 
-/// Collects `gemini -o json` output, one object possibly printed over several lines.
+/// Reads `gemini -o stream-json` events as they come.
 #[derive(Default)]
 struct GeminiParser {
+    /// Every line, for the fallback of an object printed whole.
     text: String,
+    session_id: Option<String>,
+    /// The assistant's words, joined from its `message` events.
+    response: String,
+    /// How many times the model answered: a turn starts with the model's first words or tool
+    /// call after the results of the tools it called (the events number no requests).
+    turns: u64,
+    /// Whether a tool's result came since the model's last words or call.
+    after_tool_result: bool,
+    /// The `result` event.
+    result: Option<Value>,
 }
 
 impl SessionParser for GeminiParser {
     fn line(&mut self, line: &str) -> Option<String> {
         self.text.push_str(line);
         self.text.push('\n');
-        None
+        let event = serde_json::from_str::<Value>(line.trim()).ok()?;
+        let text = |key: &str| event.get(key).and_then(Value::as_str).unwrap_or("");
+        match text("type") {
+            "init" => {
+                self.session_id = Some(text("session_id").to_string());
+                Some(format!(
+                    "session {} started (model {})",
+                    text("session_id"),
+                    text("model")
+                ))
+            }
+            "message" if text("role") == "assistant" => {
+                self.count_turn();
+                self.response.push_str(text("content"));
+                None
+            }
+            "tool_use" => {
+                self.count_turn();
+                Some(format!(
+                    "{} {}",
+                    text("tool_name"),
+                    short(&parameters_text(event.get("parameters")), 120)
+                ))
+            }
+            "tool_result" if text("status") != "error" => {
+                self.after_tool_result = true;
+                None
+            }
+            "tool_result" => Some(format!(
+                "a tool failed: {}",
+                short(
+                    event
+                        .pointer("/error/message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("no message"),
+                    200
+                )
+            )),
+            "error" => Some(format!(
+                "{}: {}",
+                text("severity"),
+                short(text("message"), 200)
+            )),
+            "result" => {
+                self.result = Some(event.clone());
+                None
+            }
+            _ => None,
+        }
     }
 
     fn finish(&mut self, ended: &Ended<'_>) -> AgentReply {
-        // The object is the output's last top-level JSON value; anything before it (a warning
-        // printed to stdout) is skipped. When the model's API refuses a request, the CLI
-        // prints the object to stderr instead, after the error's stack.
-        let parsed = last_object(&self.text).or_else(|| last_object(ended.stderr_tail));
+        let Some(result) = self.result.take() else {
+            return self.finish_object(ended);
+        };
+        let failed = result.get("status").and_then(Value::as_str) != Some("success");
+        // A request the model's API refused: the CLI's object on stderr says it best.
+        if failed && last_object(ended.stderr_tail).is_some_and(|o| o.get("error").is_some()) {
+            return self.finish_object(ended);
+        }
+        let mut usage = SessionUsage {
+            session_id: self.session_id.clone(),
+            turns: (self.turns > 0).then_some(self.turns),
+            ..SessionUsage::default()
+        };
+        let stat = |name: &str| {
+            result
+                .pointer(&format!("/stats/{name}"))
+                .and_then(Value::as_u64)
+        };
+        usage.input_tokens = stat("input_tokens");
+        usage.output_tokens = stat("output_tokens");
+        let outcome = if failed {
+            let message = result
+                .pointer("/error/message")
+                .and_then(Value::as_str)
+                .unwrap_or("no message");
+            // The CLI calls an error it has no type for `unknown`, which says nothing.
+            let kind = result
+                .pointer("/error/type")
+                .and_then(Value::as_str)
+                .filter(|kind| *kind != "unknown")
+                .map(|kind| format!(" ({kind})"))
+                .unwrap_or_default();
+            Err(format!(
+                "the session failed{kind}: {}{}",
+                readable_error(message),
+                exit_reason(ended)
+                    .map(|r| format!("; {r}"))
+                    .unwrap_or_default()
+            ))
+        } else if let Some(reason) = exit_reason(ended) {
+            Err(reason)
+        } else {
+            Ok(self.response.trim().to_string())
+        };
+        AgentReply { outcome, usage }
+    }
+}
+
+impl GeminiParser {
+    /// Counts a turn of the model's when its words or a tool call start one.
+    fn count_turn(&mut self) {
+        if self.turns == 0 || self.after_tool_result {
+            self.turns += 1;
+            self.after_tool_result = false;
+        }
+    }
+
+    /// A session that printed no `result` event: the CLI printed an object of the `-o json`
+    /// form instead (to stderr, after the stack of an error the model's API returned), or
+    /// nothing wfc can read.
+    fn finish_object(&self, ended: &Ended<'_>) -> AgentReply {
+        let parsed = last_object(&self.text)
+            .filter(|object| object.get("type").is_none())
+            .or_else(|| last_object(ended.stderr_tail));
         let Some(object) = parsed else {
             return AgentReply::failed(
                 exit_reason(ended).unwrap_or_else(|| no_result(ended, "gemini")),
             );
         };
-        let usage = usage_of(&object);
+        let mut usage = usage_of(&object);
+        if usage.session_id.is_none() {
+            usage.session_id = self.session_id.clone();
+        }
         let outcome = if let Some(error) = object.get("error").filter(|e| !e.is_null()) {
             let message = readable_error(
                 error
@@ -130,6 +258,17 @@ impl SessionParser for GeminiParser {
         };
         AgentReply { outcome, usage }
     }
+}
+
+/// A tool call's parameters as one line: the command or path it names, or its JSON.
+fn parameters_text(parameters: Option<&Value>) -> String {
+    let Some(parameters) = parameters else {
+        return String::new();
+    };
+    ["command", "file_path", "absolute_path", "path", "pattern"]
+        .iter()
+        .find_map(|key| parameters.get(key).and_then(Value::as_str))
+        .map_or_else(|| parameters.to_string(), str::to_string)
 }
 
 /// The last JSON object in `text` that starts a line: the CLI prints its object pretty, from a
@@ -201,10 +340,88 @@ fn usage_of(object: &Value) -> SessionUsage {
     usage
 }
 
-/// The steps of a Gemini CLI session (`-o json`: one JSON object at the end, which may span
-/// lines), for `wfc show`: the tools it called, by name and count (the object lists no
-/// inputs), and its response.
+/// The steps of a Gemini CLI session, for `wfc show`: from its `stream-json` events (each
+/// tool call with its input, each result, its words), or, for a transcript of the `-o json`
+/// form, the tools it called by name and count and its response.
 pub(super) fn transcript_steps(stdout: &[&str]) -> Vec<Step> {
+    let events: Vec<Value> = stdout
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line.trim()).ok())
+        .filter(|event| event.get("type").is_some())
+        .collect();
+    if events.is_empty() {
+        return object_steps(stdout);
+    }
+    let mut steps = Vec::new();
+    let mut words = String::new();
+    let flush = |words: &mut String, steps: &mut Vec<Step>| {
+        if !words.trim().is_empty() {
+            steps.push(Step::Message {
+                text: words.trim().to_string(),
+            });
+        }
+        words.clear();
+    };
+    for event in &events {
+        let text = |key: &str| {
+            event
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        match text("type").as_str() {
+            "init" => steps.push(Step::Started {
+                text: format!("session {} (model {})", text("session_id"), text("model")),
+            }),
+            "message" if text("role") == "assistant" => words.push_str(&text("content")),
+            "tool_use" => {
+                flush(&mut words, &mut steps);
+                steps.push(Step::ToolCall {
+                    tool: text("tool_name"),
+                    input: parameters_text(event.get("parameters")),
+                });
+            }
+            "tool_result" => {
+                let failed = text("status") == "error";
+                let output = if failed {
+                    event
+                        .pointer("/error/message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string()
+                } else {
+                    text("output")
+                };
+                steps.push(Step::ToolResult { output, failed });
+            }
+            "error" => {
+                flush(&mut words, &mut steps);
+                steps.push(Step::Error {
+                    text: readable_error(&text("message")),
+                });
+            }
+            "result" => {
+                if let Some(message) = event.pointer("/error/message").and_then(Value::as_str) {
+                    steps.push(Step::Error {
+                        text: readable_error(message),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    if !words.trim().is_empty() {
+        steps.push(Step::Final {
+            text: words.trim().to_string(),
+        });
+    }
+    steps
+}
+
+/// The steps of a transcript of the `-o json` form: one JSON object at the end, which may
+/// span lines and lists the tools by name and count, not their inputs.
+fn object_steps(stdout: &[&str]) -> Vec<Step> {
     let text = stdout.join("\n");
     let Some(object) = last_object(&text) else {
         return stdout
