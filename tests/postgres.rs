@@ -444,3 +444,30 @@ fn idle_workers_pick_up_a_ready_task_at_once() {
         latencies[2]
     );
 }
+
+#[test]
+fn a_lost_connection_is_made_again_and_the_work_goes_on() {
+    let schemas = Schemas::new("reconnect");
+    let url = schemas.url();
+    let backend = PostgresBackend::open(&url, Access::Create).expect("a store");
+    let plan = crate::backend_contract::plan(&[("a", &[], 0)]);
+    backend.create_run("r", &plan, None, 1_000).expect("run");
+    backend.create_tasks("r", &plan).expect("tasks");
+    let key = wfc::runtime::TaskKey::new("r", "a");
+    backend
+        .claim_task(&key, "w", 2_000, 60_000)
+        .expect("claim")
+        .expect("won");
+    // The server ends every connection of wfc's, as a restart would.
+    admin(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = 'wfc' AND pid <> pg_backend_pid()",
+    );
+    backend
+        .complete_task(&key, "w", "done", 2_001)
+        .expect("the outcome is written on a new connection");
+    assert_eq!(
+        backend.get_task(&key).expect("task").state,
+        wfc::runtime::TaskState::Succeeded
+    );
+}
