@@ -795,6 +795,12 @@ fn the_memory_backend_keeps_the_contract() {
     contract(&|| Arc::new(MemoryBackend::new()));
 }
 
+#[test]
+fn the_postgres_backend_keeps_the_contract() {
+    let schemas = crate::postgres::Schemas::new("contract");
+    contract(&|| crate::postgres::open_new(&schemas));
+}
+
 // ---- The SQLite backend --------------------------------------------------------------------
 
 use crate::support::TempDir;

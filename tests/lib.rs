@@ -25,6 +25,7 @@ mod openai_server;
 mod plan;
 mod plan_bind;
 mod plan_injection;
+mod postgres;
 mod process;
 mod pypi_cli;
 mod robustness;

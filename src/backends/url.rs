@@ -1,9 +1,10 @@
 //! Backends are named by URL (ARCHITECTURE.md "Backends"): `sqlite:PATH`, `memory:`,
-//! `beads:[DIR][?bin=br&timeout=SECONDS]`, and later `postgres://…`. The default is
+//! `beads:[DIR][?bin=br&timeout=SECONDS]` and `postgres://USER@HOST:PORT/DB[?schema=NAME]`. The default is
 //! `sqlite:.wfc/state.db` in the workspace.
 
 use super::beads::{BeadsOptions, DEFAULT_TIMEOUT};
-use super::{Access, BeadsBackend, MemoryBackend, SqliteBackend};
+use super::postgres::redact;
+use super::{Access, BeadsBackend, MemoryBackend, PostgresBackend, SqliteBackend};
 use crate::runtime::TaskBackend;
 use std::path::Path;
 use std::sync::Arc;
@@ -17,8 +18,8 @@ pub fn open_backend(url: &str, workspace: &Path) -> Result<Arc<dyn TaskBackend>,
     open_backend_with(url, workspace, Access::Create)
 }
 
-/// Opens the backend `url` as `access` allows (only an SQLite store tells the accesses
-/// apart); relative paths are relative to `workspace`.
+/// Opens the backend `url` as `access` allows (SQLite and Postgres stores tell the accesses
+/// apart: only `Create` makes a new store); relative paths are relative to `workspace`.
 pub fn open_backend_with(
     url: &str,
     workspace: &Path,
@@ -42,11 +43,16 @@ pub fn open_backend_with(
             .map(|b| Arc::new(b) as Arc<dyn TaskBackend>)
             .map_err(|e| e.to_string());
     }
-    let scheme = url.split(':').next().unwrap_or(url);
-    match scheme {
-        "postgres" | "postgresql" => Err(format!("the `{scheme}` backend is not built yet; use `sqlite:PATH`, `beads:DIR` or `memory:`")),
-        _ => Err(format!("`{url}` names no backend; use `sqlite:PATH` (the default is `{DEFAULT_BACKEND}`), `beads:DIR` or `memory:`")),
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return PostgresBackend::open(url, access)
+            .map(|b| Arc::new(b) as Arc<dyn TaskBackend>)
+            .map_err(|e| e.to_string());
     }
+    Err(format!(
+        "`{}` names no backend; use `sqlite:PATH` (the default is `{DEFAULT_BACKEND}`), \
+         `postgres://USER@HOST:PORT/DB`, `beads:DIR` or `memory:`",
+        redact(url)
+    ))
 }
 
 /// The options of `beads:[DIR][?bin=PROGRAM&timeout=SECONDS]` (what follows `beads:`); an

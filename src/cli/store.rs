@@ -25,8 +25,8 @@ pub const BACKEND_ENV: &str = "WFC_BACKEND";
 /// The `--backend` option of every command that works on runs.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BackendArgs {
-    /// Where runs are stored: sqlite:PATH (relative to the current folder), beads:DIR[?bin=br|bd]
-    /// or memory:.
+    /// Where runs are stored: sqlite:PATH (relative to the current folder),
+    /// postgres://USER@HOST:PORT/DB[?schema=NAME], beads:DIR[?bin=br|bd] or memory:.
     #[arg(long, value_name = "URL", env = BACKEND_ENV, default_value = DEFAULT_BACKEND)]
     pub backend: String,
 }
@@ -35,7 +35,8 @@ pub struct BackendArgs {
 pub struct Store {
     /// The backend.
     pub backend: Arc<dyn TaskBackend>,
-    /// The store's path for `sqlite:` (as given, relative to the workspace), else its URL.
+    /// The store's path for `sqlite:` (as given, relative to the workspace), else its URL
+    /// without any password.
     pub place: String,
     /// The store's file, for `sqlite:`.
     pub file: Option<PathBuf>,
@@ -100,7 +101,7 @@ impl Store {
                 }
                 (shown, Some(path))
             }
-            None => (url.to_string(), None),
+            None => (crate::backends::postgres::redact(url), None),
         };
         let backend =
             open_backend_with(url, workspace, access).map_err(|message| output.fail(&message))?;

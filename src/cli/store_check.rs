@@ -19,7 +19,7 @@ pub fn run(args: &BackendArgs, output: &Output) -> ExitCode {
         return store::refuse(
             &format!(
                 "`wfc store check` checks SQLite stores (`sqlite:PATH`), not `{}`",
-                args.backend
+                crate::backends::postgres::redact(&args.backend)
             ),
             output,
         );

@@ -353,4 +353,13 @@ pub trait TaskBackend: Send + Sync {
 
     /// Up to `limit` events of run `run` with a sequence number above `after`, in order.
     fn read_events(&self, run: &str, after: i64, limit: usize) -> BackendResult<Vec<EventRecord>>;
+
+    /// A signal that changes when tasks may have become claimable (a run created, a task
+    /// succeeded, answered, given back or reset), so an idle engine wakes at once instead of
+    /// at its next poll; `None` (the default) when the store sends no such signal and
+    /// engines find new work by polling alone. The signal may also change for nothing: an
+    /// engine just looks again.
+    fn work_signal(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
 }

@@ -76,6 +76,17 @@ impl EngineConfig {
     }
 }
 
+/// Waits for the store's work signal to change; never, for a store that has none (or whose
+/// signal ended).
+async fn changed(
+    signal: &mut Option<tokio::sync::watch::Receiver<u64>>,
+) -> Result<(), tokio::sync::watch::error::RecvError> {
+    match signal {
+        Some(receiver) => receiver.changed().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// A name for this engine: host, process and a counter, unique enough among engines.
 pub fn worker_name() -> String {
     format!(
@@ -366,6 +377,9 @@ impl Engine {
         // When nothing happens (a gate waits, other workers hold every task), the engine looks
         // less and less often, up to once a second; any claim or finished task resets it.
         let mut idle_poll = self.config.poll;
+        // A store that signals new work (Postgres's `NOTIFY`) wakes an idle engine at once;
+        // the poll above stays as the fallback, and the only way for the others.
+        let mut signal = self.backend.work_signal();
         loop {
             if *stop.borrow() {
                 break;
@@ -450,6 +464,9 @@ impl Engine {
                 }
                 _ = tokio::time::sleep(idle_poll) => {
                     idle_poll = if claimed_any { self.config.poll } else { (idle_poll * 2).min(MAX_IDLE_POLL) };
+                }
+                Ok(()) = changed(&mut signal) => {
+                    idle_poll = self.config.poll;
                 }
                 _ = stop.changed() => {}
             }

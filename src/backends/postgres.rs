@@ -1,0 +1,905 @@
+//! The Postgres backend (`postgres://USER@HOST:PORT/DB?schema=NAME`): one database that
+//! engines on many machines share.
+//!
+//! Every method that changes state is one transaction at `READ COMMITTED` that locks what
+//! it decides on before reading it: a transition locks its run's row (`FOR KEY SHARE`, so
+//! transitions of one run do not wait for each other) and then its task's row (`FOR
+//! UPDATE`), so two workers never both read a task as free; what changes a whole run
+//! (settling, cancelling, resetting, replanning, deleting) locks the run's row `FOR UPDATE`
+//! first, so it waits for the transitions in flight and they wait for it. Looking for ready
+//! tasks skips the rows other transactions hold (`FOR UPDATE SKIP LOCKED`), so many workers
+//! looking at once do not queue behind each other's claims. Reads run in one `REPEATABLE
+//! READ` snapshot. The behaviour matches [`MemoryBackend`](super::MemoryBackend), the
+//! reference, on every point.
+//!
+//! A transaction that made a task claimable (a run's tasks created, a task succeeded,
+//! answered, given back or reset, a run planned again) sends `NOTIFY wfc_ready` on commit,
+//! and idle engines wake on it ([`TaskBackend::work_signal`]).
+
+mod address;
+mod link;
+mod schema;
+
+pub use address::{redact, Address, DEFAULT_SCHEMA};
+pub use schema::SCHEMA_VERSION;
+
+use super::Access;
+use crate::plan::{Plan, TaskSpec};
+use crate::runtime::lifecycle::{self, TaskFacts, TaskReset};
+use crate::runtime::*;
+use link::{args, Link, Retry, Session};
+use tokio_postgres::Row;
+
+/// A backend that keeps runs, tasks and events in a PostgreSQL database.
+pub struct PostgresBackend {
+    link: Link,
+}
+
+impl std::fmt::Debug for PostgresBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresBackend")
+            .field("url", &self.link.shown())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a step inside a transaction stopped: a backend answer (not found, conflict) or a
+/// Postgres failure, which becomes a `Storage` error naming the URL.
+pub(crate) enum Stop {
+    Backend(BackendError),
+    Sql(tokio_postgres::Error),
+}
+
+impl From<tokio_postgres::Error> for Stop {
+    fn from(error: tokio_postgres::Error) -> Self {
+        Stop::Sql(error)
+    }
+}
+
+impl From<BackendError> for Stop {
+    fn from(error: BackendError) -> Self {
+        Stop::Backend(error)
+    }
+}
+
+impl Retry for Stop {
+    fn retry(&self) -> bool {
+        matches!(self, Stop::Sql(error) if error.retry())
+    }
+}
+
+type Step<T> = Result<T, Stop>;
+
+/// How a transaction that only reads begins: one snapshot for all its statements.
+const READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+/// How a transaction that writes begins.
+const WRITE: &str = "BEGIN";
+
+impl PostgresBackend {
+    /// Connects to the store `url` names and checks its schema version, creating its tables
+    /// if `access` is [`Access::Create`] and the schema has none. Every failure is an error
+    /// naming the URL without its password, with a hint; a missing store that `access` may
+    /// not create is `NotFound`.
+    pub fn open(url: &str, access: Access) -> BackendResult<PostgresBackend> {
+        let address = Address::parse(url)
+            .map_err(|message| BackendError::storage(message, "correct the URL"))?;
+        let link = Link::open(address)?;
+        schema::prepare(&link, access)?;
+        Ok(PostgresBackend { link })
+    }
+
+    /// Runs `body` in one transaction begun by `begin`; `what` names the operation for an
+    /// error message.
+    fn transaction<T>(
+        &self,
+        begin: &'static str,
+        what: impl FnOnce() -> String,
+        body: impl FnMut(&mut Session<'_>) -> Step<T>,
+    ) -> BackendResult<T> {
+        self.link
+            .transaction(begin, body)
+            .map_err(|stop| fail(self.link.shown(), stop, what))
+    }
+}
+
+/// Turns a stopped step into the error the caller sees.
+fn fail(shown: &str, stop: Stop, what: impl FnOnce() -> String) -> BackendError {
+    match stop {
+        Stop::Backend(error) => error,
+        Stop::Sql(error) => storage_error(shown, &what(), &error),
+    }
+}
+
+/// A `Storage` error for a Postgres failure while doing `what` with the store `shown`.
+fn storage_error(shown: &str, what: &str, error: &tokio_postgres::Error) -> BackendError {
+    use tokio_postgres::error::SqlState;
+    let detail = match error.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => error.to_string(),
+    };
+    let message = format!("PostgreSQL store `{shown}`: could not {what}: {detail}");
+    let hint = match error.code() {
+        Some(code) if *code == SqlState::INSUFFICIENT_PRIVILEGE => {
+            "this user lacks the rights it needs on the database or the schema: grant them, \
+             or use another user or `?schema=NAME`"
+                .to_string()
+        }
+        Some(code) if *code == SqlState::UNDEFINED_TABLE || *code == SqlState::UNDEFINED_COLUMN => {
+            "the store's tables are not the ones wfc made: name another schema with \
+             `?schema=NAME`, or use the wfc that made this store"
+                .to_string()
+        }
+        _ if link::is_lost(error) => format!(
+            "the server could not be reached for {} seconds: check that it is running and \
+             reachable, then try again",
+            link::RECONNECT_WINDOW.as_secs()
+        ),
+        _ => "this may be a bug in wfc: please report it with this message".to_string(),
+    };
+    BackendError::storage(message, hint)
+}
+
+/// The error for a value in the store that wfc never writes.
+fn damaged(what: String) -> Stop {
+    Stop::Backend(BackendError::storage(
+        what,
+        "the store was changed by another program or another version of wfc: use the wfc \
+         that made it, or name another schema with `?schema=NAME`",
+    ))
+}
+
+/// The error for a run that does not exist.
+fn no_run(run: &str) -> Stop {
+    Stop::Backend(BackendError::not_found(format!("there is no run `{run}`")))
+}
+
+/// Locks run `run`'s row as `sql` says and returns its state, or `NotFound`.
+fn lock_run(session: &mut Session<'_>, sql: &'static str, run: &str) -> Step<RunState> {
+    let row = session
+        .query_opt(sql, args![run.to_string()])?
+        .ok_or_else(|| no_run(run))?;
+    run_state_of(&row, 0)
+}
+
+const LOCK_RUN: &str = "SELECT state FROM runs WHERE id = $1 FOR UPDATE";
+const SHARE_RUN: &str = "SELECT state, plan_generation FROM runs WHERE id = $1 FOR KEY SHARE";
+const RUN_STATE: &str = "SELECT state FROM runs WHERE id = $1";
+
+/// Fails with `NotFound` unless run `run` exists.
+fn require_run(session: &mut Session<'_>, run: &str) -> Step<()> {
+    lock_run(session, RUN_STATE, run).map(|_| ())
+}
+
+/// The `NotFound` error for a task that is not there: its run is missing, or the task is.
+fn missing(session: &mut Session<'_>, run: &str, task: &str) -> Stop {
+    match require_run(session, run) {
+        Ok(()) => Stop::Backend(BackendError::not_found(format!(
+            "run `{run}` has no task `{task}`"
+        ))),
+        Err(stop) => stop,
+    }
+}
+
+fn run_state_of(row: &Row, index: usize) -> Step<RunState> {
+    let name: String = row.try_get(index)?;
+    RunState::parse(&name).ok_or_else(|| damaged(format!("`{name}` is not a run state")))
+}
+
+fn task_state_of(row: &Row, index: usize) -> Step<TaskState> {
+    let name: String = row.try_get(index)?;
+    TaskState::parse(&name).ok_or_else(|| damaged(format!("`{name}` is not a task state")))
+}
+
+fn u32_of(row: &Row, index: usize) -> Step<u32> {
+    let value: i64 = row.try_get(index)?;
+    u32::try_from(value).map_err(|_| damaged(format!("{value} is out of range for a count")))
+}
+
+fn count_of(row: &Row, index: usize) -> Step<usize> {
+    let value: i64 = row.try_get(index)?;
+    usize::try_from(value).map_err(|_| damaged(format!("{value} is out of range for a count")))
+}
+
+fn to_json(value: &impl serde::Serialize) -> Step<String> {
+    serde_json::to_string(value).map_err(|error| damaged(format!("cannot write JSON: {error}")))
+}
+
+/// A count or index as the store keeps it.
+fn int(value: usize) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// The columns [`task_record`] reads, in its order.
+macro_rules! task_columns {
+    () => {
+        "run, id, state, attempts, max_attempts, worker, lease_until, started_at, finished_at, \
+         result, last_error, output"
+    };
+}
+
+/// A pending task `t` is ready when no dependency of it is missing or unfinished.
+macro_rules! deps_done {
+    ($run:literal, $task:literal) => {
+        concat!(
+            "NOT EXISTS (SELECT 1 FROM deps d LEFT JOIN tasks p ON p.run = d.run AND p.id = d.parent \
+             WHERE d.run = ",
+            $run,
+            " AND d.child = ",
+            $task,
+            " AND (p.state IS NULL OR p.state NOT IN ('succeeded', 'approved')))"
+        )
+    };
+}
+
+fn task_record(row: &Row) -> Step<TaskRecord> {
+    Ok(TaskRecord {
+        key: TaskKey::new(row.try_get::<_, String>(0)?, row.try_get::<_, String>(1)?),
+        state: task_state_of(row, 2)?,
+        attempts: u32_of(row, 3)?,
+        max_attempts: u32_of(row, 4)?,
+        worker: row.try_get(5)?,
+        lease_until: row.try_get(6)?,
+        started_at: row.try_get(7)?,
+        finished_at: row.try_get(8)?,
+        result: row.try_get(9)?,
+        last_error: row.try_get(10)?,
+        output: row.try_get(11)?,
+    })
+}
+
+/// Task `key` locked for a change, with the facts a transition needs: its run's state (the
+/// run's row locked `FOR KEY SHARE` first, the order every transaction locks in), whether it
+/// is a gate, whether its dependencies are done (looked at only for a pending task) and its
+/// plan's generation.
+fn read_for_change(session: &mut Session<'_>, key: &TaskKey) -> Step<(TaskRecord, TaskFacts)> {
+    let run = session
+        .query_opt(SHARE_RUN, args![key.run.clone()])?
+        .ok_or_else(|| no_run(&key.run))?;
+    let run_state = run_state_of(&run, 0)?;
+    let plan_generation = u32_of(&run, 1)?;
+    let Some(row) = session.query_opt(
+        concat!(
+            "SELECT ",
+            task_columns!(),
+            ", is_gate FROM tasks WHERE run = $1 AND id = $2 FOR UPDATE"
+        ),
+        args![key.run.clone(), key.task.clone()],
+    )?
+    else {
+        return Err(missing(session, &key.run, &key.task));
+    };
+    let task = task_record(&row)?;
+    let is_gate: bool = row.try_get(12)?;
+    let deps_done = task.state == TaskState::Pending
+        && session
+            .query_opt(DEPS_DONE, args![key.run.clone(), key.task.clone()])?
+            .map(|row| row.try_get::<_, bool>(0))
+            .transpose()?
+            .unwrap_or(false);
+    let facts = TaskFacts {
+        run_state,
+        is_gate,
+        deps_done,
+        plan_generation,
+    };
+    Ok((task, facts))
+}
+
+/// Whether every dependency of task `$2` of run `$1` is done.
+const DEPS_DONE: &str = concat!("SELECT ", deps_done!("$1", "$2"));
+
+/// Writes back everything a transition may change in `task`'s row.
+fn write_task(session: &mut Session<'_>, task: &TaskRecord) -> Step<()> {
+    session.execute(
+        "UPDATE tasks SET state = $3, attempts = $4, max_attempts = $5, worker = $6, \
+         lease_until = $7, started_at = $8, finished_at = $9, result = $10, last_error = $11, \
+         output = $12 WHERE run = $1 AND id = $2",
+        args![
+            task.key.run.clone(),
+            task.key.task.clone(),
+            task.state.as_str().to_string(),
+            i64::from(task.attempts),
+            i64::from(task.max_attempts),
+            task.worker.clone(),
+            task.lease_until,
+            task.started_at,
+            task.finished_at,
+            task.result.clone(),
+            task.last_error.clone(),
+            task.output.clone()
+        ],
+    )?;
+    Ok(())
+}
+
+/// Appends `events` to run `run`'s log, after its last one, and returns the first one's
+/// sequence number (or `NotFound`). Counting up the run's `last_event` locks its row for the
+/// rest of the transaction, so appends to one run take turns and never share a number.
+fn insert_events(session: &mut Session<'_>, run: &str, events: &[NewEvent]) -> Step<i64> {
+    let count = int(events.len());
+    let last: i64 = session
+        .query_opt(
+            "UPDATE runs SET last_event = last_event + $2 WHERE id = $1 RETURNING last_event",
+            args![run.to_string(), count],
+        )?
+        .ok_or_else(|| no_run(run))?
+        .try_get(0)?;
+    let first = last - count + 1;
+    for (seq, event) in (first..).zip(events) {
+        session.execute(
+            "INSERT INTO events (run, seq, at, kind, task, data) VALUES ($1, $2, $3, $4, $5, $6)",
+            args![
+                run.to_string(),
+                seq,
+                event.at,
+                event.kind.clone(),
+                event.task.clone(),
+                to_json(&event.data)?
+            ],
+        )?;
+    }
+    Ok(first)
+}
+
+/// Tells idle engines, on commit, that tasks of run `run` may have become claimable.
+fn notify_ready(session: &mut Session<'_>, run: &str) -> Step<()> {
+    session.query("SELECT pg_notify('wfc_ready', $1)", args![run.to_string()])?;
+    Ok(())
+}
+
+/// The task `key`, or `NotFound`; `lock`: lock its row for a change.
+fn read_task(session: &mut Session<'_>, key: &TaskKey, lock: bool) -> Step<TaskRecord> {
+    let sql = if lock {
+        concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM tasks WHERE run = $1 AND id = $2 FOR UPDATE"
+        )
+    } else {
+        concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM tasks WHERE run = $1 AND id = $2"
+        )
+    };
+    match session.query_opt(sql, args![key.run.clone(), key.task.clone()])? {
+        Some(row) => task_record(&row),
+        None => Err(missing(session, &key.run, &key.task)),
+    }
+}
+
+/// Every task of run `run`, in plan order.
+fn tasks_of(session: &mut Session<'_>, run: &str) -> Step<Vec<TaskRecord>> {
+    require_run(session, run)?;
+    session
+        .query(
+            concat!(
+                "SELECT ",
+                task_columns!(),
+                " FROM tasks WHERE run = $1 ORDER BY position, id"
+            ),
+            args![run.to_string()],
+        )?
+        .iter()
+        .map(task_record)
+        .collect()
+}
+
+/// Run `id` as [`TaskBackend::get_run`] gives it.
+fn run_record(session: &mut Session<'_>, shown: &str, id: &str) -> Step<RunRecord> {
+    let row = session
+        .query_opt(
+            "SELECT state, created_at, finished_at, plan, workspace, host, plan_generation \
+             FROM runs WHERE id = $1",
+            args![id.to_string()],
+        )?
+        .ok_or_else(|| no_run(id))?;
+    let plan: String = row.try_get(3)?;
+    let plan: Plan = serde_json::from_str(&plan).map_err(|error| {
+        damaged(format!(
+            "the plan snapshot of run `{id}` in the PostgreSQL store `{shown}` does not parse: \
+             {error}"
+        ))
+    })?;
+    let workspace: Option<String> = row.try_get(4)?;
+    let host: Option<String> = row.try_get(5)?;
+    Ok(RunRecord {
+        id: id.to_string(),
+        state: run_state_of(&row, 0)?,
+        created_at: row.try_get(1)?,
+        finished_at: row.try_get(2)?,
+        plan,
+        place: workspace
+            .zip(host)
+            .map(|(workspace, host)| RunPlace { workspace, host }),
+        plan_generation: u32_of(&row, 6)?,
+    })
+}
+
+/// Inserts one pending task; a task of the same id is a `Conflict`.
+fn insert_task(session: &mut Session<'_>, run: &str, spec: &TaskSpec, position: usize) -> Step<()> {
+    let inserted = session.execute(
+        "INSERT INTO tasks (run, id, position, priority, is_gate, state, attempts, max_attempts) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6) ON CONFLICT (run, id) DO NOTHING",
+        args![
+            run.to_string(),
+            spec.id.clone(),
+            int(position),
+            i32::from(spec.priority),
+            spec.action.waits_for_person(),
+            i64::from(spec.retry.saturating_add(1))
+        ],
+    )?;
+    if inserted == 0 {
+        return Err(Stop::Backend(BackendError::conflict(format!(
+            "run `{run}` has a task `{}` already",
+            spec.id
+        ))));
+    }
+    Ok(())
+}
+
+fn insert_dep(session: &mut Session<'_>, run: &str, child: &str, parent: &str) -> Step<()> {
+    session.execute(
+        "INSERT INTO deps (run, child, parent) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        args![run.to_string(), child.to_string(), parent.to_string()],
+    )?;
+    Ok(())
+}
+
+fn task_exists(session: &mut Session<'_>, run: &str, task: &str) -> Step<bool> {
+    Ok(session
+        .query_opt(
+            "SELECT 1 FROM tasks WHERE run = $1 AND id = $2",
+            args![run.to_string(), task.to_string()],
+        )?
+        .is_some())
+}
+
+/// The claimable tasks of running runs, best first: pending tasks whose dependencies are all
+/// done and claimed or running tasks whose lease ended before `$2`, skipping the rows another
+/// transaction holds (a claim in flight). `$3` is the limit; `$filter` picks the runs.
+macro_rules! ready_query {
+    ($filter:literal) => {
+        concat!(
+            "SELECT t.run, t.id FROM runs r JOIN tasks t ON t.run = r.id \
+             WHERE r.state = 'running' ",
+            $filter,
+            " AND ((t.state = 'pending' AND ",
+            deps_done!("t.run", "t.id"),
+            ") OR (t.state IN ('claimed', 'running') AND t.lease_until < $2)) \
+             ORDER BY t.priority, r.created_at, t.position, t.run, t.id LIMIT $3 \
+             FOR UPDATE OF t SKIP LOCKED"
+        )
+    };
+}
+
+const READY_IN_RUN: &str = ready_query!("AND r.id = $1");
+const READY_ANYWHERE: &str = ready_query!("AND $1::text IS NULL");
+
+/// Whether a task of run `$1` is claimed, running or waiting; whether a pending one has every
+/// dependency done; whether one has not succeeded: one statement, so one snapshot.
+const PROGRESS: &str = concat!(
+    "SELECT EXISTS (SELECT 1 FROM tasks WHERE run = $1 \
+        AND state IN ('claimed', 'running', 'waiting')), \
+     EXISTS (SELECT 1 FROM tasks t WHERE t.run = $1 AND t.state = 'pending' AND ",
+    deps_done!("t.run", "t.id"),
+    "), EXISTS (SELECT 1 FROM tasks WHERE run = $1 AND state NOT IN ('succeeded', 'approved'))"
+);
+
+impl TaskBackend for PostgresBackend {
+    fn create_run(
+        &self,
+        id: &str,
+        plan: &Plan,
+        place: Option<&RunPlace>,
+        now: Millis,
+    ) -> BackendResult<()> {
+        self.transaction(
+            WRITE,
+            || format!("create run `{id}`"),
+            |session| {
+                let inserted = session.execute(
+                    "INSERT INTO runs (id, state, created_at, workflow, source, plan, workspace, \
+                     host) VALUES ($1, 'running', $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (id) DO NOTHING",
+                    args![
+                        id.to_string(),
+                        now,
+                        plan.workflow.clone(),
+                        plan.source.clone(),
+                        to_json(plan)?,
+                        place.map(|p| p.workspace.clone()),
+                        place.map(|p| p.host.clone())
+                    ],
+                )?;
+                if inserted == 0 {
+                    return Err(Stop::Backend(BackendError::conflict(format!(
+                        "a run `{id}` exists already"
+                    ))));
+                }
+                Ok(())
+            },
+        )
+    }
+
+    fn create_task(&self, run: &str, spec: &TaskSpec, position: usize) -> BackendResult<()> {
+        self.transaction(
+            WRITE,
+            || format!("create task `{run}/{}`", spec.id),
+            |session| {
+                require_run(session, run)?;
+                insert_task(session, run, spec, position)?;
+                notify_ready(session, run)
+            },
+        )
+    }
+
+    fn add_dependency(&self, run: &str, child: &str, parent: &str) -> BackendResult<()> {
+        self.transaction(
+            WRITE,
+            || format!("record that `{run}/{child}` waits for `{parent}`"),
+            |session| {
+                require_run(session, run)?;
+                for task in [parent, child] {
+                    if !task_exists(session, run, task)? {
+                        return Err(missing(session, run, task));
+                    }
+                }
+                insert_dep(session, run, child, parent)
+            },
+        )
+    }
+
+    /// Adds every task and dependency of the plan in one transaction: all of them, or none
+    /// if one fails.
+    fn create_tasks(&self, run: &str, plan: &Plan) -> BackendResult<()> {
+        self.transaction(
+            WRITE,
+            || format!("create the tasks of run `{run}`"),
+            |session| {
+                require_run(session, run)?;
+                for (position, spec) in plan.tasks.iter().enumerate() {
+                    insert_task(session, run, spec, position)?;
+                }
+                for task in &plan.tasks {
+                    for dep in &task.deps {
+                        if !plan.tasks.iter().any(|t| &t.id == dep)
+                            && !task_exists(session, run, dep)?
+                        {
+                            return Err(missing(session, run, dep));
+                        }
+                        insert_dep(session, run, &task.id, dep)?;
+                    }
+                }
+                notify_ready(session, run)
+            },
+        )
+    }
+
+    fn get_run(&self, id: &str) -> BackendResult<RunRecord> {
+        let shown = self.link.shown();
+        self.transaction(
+            READ,
+            || format!("read run `{id}`"),
+            |session| run_record(session, shown, id),
+        )
+    }
+
+    fn run_state(&self, id: &str) -> BackendResult<RunState> {
+        self.transaction(
+            READ,
+            || format!("read the state of run `{id}`"),
+            |session| lock_run(session, RUN_STATE, id),
+        )
+    }
+
+    fn list_runs(&self) -> BackendResult<Vec<RunSummary>> {
+        self.transaction(
+            READ,
+            || "list the runs".to_string(),
+            |session| {
+                session
+                    .query(
+                        "SELECT r.id, r.workflow, r.source, r.state, r.created_at, r.finished_at, \
+                         (SELECT count(*) FROM tasks t WHERE t.run = r.id), \
+                         (SELECT count(*) FROM tasks t WHERE t.run = r.id \
+                            AND t.state IN ('succeeded', 'approved')) \
+                         FROM runs r ORDER BY r.created_at DESC, r.id DESC",
+                        Vec::new(),
+                    )?
+                    .iter()
+                    .map(|row| {
+                        Ok(RunSummary {
+                            id: row.try_get(0)?,
+                            workflow: row.try_get(1)?,
+                            source: row.try_get(2)?,
+                            state: run_state_of(row, 3)?,
+                            created_at: row.try_get(4)?,
+                            finished_at: row.try_get(5)?,
+                            tasks: count_of(row, 6)?,
+                            succeeded: count_of(row, 7)?,
+                        })
+                    })
+                    .collect()
+            },
+        )
+    }
+
+    fn get_task(&self, key: &TaskKey) -> BackendResult<TaskRecord> {
+        self.transaction(
+            READ,
+            || format!("read task `{key}`"),
+            |session| read_task(session, key, false),
+        )
+    }
+
+    fn list_tasks(&self, run: &str) -> BackendResult<Vec<TaskRecord>> {
+        self.transaction(
+            READ,
+            || format!("list the tasks of run `{run}`"),
+            |session| tasks_of(session, run),
+        )
+    }
+
+    fn find_ready_tasks(
+        &self,
+        run: Option<&str>,
+        now: Millis,
+        limit: usize,
+    ) -> BackendResult<Vec<TaskKey>> {
+        self.transaction(
+            WRITE,
+            || match run {
+                Some(run) => format!("find the ready tasks of run `{run}`"),
+                None => "find the ready tasks".to_string(),
+            },
+            |session| {
+                let sql = if run.is_some() {
+                    READY_IN_RUN
+                } else {
+                    READY_ANYWHERE
+                };
+                session
+                    .query(sql, args![run.map(str::to_string), now, int(limit)])?
+                    .iter()
+                    .map(|row| {
+                        Ok(TaskKey::new(
+                            row.try_get::<_, String>(0)?,
+                            row.try_get::<_, String>(1)?,
+                        ))
+                    })
+                    .collect()
+            },
+        )
+    }
+
+    fn update_task(
+        &self,
+        key: &TaskKey,
+        doing: &str,
+        events: &[NewEvent],
+        change: &mut TaskChange<'_>,
+    ) -> BackendResult<()> {
+        self.transaction(
+            WRITE,
+            || format!("{doing} task `{key}`"),
+            |session| {
+                let (mut task, facts) = read_for_change(session, key)?;
+                let before = task.state;
+                if change(&mut task, &facts)? {
+                    write_task(session, &task)?;
+                    if !events.is_empty() {
+                        insert_events(session, &key.run, events)?;
+                    }
+                    let settles = !matches!(task.state, TaskState::Claimed | TaskState::Running);
+                    if task.state != before && settles {
+                        notify_ready(session, &key.run)?;
+                    }
+                }
+                Ok(())
+            },
+        )
+    }
+
+    fn settle_run(&self, run: &str, now: Millis) -> BackendResult<RunState> {
+        self.transaction(
+            WRITE,
+            || format!("settle run `{run}`"),
+            |session| {
+                let state = lock_run(session, LOCK_RUN, run)?;
+                if state != RunState::Running {
+                    return Ok(state);
+                }
+                let row = session
+                    .query_opt(PROGRESS, args![run.to_string()])?
+                    .ok_or_else(|| no_run(run))?;
+                let progress = lifecycle::RunProgress {
+                    any_active: row.try_get(0)?,
+                    any_ready: row.try_get(1)?,
+                    all_succeeded: !row.try_get::<_, bool>(2)?,
+                };
+                let Some(settled) = lifecycle::settled_state(progress) else {
+                    return Ok(RunState::Running);
+                };
+                session.execute(
+                    "UPDATE runs SET state = $2, finished_at = $3 WHERE id = $1",
+                    args![run.to_string(), settled.as_str().to_string(), now],
+                )?;
+                notify_ready(session, run)?;
+                Ok(settled)
+            },
+        )
+    }
+
+    fn reset_tasks(&self, run: &str, resets: &[TaskReset], _now: Millis) -> BackendResult<()> {
+        self.transaction(
+            WRITE,
+            || format!("reset tasks of run `{run}`"),
+            |session| {
+                lock_run(session, LOCK_RUN, run)?;
+                // A missing task ends the transaction before its commit: all or nothing.
+                for reset in resets {
+                    let mut task = read_task(session, &TaskKey::new(run, reset.id.clone()), true)?;
+                    lifecycle::reset(&mut task, reset);
+                    write_task(session, &task)?;
+                }
+                session.execute(
+                    "UPDATE runs SET state = 'running', finished_at = NULL WHERE id = $1",
+                    args![run.to_string()],
+                )?;
+                notify_ready(session, run)
+            },
+        )
+    }
+
+    fn replan_run(
+        &self,
+        run: &str,
+        plan: &Plan,
+        decide: &mut ReplanDecision<'_>,
+    ) -> BackendResult<()> {
+        let shown = self.link.shown();
+        self.transaction(
+            WRITE,
+            || format!("plan run `{run}` again"),
+            |session| {
+                lock_run(session, LOCK_RUN, run)?;
+                let record = run_record(session, shown, run)?;
+                let tasks = tasks_of(session, run)?;
+                let records = decide(&record, &tasks)?;
+                lifecycle::records_fit(plan, &records)?;
+                // The run's tasks are written afresh from the new plan: every row, in its new
+                // position, with its dependencies; what the plan dropped is gone.
+                session.execute("DELETE FROM tasks WHERE run = $1", args![run.to_string()])?;
+                for (position, (spec, task)) in plan.tasks.iter().zip(&records).enumerate() {
+                    insert_task(session, run, spec, position)?;
+                    write_task(session, task)?;
+                }
+                for spec in &plan.tasks {
+                    for dep in &spec.deps {
+                        insert_dep(session, run, &spec.id, dep)?;
+                    }
+                }
+                session.execute(
+                    "UPDATE runs SET state = 'running', finished_at = NULL, workflow = $2, \
+                     source = $3, plan = $4, plan_generation = plan_generation + 1 WHERE id = $1",
+                    args![
+                        run.to_string(),
+                        plan.workflow.clone(),
+                        plan.source.clone(),
+                        to_json(plan)?
+                    ],
+                )?;
+                notify_ready(session, run)
+            },
+        )
+    }
+
+    fn finish_run(&self, run: &str, state: RunState, now: Millis) -> BackendResult<()> {
+        self.transaction(
+            WRITE,
+            || format!("end run `{run}` as {state}"),
+            |session| {
+                lock_run(session, LOCK_RUN, run)?;
+                let finished_at = (state != RunState::Running).then_some(now);
+                session.execute(
+                    "UPDATE runs SET state = $2, finished_at = $3 WHERE id = $1",
+                    args![run.to_string(), state.as_str().to_string(), finished_at],
+                )?;
+                if state == RunState::Cancelled {
+                    let open = session.query(
+                        concat!(
+                            "SELECT ",
+                            task_columns!(),
+                            " FROM tasks WHERE run = $1 ",
+                            "AND state IN ('pending', 'claimed', 'running', 'waiting') FOR UPDATE"
+                        ),
+                        args![run.to_string()],
+                    )?;
+                    for row in &open {
+                        let mut task = task_record(row)?;
+                        if lifecycle::cancel(&mut task, now) {
+                            write_task(session, &task)?;
+                        }
+                    }
+                }
+                notify_ready(session, run)
+            },
+        )
+    }
+
+    fn delete_run(&self, run: &str) -> BackendResult<()> {
+        self.transaction(
+            WRITE,
+            || format!("delete run `{run}`"),
+            |session| {
+                if lock_run(session, LOCK_RUN, run)? == RunState::Running {
+                    return Err(Stop::Backend(BackendError::conflict(format!(
+                        "run `{run}` is still running; only a run that ended can be deleted"
+                    ))));
+                }
+                // Tasks, dependencies and events go with the run by `ON DELETE CASCADE`.
+                session.execute("DELETE FROM runs WHERE id = $1", args![run.to_string()])?;
+                Ok(())
+            },
+        )
+    }
+
+    fn append_event(&self, run: &str, event: &NewEvent) -> BackendResult<i64> {
+        self.transaction(
+            WRITE,
+            || format!("append an event to run `{run}`"),
+            |session| insert_events(session, run, std::slice::from_ref(event)),
+        )
+    }
+
+    fn append_events(&self, run: &str, events: &[NewEvent]) -> BackendResult<()> {
+        self.transaction(
+            WRITE,
+            || format!("append events to run `{run}`"),
+            |session| {
+                require_run(session, run)?;
+                if !events.is_empty() {
+                    insert_events(session, run, events)?;
+                }
+                Ok(())
+            },
+        )
+    }
+
+    fn read_events(&self, run: &str, after: i64, limit: usize) -> BackendResult<Vec<EventRecord>> {
+        self.transaction(
+            READ,
+            || format!("read the events of run `{run}`"),
+            |session| {
+                require_run(session, run)?;
+                session
+                    .query(
+                        "SELECT seq, at, kind, task, data FROM events \
+                         WHERE run = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                        args![run.to_string(), after, int(limit)],
+                    )?
+                    .iter()
+                    .map(|row| {
+                        let data: String = row.try_get(4)?;
+                        Ok(EventRecord {
+                            seq: row.try_get(0)?,
+                            at: row.try_get(1)?,
+                            kind: row.try_get(2)?,
+                            task: row.try_get(3)?,
+                            data: serde_json::from_str(&data).map_err(|error| {
+                                damaged(format!("an event of run `{run}` is bad JSON: {error}"))
+                            })?,
+                        })
+                    })
+                    .collect()
+            },
+        )
+    }
+
+    fn work_signal(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(self.link.ready_signal())
+    }
+}

@@ -1,0 +1,473 @@
+//! The Postgres backend against the real server CI runs (`WFC_TEST_POSTGRES_URL`, set by
+//! `.ci/run`): whole runs through the `wfc` binary, claims across processes, and the errors
+//! for a wrong URL, a refused password, a database without rights and a newer schema. Each
+//! test works in schemas of its own, dropped after.
+
+use crate::support::{run_id, wfc, Run, TempDir};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use wfc::backends::{Access, PostgresBackend};
+use wfc::runtime::TaskBackend;
+
+/// The variable that names the test server.
+const URL_VAR: &str = "WFC_TEST_POSTGRES_URL";
+
+/// The test server's URL; a test that needs it fails without it, saying so.
+pub fn server_url() -> String {
+    match std::env::var(URL_VAR) {
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!(
+            "set {URL_VAR} to a PostgreSQL server the tests may create schemas in, e.g. \
+             `postgres://postgres@127.0.0.1:5432/test` (`.ci/run` sets it)"
+        ),
+    }
+}
+
+/// Runs `sql` on the test server as its administrator.
+pub fn admin(sql: &str) {
+    admin_on(&server_url(), sql);
+}
+
+fn admin_on(url: &str, sql: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime
+        .block_on(async {
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+            tokio::spawn(connection);
+            client.batch_execute(sql).await
+        })
+        .unwrap_or_else(|error| panic!("`{sql}` on the test server: {error:?}"));
+}
+
+/// Fresh schemas on the test server, each dropped (with everything in it) when this is.
+pub struct Schemas {
+    prefix: String,
+    made: AtomicUsize,
+}
+
+impl Schemas {
+    /// Schemas named after `name` and this process.
+    pub fn new(name: &str) -> Schemas {
+        Schemas {
+            prefix: format!("wfc_test_{name}_{}", std::process::id()),
+            made: AtomicUsize::new(0),
+        }
+    }
+
+    /// The URL of a new, empty schema.
+    pub fn url(&self) -> String {
+        let n = self.made.fetch_add(1, Ordering::SeqCst);
+        with_schema(&server_url(), &format!("{}_{n}", self.prefix))
+    }
+}
+
+impl Drop for Schemas {
+    fn drop(&mut self) {
+        let made = self.made.load(Ordering::SeqCst);
+        if made == 0 || std::env::var(URL_VAR).is_err() {
+            return;
+        }
+        let drops: String = (0..made)
+            .map(|n| format!("DROP SCHEMA IF EXISTS {}_{n} CASCADE;", self.prefix))
+            .collect();
+        admin(&drops);
+    }
+}
+
+/// `url` with `?schema=NAME` added.
+pub fn with_schema(url: &str, schema: &str) -> String {
+    let joiner = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{joiner}schema={schema}")
+}
+
+/// A new store in a schema of `schemas`.
+pub fn open_new(schemas: &Schemas) -> Arc<dyn TaskBackend> {
+    Arc::new(PostgresBackend::open(&schemas.url(), Access::Create).expect("a Postgres store"))
+}
+
+const SMALL: &str = r#"workflow small {
+  task a { run = "echo A" }
+  task b after a { run = "echo B" }
+  task c after a { run = "echo C" }
+}
+"#;
+
+/// Runs the `wfc` binary in `dir` with `env` set, as [`wfc`] does otherwise.
+fn wfc_env(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
+        .args(args)
+        .current_dir(dir)
+        .env("TZ", "UTC")
+        .env_remove("WFC_BACKEND")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("wfc runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn all(run: &Run) -> String {
+    format!("exit {}\n{}{}", run.code, run.stdout, run.stderr)
+}
+
+#[test]
+fn a_workflow_runs_on_postgres_and_the_views_read_it() {
+    let schemas = Schemas::new("run");
+    let url = schemas.url();
+    let dir = TempDir::new("wfc-pg-run");
+    dir.write("small.wf", SMALL);
+    let run = wfc(dir.path(), &["run", "small.wf", "--backend", &url]);
+    assert_eq!(run.code, 0, "{}", all(&run));
+    let id = run_id(&run.stdout);
+    let status = wfc(dir.path(), &["status", &id, "--backend", &url, "--json"]);
+    assert_eq!(status.code, 0, "{}", all(&status));
+    for task in ["\"a\"", "\"b\"", "\"c\""] {
+        assert!(status.stdout.contains(task), "{}", status.stdout);
+    }
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).expect("status JSON");
+    let states: Vec<&str> = status["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|task| task["state"].as_str())
+        .collect();
+    assert_eq!(states, ["succeeded"; 3], "{status}");
+    let runs = wfc(dir.path(), &["runs", "--backend", &url]);
+    assert!(
+        runs.code == 0 && runs.stdout.contains(&id),
+        "{}",
+        all(&runs)
+    );
+    // WFC_BACKEND names the store as well as --backend does.
+    let runs = wfc_env(dir.path(), &["runs"], &[("WFC_BACKEND", &url)]);
+    assert!(
+        runs.code == 0 && runs.stdout.contains(&id),
+        "{}",
+        all(&runs)
+    );
+}
+
+/// The URL of the test server with `user:password@` in place of its user part.
+fn with_login(url: &str, login: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL with a scheme");
+    let rest = rest.split_once('@').map_or(rest, |(_, host)| host);
+    format!("{scheme}://{login}@{rest}")
+}
+
+/// Checks that opening `url` fails as a person sees it: exit 2, the URL named without its
+/// password, `expected` in the message, and the password nowhere.
+fn refused(url: &str, expected: &str) -> String {
+    let dir = TempDir::new("wfc-pg-refused");
+    let runs = wfc(dir.path(), &["runs", "--backend", url]);
+    let shown = wfc::backends::postgres::redact(url);
+    assert_eq!(runs.code, 2, "{}", all(&runs));
+    assert!(
+        runs.stderr.contains(&shown),
+        "the URL is named: {}",
+        all(&runs)
+    );
+    assert!(runs.stderr.contains(expected), "{expected}: {}", all(&runs));
+    assert!(
+        !all(&runs).contains("sekrit"),
+        "the password shows: {}",
+        all(&runs)
+    );
+    assert!(!all(&runs).contains("panicked"), "{}", all(&runs));
+    runs.stderr
+}
+
+#[test]
+fn a_wrong_port_is_a_clear_error_without_the_password() {
+    let url = with_login(&server_url(), "postgres:sekrit");
+    let url = url.replacen(":5432/", ":1/", 1);
+    assert!(
+        url.contains(":1/"),
+        "the test server listens on 5432: {url}"
+    );
+    refused(&url, "check the host and port");
+}
+
+#[test]
+fn a_bad_url_is_a_clear_error_without_the_password() {
+    refused(
+        "postgres://u:sekrit@127.0.0.1:notaport/test",
+        "is not a PostgreSQL URL wfc can use",
+    );
+    refused(
+        "postgres://u:sekrit@127.0.0.1:5432/test?schema=a;b",
+        "is not a schema name",
+    );
+}
+
+/// A server that asks for a password and refuses it, as PostgreSQL does with
+/// `password authentication failed` (SQLSTATE 28P01). The test server trusts every
+/// connection from this machine (TCP and its socket alike), so it cannot refuse a password
+/// itself; this stands in for one that does, speaking just enough of the protocol.
+fn refusing_server() -> (u16, std::thread::JoinHandle<Vec<u8>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = listener.local_addr().expect("its address").port();
+    let server = std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().expect("wfc connects");
+        let read_message = |socket: &mut std::net::TcpStream, tagged: bool| {
+            let mut tag = [0u8; 1];
+            if tagged {
+                socket.read_exact(&mut tag).expect("a tag");
+            }
+            let mut len = [0u8; 4];
+            socket.read_exact(&mut len).expect("a length");
+            let mut body = vec![0u8; u32::from_be_bytes(len) as usize - 4];
+            socket.read_exact(&mut body).expect("a body");
+            body
+        };
+        let _startup = read_message(&mut socket, false);
+        // AuthenticationCleartextPassword.
+        socket
+            .write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 3])
+            .expect("ask for the password");
+        let password = read_message(&mut socket, true);
+        let mut fields = Vec::new();
+        for (code, text) in [
+            (b'S', "FATAL"),
+            (b'V', "FATAL"),
+            (b'C', "28P01"),
+            (b'M', "password authentication failed for user \"postgres\""),
+        ] {
+            fields.push(code);
+            fields.extend_from_slice(text.as_bytes());
+            fields.push(0);
+        }
+        fields.push(0);
+        let mut error = vec![b'E'];
+        error.extend_from_slice(&(fields.len() as u32 + 4).to_be_bytes());
+        error.extend_from_slice(&fields);
+        socket.write_all(&error).expect("refuse");
+        password
+    });
+    (port, server)
+}
+
+#[test]
+fn a_refused_password_is_a_clear_error_without_the_password() {
+    let (port, server) = refusing_server();
+    let url = format!("postgres://postgres:sekrit@127.0.0.1:{port}/test");
+    let stderr = refused(&url, "password authentication failed");
+    assert!(
+        stderr.contains("the server refused the password"),
+        "{stderr}"
+    );
+    let sent = server.join().expect("the server ends");
+    assert!(
+        String::from_utf8_lossy(&sent).contains("sekrit"),
+        "the password went to the server"
+    );
+}
+
+#[test]
+fn a_password_from_pgpassword_or_pgpass_is_sent() {
+    let (port, server) = refusing_server();
+    let dir = TempDir::new("wfc-pg-pgpass");
+    let pgpass = dir.write(
+        ".pgpass",
+        &format!("127.0.0.1:{port}:test:postgres:sekrit\n"),
+    );
+    let url = format!("postgres://postgres@127.0.0.1:{port}/test");
+    let runs = wfc_env(
+        dir.path(),
+        &["runs", "--backend", &url],
+        &[("PGPASSFILE", pgpass.to_str().expect("a UTF-8 path"))],
+    );
+    assert_eq!(runs.code, 2, "{}", all(&runs));
+    assert!(!all(&runs).contains("sekrit"), "{}", all(&runs));
+    let sent = server.join().expect("the server ends");
+    assert!(
+        String::from_utf8_lossy(&sent).contains("sekrit"),
+        "from .pgpass"
+    );
+    let (port, server) = refusing_server();
+    let url = format!("postgres://postgres@127.0.0.1:{port}/test");
+    let runs = wfc_env(
+        dir.path(),
+        &["runs", "--backend", &url],
+        &[("PGPASSWORD", "sekrit")],
+    );
+    assert!(!all(&runs).contains("sekrit"), "{}", all(&runs));
+    let sent = server.join().expect("the server ends");
+    assert!(
+        String::from_utf8_lossy(&sent).contains("sekrit"),
+        "from PGPASSWORD"
+    );
+}
+
+#[test]
+fn a_user_without_rights_is_a_clear_error() {
+    let role = format!("wfc_test_norights_{}", std::process::id());
+    admin(&format!(
+        "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN"
+    ));
+    let schemas = Schemas::new("norights");
+    let url = with_login(&schemas.url(), &role);
+    let dir = TempDir::new("wfc-pg-norights");
+    dir.write("small.wf", SMALL);
+    let run = wfc(dir.path(), &["run", "small.wf", "--backend", &url]);
+    admin(&format!("DROP ROLE IF EXISTS {role}"));
+    assert_eq!(run.code, 2, "{}", all(&run));
+    assert!(run.stderr.contains("permission denied"), "{}", all(&run));
+    assert!(run.stderr.contains("lacks the rights"), "{}", all(&run));
+    // Commands that only read say there is no store there, and make none.
+    let runs = wfc(dir.path(), &["runs", "--backend", &schemas.url()]);
+    assert_ne!(runs.code, 0, "{}", all(&runs));
+    assert!(runs.stderr.contains("no wfc state store"), "{}", all(&runs));
+}
+
+#[test]
+fn a_store_of_a_newer_schema_is_refused() {
+    let schemas = Schemas::new("newer");
+    let url = schemas.url();
+    drop(PostgresBackend::open(&url, Access::Create).expect("a store"));
+    let schema = url.rsplit_once("schema=").expect("a schema").1;
+    admin(&format!("UPDATE {schema}.wfc_schema SET version = 99"));
+    let stderr = refused(&url, "has schema version 99, newer than this wfc reads");
+    assert!(stderr.contains("use that wfc"), "{stderr}");
+}
+
+/// Starts `wfc worker` on `url` in `dir`.
+fn worker(dir: &std::path::Path, url: &str, extra: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
+        .args(["worker", "--backend", url])
+        .args(extra)
+        .current_dir(dir)
+        .env_remove("WFC_BACKEND")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("a worker")
+}
+
+#[test]
+fn workers_in_several_processes_run_every_task_once() {
+    let schemas = Schemas::new("workers");
+    let url = schemas.url();
+    let backend = PostgresBackend::open(&url, Access::Create).expect("a store");
+    let ids: Vec<String> = (0..60).map(|i| format!("t{i}")).collect();
+    let specs: Vec<(&str, &[&str], u32)> = ids.iter().map(|id| (id.as_str(), &[][..], 0)).collect();
+    let plan = crate::backend_contract::plan(&specs);
+    let dir = TempDir::new("wfc-pg-workers");
+    let place = wfc::runtime::RunPlace::here(dir.path());
+    backend
+        .create_run("p", &plan, Some(&place), 1_000)
+        .expect("run");
+    backend.create_tasks("p", &plan).expect("tasks");
+    let workers: Vec<_> = (0..3)
+        .map(|_| worker(dir.path(), &url, &["--exit-when-idle", "-j", "4"]))
+        .collect();
+    for child in workers {
+        let output = child.wait_with_output().expect("the worker ends");
+        assert!(
+            output.status.success(),
+            "a worker failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let tasks = backend.list_tasks("p").expect("tasks");
+    assert_eq!(tasks.len(), 60);
+    for task in &tasks {
+        assert_eq!(
+            (task.state, task.attempts),
+            (wfc::runtime::TaskState::Succeeded, 1),
+            "{task:?}"
+        );
+    }
+    assert_eq!(
+        backend.get_run("p").expect("run").state,
+        wfc::runtime::RunState::Succeeded
+    );
+}
+
+/// How long idle workers take to claim a task made ready, which `NOTIFY wfc_ready` should
+/// keep to tens of milliseconds (polling alone would take up to a second).
+#[test]
+fn idle_workers_pick_up_a_ready_task_at_once() {
+    let schemas = Schemas::new("latency");
+    let url = schemas.url();
+    let backend = PostgresBackend::open(&url, Access::Create).expect("a store");
+    let dir = TempDir::new("wfc-pg-latency");
+    let place = wfc::runtime::RunPlace::here(dir.path());
+    let mut workers: Vec<_> = (0..2).map(|_| worker(dir.path(), &url, &[])).collect();
+    // Long enough for their polls to back off to the slowest.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let mut latencies = Vec::new();
+    for round in 0..5 {
+        let run = format!("l{round}");
+        let plan = crate::backend_contract::plan(&[("a", &[], 0)]);
+        backend
+            .create_run(&run, &plan, Some(&place), 1_000)
+            .expect("run");
+        let made = std::time::Instant::now();
+        backend.create_tasks(&run, &plan).expect("tasks");
+        let key = wfc::runtime::TaskKey::new(run.clone(), "a");
+        loop {
+            let task = backend.get_task(&key).expect("task");
+            if task.state != wfc::runtime::TaskState::Pending {
+                latencies.push(made.elapsed());
+                break;
+            }
+            assert!(
+                made.elapsed() < std::time::Duration::from_secs(10),
+                "never claimed"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+    }
+    for child in &mut workers {
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    }
+    for child in workers {
+        let _ = child.wait_with_output();
+    }
+    latencies.sort();
+    println!("pick-up latencies: {latencies:?}");
+    assert!(
+        latencies[2] < std::time::Duration::from_millis(300),
+        "the median pick-up took {:?}: {latencies:?}",
+        latencies[2]
+    );
+}
+
+#[test]
+fn a_lost_connection_is_made_again_and_the_work_goes_on() {
+    let schemas = Schemas::new("reconnect");
+    let url = schemas.url();
+    let backend = PostgresBackend::open(&url, Access::Create).expect("a store");
+    let plan = crate::backend_contract::plan(&[("a", &[], 0)]);
+    backend.create_run("r", &plan, None, 1_000).expect("run");
+    backend.create_tasks("r", &plan).expect("tasks");
+    let key = wfc::runtime::TaskKey::new("r", "a");
+    backend
+        .claim_task(&key, "w", 2_000, 60_000)
+        .expect("claim")
+        .expect("won");
+    // The server ends every connection of wfc's, as a restart would.
+    admin(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = 'wfc' AND pid <> pg_backend_pid()",
+    );
+    backend
+        .complete_task(&key, "w", "done", 2_001)
+        .expect("the outcome is written on a new connection");
+    assert_eq!(
+        backend.get_task(&key).expect("task").state,
+        wfc::runtime::TaskState::Succeeded
+    );
+}
