@@ -88,6 +88,14 @@ if [ ! -x "$WFC_TEST_BR" ] || ! "$WFC_TEST_BR" --version | grep -qF "$BEADS_RUST
 fi
 "$WFC_TEST_BR" --version
 
+say "postgres"
+# The PostgreSQL server every machine of this project runs (trust auth, database `test`); the
+# Postgres tests each make a schema of their own in it and drop it afterwards.
+export WFC_TEST_POSTGRES_URL="${WFC_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+if ! command -v pg_isready >/dev/null || ! pg_isready -q -d "$WFC_TEST_POSTGRES_URL"; then
+  echo "note: no PostgreSQL answers at $WFC_TEST_POSTGRES_URL; the Postgres tests will say so" >&2
+fi
+
 say "cargo test"
 cargo test --locked --no-fail-fast
 
