@@ -715,7 +715,15 @@ out = {
     {"type": "item.completed", "item": {"id": "item_3", "type": "agent_message", "text": "codex did it"}},
     {"type": "turn.completed", "usage": {"input_tokens": 24763, "cached_input_tokens": 24448, "output_tokens": 122}},
   ],
-  "gemini": [{"session_id": "gem-1", "response": "gemini did it", "stats": {"models": {"gemini-2.5-pro": {"api": {"totalRequests": 2, "totalErrors": 0}, "tokens": {"prompt": 1000, "candidates": 50, "total": 1050}}}}}],
+  "gemini": [
+    {"type": "init", "timestamp": "t", "session_id": "gem-1", "model": "gemini-2.5-pro"},
+    {"type": "message", "timestamp": "t", "role": "user", "content": "Gemini task."},
+    {"type": "tool_use", "timestamp": "t", "tool_name": "run_shell_command", "tool_id": "c1", "parameters": {"command": "ls"}},
+    {"type": "tool_result", "timestamp": "t", "tool_id": "c1", "status": "success", "output": "x"},
+    {"type": "message", "timestamp": "t", "role": "assistant", "content": "gemini ", "delta": True},
+    {"type": "message", "timestamp": "t", "role": "assistant", "content": "did it", "delta": True},
+    {"type": "result", "timestamp": "t", "status": "success", "stats": {"total_tokens": 1050, "input_tokens": 1000, "output_tokens": 50, "cached": 0, "input": 1000, "duration_ms": 5, "tool_calls": 1}},
+  ],
   "opencode": [
     {"type": "step_start", "timestamp": 1, "sessionID": "ses_abc", "part": {"type": "step-start"}},
     {"type": "tool_use", "timestamp": 2, "sessionID": "ses_abc", "part": {"tool": "edit", "state": {"status": "completed"}}},
@@ -833,7 +841,7 @@ workflow w {{
         argv("gemini"),
         [
             "-o",
-            "json",
+            "stream-json",
             "--approval-mode",
             "auto_edit",
             "-p",
