@@ -471,3 +471,84 @@ fn a_lost_connection_is_made_again_and_the_work_goes_on() {
         wfc::runtime::TaskState::Succeeded
     );
 }
+
+/// Fencing: an engine paused (SIGSTOP) past its lease, whose task another engine took over
+/// and finished, cannot write its own late outcome when it wakes up (SIGCONT).
+#[test]
+fn a_worker_paused_past_its_lease_cannot_write_over_the_engine_that_took_its_task_over() {
+    let schemas = Schemas::new("fence");
+    let url = schemas.url();
+    let dir = TempDir::new("wfc-pg-fence");
+    // Each attempt notes its number, works half a second and says which attempt it was.
+    dir.write(
+        "f.wf",
+        "workflow f {\n  task t {\n    run = \"echo $WF_ATTEMPT >> ran; sleep 0.5; echo done-$WF_ATTEMPT\"\n  }\n}\n",
+    );
+    let mut paused = std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
+        .args(["run", "f.wf", "--lease", "1", "--backend", &url])
+        .current_dir(dir.path())
+        .env_remove("WFC_BACKEND")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("wfc run");
+    let ran = dir.path().join("ran");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !ran.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "attempt 1 never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let pid = nix::unistd::Pid::from_raw(paused.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).expect("SIGSTOP");
+    // Attempt 1's command ends while its engine sleeps; its lease of 1 s runs out.
+    std::thread::sleep(std::time::Duration::from_millis(2_500));
+    let taker = worker(dir.path(), &url, &["--exit-when-idle", "--lease", "1"])
+        .wait_with_output()
+        .expect("the worker ends");
+    assert!(
+        taker.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&taker.stdout),
+        String::from_utf8_lossy(&taker.stderr)
+    );
+    let backend = PostgresBackend::open(&url, Access::Read).expect("the store");
+    let run = backend.list_runs().expect("runs").remove(0).id;
+    let key = wfc::runtime::TaskKey::new(run.clone(), "t");
+    let taken = backend.get_task(&key).expect("the task");
+    assert_eq!(
+        (taken.state, taken.attempts, taken.result.as_deref()),
+        (wfc::runtime::TaskState::Succeeded, 2, Some("done-2\n")),
+        "the engine that took the task over finished it"
+    );
+    // Woken up, the paused engine finds its command done and tries to record attempt 1.
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).expect("SIGCONT");
+    let woken = paused.wait_with_output().expect("the paused engine ends");
+    let after = backend.get_task(&key).expect("the task");
+    assert_eq!(
+        (after.state, after.attempts, after.result.as_deref()),
+        (wfc::runtime::TaskState::Succeeded, 2, Some("done-2\n")),
+        "the late outcome was refused: {}{}",
+        String::from_utf8_lossy(&woken.stdout),
+        String::from_utf8_lossy(&woken.stderr)
+    );
+    let events = backend.read_events(&run, 0, 1_000).expect("events");
+    let succeeded: Vec<_> = events
+        .iter()
+        .filter(|event| event.kind == "task_succeeded")
+        .map(|event| event.data["attempt"].clone())
+        .collect();
+    assert_eq!(
+        succeeded,
+        [serde_json::json!(2)],
+        "one success, the second attempt's"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&ran).expect("ran"),
+        "1\n2\n",
+        "no third attempt"
+    );
+}

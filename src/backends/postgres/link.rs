@@ -52,6 +52,9 @@ pub struct Link {
     ready: watch::Sender<u64>,
 }
 
+/// How long the server lets a session sit idle inside a transaction before it ends it.
+const IDLE_IN_TRANSACTION: &str = "5s";
+
 /// One connection of the pool, with the statements it has prepared.
 struct Connection {
     client: Arc<Client>,
@@ -157,8 +160,16 @@ impl Link {
                     client
                 }
             };
+            // A transaction of wfc's lasts milliseconds. One left open by an engine that was
+            // paused (SIGSTOP, a laptop's lid) or hangs would hold its rows' locks, and
+            // `SKIP LOCKED` would hide its task from every other engine for as long: the server
+            // ends such a session after IDLE_IN_TRANSACTION, and the paused engine, woken,
+            // finds its transaction gone and its claim taken over.
             client
-                .batch_execute(&format!("SET search_path TO {schema}"))
+                .batch_execute(&format!(
+                    "SET search_path TO {schema}; \
+                     SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION}'"
+                ))
                 .await?;
             Ok::<_, tokio_postgres::Error>(client)
         })?;
