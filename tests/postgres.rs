@@ -484,7 +484,7 @@ fn a_worker_paused_past_its_lease_cannot_write_over_the_engine_that_took_its_tas
         "f.wf",
         "workflow f {\n  task t {\n    run = \"echo $WF_ATTEMPT >> ran; sleep 0.5; echo done-$WF_ATTEMPT\"\n  }\n}\n",
     );
-    let mut paused = std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
+    let paused = std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
         .args(["run", "f.wf", "--lease", "1", "--backend", &url])
         .current_dir(dir.path())
         .env_remove("WFC_BACKEND")
