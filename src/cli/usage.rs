@@ -146,7 +146,7 @@ pub fn dollars(cost: f64) -> String {
 }
 
 /// 12345 as `12.3k`.
-fn tokens(count: u64) -> String {
+pub fn tokens(count: u64) -> String {
     match count {
         0..=999 => count.to_string(),
         1_000..=999_999 => format!("{:.1}k", count as f64 / 1_000.0),

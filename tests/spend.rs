@@ -1,0 +1,266 @@
+//! Spend control with the real binary: `wfc stats` over a store whose runs, attempts, times
+//! and agent sessions are known, so every figure it prints can be checked by hand.
+
+use crate::backend_contract::plan;
+use crate::support::{wfc, TempDir};
+use serde_json::{json, Value};
+use std::path::Path;
+use wfc::backends::SqliteBackend;
+use wfc::plan::{Action, Plan};
+use wfc::runtime::*;
+
+/// 2024-05-01 12:34:56 UTC: when the old runs of the stats store began.
+const T0: Millis = 1_714_566_896_000;
+
+fn store(dir: &Path) -> SqliteBackend {
+    SqliteBackend::open(&dir.join(".wfc/state.db"))
+        .unwrap_or_else(|error| panic!("cannot open the store: {error}"))
+}
+
+/// A plan of workflow `workflow` whose tasks `(id, profile)` are agent tasks when a profile
+/// is given (`""` for the run's default agent) and commands otherwise; ids starting with
+/// `gate` are gates.
+fn stats_plan(workflow: &str, tasks: &[(&str, Option<&str>, u32)]) -> Plan {
+    let shape: Vec<(&str, &[&str], u32)> = tasks
+        .iter()
+        .map(|(id, _, retry)| (*id, &[][..], *retry))
+        .collect();
+    let mut plan = plan(&shape);
+    plan.workflow = workflow.into();
+    for (spec, (_, profile, _)) in plan.tasks.iter_mut().zip(tasks) {
+        if let Some(profile) = profile {
+            spec.action = Action::Agent {
+                profile: (!profile.is_empty()).then(|| profile.to_string()),
+                agent: None,
+                prompt: Vec::new(),
+            };
+        }
+    }
+    plan
+}
+
+/// One attempt of `task` from `start` to `end` (ms after the run began), with its sessions'
+/// data, ending in success or in a failure (retried while attempts remain).
+fn attempt(
+    backend: &SqliteBackend,
+    run: &str,
+    at: Millis,
+    task: &str,
+    span: (Millis, Millis),
+    ok: bool,
+    sessions: &[Value],
+) {
+    let key = TaskKey::new(run, task);
+    let claim = backend
+        .claim_task(&key, "w", at + span.0, 3_600_000)
+        .expect("claim");
+    assert!(claim.is_some(), "{task} could be claimed");
+    backend
+        .start_task(&key, "w", at + span.0, &[])
+        .expect("start");
+    for data in sessions {
+        let event = NewEvent {
+            at: at + span.1,
+            kind: "agent_session".into(),
+            task: Some(task.into()),
+            data: data.clone(),
+        };
+        backend.append_event(run, &event).expect("event");
+    }
+    if ok {
+        backend
+            .complete_task(&key, "w", "done", at + span.1)
+            .expect("complete");
+    } else {
+        backend
+            .fail_task(&key, "w", "it broke", true, at + span.1)
+            .expect("fail");
+    }
+}
+
+/// The store: two runs of `review` (one succeeded, one failed), one of `docs` still running.
+fn stats_store(dir: &Path) {
+    let backend = store(dir);
+    let review = stats_plan(
+        "review",
+        &[
+            ("lint", None, 0),
+            ("fix", Some("claude"), 1),
+            ("gate_ok", None, 0),
+        ],
+    );
+    let docs = stats_plan("docs", &[("write", Some(""), 0), ("publish", None, 0)]);
+    let (r1, r2, r3) = (T0, T0 + 3_600_000, now_millis() - 60_000);
+    for (id, plan, at) in [
+        ("run-1", &review, r1),
+        ("run-2", &review, r2),
+        ("run-3", &docs, r3),
+    ] {
+        backend.create_run(id, plan, None, at).expect("create run");
+        backend.create_tasks(id, plan).expect("create tasks");
+    }
+    // run-1: lint 2s; fix fails once, then succeeds in 30s; the gate is approved.
+    attempt(&backend, "run-1", r1, "lint", (1_000, 3_000), true, &[]);
+    let session = |cost: f64, input: u64| json!({"cost_usd": cost, "input_tokens": input, "output_tokens": input / 10});
+    attempt(
+        &backend,
+        "run-1",
+        r1,
+        "fix",
+        (4_000, 8_000),
+        false,
+        &[session(0.25, 1000)],
+    );
+    attempt(
+        &backend,
+        "run-1",
+        r1,
+        "fix",
+        (10_000, 40_000),
+        true,
+        &[session(0.5, 2000)],
+    );
+    let gate = TaskKey::new("run-1", "gate_ok");
+    backend
+        .claim_task(&gate, "w", r1 + 41_000, 60_000)
+        .expect("claim gate");
+    backend.wait_gate(&gate, "w", r1 + 41_000).expect("wait");
+    backend
+        .answer_gate(&gate, true, "ok", r1 + 60_000)
+        .expect("approve");
+    assert_eq!(
+        backend.settle_run("run-1", r1 + 60_000).expect("settle"),
+        RunState::Succeeded
+    );
+    // run-2: lint 4s; fix fails twice, one session without a cost; the gate is rejected.
+    attempt(&backend, "run-2", r2, "lint", (0, 4_000), true, &[]);
+    attempt(
+        &backend,
+        "run-2",
+        r2,
+        "fix",
+        (5_000, 9_000),
+        false,
+        &[session(0.3, 500)],
+    );
+    attempt(
+        &backend,
+        "run-2",
+        r2,
+        "fix",
+        (10_000, 20_000),
+        false,
+        &[json!({"input_tokens": 100})],
+    );
+    let gate = TaskKey::new("run-2", "gate_ok");
+    backend
+        .claim_task(&gate, "w", r2 + 21_000, 60_000)
+        .expect("claim gate");
+    backend.wait_gate(&gate, "w", r2 + 21_000).expect("wait");
+    backend
+        .answer_gate(&gate, false, "no", r2 + 100_000)
+        .expect("reject");
+    assert_eq!(
+        backend.settle_run("run-2", r2 + 100_000).expect("settle"),
+        RunState::Failed
+    );
+    // run-3, a minute old and still running: write took 10s for $0.10.
+    attempt(
+        &backend,
+        "run-3",
+        r3,
+        "write",
+        (0, 10_000),
+        true,
+        &[session(0.1, 300)],
+    );
+}
+
+#[test]
+fn stats_print_the_known_figures() {
+    let dir = TempDir::new("wfc-stats");
+    stats_store(dir.path());
+    let text = wfc(dir.path(), &["stats"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    insta::assert_snapshot!("stats_text", text.stdout);
+
+    let json = wfc(dir.path(), &["stats", "--json"]);
+    let stats: Value = serde_json::from_str(&json.stdout).expect("stats JSON");
+    let review = &stats["workflows"][1];
+    assert_eq!(review["name"], "review");
+    assert_eq!(
+        (
+            review["runs"].as_u64(),
+            review["succeeded"].as_u64(),
+            review["ended"].as_u64()
+        ),
+        (Some(2), Some(1), Some(2))
+    );
+    // Attempts of ended tasks (lint 1+1, fix 2+2) over the tasks that succeeded (lint twice, fix once).
+    assert_eq!(review["attempts_per_success"], 2.0);
+    assert_eq!(
+        (review["median_ms"].as_i64(), review["p90_ms"].as_i64()),
+        (Some(60_000), Some(100_000))
+    );
+    assert_eq!(review["spend"]["cost_usd"], 1.05);
+    assert_eq!(review["spend"]["sessions_without_cost"], 1);
+    assert!(
+        review.get("cost_per_success_usd").is_none(),
+        "an unknown cost has no average: {review}"
+    );
+    let fix = stats["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .find(|row| row["name"] == "review/fix")
+        .expect("review/fix");
+    assert_eq!(
+        (
+            fix["ended"].as_u64(),
+            fix["succeeded"].as_u64(),
+            fix["success_rate"].as_f64()
+        ),
+        (Some(2), Some(1), Some(0.5))
+    );
+    assert_eq!(fix["attempts_per_success"], 4.0);
+    assert_eq!(fix["median_ms"], 30_000);
+
+    let recent = wfc(dir.path(), &["stats", "--since", "1d", "--json"]);
+    let recent: Value = serde_json::from_str(&recent.stdout).expect("stats JSON");
+    let names: Vec<&str> = recent["workflows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|row| row["name"].as_str())
+        .collect();
+    assert_eq!(names, ["docs"]);
+    let profiles = &recent["profiles"][0];
+    assert_eq!(
+        (
+            profiles["name"].as_str(),
+            profiles["cost_per_success_usd"].as_f64()
+        ),
+        (Some("(run's default)"), Some(0.1))
+    );
+
+    let one = wfc(dir.path(), &["stats", "--workflow", "review", "--json"]);
+    let one: Value = serde_json::from_str(&one.stdout).expect("stats JSON");
+    assert_eq!(one["workflows"].as_array().map(Vec::len), Some(1));
+    assert_eq!(one["profiles"][0]["name"], "claude");
+}
+
+#[test]
+fn stats_of_an_empty_selection_say_so() {
+    let dir = TempDir::new("wfc-stats-none");
+    stats_store(dir.path());
+    let none = wfc(dir.path(), &["stats", "--workflow", "nothing"]);
+    assert_eq!(none.code, 0, "{}", none.stderr);
+    assert!(
+        none.stderr.contains("no run in .wfc/state.db matches"),
+        "{}",
+        none.stderr
+    );
+    let bad = wfc(dir.path(), &["stats", "--since", "soon"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("is not an age"), "{}", bad.stderr);
+}
