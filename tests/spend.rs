@@ -264,3 +264,147 @@ fn stats_of_an_empty_selection_say_so() {
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("is not an age"), "{}", bad.stderr);
 }
+
+/// A workflow whose agent tasks each cost $1 and append their name to `sessions.txt` when
+/// their session starts; `tidy`, a command of the lowest priority, runs after them.
+const FAN_OUT: &str = r#"agent paid {
+  adapter = "command"
+  command = ["sh", "-c", "cat > /dev/null; echo \"$WF_TASK_ID\" >> sessions.txt; echo 'wfc:usage {\"cost_usd\": 1.0, \"input_tokens\": 100}' >&2; echo done"]
+}
+
+workflow fan {
+  param items: list<string> = ["a", "b", "c", "d", "e"]
+  defaults {
+    agent = paid
+  }
+  task review for each item in items {
+    prompt = "Review {{ item }}."
+  }
+  task tidy {
+    run      = "echo tidy > tidy.txt"
+    priority = 4
+  }
+}
+"#;
+
+fn sessions(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("sessions.txt"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_budget_crossed_in_a_fan_out_pauses_the_run_until_resumed_with_more() {
+    let dir = TempDir::new("wfc-budget");
+    dir.write("fan.wf", FAN_OUT);
+    let run = wfc(
+        dir.path(),
+        &["run", "fan.wf", "-j", "1", "--budget", "2.50"],
+    );
+    // $1 a session, no cap on the tasks: sessions start while less than $2.50 is spent.
+    assert_eq!(
+        run.code, 3,
+        "paused, not failed: {}\n{}",
+        run.stdout, run.stderr
+    );
+    assert_eq!(
+        sessions(dir.path()).len(),
+        3,
+        "no session after the crossing: {:?}",
+        sessions(dir.path())
+    );
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains("paused: budget: $3.00 of $2.50 spent"),
+        "{all}"
+    );
+    assert!(
+        dir.path().join("tidy.txt").is_file(),
+        "commands go on: {all}"
+    );
+    let id = crate::support::run_id(&run.stdout);
+    let status = wfc(dir.path(), &["status", &id, "--json"]);
+    let status: Value = serde_json::from_str(&status.stdout).expect("status JSON");
+    assert_eq!(status["run"]["state"], "running", "{status}");
+    let paused = status["paused"].as_str().unwrap_or_default();
+    assert!(
+        paused.starts_with("budget: $3.00 of $2.50 spent"),
+        "{status}"
+    );
+    let text = wfc(dir.path(), &["status", &id]);
+    assert!(
+        text.stdout.contains("paused    budget: $3.00 of $2.50"),
+        "{}",
+        text.stdout
+    );
+
+    // The same budget again pauses at once: nothing more starts.
+    let again = wfc(dir.path(), &["resume", &id]);
+    assert_eq!(again.code, 3, "{}\n{}", again.stdout, again.stderr);
+    assert_eq!(sessions(dir.path()).len(), 3);
+
+    let more = wfc(dir.path(), &["resume", &id, "--budget", "10"]);
+    assert_eq!(more.code, 0, "{}\n{}", more.stdout, more.stderr);
+    let status = wfc(dir.path(), &["status", &id, "--json"]);
+    let status: Value = serde_json::from_str(&status.stdout).expect("status JSON");
+    assert_eq!(status["run"]["state"], "succeeded", "{status}");
+    assert!(status.get("paused").is_none(), "{status}");
+    let mut done = sessions(dir.path());
+    done.sort();
+    assert_eq!(
+        done,
+        [
+            "review[a]",
+            "review[b]",
+            "review[c]",
+            "review[d]",
+            "review[e]"
+        ]
+    );
+}
+
+#[test]
+fn a_task_cap_must_fit_in_the_budget_of_defaults() {
+    let dir = TempDir::new("wfc-budget-cap");
+    let file = FAN_OUT
+        .replace(
+            "    agent = paid\n",
+            "    agent  = paid\n    budget = \"2.50\"\n",
+        )
+        .replace(
+            "    prompt = \"Review {{ item }}.\"\n",
+            "    prompt = \"Review {{ item }}.\"\n    budget = \"1.50\"\n",
+        );
+    dir.write("fan.wf", &file);
+    let check = wfc(dir.path(), &["check", "fan.wf"]);
+    assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+    // $0 + $1.50 and $1 + $1.50 fit in $2.50; $2 + $1.50 does not.
+    let run = wfc(dir.path(), &["run", "fan.wf", "-j", "1"]);
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(sessions(dir.path()).len(), 2, "{:?}", sessions(dir.path()));
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(all.contains("may cost up to $1.50"), "{all}");
+}
+
+#[test]
+fn a_budget_that_is_not_an_amount_is_refused() {
+    let dir = TempDir::new("wfc-budget-bad");
+    dir.write(
+        "fan.wf",
+        &FAN_OUT.replace(
+            "    agent = paid\n",
+            "    agent  = paid\n    budget = \"lots\"\n",
+        ),
+    );
+    let check = wfc(dir.path(), &["check", "fan.wf"]);
+    assert_eq!(check.code, 1, "{}{}", check.stdout, check.stderr);
+    assert!(
+        check.stderr.contains("must be an amount of US dollars"),
+        "{}",
+        check.stderr
+    );
+    let run = wfc(dir.path(), &["run", "fan.wf", "--budget", "-3"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}

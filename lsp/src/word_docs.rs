@@ -37,6 +37,7 @@ fn shared_field_doc(name: &str) -> &'static str {
         "retry_from" => "what a retry starts from: \"start\" (a clean worktree at the task's start commit, the default) or \"failed\" (the failed attempt's tree)",
         "setup" => "shell commands run in each attempt's new worktree, in `workdir`, before the task",
         "copy_ignored" => "paths git ignores (such as `.env`) copied from the run's folder into each worktree before `setup`",
+        "budget" => "US dollars: on a task, the most its agent sessions may cost; in `defaults`, the run's budget",
         "ask" => "the question a person answers",
         "adapter" => "the built-in adapter that runs the profile",
         "model" => "the model the agent CLI uses",

@@ -97,6 +97,12 @@ impl CliAgent for ClaudeCode {
         args
     }
 
+    fn budget_args(&self, max_usd: f64) -> Vec<OsString> {
+        // Cents rounded down: the CLI must stop at or under what the budget leaves.
+        let cents = (max_usd * 100.0).floor().max(0.0) / 100.0;
+        vec!["--max-budget-usd".into(), format!("{cents:.2}").into()]
+    }
+
     fn parser(&self) -> Box<dyn SessionParser> {
         Box::new(StreamParser::new("claude"))
     }
@@ -402,5 +408,16 @@ pub(super) fn transcript_steps(event: &Value) -> Vec<Step> {
             }],
         },
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_cap_is_passed_in_whole_cents_rounded_down() {
+        let args = ClaudeCode.budget_args(1.509);
+        assert_eq!(args, [OsString::from("--max-budget-usd"), "1.50".into()]);
     }
 }

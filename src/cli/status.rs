@@ -156,7 +156,7 @@ fn to_json(view: &View<'_>, now: Millis) -> serde_json::Value {
         .iter()
         .map(|&state| (state.as_str().to_string(), json!(count(tasks, state))))
         .collect();
-    json!({
+    let mut value = json!({
         "run": {
             "id": run.id,
             "workflow": run.plan.workflow,
@@ -170,7 +170,11 @@ fn to_json(view: &View<'_>, now: Millis) -> serde_json::Value {
         "tasks": task_values,
         "counts": counts,
         "agents": usage,
-    })
+    });
+    if let (Some(paused), RunState::Running) = (&usage.paused, run.state) {
+        value["paused"] = paused.as_str().into();
+    }
+    value
 }
 
 fn count(tasks: &[TaskRecord], state: TaskState) -> usize {
@@ -201,6 +205,9 @@ fn to_text(view: &View<'_>, now: Millis, width: usize, paint: Paint) -> Vec<Stri
             human::ago(run.created_at, now)
         ),
     ];
+    if let (Some(paused), RunState::Running) = (&usage.paused, run.state) {
+        lines.push(format!("paused    {paused}"));
+    }
     if let Some(finished) = run.finished_at {
         lines.push(format!(
             "finished  {} (after {})",

@@ -1,7 +1,8 @@
 //! What a run's tasks used and did, summed from its events in one pass: its agent sessions
 //! (`agent_session`: sessions, cost, tokens and the last session id, per task and for the whole
 //! run) and, in a run isolated in git, how many files each task's output changed
-//! (`task_succeeded`). `wfc status` shows it and `wfc logs` prints each session's line.
+//! (`task_succeeded`), and whether the run is paused for its budget (`run_paused`). `wfc status`
+//! shows it and `wfc logs` prints each session's line.
 
 use crate::runtime::{BackendResult, TaskBackend};
 use serde::Serialize;
@@ -83,6 +84,10 @@ pub struct RunUsage {
     /// How many files each task's output commit changed, by task id (runs isolated in git).
     #[serde(skip)]
     pub files_changed: BTreeMap<String, u64>,
+    /// Why the run is paused: the message of a `run_paused` event that no engine started
+    /// after (`run_started`).
+    #[serde(skip)]
+    pub paused: Option<String>,
 }
 
 /// Sums the `agent_session` events of `run`.
@@ -92,6 +97,17 @@ pub fn run_usage(backend: &dyn TaskBackend, run: &str) -> BackendResult<RunUsage
     loop {
         let events = backend.read_events(run, after, PAGE)?;
         for event in &events {
+            match event.kind.as_str() {
+                "run_started" => usage.paused = None,
+                "run_paused" => {
+                    usage.paused = event
+                        .data
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                }
+                _ => {}
+            }
             if event.kind == "task_succeeded" {
                 let files = event.data.get("files_changed").and_then(Value::as_u64);
                 if let (Some(task), Some(files)) = (&event.task, files) {

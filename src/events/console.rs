@@ -61,6 +61,7 @@ pub(super) fn line(event: &Event) -> Option<String> {
         }
         EventKind::RunFinished => format!("run {} {}", event.run, first_line("state")),
         EventKind::RunResult => format!("  {}", first_line("message")),
+        EventKind::RunPaused => format!("⏸ run {} paused: {}", event.run, first_line("message")),
         EventKind::AttemptStopped => format!(
             "  {task}: stopped what attempt {} left running (process group {})",
             event.data["attempt"], event.data["pgid"]

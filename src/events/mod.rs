@@ -71,6 +71,12 @@ pub enum EventKind {
     RunResult,
     /// A prompt was sent to an agent session, as it was sent (redacted like every event).
     PromptSent,
+    /// The run's budget was set (`wfc run --budget`, `wfc resume --budget`): the newest one
+    /// counts, over `budget` in the workflow's `defaults`.
+    BudgetSet,
+    /// The engine starts no more agent sessions of the run: its budget cannot pay the next
+    /// one. The run stays running and `wfc resume RUN --budget MORE` goes on.
+    RunPaused,
 }
 
 impl EventKind {
@@ -95,6 +101,8 @@ impl EventKind {
             EventKind::RunReplanned => "run_replanned",
             EventKind::RunResult => "run_result",
             EventKind::PromptSent => "prompt_sent",
+            EventKind::BudgetSet => "budget_set",
+            EventKind::RunPaused => "run_paused",
         }
     }
 }

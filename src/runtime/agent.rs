@@ -43,6 +43,9 @@ pub struct AgentRequest {
     /// Where the adapter keeps what the session prints, stdout and stderr, line by line
     /// (redacted as it is written), for `wfc show`.
     pub transcript: Arc<crate::runtime::transcript::Transcript>,
+    /// The most the session may spend, in US dollars, by the run's and the task's budgets;
+    /// adapters whose CLI can stop a session at a cost pass it on.
+    pub max_budget_usd: Option<f64>,
 }
 
 /// Receives a session's progress lines.

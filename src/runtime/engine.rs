@@ -31,6 +31,7 @@ use tokio::task::JoinSet;
 
 mod conflicts;
 mod session_record;
+mod spending;
 
 /// The most bytes of a command's stdout kept as its result.
 pub const RESULT_LIMIT: usize = 64 * 1024;
@@ -109,6 +110,10 @@ pub struct Engine {
     config: EngineConfig,
     runs: Mutex<HashMap<String, Arc<RunInfo>>>,
     log: EventLog,
+    /// What each run's agent sessions spent, by run id.
+    spending: Mutex<HashMap<String, spending::RunSpending>>,
+    /// Why each run this engine paused is paused, by run id.
+    paused: Mutex<HashMap<String, String>>,
 }
 
 /// Writes events to the runs' logs from one background thread, several per transaction, so
@@ -242,6 +247,8 @@ impl Engine {
             config,
             runs: Mutex::new(HashMap::new()),
             log,
+            spending: Mutex::new(HashMap::new()),
+            paused: Mutex::new(HashMap::new()),
         })
     }
 
@@ -372,22 +379,46 @@ impl Engine {
             }
             let mut claimed_any = false;
             let capacity = jobs - active.len().min(jobs);
+            // Agent tasks the budget cannot pay for are skipped, not claimed: they stay
+            // pending for `wfc resume --budget`, and commands go on around them.
+            let mut over_budget: HashSet<TaskKey> = HashSet::new();
             if capacity > 0 {
-                let run = self.config.run.clone();
-                let wanted = capacity + active.len();
-                let ready = self
-                    .call(move |b| b.find_ready_tasks(run.as_deref(), now_millis(), wanted))
-                    .await?;
+                let mut wanted = capacity + active.len();
                 let mut fresh: Vec<TaskKey> = Vec::new();
-                for key in ready.into_iter().filter(|k| !active.contains(k)) {
-                    if fresh.len() == capacity {
+                // Held-back agent tasks must not hide the tasks behind them: while the budget
+                // held some back and more may be ready, look again further down the list.
+                loop {
+                    let run = self.config.run.clone();
+                    let ready = self
+                        .call(move |b| b.find_ready_tasks(run.as_deref(), now_millis(), wanted))
+                        .await?;
+                    let seen = ready.len();
+                    fresh.clear();
+                    over_budget.clear();
+                    for key in ready.into_iter().filter(|k| !active.contains(k)) {
+                        if fresh.len() == capacity {
+                            break;
+                        }
+                        // A worker takes no task of a run whose workspace it cannot reach
+                        // (another machine's, or gone): an engine that can reach it will.
+                        let info = self.run_info(&key.run).await?;
+                        if info.workspace.is_err() {
+                            continue;
+                        }
+                        let allowed = match info.plan.task(&key.task) {
+                            Some(spec) => self.budget_allows(&key, spec).await?.is_ok(),
+                            None => true,
+                        };
+                        if allowed {
+                            fresh.push(key);
+                        } else {
+                            over_budget.insert(key);
+                        }
+                    }
+                    if fresh.len() == capacity || over_budget.is_empty() || seen < wanted {
                         break;
                     }
-                    // A worker takes no task of a run whose workspace it cannot reach (another
-                    // machine's, or gone): an engine that can reach it will.
-                    if self.run_info(&key.run).await?.workspace.is_ok() {
-                        fresh.push(key);
-                    }
+                    wanted += over_budget.len();
                 }
                 for key in fresh {
                     let (k, worker) = (key.clone(), self.config.worker.clone());
@@ -413,12 +444,18 @@ impl Engine {
                         if let Some(state) = self.settle(run).await? {
                             return Ok(Some(state));
                         }
+                        // Paused: nothing runs, and what is ready needs a budget it lacks.
+                        if !claimed_any && !over_budget.is_empty() {
+                            break;
+                        }
                     }
                     None if self.config.exit_when_idle => {
+                        let limit = over_budget.len() + 1;
                         let none = self
-                            .call(|b| b.find_ready_tasks(None, now_millis(), 1))
+                            .call(move |b| b.find_ready_tasks(None, now_millis(), limit))
                             .await?
-                            .is_empty();
+                            .iter()
+                            .all(|key| over_budget.contains(key));
                         if none && !self.any_run_in_progress().await? {
                             break;
                         }
@@ -1002,6 +1039,10 @@ impl Engine {
                     timeout: spec.timeout_secs.map(Duration::from_secs),
                     progress: self.progress(key),
                     sandbox: sandbox.clone(),
+                    max_budget_usd: match self.budget_allows(key, spec).await {
+                        Ok(Ok(allowance)) => allowance.max_usd,
+                        _ => None,
+                    },
                 };
                 let reply = self.agents.execute(request, cancel.clone()).await;
                 // Every session's usage is logged, a failed one's too: it was paid for.
@@ -1009,6 +1050,7 @@ impl Engine {
                     serde_json::to_value(&reply.usage).unwrap_or_else(|_| serde_json::json!({}));
                 data["attempt"] = claim.attempt.into();
                 data["ok"] = reply.outcome.is_ok().into();
+                self.add_session_spend(key, &data);
                 self.emit(&key.run, EventKind::AgentSession, Some(&key.task), data);
                 reply.outcome?
             }
