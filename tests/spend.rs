@@ -408,3 +408,122 @@ fn a_budget_that_is_not_an_amount_is_refused() {
     let run = wfc(dir.path(), &["run", "fan.wf", "--budget", "-3"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
 }
+
+/// `wfc` with the real Claude Code CLI on PATH, signed in with a subscription token (usage
+/// limits are a subscription's) against the scripted server, and a first backoff of a second.
+fn wfc_claude(
+    dir: &Path,
+    server: &crate::model_server::ModelServer,
+    args: &[&str],
+) -> std::process::Command {
+    let claude = crate::npm_cli::claude_bin();
+    let bin_dir = claude.parent().expect("the CLI's folder");
+    let home = dir.join(".home");
+    std::fs::create_dir_all(&home).expect("a home");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_wfc"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env(
+            "PATH",
+            format!("{}:/usr/local/bin:/usr/bin:/bin", bin_dir.display()),
+        )
+        .env("HOME", &home)
+        .env("TZ", "UTC")
+        .env("ANTHROPIC_BASE_URL", &server.url)
+        .env("CLAUDE_CODE_OAUTH_TOKEN", "sk-ant-oat01-scripted")
+        .env("WFC_LIMIT_BACKOFF_SECS", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    command
+}
+
+#[test]
+fn provider_limits_pause_a_profile_and_the_run_resumes_by_itself_with_no_retry_used() {
+    use crate::model_server::{ModelServer, Reply, Rule};
+    use std::sync::{Arc, Mutex};
+    let dir = TempDir::new("wfc-limits");
+    // A 529 and a 429 (no time given: backoffs of 1s, then 2s), then the usage limit, which
+    // resets in 3s.
+    let queue = Arc::new(Mutex::new(
+        [Reply::Overloaded, Reply::RateLimited, Reply::UsageLimit(3)]
+            .into_iter()
+            .collect(),
+    ));
+    let server = ModelServer::start(vec![Rule::new(
+        "[[limited]]",
+        vec![Reply::Queue(queue, Box::new(Reply::text("All done.")))],
+    )]);
+    // The CLI's own retries are turned off, so the test does not wait for them.
+    dir.write(
+        "limits.wf",
+        "agent claude {\n  adapter = \"claude-code\"\n}\n\nworkflow w {\n  param items: list<string> = [\"a\", \"b\"]\n  defaults {\n    agent = claude\n    env   = { CLAUDE_CODE_MAX_RETRIES = \"0\" }\n  }\n  task say for each item in items {\n    prompt = \"[[limited]] Say done.\"\n  }\n}\n",
+    );
+    let started = std::time::Instant::now();
+    let child = wfc_claude(dir.path(), &server, &["run", "limits.wf", "-j", "1"])
+        .spawn()
+        .expect("wfc starts");
+    // While the profile waits, `wfc status` says until when.
+    let mut shown = String::new();
+    while started.elapsed() < std::time::Duration::from_secs(60) {
+        let status = wfc_claude(dir.path(), &server, &["status"])
+            .output()
+            .expect("status");
+        shown = String::from_utf8_lossy(&status.stdout).into_owned();
+        if shown.contains("waiting: usage limit of claude, resumes ") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        shown.contains("waiting: usage limit of claude, resumes "),
+        "{shown}"
+    );
+    let output = child.wait_with_output().expect("wfc ends");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.status.code(), Some(0), "{all}");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "it waited: {all}"
+    );
+    assert!(
+        all.contains("rate limit of claude (not a failure)"),
+        "{all}"
+    );
+    assert!(
+        all.contains("usage limit of claude (not a failure)"),
+        "{all}"
+    );
+    assert!(all.contains("overload of claude (not a failure)"), "{all}");
+    // Every task succeeded with `retry` 0: the three limited attempts used no retry.
+    let backend = store(dir.path());
+    let runs = backend.list_runs().expect("runs");
+    let tasks = backend.list_tasks(&runs[0].id).expect("tasks");
+    assert!(
+        tasks.iter().all(|t| t.state == TaskState::Succeeded),
+        "{tasks:?}"
+    );
+    let first = &tasks[0];
+    assert_eq!((first.attempts, first.max_attempts), (4, 4), "{first:?}");
+    let waits: Vec<Value> = backend
+        .read_events(&runs[0].id, 0, 1000)
+        .expect("events")
+        .into_iter()
+        .filter(|e| e.kind == "profile_waiting")
+        .map(|e| e.data)
+        .collect();
+    let kinds: Vec<&str> = waits.iter().filter_map(|w| w["kind"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["overloaded", "rate_limit", "usage_limit"],
+        "{waits:?}"
+    );
+    let strikes: Vec<i64> = waits.iter().filter_map(|w| w["strikes"].as_i64()).collect();
+    assert_eq!(strikes, [1, 2, 3], "the backoff doubles: {waits:?}");
+}

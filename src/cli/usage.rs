@@ -88,6 +88,10 @@ pub struct RunUsage {
     /// after (`run_started`).
     #[serde(skip)]
     pub paused: Option<String>,
+    /// The newest provider-limit wait of each agent profile (`profile_waiting`): its kind
+    /// (`usage_limit`) and until when, in milliseconds.
+    #[serde(skip)]
+    pub waits: BTreeMap<String, (String, i64)>,
 }
 
 /// Sums the `agent_session` events of `run`.
@@ -99,6 +103,21 @@ pub fn run_usage(backend: &dyn TaskBackend, run: &str) -> BackendResult<RunUsage
         for event in &events {
             match event.kind.as_str() {
                 "run_started" => usage.paused = None,
+                "profile_waiting" => {
+                    let data = &event.data;
+                    if let (Some(profile), Some(until)) = (
+                        data.get("profile").and_then(Value::as_str),
+                        data.get("until").and_then(Value::as_i64),
+                    ) {
+                        let what = data
+                            .get("what")
+                            .and_then(Value::as_str)
+                            .unwrap_or("a limit");
+                        usage
+                            .waits
+                            .insert(profile.to_string(), (what.to_string(), until));
+                    }
+                }
                 "run_paused" => {
                     usage.paused = event
                         .data

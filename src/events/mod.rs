@@ -77,6 +77,9 @@ pub enum EventKind {
     /// The engine starts no more agent sessions of the run: its budget cannot pay the next
     /// one. The run stays running and `wfc resume RUN --budget MORE` goes on.
     RunPaused,
+    /// An agent profile waits for a provider's limit to end (a usage limit, HTTP 429 or 529):
+    /// the attempt that met it gave its claim back with no retry used.
+    ProfileWaiting,
 }
 
 impl EventKind {
@@ -103,6 +106,7 @@ impl EventKind {
             EventKind::PromptSent => "prompt_sent",
             EventKind::BudgetSet => "budget_set",
             EventKind::RunPaused => "run_paused",
+            EventKind::ProfileWaiting => "profile_waiting",
         }
     }
 }

@@ -30,6 +30,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 mod conflicts;
+mod limits;
 mod session_record;
 mod spending;
 
@@ -114,6 +115,10 @@ pub struct Engine {
     spending: Mutex<HashMap<String, spending::RunSpending>>,
     /// Why each run this engine paused is paused, by run id.
     paused: Mutex<HashMap<String, String>>,
+    /// Until when each agent profile waits for a provider's limit, by profile.
+    profile_waits: Mutex<HashMap<String, limits::ProfileWait>>,
+    /// The limits the sessions of running attempts ran into, until their attempt ends.
+    limited: Mutex<HashMap<TaskKey, crate::runtime::agent::ProviderLimit>>,
 }
 
 /// Writes events to the runs' logs from one background thread, several per transaction, so
@@ -227,6 +232,8 @@ enum Attempt {
     /// Its result, and its output commit in an isolated run.
     Succeeded(String, Option<KeptWork>),
     Failed(String),
+    /// The session ran into a provider's limit: not a failure; its profile waits.
+    Limited(crate::runtime::agent::ProviderLimit),
     /// The claim was lost (the lease expired, or the run was cancelled): write nothing.
     Lost,
 }
@@ -249,6 +256,8 @@ impl Engine {
             log,
             spending: Mutex::new(HashMap::new()),
             paused: Mutex::new(HashMap::new()),
+            profile_waits: Mutex::new(HashMap::new()),
+            limited: Mutex::new(HashMap::new()),
         })
     }
 
@@ -405,11 +414,20 @@ impl Engine {
                         if info.workspace.is_err() {
                             continue;
                         }
-                        let allowed = match info.plan.task(&key.task) {
-                            Some(spec) => self.budget_allows(&key, spec).await?.is_ok(),
-                            None => true,
+                        let Some(spec) = info.plan.task(&key.task) else {
+                            fresh.push(key);
+                            continue;
                         };
-                        if allowed {
+                        if limits::profile_of(spec).is_some() {
+                            // Reads the run's spending and its profiles' waits once.
+                            self.spending(&key.run).await?;
+                            // Its profile waits for a provider's limit: it stays pending
+                            // and the engine goes on, and starts it when the wait ends.
+                            if self.profile_waits(spec) {
+                                continue;
+                            }
+                        }
+                        if self.budget_allows(&key, spec).await?.is_ok() {
                             fresh.push(key);
                         } else {
                             over_budget.insert(key);
@@ -831,7 +849,10 @@ impl Engine {
                 Ok(output) => Attempt::Succeeded(result, output),
                 Err(why) => Attempt::Failed(format!("its work could not be kept: {why}")),
             },
-            Err(error) => Attempt::Failed(error),
+            Err(error) => match self.take_limit(key) {
+                Some(limit) => Attempt::Limited(limit),
+                None => Attempt::Failed(error),
+            },
         };
         heartbeat.abort();
         let elapsed = started.elapsed().as_secs_f64();
@@ -840,6 +861,13 @@ impl Engine {
                 if let Ok(work) = &info.work {
                     work.abandon(&folder);
                 }
+            }
+            Attempt::Limited(limit) => {
+                if let Ok(work) = &info.work {
+                    work.abandon(&folder);
+                }
+                self.wait_for_limit(key, &spec, claim.attempt, limit)
+                    .await?;
             }
             Attempt::Succeeded(result, kept) => {
                 let result = self.bus.redactor().text(&result);
@@ -1051,6 +1079,11 @@ impl Engine {
                 data["attempt"] = claim.attempt.into();
                 data["ok"] = reply.outcome.is_ok().into();
                 self.add_session_spend(key, &data);
+                match &reply.usage.limit {
+                    Some(limit) => self.note_limit(key, limit.clone()),
+                    None if reply.outcome.is_ok() => self.limit_cleared(spec),
+                    None => {}
+                }
                 self.emit(&key.run, EventKind::AgentSession, Some(&key.task), data);
                 reply.outcome?
             }

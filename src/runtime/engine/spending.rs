@@ -7,6 +7,7 @@
 //! a budget or a sum. Another engine's sessions on the same run are counted when an engine
 //! next reads the run (`wfc resume` always does).
 
+use super::limits::{self, ProfileWait};
 use super::{Engine, EngineError, EventKind, TaskKey};
 use crate::plan::{Action, TaskSpec};
 use crate::runtime::lifecycle::{self, OverBudget, SessionAllowance};
@@ -49,8 +50,10 @@ fn usd(amount: f64) -> String {
 }
 
 impl Engine {
-    /// The tally of `run`, read from its log the first time.
-    async fn spending(&self, run: &str) -> Result<RunSpending, EngineError> {
+    /// The tally of `run`, read from its log the first time, with the waits of its profiles
+    /// (`profile_waiting` events; a session of the profile that succeeded later ends the run
+    /// of strikes).
+    pub(super) async fn spending(&self, run: &str) -> Result<RunSpending, EngineError> {
         if let Some(known) = self.lock_spending().get(run) {
             return Ok(known.clone());
         }
@@ -62,12 +65,34 @@ impl Engine {
                     budget: plan.budget_usd,
                     ..RunSpending::default()
                 };
+                let mut waits: HashMap<String, ProfileWait> = HashMap::new();
+                let profile = |task: &str| plan.task(task).and_then(limits::profile_of);
                 let mut after = 0;
                 loop {
                     let events = backend.read_events(&id, after, PAGE)?;
                     for event in &events {
                         match (event.kind.as_str(), &event.task) {
-                            ("agent_session", Some(task)) => tally.add(task, &event.data),
+                            ("agent_session", Some(task)) => {
+                                tally.add(task, &event.data);
+                                let ok = event.data.get("ok").and_then(Value::as_bool);
+                                if let (Some(true), Some(profile)) = (ok, profile(task)) {
+                                    waits.entry(profile).or_default().strikes = 0;
+                                }
+                            }
+                            ("profile_waiting", _) => {
+                                let data = &event.data;
+                                if let Some(profile) = data.get("profile").and_then(Value::as_str) {
+                                    let number =
+                                        |name: &str| data.get(name).and_then(Value::as_i64);
+                                    waits.insert(
+                                        profile.to_string(),
+                                        ProfileWait {
+                                            until: number("until").unwrap_or(0),
+                                            strikes: number("strikes").unwrap_or(1) as u32,
+                                        },
+                                    );
+                                }
+                            }
                             ("budget_set", _) => {
                                 tally.budget = event.data.get("budget_usd").and_then(Value::as_f64)
                             }
@@ -76,11 +101,13 @@ impl Engine {
                     }
                     match events.last() {
                         Some(last) if events.len() == PAGE => after = last.seq,
-                        _ => return Ok(tally),
+                        _ => return Ok((tally, waits)),
                     }
                 }
             })
             .await?;
+        let (read, waits) = read;
+        self.merge_waits(waits);
         Ok(self
             .lock_spending()
             .entry(run.to_string())
