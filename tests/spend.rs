@@ -527,3 +527,82 @@ fn provider_limits_pause_a_profile_and_the_run_resumes_by_itself_with_no_retry_u
     let strikes: Vec<i64> = waits.iter().filter_map(|w| w["strikes"].as_i64()).collect();
     assert_eq!(strikes, [1, 2, 3], "the backoff doubles: {waits:?}");
 }
+
+/// The most intervals of `log` (`start NANOS` and `end NANOS` lines) open at once.
+fn most_at_once(log: &str) -> usize {
+    let mut edges: Vec<(u128, i32)> = log
+        .lines()
+        .filter_map(|line| {
+            let (what, at) = line.split_once(' ')?;
+            let at: u128 = at.trim().parse().ok()?;
+            Some((at, if what == "start" { 1 } else { -1 }))
+        })
+        .collect();
+    // At the same moment an end comes before a start.
+    edges.sort();
+    let (mut open, mut most) = (0, 0);
+    for (_, step) in edges {
+        open += step;
+        most = most.max(open);
+    }
+    most as usize
+}
+
+#[test]
+fn a_pool_caps_the_sessions_of_a_profile_across_engines() {
+    // Two engines, each `-j 8`, each running its own run in its own folder, one store.
+    let dir = TempDir::new("wfc-pool");
+    let log = dir.path().join("sessions.log");
+    let store_url = format!("sqlite:{}", dir.path().join("state.db").display());
+    let file = format!(
+        r#"agent pooled {{
+  adapter      = "command"
+  command      = ["sh", "-c", "cat > /dev/null; echo start $(date +%s%N) >> {log}; sleep 1; echo end $(date +%s%N) >> {log}; echo done"]
+  max_parallel = 2
+}}
+
+workflow pool {{
+  param items: list<string> = ["a", "b", "c", "d"]
+  task work for each item in items {{
+    prompt = "Work on the item."
+    agent  = pooled
+  }}
+}}
+"#,
+        log = log.display()
+    );
+    let engines: Vec<std::process::Child> = ["one", "two"]
+        .iter()
+        .map(|name| {
+            let folder = dir.path().join(name);
+            std::fs::create_dir_all(&folder).expect("a folder");
+            std::fs::write(folder.join("pool.wf"), &file).expect("the workflow");
+            std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
+                .args(["run", "pool.wf", "-j", "8", "--backend", &store_url])
+                .current_dir(&folder)
+                .env_remove("WFC_BACKEND")
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("wfc run")
+        })
+        .collect();
+    for engine in engines {
+        let output = engine.wait_with_output().expect("wfc run ends");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let log = std::fs::read_to_string(&log).expect("the sessions' log");
+    assert_eq!(
+        log.lines().filter(|l| l.starts_with("start")).count(),
+        8,
+        "{log}"
+    );
+    assert_eq!(most_at_once(&log), 2, "never more than the pool: {log}");
+}

@@ -41,6 +41,7 @@ fn shared_field_doc(name: &str) -> &'static str {
         "ask" => "the question a person answers",
         "adapter" => "the built-in adapter that runs the profile",
         "model" => "the model the agent CLI uses",
+        "max_parallel" => "the most sessions of the profile at once, across every engine sharing the store",
         "max_turns" => "how many turns the agent may take",
         "allow" => "tools the agent may use without asking",
         "deny" => "tools the agent may not use",

@@ -31,6 +31,7 @@ use tokio::task::JoinSet;
 
 mod conflicts;
 mod limits;
+mod pools;
 mod session_record;
 mod spending;
 
@@ -394,6 +395,8 @@ impl Engine {
             if capacity > 0 {
                 let mut wanted = capacity + active.len();
                 let mut fresh: Vec<TaskKey> = Vec::new();
+                // Sessions each pool (`max_parallel`) has running or about to start.
+                let mut pools: HashMap<String, usize> = HashMap::new();
                 // Held-back agent tasks must not hide the tasks behind them: while the budget
                 // held some back and more may be ready, look again further down the list.
                 loop {
@@ -404,6 +407,9 @@ impl Engine {
                     let seen = ready.len();
                     fresh.clear();
                     over_budget.clear();
+                    pools.clear();
+                    // Tasks held back for their profile's wait or pool.
+                    let mut held_back = 0;
                     for key in ready.into_iter().filter(|k| !active.contains(k)) {
                         if fresh.len() == capacity {
                             break;
@@ -424,8 +430,22 @@ impl Engine {
                             // Its profile waits for a provider's limit: it stays pending
                             // and the engine goes on, and starts it when the wait ends.
                             if self.profile_waits(spec) {
+                                held_back += 1;
                                 continue;
                             }
+                        }
+                        if let Some((profile, size)) = pools::pool_of(spec) {
+                            let in_use = match pools.get(&profile) {
+                                Some(&n) => n,
+                                None => self.pool_in_use(&profile).await?,
+                            };
+                            // A full pool: the task waits for a session of it to end.
+                            if in_use >= size {
+                                pools.insert(profile, in_use);
+                                held_back += 1;
+                                continue;
+                            }
+                            pools.insert(profile, in_use + 1);
                         }
                         if self.budget_allows(&key, spec).await?.is_ok() {
                             fresh.push(key);
@@ -433,10 +453,11 @@ impl Engine {
                             over_budget.insert(key);
                         }
                     }
-                    if fresh.len() == capacity || over_budget.is_empty() || seen < wanted {
+                    let skipped = over_budget.len() + held_back;
+                    if fresh.len() == capacity || skipped == 0 || seen < wanted {
                         break;
                     }
-                    wanted += over_budget.len();
+                    wanted += skipped;
                 }
                 for key in fresh {
                     let (k, worker) = (key.clone(), self.config.worker.clone());
@@ -445,6 +466,12 @@ impl Engine {
                         .await?
                     {
                         claimed_any = true;
+                        let spec = self.plan(&key.run).await?.task(&key.task).cloned();
+                        if let Some(spec) = spec {
+                            if !self.keep_pool_claim(&key, &spec).await? {
+                                continue;
+                            }
+                        }
                         active.insert(key.clone());
                         let engine = Arc::clone(self);
                         tasks.spawn(async move {
