@@ -606,3 +606,75 @@ workflow pool {{
     );
     assert_eq!(most_at_once(&log), 2, "never more than the pool: {log}");
 }
+
+#[test]
+fn a_profile_still_waits_after_wfc_is_restarted() {
+    use crate::model_server::{ModelServer, Reply, Rule};
+    use std::sync::{Arc, Mutex};
+    let dir = TempDir::new("wfc-limits-restart");
+    let queue = Arc::new(Mutex::new([Reply::UsageLimit(4)].into_iter().collect()));
+    let server = ModelServer::start(vec![Rule::new(
+        "[[limited]]",
+        vec![Reply::Queue(queue, Box::new(Reply::text("All done.")))],
+    )]);
+    dir.write(
+        "limits.wf",
+        "agent claude {\n  adapter = \"claude-code\"\n}\n\nworkflow w {\n  task say {\n    prompt = \"[[limited]] Say done.\"\n    agent  = claude\n    env    = { CLAUDE_CODE_MAX_RETRIES = \"0\" }\n  }\n}\n",
+    );
+    let child = wfc_claude(dir.path(), &server, &["run", "limits.wf"])
+        .spawn()
+        .expect("wfc starts");
+    let started = std::time::Instant::now();
+    loop {
+        let status = wfc_claude(dir.path(), &server, &["status"])
+            .output()
+            .expect("status");
+        if String::from_utf8_lossy(&status.stdout).contains("waiting: usage limit of claude") {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 60, "the profile never waited");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Stopped while it waits, as a person would stop it (Ctrl-C, SIGTERM).
+    let pid = child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    let stopped = child.wait_with_output().expect("wfc ends");
+    assert_eq!(
+        stopped.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&stopped.stderr)
+    );
+    let backend = store(dir.path());
+    let id = backend.list_runs().expect("runs")[0].id.clone();
+    let resumed = wfc_claude(dir.path(), &server, &["resume", &id])
+        .output()
+        .expect("resume");
+    assert_eq!(
+        resumed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    // The attempt after the restart started when the limit reset, not before.
+    let events = backend.read_events(&id, 0, 1000).expect("events");
+    let until = events
+        .iter()
+        .find(|e| e.kind == "profile_waiting")
+        .and_then(|e| e.data["until"].as_i64())
+        .expect("the wait");
+    let starts: Vec<i64> = events
+        .iter()
+        .filter(|e| e.kind == "task_started")
+        .map(|e| e.at)
+        .collect();
+    assert_eq!(starts.len(), 2, "{events:?}");
+    assert!(
+        starts[1] >= until,
+        "started at {} before the reset at {until}",
+        starts[1]
+    );
+}
