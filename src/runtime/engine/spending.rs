@@ -53,9 +53,10 @@ impl Engine {
     /// The tally of `run`, read from its log the first time, with the waits of its profiles
     /// (`profile_waiting` events; a session of the profile that succeeded later ends the run
     /// of strikes).
-    pub(super) async fn spending(&self, run: &str) -> Result<RunSpending, EngineError> {
-        if let Some(known) = self.lock_spending().get(run) {
-            return Ok(known.clone());
+    /// Called before every claim of an agent task, so it copies nothing once read.
+    pub(super) async fn spending(&self, run: &str) -> Result<(), EngineError> {
+        if self.lock_spending().contains_key(run) {
+            return Ok(());
         }
         let plan = self.plan(run).await?;
         let id = run.to_string();
@@ -108,11 +109,8 @@ impl Engine {
             .await?;
         let (read, waits) = read;
         self.merge_waits(waits);
-        Ok(self
-            .lock_spending()
-            .entry(run.to_string())
-            .or_insert(read)
-            .clone())
+        self.lock_spending().entry(run.to_string()).or_insert(read);
+        Ok(())
     }
 
     fn lock_spending(&self) -> std::sync::MutexGuard<'_, HashMap<String, RunSpending>> {
@@ -141,21 +139,29 @@ impl Engine {
         if !matches!(spec.action, Action::Agent { .. }) || spec.action.waits_for_person() {
             return Ok(unbounded);
         }
-        let tally = self.spending(&key.run).await?;
-        if tally.budget.is_none() && spec.budget_usd.is_none() {
+        self.spending(&key.run).await?;
+        let Some((budget, spent, unknown, task_spent)) =
+            self.lock_spending().get(&key.run).map(|tally| {
+                let task_spent = tally.by_task.get(&key.task).copied().unwrap_or(0.0);
+                (tally.budget, tally.spent, tally.unknown, task_spent)
+            })
+        else {
+            return Ok(unbounded);
+        };
+        if budget.is_none() && spec.budget_usd.is_none() {
             return Ok(unbounded);
         }
-        let task_spent = tally.by_task.get(&key.task).copied().unwrap_or(0.0);
-        let verdict =
-            lifecycle::next_agent_attempt(tally.budget, tally.spent, spec.budget_usd, task_spent);
+        let verdict = lifecycle::next_agent_attempt(budget, spent, spec.budget_usd, task_spent);
         if let Err(over) = verdict {
-            self.announce_pause(key, &tally, over);
+            self.announce_pause(key, (budget, spent, unknown), over);
         }
         Ok(verdict)
     }
 
     /// Records, once per run, that the run is paused because `key` cannot be paid for.
-    fn announce_pause(&self, key: &TaskKey, tally: &RunSpending, over: OverBudget) {
+    /// `tally` is the run's budget, what it spent, and how many sessions reported no cost.
+    fn announce_pause(&self, key: &TaskKey, tally: (Option<f64>, f64, u64), over: OverBudget) {
+        let (run_budget, run_spent, unknown_sessions) = tally;
         {
             let mut spending = self.lock_spending();
             let Some(known) = spending.get_mut(&key.run) else {
@@ -166,7 +172,7 @@ impl Engine {
             }
             known.announced = true;
         }
-        let unknown = match tally.unknown {
+        let unknown = match unknown_sessions {
             0 => String::new(),
             1 => " (and 1 session of unknown cost)".to_string(),
             n => format!(" (and {n} sessions of unknown cost)"),
@@ -202,7 +208,7 @@ impl Engine {
         };
         let (budget, needs) = match over {
             OverBudget::Run { budget, needs, .. } => (Some(budget), needs),
-            OverBudget::Task { cap, .. } => (tally.budget, Some(cap)),
+            OverBudget::Task { cap, .. } => (run_budget, Some(cap)),
         };
         self.emit(
             &key.run,
@@ -211,10 +217,10 @@ impl Engine {
             serde_json::json!({
                 "reason": "budget",
                 "message": message,
-                "spent_usd": (tally.spent * 1_000_000.0).round() / 1_000_000.0,
+                "spent_usd": (run_spent * 1_000_000.0).round() / 1_000_000.0,
                 "budget_usd": budget,
                 "needs_usd": needs,
-                "sessions_without_cost": tally.unknown,
+                "sessions_without_cost": unknown_sessions,
             }),
         );
         self.lock_paused().insert(key.run.clone(), message);
