@@ -433,7 +433,8 @@ fn row_cells(row: &Row) -> Vec<Cell> {
                 _ => None,
             },
         ),
-        Cell::plain(if spend.sessions == 0 {
+        // Sessions that reported no tokens are not sessions that used none.
+        Cell::plain(if spend.input_tokens == 0 && spend.output_tokens == 0 {
             "-".into()
         } else {
             format!(
