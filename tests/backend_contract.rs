@@ -15,6 +15,7 @@ pub fn plan(tasks: &[(&str, &[&str], u32)]) -> Plan {
         params: Vec::new(),
         isolation: Default::default(),
         event_sinks: Vec::new(),
+        budget_usd: None,
         secrets: Vec::new(),
         tasks: tasks
             .iter()
@@ -45,6 +46,7 @@ pub fn plan(tasks: &[(&str, &[&str], u32)]) -> Plan {
                 pass_env: Vec::new(),
                 verify: Vec::new(),
                 work: Default::default(),
+                budget_usd: None,
             })
             .collect(),
     }

@@ -127,6 +127,11 @@ fn serve(
         Reply::text("Scripted session")
     };
     let delta = match reply {
+        // Provider limits are scripted for the Anthropic API only (tests/model_server.rs).
+        Reply::RateLimited | Reply::Overloaded | Reply::UsageLimit(_) | Reply::Queue(..) => {
+            let error = br#"{"error": {"message": "no limits are scripted for this API"}}"#;
+            return write_response(&mut out, 500, "application/json", error);
+        }
         Reply::Error(status, message) => {
             let error = json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": "scripted_error"}});
             return write_response(

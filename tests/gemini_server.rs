@@ -95,6 +95,11 @@ fn serve(
         .map(|contents| contents.iter().filter(|c| c["role"] == "model").count())
         .unwrap_or(0);
     let parts: Vec<Value> = match scripted(rules, &user_text(&body), turns) {
+        // Provider limits are scripted for the Anthropic API only (tests/model_server.rs).
+        Reply::RateLimited | Reply::Overloaded | Reply::UsageLimit(_) | Reply::Queue(..) => {
+            let error = br#"{"error": {"message": "no limits are scripted for this API"}}"#;
+            return write_response(&mut out, 500, "application/json", error);
+        }
         Reply::Error(status, message) => {
             let error = json!({"error": {"code": status, "message": message, "status": "INVALID_ARGUMENT"}});
             return write_response(

@@ -34,6 +34,7 @@ mod run_views;
 mod sandbox;
 mod show;
 mod small_things;
+mod spend;
 mod store_file;
 mod support;
 mod tools;

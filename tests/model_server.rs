@@ -23,6 +23,15 @@ pub enum Reply {
     Tools(Vec<(String, Value)>),
     /// An HTTP error with this status and message.
     Error(u16, String),
+    /// HTTP 429 `rate_limit_error`, with no time to wait.
+    RateLimited,
+    /// HTTP 529 `overloaded_error`.
+    Overloaded,
+    /// HTTP 429 for an account whose usage limit is reached, with the headers that say so
+    /// and that it resets this many seconds after the reply.
+    UsageLimit(i64),
+    /// The replies of the queue, one a request (across sessions), then the last one always.
+    Queue(Arc<Mutex<std::collections::VecDeque<Reply>>>, Box<Reply>),
 }
 
 impl Reply {
@@ -191,7 +200,15 @@ fn serve(stream: TcpStream, rules: &[Rule], kept: &Mutex<Vec<Value>>) -> std::io
         Reply::text("Scripted session")
     };
     let model = request["model"].as_str().unwrap_or("claude-sonnet-4-5");
+    let reply = match reply {
+        Reply::Queue(queue, then) => queue.lock().expect("queue").pop_front().unwrap_or(*then),
+        reply => reply,
+    };
     let (content, stop) = match reply {
+        Reply::RateLimited | Reply::Overloaded | Reply::UsageLimit(_) => {
+            return write_limit(&mut out, &reply)
+        }
+        Reply::Queue(..) => (vec![json!({"type": "text", "text": "queue in a queue"})], "end_turn"),
         Reply::Error(status, message) => {
             let error = json!({"type": "error", "error": {"type": "invalid_request_error", "message": message}});
             return write_response(&mut out, status, "application/json", error.to_string().as_bytes());
@@ -286,6 +303,36 @@ fn sse(model: &str, content: &[Value], stop: &str, usage: &Value) -> String {
         .collect()
 }
 
+/// Writes the response of a provider's limit, as the Anthropic API does: the error body, and
+/// for a usage limit the `anthropic-ratelimit-unified-*` headers with its reset time.
+fn write_limit(out: &mut TcpStream, reply: &Reply) -> std::io::Result<()> {
+    let (status, kind, message) = match reply {
+        Reply::Overloaded => (529, "overloaded_error", "Overloaded"),
+        Reply::UsageLimit(_) => (429, "rate_limit_error", "usage limit reached"),
+        _ => (
+            429,
+            "rate_limit_error",
+            "Number of requests has exceeded your rate limit",
+        ),
+    };
+    let mut headers = String::new();
+    if let Reply::UsageLimit(seconds) = reply {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let reset = now + seconds;
+        headers = format!(
+            "anthropic-ratelimit-unified-status: rejected\r\n\
+             anthropic-ratelimit-unified-reset: {reset}\r\n\
+             anthropic-ratelimit-unified-representative-claim: five_hour\r\n\
+             anthropic-ratelimit-unified-5h-status: rejected\r\n\
+             anthropic-ratelimit-unified-5h-reset: {reset}\r\n"
+        );
+    }
+    let body = json!({"type": "error", "error": {"type": kind, "message": message}}).to_string();
+    write_response_with(out, status, "application/json", &headers, body.as_bytes())
+}
+
 /// Writes one whole response and ends the connection.
 pub fn write_response(
     out: &mut TcpStream,
@@ -293,8 +340,19 @@ pub fn write_response(
     kind: &str,
     body: &[u8],
 ) -> std::io::Result<()> {
+    write_response_with(out, status, kind, "", body)
+}
+
+/// [`write_response`] with more header lines (each ending in CRLF).
+fn write_response_with(
+    out: &mut TcpStream,
+    status: u16,
+    kind: &str,
+    headers: &str,
+    body: &[u8],
+) -> std::io::Result<()> {
     let head = format!(
-        "HTTP/1.1 {status} {}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        "HTTP/1.1 {status} {}\r\ncontent-type: {kind}\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n",
         if status == 200 { "OK" } else { "Error" },
         body.len()
     );

@@ -11,7 +11,7 @@ use super::cli::{short, CliAgent, CliInfo, Ended, SessionParser};
 use super::profile::Profile;
 use super::reading::{content_text, input_text, Step};
 use super::session::{last_lines, no_result};
-use crate::runtime::agent::{AgentReply, SessionUsage};
+use crate::runtime::agent::{AgentReply, LimitKind, ProviderLimit, SessionUsage};
 use crate::runtime::process::ExitStatusKind;
 use crate::runtime::sandbox::HomePath;
 use serde_json::Value;
@@ -97,6 +97,12 @@ impl CliAgent for ClaudeCode {
         args
     }
 
+    fn budget_args(&self, max_usd: f64) -> Vec<OsString> {
+        // Cents rounded down: the CLI must stop at or under what the budget leaves.
+        let cents = (max_usd * 100.0).floor().max(0.0) / 100.0;
+        vec!["--max-budget-usd".into(), format!("{cents:.2}").into()]
+    }
+
     fn parser(&self) -> Box<dyn SessionParser> {
         Box::new(StreamParser::new("claude"))
     }
@@ -109,6 +115,9 @@ pub struct StreamParser {
     result: Option<Value>,
     other_lines: usize,
     first_other: Option<String>,
+    /// The `rate_limit_info` of a `rate_limit_event` whose status is `rejected`: the account's
+    /// usage limit, with when it resets.
+    rejected: Option<Value>,
 }
 
 impl StreamParser {
@@ -120,6 +129,7 @@ impl StreamParser {
             result: None,
             other_lines: 0,
             first_other: None,
+            rejected: None,
         }
     }
 }
@@ -145,6 +155,22 @@ impl SessionParser for StreamParser {
                 None
             }
             Some("assistant") => describe_message(&event),
+            Some("rate_limit_event") => {
+                let info = event.get("rate_limit_info")?;
+                // A server's rate limit (HTTP 429 without the account's limit) comes as a
+                // rejected event too, but names no limit and no reset: the `result` says it.
+                let named = info.get("rateLimitType").is_some() || info.get("resetsAt").is_some();
+                if info.get("status").and_then(Value::as_str) != Some("rejected") || !named {
+                    return None;
+                }
+                self.rejected = Some(info.clone());
+                Some(format!(
+                    "the account's usage limit ({}) was reached",
+                    info.get("rateLimitType")
+                        .and_then(Value::as_str)
+                        .unwrap_or("unnamed")
+                ))
+            }
             Some("system") => match event.get("subtype").and_then(Value::as_str) {
                 Some("init") => Some(format!(
                     "session {} started (model {})",
@@ -182,8 +208,44 @@ impl SessionParser for StreamParser {
                 },
             };
         };
-        judge_result(&result, ended, self.session_id.clone())
+        let mut reply = judge_result(&result, ended, self.session_id.clone());
+        if reply.outcome.is_err() {
+            reply.usage.limit = limit_of(&result, self.rejected.as_ref());
+        }
+        reply
     }
+}
+
+/// The provider's limit a failed session ran into, from its `result` (`api_error_status` 429
+/// or 529, the CLI having retried as it does) and a `rate_limit_event` that said the account's
+/// usage limit was reached (with its reset time, in seconds since the epoch).
+fn limit_of(result: &Value, rejected: Option<&Value>) -> Option<ProviderLimit> {
+    let message = result
+        .get("result")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if let Some(info) = rejected {
+        return Some(ProviderLimit {
+            kind: LimitKind::UsageLimit,
+            resets_at: info
+                .get("resetsAt")
+                .and_then(Value::as_i64)
+                .map(|seconds| seconds * 1000),
+            message,
+        });
+    }
+    let kind = match result.get("api_error_status").and_then(Value::as_u64)? {
+        429 if message.contains("hit your") => LimitKind::UsageLimit,
+        429 => LimitKind::RateLimit,
+        529 => LimitKind::Overloaded,
+        _ => return None,
+    };
+    Some(ProviderLimit {
+        kind,
+        resets_at: None,
+        message,
+    })
 }
 
 /// One progress line for an `assistant` event: its tool calls, or the start of its text.
@@ -348,6 +410,7 @@ fn usage_of(result: &Value, session_id: Option<String>) -> SessionUsage {
         output_tokens: tokens(&["output_tokens"]),
         turns: result.get("num_turns").and_then(Value::as_u64),
         process_ms: None,
+        limit: None,
     }
 }
 
@@ -402,5 +465,16 @@ pub(super) fn transcript_steps(event: &Value) -> Vec<Step> {
             }],
         },
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_cap_is_passed_in_whole_cents_rounded_down() {
+        let args = ClaudeCode.budget_args(1.509);
+        assert_eq!(args, [OsString::from("--max-budget-usd"), "1.50".into()]);
     }
 }

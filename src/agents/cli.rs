@@ -101,6 +101,14 @@ pub trait CliAgent: Send + Sync {
         self.args(profile, prompt_file)
     }
 
+    /// Arguments that stop the session once it has spent `max_usd` US dollars, for a CLI
+    /// that can (Claude Code's `--max-budget-usd`); none for the others, whose sessions the
+    /// budget bounds only before they start.
+    fn budget_args(&self, max_usd: f64) -> Vec<OsString> {
+        let _ = max_usd;
+        Vec::new()
+    }
+
     /// A parser for one session's output.
     fn parser(&self) -> Box<dyn SessionParser>;
 }

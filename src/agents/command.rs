@@ -137,6 +137,7 @@ fn protocol_line(line: &str) -> Option<Protocol<'_>> {
         output_tokens: count("output_tokens"),
         turns: count("turns"),
         process_ms: None,
+        limit: None,
     }))
 }
 

@@ -67,6 +67,9 @@ pub async fn run_session(
     } else {
         agent.args(profile, prompt_path)
     };
+    if let Some(max_usd) = request.max_budget_usd {
+        args.extend(agent.budget_args(max_usd));
+    }
     args.extend(profile.strings("args").into_iter().map(OsString::from));
     let mut spec = ProcessSpec::new(&program, args, request.workdir.clone());
     spec.on_spawn = request.on_spawn.clone();

@@ -7,7 +7,7 @@ use crate::suggest::did_you_mean;
 use crate::syntax::ast::{Block, ExprKind, Field, Name, StrLit};
 
 /// The fields a task may have, for checking and for editors' completion.
-pub const TASK_FIELDS: [&str; 20] = [
+pub const TASK_FIELDS: [&str; 21] = [
     "title",
     "prompt",
     "run",
@@ -28,13 +28,14 @@ pub const TASK_FIELDS: [&str; 20] = [
     "setup",
     "copy_ignored",
     "sandbox",
+    "budget",
 ];
 
 /// The fields a gate may have.
 pub const GATE_FIELDS: [&str; 2] = ["ask", "timeout"];
 
 /// The fields `defaults` may set.
-pub const DEFAULTS_FIELDS: [&str; 15] = [
+pub const DEFAULTS_FIELDS: [&str; 16] = [
     "agent",
     "retry",
     "timeout",
@@ -50,6 +51,7 @@ pub const DEFAULTS_FIELDS: [&str; 15] = [
     "setup",
     "copy_ignored",
     "sandbox",
+    "budget",
 ];
 
 /// A block's fields with repeats reported and dropped: each name maps to its first field.
@@ -287,6 +289,41 @@ pub(crate) fn expect_int(
         return None;
     }
     Some(n)
+}
+
+/// An amount of US dollars, more than zero: a whole number (`budget = 20`) or a string with
+/// cents (`budget = "2.50"`), since the language has no fractional numbers.
+pub(crate) fn expect_dollars(field: &Field, diagnostics: &mut Vec<Diagnostic>) -> Option<f64> {
+    let amount = match &field.value.kind {
+        ExprKind::Int(n) => Some(*n as f64),
+        ExprKind::Str(lit) if !lit.block => lit
+            .plain_text()
+            .and_then(|text| text.trim().trim_start_matches('$').parse::<f64>().ok())
+            .filter(|amount| amount.is_finite()),
+        _ => {
+            diagnostics.push(type_error(
+                field,
+                "an amount of US dollars",
+                Some("write a whole number (`20`) or a string with cents (`\"2.50\"`)"),
+            ));
+            return None;
+        }
+    };
+    match amount {
+        Some(amount) if amount > 0.0 && amount <= 1_000_000.0 => Some(amount),
+        _ => {
+            diagnostics.push(Diagnostic::new(
+                Code::Type,
+                format!(
+                    "`{}` must be an amount of US dollars more than 0 and at most 1000000",
+                    field.name.text
+                ),
+                field.value.span,
+                "not such an amount",
+            ));
+            None
+        }
+    }
 }
 
 /// A positive duration, in seconds.

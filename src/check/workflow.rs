@@ -84,6 +84,8 @@ struct TaskDefaults {
     pass_env: Vec<String>,
     context: Vec<(String, ir::Template)>,
     work: WorkFields,
+    /// `budget` in `defaults`: the run's budget in US dollars, not a default of each task.
+    run_budget: Option<f64>,
 }
 
 /// A task, gate or use in the syntax tree.
@@ -239,6 +241,7 @@ pub(crate) fn check_workflow(
     checker.report_unused(&broken_text);
     ir::Workflow {
         name: workflow.name.text.clone(),
+        budget: defaults.run_budget,
         docs: workflow.docs.as_ref().map(ast::Docs::text),
         params: checker.params,
         nodes,
@@ -773,6 +776,9 @@ impl WorkflowChecker<'_, '_> {
                 result.context = self.template_map(field, Context::Prompt, &scope);
             }
             result.work = self.work_fields(&fields, &scope);
+            if let Some(field) = fields.get("budget") {
+                result.run_budget = expect_dollars(field, self.diagnostics);
+            }
         }
         result
     }
@@ -1108,6 +1114,9 @@ impl WorkflowChecker<'_, '_> {
             pass_env,
             context,
             work,
+            budget: fields
+                .get("budget")
+                .and_then(|f| expect_dollars(f, self.diagnostics)),
         };
         (task, scope)
     }

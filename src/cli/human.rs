@@ -253,6 +253,17 @@ pub fn date(at: Millis) -> String {
     format_in(at, &local(), "%Y-%m-%d")
 }
 
+/// A moment's local time of day to the minute, for what people wait for: `18:00`; with the
+/// date when it is not today.
+pub fn time_of_day(at: Millis, now: Millis) -> String {
+    let zone = local();
+    if format_in(at, &zone, "%Y-%m-%d") == format_in(now, &zone, "%Y-%m-%d") {
+        format_in(at, &zone, "%H:%M")
+    } else {
+        format_in(at, &zone, "%Y-%m-%d %H:%M")
+    }
+}
+
 /// A moment's local time of day with milliseconds, for log lines: `14:34:56.789`.
 pub fn clock(at: Millis) -> String {
     clock_in(at, &local())

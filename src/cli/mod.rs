@@ -25,6 +25,7 @@ mod runs;
 mod shared_folder;
 mod show;
 mod snapshot_drift;
+mod stats;
 mod status;
 mod stop_signals;
 mod store;
@@ -169,6 +170,21 @@ enum Command {
         dry_run: bool,
         /// Print JSON.
         #[arg(long, conflicts_with = "prune")]
+        json: bool,
+        #[command(flatten)]
+        store: store::BackendArgs,
+    },
+    /// What the store's runs say per workflow, task and agent profile: runs, success rate,
+    /// attempts per success, median and p90 durations, cost and tokens.
+    Stats {
+        /// Only runs created less than this long ago: `7d`, `12h`, `30m`.
+        #[arg(long, value_name = "AGE")]
+        since: Option<runs::Age>,
+        /// Only runs of this workflow.
+        #[arg(long, value_name = "NAME")]
+        workflow: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
         json: bool,
         #[command(flatten)]
         store: store::BackendArgs,
@@ -404,6 +420,20 @@ pub fn main() -> ExitCode {
             json,
         } => plan::run(&file, workflow.as_deref(), &params, json, &output),
         Command::Status { run, json, store } => status::run(&store, run.as_deref(), json, &output),
+        Command::Stats {
+            since,
+            workflow,
+            json,
+            store,
+        } => stats::run(
+            &store,
+            &stats::StatsArgs {
+                since,
+                workflow,
+                json,
+            },
+            &output,
+        ),
         Command::Runs {
             states,
             prune,

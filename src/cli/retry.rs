@@ -262,6 +262,7 @@ mod tests {
             params: Vec::new(),
             isolation: Default::default(),
             event_sinks: Vec::new(),
+            budget_usd: None,
             secrets: Vec::new(),
             tasks: tasks
                 .iter()
@@ -285,6 +286,7 @@ mod tests {
                     pass_env: Vec::new(),
                     verify: Vec::new(),
                     work: Default::default(),
+                    budget_usd: None,
                 })
                 .collect(),
         }

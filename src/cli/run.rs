@@ -40,6 +40,21 @@ pub struct ExecArgs {
     /// run with another adapter (`--agent claude=codex`); repeatable.
     #[arg(long = "agent", value_name = "[PROFILE=]ADAPTER")]
     pub agents: Vec<String>,
+    /// The most the run's agent sessions may cost in all, in US dollars (over `budget` in the
+    /// workflow's `defaults`). When the next agent session could cost more, the run pauses;
+    /// `wfc resume RUN --budget MORE` goes on.
+    #[arg(long, value_name = "USD", value_parser = dollars)]
+    pub budget: Option<f64>,
+}
+
+/// Reads `--budget`: an amount of US dollars more than zero (`20`, `2.50`).
+fn dollars(text: &str) -> Result<f64, String> {
+    match text.trim().trim_start_matches('$').parse::<f64>() {
+        Ok(amount) if amount.is_finite() && amount > 0.0 => Ok(amount),
+        _ => Err(format!(
+            "`{text}` is not a budget; give an amount of US dollars more than 0, such as 20 or 2.50"
+        )),
+    }
 }
 
 /// Reads `-j`: a run with no task at once would never end, so 0 is refused while the command
@@ -489,10 +504,28 @@ fn execute(
         Ok(runtime) => runtime,
         Err(error) => return output.fail(&format!("cannot start the engine: {error}")),
     };
+    if let Some(budget) = exec.budget {
+        let Some(run) = &run else {
+            return output.fail(
+                "`--budget` is a run's: give it to `wfc run` or `wfc resume RUN`, not to a worker",
+            );
+        };
+        // The budget is an event, as every backend has a log: the newest one counts.
+        let event = crate::runtime::NewEvent {
+            at: now_millis(),
+            kind: crate::events::EventKind::BudgetSet.as_str().to_string(),
+            task: None,
+            data: serde_json::json!({ "budget_usd": budget }),
+        };
+        if let Err(error) = backend.append_event(run, &event) {
+            return output.fail(&format!("cannot record the run's budget: {error}"));
+        }
+    }
     let engine = Engine::new(backend, Arc::new(adapters), Arc::clone(&bus), config);
     if let Some(run) = &run {
         engine.announce_run(run);
     }
+    let ended = Arc::clone(&engine);
     let notes = Arc::clone(&bus);
     let result = runtime.block_on(async move {
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -515,10 +548,14 @@ fn execute(
             output.error(&format!("`wfc status {run}` shows why it {state}"));
             ExitCode::from(1)
         }
-        (Ok(None), Some(run)) => {
-            output.error(&format!("stopped; `wfc resume {run}` continues the run"));
-            ExitCode::from(130)
-        }
+        (Ok(None), Some(run)) => match ended.paused(&run) {
+            // The console printed why (the `run_paused` event); this is the exit code.
+            Some(_) => ExitCode::from(3),
+            None => {
+                output.error(&format!("stopped; `wfc resume {run}` continues the run"));
+                ExitCode::from(130)
+            }
+        },
         (Ok(_), None) => ExitCode::SUCCESS,
     }
 }

@@ -45,6 +45,13 @@ impl StateFilter {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Age(Millis);
 
+impl Age {
+    /// The age in milliseconds, for commands that pick runs newer than it (`wfc stats --since`).
+    pub fn millis(self) -> Millis {
+        self.0
+    }
+}
+
 impl std::str::FromStr for Age {
     type Err = String;
 

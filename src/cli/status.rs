@@ -156,7 +156,7 @@ fn to_json(view: &View<'_>, now: Millis) -> serde_json::Value {
         .iter()
         .map(|&state| (state.as_str().to_string(), json!(count(tasks, state))))
         .collect();
-    json!({
+    let mut value = json!({
         "run": {
             "id": run.id,
             "workflow": run.plan.workflow,
@@ -170,7 +170,32 @@ fn to_json(view: &View<'_>, now: Millis) -> serde_json::Value {
         "tasks": task_values,
         "counts": counts,
         "agents": usage,
-    })
+    });
+    if let (Some(paused), RunState::Running) = (&usage.paused, run.state) {
+        value["paused"] = paused.as_str().into();
+    }
+    let waiting: Vec<serde_json::Value> = waiting(usage, run, now)
+        .map(|(profile, kind, until)| json!({"profile": profile, "kind": kind, "until": until}))
+        .collect();
+    if !waiting.is_empty() {
+        value["waiting"] = waiting.into();
+    }
+    value
+}
+
+/// The agent profiles of a running run that wait for a provider's limit to end now: profile,
+/// the limit's kind in words, and until when.
+fn waiting<'a>(
+    usage: &'a RunUsage,
+    run: &RunRecord,
+    now: Millis,
+) -> impl Iterator<Item = (&'a str, &'a str, Millis)> + 'a {
+    let running = run.state == RunState::Running;
+    usage
+        .waits
+        .iter()
+        .filter(move |(_, (_, until))| running && *until > now)
+        .map(|(profile, (kind, until))| (profile.as_str(), kind.as_str(), *until))
 }
 
 fn count(tasks: &[TaskRecord], state: TaskState) -> usize {
@@ -201,6 +226,15 @@ fn to_text(view: &View<'_>, now: Millis, width: usize, paint: Paint) -> Vec<Stri
             human::ago(run.created_at, now)
         ),
     ];
+    if let (Some(paused), RunState::Running) = (&usage.paused, run.state) {
+        lines.push(format!("paused    {paused}"));
+    }
+    for (profile, kind, until) in waiting(usage, run, now) {
+        lines.push(format!(
+            "waiting: {kind} of {profile}, resumes {}",
+            human::time_of_day(until, now)
+        ));
+    }
     if let Some(finished) = run.finished_at {
         lines.push(format!(
             "finished  {} (after {})",

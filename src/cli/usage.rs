@@ -1,7 +1,8 @@
 //! What a run's tasks used and did, summed from its events in one pass: its agent sessions
 //! (`agent_session`: sessions, cost, tokens and the last session id, per task and for the whole
 //! run) and, in a run isolated in git, how many files each task's output changed
-//! (`task_succeeded`). `wfc status` shows it and `wfc logs` prints each session's line.
+//! (`task_succeeded`), and whether the run is paused for its budget (`run_paused`). `wfc status`
+//! shows it and `wfc logs` prints each session's line.
 
 use crate::runtime::{BackendResult, TaskBackend};
 use serde::Serialize;
@@ -83,6 +84,14 @@ pub struct RunUsage {
     /// How many files each task's output commit changed, by task id (runs isolated in git).
     #[serde(skip)]
     pub files_changed: BTreeMap<String, u64>,
+    /// Why the run is paused: the message of a `run_paused` event that no engine started
+    /// after (`run_started`).
+    #[serde(skip)]
+    pub paused: Option<String>,
+    /// The newest provider-limit wait of each agent profile (`profile_waiting`): its kind
+    /// (`usage_limit`) and until when, in milliseconds.
+    #[serde(skip)]
+    pub waits: BTreeMap<String, (String, i64)>,
 }
 
 /// Sums the `agent_session` events of `run`.
@@ -92,6 +101,32 @@ pub fn run_usage(backend: &dyn TaskBackend, run: &str) -> BackendResult<RunUsage
     loop {
         let events = backend.read_events(run, after, PAGE)?;
         for event in &events {
+            match event.kind.as_str() {
+                "run_started" => usage.paused = None,
+                "profile_waiting" => {
+                    let data = &event.data;
+                    if let (Some(profile), Some(until)) = (
+                        data.get("profile").and_then(Value::as_str),
+                        data.get("until").and_then(Value::as_i64),
+                    ) {
+                        let what = data
+                            .get("what")
+                            .and_then(Value::as_str)
+                            .unwrap_or("a limit");
+                        usage
+                            .waits
+                            .insert(profile.to_string(), (what.to_string(), until));
+                    }
+                }
+                "run_paused" => {
+                    usage.paused = event
+                        .data
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                }
+                _ => {}
+            }
             if event.kind == "task_succeeded" {
                 let files = event.data.get("files_changed").and_then(Value::as_u64);
                 if let (Some(task), Some(files)) = (&event.task, files) {
@@ -146,7 +181,7 @@ pub fn dollars(cost: f64) -> String {
 }
 
 /// 12345 as `12.3k`.
-fn tokens(count: u64) -> String {
+pub fn tokens(count: u64) -> String {
     match count {
         0..=999 => count.to_string(),
         1_000..=999_999 => format!("{:.1}k", count as f64 / 1_000.0),

@@ -78,6 +78,13 @@ pub(super) fn line(event: &Event) -> Option<String> {
         }
         EventKind::RunFinished => format!("run {} {}", event.run, first_line("state")),
         EventKind::RunResult => format!("  {}", first_line("message")),
+        EventKind::ProfileWaiting => format!(
+            "⏳ {task}: {} of {} (not a failure); its sessions resume in {}s",
+            event.data["what"].as_str().unwrap_or("a limit"),
+            first_line("profile"),
+            event.data["seconds"]
+        ),
+        EventKind::RunPaused => format!("⏸ run {} paused: {}", event.run, first_line("message")),
         EventKind::AttemptStopped => format!(
             "  {task}: stopped what attempt {} left running (process group {})",
             event.data["attempt"], event.data["pgid"]

@@ -71,6 +71,15 @@ pub enum EventKind {
     RunResult,
     /// A prompt was sent to an agent session, as it was sent (redacted like every event).
     PromptSent,
+    /// The run's budget was set (`wfc run --budget`, `wfc resume --budget`): the newest one
+    /// counts, over `budget` in the workflow's `defaults`.
+    BudgetSet,
+    /// The engine starts no more agent sessions of the run: its budget cannot pay the next
+    /// one. The run stays running and `wfc resume RUN --budget MORE` goes on.
+    RunPaused,
+    /// An agent profile waits for a provider's limit to end (a usage limit, HTTP 429 or 529):
+    /// the attempt that met it gave its claim back with no retry used.
+    ProfileWaiting,
 }
 
 impl EventKind {
@@ -95,6 +104,9 @@ impl EventKind {
             EventKind::RunReplanned => "run_replanned",
             EventKind::RunResult => "run_result",
             EventKind::PromptSent => "prompt_sent",
+            EventKind::BudgetSet => "budget_set",
+            EventKind::RunPaused => "run_paused",
+            EventKind::ProfileWaiting => "profile_waiting",
         }
     }
 }

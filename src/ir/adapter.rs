@@ -48,12 +48,13 @@ impl fmt::Display for SettingKind {
 }
 
 /// Settings every CLI adapter accepts.
-const CLI_SETTINGS: [(&str, SettingKind); 5] = [
+const CLI_SETTINGS: [(&str, SettingKind); 6] = [
     ("model", SettingKind::String),
     ("args", SettingKind::Strings),
     ("env", SettingKind::Map),
     ("pass_env", SettingKind::Strings),
     ("bin", SettingKind::String),
+    ("max_parallel", SettingKind::Int),
 ];
 
 impl Adapter {
@@ -98,6 +99,7 @@ impl Adapter {
                     ("command", SettingKind::Strings),
                     ("env", SettingKind::Map),
                     ("pass_env", SettingKind::Strings),
+                    ("max_parallel", SettingKind::Int),
                 ];
             }
             Adapter::Human => return Vec::new(),

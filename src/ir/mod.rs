@@ -110,6 +110,8 @@ pub struct Workflow {
     pub docs: Option<String>,
     /// Parameters, indexed by [`ParamId`].
     pub params: Vec<Param>,
+    /// `budget` in `defaults`: the most a run's agent sessions may cost, in US dollars.
+    pub budget: Option<f64>,
     /// Tasks, gates and `use` blocks in source order, indexed by [`NodeId`].
     pub nodes: Vec<Node>,
     /// The name's span.
@@ -221,6 +223,8 @@ pub struct Task {
     pub context: Vec<(String, Template)>,
     /// Where and how its attempts work.
     pub work: WorkSettings,
+    /// `budget`: the most its agent sessions may cost in all, in US dollars.
+    pub budget: Option<f64>,
 }
 
 /// `for each VAR in EXPR`.

@@ -123,6 +123,7 @@ pub fn instantiate(
         params,
         isolation: Default::default(),
         event_sinks: Vec::new(),
+        budget_usd: workflow.budget,
         secrets,
         tasks: expander.tasks,
     };
@@ -238,6 +239,7 @@ impl<'s> Expander<'s> {
                             pass_env: Vec::new(),
                             verify: Vec::new(),
                             work: Default::default(),
+                            budget_usd: None,
                         });
                         instances[index].push(id);
                     }
@@ -592,6 +594,7 @@ impl<'s> Expander<'s> {
                 copy_ignored: task.work.copy_ignored.clone(),
                 sandbox: task.work.sandbox,
             },
+            budget_usd: task.budget,
         };
         for problem in process_problems(&spec) {
             self.errors.push(PlanError {

@@ -37,6 +37,10 @@ pub struct Plan {
     /// (`wfc plan` shows none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub event_sinks: Vec<String>,
+    /// The most the run's agent sessions may cost, in US dollars: `budget` in the workflow's
+    /// `defaults`. `wfc run --budget` and `wfc resume --budget` record another in an event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_usd: Option<f64>,
 }
 
 /// How a run keeps its tasks' work apart.
@@ -180,6 +184,10 @@ pub struct TaskSpec {
     /// Where and how its attempts work; absent when every setting is the default.
     #[serde(default, skip_serializing_if = "WorkSpec::is_default")]
     pub work: WorkSpec,
+    /// `budget`: the most the task's agent sessions may cost in all its attempts, in US
+    /// dollars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_usd: Option<f64>,
 }
 
 /// Where and how a task's attempts work (GRAMMAR.md, "Where a task works").

@@ -43,6 +43,9 @@ pub struct AgentRequest {
     /// Where the adapter keeps what the session prints, stdout and stderr, line by line
     /// (redacted as it is written), for `wfc show`.
     pub transcript: Arc<crate::runtime::transcript::Transcript>,
+    /// The most the session may spend, in US dollars, by the run's and the task's budgets;
+    /// adapters whose CLI can stop a session at a cost pass it on.
+    pub max_budget_usd: Option<f64>,
 }
 
 /// Receives a session's progress lines.
@@ -83,6 +86,47 @@ pub struct SessionUsage {
     /// attempt's time minus this.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub process_ms: Option<u64>,
+    /// The provider's limit the session ran into, when that is why it failed: the attempt is
+    /// then not a failure, and the profile waits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<ProviderLimit>,
+}
+
+/// A limit of the model provider that stopped a session: the work did not fail, the provider
+/// refused it for a while.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProviderLimit {
+    /// Which limit.
+    pub kind: LimitKind,
+    /// When the provider said the limit ends, in [`Millis`](super::Millis); `None` when it did
+    /// not say, and the engine backs off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resets_at: Option<super::Millis>,
+    /// The CLI's own words.
+    pub message: String,
+}
+
+/// The kinds of provider limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitKind {
+    /// The account's usage limit (a subscription's session or weekly limit).
+    UsageLimit,
+    /// Too many requests (HTTP 429 `rate_limit_error`).
+    RateLimit,
+    /// The provider is overloaded (HTTP 529 `overloaded_error`).
+    Overloaded,
+}
+
+impl LimitKind {
+    /// How people read it: `usage limit`.
+    pub fn words(self) -> &'static str {
+        match self {
+            LimitKind::UsageLimit => "usage limit",
+            LimitKind::RateLimit => "rate limit",
+            LimitKind::Overloaded => "overload",
+        }
+    }
 }
 
 /// What a finished session reports: its result (the agent's final message) or why the attempt

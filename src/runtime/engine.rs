@@ -30,7 +30,10 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 mod conflicts;
+mod limits;
+mod pools;
 mod session_record;
+mod spending;
 
 /// The most bytes of a command's stdout kept as its result.
 pub const RESULT_LIMIT: usize = 64 * 1024;
@@ -120,6 +123,14 @@ pub struct Engine {
     config: EngineConfig,
     runs: Mutex<HashMap<String, Arc<RunInfo>>>,
     log: EventLog,
+    /// What each run's agent sessions spent, by run id.
+    spending: Mutex<HashMap<String, spending::RunSpending>>,
+    /// Why each run this engine paused is paused, by run id.
+    paused: Mutex<HashMap<String, String>>,
+    /// Until when each agent profile waits for a provider's limit, by profile.
+    profile_waits: Mutex<HashMap<String, limits::ProfileWait>>,
+    /// The limits the sessions of running attempts ran into, until their attempt ends.
+    limited: Mutex<HashMap<TaskKey, crate::runtime::agent::ProviderLimit>>,
 }
 
 /// Writes events to the runs' logs from one background thread, several per transaction, so
@@ -233,6 +244,8 @@ enum Attempt {
     /// Its result, and its output commit in an isolated run.
     Succeeded(String, Option<KeptWork>),
     Failed(String),
+    /// The session ran into a provider's limit: not a failure; its profile waits.
+    Limited(crate::runtime::agent::ProviderLimit),
     /// The claim was lost (the lease expired, or the run was cancelled): write nothing.
     Lost,
 }
@@ -253,6 +266,10 @@ impl Engine {
             config,
             runs: Mutex::new(HashMap::new()),
             log,
+            spending: Mutex::new(HashMap::new()),
+            paused: Mutex::new(HashMap::new()),
+            profile_waits: Mutex::new(HashMap::new()),
+            limited: Mutex::new(HashMap::new()),
         })
     }
 
@@ -386,22 +403,75 @@ impl Engine {
             }
             let mut claimed_any = false;
             let capacity = jobs - active.len().min(jobs);
+            // Agent tasks the budget cannot pay for are skipped, not claimed: they stay
+            // pending for `wfc resume --budget`, and commands go on around them.
+            let mut over_budget: HashSet<TaskKey> = HashSet::new();
             if capacity > 0 {
-                let run = self.config.run.clone();
-                let wanted = capacity + active.len();
-                let ready = self
-                    .call(move |b| b.find_ready_tasks(run.as_deref(), now_millis(), wanted))
-                    .await?;
+                let mut wanted = capacity + active.len();
                 let mut fresh: Vec<TaskKey> = Vec::new();
-                for key in ready.into_iter().filter(|k| !active.contains(k)) {
-                    if fresh.len() == capacity {
+                // Sessions each pool (`max_parallel`) has running or about to start.
+                let mut pools: HashMap<String, usize> = HashMap::new();
+                // Held-back agent tasks must not hide the tasks behind them: while the budget
+                // held some back and more may be ready, look again further down the list.
+                loop {
+                    let run = self.config.run.clone();
+                    let ready = self
+                        .call(move |b| b.find_ready_tasks(run.as_deref(), now_millis(), wanted))
+                        .await?;
+                    let seen = ready.len();
+                    fresh.clear();
+                    over_budget.clear();
+                    pools.clear();
+                    // Tasks held back for their profile's wait or pool.
+                    let mut held_back = 0;
+                    for key in ready.into_iter().filter(|k| !active.contains(k)) {
+                        if fresh.len() == capacity {
+                            break;
+                        }
+                        // A worker takes no task of a run whose workspace it cannot reach
+                        // (another machine's, or gone): an engine that can reach it will.
+                        let info = self.run_info(&key.run).await?;
+                        if info.workspace.is_err() {
+                            continue;
+                        }
+                        let Some(spec) = info.plan.task(&key.task) else {
+                            fresh.push(key);
+                            continue;
+                        };
+                        if limits::profile_of(spec).is_some() {
+                            // Reads the run's spending and its profiles' waits once.
+                            self.spending(&key.run).await?;
+                            // Its profile waits for a provider's limit: it stays pending
+                            // and the engine goes on, and starts it when the wait ends.
+                            if self.profile_waits(spec) {
+                                held_back += 1;
+                                continue;
+                            }
+                        }
+                        if let Some((profile, size)) = pools::pool_of(spec) {
+                            let in_use = match pools.get(&profile) {
+                                Some(&n) => n,
+                                None => self.pool_in_use(&profile).await?,
+                            };
+                            // A full pool: the task waits for a session of it to end.
+                            if in_use >= size {
+                                pools.insert(profile, in_use);
+                                held_back += 1;
+                                continue;
+                            }
+                            pools.insert(profile, in_use + 1);
+                        }
+                        if self.budget_allows(&key, spec).await?.is_ok() {
+                            fresh.push(key);
+                        } else {
+                            over_budget.insert(key);
+                        }
+                    }
+                    let skipped = over_budget.len() + held_back;
+                    if fresh.len() == capacity || skipped == 0 || seen < wanted {
                         break;
                     }
-                    // A worker takes no task of a run whose workspace it cannot reach (another
-                    // machine's, or gone): an engine that can reach it will.
-                    if self.run_info(&key.run).await?.workspace.is_ok() {
-                        fresh.push(key);
-                    }
+                    wanted += skipped;
                 }
                 for key in fresh {
                     let (k, worker) = (key.clone(), self.config.worker.clone());
@@ -410,6 +480,12 @@ impl Engine {
                         .await?
                     {
                         claimed_any = true;
+                        let spec = self.plan(&key.run).await?.task(&key.task).cloned();
+                        if let Some(spec) = spec {
+                            if !self.keep_pool_claim(&key, &spec).await? {
+                                continue;
+                            }
+                        }
                         active.insert(key.clone());
                         let engine = Arc::clone(self);
                         tasks.spawn(async move {
@@ -427,12 +503,18 @@ impl Engine {
                         if let Some(state) = self.settle(run).await? {
                             return Ok(Some(state));
                         }
+                        // Paused: nothing runs, and what is ready needs a budget it lacks.
+                        if !claimed_any && !over_budget.is_empty() {
+                            break;
+                        }
                     }
                     None if self.config.exit_when_idle => {
+                        let limit = over_budget.len() + 1;
                         let none = self
-                            .call(|b| b.find_ready_tasks(None, now_millis(), 1))
+                            .call(move |b| b.find_ready_tasks(None, now_millis(), limit))
                             .await?
-                            .is_empty();
+                            .iter()
+                            .all(|key| over_budget.contains(key));
                         if none && !self.any_run_in_progress().await? {
                             break;
                         }
@@ -811,7 +893,10 @@ impl Engine {
                 Ok(output) => Attempt::Succeeded(result, output),
                 Err(why) => Attempt::Failed(format!("its work could not be kept: {why}")),
             },
-            Err(error) => Attempt::Failed(error),
+            Err(error) => match self.take_limit(key) {
+                Some(limit) => Attempt::Limited(limit),
+                None => Attempt::Failed(error),
+            },
         };
         heartbeat.abort();
         let elapsed = started.elapsed().as_secs_f64();
@@ -820,6 +905,13 @@ impl Engine {
                 if let Ok(work) = &info.work {
                     work.abandon(&folder);
                 }
+            }
+            Attempt::Limited(limit) => {
+                if let Ok(work) = &info.work {
+                    work.abandon(&folder);
+                }
+                self.wait_for_limit(key, &spec, claim.attempt, limit)
+                    .await?;
             }
             Attempt::Succeeded(result, kept) => {
                 let result = self.bus.redactor().text(&result);
@@ -1019,6 +1111,10 @@ impl Engine {
                     timeout: spec.timeout_secs.map(Duration::from_secs),
                     progress: self.progress(key),
                     sandbox: sandbox.clone(),
+                    max_budget_usd: match self.budget_allows(key, spec).await {
+                        Ok(Ok(allowance)) => allowance.max_usd,
+                        _ => None,
+                    },
                 };
                 let reply = self.agents.execute(request, cancel.clone()).await;
                 // Every session's usage is logged, a failed one's too: it was paid for.
@@ -1026,6 +1122,12 @@ impl Engine {
                     serde_json::to_value(&reply.usage).unwrap_or_else(|_| serde_json::json!({}));
                 data["attempt"] = claim.attempt.into();
                 data["ok"] = reply.outcome.is_ok().into();
+                self.add_session_spend(key, &data);
+                match &reply.usage.limit {
+                    Some(limit) => self.note_limit(key, limit.clone()),
+                    None if reply.outcome.is_ok() => self.limit_cleared(spec),
+                    None => {}
+                }
                 self.emit(&key.run, EventKind::AgentSession, Some(&key.task), data);
                 reply.outcome?
             }

@@ -129,6 +129,7 @@ mod tests {
             pass_env: Vec::new(),
             verify: Vec::new(),
             work: Default::default(),
+            budget_usd: None,
         }
     }
 

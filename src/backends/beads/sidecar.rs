@@ -584,6 +584,7 @@ mod tests {
             params: Vec::new(),
             isolation: Default::default(),
             event_sinks: Vec::new(),
+            budget_usd: None,
             secrets: Vec::new(),
             tasks: Vec::new(),
         }

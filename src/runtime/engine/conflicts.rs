@@ -55,6 +55,7 @@ impl Engine {
             timeout: spec.timeout_secs.map(Duration::from_secs),
             progress: self.progress(key),
             sandbox,
+            max_budget_usd: None,
         };
         let reply = self.agents.execute(request, cancel).await;
         let mut data = serde_json::to_value(&reply.usage).unwrap_or_else(|_| serde_json::json!({}));

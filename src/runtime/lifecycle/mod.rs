@@ -5,6 +5,7 @@
 //! here. A backend only reads, lets a rule change the record, and writes it back.
 
 mod attempt;
+mod budget;
 mod gate;
 mod operator;
 mod replan;
@@ -13,6 +14,7 @@ mod run_end;
 pub use attempt::{
     claim, claimable, complete, fail, heartbeat, holds, lease_expired, release, start, TaskFacts,
 };
+pub use budget::{next_agent_attempt, OverBudget, SessionAllowance};
 pub use gate::{answer_gate, wait_gate};
 pub use operator::{cancel, interrupt, mark_done, may_mark_done, reset, TaskReset};
 pub use replan::{records_fit, replan, Fate, Replanned};
