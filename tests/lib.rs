@@ -38,3 +38,4 @@ mod spend;
 mod store_file;
 mod support;
 mod tools;
+mod worker_serves;

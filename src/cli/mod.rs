@@ -137,6 +137,14 @@ enum Command {
         /// Stop when no run has anything left to do.
         #[arg(long)]
         exit_when_idle: bool,
+        /// Take only tasks that carry one of these labels; comma-separated or repeated.
+        #[arg(long, value_delimiter = ',', value_name = "LABEL")]
+        labels: Vec<String>,
+        /// Take only agent tasks of these profiles (or adapters; `default` for the run's
+        /// `--agent`): a machine without Codex leaves Codex tasks to others. Command tasks
+        /// and gates are taken whatever this says.
+        #[arg(long, value_delimiter = ',', value_name = "PROFILE")]
+        profiles: Vec<String>,
     },
     /// Show where a run is: its tasks with state, attempts, duration and last error, why each
     /// failed task failed, and the question of each task that waits for a person.
@@ -412,7 +420,14 @@ pub fn main() -> ExitCode {
         Command::Worker {
             exec,
             exit_when_idle,
-        } => run::worker(&exec, exit_when_idle, &output),
+            labels,
+            profiles,
+        } => run::worker(
+            &exec,
+            exit_when_idle,
+            crate::runtime::serves::Serves { labels, profiles },
+            &output,
+        ),
         Command::Plan {
             file,
             workflow,

@@ -25,8 +25,8 @@ pub struct ExecArgs {
     /// Tasks run at once: at least 1.
     #[arg(short = 'j', long = "jobs", default_value_t = 4, value_parser = at_least_one)]
     pub jobs: usize,
-    /// The task store: sqlite:PATH (default sqlite:.wfc/state.db), beads:DIR[?bin=br|bd] or
-    /// memory:.
+    /// The task store: sqlite:PATH (default sqlite:.wfc/state.db),
+    /// postgres://USER@HOST:PORT/DB[?schema=NAME], beads:DIR[?bin=br|bd] or memory:.
     #[arg(long, env = "WFC_BACKEND", default_value = DEFAULT_BACKEND)]
     pub backend: String,
     /// Also send events to jsonl:PATH or http://HOST:PORT/PATH; repeatable.
@@ -224,6 +224,7 @@ fn start(
         exec,
         &workspace,
         false,
+        crate::runtime::serves::Serves::default(),
         output,
     )
 }
@@ -359,12 +360,18 @@ pub fn resume(run: &str, exec: &ExecArgs, again: Replan, output: &Output) -> Exi
         exec,
         &workspace,
         false,
+        crate::runtime::serves::Serves::default(),
         output,
     )
 }
 
 /// Runs `wfc worker`: takes ready tasks from every run in the backend until stopped.
-pub fn worker(exec: &ExecArgs, exit_when_idle: bool, output: &Output) -> ExitCode {
+pub fn worker(
+    exec: &ExecArgs,
+    exit_when_idle: bool,
+    serves: crate::runtime::serves::Serves,
+    output: &Output,
+) -> ExitCode {
     let workspace = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let prepared = match Prepared::new(exec, &workspace, None) {
         Ok(prepared) => prepared,
@@ -392,6 +399,7 @@ pub fn worker(exec: &ExecArgs, exit_when_idle: bool, output: &Output) -> ExitCod
         exec,
         &workspace,
         exit_when_idle,
+        serves,
         output,
     )
 }
@@ -452,6 +460,7 @@ fn execute(
     exec: &ExecArgs,
     workspace: &Path,
     exit_when_idle: bool,
+    serves: crate::runtime::serves::Serves,
     output: &Output,
 ) -> ExitCode {
     // The run on a terminal gets the live view; anything else (a worker, a CI log) gets
@@ -497,6 +506,7 @@ fn execute(
     config.run = run.clone();
     config.secrets = secrets;
     config.exit_when_idle = exit_when_idle;
+    config.serves = serves;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -61,6 +61,8 @@ pub struct EngineConfig {
     pub secrets: HashMap<String, String>,
     /// Whether a worker stops when no run has anything left for it.
     pub exit_when_idle: bool,
+    /// The tasks it takes; other engines take the rest.
+    pub serves: super::serves::Serves,
 }
 
 impl EngineConfig {
@@ -75,6 +77,7 @@ impl EngineConfig {
             run: None,
             secrets: HashMap::new(),
             exit_when_idle: false,
+            serves: super::serves::Serves::default(),
         }
     }
 }
@@ -438,6 +441,11 @@ impl Engine {
                             fresh.push(key);
                             continue;
                         };
+                        // A task this engine does not serve is left for one that does.
+                        if !self.config.serves.task(spec) {
+                            held_back += 1;
+                            continue;
+                        }
                         if limits::profile_of(spec).is_some() {
                             // Reads the run's spending and its profiles' waits once.
                             self.spending(&key.run).await?;

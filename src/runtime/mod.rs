@@ -9,6 +9,7 @@ pub mod model;
 pub mod output_throttle;
 pub mod process;
 pub mod sandbox;
+pub mod serves;
 pub mod transcript;
 pub mod values;
 
