@@ -95,24 +95,6 @@ const SMALL: &str = r#"workflow small {
 }
 "#;
 
-/// Runs the `wfc` binary in `dir` with `env` set, as [`wfc`] does otherwise.
-fn wfc_env(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
-        .args(args)
-        .current_dir(dir)
-        .env("TZ", "UTC")
-        .env_remove("WFC_BACKEND")
-        .envs(env.iter().copied())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("wfc runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
 fn all(run: &Run) -> String {
     format!("exit {}\n{}{}", run.code, run.stdout, run.stderr)
 }
@@ -146,7 +128,7 @@ fn a_workflow_runs_on_postgres_and_the_views_read_it() {
         all(&runs)
     );
     // WFC_BACKEND names the store as well as --backend does.
-    let runs = wfc_env(dir.path(), &["runs"], &[("WFC_BACKEND", &url)]);
+    let runs = crate::support::wfc_with_env(dir.path(), &["runs"], &[("WFC_BACKEND", &url)]);
     assert!(
         runs.code == 0 && runs.stdout.contains(&id),
         "{}",
@@ -279,7 +261,7 @@ fn a_password_from_pgpassword_or_pgpass_is_sent() {
         &format!("127.0.0.1:{port}:test:postgres:sekrit\n"),
     );
     let url = format!("postgres://postgres@127.0.0.1:{port}/test");
-    let runs = wfc_env(
+    let runs = crate::support::wfc_with_env(
         dir.path(),
         &["runs", "--backend", &url],
         &[("PGPASSFILE", pgpass.to_str().expect("a UTF-8 path"))],
@@ -293,7 +275,7 @@ fn a_password_from_pgpassword_or_pgpass_is_sent() {
     );
     let (port, server) = refusing_server();
     let url = format!("postgres://postgres@127.0.0.1:{port}/test");
-    let runs = wfc_env(
+    let runs = crate::support::wfc_with_env(
         dir.path(),
         &["runs", "--backend", &url],
         &[("PGPASSWORD", "sekrit")],

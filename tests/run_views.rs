@@ -20,21 +20,7 @@ fn store(dir: &Path) -> SqliteBackend {
 
 /// Runs `wfc` with a fixed time zone (India's, +05:30 all year) and width.
 fn wfc_local(dir: &Path, args: &[&str]) -> Run {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
-        .args(args)
-        .current_dir(dir)
-        .env("TZ", "Asia/Kolkata")
-        .env("COLUMNS", "80")
-        .env_remove("NO_COLOR")
-        .env_remove("WFC_BACKEND")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("wfc runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    crate::support::wfc_with_env(dir, args, &[("TZ", "Asia/Kolkata"), ("COLUMNS", "80")])
 }
 
 fn ok(run: &Run) {

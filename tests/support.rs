@@ -120,12 +120,18 @@ pub struct Run {
 /// Runs the real `wfc` binary with `args` in `dir`, with stdin closed, in UTC (people's output
 /// shows local time; the tests' snapshots must not depend on the machine's zone).
 pub fn wfc(dir: &Path, args: &[&str]) -> Run {
+    wfc_with_env(dir, args, &[])
+}
+
+/// [`wfc`] with `env` set on top (a time zone, a width, `WFC_BACKEND`).
+pub fn wfc_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
         .args(args)
         .current_dir(dir)
         .env("TZ", "UTC")
         .env_remove("NO_COLOR")
         .env_remove("WFC_BACKEND")
+        .envs(env.iter().copied())
         .stdin(std::process::Stdio::null())
         .output()
         .expect("wfc runs");

@@ -180,30 +180,9 @@ impl SessionParser for GeminiParser {
         };
         usage.input_tokens = stat("input_tokens");
         usage.output_tokens = stat("output_tokens");
-        let outcome = if failed {
-            let message = result
-                .pointer("/error/message")
-                .and_then(Value::as_str)
-                .unwrap_or("no message");
-            // The CLI calls an error it has no type for `unknown`, which says nothing.
-            let kind = result
-                .pointer("/error/type")
-                .and_then(Value::as_str)
-                .filter(|kind| *kind != "unknown")
-                .map(|kind| format!(" ({kind})"))
-                .unwrap_or_default();
-            Err(format!(
-                "the session failed{kind}: {}{}",
-                readable_error(message),
-                exit_reason(ended)
-                    .map(|r| format!("; {r}"))
-                    .unwrap_or_default()
-            ))
-        } else if let Some(reason) = exit_reason(ended) {
-            Err(reason)
-        } else {
-            Ok(self.response.trim().to_string())
-        };
+        let no_error = Value::Object(serde_json::Map::new());
+        let error = failed.then(|| result.get("error").unwrap_or(&no_error));
+        let outcome = outcome_of(error, None, ended, || self.response.trim().to_string());
         AgentReply { outcome, usage }
     }
 }
@@ -233,31 +212,51 @@ impl GeminiParser {
         if usage.session_id.is_none() {
             usage.session_id = self.session_id.clone();
         }
-        let outcome = if let Some(error) = object.get("error").filter(|e| !e.is_null()) {
-            let message = readable_error(
-                error
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("no message"),
-            );
-            let kind = error.get("type").and_then(Value::as_str).unwrap_or("error");
-            Err(format!(
-                "the session failed ({kind}): {message}{}",
-                exit_reason(ended)
-                    .map(|r| format!("; {r}"))
-                    .unwrap_or_default()
-            ))
-        } else if let Some(reason) = exit_reason(ended) {
-            Err(reason)
-        } else {
-            Ok(object
+        let error = object.get("error").filter(|e| !e.is_null());
+        let outcome = outcome_of(error, Some("error"), ended, || {
+            object
                 .get("response")
                 .and_then(Value::as_str)
                 .unwrap_or("")
-                .to_string())
-        };
+                .to_string()
+        });
         AgentReply { outcome, usage }
     }
+}
+
+/// A session's outcome: failed with `error` (`{type?, message?}`, its type `default_kind`
+/// when it has none) or by its exit code, else `response`.
+fn outcome_of(
+    error: Option<&Value>,
+    default_kind: Option<&str>,
+    ended: &Ended<'_>,
+    response: impl FnOnce() -> String,
+) -> Result<String, String> {
+    let Some(error) = error else {
+        return match exit_reason(ended) {
+            Some(reason) => Err(reason),
+            None => Ok(response()),
+        };
+    };
+    let message = error
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("no message");
+    // The CLI calls an error it has no type for `unknown`, which says nothing.
+    let kind = error
+        .get("type")
+        .and_then(Value::as_str)
+        .or(default_kind)
+        .filter(|kind| *kind != "unknown")
+        .map(|kind| format!(" ({kind})"))
+        .unwrap_or_default();
+    Err(format!(
+        "the session failed{kind}: {}{}",
+        readable_error(message),
+        exit_reason(ended)
+            .map(|r| format!("; {r}"))
+            .unwrap_or_default()
+    ))
 }
 
 /// A tool call's parameters as one line: the command or path it names, or its JSON.

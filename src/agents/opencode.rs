@@ -163,15 +163,16 @@ impl SessionParser for OpencodeParser {
 /// The steps of one event of OpenCode's stream (`opencode run --format json`), for
 /// `wfc show`.
 pub(super) fn transcript_steps(event: &Value) -> Vec<Step> {
+    let error = || Step::Error {
+        text: event
+            .pointer("/error/data/message")
+            .and_then(Value::as_str)
+            .unwrap_or("no message")
+            .to_string(),
+    };
     let Some(part) = event.get("part") else {
         return match event.get("type").and_then(Value::as_str) {
-            Some("error") => vec![Step::Error {
-                text: event
-                    .pointer("/error/data/message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("no message")
-                    .to_string(),
-            }],
+            Some("error") => vec![error()],
             _ => Vec::new(),
         };
     };
@@ -199,13 +200,7 @@ pub(super) fn transcript_steps(event: &Value) -> Vec<Step> {
             }
             steps
         }
-        Some("error") => vec![Step::Error {
-            text: event
-                .pointer("/error/data/message")
-                .and_then(Value::as_str)
-                .unwrap_or("no message")
-                .to_string(),
-        }],
+        Some("error") => vec![error()],
         _ => Vec::new(),
     }
 }

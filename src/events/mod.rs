@@ -11,6 +11,7 @@ mod progress;
 mod redact;
 mod secret_forms;
 mod status_line;
+mod ticker;
 mod waiting;
 
 pub use http::HttpSink;

@@ -3,13 +3,13 @@
 //! `wfc resume`, a line saying what the engine waits for when it has nothing to run.
 
 use super::heartbeat::Heartbeats;
+use super::ticker::Ticker;
 use super::waiting::waiting_for;
 use super::{Event, EventKind, EventSink};
 use crate::runtime::TaskBackend;
 use std::io::Write;
-use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How long an engine has had nothing to run before it says what it waits for; a claimed
@@ -32,7 +32,7 @@ pub struct PlainOptions {
 /// Plain lines, heartbeats and waits.
 pub struct PlainSink {
     shared: Arc<Shared>,
-    ticker: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
+    ticker: Ticker,
 }
 
 struct Shared {
@@ -66,30 +66,18 @@ impl PlainSink {
         });
         let (stop, stopped) = channel::<()>();
         let ticking = Arc::clone(&shared);
-        let ticker = std::thread::Builder::new()
-            .name("wfc-plain-output".into())
-            .spawn(move || {
+        let ticker = Ticker::start(
+            "wfc-plain-output",
+            move || {
+                let _ = stop.send(());
+            },
+            move || {
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(TICK) {
                     ticking.tick();
                 }
-            })
-            .ok();
-        PlainSink {
-            shared,
-            ticker: Mutex::new(ticker.map(|handle| (stop, handle))),
-        }
-    }
-
-    fn stop_ticking(&self) {
-        let ticker = self
-            .ticker
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some((stop, handle)) = ticker {
-            let _ = stop.send(());
-            let _ = handle.join();
-        }
+            },
+        );
+        PlainSink { shared, ticker }
     }
 }
 
@@ -160,12 +148,12 @@ impl EventSink for PlainSink {
     }
 
     fn flush(&self, _within: Duration) {
-        self.stop_ticking();
+        self.ticker.stop();
     }
 }
 
 impl Drop for PlainSink {
     fn drop(&mut self) {
-        self.stop_ticking();
+        self.ticker.stop();
     }
 }

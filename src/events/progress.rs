@@ -15,12 +15,12 @@
 //! must read in full, a gate's `wfc approve` command or a failure's reason.
 
 use super::status_line::{status_line, Tally};
+use super::ticker::Ticker;
 use super::{Event, EventKind, EventSink};
 use crate::runtime::{EventRecord, TaskBackend};
 use crossterm::{cursor::MoveToColumn, queue, terminal};
 use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How often the view reads the store and redraws.
@@ -35,7 +35,7 @@ const FALLBACK_WIDTH: usize = 80;
 /// The live view of one run.
 pub struct ProgressSink {
     view: Arc<View>,
-    ticker: Mutex<Option<(tokio::sync::watch::Sender<bool>, JoinHandle<()>)>>,
+    ticker: Ticker,
 }
 
 struct View {
@@ -86,27 +86,14 @@ impl ProgressSink {
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let ticking = Arc::clone(&view);
-        let ticker = std::thread::Builder::new()
-            .name("wfc-live-view".into())
-            .spawn(move || tick(&ticking, stopped))
-            .ok();
-        ProgressSink {
-            view,
-            ticker: Mutex::new(ticker.map(|handle| (stop, handle))),
-        }
-    }
-
-    /// Stops the ticking thread, once.
-    fn stop_ticking(&self) {
-        let ticker = self
-            .ticker
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some((stop, handle)) = ticker {
-            let _ = stop.send(true);
-            let _ = handle.join();
-        }
+        let ticker = Ticker::start(
+            "wfc-live-view",
+            move || {
+                let _ = stop.send(true);
+            },
+            move || tick(&ticking, stopped),
+        );
+        ProgressSink { view, ticker }
     }
 }
 
@@ -292,13 +279,13 @@ impl EventSink for ProgressSink {
     }
 
     fn flush(&self, _within: Duration) {
-        self.stop_ticking();
+        self.ticker.stop();
         self.view.end();
     }
 }
 
 impl Drop for ProgressSink {
     fn drop(&mut self) {
-        self.stop_ticking();
+        self.ticker.stop();
     }
 }

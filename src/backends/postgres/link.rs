@@ -363,13 +363,8 @@ impl Session<'_> {
     ) -> Result<Vec<Row>, tokio_postgres::Error> {
         let statement = self.prepared(sql)?;
         let client = Arc::clone(&self.connection().client);
-        self.link.run(async move {
-            let refs: Vec<&(dyn ToSql + Sync)> = args
-                .iter()
-                .map(|arg| arg.as_ref() as &(dyn ToSql + Sync))
-                .collect();
-            client.query(&statement, &refs).await
-        })
+        self.link
+            .run(async move { client.query(&statement, &parameters(&args)).await })
     }
 
     /// The one row `sql` returns with `args`, if any.
@@ -385,14 +380,16 @@ impl Session<'_> {
     pub fn execute(&mut self, sql: &'static str, args: Args) -> Result<u64, tokio_postgres::Error> {
         let statement = self.prepared(sql)?;
         let client = Arc::clone(&self.connection().client);
-        self.link.run(async move {
-            let refs: Vec<&(dyn ToSql + Sync)> = args
-                .iter()
-                .map(|arg| arg.as_ref() as &(dyn ToSql + Sync))
-                .collect();
-            client.execute(&statement, &refs).await
-        })
+        self.link
+            .run(async move { client.execute(&statement, &parameters(&args)).await })
     }
+}
+
+/// `args` as the parameters a statement takes.
+fn parameters(args: &Args) -> Vec<&(dyn ToSql + Sync)> {
+    args.iter()
+        .map(|arg| arg.as_ref() as &(dyn ToSql + Sync))
+        .collect()
 }
 
 /// Listens on [`READY_CHANNEL`] for as long as anyone holds a receiver of `ready`, counting
