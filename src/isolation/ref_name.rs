@@ -53,6 +53,12 @@ impl RefName {
         ))
     }
 
+    /// The ref that keeps a run's base commit on the shared remote its work moves through, so
+    /// a clone on another machine can fetch it: `refs/wfc/RUN/base`.
+    pub fn run_base(run: &str) -> Result<RefName, GitError> {
+        RefName::new(&format!("{}base", RefName::run_prefix(run)?))
+    }
+
     /// The run's result branch, `refs/heads/wfc/RUN`.
     pub fn run_result(run: &str) -> Result<RefName, GitError> {
         RefName::new(&format!("refs/heads/wfc/{}", encode_component(run)?))

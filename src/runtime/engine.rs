@@ -32,6 +32,7 @@ use tokio::task::JoinSet;
 mod conflicts;
 mod limits;
 mod pools;
+mod remote;
 mod session_record;
 mod spending;
 
@@ -63,6 +64,9 @@ pub struct EngineConfig {
     pub exit_when_idle: bool,
     /// The tasks it takes; other engines take the rest.
     pub serves: super::serves::Serves,
+    /// This machine's clone, where a run whose work moves between machines through a shared
+    /// remote works (`wfc worker --workspace CLONE`), whatever folder the run started in.
+    pub own_clone: Option<PathBuf>,
 }
 
 impl EngineConfig {
@@ -78,6 +82,7 @@ impl EngineConfig {
             secrets: HashMap::new(),
             exit_when_idle: false,
             serves: super::serves::Serves::default(),
+            own_clone: None,
         }
     }
 }
@@ -134,6 +139,9 @@ pub struct Engine {
     profile_waits: Mutex<HashMap<String, limits::ProfileWait>>,
     /// The limits the sessions of running attempts ran into, until their attempt ends.
     limited: Mutex<HashMap<TaskKey, crate::runtime::agent::ProviderLimit>>,
+    /// Until when this engine leaves each run's tasks to others, by run id: it could not
+    /// reach the shared remote the run's work moves through.
+    remote_paused: Mutex<HashMap<String, Instant>>,
 }
 
 /// Writes events to the runs' logs from one background thread, several per transaction, so
@@ -251,6 +259,9 @@ enum Attempt {
     Limited(crate::runtime::agent::ProviderLimit),
     /// The claim was lost (the lease expired, or the run was cancelled): write nothing.
     Lost,
+    /// Its work was kept but could not be pushed to the run's shared remote: the task is
+    /// given back for another machine.
+    GivenBack(String),
 }
 
 impl Engine {
@@ -273,6 +284,7 @@ impl Engine {
             paused: Mutex::new(HashMap::new()),
             profile_waits: Mutex::new(HashMap::new()),
             limited: Mutex::new(HashMap::new()),
+            remote_paused: Mutex::new(HashMap::new()),
         })
     }
 
@@ -338,23 +350,31 @@ impl Engine {
         }
         let id = run.to_string();
         let record = self.call(move |b| b.get_run(&id)).await?;
-        // A run that recorded its workspace runs there; an older one, in this engine's folder.
-        let workspace = match &record.place {
-            Some(place) => match place.unreachable() {
-                None => Ok(PathBuf::from(&place.workspace)),
-                Some(why) => Err(why),
-            },
-            None => Ok(self.config.workspace.clone()),
-        };
+        // A run that recorded its workspace runs there, one whose work moves through a
+        // shared remote in this machine's clone, an older one in this engine's folder.
+        let mut workspace = self.folder_of(record.place.as_ref());
+        let repository = record.place.as_ref().and_then(|p| p.repository.clone());
         let work = match &workspace {
             Ok(root) => {
                 let (plan, root, id) = (record.plan.clone(), root.clone(), run.to_string());
-                tokio::task::spawn_blocking(move || crate::workspaces::open(&plan, &root, &id))
-                    .await
-                    .unwrap_or_else(|error| Err(error.to_string()))
+                let remote = repository.as_ref().map(|r| r.remote.clone());
+                tokio::task::spawn_blocking(move || {
+                    crate::workspaces::open(&plan, &root, &id, remote.as_deref())
+                })
+                .await
+                .unwrap_or_else(|error| Err(error.to_string()))
             }
             Err(why) => Err(why.clone()),
         };
+        // A folder that is no clone cannot work on a shared run, and need not: a machine
+        // with one will.
+        if let (Some(repository), Err(why)) = (&repository, &work) {
+            workspace = Err(format!(
+                "its work moves through {}, and this engine has no clone to work in ({why}); \
+                 start `wfc worker --workspace CLONE`",
+                repository.remote
+            ));
+        }
         let info = Arc::new(RunInfo {
             plan: Arc::new(record.plan),
             workspace,
@@ -434,7 +454,7 @@ impl Engine {
                         // A worker takes no task of a run whose workspace it cannot reach
                         // (another machine's, or gone): an engine that can reach it will.
                         let info = self.run_info(&key.run).await?;
-                        if info.workspace.is_err() {
+                        if info.workspace.is_err() || self.remote_paused(&key.run) {
                             continue;
                         }
                         let Some(spec) = info.plan.task(&key.task) else {
@@ -754,6 +774,21 @@ impl Engine {
         crate::workspaces::call(work, move |work| work.keep(&of, &folder)).await
     }
 
+    /// Publishes the output `kept` of an attempt that succeeded where the run's work moves
+    /// between machines (pushed to its shared remote); elsewhere there is nothing to do.
+    async fn share_work(
+        &self,
+        info: &RunInfo,
+        of: &AttemptOf,
+        kept: Option<&KeptWork>,
+    ) -> Result<(), String> {
+        let (Ok(work), Some(kept)) = (&info.work, kept) else {
+            return Ok(());
+        };
+        let (of, kept) = (of.clone(), kept.clone());
+        crate::workspaces::call(work, move |work| work.share(&of, &kept)).await
+    }
+
     /// Gives up the work of an attempt that failed: its changes are kept (a ref in an isolated
     /// run) and described for the next attempt; its folder stays only if the task fails for
     /// good. Returns the description.
@@ -844,6 +879,16 @@ impl Engine {
         let prepared = match &info.work {
             Ok(work) => {
                 let upstream = self.upstream_outputs(&key.run, &plan, &spec.deps).await?;
+                // What it starts from may have been made on another machine: fetched first,
+                // and a remote this machine cannot reach leaves the task to another.
+                let (attempt, wanted) = (of.clone(), upstream.clone());
+                let fetched =
+                    crate::workspaces::call(work, move |work| work.fetch_start(&attempt, &wanted))
+                        .await;
+                if let Err(why) = fetched {
+                    heartbeat.abort();
+                    return self.give_back(key, claim.attempt, &why).await;
+                }
                 let of = of.clone();
                 crate::workspaces::call(work, move |work| work.prepare(&of, &upstream)).await
             }
@@ -898,7 +943,10 @@ impl Engine {
         let outcome = match outcome {
             _ if *cancel_rx.borrow() => Attempt::Lost,
             Ok(result) => match self.keep_work(&info, &of, &folder).await {
-                Ok(output) => Attempt::Succeeded(result, output),
+                Ok(output) => match self.share_work(&info, &of, output.as_ref()).await {
+                    Ok(()) => Attempt::Succeeded(result, output),
+                    Err(why) => Attempt::GivenBack(why),
+                },
                 Err(why) => Attempt::Failed(format!("its work could not be kept: {why}")),
             },
             Err(error) => match self.take_limit(key) {
@@ -914,6 +962,7 @@ impl Engine {
                     work.abandon(&folder);
                 }
             }
+            Attempt::GivenBack(why) => self.give_back(key, claim.attempt, &why).await?,
             Attempt::Limited(limit) => {
                 if let Ok(work) = &info.work {
                     work.abandon(&folder);

@@ -1,0 +1,139 @@
+//! How the work of a run isolated in git moves between machines: through one shared remote
+//! (`wfc run --remote URL`). Each engine works in a clone of its own; before an attempt it
+//! fetches the commits the attempt starts from that its clone lacks (the run's base, its
+//! upstream tasks' outputs), and once an attempt's work is kept it pushes the output commit
+//! under the task's own ref, `refs/wfc/RUN/tasks/TASK`. Every ref is written by one task's
+//! holder only, so two engines pushing at once never push over each other's work; the run's
+//! result branch is pushed once, by the engine that ends the run.
+//!
+//! A fetch or push that fails means this machine cannot reach the remote (or the remote lacks
+//! what the store says is there): the engine gives the task back for another machine.
+
+use super::Upstream;
+use crate::isolation::{Git, GitError, Oid, Publish, RefName, RemoteUrl};
+use std::path::Path;
+
+/// What git said when talking to the remote failed: its own words, without the command line
+/// (the URL and refs are in the message already).
+fn said(error: &GitError) -> String {
+    match error {
+        GitError::Failed { stderr, .. } if !stderr.trim().is_empty() => {
+            stderr.trim().replace('\n', "; ")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The remote run `run`'s work moves through.
+#[derive(Clone, Debug)]
+pub struct SharedRemote {
+    url: RemoteUrl,
+    run: String,
+}
+
+impl SharedRemote {
+    /// The remote at `url` (as the run recorded it) for run `run`.
+    pub fn new(url: &str, run: &str, from: &Path) -> Result<SharedRemote, String> {
+        let url = RemoteUrl::parse(url, from).map_err(|e| format!("the run's remote: {e}"))?;
+        Ok(SharedRemote {
+            url,
+            run: run.to_string(),
+        })
+    }
+
+    /// The remote's URL.
+    pub fn url(&self) -> &RemoteUrl {
+        &self.url
+    }
+
+    /// The commits an attempt starts from, each with the ref that keeps it on the remote: the
+    /// run's base and the outputs of `upstream`.
+    pub fn start_commits(
+        &self,
+        base: &Oid,
+        upstream: &[Upstream],
+    ) -> Result<Vec<(RefName, Oid)>, String> {
+        let mut wanted = vec![(self.base_ref()?, base.clone())];
+        for task in upstream {
+            let name = RefName::task_output(&self.run, &task.task)
+                .map_err(|e| format!("the ref of task `{}`: {e}", task.task))?;
+            let output = Oid::parse(&task.output)
+                .map_err(|e| format!("the output of task `{}`: {e}", task.task))?;
+            wanted.push((name, output));
+        }
+        Ok(wanted)
+    }
+
+    /// Fetches, by the refs that keep them, those of `wanted` that `git`'s repository lacks;
+    /// nothing is fetched when it has them all. Fails when the remote cannot be reached or
+    /// does not have them.
+    pub fn fetch_missing(&self, git: &Git, wanted: &[(RefName, Oid)]) -> Result<(), String> {
+        let missing = |wanted: &[(RefName, Oid)]| -> Result<Vec<(RefName, Oid)>, String> {
+            let mut missing = Vec::new();
+            for (name, commit) in wanted {
+                if !git.has_commit(commit).map_err(|e| e.to_string())? {
+                    missing.push((name.clone(), commit.clone()));
+                }
+            }
+            Ok(missing)
+        };
+        let lacking = missing(wanted)?;
+        if lacking.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<RefName> = lacking.iter().map(|(name, _)| name.clone()).collect();
+        git.fetch_refs(&self.url, &names).map_err(|e| {
+            format!(
+                "cannot fetch from the run's remote {}: {}",
+                self.url,
+                said(&e)
+            )
+        })?;
+        if let Some((name, commit)) = missing(&lacking)?.first() {
+            return Err(format!(
+                "the run's remote {} does not have commit {} (its `{name}` points elsewhere)",
+                self.url,
+                commit.short()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Pushes `refs` to the remote in one push.
+    pub fn push(&self, git: &Git, refs: &[Publish]) -> Result<(), String> {
+        git.push_refs(&self.url, refs)
+            .map_err(|e| format!("cannot push to the run's remote {}: {}", self.url, said(&e)))
+    }
+
+    /// Publishes the output commit `output` of task `task`: under its own ref, replacing
+    /// whatever an earlier attempt of the same task left there.
+    pub fn push_output(&self, git: &Git, task: &str, output: &Oid) -> Result<(), String> {
+        let to = RefName::task_output(&self.run, task)
+            .map_err(|e| format!("the ref of task `{task}`: {e}"))?;
+        self.push(
+            git,
+            &[Publish {
+                commit: output.clone(),
+                to,
+                force: true,
+            }],
+        )
+    }
+
+    /// Publishes the run's base commit, so clones on other machines can start from it even
+    /// when it was never pushed anywhere else.
+    pub fn push_base(&self, git: &Git, base: &Oid) -> Result<(), String> {
+        self.push(
+            git,
+            &[Publish {
+                commit: base.clone(),
+                to: self.base_ref()?,
+                force: true,
+            }],
+        )
+    }
+
+    fn base_ref(&self) -> Result<RefName, String> {
+        RefName::run_base(&self.run).map_err(|e| format!("the run's base ref: {e}"))
+    }
+}

@@ -1,0 +1,404 @@
+//! Workers that share a run's work through git (issue 15): a bare repository stands in for the
+//! shared remote, and each worker has a clone of its own in its own folder, with its own HOME,
+//! standing in for a machine; they share the real Postgres server. Tasks write files and read
+//! their upstream tasks' files, so a task that ran on one clone reads what another clone made.
+
+use crate::postgres::{admin, Schemas};
+use crate::support::{git, run_id, wfc, TempDir};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use wfc::backends::{Access, PostgresBackend};
+use wfc::runtime::{RunState, TaskBackend, TaskState};
+
+/// Three independent tasks (each slow enough that one worker with `-j 1` cannot take two
+/// of them before the others start), two that read pairs of them, and one that reads those.
+const SPREAD: &str = r#"workflow spread {
+  gate go {
+    ask = "Go?"
+  }
+  task a after go {
+    run = "sleep 2; echo from-a > a.txt"
+  }
+  task b after go {
+    run = "sleep 2; echo from-b > b.txt"
+  }
+  task c after go {
+    run = "sleep 2; echo from-c > c.txt"
+  }
+  task ab after a, b {
+    run = "cat a.txt b.txt > ab.txt"
+  }
+  task bc after b, c {
+    run = "cat b.txt c.txt > bc.txt"
+  }
+  task all after ab, bc {
+    run = "cat ab.txt bc.txt > all.txt"
+  }
+}
+"#;
+
+/// Every file the run makes, with what it must hold at the end.
+const FILES: &[(&str, &str)] = &[
+    ("a.txt", "from-a\n"),
+    ("b.txt", "from-b\n"),
+    ("c.txt", "from-c\n"),
+    ("ab.txt", "from-a\nfrom-b\n"),
+    ("bc.txt", "from-b\nfrom-c\n"),
+    ("all.txt", "from-a\nfrom-b\nfrom-b\nfrom-c\n"),
+];
+
+/// A bare repository with one commit on `main`, and the folder the machines live in.
+struct Shared {
+    root: TempDir,
+    remote: PathBuf,
+}
+
+impl Shared {
+    fn new(name: &str) -> Shared {
+        let root = TempDir::new(name);
+        let remote = root.path().join("remote.git");
+        git(
+            root.path(),
+            &["init", "--quiet", "--bare", "-b", "main", "remote.git"],
+        );
+        let seed = root.path().join("seed");
+        git(root.path(), &["init", "--quiet", "-b", "main", "seed"]);
+        std::fs::write(seed.join("README"), "shared\n").expect("README");
+        std::fs::write(seed.join("spread.wf"), SPREAD).expect("workflow");
+        git(&seed, &["add", "."]);
+        git(&seed, &["commit", "--quiet", "-m", "start"]);
+        git(
+            &seed,
+            &["push", "--quiet", &remote.display().to_string(), "main"],
+        );
+        Shared { root, remote }
+    }
+
+    /// A machine: a clone of the remote in a folder of its own, and a HOME of its own.
+    fn machine(&self, name: &str) -> Machine {
+        let folder = self.root.path().join(name);
+        std::fs::create_dir_all(&folder).expect("machine folder");
+        let home = folder.join("home");
+        std::fs::create_dir_all(&home).expect("home");
+        git(
+            &folder,
+            &[
+                "clone",
+                "--quiet",
+                &self.remote.display().to_string(),
+                "clone",
+            ],
+        );
+        Machine {
+            clone: folder.join("clone"),
+            home,
+        }
+    }
+
+    /// What file `path` holds on the remote's branch `branch`.
+    fn file_on(&self, branch: &str, path: &str) -> String {
+        git(&self.remote, &["show", &format!("{branch}:{path}")])
+    }
+}
+
+struct Machine {
+    clone: PathBuf,
+    home: PathBuf,
+}
+
+impl Machine {
+    /// Starts `wfc ARGS` on this machine: in its clone, with its HOME.
+    fn spawn(&self, args: &[&str]) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_wfc"))
+            .args(args)
+            .current_dir(&self.clone)
+            .env("HOME", &self.home)
+            .env("TZ", "UTC")
+            .env_remove("WFC_BACKEND")
+            .env_remove("XDG_CONFIG_HOME")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("wfc starts")
+    }
+
+    /// Starts a worker on this machine that serves `url` in its clone until nothing is left.
+    fn worker(&self, url: &str) -> Child {
+        let clone = self.clone.display().to_string();
+        self.spawn(&[
+            "worker",
+            "--backend",
+            url,
+            "--workspace",
+            &clone,
+            "--exit-when-idle",
+            "-j",
+            "1",
+        ])
+    }
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "exit {:?}\n{}{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Starts the run on `machine` (its workspace's `origin` is the shared remote) and leaves it
+/// at its gate, approved, for the workers; returns its id.
+fn start_run(machine: &Machine, url: &str, backend: &PostgresBackend) -> String {
+    let run = machine.spawn(&["run", "spread.wf", "--isolation", "git", "--backend", url]);
+    wait_until("the gate waits", || {
+        backend.list_runs().is_ok_and(|runs| {
+            runs.iter().any(|run| {
+                backend.list_tasks(&run.id).is_ok_and(|tasks| {
+                    tasks
+                        .iter()
+                        .any(|t| t.key.task == "go" && t.state == TaskState::Waiting)
+                })
+            })
+        })
+    });
+    let pid = nix::unistd::Pid::from_raw(run.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    let output = run.wait_with_output().expect("wfc run ends");
+    let id = run_id(&String::from_utf8_lossy(&output.stdout));
+    let approved = wfc(&machine.clone, &["approve", &id, "go", "--backend", url]);
+    assert_eq!(approved.code, 0, "{}{}", approved.stdout, approved.stderr);
+    id
+}
+
+/// The workers (by process id) that claimed a task of `run`, with the task, and the events
+/// of kind `kind`.
+fn events_of(backend: &PostgresBackend, run: &str, kind: &str) -> Vec<serde_json::Value> {
+    backend
+        .read_events(run, 0, 10_000)
+        .expect("events")
+        .into_iter()
+        .filter(|event| event.kind == kind)
+        .map(|event| {
+            let mut data = event.data;
+            data["task"] = event.task.unwrap_or_default().into();
+            data
+        })
+        .collect()
+}
+
+/// Whether the worker name `worker` (`host:pid:clock`) is the process `pid`'s.
+fn is_of(worker: &serde_json::Value, pid: u32) -> bool {
+    worker
+        .as_str()
+        .and_then(|name| name.split(':').nth(1))
+        .is_some_and(|p| p == pid.to_string())
+}
+
+/// Checks that run `run` succeeded, every task once done, and that the remote's result
+/// branch holds every file as the tasks wrote it.
+fn assert_complete(shared: &Shared, backend: &PostgresBackend, run: &str) {
+    let record = backend.get_run(run).expect("the run");
+    assert_eq!(record.state, RunState::Succeeded, "{record:?}");
+    let repository = record
+        .place
+        .and_then(|place| place.repository)
+        .expect("the run records the repository its work moves through");
+    assert_eq!(
+        std::fs::canonicalize(&repository.remote).expect("the remote's path"),
+        std::fs::canonicalize(&shared.remote).expect("the remote"),
+        "the run's remote is its workspace's `origin`"
+    );
+    let branch = format!("wfc/{run}");
+    for (file, content) in FILES {
+        assert_eq!(
+            &shared.file_on(&branch, file),
+            content,
+            "{file} on {branch}"
+        );
+    }
+    let refs = git(&shared.remote, &["for-each-ref", "--format=%(refname)"]);
+    for task in ["a", "b", "c", "ab", "bc", "all"] {
+        assert!(
+            refs.contains(&format!("refs/wfc/{run}/tasks/{task}\n")),
+            "the output of {task} is on the remote:\n{refs}"
+        );
+    }
+    assert!(refs.contains(&format!("refs/wfc/{run}/base\n")), "{refs}");
+}
+
+#[test]
+fn workers_on_three_clones_share_a_run_through_a_bare_remote() {
+    let schemas = Schemas::new("multi_machine");
+    let url = schemas.url();
+    let backend = PostgresBackend::open(&url, Access::Create).expect("a store");
+    let shared = Shared::new("wfc-multi-machine");
+    let laptop = shared.machine("laptop");
+    let run = start_run(&laptop, &url, &backend);
+    let machines: Vec<Machine> = ["one", "two", "three"]
+        .iter()
+        .map(|name| shared.machine(name))
+        .collect();
+    let workers: Vec<Child> = machines.iter().map(|m| m.worker(&url)).collect();
+    let pids: Vec<u32> = workers.iter().map(Child::id).collect();
+    for worker in workers {
+        let output = worker.wait_with_output().expect("the worker ends");
+        assert!(
+            output.status.success(),
+            "a worker failed: {}",
+            text(&output)
+        );
+    }
+    assert_complete(&shared, &backend, &run);
+    for task in backend.list_tasks(&run).expect("tasks") {
+        if task.key.task != "go" {
+            assert_eq!(task.attempts, 1, "each task ran once: {task:?}");
+        }
+    }
+    // Each machine worked: the three slow tasks at the start went to three workers.
+    let claims = events_of(&backend, &run, "task_claimed");
+    for pid in &pids {
+        assert!(
+            claims.iter().any(|claim| is_of(&claim["worker"], *pid)),
+            "worker {pid} claimed nothing: {claims:?}"
+        );
+    }
+    // The laptop, which started the run and ran none of its tasks, has none of its files.
+    assert!(!laptop.clone.join("all.txt").exists());
+    // A clone that ran a task that read others' files fetched their commits: the run's refs
+    // are there. (Which clone ran `all` is up to the claims; one of them did.)
+    let fetched = machines.iter().any(|m| {
+        git(&m.clone, &["for-each-ref", "--format=%(refname)"])
+            .contains(&format!("refs/wfc/{run}/tasks/ab"))
+    });
+    assert!(fetched, "no clone holds the output of ab");
+}
+
+#[test]
+fn a_worker_that_cannot_reach_the_remote_gives_its_task_back_to_the_others() {
+    let schemas = Schemas::new("multi_unreachable");
+    let url = schemas.url();
+    let backend = PostgresBackend::open(&url, Access::Create).expect("a store");
+    let shared = Shared::new("wfc-multi-unreachable");
+    let laptop = shared.machine("laptop");
+    let run = start_run(&laptop, &url, &backend);
+    // On this machine git sends the remote's URL somewhere that does not exist, as a machine
+    // cut off from the remote would find it.
+    let cut_off = shared.machine("cut-off");
+    std::fs::write(
+        cut_off.home.join(".gitconfig"),
+        format!(
+            "[url \"{}\"]\n\tinsteadOf = {}\n",
+            shared.root.path().join("nowhere.git").display(),
+            std::fs::canonicalize(&shared.remote)
+                .expect("the remote")
+                .display()
+        ),
+    )
+    .expect("gitconfig");
+    let lonely = cut_off.worker(&url);
+    wait_until("the cut-off worker gave a task back", || {
+        !events_of(&backend, &run, "task_given_back").is_empty()
+    });
+    let others: Vec<Child> = ["one", "two"]
+        .iter()
+        .map(|name| shared.machine(name).worker(&url))
+        .collect();
+    for worker in others {
+        let output = worker.wait_with_output().expect("the worker ends");
+        assert!(
+            output.status.success(),
+            "a worker failed: {}",
+            text(&output)
+        );
+    }
+    let lonely_pid = lonely.id();
+    let output = lonely.wait_with_output().expect("the cut-off worker ends");
+    let said = text(&output);
+    assert!(output.status.success(), "{said}");
+    assert!(said.contains("given back"), "{said}");
+    assert!(said.contains("cannot push to the run's remote"), "{said}");
+    assert_complete(&shared, &backend, &run);
+    let given_back = events_of(&backend, &run, "task_given_back");
+    assert!(
+        given_back.iter().all(|e| is_of(&e["worker"], lonely_pid)),
+        "{given_back:?}"
+    );
+    // The task given back used no retry (it has none): its next attempt, elsewhere, ran.
+    let task = given_back[0]["task"].as_str().expect("a task").to_string();
+    let record = backend
+        .list_tasks(&run)
+        .expect("tasks")
+        .into_iter()
+        .find(|t| t.key.task == task)
+        .expect("the task");
+    assert_eq!(
+        (record.state, record.attempts),
+        (TaskState::Succeeded, 2),
+        "{record:?}"
+    );
+}
+
+#[test]
+fn a_postgres_store_of_version_1_is_read_as_it_is_and_migrated_by_a_write() {
+    let schemas = Schemas::new("multi_migrate");
+    let url = schemas.url();
+    let backend = PostgresBackend::open(&url, Access::Create).expect("a store");
+    let plan = crate::backend_contract::plan(&[("only", &[], 0)]);
+    let place = wfc::runtime::RunPlace::here(Path::new("/work/project"));
+    backend
+        .create_run("old", &plan, Some(&place), 1_000)
+        .and_then(|()| backend.create_tasks("old", &plan))
+        .expect("a run");
+    drop(backend);
+    let schema = url
+        .rsplit("schema=")
+        .next()
+        .expect("the schema")
+        .to_string();
+    admin(&format!(
+        "ALTER TABLE {schema}.runs DROP COLUMN remote, DROP COLUMN base; \
+         UPDATE {schema}.wfc_schema SET version = 1;"
+    ));
+    let version = || -> i64 {
+        let reader = PostgresBackend::open(&url, Access::Read).expect("opened to read");
+        assert_eq!(
+            reader.get_run("old").expect("the old run").place,
+            Some(place.clone())
+        );
+        let status = wfc(Path::new("/"), &["status", "old", "--backend", &url]);
+        assert_eq!(status.code, 0, "{}{}", status.stdout, status.stderr);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let (client, connection) =
+                tokio_postgres::connect(&crate::postgres::server_url(), tokio_postgres::NoTls)
+                    .await
+                    .expect("connect");
+            tokio::spawn(connection);
+            client
+                .query_one(
+                    &format!("SELECT max(version) FROM {schema}.wfc_schema"),
+                    &[],
+                )
+                .await
+                .expect("the version")
+                .get(0)
+        })
+    };
+    assert_eq!(version(), 1, "reading changes nothing");
+    PostgresBackend::open(&url, Access::Write).expect("opened to write");
+    assert_eq!(version(), wfc::backends::postgres::SCHEMA_VERSION);
+}
