@@ -282,6 +282,15 @@ fn workers_on_three_clones_share_a_run_through_a_bare_remote() {
             .contains(&format!("refs/wfc/{run}/tasks/ab"))
     });
     assert!(fetched, "no clone holds the output of ab");
+    // Each worker let go of its worktrees once the run ended, whoever ended it.
+    for machine in &machines {
+        let worktrees = git(&machine.clone, &["worktree", "list", "--porcelain"]);
+        assert_eq!(
+            worktrees.matches("worktree ").count(),
+            1,
+            "only the clone's own checkout is left:\n{worktrees}"
+        );
+    }
 }
 
 #[test]
@@ -401,4 +410,75 @@ fn a_postgres_store_of_version_1_is_read_as_it_is_and_migrated_by_a_write() {
     assert_eq!(version(), 1, "reading changes nothing");
     PostgresBackend::open(&url, Access::Write).expect("opened to write");
     assert_eq!(version(), wfc::backends::postgres::SCHEMA_VERSION);
+}
+
+/// A task that fails its first attempt, leaving a file behind, and succeeds (slowly) on a
+/// retry that starts from what the failed attempt changed.
+const RETRY: &str = r#"workflow again {
+  gate go {
+    ask = "Go?"
+  }
+  task half after go {
+    retry      = 2
+    retry_from = "failed"
+    run        = "if [ -f progress.txt ]; then sleep 4; cp progress.txt done.txt; else echo half > progress.txt; exit 1; fi"
+  }
+}
+"#;
+
+#[test]
+fn a_retry_on_another_machine_starts_from_what_the_failed_attempt_changed() {
+    let schemas = Schemas::new("multi_retry");
+    let url = schemas.url();
+    let backend = PostgresBackend::open(&url, Access::Create).expect("a store");
+    let shared = Shared::new("wfc-multi-retry");
+    let laptop = shared.machine("laptop");
+    std::fs::write(laptop.clone.join("again.wf"), RETRY).expect("workflow");
+    let run = laptop.spawn(&["run", "again.wf", "--isolation", "git", "--backend", &url]);
+    wait_until("the gate waits", || {
+        backend.list_runs().is_ok_and(|runs| {
+            runs.iter().any(|run| {
+                backend
+                    .list_tasks(&run.id)
+                    .is_ok_and(|tasks| tasks.iter().any(|t| t.state == TaskState::Waiting))
+            })
+        })
+    });
+    let pid = nix::unistd::Pid::from_raw(run.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    let output = run.wait_with_output().expect("wfc run ends");
+    let id = run_id(&String::from_utf8_lossy(&output.stdout));
+    let approved = wfc(&laptop.clone, &["approve", &id, "go", "--backend", &url]);
+    assert_eq!(approved.code, 0, "{}{}", approved.stdout, approved.stderr);
+    // The first machine fails the task once and is stopped before its retry can end.
+    let first = shared.machine("first").worker(&url);
+    wait_until("the first attempt failed", || {
+        !events_of(&backend, &id, "task_retrying").is_empty()
+    });
+    let pid = nix::unistd::Pid::from_raw(first.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    let output = first.wait_with_output().expect("the first worker ends");
+    assert!(output.status.success(), "{}", text(&output));
+    // The second machine never saw that attempt's worktree: it fetches its changes.
+    let second = shared.machine("second");
+    let output = second
+        .worker(&url)
+        .wait_with_output()
+        .expect("the worker ends");
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(
+        backend.get_run(&id).expect("the run").state,
+        RunState::Succeeded
+    );
+    assert_eq!(shared.file_on(&format!("wfc/{id}"), "done.txt"), "half\n");
+    assert_eq!(
+        events_of(&backend, &id, "task_retrying").len(),
+        1,
+        "the retry on the second machine started from the failed attempt's file"
+    );
+    let refs = git(&second.clone, &["for-each-ref", "--format=%(refname)"]);
+    assert!(
+        refs.contains(&format!("refs/wfc/{id}/attempts/half/1\n")),
+        "{refs}"
+    );
 }

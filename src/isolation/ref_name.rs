@@ -59,6 +59,16 @@ impl RefName {
         RefName::new(&format!("{}base", RefName::run_prefix(run)?))
     }
 
+    /// The folder of the refs of a task's attempts, `refs/wfc/RUN/attempts/TASK`, each of
+    /// which [`RefName::attempt`] names.
+    pub fn attempts_of(run: &str, task: &str) -> Result<RefName, GitError> {
+        RefName::new(&format!(
+            "{}attempts/{}",
+            RefName::run_prefix(run)?,
+            encode_component(task)?
+        ))
+    }
+
     /// The run's result branch, `refs/heads/wfc/RUN`.
     pub fn run_result(run: &str) -> Result<RefName, GitError> {
         RefName::new(&format!("refs/heads/wfc/{}", encode_component(run)?))

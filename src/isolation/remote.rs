@@ -174,6 +174,25 @@ impl Git {
         Ok(())
     }
 
+    /// Fetches every ref under the folder `folder` (`refs/wfc/RUN/attempts/TASK`) from `url`
+    /// into the same names here; a folder the remote has nothing in fetches nothing.
+    pub fn fetch_folder(&self, url: &RemoteUrl, folder: &RefName) -> Result<(), GitError> {
+        self.command()
+            .args(REMOTE_CONFIG)
+            .args([
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--no-recurse-submodules",
+                "--end-of-options",
+            ])
+            .arg(url.as_str())
+            .arg(format!("+{folder}/*:{folder}/*"))
+            .run()?;
+        Ok(())
+    }
+
     /// Pushes each of `refs` to `url` in one push: with their objects, and no other ref.
     pub fn push_refs(&self, url: &RemoteUrl, refs: &[Publish]) -> Result<(), GitError> {
         if refs.is_empty() {

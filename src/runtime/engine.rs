@@ -537,6 +537,7 @@ impl Engine {
                         }
                     }
                     None if self.config.exit_when_idle => {
+                        self.forget_ended_runs().await?;
                         let limit = over_budget.len() + 1;
                         let none = self
                             .call(move |b| b.find_ready_tasks(None, now_millis(), limit))
@@ -544,10 +545,11 @@ impl Engine {
                             .iter()
                             .all(|key| over_budget.contains(key));
                         if none && !self.any_run_in_progress().await? {
+                            self.forget_ended_runs().await?;
                             break;
                         }
                     }
-                    None => {}
+                    None => self.forget_ended_runs().await?,
                 }
             }
             tokio::select! {
@@ -698,6 +700,38 @@ impl Engine {
             serde_json::json!({ "state": state.as_str(), "tasks": counts }),
         );
         Ok(Some(state))
+    }
+
+    /// Lets go of what this worker kept of runs another engine ended (or that were deleted):
+    /// the pool of worktrees in its workspace (a clone of its own, for a run whose work moves
+    /// between machines, which no other engine empties) and what it read of them.
+    async fn forget_ended_runs(&self) -> Result<(), EngineError> {
+        let kept: Vec<(String, Arc<RunInfo>)> = self
+            .runs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(run, info)| (run.clone(), Arc::clone(info)))
+            .collect();
+        for (run, info) in kept {
+            let id = run.clone();
+            match self.call(move |b| Ok(b.run_state(&id))).await? {
+                Ok(RunState::Running) => continue,
+                Ok(_) => {}
+                Err(error) if error.kind == BackendErrorKind::NotFound => {}
+                Err(_) => continue,
+            }
+            self.runs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&run);
+            if let Ok(work) = &info.work {
+                if let Err(why) = crate::workspaces::call(work, |work| work.run_ended()).await {
+                    self.bus.note(&format!("warning: run {run}: {why}"));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The outputs that stand for the tasks `deps` of `run` (see `workspaces::outputs_of`),

@@ -620,12 +620,16 @@ impl Workspace for GitWorkspace {
     }
 
     fn fetch_start(&self, of: &AttemptOf, upstream: &[Upstream]) -> Result<(), String> {
-        match &self.remote {
-            Some(remote) if !of.work.in_folder() => {
-                remote.fetch_missing(&self.git, &remote.start_commits(&self.base, upstream)?)
-            }
-            _ => Ok(()),
+        let Some(remote) = self.remote.as_ref().filter(|_| !of.work.in_folder()) else {
+            return Ok(());
+        };
+        remote.fetch_missing(&self.git, &remote.start_commits(&self.base, upstream)?)?;
+        // A retry that starts from what the failed attempts changed needs them here, wherever
+        // they ran.
+        if of.work.retry_from == RetryFrom::Failed && of.attempt > 1 {
+            remote.fetch_attempts(&self.git, &of.task)?;
         }
+        Ok(())
     }
 
     fn share(&self, of: &AttemptOf, kept: &KeptWork) -> Result<(), String> {
@@ -721,8 +725,17 @@ impl Workspace for GitWorkspace {
                     .git
                     .diffstat(&start, &changes)
                     .map_err(|e| failed("describing the failed attempt's changes", e))?;
+                // A retry on another machine starts from them or is told of them: they go
+                // to the run's remote too, if this machine can reach it.
+                let pushed = match &self.remote {
+                    Some(remote) => match remote.push_attempt(&self.git, &name, &changes) {
+                        Ok(()) => format!(" (and on {})", remote.url()),
+                        Err(why) => format!(" (only on this machine: {why})"),
+                    },
+                    None => String::new(),
+                };
                 kept = Some(format!(
-                    "its changes are kept in {}:\n{}",
+                    "its changes are kept in {}{pushed}:\n{}",
                     name.as_str(),
                     stat.text.trim_end()
                 ));

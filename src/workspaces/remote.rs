@@ -120,6 +120,33 @@ impl SharedRemote {
         )
     }
 
+    /// Fetches what the failed attempts of `task` changed (`refs/wfc/RUN/attempts/TASK/N`),
+    /// wherever they ran, for a retry that starts from them (`retry_from = "failed"`).
+    pub fn fetch_attempts(&self, git: &Git, task: &str) -> Result<(), String> {
+        let folder = RefName::attempts_of(&self.run, task)
+            .map_err(|e| format!("the attempts of task `{task}`: {e}"))?;
+        git.fetch_folder(&self.url, &folder).map_err(|e| {
+            format!(
+                "cannot fetch from the run's remote {}: {}",
+                self.url,
+                said(&e)
+            )
+        })
+    }
+
+    /// Publishes what failed attempt `name` changed (`changes`), so a retry on another
+    /// machine can start from it.
+    pub fn push_attempt(&self, git: &Git, name: &RefName, changes: &Oid) -> Result<(), String> {
+        self.push(
+            git,
+            &[Publish {
+                commit: changes.clone(),
+                to: name.clone(),
+                force: true,
+            }],
+        )
+    }
+
     /// Publishes the run's base commit, so clones on other machines can start from it even
     /// when it was never pushed anywhere else.
     pub fn push_base(&self, git: &Git, base: &Oid) -> Result<(), String> {
