@@ -482,3 +482,92 @@ fn a_retry_on_another_machine_starts_from_what_the_failed_attempt_changed() {
         "{refs}"
     );
 }
+
+#[test]
+fn a_remote_the_run_cannot_use_is_refused_before_anything_is_stored() {
+    let schemas = Schemas::new("multi_refused");
+    let url = schemas.url();
+    let backend = PostgresBackend::open(&url, Access::Create).expect("a store");
+    let shared = Shared::new("wfc-multi-refused");
+    let laptop = shared.machine("laptop");
+    std::fs::write(
+        laptop.clone.join("plain.wf"),
+        "workflow plain {\n  task one {\n    run = \"echo one > one.txt\"\n  }\n}\n",
+    )
+    .expect("workflow");
+    let refused = |args: &[&str], expected: &[&str]| {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--backend", &url]);
+        let output = laptop.spawn(&all).wait_with_output().expect("wfc ends");
+        let said = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {said}");
+        for words in expected {
+            assert!(said.contains(words), "{args:?}: {said}");
+        }
+        assert!(
+            !said.contains("hunter2"),
+            "the password is never shown: {said}"
+        );
+        assert_eq!(backend.list_runs().expect("runs").len(), 0, "{args:?}");
+    };
+    let nowhere = shared.root.path().join("nowhere.git").display().to_string();
+    refused(
+        &[
+            "spread.wf",
+            "--isolation",
+            "git",
+            "--remote",
+            "https://me:hunter2@example.com/r.git",
+        ],
+        &["holds a password", "credential helper"],
+    );
+    refused(
+        &["spread.wf", "--isolation", "git", "--remote", &nowhere],
+        &["cannot reach", "nowhere.git", "--remote none"],
+    );
+    refused(
+        &[
+            "spread.wf",
+            "--isolation",
+            "git",
+            "--remote=--upload-pack=touch pwned",
+        ],
+        &["starts with `-`"],
+    );
+    refused(
+        &["plain.wf", "--remote", &shared.remote.display().to_string()],
+        &["only a run isolated in git"],
+    );
+    assert!(!laptop.clone.join("pwned").exists());
+    // A run of commands in the folder needs no remote, even where `origin` is one.
+    let output = laptop
+        .spawn(&["run", "plain.wf", "--backend", &url])
+        .wait_with_output()
+        .expect("wfc ends");
+    assert!(output.status.success(), "{}", text(&output));
+    let runs = backend.list_runs().expect("runs");
+    let record = backend.get_run(&runs[0].id).expect("the run");
+    assert_eq!(
+        record.place.map(|place| place.repository),
+        Some(None),
+        "a run in the folder moves nothing"
+    );
+    assert!(laptop.clone.join("one.txt").exists());
+    // A worker's workspace must be a clone.
+    let plain = shared.root.path().join("plain-folder");
+    std::fs::create_dir_all(&plain).expect("a folder");
+    let output = laptop
+        .spawn(&[
+            "worker",
+            "--backend",
+            &url,
+            "--workspace",
+            &plain.display().to_string(),
+        ])
+        .wait_with_output()
+        .expect("wfc ends");
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(said.contains("not inside a git repository"), "{said}");
+}
