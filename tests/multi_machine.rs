@@ -229,10 +229,16 @@ fn assert_complete(shared: &Shared, backend: &PostgresBackend, run: &str) {
     }
     let refs = git(&shared.remote, &["for-each-ref", "--format=%(refname)"]);
     for task in ["a", "b", "c", "ab", "bc", "all"] {
-        assert!(
-            refs.contains(&format!("refs/wfc/{run}/tasks/{task}\n")),
-            "the output of {task} is on the remote:\n{refs}"
-        );
+        let attempts = backend
+            .get_task(&wfc::runtime::TaskKey::new(run, task))
+            .expect("the task")
+            .attempts;
+        for name in [
+            format!("refs/wfc/{run}/tasks/{task}\n"),
+            format!("refs/wfc/{run}/outputs/{task}/{attempts}\n"),
+        ] {
+            assert!(refs.contains(&name), "{name} is on the remote:\n{refs}");
+        }
     }
     assert!(refs.contains(&format!("refs/wfc/{run}/base\n")), "{refs}");
 }

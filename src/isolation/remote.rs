@@ -151,11 +151,17 @@ impl Git {
         }
     }
 
-    /// Fetches each of `refs` from `url` into the ref of the same name here, replacing what
-    /// it pointed at: wfc's refs of a run are each written by one task's holder, and the
-    /// remote's is the one the store recorded.
-    pub fn fetch_refs(&self, url: &RemoteUrl, refs: &[RefName]) -> Result<(), GitError> {
-        if refs.is_empty() {
+    /// Fetches each of `refs`, and every ref under each of the folders `folders`
+    /// (`refs/wfc/RUN/outputs/TASK`), from `url` into the refs of the same names here,
+    /// replacing what they pointed at: each of wfc's refs of a run is written by one task's
+    /// holder only. A folder the remote has nothing in fetches nothing.
+    pub fn fetch_refs(
+        &self,
+        url: &RemoteUrl,
+        refs: &[RefName],
+        folders: &[RefName],
+    ) -> Result<(), GitError> {
+        if refs.is_empty() && folders.is_empty() {
             return Ok(());
         }
         self.command()
@@ -170,25 +176,11 @@ impl Git {
             ])
             .arg(url.as_str())
             .args(refs.iter().map(|name| format!("+{name}:{name}")))
-            .run()?;
-        Ok(())
-    }
-
-    /// Fetches every ref under the folder `folder` (`refs/wfc/RUN/attempts/TASK`) from `url`
-    /// into the same names here; a folder the remote has nothing in fetches nothing.
-    pub fn fetch_folder(&self, url: &RemoteUrl, folder: &RefName) -> Result<(), GitError> {
-        self.command()
-            .args(REMOTE_CONFIG)
-            .args([
-                "fetch",
-                "--quiet",
-                "--no-tags",
-                "--no-write-fetch-head",
-                "--no-recurse-submodules",
-                "--end-of-options",
-            ])
-            .arg(url.as_str())
-            .arg(format!("+{folder}/*:{folder}/*"))
+            .args(
+                folders
+                    .iter()
+                    .map(|folder| format!("+{folder}/*:{folder}/*")),
+            )
             .run()?;
         Ok(())
     }

@@ -637,7 +637,7 @@ impl Workspace for GitWorkspace {
             return Ok(());
         };
         let output = Oid::parse(&kept.commit).map_err(|e| failed("the task's output", e))?;
-        remote.push_output(&self.git, &of.task, &output)
+        remote.push_output(&self.git, &of.task, of.attempt, &output)
     }
 
     fn resolved(&self, of: &AttemptOf, folder: &AttemptFolder) -> Result<AttemptFolder, String> {

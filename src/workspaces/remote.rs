@@ -2,9 +2,11 @@
 //! (`wfc run --remote URL`). Each engine works in a clone of its own; before an attempt it
 //! fetches the commits the attempt starts from that its clone lacks (the run's base, its
 //! upstream tasks' outputs), and once an attempt's work is kept it pushes the output commit
-//! under the task's own ref, `refs/wfc/RUN/tasks/TASK`. Every ref is written by one task's
-//! holder only, so two engines pushing at once never push over each other's work; the run's
-//! result branch is pushed once, by the engine that ends the run.
+//! under the attempt's own ref, `refs/wfc/RUN/outputs/TASK/N` (and, for people, the task's,
+//! `refs/wfc/RUN/tasks/TASK`). Every ref is written by one task's holder only, so two engines
+//! pushing at once never push over each other's work, and an engine whose claim ran out while
+//! it pushed cannot replace the output of the attempt after it; the run's result branch is
+//! pushed once, by the engine that ends the run.
 //!
 //! A fetch or push that fails means this machine cannot reach the remote (or the remote lacks
 //! what the store says is there): the engine gives the task back for another machine.
@@ -22,6 +24,15 @@ fn said(error: &GitError) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// Where the remote keeps a commit an attempt needs: a ref, or one of the refs in a folder.
+#[derive(Clone, Debug)]
+pub enum KeptIn {
+    /// This ref (`refs/wfc/RUN/base`).
+    Ref(RefName),
+    /// One of the refs in this folder (`refs/wfc/RUN/outputs/TASK`, one ref an attempt).
+    Folder(RefName),
 }
 
 /// The remote run `run`'s work moves through.
@@ -46,20 +57,20 @@ impl SharedRemote {
         &self.url
     }
 
-    /// The commits an attempt starts from, each with the ref that keeps it on the remote: the
-    /// run's base and the outputs of `upstream`.
+    /// The commits an attempt starts from, each with where it is kept on the remote: the
+    /// run's base, and the outputs of `upstream` (among the refs of their attempts).
     pub fn start_commits(
         &self,
         base: &Oid,
         upstream: &[Upstream],
-    ) -> Result<Vec<(RefName, Oid)>, String> {
-        let mut wanted = vec![(self.base_ref()?, base.clone())];
+    ) -> Result<Vec<(KeptIn, Oid)>, String> {
+        let mut wanted = vec![(KeptIn::Ref(self.base_ref()?), base.clone())];
         for task in upstream {
-            let name = RefName::task_output(&self.run, &task.task)
-                .map_err(|e| format!("the ref of task `{}`: {e}", task.task))?;
+            let folder = RefName::outputs_of(&self.run, &task.task)
+                .map_err(|e| format!("the refs of task `{}`: {e}", task.task))?;
             let output = Oid::parse(&task.output)
                 .map_err(|e| format!("the output of task `{}`: {e}", task.task))?;
-            wanted.push((name, output));
+            wanted.push((KeptIn::Folder(folder), output));
         }
         Ok(wanted)
     }
@@ -67,12 +78,12 @@ impl SharedRemote {
     /// Fetches, by the refs that keep them, those of `wanted` that `git`'s repository lacks;
     /// nothing is fetched when it has them all. Fails when the remote cannot be reached or
     /// does not have them.
-    pub fn fetch_missing(&self, git: &Git, wanted: &[(RefName, Oid)]) -> Result<(), String> {
-        let missing = |wanted: &[(RefName, Oid)]| -> Result<Vec<(RefName, Oid)>, String> {
+    pub fn fetch_missing(&self, git: &Git, wanted: &[(KeptIn, Oid)]) -> Result<(), String> {
+        let missing = |wanted: &[(KeptIn, Oid)]| -> Result<Vec<(KeptIn, Oid)>, String> {
             let mut missing = Vec::new();
-            for (name, commit) in wanted {
+            for (kept, commit) in wanted {
                 if !git.has_commit(commit).map_err(|e| e.to_string())? {
-                    missing.push((name.clone(), commit.clone()));
+                    missing.push((kept.clone(), commit.clone()));
                 }
             }
             Ok(missing)
@@ -81,22 +92,35 @@ impl SharedRemote {
         if lacking.is_empty() {
             return Ok(());
         }
-        let names: Vec<RefName> = lacking.iter().map(|(name, _)| name.clone()).collect();
-        git.fetch_refs(&self.url, &names).map_err(|e| {
-            format!(
-                "cannot fetch from the run's remote {}: {}",
-                self.url,
-                said(&e)
-            )
-        })?;
-        if let Some((name, commit)) = missing(&lacking)?.first() {
+        let (mut refs, mut folders) = (Vec::new(), Vec::new());
+        for (kept, _) in &lacking {
+            match kept {
+                KeptIn::Ref(name) => refs.push(name.clone()),
+                KeptIn::Folder(folder) => folders.push(folder.clone()),
+            }
+        }
+        self.fetch(git, &refs, &folders)?;
+        if let Some((kept, commit)) = missing(&lacking)?.first() {
+            let name = match kept {
+                KeptIn::Ref(name) | KeptIn::Folder(name) => name,
+            };
             return Err(format!(
-                "the run's remote {} does not have commit {} (its `{name}` points elsewhere)",
+                "the run's remote {} does not have commit {} under `{name}`",
                 self.url,
                 commit.short()
             ));
         }
         Ok(())
+    }
+
+    fn fetch(&self, git: &Git, refs: &[RefName], folders: &[RefName]) -> Result<(), String> {
+        git.fetch_refs(&self.url, refs, folders).map_err(|e| {
+            format!(
+                "cannot fetch from the run's remote {}: {}",
+                self.url,
+                said(&e)
+            )
+        })
     }
 
     /// Pushes `refs` to the remote in one push.
@@ -105,19 +129,26 @@ impl SharedRemote {
             .map_err(|e| format!("cannot push to the run's remote {}: {}", self.url, said(&e)))
     }
 
-    /// Publishes the output commit `output` of task `task`: under its own ref, replacing
-    /// whatever an earlier attempt of the same task left there.
-    pub fn push_output(&self, git: &Git, task: &str, output: &Oid) -> Result<(), String> {
-        let to = RefName::task_output(&self.run, task)
-            .map_err(|e| format!("the ref of task `{task}`: {e}"))?;
-        self.push(
-            git,
-            &[Publish {
-                commit: output.clone(),
-                to,
-                force: true,
-            }],
-        )
+    /// Publishes `output`, the output commit of attempt `attempt` of task `task`: under the
+    /// attempt's own ref, which downstream tasks fetch (an engine whose claim ran out cannot
+    /// push over it), and under the task's ref, for people, replacing what an earlier attempt
+    /// left there.
+    pub fn push_output(
+        &self,
+        git: &Git,
+        task: &str,
+        attempt: u32,
+        output: &Oid,
+    ) -> Result<(), String> {
+        let named = |e| format!("the refs of task `{task}`: {e}");
+        let own = RefName::attempt_output(&self.run, task, attempt).map_err(named)?;
+        let shown = RefName::task_output(&self.run, task).map_err(named)?;
+        let publish = |to, force| Publish {
+            commit: output.clone(),
+            to,
+            force,
+        };
+        self.push(git, &[publish(own, true), publish(shown, true)])
     }
 
     /// Fetches what the failed attempts of `task` changed (`refs/wfc/RUN/attempts/TASK/N`),
@@ -125,13 +156,7 @@ impl SharedRemote {
     pub fn fetch_attempts(&self, git: &Git, task: &str) -> Result<(), String> {
         let folder = RefName::attempts_of(&self.run, task)
             .map_err(|e| format!("the attempts of task `{task}`: {e}"))?;
-        git.fetch_folder(&self.url, &folder).map_err(|e| {
-            format!(
-                "cannot fetch from the run's remote {}: {}",
-                self.url,
-                said(&e)
-            )
-        })
+        self.fetch(git, &[], &[folder])
     }
 
     /// Publishes what failed attempt `name` changed (`changes`), so a retry on another
