@@ -102,6 +102,67 @@ impl Shared {
     }
 }
 
+/// A store of its own on the test server, a shared remote, and the laptop a run starts on.
+struct Scene {
+    _schemas: Schemas,
+    url: String,
+    backend: PostgresBackend,
+    shared: Shared,
+    laptop: Machine,
+}
+
+impl Scene {
+    fn new(name: &str) -> Scene {
+        let schemas = Schemas::new(name);
+        let url = schemas.url();
+        let backend = PostgresBackend::open(&url, Access::Create).expect("a store");
+        let shared = Shared::new(&format!("wfc-{name}"));
+        let laptop = shared.machine("laptop");
+        Scene {
+            _schemas: schemas,
+            url,
+            backend,
+            shared,
+            laptop,
+        }
+    }
+
+    /// Starts the run of `file` on the laptop (its workspace's `origin` is the shared
+    /// remote) and leaves it at its gate `go`, approved, for the workers; returns its id.
+    fn start_run(&self, file: &str) -> String {
+        let (url, backend) = (&self.url, &self.backend);
+        let run = self
+            .laptop
+            .spawn(&["run", file, "--isolation", "git", "--backend", url]);
+        wait_until("the gate waits", || {
+            backend.list_runs().is_ok_and(|runs| {
+                runs.iter().any(|run| {
+                    backend.list_tasks(&run.id).is_ok_and(|tasks| {
+                        tasks
+                            .iter()
+                            .any(|t| t.key.task == "go" && t.state == TaskState::Waiting)
+                    })
+                })
+            })
+        });
+        let output = interrupt(run);
+        let id = run_id(&String::from_utf8_lossy(&output.stdout));
+        let approved = wfc(
+            &self.laptop.clone,
+            &["approve", &id, "go", "--backend", url],
+        );
+        assert_eq!(approved.code, 0, "{}{}", approved.stdout, approved.stderr);
+        id
+    }
+}
+
+/// Stops `child` as Ctrl-C would, and waits for it.
+fn interrupt(child: Child) -> Output {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    child.wait_with_output().expect("wfc ends")
+}
+
 struct Machine {
     clone: PathBuf,
     home: PathBuf,
@@ -155,30 +216,6 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-/// Starts the run on `machine` (its workspace's `origin` is the shared remote) and leaves it
-/// at its gate, approved, for the workers; returns its id.
-fn start_run(machine: &Machine, url: &str, backend: &PostgresBackend) -> String {
-    let run = machine.spawn(&["run", "spread.wf", "--isolation", "git", "--backend", url]);
-    wait_until("the gate waits", || {
-        backend.list_runs().is_ok_and(|runs| {
-            runs.iter().any(|run| {
-                backend.list_tasks(&run.id).is_ok_and(|tasks| {
-                    tasks
-                        .iter()
-                        .any(|t| t.key.task == "go" && t.state == TaskState::Waiting)
-                })
-            })
-        })
-    });
-    let pid = nix::unistd::Pid::from_raw(run.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
-    let output = run.wait_with_output().expect("wfc run ends");
-    let id = run_id(&String::from_utf8_lossy(&output.stdout));
-    let approved = wfc(&machine.clone, &["approve", &id, "go", "--backend", url]);
-    assert_eq!(approved.code, 0, "{}{}", approved.stdout, approved.stderr);
-    id
 }
 
 /// The workers (by process id) that claimed a task of `run`, with the task, and the events
@@ -245,17 +282,14 @@ fn assert_complete(shared: &Shared, backend: &PostgresBackend, run: &str) {
 
 #[test]
 fn workers_on_three_clones_share_a_run_through_a_bare_remote() {
-    let schemas = Schemas::new("multi_machine");
-    let url = schemas.url();
-    let backend = PostgresBackend::open(&url, Access::Create).expect("a store");
-    let shared = Shared::new("wfc-multi-machine");
-    let laptop = shared.machine("laptop");
-    let run = start_run(&laptop, &url, &backend);
+    let scene = Scene::new("multi_machine");
+    let (url, backend, shared, laptop) = (&scene.url, &scene.backend, &scene.shared, &scene.laptop);
+    let run = scene.start_run("spread.wf");
     let machines: Vec<Machine> = ["one", "two", "three"]
         .iter()
         .map(|name| shared.machine(name))
         .collect();
-    let workers: Vec<Child> = machines.iter().map(|m| m.worker(&url)).collect();
+    let workers: Vec<Child> = machines.iter().map(|m| m.worker(url)).collect();
     let pids: Vec<u32> = workers.iter().map(Child::id).collect();
     for worker in workers {
         let output = worker.wait_with_output().expect("the worker ends");
@@ -265,14 +299,14 @@ fn workers_on_three_clones_share_a_run_through_a_bare_remote() {
             text(&output)
         );
     }
-    assert_complete(&shared, &backend, &run);
+    assert_complete(shared, backend, &run);
     for task in backend.list_tasks(&run).expect("tasks") {
         if task.key.task != "go" {
             assert_eq!(task.attempts, 1, "each task ran once: {task:?}");
         }
     }
     // Each machine worked: the three slow tasks at the start went to three workers.
-    let claims = events_of(&backend, &run, "task_claimed");
+    let claims = events_of(backend, &run, "task_claimed");
     for pid in &pids {
         assert!(
             claims.iter().any(|claim| is_of(&claim["worker"], *pid)),
@@ -301,12 +335,9 @@ fn workers_on_three_clones_share_a_run_through_a_bare_remote() {
 
 #[test]
 fn a_worker_that_cannot_reach_the_remote_gives_its_task_back_to_the_others() {
-    let schemas = Schemas::new("multi_unreachable");
-    let url = schemas.url();
-    let backend = PostgresBackend::open(&url, Access::Create).expect("a store");
-    let shared = Shared::new("wfc-multi-unreachable");
-    let laptop = shared.machine("laptop");
-    let run = start_run(&laptop, &url, &backend);
+    let scene = Scene::new("multi_unreachable");
+    let (url, backend, shared) = (&scene.url, &scene.backend, &scene.shared);
+    let run = scene.start_run("spread.wf");
     // On this machine git sends the remote's URL somewhere that does not exist, as a machine
     // cut off from the remote would find it.
     let cut_off = shared.machine("cut-off");
@@ -321,13 +352,13 @@ fn a_worker_that_cannot_reach_the_remote_gives_its_task_back_to_the_others() {
         ),
     )
     .expect("gitconfig");
-    let lonely = cut_off.worker(&url);
+    let lonely = cut_off.worker(url);
     wait_until("the cut-off worker gave a task back", || {
-        !events_of(&backend, &run, "task_given_back").is_empty()
+        !events_of(backend, &run, "task_given_back").is_empty()
     });
     let others: Vec<Child> = ["one", "two"]
         .iter()
-        .map(|name| shared.machine(name).worker(&url))
+        .map(|name| shared.machine(name).worker(url))
         .collect();
     for worker in others {
         let output = worker.wait_with_output().expect("the worker ends");
@@ -343,8 +374,8 @@ fn a_worker_that_cannot_reach_the_remote_gives_its_task_back_to_the_others() {
     assert!(output.status.success(), "{said}");
     assert!(said.contains("given back"), "{said}");
     assert!(said.contains("cannot push to the run's remote"), "{said}");
-    assert_complete(&shared, &backend, &run);
-    let given_back = events_of(&backend, &run, "task_given_back");
+    assert_complete(shared, backend, &run);
+    let given_back = events_of(backend, &run, "task_given_back");
     assert!(
         given_back.iter().all(|e| is_of(&e["worker"], lonely_pid)),
         "{given_back:?}"
@@ -434,41 +465,21 @@ const RETRY: &str = r#"workflow again {
 
 #[test]
 fn a_retry_on_another_machine_starts_from_what_the_failed_attempt_changed() {
-    let schemas = Schemas::new("multi_retry");
-    let url = schemas.url();
-    let backend = PostgresBackend::open(&url, Access::Create).expect("a store");
-    let shared = Shared::new("wfc-multi-retry");
-    let laptop = shared.machine("laptop");
-    std::fs::write(laptop.clone.join("again.wf"), RETRY).expect("workflow");
-    let run = laptop.spawn(&["run", "again.wf", "--isolation", "git", "--backend", &url]);
-    wait_until("the gate waits", || {
-        backend.list_runs().is_ok_and(|runs| {
-            runs.iter().any(|run| {
-                backend
-                    .list_tasks(&run.id)
-                    .is_ok_and(|tasks| tasks.iter().any(|t| t.state == TaskState::Waiting))
-            })
-        })
-    });
-    let pid = nix::unistd::Pid::from_raw(run.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
-    let output = run.wait_with_output().expect("wfc run ends");
-    let id = run_id(&String::from_utf8_lossy(&output.stdout));
-    let approved = wfc(&laptop.clone, &["approve", &id, "go", "--backend", &url]);
-    assert_eq!(approved.code, 0, "{}{}", approved.stdout, approved.stderr);
+    let scene = Scene::new("multi_retry");
+    let (url, backend, shared) = (&scene.url, &scene.backend, &scene.shared);
+    std::fs::write(scene.laptop.clone.join("again.wf"), RETRY).expect("workflow");
+    let id = scene.start_run("again.wf");
     // The first machine fails the task once and is stopped before its retry can end.
-    let first = shared.machine("first").worker(&url);
+    let first = shared.machine("first").worker(url);
     wait_until("the first attempt failed", || {
-        !events_of(&backend, &id, "task_retrying").is_empty()
+        !events_of(backend, &id, "task_retrying").is_empty()
     });
-    let pid = nix::unistd::Pid::from_raw(first.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
-    let output = first.wait_with_output().expect("the first worker ends");
+    let output = interrupt(first);
     assert!(output.status.success(), "{}", text(&output));
     // The second machine never saw that attempt's worktree: it fetches its changes.
     let second = shared.machine("second");
     let output = second
-        .worker(&url)
+        .worker(url)
         .wait_with_output()
         .expect("the worker ends");
     assert!(output.status.success(), "{}", text(&output));
@@ -478,7 +489,7 @@ fn a_retry_on_another_machine_starts_from_what_the_failed_attempt_changed() {
     );
     assert_eq!(shared.file_on(&format!("wfc/{id}"), "done.txt"), "half\n");
     assert_eq!(
-        events_of(&backend, &id, "task_retrying").len(),
+        events_of(backend, &id, "task_retrying").len(),
         1,
         "the retry on the second machine started from the failed attempt's file"
     );
@@ -491,11 +502,8 @@ fn a_retry_on_another_machine_starts_from_what_the_failed_attempt_changed() {
 
 #[test]
 fn a_remote_the_run_cannot_use_is_refused_before_anything_is_stored() {
-    let schemas = Schemas::new("multi_refused");
-    let url = schemas.url();
-    let backend = PostgresBackend::open(&url, Access::Create).expect("a store");
-    let shared = Shared::new("wfc-multi-refused");
-    let laptop = shared.machine("laptop");
+    let scene = Scene::new("multi_refused");
+    let (url, backend, shared, laptop) = (&scene.url, &scene.backend, &scene.shared, &scene.laptop);
     std::fs::write(
         laptop.clone.join("plain.wf"),
         "workflow plain {\n  task one {\n    run = \"echo one > one.txt\"\n  }\n}\n",
@@ -504,7 +512,7 @@ fn a_remote_the_run_cannot_use_is_refused_before_anything_is_stored() {
     let refused = |args: &[&str], expected: &[&str]| {
         let mut all = vec!["run"];
         all.extend_from_slice(args);
-        all.extend_from_slice(&["--backend", &url]);
+        all.extend_from_slice(&["--backend", url]);
         let output = laptop.spawn(&all).wait_with_output().expect("wfc ends");
         let said = text(&output);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {said}");
@@ -548,7 +556,7 @@ fn a_remote_the_run_cannot_use_is_refused_before_anything_is_stored() {
     assert!(!laptop.clone.join("pwned").exists());
     // A run of commands in the folder needs no remote, even where `origin` is one.
     let output = laptop
-        .spawn(&["run", "plain.wf", "--backend", &url])
+        .spawn(&["run", "plain.wf", "--backend", url])
         .wait_with_output()
         .expect("wfc ends");
     assert!(output.status.success(), "{}", text(&output));
@@ -567,7 +575,7 @@ fn a_remote_the_run_cannot_use_is_refused_before_anything_is_stored() {
         .spawn(&[
             "worker",
             "--backend",
-            &url,
+            url,
             "--workspace",
             &plain.display().to_string(),
         ])

@@ -537,7 +537,7 @@ impl Engine {
                         }
                     }
                     None if self.config.exit_when_idle => {
-                        self.forget_ended_runs().await?;
+                        self.forget_runs(false).await?;
                         let limit = over_budget.len() + 1;
                         let none = self
                             .call(move |b| b.find_ready_tasks(None, now_millis(), limit))
@@ -545,11 +545,13 @@ impl Engine {
                             .iter()
                             .all(|key| over_budget.contains(key));
                         if none && !self.any_run_in_progress().await? {
-                            self.forget_ended_runs().await?;
+                            // Whatever is still unsettled (its last task's engine is ending
+                            // it), this worker has nothing more to do in it.
+                            self.forget_runs(true).await?;
                             break;
                         }
                     }
-                    None => self.forget_ended_runs().await?,
+                    None => self.forget_runs(false).await?,
                 }
             }
             tokio::select! {
@@ -702,10 +704,11 @@ impl Engine {
         Ok(Some(state))
     }
 
-    /// Lets go of what this worker kept of runs another engine ended (or that were deleted):
-    /// the pool of worktrees in its workspace (a clone of its own, for a run whose work moves
-    /// between machines, which no other engine empties) and what it read of them.
-    async fn forget_ended_runs(&self) -> Result<(), EngineError> {
+    /// Lets go of what this worker kept of runs another engine ended (or that were deleted),
+    /// or of every run when it is `leaving`: the pool of worktrees in its workspace (a clone of
+    /// its own, for a run whose work moves between machines, which no other engine empties)
+    /// and what it read of them. Only free slots go: another engine's attempt keeps its own.
+    async fn forget_runs(&self, leaving: bool) -> Result<(), EngineError> {
         let kept: Vec<(String, Arc<RunInfo>)> = self
             .runs
             .lock()
@@ -716,7 +719,7 @@ impl Engine {
         for (run, info) in kept {
             let id = run.clone();
             match self.call(move |b| Ok(b.run_state(&id))).await? {
-                Ok(RunState::Running) => continue,
+                Ok(RunState::Running) if !leaving => continue,
                 Ok(_) => {}
                 Err(error) if error.kind == BackendErrorKind::NotFound => {}
                 Err(_) => continue,
