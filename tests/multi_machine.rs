@@ -128,12 +128,13 @@ impl Scene {
     }
 
     /// Starts the run of `file` on the laptop (its workspace's `origin` is the shared
-    /// remote) and leaves it at its gate `go`, approved, for the workers; returns its id.
-    fn start_run(&self, file: &str) -> String {
+    /// remote), with `extra` options, and leaves it at its gate `go`, approved, for the
+    /// workers; returns its id.
+    fn start_run(&self, file: &str, extra: &[&str]) -> String {
         let (url, backend) = (&self.url, &self.backend);
-        let run = self
-            .laptop
-            .spawn(&["run", file, "--isolation", "git", "--backend", url]);
+        let mut args = vec!["run", file, "--isolation", "git", "--backend", url];
+        args.extend_from_slice(extra);
+        let run = self.laptop.spawn(&args);
         wait_until("the gate waits", || {
             backend.list_runs().is_ok_and(|runs| {
                 runs.iter().any(|run| {
@@ -284,7 +285,8 @@ fn assert_complete(shared: &Shared, backend: &PostgresBackend, run: &str) {
 fn workers_on_three_clones_share_a_run_through_a_bare_remote() {
     let scene = Scene::new("multi_machine");
     let (url, backend, shared, laptop) = (&scene.url, &scene.backend, &scene.shared, &scene.laptop);
-    let run = scene.start_run("spread.wf");
+    // The result is handed to `main` on the remote, where it fast-forwards.
+    let run = scene.start_run("spread.wf", &["--into", "main"]);
     let machines: Vec<Machine> = ["one", "two", "three"]
         .iter()
         .map(|name| shared.machine(name))
@@ -322,6 +324,19 @@ fn workers_on_three_clones_share_a_run_through_a_bare_remote() {
             .contains(&format!("refs/wfc/{run}/tasks/ab"))
     });
     assert!(fetched, "no clone holds the output of ab");
+    assert_eq!(
+        git(&shared.remote, &["rev-parse", "main"]),
+        git(&shared.remote, &["rev-parse", &format!("wfc/{run}")]),
+        "`--into main` moved main on the remote to the result"
+    );
+    let status = wfc(&laptop.clone, &["status", &run, "--backend", url]);
+    assert!(
+        status
+            .stdout
+            .contains(&format!("shared through {}", shared.remote.display())),
+        "{}",
+        status.stdout
+    );
     // Each worker let go of its worktrees once the run ended, whoever ended it.
     for machine in &machines {
         let worktrees = git(&machine.clone, &["worktree", "list", "--porcelain"]);
@@ -337,7 +352,7 @@ fn workers_on_three_clones_share_a_run_through_a_bare_remote() {
 fn a_worker_that_cannot_reach_the_remote_gives_its_task_back_to_the_others() {
     let scene = Scene::new("multi_unreachable");
     let (url, backend, shared) = (&scene.url, &scene.backend, &scene.shared);
-    let run = scene.start_run("spread.wf");
+    let run = scene.start_run("spread.wf", &[]);
     // On this machine git sends the remote's URL somewhere that does not exist, as a machine
     // cut off from the remote would find it.
     let cut_off = shared.machine("cut-off");
@@ -468,7 +483,7 @@ fn a_retry_on_another_machine_starts_from_what_the_failed_attempt_changed() {
     let scene = Scene::new("multi_retry");
     let (url, backend, shared) = (&scene.url, &scene.backend, &scene.shared);
     std::fs::write(scene.laptop.clone.join("again.wf"), RETRY).expect("workflow");
-    let id = scene.start_run("again.wf");
+    let id = scene.start_run("again.wf", &[]);
     // The first machine fails the task once and is stopped before its retry can end.
     let first = shared.machine("first").worker(url);
     wait_until("the first attempt failed", || {
