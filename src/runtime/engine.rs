@@ -42,6 +42,10 @@ pub const RESULT_LIMIT: usize = 64 * 1024;
 /// The longest an idle engine waits between looks for ready tasks.
 const MAX_IDLE_POLL: Duration = Duration::from_secs(1);
 
+/// How long a worker that is leaving (`--exit-when-idle`) waits for the runs it worked on to
+/// be ended by the engine that finished their last task, so it can let go of their pools.
+const SETTLING_WAIT: Duration = Duration::from_secs(2);
+
 /// How an engine works.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -537,7 +541,7 @@ impl Engine {
                         }
                     }
                     None if self.config.exit_when_idle => {
-                        self.forget_runs(false).await?;
+                        self.forget_ended_runs().await?;
                         let limit = over_budget.len() + 1;
                         let none = self
                             .call(move |b| b.find_ready_tasks(None, now_millis(), limit))
@@ -545,13 +549,18 @@ impl Engine {
                             .iter()
                             .all(|key| over_budget.contains(key));
                         if none && !self.any_run_in_progress().await? {
-                            // Whatever is still unsettled (its last task's engine is ending
-                            // it), this worker has nothing more to do in it.
-                            self.forget_runs(true).await?;
+                            // A run whose last task another engine finished a moment ago is
+                            // ended by that engine; its pool here goes once it has.
+                            let deadline = Instant::now() + SETTLING_WAIT;
+                            while self.forget_ended_runs().await? > 0 && Instant::now() < deadline {
+                                tokio::time::sleep(self.config.poll).await;
+                            }
                             break;
                         }
                     }
-                    None => self.forget_runs(false).await?,
+                    None => {
+                        self.forget_ended_runs().await?;
+                    }
                 }
             }
             tokio::select! {
@@ -704,11 +713,11 @@ impl Engine {
         Ok(Some(state))
     }
 
-    /// Lets go of what this worker kept of runs another engine ended (or that were deleted),
-    /// or of every run when it is `leaving`: the pool of worktrees in its workspace (a clone of
-    /// its own, for a run whose work moves between machines, which no other engine empties)
-    /// and what it read of them. Only free slots go: another engine's attempt keeps its own.
-    async fn forget_runs(&self, leaving: bool) -> Result<(), EngineError> {
+    /// Lets go of what this worker kept of runs another engine ended (or that were deleted):
+    /// the pool of worktrees in its workspace (a clone of its own, for a run whose work moves
+    /// between machines, which no other engine empties) and what it read of them. Returns how
+    /// many of the runs it kept are still running.
+    async fn forget_ended_runs(&self) -> Result<usize, EngineError> {
         let kept: Vec<(String, Arc<RunInfo>)> = self
             .runs
             .lock()
@@ -716,10 +725,14 @@ impl Engine {
             .iter()
             .map(|(run, info)| (run.clone(), Arc::clone(info)))
             .collect();
+        let mut running = 0;
         for (run, info) in kept {
             let id = run.clone();
             match self.call(move |b| Ok(b.run_state(&id))).await? {
-                Ok(RunState::Running) if !leaving => continue,
+                Ok(RunState::Running) => {
+                    running += 1;
+                    continue;
+                }
                 Ok(_) => {}
                 Err(error) if error.kind == BackendErrorKind::NotFound => {}
                 Err(_) => continue,
@@ -734,7 +747,7 @@ impl Engine {
                 }
             }
         }
-        Ok(())
+        Ok(running)
     }
 
     /// The outputs that stand for the tasks `deps` of `run` (see `workspaces::outputs_of`),
