@@ -408,6 +408,16 @@ fn a_worker_that_cannot_reach_the_remote_gives_its_task_back_to_the_others() {
         (TaskState::Succeeded, 2),
         "{record:?}"
     );
+    // The views say so: the log names the event and why, `wfc show` the attempt's outcome.
+    let here = &scene.laptop.clone;
+    let logs = wfc(here, &["logs", &run, &task, "--backend", url]);
+    assert!(logs.stdout.contains("task_given_back"), "{}", logs.stdout);
+    assert!(logs.stdout.contains("cannot push"), "{}", logs.stdout);
+    let show = wfc(
+        here,
+        &["show", &run, &task, "--attempt", "1", "--backend", url],
+    );
+    assert!(show.stdout.contains("given back"), "{}", show.stdout);
 }
 
 #[test]
