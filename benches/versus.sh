@@ -10,6 +10,7 @@
 #   benches/versus.sh                    # both, the default sizes
 #   SIZES="10000" RUNS=5 benches/versus.sh
 #   ONLY=check benches/versus.sh         # or ONLY=run
+#   CALLGRIND=1 benches/versus.sh        # also count instructions (valgrind), stable under load
 #
 # just and hyperfine are installed from crates.io into ~/.cache/wfc-bench-tools when they are
 # not on PATH (once per machine). Honours CARGO_TARGET_DIR.
@@ -51,6 +52,12 @@ peak_mb() {
   /usr/bin/time -f %M "$@" 2>&1 > /dev/null | tail -n 1 | awk '{printf "%.1f", $1 / 1024}'
 }
 
+# Prints how many instructions a command executes, from callgrind.
+instructions() {
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 > /dev/null \
+    | sed -n 's/.*refs: *//p' | tr -d ,
+}
+
 ratio() { python3 -c 'import sys; print("%.2f" % (float(sys.argv[1]) / float(sys.argv[2])))' "$1" "$2"; }
 
 if [[ "$ONLY" != run ]]; then
@@ -61,7 +68,7 @@ if [[ "$ONLY" != run ]]; then
     mkdir -p "$folder"
     python3 "$root/benches/gen_versus.py" check "$tasks" "$folder"
     # Both must accept their file, or the benchmark would time error reporting.
-    "$wfc" check --deny-warnings "$folder/graph.wf" > /dev/null
+    "$wfc" check --deny-warnings "$folder/graph.wf" > /dev/null 2>&1
     (cd "$folder" && just --summary > /dev/null)
     wfc_ms="$(median_ms "$wfc check $folder/graph.wf")"
     just_ms="$(median_ms "just --justfile $folder/justfile --summary")"
@@ -70,6 +77,12 @@ if [[ "$ONLY" != run ]]; then
     sizes="$(python3 -c 'import os, sys; print("%.2f / %.2f MB" % tuple(os.path.getsize(p) / 1e6 for p in sys.argv[1:]))' "$folder/graph.wf" "$folder/justfile")"
     printf '%-8s %-22s %10s %10s %7s %9s %9s %7s\n' "$tasks" "$sizes" "$wfc_ms" "$just_ms" \
       "$(ratio "$wfc_ms" "$just_ms")" "$wfc_mb" "$just_mb" "$(ratio "$wfc_mb" "$just_mb")"
+    # Instruction counts do not move with the load of a shared machine, wall times do.
+    if [[ -n "${CALLGRIND:-}" ]]; then
+      wfc_ir="$(instructions "$wfc" check "$folder/graph.wf")"
+      just_ir="$(instructions just --justfile "$folder/justfile" --summary)"
+      echo "         instructions (callgrind): wfc $wfc_ir, just $just_ir, ratio $(ratio "$wfc_ir" "$just_ir")"
+    fi
   done
 fi
 
@@ -78,7 +91,7 @@ if [[ "$ONLY" != check ]]; then
   mkdir -p "$folder"
   python3 "$root/benches/gen_versus.py" run 40 50 "$folder"
   cd "$folder"
-  "$wfc" check --deny-warnings noop.wf > /dev/null
+  "$wfc" check --deny-warnings noop.wf > /dev/null 2>&1
   make_ms="$(median_ms "make -j8 -s all")"
   wfc_ms="$(median_ms --prepare "rm -rf $folder/.wfc" "$wfc run noop.wf -j 8")"
   echo
