@@ -105,6 +105,10 @@ pub fn run(paths: &[PathBuf], format: Format, deny_warnings: bool, output: &Outp
             plural(warnings, "warning")
         ));
     }
+    // The command ends here, and the process with it: freeing the syntax trees and the IR of a
+    // large workflow node by node took 4% of `wfc check`'s instructions, for memory the
+    // operating system takes back at once.
+    std::mem::forget(session);
     if unreadable {
         ExitCode::from(2)
     } else if errors > 0 || (deny_warnings && warnings > 0) {
