@@ -375,6 +375,41 @@ fn workers_on_three_clones_share_a_run_through_a_bare_remote() {
             "only the clone's own checkout is left:\n{worktrees}"
         );
     }
+    // What a task changed is read on a machine where it did not run: its commits are
+    // fetched from the run's remote. First in the run's own folder, which ran nothing.
+    let diff = wfc(&laptop.clone, &["diff", &run, "all", "--backend", url]);
+    assert_eq!(diff.code, 0, "{}{}", diff.stdout, diff.stderr);
+    assert!(diff.stdout.contains("+++ b/all.txt"), "{}", diff.stdout);
+    // Then in another clone, with the run's folder gone.
+    std::fs::rename(&laptop.clone, laptop.clone.with_file_name("moved")).expect("moved");
+    let reader = shared.machine("reader");
+    let stat = wfc(
+        &reader.clone,
+        &["diff", &run, "ab", "--stat", "--backend", url],
+    );
+    assert_eq!(stat.code, 0, "{}{}", stat.stdout, stat.stderr);
+    assert!(stat.stdout.contains("ab.txt"), "{}", stat.stdout);
+    let show = wfc(&reader.clone, &["show", &run, "bc", "--backend", url]);
+    assert_eq!(show.code, 0, "{}{}", show.stdout, show.stderr);
+    assert!(show.stdout.contains("+from-c"), "{}", show.stdout);
+    assert!(!show.stdout.contains("cannot be shown"), "{}", show.stdout);
+    // The run ended: `wfc gc --refs` in a worker's clone (and in the reader's) removes its
+    // refs there, as it does in a run's own folder.
+    let prefix = format!("refs/wfc/{run}/");
+    for clone in machines.iter().map(|m| &m.clone).chain([&reader.clone]) {
+        let before = git(clone, &["for-each-ref", "--format=%(refname)", &prefix]);
+        let gc = wfc(clone, &["gc", "--refs", "--backend", url]);
+        assert_eq!(gc.code, 0, "{}{}", gc.stdout, gc.stderr);
+        let removed = before.lines().count();
+        assert!(
+            gc.stdout.contains(&format!("and {removed} ref(s)")),
+            "{}: {}",
+            clone.display(),
+            gc.stdout
+        );
+        let after = git(clone, &["for-each-ref", "--format=%(refname)", &prefix]);
+        assert_eq!(after, "", "{}", clone.display());
+    }
 }
 
 #[test]
