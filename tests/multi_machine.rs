@@ -177,10 +177,15 @@ impl Machine {
 
     /// Starts `wfc ARGS` on this machine with the environment variables `env` set too.
     fn spawn_with(&self, args: &[&str], env: &[(&str, &str)]) -> Child {
+        self.spawn_in(&self.clone, args, env)
+    }
+
+    /// Starts `wfc ARGS` on this machine in folder `dir`, with `env` set too.
+    fn spawn_in(&self, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
         Command::new(env!("CARGO_BIN_EXE_wfc"))
             .args(args)
             .envs(env.iter().copied())
-            .current_dir(&self.clone)
+            .current_dir(dir)
             .env("HOME", &self.home)
             .env("TZ", "UTC")
             .env_remove("WFC_BACKEND")
@@ -828,5 +833,48 @@ fn a_remote_that_refuses_every_push_fails_the_task_after_a_bounded_number_of_giv
         status.stdout.contains("given back 3 times"),
         "{}",
         status.stdout
+    );
+}
+
+#[test]
+fn a_shared_run_is_resumed_in_a_clone_on_another_machine() {
+    let scene = Scene::new("multi_resume");
+    let (url, backend, shared, laptop) = (&scene.url, &scene.backend, &scene.shared, &scene.laptop);
+    let run = scene.start_run("spread.wf", &[]);
+    // The laptop is gone (as another machine finds it): its folder is out of reach.
+    std::fs::rename(&laptop.clone, laptop.clone.with_file_name("away")).expect("moved");
+    // Outside any clone, `wfc resume` says where to run it, and changes nothing.
+    let elsewhere = shared.root.path().join("not-a-clone");
+    std::fs::create_dir_all(&elsewhere).expect("a folder");
+    let refused = wfc(&elsewhere, &["resume", &run, "--backend", url]);
+    let said = format!("{}{}", refused.stdout, refused.stderr);
+    assert_ne!(refused.code, 0, "{said}");
+    for words in [
+        "cannot go on from here",
+        "is out of reach",
+        &format!("git clone {}", shared.remote.display()),
+    ] {
+        assert!(said.contains(words), "{words}: {said}");
+    }
+    assert_eq!(
+        backend.get_run(&run).expect("the run").state,
+        RunState::Running
+    );
+    // In a folder inside another clone it goes on there, and ends the run.
+    let desk = shared.machine("desk");
+    let inside = desk.clone.join("notes");
+    std::fs::create_dir_all(&inside).expect("a folder in the clone");
+    let output = desk
+        .spawn_in(&inside, &["resume", &run, "--backend", url], &[])
+        .wait_with_output()
+        .expect("wfc resume ends");
+    assert!(output.status.success(), "{}", text(&output));
+    assert_complete(shared, backend, &run);
+    // Its worktrees were in the clone's own folder, not in the folder it ran in.
+    assert!(!inside.join(".wfc").exists());
+    let refs = git(&desk.clone, &["for-each-ref", "--format=%(refname)"]);
+    assert!(
+        refs.contains(&format!("refs/wfc/{run}/tasks/all")),
+        "{refs}"
     );
 }
