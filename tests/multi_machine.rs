@@ -834,6 +834,20 @@ fn a_remote_that_refuses_every_push_fails_the_task_after_a_bounded_number_of_giv
         "{}",
         status.stdout
     );
+    // Once the remote takes outputs again, `wfc retry` (as the error says) runs it, with the
+    // count started again.
+    std::fs::remove_file(&hook).expect("the hook goes");
+    let retried = scene
+        .laptop
+        .spawn_with(&["retry", &run, "only", "--backend", url], &bound)
+        .wait_with_output()
+        .expect("wfc retry ends");
+    assert!(retried.status.success(), "{}", text(&retried));
+    assert_eq!(
+        backend.get_run(&run).expect("the run").state,
+        RunState::Succeeded
+    );
+    assert_eq!(shared.file_on(&format!("wfc/{run}"), "only.txt"), "only\n");
 }
 
 #[test]
@@ -877,4 +891,28 @@ fn a_shared_run_is_resumed_in_a_clone_on_another_machine() {
         refs.contains(&format!("refs/wfc/{run}/tasks/all")),
         "{refs}"
     );
+    // A remote that lost the run's refs: `wfc diff` in a clone without the commit says so.
+    let lost = git(
+        &shared.remote,
+        &["for-each-ref", "--format=%(refname)", "refs/wfc/"],
+    );
+    for name in lost
+        .lines()
+        .chain([format!("refs/heads/wfc/{run}").as_str()])
+    {
+        git(&shared.remote, &["update-ref", "-d", name]);
+    }
+    // (A local clone copies every object, kept or not: the lost ones go for good.)
+    git(&shared.remote, &["gc", "--quiet", "--prune=now"]);
+    let late = shared.machine("late");
+    let diff = wfc(&late.clone, &["diff", &run, "ab", "--backend", url]);
+    assert_eq!(diff.code, 2, "{}{}", diff.stdout, diff.stderr);
+    let remote = shared.remote.display().to_string();
+    for words in [
+        "cannot show what task `ab` changed",
+        &format!("the run's remote {remote} does not have commit"),
+        &format!("refs/wfc/{run}/outputs/ab"),
+    ] {
+        assert!(diff.stderr.contains(words), "{words}: {}", diff.stderr);
+    }
 }
