@@ -172,9 +172,20 @@ struct Machine {
 impl Machine {
     /// Starts `wfc ARGS` on this machine: in its clone, with its HOME.
     fn spawn(&self, args: &[&str]) -> Child {
+        self.spawn_with(args, &[])
+    }
+
+    /// Starts `wfc ARGS` on this machine with the environment variables `env` set too.
+    fn spawn_with(&self, args: &[&str], env: &[(&str, &str)]) -> Child {
+        self.spawn_in(&self.clone, args, env)
+    }
+
+    /// Starts `wfc ARGS` on this machine in folder `dir`, with `env` set too.
+    fn spawn_in(&self, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
         Command::new(env!("CARGO_BIN_EXE_wfc"))
             .args(args)
-            .current_dir(&self.clone)
+            .envs(env.iter().copied())
+            .current_dir(dir)
             .env("HOME", &self.home)
             .env("TZ", "UTC")
             .env_remove("WFC_BACKEND")
@@ -188,17 +199,40 @@ impl Machine {
 
     /// Starts a worker on this machine that serves `url` in its clone until nothing is left.
     fn worker(&self, url: &str) -> Child {
+        self.worker_with(url, &[])
+    }
+
+    /// A worker, as [`Machine::worker`], with the environment variables `env` set too.
+    fn worker_with(&self, url: &str, env: &[(&str, &str)]) -> Child {
         let clone = self.clone.display().to_string();
-        self.spawn(&[
-            "worker",
-            "--backend",
-            url,
-            "--workspace",
-            &clone,
-            "--exit-when-idle",
-            "-j",
-            "1",
-        ])
+        self.spawn_with(
+            &[
+                "worker",
+                "--backend",
+                url,
+                "--workspace",
+                &clone,
+                "--exit-when-idle",
+                "-j",
+                "1",
+            ],
+            env,
+        )
+    }
+
+    /// Makes git on this machine send the remote's URL to `instead` (as a machine that
+    /// reaches the remote by another way, or not at all, would).
+    fn reach_remote_at(&self, shared: &Shared, instead: &str) {
+        std::fs::write(
+            self.home.join(".gitconfig"),
+            format!(
+                "[url \"{instead}\"]\n\tinsteadOf = {}\n",
+                std::fs::canonicalize(&shared.remote)
+                    .expect("the remote")
+                    .display()
+            ),
+        )
+        .expect("gitconfig");
     }
 }
 
@@ -346,6 +380,41 @@ fn workers_on_three_clones_share_a_run_through_a_bare_remote() {
             "only the clone's own checkout is left:\n{worktrees}"
         );
     }
+    // What a task changed is read on a machine where it did not run: its commits are
+    // fetched from the run's remote. First in the run's own folder, which ran nothing.
+    let diff = wfc(&laptop.clone, &["diff", &run, "all", "--backend", url]);
+    assert_eq!(diff.code, 0, "{}{}", diff.stdout, diff.stderr);
+    assert!(diff.stdout.contains("+++ b/all.txt"), "{}", diff.stdout);
+    // Then in another clone, with the run's folder gone.
+    std::fs::rename(&laptop.clone, laptop.clone.with_file_name("moved")).expect("moved");
+    let reader = shared.machine("reader");
+    let stat = wfc(
+        &reader.clone,
+        &["diff", &run, "ab", "--stat", "--backend", url],
+    );
+    assert_eq!(stat.code, 0, "{}{}", stat.stdout, stat.stderr);
+    assert!(stat.stdout.contains("ab.txt"), "{}", stat.stdout);
+    let show = wfc(&reader.clone, &["show", &run, "bc", "--backend", url]);
+    assert_eq!(show.code, 0, "{}{}", show.stdout, show.stderr);
+    assert!(show.stdout.contains("+from-c"), "{}", show.stdout);
+    assert!(!show.stdout.contains("cannot be shown"), "{}", show.stdout);
+    // The run ended: `wfc gc --refs` in a worker's clone (and in the reader's) removes its
+    // refs there, as it does in a run's own folder.
+    let prefix = format!("refs/wfc/{run}/");
+    for clone in machines.iter().map(|m| &m.clone).chain([&reader.clone]) {
+        let before = git(clone, &["for-each-ref", "--format=%(refname)", &prefix]);
+        let gc = wfc(clone, &["gc", "--refs", "--backend", url]);
+        assert_eq!(gc.code, 0, "{}{}", gc.stdout, gc.stderr);
+        let removed = before.lines().count();
+        assert!(
+            gc.stdout.contains(&format!("and {removed} ref(s)")),
+            "{}: {}",
+            clone.display(),
+            gc.stdout
+        );
+        let after = git(clone, &["for-each-ref", "--format=%(refname)", &prefix]);
+        assert_eq!(after, "", "{}", clone.display());
+    }
 }
 
 #[test]
@@ -356,17 +425,10 @@ fn a_worker_that_cannot_reach_the_remote_gives_its_task_back_to_the_others() {
     // On this machine git sends the remote's URL somewhere that does not exist, as a machine
     // cut off from the remote would find it.
     let cut_off = shared.machine("cut-off");
-    std::fs::write(
-        cut_off.home.join(".gitconfig"),
-        format!(
-            "[url \"{}\"]\n\tinsteadOf = {}\n",
-            shared.root.path().join("nowhere.git").display(),
-            std::fs::canonicalize(&shared.remote)
-                .expect("the remote")
-                .display()
-        ),
-    )
-    .expect("gitconfig");
+    cut_off.reach_remote_at(
+        shared,
+        &shared.root.path().join("nowhere.git").display().to_string(),
+    );
     let lonely = cut_off.worker(url);
     wait_until("the cut-off worker gave a task back", || {
         !events_of(backend, &run, "task_given_back").is_empty()
@@ -609,4 +671,248 @@ fn a_remote_the_run_cannot_use_is_refused_before_anything_is_stored() {
     let said = text(&output);
     assert_eq!(output.status.code(), Some(2), "{said}");
     assert!(said.contains("not inside a git repository"), "{said}");
+}
+
+/// A server that accepts connections and never answers, as a remote behind a broken proxy
+/// would; it counts the connections it accepted and those the other side closed.
+struct Silent {
+    port: u16,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    closed: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Silent {
+    fn start() -> Silent {
+        use std::io::Read;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        let port = listener.local_addr().expect("its address").port();
+        let (accepted, closed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (a, c) = (Arc::clone(&accepted), Arc::clone(&closed));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                a.fetch_add(1, Ordering::SeqCst);
+                let c = Arc::clone(&c);
+                // It reads what git says and answers nothing, until git goes.
+                std::thread::spawn(move || {
+                    let mut buffer = [0u8; 4096];
+                    while stream.read(&mut buffer).is_ok_and(|n| n > 0) {}
+                    c.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+        });
+        Silent {
+            port,
+            accepted,
+            closed,
+        }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn closed(&self) -> usize {
+        self.closed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn a_remote_that_never_answers_is_given_up_on_after_the_time_limit() {
+    let scene = Scene::new("multi_silent");
+    let (url, backend, shared) = (&scene.url, &scene.backend, &scene.shared);
+    let run = scene.start_run("spread.wf", &[]);
+    // On this machine the remote is a server that takes the connection and says nothing.
+    let silent = Silent::start();
+    let stuck = shared.machine("stuck");
+    stuck.reach_remote_at(shared, &format!("git://127.0.0.1:{}/", silent.port));
+    let started = Instant::now();
+    let worker = stuck.worker_with(url, &[("WFC_REMOTE_TIMEOUT_SECS", "2")]);
+    wait_until("the stuck worker gave a task back", || {
+        !events_of(backend, &run, "task_given_back").is_empty()
+    });
+    let waited = started.elapsed();
+    // The task sleeps 2 s, its push waits 2 s: well under git's own patience (none) or the
+    // default limit of 60 s.
+    assert!(waited < Duration::from_secs(20), "{waited:?}");
+    let given_back = events_of(backend, &run, "task_given_back");
+    let reason = given_back[0]["reason"].as_str().expect("a reason");
+    assert!(
+        reason.contains("cannot push to the run's remote"),
+        "{reason}"
+    );
+    assert!(reason.contains("no answer within 2 s"), "{reason}");
+    assert!(silent.accepted() >= 1, "git connected to the silent server");
+    // Stopping git closed its connection: nothing of it is left waiting.
+    wait_until("git's connections are closed", || {
+        silent.closed() == silent.accepted()
+    });
+    let other = shared.machine("other").worker(url);
+    let output = other.wait_with_output().expect("the worker ends");
+    assert!(output.status.success(), "{}", text(&output));
+    let output = worker.wait_with_output().expect("the stuck worker ends");
+    let said = text(&output);
+    assert!(output.status.success(), "{said}");
+    assert!(said.contains("no answer within 2 s"), "{said}");
+    assert_complete(shared, backend, &run);
+}
+
+/// One quick task after the gate.
+const ONE: &str = r#"workflow one {
+  gate go {
+    ask = "Go?"
+  }
+  task only after go {
+    run = "echo only > only.txt"
+  }
+}
+"#;
+
+#[test]
+fn a_remote_that_refuses_every_push_fails_the_task_after_a_bounded_number_of_give_backs() {
+    let scene = Scene::new("multi_refusing");
+    let (url, backend, shared) = (&scene.url, &scene.backend, &scene.shared);
+    std::fs::write(scene.laptop.clone.join("one.wf"), ONE).expect("workflow");
+    // The remote takes the run's base, and refuses every task's output after.
+    let hook = shared.remote.join("hooks").join("pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\nwhile read old new ref; do\n  case \"$ref\" in refs/wfc/*/outputs/*) \
+         echo \"outputs are not welcome here\" >&2; exit 1;; esac\ndone\n",
+    )
+    .expect("hook");
+    let mut permissions = std::fs::metadata(&hook).expect("hook").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&hook, permissions).expect("executable");
+    let run = scene.start_run("one.wf", &[]);
+    let bound = [("WFC_REMOTE_GIVE_BACKS", "3")];
+    // One machine after another takes the task, runs it and cannot push its output; the
+    // first two give it back and are stopped (else each would try again after its pause),
+    // and the third, counting their give-backs in the store, fails it.
+    for (given, name) in ["one", "two"].iter().enumerate() {
+        let worker = shared.machine(name).worker_with(url, &bound);
+        wait_until("the task was given back", || {
+            events_of(backend, &run, "task_given_back").len() > given
+        });
+        let output = interrupt(worker);
+        assert!(output.status.success(), "{}", text(&output));
+    }
+    let last = shared.machine("three").worker_with(url, &bound);
+    let output = last.wait_with_output().expect("the worker ends");
+    let said = text(&output);
+    assert!(said.contains("given back 3 times"), "{said}");
+    let record = backend.get_run(&run).expect("the run");
+    assert_eq!(record.state, RunState::Failed, "{record:?}\n{said}");
+    let task = backend
+        .get_task(&wfc::runtime::TaskKey::new(&run, "only"))
+        .expect("the task");
+    assert_eq!(task.state, TaskState::Failed, "{task:?}");
+    // Two give-backs, then the third attempt failed instead: three attempts in all, each
+    // on another machine.
+    let given_back = events_of(backend, &run, "task_given_back");
+    assert_eq!(given_back.len(), 2, "{given_back:?}");
+    assert_ne!(given_back[0]["worker"], given_back[1]["worker"]);
+    assert_eq!(task.attempts, 3, "{task:?}");
+    let failed = events_of(backend, &run, "task_failed");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let error = failed[0]["error"].as_str().expect("an error");
+    for words in [
+        "given back 3 times",
+        "cannot push to the run's remote /",
+        "remote.git",
+        "outputs are not welcome here",
+        &format!("wfc retry {run} only"),
+    ] {
+        assert!(error.contains(words), "{words}: {error}");
+    }
+    // `wfc status` says why, on any machine.
+    let status = wfc(&scene.laptop.clone, &["status", &run, "--backend", url]);
+    assert!(
+        status.stdout.contains("given back 3 times"),
+        "{}",
+        status.stdout
+    );
+    // Once the remote takes outputs again, `wfc retry` (as the error says) runs it, with the
+    // count started again.
+    std::fs::remove_file(&hook).expect("the hook goes");
+    let retried = scene
+        .laptop
+        .spawn_with(&["retry", &run, "only", "--backend", url], &bound)
+        .wait_with_output()
+        .expect("wfc retry ends");
+    assert!(retried.status.success(), "{}", text(&retried));
+    assert_eq!(
+        backend.get_run(&run).expect("the run").state,
+        RunState::Succeeded
+    );
+    assert_eq!(shared.file_on(&format!("wfc/{run}"), "only.txt"), "only\n");
+}
+
+#[test]
+fn a_shared_run_is_resumed_in_a_clone_on_another_machine() {
+    let scene = Scene::new("multi_resume");
+    let (url, backend, shared, laptop) = (&scene.url, &scene.backend, &scene.shared, &scene.laptop);
+    let run = scene.start_run("spread.wf", &[]);
+    // The laptop is gone (as another machine finds it): its folder is out of reach.
+    std::fs::rename(&laptop.clone, laptop.clone.with_file_name("away")).expect("moved");
+    // Outside any clone, `wfc resume` says where to run it, and changes nothing.
+    let elsewhere = shared.root.path().join("not-a-clone");
+    std::fs::create_dir_all(&elsewhere).expect("a folder");
+    let refused = wfc(&elsewhere, &["resume", &run, "--backend", url]);
+    let said = format!("{}{}", refused.stdout, refused.stderr);
+    assert_ne!(refused.code, 0, "{said}");
+    for words in [
+        "cannot go on from here",
+        "is out of reach",
+        &format!("git clone {}", shared.remote.display()),
+    ] {
+        assert!(said.contains(words), "{words}: {said}");
+    }
+    assert_eq!(
+        backend.get_run(&run).expect("the run").state,
+        RunState::Running
+    );
+    // In a folder inside another clone it goes on there, and ends the run.
+    let desk = shared.machine("desk");
+    let inside = desk.clone.join("notes");
+    std::fs::create_dir_all(&inside).expect("a folder in the clone");
+    let output = desk
+        .spawn_in(&inside, &["resume", &run, "--backend", url], &[])
+        .wait_with_output()
+        .expect("wfc resume ends");
+    assert!(output.status.success(), "{}", text(&output));
+    assert_complete(shared, backend, &run);
+    // Its worktrees were in the clone's own folder, not in the folder it ran in.
+    assert!(!inside.join(".wfc").exists());
+    let refs = git(&desk.clone, &["for-each-ref", "--format=%(refname)"]);
+    assert!(
+        refs.contains(&format!("refs/wfc/{run}/tasks/all")),
+        "{refs}"
+    );
+    // A remote that lost the run's refs: `wfc diff` in a clone without the commit says so.
+    let lost = git(
+        &shared.remote,
+        &["for-each-ref", "--format=%(refname)", "refs/wfc/"],
+    );
+    for name in lost
+        .lines()
+        .chain([format!("refs/heads/wfc/{run}").as_str()])
+    {
+        git(&shared.remote, &["update-ref", "-d", name]);
+    }
+    // (A local clone copies every object, kept or not: the lost ones go for good.)
+    git(&shared.remote, &["gc", "--quiet", "--prune=now"]);
+    let late = shared.machine("late");
+    let diff = wfc(&late.clone, &["diff", &run, "ab", "--backend", url]);
+    assert_eq!(diff.code, 2, "{}{}", diff.stdout, diff.stderr);
+    let remote = shared.remote.display().to_string();
+    for words in [
+        "cannot show what task `ab` changed",
+        &format!("the run's remote {remote} does not have commit"),
+        &format!("refs/wfc/{run}/outputs/ab"),
+    ] {
+        assert!(diff.stderr.contains(words), "{words}: {}", diff.stderr);
+    }
 }

@@ -6,7 +6,8 @@ use super::store::{self, BackendArgs, Store};
 use crate::backends::Access;
 use crate::isolation::{Git, Oid};
 use crate::plan::Isolation;
-use crate::runtime::TaskKey;
+use crate::runtime::{RunRecord, TaskKey};
+use crate::workspaces::remote::SharedRemote;
 use std::process::ExitCode;
 
 /// Runs `wfc diff`.
@@ -37,14 +38,18 @@ pub fn run(args: &BackendArgs, run: &str, task: &str, stat: bool, output: &Outpu
             task_record.state
         ));
     };
+    let here = || std::env::current_dir().unwrap_or_else(|_| ".".into());
     let workspace = match &record.place {
         Some(place) => match place.unreachable() {
             None => std::path::PathBuf::from(&place.workspace),
+            // A run shared through a remote is read in the clone here, which fetches what
+            // it lacks.
+            Some(_) if place.repository.is_some() => here(),
             Some(why) => return output.fail(&format!("run {run}'s repository: {why}")),
         },
-        None => std::env::current_dir().unwrap_or_else(|_| ".".into()),
+        None => here(),
     };
-    let shown = task_patch(&workspace, &record.id, task, &commit, stat);
+    let shown = task_patch(&workspace, &record, task, &commit, stat);
     match shown {
         Ok(Some(text)) => {
             print!("{text}");
@@ -63,15 +68,26 @@ pub fn run(args: &BackendArgs, run: &str, task: &str, stat: bool, output: &Outpu
 
 /// What task `task` of run `run` changed, from its start commit to its output `commit`, as a
 /// patch (or a diffstat); `None` when it changed nothing (its output is its start commit).
+/// A commit made on another machine is fetched first from the run's remote, if it has one.
 pub(super) fn task_patch(
     workspace: &std::path::Path,
-    run: &str,
+    run: &RunRecord,
     task: &str,
     commit: &str,
     stat: bool,
 ) -> Result<Option<String>, String> {
     let git = Git::open(workspace).map_err(|e| e.to_string())?;
     let output_commit = Oid::parse(commit).map_err(|e| e.to_string())?;
+    let remote = run.place.as_ref().and_then(|p| p.repository.as_ref());
+    if let Some(repository) = remote {
+        let top = git.work_tree().unwrap_or(workspace);
+        SharedRemote::new(&repository.remote, &run.id, top)?.fetch_output(
+            &git,
+            task,
+            &output_commit,
+        )?;
+    }
+    let run = run.id.as_str();
     let info = git.commit_info(&output_commit).map_err(|e| e.to_string())?;
     // A task that changed nothing has its start commit as its output.
     if !info.is_work_of(run, task) {

@@ -3,7 +3,9 @@
 //! are held by live engines) — the pools runs that ended or crashed left, and the worktrees
 //! kept of tasks that failed for good — and, with `--refs`, the refs of ended runs
 //! (`refs/wfc/RUN/…`; the result branch stays). It reads the store and changes only git, after
-//! stopping, on this machine, what attempts of killed engines left running there.
+//! stopping, on this machine, what attempts of killed engines left running there. Run in a
+//! clone of a run shared through a remote (a worker's `--workspace`, or one `wfc diff` fetched
+//! into), it cleans that clone too.
 
 use super::output::Output;
 use super::store::{self, BackendArgs, Store};
@@ -56,6 +58,7 @@ pub fn run(args: &BackendArgs, refs: bool, output: &Output) -> ExitCode {
     let mut collected = Collected::default();
     let mut repositories: Vec<PathBuf> = Vec::new();
     let mut known: HashSet<PathBuf> = HashSet::new();
+    let here = this_clone();
     for summary in runs {
         let record = match store.backend.get_run(&summary.id) {
             Ok(record) => record,
@@ -64,23 +67,26 @@ pub fn run(args: &BackendArgs, refs: bool, output: &Output) -> ExitCode {
         if record.plan.isolation == Isolation::None {
             continue;
         }
-        let Some(workspace) = reachable(&record) else {
+        let folders = folders_of(&record, here.as_deref());
+        if folders.is_empty() {
             continue;
-        };
+        }
         // What a killed engine's attempt left running would go on writing into a worktree
         // about to be removed: it is stopped first.
         match stop_orphans(&*store.backend, &record) {
             Ok(stopped) => collected.groups += stopped,
             Err(why) => output.error(&format!("warning: run {}: {why}", record.id)),
         }
-        match collect_run(&record, &workspace, refs, &mut collected) {
-            Ok(folder) => {
-                known.insert(folder);
+        for workspace in folders {
+            match collect_run(&record, &workspace, refs, &mut collected) {
+                Ok(folder) => {
+                    known.insert(folder);
+                }
+                Err(why) => output.error(&format!("warning: run {}: {why}", record.id)),
             }
-            Err(why) => output.error(&format!("warning: run {}: {why}", record.id)),
-        }
-        if !repositories.contains(&workspace) {
-            repositories.push(workspace);
+            if !repositories.contains(&workspace) {
+                repositories.push(workspace);
+            }
         }
     }
     // Folders of runs the store no longer has are left over from them.
@@ -153,6 +159,30 @@ fn stop_orphans(backend: &dyn TaskBackend, record: &RunRecord) -> Result<usize, 
         }
         stopped
     }))
+}
+
+/// The repositories run `record` left work in that `wfc gc` cleans here: its workspace, if
+/// this machine can reach it, and, for a run shared through a remote, the clone `here` that
+/// `wfc gc` runs in (a worker's, which its pools and the refs it fetched are in).
+fn folders_of(record: &RunRecord, here: Option<&Path>) -> Vec<PathBuf> {
+    let mut folders: Vec<PathBuf> = reachable(record).into_iter().collect();
+    let shared = record
+        .place
+        .as_ref()
+        .is_some_and(|place| place.repository.is_some());
+    if let (true, Some(here)) = (shared, here) {
+        if !folders.iter().any(|folder| same_folder(folder, here)) {
+            folders.push(here.to_path_buf());
+        }
+    }
+    folders
+}
+
+/// The top folder of the clone the current folder is in, if it is in one.
+fn this_clone() -> Option<PathBuf> {
+    let current = std::env::current_dir().ok()?;
+    let git = Git::open(&current).ok()?;
+    git.work_tree().map(Path::to_path_buf)
 }
 
 /// The run's workspace, if this machine can reach it.

@@ -172,8 +172,13 @@ fn run_workspace(run: &RunRecord, here: PathBuf) -> Result<PathBuf, String> {
         Some(place) => match place.unreachable() {
             None => Ok(PathBuf::from(&place.workspace)),
             // A run whose work moves through a shared remote goes on in any clone: this one.
-            Some(_) if place.repository.is_some() => Ok(here),
-            Some(why) => Err(why),
+            Some(why) => match &place.repository {
+                Some(repository) => super::shared_remote::clone_here(&here, &repository.remote)
+                    .map_err(|need| {
+                        format!("its folder {} is out of reach; {need}", place.workspace)
+                    }),
+                None => Err(why),
+            },
         },
     }
 }

@@ -11,7 +11,7 @@ use crate::isolation::{Git, Oid, RemoteUrl};
 use crate::plan::{Isolation, Plan};
 use crate::runtime::RunRepository;
 use crate::workspaces::remote::SharedRemote;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The word `--remote` takes for "no remote".
 const NO_REMOTE: &str = "none";
@@ -60,6 +60,20 @@ pub fn decide(
         remote: url.as_str().to_string(),
         base: base.as_str().to_string(),
     }))
+}
+
+/// The top of the clone `here` is in, where a run shared through `remote` goes on when its
+/// own folder is out of reach (`wfc resume` on another machine); or what to do when `here`
+/// is in none.
+pub fn clone_here(here: &Path, remote: &str) -> Result<PathBuf, String> {
+    let git = Git::open(here).map_err(|error| {
+        format!(
+            "its work moves through {remote}, so it goes on in any clone of that: run this \
+             command inside one (`git clone {remote}`); {} is in none ({error})",
+            here.display()
+        )
+    })?;
+    Ok(git.work_tree().unwrap_or(here).to_path_buf())
 }
 
 /// Whether the store `backend` names is one engines on many machines share.

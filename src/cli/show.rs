@@ -151,7 +151,7 @@ pub fn run(args: &BackendArgs, shown: &Shown<'_>, output: &Output) -> ExitCode {
         attempt.transcripts = transcripts_of(&workspace, &key, attempt.attempt);
         if record.plan.isolation != Isolation::None {
             if let Some(commit) = &attempt.output_commit {
-                match super::diff::task_patch(&workspace, &record.id, &spec.id, commit, false) {
+                match super::diff::task_patch(&workspace, &record, &spec.id, commit, false) {
                     Ok(patch) => attempt.diff = Some(patch.unwrap_or_default()),
                     Err(why) => attempt.diff_unavailable = Some(why),
                 }

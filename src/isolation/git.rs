@@ -7,8 +7,11 @@ use super::oid::Oid;
 use super::version::{GitVersion, MINIMUM_VERSION};
 use std::ffi::OsStr;
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 /// The name and address wfc commits as. wfc's commits are always its own, whatever the user's
 /// configuration says, so they are told apart from the user's at a glance.
@@ -211,6 +214,7 @@ pub(super) struct GitCommand {
     command: Command,
     shown: Vec<String>,
     stdin: Option<Vec<u8>>,
+    time_limit: Option<Duration>,
 }
 
 impl GitCommand {
@@ -249,6 +253,7 @@ impl GitCommand {
             command,
             shown: vec![name],
             stdin: None,
+            time_limit: None,
         }
     }
 
@@ -280,6 +285,16 @@ impl GitCommand {
     /// Gives the command `bytes` on standard input (otherwise it reads nothing).
     pub(super) fn stdin(mut self, bytes: Vec<u8>) -> GitCommand {
         self.stdin = Some(bytes);
+        self
+    }
+
+    /// Stops the command (and every process it started) if it has not ended after `limit`:
+    /// it runs in a process group of its own, which is killed then, and the command fails
+    /// as one that could not talk to the other side. For commands that wait on a remote that
+    /// may never answer.
+    pub(super) fn time_limit(mut self, limit: Duration) -> GitCommand {
+        self.command.process_group(0);
+        self.time_limit = Some(limit);
         self
     }
 
@@ -316,9 +331,22 @@ impl GitCommand {
             }
             _ => None,
         };
-        let output = child
-            .wait_with_output()
-            .map_err(|error| GitError::io(format!("wait for `{command_text}`"), &error))?;
+        let waited = match self.time_limit {
+            None => child.wait_with_output(),
+            Some(limit) => {
+                let pid = child.id();
+                let (sender, receiver) = mpsc::channel();
+                std::thread::spawn(move || {
+                    let _ = sender.send(child.wait_with_output());
+                });
+                match receiver.recv_timeout(limit) {
+                    Ok(waited) => waited,
+                    Err(_) => return Err(stopped(pid, limit, &receiver, command_text)),
+                }
+            }
+        };
+        let output =
+            waited.map_err(|error| GitError::io(format!("wait for `{command_text}`"), &error))?;
         if let Some(writer) = writer {
             let _ = writer.join();
         }
@@ -328,6 +356,31 @@ impl GitCommand {
             stdout: output.stdout,
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         })
+    }
+}
+
+/// How long a stopped command's processes are waited for once killed: one that left the
+/// group (`setsid`) and still holds the pipes would keep the waiting thread blocked, and the
+/// caller must go on; the thread then ends when the pipes close.
+const REAP_LIMIT: Duration = Duration::from_secs(2);
+
+/// Kills the process group of command `pid`, which did not end within `limit`, reaps it
+/// (for [`REAP_LIMIT`] at most), and returns the failure of `command`.
+fn stopped<T>(pid: u32, limit: Duration, waited: &mpsc::Receiver<T>, command: String) -> GitError {
+    if let Ok(pid) = i32::try_from(pid) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    let _ = waited.recv_timeout(REAP_LIMIT);
+    GitError::Failed {
+        command,
+        code: None,
+        stderr: format!(
+            "no answer within {} s, so git was stopped",
+            limit.as_secs_f64()
+        ),
     }
 }
 

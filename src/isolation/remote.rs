@@ -14,6 +14,27 @@ use super::oid::Oid;
 use super::ref_name::RefName;
 use std::fmt;
 use std::path::Path;
+use std::time::Duration;
+
+/// The environment variable that sets how long, in seconds, a fetch from or a push to a
+/// shared remote may take before git is stopped (default [`DEFAULT_TIMEOUT_SECS`]).
+pub const TIMEOUT_ENV: &str = "WFC_REMOTE_TIMEOUT_SECS";
+
+/// How long a fetch or push may take by default: far more than one of wfc's (a few commits)
+/// takes on a slow link, and short enough that a remote that accepts a connection and never
+/// answers does not hold a worker's slot for long.
+const DEFAULT_TIMEOUT_SECS: u64 = 60;
+
+/// How long a fetch or push may take: [`TIMEOUT_ENV`] when it holds a positive number of
+/// seconds, else [`DEFAULT_TIMEOUT_SECS`].
+pub fn remote_time_limit() -> Duration {
+    let seconds = std::env::var(TIMEOUT_ENV)
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok())
+        .filter(|seconds| *seconds > 0)
+        .unwrap_or(DEFAULT_TIMEOUT_SECS);
+    Duration::from_secs(seconds)
+}
 
 /// Configuration for every command that talks to a remote: no command-running transport,
 /// and no automatic `gc` or maintenance started by a fetch in the middle of a run.
@@ -181,6 +202,7 @@ impl Git {
                     .iter()
                     .map(|folder| format!("+{folder}/*:{folder}/*")),
             )
+            .time_limit(remote_time_limit())
             .run()?;
         Ok(())
     }
@@ -204,6 +226,7 @@ impl Git {
                 let force = if publish.force { "+" } else { "" };
                 format!("{force}{}:{}", publish.commit, publish.to)
             }))
+            .time_limit(remote_time_limit())
             .run()?;
         Ok(())
     }

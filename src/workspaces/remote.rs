@@ -151,6 +151,15 @@ impl SharedRemote {
         self.push(git, &[publish(own, true), publish(shown, true)])
     }
 
+    /// Fetches the output commit `output` of task `task` (among the refs of its attempts)
+    /// unless `git`'s repository has it: for `wfc diff` and `wfc show` on a machine where the
+    /// task did not run.
+    pub fn fetch_output(&self, git: &Git, task: &str, output: &Oid) -> Result<(), String> {
+        let folder = RefName::outputs_of(&self.run, task)
+            .map_err(|e| format!("the refs of task `{task}`: {e}"))?;
+        self.fetch_missing(git, &[(KeptIn::Folder(folder), output.clone())])
+    }
+
     /// Fetches what the failed attempts of `task` changed (`refs/wfc/RUN/attempts/TASK/N`),
     /// wherever they ran, for a retry that starts from them (`retry_from = "failed"`).
     pub fn fetch_attempts(&self, git: &Git, task: &str) -> Result<(), String> {

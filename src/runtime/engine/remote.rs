@@ -8,6 +8,14 @@
 //! task this machine cannot fetch the start of, or push the output of, is given back at once
 //! (pending again, no retry used) and the engine leaves that run's tasks to others for
 //! [`REMOTE_PAUSE`] before it tries the remote again.
+//!
+//! Giving back is bounded: a remote that took the run's base but refuses every push after
+//! (a protected namespace, a full disk, a quota) would otherwise make every engine give the
+//! same task back for ever. The give-backs of a task are counted from the run's log, so the
+//! count is across engines and machines; the one that reaches [`GIVE_BACKS_ENV`] (default
+//! [`DEFAULT_GIVE_BACKS`]) since the task last failed fails the attempt instead, with no retry,
+//! naming the remote and what git said. The run then ends as a failure would end it, and
+//! `wfc retry` tries again once the remote is fixed.
 
 use super::{Engine, EngineError};
 use crate::events::EventKind;
@@ -17,6 +25,24 @@ use std::time::{Duration, Instant};
 
 /// How long an engine that could not reach a run's remote leaves that run's tasks to others.
 pub const REMOTE_PAUSE: Duration = Duration::from_secs(30);
+
+/// The environment variable that sets how many times a task may be given back, in all, for
+/// its remote before the attempt fails (default [`DEFAULT_GIVE_BACKS`]).
+pub const GIVE_BACKS_ENV: &str = "WFC_REMOTE_GIVE_BACKS";
+
+/// Enough for a few machines cut off from the remote to leave a task to one that is not,
+/// few enough that a remote refusing every push fails the run within minutes.
+const DEFAULT_GIVE_BACKS: u32 = 5;
+
+/// How many give-backs of one task fail its attempt: [`GIVE_BACKS_ENV`] when it holds a
+/// positive number, else [`DEFAULT_GIVE_BACKS`].
+fn give_backs_allowed() -> u32 {
+    std::env::var(GIVE_BACKS_ENV)
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok())
+        .filter(|count| *count > 0)
+        .unwrap_or(DEFAULT_GIVE_BACKS)
+}
 
 impl Engine {
     /// The folder the run recorded at `place` works in on this machine, or why this engine
@@ -63,6 +89,11 @@ impl Engine {
         attempt: u32,
         why: &str,
     ) -> Result<(), EngineError> {
+        let allowed = give_backs_allowed();
+        let given = self.given_back_since_failed(key).await?;
+        if given + 1 >= allowed {
+            return self.fail_given_back(key, attempt, why, given + 1).await;
+        }
         self.remote_paused
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -86,6 +117,57 @@ impl Engine {
                     "reason": reason,
                     "pause_seconds": REMOTE_PAUSE.as_secs(),
                 }),
+            );
+        }
+        Ok(())
+    }
+
+    /// How many times `key` was given back, by any engine, since it last failed (a run
+    /// retried by hand after the remote was fixed starts counting again).
+    async fn given_back_since_failed(&self, key: &TaskKey) -> Result<u32, EngineError> {
+        let (mut given, mut after) = (0, 0);
+        loop {
+            let run = key.run.clone();
+            let page = self.call(move |b| b.read_events(&run, after, 1000)).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for event in page.iter().filter(|e| e.task.as_deref() == Some(&key.task)) {
+                match event.kind.as_str() {
+                    "task_given_back" => given += 1,
+                    "task_failed" => given = 0,
+                    _ => {}
+                }
+            }
+        }
+        Ok(given)
+    }
+
+    /// Fails attempt `attempt` of `key`, given back `count` times for the run's remote (the
+    /// last time because of `why`), with no retry: the remote refuses what every engine sends.
+    async fn fail_given_back(
+        &self,
+        key: &TaskKey,
+        attempt: u32,
+        why: &str,
+        count: u32,
+    ) -> Result<(), EngineError> {
+        let why = self.bus.redactor().text(why);
+        let error = format!(
+            "given back {count} times because no engine could move its work through the \
+             run's remote; the last time: {why}\n(fix the remote, or what refuses the pushes, \
+             then `wfc retry {} {}`)",
+            key.run, key.task
+        );
+        let (k, w, e) = (key.clone(), self.config.worker.clone(), error.clone());
+        let failed = self
+            .call(move |b| Ok(b.fail_task(&k, &w, &e, false, now_millis())))
+            .await?;
+        if failed.is_ok() {
+            self.emit(
+                &key.run,
+                EventKind::TaskFailed,
+                Some(&key.task),
+                serde_json::json!({ "attempt": attempt, "error": error }),
             );
         }
         Ok(())
