@@ -526,6 +526,26 @@ fn provider_limits_pause_a_profile_and_the_run_resumes_by_itself_with_no_retry_u
     );
     let strikes: Vec<i64> = waits.iter().filter_map(|w| w["strikes"].as_i64()).collect();
     assert_eq!(strikes, [1, 2, 3], "the backoff doubles: {waits:?}");
+    // The session after the usage limit is told that the attempt before it was interrupted by
+    // the provider's limit; no session is told that an attempt failed.
+    let prompts: Vec<String> = server
+        .session_requests()
+        .iter()
+        .map(|request| request["messages"][0].to_string())
+        .collect();
+    assert!(
+        prompts
+            .iter()
+            .any(|p| p.contains("The previous attempt was interrupted")
+                && p.contains("provider limit: usage limit of claude")),
+        "{prompts:?}"
+    );
+    assert!(
+        !prompts
+            .iter()
+            .any(|p| p.contains("The previous attempt failed")),
+        "{prompts:?}"
+    );
 }
 
 /// The most intervals of `log` (`start NANOS` and `end NANOS` lines) open at once.
@@ -676,5 +696,158 @@ fn a_profile_still_waits_after_wfc_is_restarted() {
         starts[1] >= until,
         "started at {} before the reset at {until}",
         starts[1]
+    );
+}
+
+/// Runs `profile` and one task `t` of it, whose prompt is `[[limited]]`, through `run_wfc`,
+/// while the server answers the first requests with limits. Checks that the run succeeded
+/// by itself, with `retry` 0: the limited attempts used no retry (each added one attempt to
+/// the task's allowance). Returns the `profile_waiting` events' data.
+fn limited_then_done(
+    dir: &TempDir,
+    profile: &str,
+    run_wfc: impl Fn(&Path, &[&str]) -> (i32, String),
+) -> Vec<Value> {
+    dir.write(
+        "limited.wf",
+        &format!("{profile}\nworkflow w {{\n  task t {{\n    prompt  = \"[[limited]] Say done.\"\n    agent   = cli\n    timeout = 5m\n  }}\n}}\n"),
+    );
+    let (code, output) = run_wfc(dir.path(), &["run", "limited.wf"]);
+    assert_eq!(code, 0, "{output}");
+    let backend = store(dir.path());
+    let runs = backend.list_runs().expect("runs");
+    let tasks = backend.list_tasks(&runs[0].id).expect("tasks");
+    let task = &tasks[0];
+    let waits: Vec<Value> = backend
+        .read_events(&runs[0].id, 0, 10_000)
+        .expect("events")
+        .into_iter()
+        .filter(|e| e.kind == "profile_waiting")
+        .map(|e| e.data)
+        .collect();
+    assert_eq!(task.state, TaskState::Succeeded, "{task:?}\n{output}");
+    assert!(!waits.is_empty(), "the profile waited: {output}");
+    assert_eq!(
+        (task.attempts, task.max_attempts),
+        (waits.len() as u32 + 1, waits.len() as u32 + 1),
+        "no retry used: {task:?}"
+    );
+    assert!(waits.iter().all(|w| w["profile"] == "cli"), "{waits:?}");
+    waits
+}
+
+fn kinds(waits: &[Value]) -> Vec<&str> {
+    waits.iter().filter_map(|w| w["kind"].as_str()).collect()
+}
+
+#[test]
+fn codex_limits_pause_its_profile_and_the_run_goes_on_by_itself() {
+    use crate::model_server::{Reply, Rule};
+    use crate::openai_server::OpenAiServer;
+    let dir = TempDir::outside_tmp("wfc-codex-limits");
+    let server = OpenAiServer::start(vec![Rule::new(
+        "[[limited]]",
+        vec![Reply::queue(
+            vec![Reply::RateLimited, Reply::Overloaded],
+            Reply::text("All done."),
+        )],
+    )]);
+    let profile = "agent cli {\n  adapter = \"codex\"\n  model   = \"gpt-5-codex\"\n}\n";
+    let waits = limited_then_done(&dir, profile, |dir, args| {
+        crate::agents_real::wfc_codex(dir, &server, args)
+    });
+    assert_eq!(kinds(&waits), ["rate_limit", "overloaded"], "{waits:?}");
+    assert!(
+        waits[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("last status: 429")),
+        "Codex's own words: {waits:?}"
+    );
+    // The session after a limit is told that the attempt before it was interrupted, not
+    // that it failed.
+    let requests = server.requests();
+    let last = crate::openai_server::user_text(requests.last().expect("requests"));
+    assert!(
+        last.contains("## The previous attempt was interrupted")
+            && last.contains("provider limit: overload of cli")
+            && !last.contains("The previous attempt failed"),
+        "{last}"
+    );
+}
+
+#[test]
+fn gemini_limits_pause_its_profile_and_the_run_goes_on_by_itself() {
+    use crate::gemini_server::GeminiServer;
+    use crate::model_server::{Reply, Rule};
+    let dir = TempDir::new("wfc-gemini-limits");
+    let server = GeminiServer::start(vec![Rule::new(
+        "[[limited]]",
+        vec![Reply::queue(
+            vec![Reply::RateLimited, Reply::Overloaded, Reply::UsageLimit(0)],
+            Reply::text("All done."),
+        )],
+    )]);
+    let profile = "agent cli {\n  adapter = \"gemini\"\n  model   = \"gemini-2.5-pro\"\n}\n";
+    let started = now_millis();
+    let waits = limited_then_done(&dir, profile, |dir, args| {
+        crate::agents_real::wfc_gemini(dir, &server, args)
+    });
+    assert_eq!(
+        kinds(&waits),
+        ["rate_limit", "overloaded", "usage_limit"],
+        "{waits:?}"
+    );
+    // The per-minute quota's wait is the second its `RetryInfo` asked for.
+    let until = waits[0]["until"].as_i64().expect("until");
+    assert!(until - started < 60_000, "{waits:?}");
+}
+
+#[test]
+fn opencode_limits_pause_its_profile_and_the_run_goes_on_by_itself() {
+    use crate::chat_server::ChatServer;
+    use crate::model_server::{Reply, Rule};
+    let dir = TempDir::new("wfc-opencode-limits");
+    // OpenCode sends a request nine times before it gives up.
+    let server = ChatServer::start(vec![Rule::new(
+        "[[limited]]",
+        vec![Reply::queue(
+            vec![Reply::RateLimited; 9],
+            Reply::text("All done."),
+        )],
+    )]);
+    let profile = "agent cli {\n  adapter = \"opencode\"\n  model   = \"scripted/scripted-1\"\n}\n";
+    let waits = limited_then_done(&dir, profile, |dir, args| {
+        crate::agents_real::wfc_opencode(dir, &server, args)
+    });
+    assert_eq!(kinds(&waits), ["rate_limit"], "{waits:?}");
+    assert_eq!(
+        waits[0]["message"],
+        "Rate limit reached for requests. Please try again in 1s."
+    );
+}
+
+#[test]
+fn aider_limits_pause_its_profile_and_the_run_goes_on_by_itself() {
+    use crate::chat_server::ChatServer;
+    use crate::model_server::{Reply, Rule};
+    let dir = TempDir::new("wfc-aider-limits");
+    // Aider tries nine times, its OpenAI client three times each, waiting about a minute in
+    // all, before it gives up.
+    let server = ChatServer::start_for_text_edits(vec![Rule::new(
+        "[[limited]]",
+        vec![Reply::queue(
+            vec![Reply::RateLimited; 27],
+            Reply::text("All done."),
+        )],
+    )]);
+    let profile = crate::agents_real::AIDER_PROFILE.replace("agent aider", "agent cli");
+    let waits = limited_then_done(&dir, &profile, |dir, args| {
+        crate::agents_real::wfc_aider(dir, &server, args)
+    });
+    assert_eq!(kinds(&waits), ["rate_limit"], "{waits:?}");
+    // Its wait is the one the provider's words asked for, not a backoff.
+    assert!(
+        waits[0]["seconds"].as_f64().is_some_and(|s| s <= 1.0),
+        "{waits:?}"
     );
 }

@@ -32,6 +32,7 @@ use tokio::task::JoinSet;
 mod conflicts;
 mod limits;
 mod pools;
+mod previous_attempt;
 mod session_record;
 mod spending;
 
@@ -1097,10 +1098,9 @@ impl Engine {
                 };
                 let mut text = resolver.prompt(prompt)?;
                 if let Some(previous) = &claim.previous_error {
-                    text.push_str(&format!(
-                        "\n## The previous attempt failed\n\nAttempt {} failed. Fix what made it fail:\n\n{}\n",
+                    text.push_str(&previous_attempt::previous_attempt_section(
                         claim.attempt - 1,
-                        crate::plan::filters::fenced(previous)
+                        previous,
                     ));
                 }
                 let transcript = self

@@ -58,9 +58,9 @@ pub fn claim(
     let taken_over = lease_expired(task, now);
     if taken_over {
         let holder = task.worker.as_deref().unwrap_or_default();
-        task.last_error = Some(format!(
-            "attempt {} was interrupted: worker `{holder}` stopped renewing its lease",
-            task.attempts
+        task.last_error = Some(super::interrupted_error(
+            task.attempts,
+            &format!("worker `{holder}` stopped renewing its lease"),
         ));
     }
     task.state = TaskState::Claimed;
