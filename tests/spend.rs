@@ -409,6 +409,57 @@ fn a_budget_that_is_not_an_amount_is_refused() {
     assert_eq!(run.code, 2, "{}", run.stderr);
 }
 
+#[test]
+fn a_budget_is_the_runs_whichever_engines_spend_it() {
+    use crate::worker_serves::{interrupt, spawn, wait_until};
+    let dir = TempDir::new("wfc-budget-engines");
+    // Each session takes a second, so the two engines' sessions overlap.
+    dir.write(
+        "fan.wf",
+        &FAN_OUT.replace("echo done", "sleep 1; echo done"),
+    );
+    let run = spawn(
+        dir.path(),
+        &["run", "fan.wf", "-j", "1", "--budget", "2.50"],
+    );
+    wait_until("the first session starts", || {
+        !sessions(dir.path()).is_empty()
+    });
+    let worker = spawn(dir.path(), &["worker", "-j", "1"]);
+    let output = run.wait_with_output().expect("wfc run ends");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.status.code(), Some(3), "paused: {all}");
+    let backend = store(dir.path());
+    let id = backend.list_runs().expect("runs")[0].id.clone();
+    let ended = || -> Vec<String> {
+        backend
+            .read_events(&id, 0, 1000)
+            .expect("events")
+            .into_iter()
+            .filter(|e| e.kind == "agent_session")
+            .filter_map(|e| e.data["worker"].as_str().map(str::to_string))
+            .collect()
+    };
+    // The worker's last session may still run when `wfc run` pauses.
+    wait_until("every session that started ended", || {
+        ended().len() == sessions(dir.path()).len()
+    });
+    interrupt(worker);
+    let mut workers = ended();
+    let sessions = sessions(dir.path());
+    workers.sort();
+    workers.dedup();
+    assert_eq!(workers.len(), 2, "both engines ran sessions: {workers:?}");
+    // $1 a session: each engine starts one while less than $2.50 of the run's is spent, as
+    // it reads the other's sessions from the store. Each counting only its own would have
+    // started all five ($5, twice the budget).
+    assert!(sessions.len() <= 4, "{sessions:?}\n{all}");
+}
+
 /// `wfc` with the real Claude Code CLI on PATH, signed in with a subscription token (usage
 /// limits are a subscription's) against the scripted server, and a first backoff of a second.
 fn wfc_claude(

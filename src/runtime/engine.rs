@@ -1125,18 +1125,7 @@ impl Engine {
                     },
                 };
                 let reply = self.agents.execute(request, cancel.clone()).await;
-                // Every session's usage is logged, a failed one's too: it was paid for.
-                let mut data =
-                    serde_json::to_value(&reply.usage).unwrap_or_else(|_| serde_json::json!({}));
-                data["attempt"] = claim.attempt.into();
-                data["ok"] = reply.outcome.is_ok().into();
-                self.add_session_spend(key, &data);
-                match &reply.usage.limit {
-                    Some(limit) => self.note_limit(key, limit.clone()),
-                    None if reply.outcome.is_ok() => self.limit_cleared(spec),
-                    None => {}
-                }
-                self.emit(&key.run, EventKind::AgentSession, Some(&key.task), data);
+                self.session_ended(key, spec, claim.attempt, &reply, None);
                 reply.outcome?
             }
             // Gates and human tasks wait for a person and never reach here.

@@ -58,11 +58,8 @@ impl Engine {
             max_budget_usd: None,
         };
         let reply = self.agents.execute(request, cancel).await;
-        let mut data = serde_json::to_value(&reply.usage).unwrap_or_else(|_| serde_json::json!({}));
-        data["attempt"] = claim.attempt.into();
-        data["ok"] = reply.outcome.is_ok().into();
-        data["purpose"] = "resolve a conflict".into();
-        self.emit(&key.run, EventKind::AgentSession, Some(&key.task), data);
+        // Counted like any session: in the run's spending, and its limit makes the profile wait.
+        self.session_ended(key, spec, claim.attempt, &reply, Some("resolve a conflict"));
         if let Err(error) = reply.outcome {
             return (
                 folder,
