@@ -460,6 +460,41 @@ fn a_budget_is_the_runs_whichever_engines_spend_it() {
     assert!(sessions.len() <= 4, "{sessions:?}\n{all}");
 }
 
+#[test]
+fn a_session_that_resolves_a_conflict_is_paid_from_the_budget() {
+    use crate::isolation_policies::{conflicting, stand_in_agent};
+    let log = TempDir::new("wfc-budget-conflict-log");
+    // `c` resolves its upstream conflict in one $1 session, then works in another; `d`
+    // after it cannot start with $2 of the $1.50 spent.
+    let workflow = stand_in_agent(log.path(), true)
+        + &conflicting(
+            "    agent = fixer\n    prompt = \"Join the work.\"\n    on_conflict = \"agent\"",
+        )
+        .replace(
+            "workflow w {\n",
+            "workflow w {\n  task d after c {\n    agent  = fixer\n    prompt = \"Check the work.\"\n  }\n",
+        );
+    let (_dir, path) = crate::isolation_run::repo("wfc-budget-conflict", &workflow);
+    let run = wfc(&path, &["run", "w.wf", "--budget", "1.50"]);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 3, "paused: {all}");
+    assert!(all.contains("budget: $2.00 of $1.50 spent"), "{all}");
+    let id = crate::support::run_id(&run.stdout);
+    let backend = store(&path);
+    let sessions: Vec<Value> = backend
+        .read_events(&id, 0, 1000)
+        .expect("events")
+        .into_iter()
+        .filter(|e| e.kind == "agent_session")
+        .map(|e| e.data)
+        .collect();
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    assert_eq!(sessions[0]["purpose"], "resolve a conflict", "{sessions:?}");
+    let tasks = backend.list_tasks(&id).expect("tasks");
+    let d = tasks.iter().find(|t| t.key.task == "d").expect("d");
+    assert_eq!((d.state, d.attempts), (TaskState::Pending, 0), "{d:?}");
+}
+
 /// `wfc` with the real Claude Code CLI on PATH, signed in with a subscription token (usage
 /// limits are a subscription's) against the scripted server, and a first backoff of a second.
 fn wfc_claude(
@@ -489,6 +524,91 @@ fn wfc_claude(
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     command
+}
+
+#[test]
+fn a_conflict_the_budget_cannot_pay_to_resolve_pauses_the_run_until_resumed_with_more() {
+    use crate::isolation_policies::{conflicting, stand_in_agent};
+    use crate::model_server::{ModelServer, Reply, Rule};
+    let log = TempDir::new("wfc-budget-unpaid-conflict-log");
+    // `x` spends the whole $1; the command `c` then meets a conflict that only a session of
+    // the run's agent (Claude Code) could resolve.
+    let workflow = stand_in_agent(log.path(), true)
+        + &conflicting("    run = \"echo joined >> README\"\n    on_conflict = \"agent\"")
+            .replace("task c after a, b {", "task c after a, b, x {")
+            .replace(
+                "workflow w {\n",
+                "workflow w {\n  task x {\n    agent  = fixer\n    prompt = \"Check the base.\"\n  }\n",
+            );
+    let (_dir, path) = crate::isolation_run::repo("wfc-budget-unpaid-conflict", &workflow);
+    let server = ModelServer::start(vec![Rule::new(
+        "Resolve a merge conflict",
+        vec![Reply::text("I leave it as it is.")],
+    )]);
+    let run = wfc_claude(
+        &path,
+        &server,
+        &["run", "w.wf", "--agent", "claude-code", "--budget", "1"],
+    )
+    .output()
+    .expect("wfc run");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(run.status.code(), Some(3), "paused: {all}");
+    assert!(all.contains("budget: $1.00 of $1.00 spent"), "{all}");
+    assert!(server.session_requests().is_empty(), "no session started");
+    let backend = store(&path);
+    let id = backend.list_runs().expect("runs")[0].id.clone();
+    let c = || {
+        backend
+            .list_tasks(&id)
+            .expect("tasks")
+            .into_iter()
+            .find(|t| t.key.task == "c")
+            .expect("c")
+    };
+    let held = c();
+    assert_eq!(held.state, TaskState::Pending, "{held:?}");
+    assert_eq!(
+        (held.attempts, held.max_attempts),
+        (1, 2),
+        "its attempt gave its claim back with no retry used: {held:?}"
+    );
+    let resumed = wfc_claude(
+        &path,
+        &server,
+        &["resume", &id, "--budget", "5", "--agent", "claude-code"],
+    )
+    .output()
+    .expect("wfc resume");
+    // With the higher budget the session starts (and leaves the markers: the attempt fails).
+    let purposes: Vec<Value> = backend
+        .read_events(&id, 0, 1000)
+        .expect("events")
+        .into_iter()
+        .filter(|e| e.kind == "agent_session" && e.task.as_deref() == Some("c"))
+        .map(|e| e.data["purpose"].clone())
+        .collect();
+    assert_eq!(
+        purposes,
+        [json!("resolve a conflict")],
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert_eq!(
+        server.session_requests().len(),
+        1,
+        "the session reached its model"
+    );
+    assert!(
+        c().last_error
+            .is_some_and(|e| e.contains("conflict markers remain in README")),
+        "{:?}",
+        c()
+    );
 }
 
 #[test]

@@ -250,6 +250,9 @@ enum Attempt {
     Failed(String),
     /// The session ran into a provider's limit: not a failure; its profile waits.
     Limited(crate::runtime::agent::ProviderLimit),
+    /// The budget could not pay for the session that would resolve its conflict: not a
+    /// failure; the task waits for a higher budget.
+    OverBudget(String),
     /// The claim was lost (the lease expired, or the run was cancelled): write nothing.
     Lost,
 }
@@ -904,6 +907,7 @@ impl Engine {
             },
             Err(error) => match self.take_limit(key) {
                 Some(limit) => Attempt::Limited(limit),
+                None if self.take_budget_refusal(key) => Attempt::OverBudget(error),
                 None => Attempt::Failed(error),
             },
         };
@@ -920,6 +924,15 @@ impl Engine {
                     work.abandon(&folder);
                 }
                 self.wait_for_limit(key, &spec, claim.attempt, limit)
+                    .await?;
+            }
+            Attempt::OverBudget(why) => {
+                if let Ok(work) = &info.work {
+                    work.abandon(&folder);
+                }
+                // No retry used: the task waits, pending, for a higher budget.
+                let (k, w) = (key.clone(), self.config.worker.clone());
+                self.call(move |b| b.release_task(&k, &w, &why, now_millis()))
                     .await?;
             }
             Attempt::Succeeded(result, kept) => {

@@ -15,7 +15,7 @@ use crate::plan::{Action, TaskSpec};
 use crate::runtime::agent::AgentReply;
 use crate::runtime::lifecycle::{self, OverBudget, SessionAllowance};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// How many events are read per page.
 const PAGE: usize = 5_000;
@@ -35,6 +35,10 @@ pub(super) struct RunSpending {
     announced: bool,
     /// The `seq` of the last event of the run's log read.
     read_to: i64,
+    /// Tasks that needed an agent session to resolve a conflict: budget-gated from then on.
+    resolving: HashSet<String>,
+    /// Tasks whose attempt the budget refused that session, until the attempt ends.
+    refused: HashSet<String>,
 }
 
 impl RunSpending {
@@ -178,17 +182,61 @@ impl Engine {
     }
 
     /// Whether the next attempt of `key` may start: always for tasks that start no agent
-    /// session, by the budget rule for agent tasks. The first refusal of a run is recorded as
-    /// a `run_paused` event.
+    /// session, by the budget rule for agent tasks and for tasks whose conflict needed a
+    /// session to resolve it. The first refusal of a run is recorded as a `run_paused` event.
     pub(super) async fn budget_allows(
         &self,
         key: &TaskKey,
         spec: &TaskSpec,
     ) -> Result<Result<SessionAllowance, OverBudget>, EngineError> {
-        let unbounded = Ok(SessionAllowance { max_usd: None });
-        if !matches!(spec.action, Action::Agent { .. }) || spec.action.waits_for_person() {
-            return Ok(unbounded);
+        let agent = matches!(spec.action, Action::Agent { .. }) && !spec.action.waits_for_person();
+        let resolves = || {
+            self.lock_spending()
+                .get(&key.run)
+                .is_some_and(|tally| tally.resolving.contains(&key.task))
+        };
+        if !agent && !resolves() {
+            return Ok(Ok(SessionAllowance { max_usd: None }));
         }
+        self.session_budget(key, spec).await
+    }
+
+    /// Whether `key` may start the agent session that resolves its conflict, by the same rule
+    /// as an agent task's session; the task is then gated like an agent task. A refusal is
+    /// remembered for the attempt's end ([`Engine::take_budget_refusal`]).
+    pub(super) async fn conflict_budget(
+        &self,
+        key: &TaskKey,
+        spec: &TaskSpec,
+    ) -> Result<Result<SessionAllowance, OverBudget>, EngineError> {
+        self.spending(&key.run).await?;
+        if let Some(tally) = self.lock_spending().get_mut(&key.run) {
+            tally.resolving.insert(key.task.clone());
+        }
+        let verdict = self.session_budget(key, spec).await?;
+        if verdict.is_err() {
+            if let Some(tally) = self.lock_spending().get_mut(&key.run) {
+                tally.refused.insert(key.task.clone());
+            }
+        }
+        Ok(verdict)
+    }
+
+    /// Whether the attempt of `key` ended because the budget could not pay for the session
+    /// that would resolve its conflict; forgets it.
+    pub(super) fn take_budget_refusal(&self, key: &TaskKey) -> bool {
+        self.lock_spending()
+            .get_mut(&key.run)
+            .is_some_and(|tally| tally.refused.remove(&key.task))
+    }
+
+    /// The budget rule for one more agent session of `key`.
+    async fn session_budget(
+        &self,
+        key: &TaskKey,
+        spec: &TaskSpec,
+    ) -> Result<Result<SessionAllowance, OverBudget>, EngineError> {
+        let unbounded = Ok(SessionAllowance { max_usd: None });
         self.spending(&key.run).await?;
         let Some((budget, spent, unknown, task_spent)) =
             self.lock_spending().get(&key.run).map(|tally| {
