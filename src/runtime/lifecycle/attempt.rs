@@ -160,6 +160,23 @@ pub fn release(task: &mut TaskRecord, worker: &str, reason: &str) -> BackendResu
     Ok(())
 }
 
+/// Gives back a claim `worker` made on `task` and did not start on, as if it had not been
+/// made: the attempt is not counted and the task is pending again. An engine does this when
+/// another engine took the last place of the task's pool first.
+pub fn unclaim(task: &mut TaskRecord, worker: &str) -> BackendResult<()> {
+    require_held(task, worker)?;
+    if task.state != TaskState::Claimed {
+        return Err(BackendError::conflict(format!(
+            "task `{}` is {}: only a claim not yet started can be given back uncounted",
+            task.key.task, task.state
+        )));
+    }
+    task.attempts = task.attempts.saturating_sub(1);
+    task.state = TaskState::Pending;
+    let_go(task);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::task_in;
