@@ -907,22 +907,26 @@ fn limited_then_done(
     waits
 }
 
+/// The script of a session whose prompt is `[[limited]]`: the server answers its requests
+/// (across sessions) with `limits`, then "All done.".
+fn limited_rules(limits: Vec<crate::model_server::Reply>) -> Vec<crate::model_server::Rule> {
+    use crate::model_server::{Reply, Rule};
+    vec![Rule::new(
+        "[[limited]]",
+        vec![Reply::queue(limits, Reply::text("All done."))],
+    )]
+}
+
 fn kinds(waits: &[Value]) -> Vec<&str> {
     waits.iter().filter_map(|w| w["kind"].as_str()).collect()
 }
 
 #[test]
 fn codex_limits_pause_its_profile_and_the_run_goes_on_by_itself() {
-    use crate::model_server::{Reply, Rule};
+    use crate::model_server::Reply;
     use crate::openai_server::OpenAiServer;
     let dir = TempDir::outside_tmp("wfc-codex-limits");
-    let server = OpenAiServer::start(vec![Rule::new(
-        "[[limited]]",
-        vec![Reply::queue(
-            vec![Reply::RateLimited, Reply::Overloaded],
-            Reply::text("All done."),
-        )],
-    )]);
+    let server = OpenAiServer::start(limited_rules(vec![Reply::RateLimited, Reply::Overloaded]));
     let profile = "agent cli {\n  adapter = \"codex\"\n  model   = \"gpt-5-codex\"\n}\n";
     let waits = limited_then_done(&dir, profile, |dir, args| {
         crate::agents_real::wfc_codex(dir, &server, args)
@@ -949,15 +953,13 @@ fn codex_limits_pause_its_profile_and_the_run_goes_on_by_itself() {
 #[test]
 fn gemini_limits_pause_its_profile_and_the_run_goes_on_by_itself() {
     use crate::gemini_server::GeminiServer;
-    use crate::model_server::{Reply, Rule};
+    use crate::model_server::Reply;
     let dir = TempDir::new("wfc-gemini-limits");
-    let server = GeminiServer::start(vec![Rule::new(
-        "[[limited]]",
-        vec![Reply::queue(
-            vec![Reply::RateLimited, Reply::Overloaded, Reply::UsageLimit(0)],
-            Reply::text("All done."),
-        )],
-    )]);
+    let server = GeminiServer::start(limited_rules(vec![
+        Reply::RateLimited,
+        Reply::Overloaded,
+        Reply::UsageLimit(0),
+    ]));
     let profile = "agent cli {\n  adapter = \"gemini\"\n  model   = \"gemini-2.5-pro\"\n}\n";
     let started = now_millis();
     let waits = limited_then_done(&dir, profile, |dir, args| {
@@ -976,16 +978,10 @@ fn gemini_limits_pause_its_profile_and_the_run_goes_on_by_itself() {
 #[test]
 fn opencode_limits_pause_its_profile_and_the_run_goes_on_by_itself() {
     use crate::chat_server::ChatServer;
-    use crate::model_server::{Reply, Rule};
+    use crate::model_server::Reply;
     let dir = TempDir::new("wfc-opencode-limits");
     // OpenCode sends a request nine times before it gives up.
-    let server = ChatServer::start(vec![Rule::new(
-        "[[limited]]",
-        vec![Reply::queue(
-            vec![Reply::RateLimited; 9],
-            Reply::text("All done."),
-        )],
-    )]);
+    let server = ChatServer::start(limited_rules(vec![Reply::RateLimited; 9]));
     let profile = "agent cli {\n  adapter = \"opencode\"\n  model   = \"scripted/scripted-1\"\n}\n";
     let waits = limited_then_done(&dir, profile, |dir, args| {
         crate::agents_real::wfc_opencode(dir, &server, args)
@@ -1000,17 +996,11 @@ fn opencode_limits_pause_its_profile_and_the_run_goes_on_by_itself() {
 #[test]
 fn aider_limits_pause_its_profile_and_the_run_goes_on_by_itself() {
     use crate::chat_server::ChatServer;
-    use crate::model_server::{Reply, Rule};
+    use crate::model_server::Reply;
     let dir = TempDir::new("wfc-aider-limits");
     // Aider tries nine times, its OpenAI client three times each, waiting about a minute in
     // all, before it gives up.
-    let server = ChatServer::start_for_text_edits(vec![Rule::new(
-        "[[limited]]",
-        vec![Reply::queue(
-            vec![Reply::RateLimited; 27],
-            Reply::text("All done."),
-        )],
-    )]);
+    let server = ChatServer::start_for_text_edits(limited_rules(vec![Reply::RateLimited; 27]));
     let profile = crate::agents_real::AIDER_PROFILE.replace("agent aider", "agent cli");
     let waits = limited_then_done(&dir, &profile, |dir, args| {
         crate::agents_real::wfc_aider(dir, &server, args)
