@@ -423,6 +423,7 @@ fn runs_and_tasks_are_stored(backend: &dyn TaskBackend) {
     let place = RunPlace {
         workspace: "/work/project".into(),
         host: "builder-7".into(),
+        repository: None,
     };
     let one = plan(&[("only", &[], 0)]);
     backend
@@ -431,8 +432,21 @@ fn runs_and_tasks_are_stored(backend: &dyn TaskBackend) {
         .expect("a run with its place");
     assert_eq!(
         backend.get_run("placed").expect("run").place,
-        Some(place),
+        Some(place.clone()),
         "the run keeps where it works"
+    );
+    let shared = place.sharing(Some(wfc::runtime::RunRepository {
+        remote: "ssh://git@example.com/team/project.git".into(),
+        base: "473cee840145b7c5f133b47fcc5f39ef4c865cc0".into(),
+    }));
+    backend
+        .create_run("shared", &one, Some(&shared), 1_600)
+        .and_then(|()| backend.create_tasks("shared", &one))
+        .expect("a run whose work moves through a remote");
+    assert_eq!(
+        backend.get_run("shared").expect("run").place,
+        Some(shared),
+        "the run keeps the repository its work moves through"
     );
     let tasks = backend.list_tasks("r1").expect("tasks");
     assert_eq!(
@@ -455,8 +469,8 @@ fn runs_and_tasks_are_stored(backend: &dyn TaskBackend) {
     );
     start(backend, "r2", &plan(&[("x", &[], 0)]));
     let runs = backend.list_runs().expect("runs");
-    assert_eq!(runs.len(), 3);
-    assert_eq!(runs.iter().map(|r| r.tasks).sum::<usize>(), 4);
+    assert_eq!(runs.len(), 4);
+    assert_eq!(runs.iter().map(|r| r.tasks).sum::<usize>(), 5);
 }
 
 fn ready_follows_dependencies_and_claims_are_exclusive(backend: &dyn TaskBackend) {

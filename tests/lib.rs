@@ -20,6 +20,7 @@ mod lifecycle;
 mod limits;
 mod live_view;
 mod model_server;
+mod multi_machine;
 mod npm_cli;
 mod openai_server;
 mod plan;

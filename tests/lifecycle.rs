@@ -825,7 +825,7 @@ fn a_store_of_the_first_schema_is_read_as_it_is_and_upgraded_by_a_write() {
     rusqlite::Connection::open(&path)
         .and_then(|c| {
             c.execute_batch(
-                "DROP TABLE run_places; DROP TABLE run_plans; \
+                "DROP TABLE run_places; DROP TABLE run_plans; DROP TABLE run_repositories; \
                  ALTER TABLE tasks DROP COLUMN output; PRAGMA user_version = 1;",
             )
         })

@@ -33,6 +33,9 @@ use tokio_postgres::Row;
 /// A backend that keeps runs, tasks and events in a PostgreSQL database.
 pub struct PostgresBackend {
     link: Link,
+    /// The schema version the store had when it was opened (a reading command reads an
+    /// older one as it is).
+    version: i64,
 }
 
 impl std::fmt::Debug for PostgresBackend {
@@ -85,8 +88,8 @@ impl PostgresBackend {
         let address = Address::parse(url)
             .map_err(|message| BackendError::storage(message, "correct the URL"))?;
         let link = Link::open(address)?;
-        schema::prepare(&link, access)?;
-        Ok(PostgresBackend { link })
+        let version = schema::prepare(&link, access)?;
+        Ok(PostgresBackend { link, version })
     }
 
     /// Runs `body` in one transaction begun by `begin`; `what` names the operation for an
@@ -386,14 +389,18 @@ fn tasks_of(session: &mut Session<'_>, run: &str) -> Step<Vec<TaskRecord>> {
         .collect()
 }
 
-/// Run `id` as [`TaskBackend::get_run`] gives it.
-fn run_record(session: &mut Session<'_>, shown: &str, id: &str) -> Step<RunRecord> {
+/// Run `id` as [`TaskBackend::get_run`] gives it, from a store of schema version `version`
+/// (one of version 1 has no repositories).
+fn run_record(session: &mut Session<'_>, shown: &str, id: &str, version: i64) -> Step<RunRecord> {
+    let query = if version >= 2 {
+        "SELECT state, created_at, finished_at, plan, workspace, host, plan_generation, \
+         remote, base FROM runs WHERE id = $1"
+    } else {
+        "SELECT state, created_at, finished_at, plan, workspace, host, plan_generation \
+         FROM runs WHERE id = $1"
+    };
     let row = session
-        .query_opt(
-            "SELECT state, created_at, finished_at, plan, workspace, host, plan_generation \
-             FROM runs WHERE id = $1",
-            args![id.to_string()],
-        )?
+        .query_opt(query, args![id.to_string()])?
         .ok_or_else(|| no_run(id))?;
     let plan: String = row.try_get(3)?;
     let plan: Plan = serde_json::from_str(&plan).map_err(|error| {
@@ -404,15 +411,26 @@ fn run_record(session: &mut Session<'_>, shown: &str, id: &str) -> Step<RunRecor
     })?;
     let workspace: Option<String> = row.try_get(4)?;
     let host: Option<String> = row.try_get(5)?;
+    let repository = if version >= 2 {
+        let remote: Option<String> = row.try_get(7)?;
+        let base: Option<String> = row.try_get(8)?;
+        remote
+            .zip(base)
+            .map(|(remote, base)| RunRepository { remote, base })
+    } else {
+        None
+    };
     Ok(RunRecord {
         id: id.to_string(),
         state: run_state_of(&row, 0)?,
         created_at: row.try_get(1)?,
         finished_at: row.try_get(2)?,
         plan,
-        place: workspace
-            .zip(host)
-            .map(|(workspace, host)| RunPlace { workspace, host }),
+        place: workspace.zip(host).map(|(workspace, host)| RunPlace {
+            workspace,
+            host,
+            repository,
+        }),
         plan_generation: u32_of(&row, 6)?,
     })
 }
@@ -496,13 +514,14 @@ impl TaskBackend for PostgresBackend {
         place: Option<&RunPlace>,
         now: Millis,
     ) -> BackendResult<()> {
+        let repository = place.and_then(|p| p.repository.as_ref());
         self.transaction(
             WRITE,
             || format!("create run `{id}`"),
             |session| {
                 let inserted = session.execute(
                     "INSERT INTO runs (id, state, created_at, workflow, source, plan, workspace, \
-                     host) VALUES ($1, 'running', $2, $3, $4, $5, $6, $7) \
+                     host, remote, base) VALUES ($1, 'running', $2, $3, $4, $5, $6, $7, $8, $9) \
                      ON CONFLICT (id) DO NOTHING",
                     args![
                         id.to_string(),
@@ -511,7 +530,9 @@ impl TaskBackend for PostgresBackend {
                         plan.source.clone(),
                         to_json(plan)?,
                         place.map(|p| p.workspace.clone()),
-                        place.map(|p| p.host.clone())
+                        place.map(|p| p.host.clone()),
+                        repository.map(|r| r.remote.clone()),
+                        repository.map(|r| r.base.clone())
                     ],
                 )?;
                 if inserted == 0 {
@@ -583,7 +604,7 @@ impl TaskBackend for PostgresBackend {
         self.transaction(
             READ,
             || format!("read run `{id}`"),
-            |session| run_record(session, shown, id),
+            |session| run_record(session, shown, id, self.version),
         )
     }
 
@@ -766,7 +787,7 @@ impl TaskBackend for PostgresBackend {
             || format!("plan run `{run}` again"),
             |session| {
                 lock_run(session, LOCK_RUN, run)?;
-                let record = run_record(session, shown, run)?;
+                let record = run_record(session, shown, run, self.version)?;
                 let tasks = tasks_of(session, run)?;
                 let records = decide(&record, &tasks)?;
                 lifecycle::records_fit(plan, &records)?;

@@ -666,11 +666,27 @@ impl SqliteBackend {
                     Ok(RunPlace {
                         workspace: row.get(0)?,
                         host: row.get(1)?,
+                        repository: None,
                     })
                 })
                 .optional()?
         } else {
             None
+        };
+        let place = match place {
+            Some(place) if self.version >= schema::added_in("run_repositories") => {
+                let repository = tx
+                    .prepare_cached("SELECT remote, base FROM run_repositories WHERE run = ?1")?
+                    .query_row([id], |row| {
+                        Ok(RunRepository {
+                            remote: row.get(0)?,
+                            base: row.get(1)?,
+                        })
+                    })
+                    .optional()?;
+                Some(place.sharing(repository))
+            }
+            place => place,
         };
         let plan_generation = if self.version >= schema::added_in("run_plans") {
             plan_generation(tx, id)?
@@ -747,6 +763,16 @@ impl TaskBackend for SqliteBackend {
                         "INSERT INTO run_places (run, workspace, host) VALUES (?1, ?2, ?3)",
                     )?
                     .execute(params![id, place.workspace, place.host])?;
+                    if let Some(repository) = &place.repository {
+                        tx.prepare_cached(
+                            "INSERT INTO run_repositories (run, remote, base) VALUES (?1, ?2, ?3)",
+                        )?
+                        .execute(params![
+                            id,
+                            repository.remote,
+                            repository.base
+                        ])?;
+                    }
                 }
                 Ok(())
             },
@@ -1042,8 +1068,8 @@ impl TaskBackend for SqliteBackend {
                         "run `{run}` is still running; only a run that ended can be deleted"
                     ))));
                 }
-                // Dependencies first, then what names the run; `run_places` and `run_plans`
-                // go with the run by their `ON DELETE CASCADE`.
+                // Dependencies first, then what names the run; `run_places`, `run_plans` and
+                // `run_repositories` go with the run by their `ON DELETE CASCADE`.
                 for table in ["deps", "tasks", "events", "runs"] {
                     let column = if table == "runs" { "id" } else { "run" };
                     tx.execute(&format!("DELETE FROM {table} WHERE {column} = ?1"), [run])?;

@@ -108,7 +108,7 @@ fn kind_tone(kind: &str) -> Tone {
     match kind {
         "task_succeeded" => Tone::Good,
         "task_failed" | "verify_failed" => Tone::Bad,
-        "task_retrying" | "gate_waiting" => Tone::Busy,
+        "task_retrying" | "task_given_back" | "gate_waiting" => Tone::Busy,
         "task_output" | "agent_activity" | "agent_session" | "prompt_sent" => Tone::Quiet,
         _ => Tone::Plain,
     }
@@ -133,7 +133,8 @@ fn details(kind: &str, data: &Value) -> Vec<String> {
                 None => verdict.to_string(),
             }];
         }
-        "task_claimed" | "task_started" | "task_succeeded" | "task_failed" | "task_retrying" => {
+        "task_claimed" | "task_started" | "task_succeeded" | "task_failed" | "task_retrying"
+        | "task_given_back" => {
             let mut text = Vec::new();
             if let Some(attempt) = data.get("attempt").and_then(Value::as_u64) {
                 text.push(format!("attempt {attempt}"));
@@ -148,7 +149,7 @@ fn details(kind: &str, data: &Value) -> Vec<String> {
                 ));
             }
             let mut text = text.join(" ");
-            if let Some(error) = field(data, &["error"]) {
+            if let Some(error) = field(data, &["error", "reason"]) {
                 if !text.is_empty() {
                     text.push_str(": ");
                 }

@@ -23,6 +23,7 @@ mod run;
 mod run_graph;
 mod runs;
 mod shared_folder;
+mod shared_remote;
 mod show;
 mod snapshot_drift;
 mod stats;
@@ -96,6 +97,12 @@ enum Command {
         /// its files with it); otherwise leave it and say why.
         #[arg(long, value_name = "BRANCH")]
         into: Option<String>,
+        /// With --isolation git: the shared git remote the run's work moves through, so
+        /// `wfc worker --workspace CLONE` on other machines can work on it: each task's output
+        /// commit is pushed there, and the result branch. Default: the workspace's `origin`
+        /// when the store is Postgres, else none; `none`: the run stays on this machine.
+        #[arg(long, value_name = "URL")]
+        remote: Option<String>,
         #[command(flatten)]
         exec: run::ExecArgs,
     },
@@ -145,6 +152,11 @@ enum Command {
         /// and gates are taken whatever this says.
         #[arg(long, value_delimiter = ',', value_name = "PROFILE")]
         profiles: Vec<String>,
+        /// This machine's clone of the repository, where the runs whose work moves through a
+        /// shared remote (`wfc run --remote`) are worked on, wherever they started; their
+        /// commits are fetched from and pushed to that remote. Default: the current folder.
+        #[arg(long, value_name = "DIR")]
+        workspace: Option<PathBuf>,
     },
     /// Show where a run is: its tasks with state, attempts, duration and last error, why each
     /// failed task failed, and the question of each task that waits for a person.
@@ -391,12 +403,17 @@ pub fn main() -> ExitCode {
             params,
             isolation,
             into,
+            remote,
             exec,
         } => run::run(
             &file,
             workflow.as_deref(),
             &params,
-            (isolation, into.as_deref()),
+            run::Placing {
+                isolation,
+                into: into.as_deref(),
+                remote: remote.as_deref(),
+            },
             &exec,
             &output,
         ),
@@ -422,10 +439,12 @@ pub fn main() -> ExitCode {
             exit_when_idle,
             labels,
             profiles,
+            workspace,
         } => run::worker(
             &exec,
             exit_when_idle,
             crate::runtime::serves::Serves { labels, profiles },
+            workspace.as_deref(),
             &output,
         ),
         Command::Plan {

@@ -69,19 +69,30 @@ fn at_least_one(text: &str) -> Result<usize, String> {
     }
 }
 
+/// Where a new run's work is kept and where it goes: `--isolation`, `--into` and `--remote`.
+#[derive(Clone, Copy, Debug)]
+pub struct Placing<'a> {
+    /// `--isolation`.
+    pub isolation: IsolationChoice,
+    /// `--into BRANCH`.
+    pub into: Option<&'a str>,
+    /// `--remote URL|none`.
+    pub remote: Option<&'a str>,
+}
+
 /// Runs `wfc run`.
 pub fn run(
     path: &Path,
     workflow: Option<&str>,
     params: &ParamArgs,
-    isolation: (IsolationChoice, Option<&str>),
+    placing: Placing<'_>,
     exec: &ExecArgs,
     output: &Output,
 ) -> ExitCode {
     let run_id = new_run_id();
     let workspace = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     match plan_from_args(path, workflow, params, false, &run_id, output) {
-        Ok(planned) => start(run_id, planned, workspace, isolation, None, exec, output),
+        Ok(planned) => start(run_id, planned, workspace, placing, None, exec, output),
         Err(code) => code,
     }
 }
@@ -117,16 +128,30 @@ pub fn rerun(old_run: &str, secrets: &[String], exec: &ExecArgs, output: &Output
     let run_id = new_run_id();
     match super::replan::replan(&old.plan, &workspace, &run_id, input) {
         Ok(planned) => {
-            // The new run is isolated as the old one was, from the commit it starts at.
-            let isolation = match &old.plan.isolation {
-                crate::plan::Isolation::None => (IsolationChoice::None, None),
-                crate::plan::Isolation::Git { into, .. } => (IsolationChoice::Git, into.as_deref()),
+            // The new run is isolated as the old one was, from the commit it starts at, and
+            // its work moves through the same remote, if the old one's did.
+            let remote = old
+                .place
+                .as_ref()
+                .and_then(|place| place.repository.as_ref())
+                .map_or("none", |repository| repository.remote.as_str());
+            let placing = match &old.plan.isolation {
+                crate::plan::Isolation::None => Placing {
+                    isolation: IsolationChoice::None,
+                    into: None,
+                    remote: None,
+                },
+                crate::plan::Isolation::Git { into, .. } => Placing {
+                    isolation: IsolationChoice::Git,
+                    into: into.as_deref(),
+                    remote: Some(remote),
+                },
             };
             start(
                 run_id,
                 planned,
                 workspace,
-                isolation,
+                placing,
                 Some(old_run),
                 exec,
                 output,
@@ -146,6 +171,8 @@ fn run_workspace(run: &RunRecord, here: PathBuf) -> Result<PathBuf, String> {
         None => Ok(here),
         Some(place) => match place.unreachable() {
             None => Ok(PathBuf::from(&place.workspace)),
+            // A run whose work moves through a shared remote goes on in any clone: this one.
+            Some(_) if place.repository.is_some() => Ok(here),
             Some(why) => Err(why),
         },
     }
@@ -157,14 +184,21 @@ fn start(
     run_id: String,
     planned: Planned,
     workspace: PathBuf,
-    isolation: (IsolationChoice, Option<&str>),
+    placing: Placing<'_>,
     rerun_of: Option<&str>,
     exec: &ExecArgs,
     output: &Output,
 ) -> ExitCode {
     let Planned { mut plan, secrets } = planned;
     let tasks_ask = super::isolation::TasksAsk::of(&plan);
-    match super::isolation::decide(isolation.0, isolation.1, &tasks_ask, &workspace, &run_id) {
+    let decided = super::isolation::decide(
+        placing.isolation,
+        placing.into,
+        &tasks_ask,
+        &workspace,
+        &run_id,
+    );
+    match decided {
         Ok((isolation, note)) => {
             plan.isolation = isolation;
             if let Some(note) = note {
@@ -196,9 +230,22 @@ fn start(
             Err(error) => return output.fail(&format!("cannot start the run: {error}")),
         }
     }
+    // The remote is reached (the run's base pushed there) before the run is stored: a run
+    // other machines cannot work on must not be left for them.
+    let repository = match super::shared_remote::decide(
+        placing.remote,
+        &plan,
+        &workspace,
+        &exec.backend,
+        &run_id,
+    ) {
+        Ok(repository) => repository,
+        Err(message) => return output.fail(&format!("cannot start the run: {message}")),
+    };
+    let place = RunPlace::here(&workspace).sharing(repository);
     let now = now_millis();
     if let Err(error) = backend
-        .create_run(&run_id, &plan, Some(&RunPlace::here(&workspace)), now)
+        .create_run(&run_id, &plan, Some(&place), now)
         .and_then(|()| backend.create_tasks(&run_id, &plan))
     {
         return output.fail(&format!("cannot store the run: {error}"));
@@ -225,6 +272,7 @@ fn start(
         &workspace,
         false,
         crate::runtime::serves::Serves::default(),
+        None,
         output,
     )
 }
@@ -361,18 +409,28 @@ pub fn resume(run: &str, exec: &ExecArgs, again: Replan, output: &Output) -> Exi
         &workspace,
         false,
         crate::runtime::serves::Serves::default(),
+        None,
         output,
     )
 }
 
-/// Runs `wfc worker`: takes ready tasks from every run in the backend until stopped.
+/// Runs `wfc worker`: takes ready tasks from every run in the backend until stopped;
+/// `own_clone` (`--workspace`) is this machine's clone, where runs whose work moves through a
+/// shared remote are worked on.
 pub fn worker(
     exec: &ExecArgs,
     exit_when_idle: bool,
     serves: crate::runtime::serves::Serves,
+    own_clone: Option<&Path>,
     output: &Output,
 ) -> ExitCode {
-    let workspace = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let own_clone = match own_clone.map(clone_folder).transpose() {
+        Ok(clone) => clone,
+        Err(message) => return output.fail(&message),
+    };
+    let workspace = own_clone
+        .clone()
+        .unwrap_or_else(|| std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")));
     let prepared = match Prepared::new(exec, &workspace, None) {
         Ok(prepared) => prepared,
         Err(message) => return output.fail(&message),
@@ -400,8 +458,23 @@ pub fn worker(
         &workspace,
         exit_when_idle,
         serves,
+        own_clone,
         output,
     )
+}
+
+/// The folder `--workspace DIR` names, absolute, if it is in a git repository; or why it
+/// cannot be a worker's clone.
+fn clone_folder(dir: &Path) -> Result<PathBuf, String> {
+    let folder = std::fs::canonicalize(dir)
+        .map_err(|error| format!("--workspace {}: {error}", dir.display()))?;
+    crate::isolation::Git::open(&folder).map_err(|error| {
+        format!(
+            "--workspace {}: a worker's workspace is its clone of the repository runs share              through a remote, and {error}",
+            dir.display()
+        )
+    })?;
+    Ok(folder)
 }
 
 /// The values of a plan's secrets, from `WF_SECRET_<NAME>`.
@@ -461,6 +534,7 @@ fn execute(
     workspace: &Path,
     exit_when_idle: bool,
     serves: crate::runtime::serves::Serves,
+    own_clone: Option<PathBuf>,
     output: &Output,
 ) -> ExitCode {
     // The run on a terminal gets the live view; anything else (a worker, a CI log) gets
@@ -507,6 +581,7 @@ fn execute(
     config.secrets = secrets;
     config.exit_when_idle = exit_when_idle;
     config.serves = serves;
+    config.own_clone = own_clone;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

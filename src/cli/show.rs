@@ -276,6 +276,12 @@ fn attempts_of(events: &[EventRecord], task: &TaskRecord) -> Vec<AttemptView> {
             "task_output" => attempt.output.push_str(&text("output").unwrap_or_default()),
             "verify_failed" => attempt.verify_failed.push(event.data.clone()),
             "gate_waiting" => attempt.outcome = "waiting".into(),
+            // The engine could not reach the run's shared remote and gave the task back.
+            "task_given_back" => {
+                attempt.outcome = "given back".into();
+                attempt.ended_at = Some(event.at);
+                attempt.error = text("reason");
+            }
             "gate_answered" => {
                 attempt.outcome = match event.data.get("approved").and_then(Value::as_bool) {
                     Some(true) => "approved".into(),

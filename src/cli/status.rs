@@ -211,7 +211,13 @@ fn to_text(view: &View<'_>, now: Millis, width: usize, paint: Paint) -> Vec<Stri
         format!("run       {}", paint.tone(&run.id, Tone::Strong)),
         format!("workflow  {} ({})", run.plan.workflow, run.plan.source),
         match &run.place {
-            Some(place) => format!("workspace {} on {}", place.workspace, place.host),
+            Some(place) => match &place.repository {
+                Some(repository) => format!(
+                    "workspace {} on {}; shared through {}",
+                    place.workspace, place.host, repository.remote
+                ),
+                None => format!("workspace {} on {}", place.workspace, place.host),
+            },
             None => {
                 "workspace (not recorded: the run is older than wfc's workspace records)".into()
             }

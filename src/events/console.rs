@@ -34,6 +34,7 @@ pub(super) fn line(event: &Event) -> Option<String> {
         EventKind::TaskStarted => format!("▶ {task}"),
         EventKind::TaskSucceeded => format!("✓ {task}{seconds}"),
         EventKind::TaskRetrying => format!("↻ {task} will be retried: {}", first_line("error")),
+        EventKind::TaskGivenBack => format!("↩ {task} given back: {}", first_line("reason")),
         EventKind::TaskFailed => format!(
             "✗ {task}{seconds}: {}",
             reason(event, event.data["error"].as_str().unwrap_or(""))

@@ -78,6 +78,7 @@ impl Heartbeats {
             EventKind::TaskSucceeded
             | EventKind::TaskFailed
             | EventKind::TaskRetrying
+            | EventKind::TaskGivenBack
             | EventKind::GateWaiting => {
                 self.running.remove(&key);
             }

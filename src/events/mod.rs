@@ -81,6 +81,10 @@ pub enum EventKind {
     /// An agent profile waits for a provider's limit to end (a usage limit, HTTP 429 or 529):
     /// the attempt that met it gave its claim back with no retry used.
     ProfileWaiting,
+    /// An engine gave a task back because this machine could not reach the shared remote
+    /// the run's work moves through (a fetch or push failed): pending again for another
+    /// engine, with no retry used.
+    TaskGivenBack,
 }
 
 impl EventKind {
@@ -108,6 +112,7 @@ impl EventKind {
             EventKind::BudgetSet => "budget_set",
             EventKind::RunPaused => "run_paused",
             EventKind::ProfileWaiting => "profile_waiting",
+            EventKind::TaskGivenBack => "task_given_back",
         }
     }
 }

@@ -53,6 +53,38 @@ impl RefName {
         ))
     }
 
+    /// The ref that keeps a run's base commit on the shared remote its work moves through, so
+    /// a clone on another machine can fetch it: `refs/wfc/RUN/base`.
+    pub fn run_base(run: &str) -> Result<RefName, GitError> {
+        RefName::new(&format!("{}base", RefName::run_prefix(run)?))
+    }
+
+    /// The ref that keeps the output commit of one attempt of a task on a shared remote:
+    /// `refs/wfc/RUN/outputs/TASK/ATTEMPT`. Each attempt's is its own, so an engine whose
+    /// claim ran out while it pushed cannot push over the output of the attempt after it.
+    pub fn attempt_output(run: &str, task: &str, attempt: u32) -> Result<RefName, GitError> {
+        RefName::new(&format!("{}/{attempt}", RefName::outputs_of(run, task)?))
+    }
+
+    /// The folder of [`RefName::attempt_output`]'s refs of a task: `refs/wfc/RUN/outputs/TASK`.
+    pub fn outputs_of(run: &str, task: &str) -> Result<RefName, GitError> {
+        RefName::new(&format!(
+            "{}outputs/{}",
+            RefName::run_prefix(run)?,
+            encode_component(task)?
+        ))
+    }
+
+    /// The folder of the refs of a task's attempts, `refs/wfc/RUN/attempts/TASK`, each of
+    /// which [`RefName::attempt`] names.
+    pub fn attempts_of(run: &str, task: &str) -> Result<RefName, GitError> {
+        RefName::new(&format!(
+            "{}attempts/{}",
+            RefName::run_prefix(run)?,
+            encode_component(task)?
+        ))
+    }
+
     /// The run's result branch, `refs/heads/wfc/RUN`.
     pub fn run_result(run: &str) -> Result<RefName, GitError> {
         RefName::new(&format!("refs/heads/wfc/{}", encode_component(run)?))

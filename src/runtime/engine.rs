@@ -33,6 +33,7 @@ mod conflicts;
 mod limits;
 mod pools;
 mod previous_attempt;
+mod remote;
 mod session_record;
 mod spending;
 
@@ -41,6 +42,10 @@ pub const RESULT_LIMIT: usize = 64 * 1024;
 
 /// The longest an idle engine waits between looks for ready tasks.
 const MAX_IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// How long a worker that is leaving (`--exit-when-idle`) waits for the runs it worked on to
+/// be ended by the engine that finished their last task, so it can let go of their pools.
+const SETTLING_WAIT: Duration = Duration::from_secs(2);
 
 /// How an engine works.
 #[derive(Clone, Debug)]
@@ -64,6 +69,9 @@ pub struct EngineConfig {
     pub exit_when_idle: bool,
     /// The tasks it takes; other engines take the rest.
     pub serves: super::serves::Serves,
+    /// This machine's clone, where a run whose work moves between machines through a shared
+    /// remote works (`wfc worker --workspace CLONE`), whatever folder the run started in.
+    pub own_clone: Option<PathBuf>,
 }
 
 impl EngineConfig {
@@ -79,6 +87,7 @@ impl EngineConfig {
             secrets: HashMap::new(),
             exit_when_idle: false,
             serves: super::serves::Serves::default(),
+            own_clone: None,
         }
     }
 }
@@ -135,6 +144,9 @@ pub struct Engine {
     profile_waits: Mutex<HashMap<String, limits::ProfileWait>>,
     /// The limits the sessions of running attempts ran into, until their attempt ends.
     limited: Mutex<HashMap<TaskKey, crate::runtime::agent::ProviderLimit>>,
+    /// Until when this engine leaves each run's tasks to others, by run id: it could not
+    /// reach the shared remote the run's work moves through.
+    remote_paused: Mutex<HashMap<String, Instant>>,
 }
 
 /// Writes events to the runs' logs from one background thread, several per transaction, so
@@ -255,6 +267,9 @@ enum Attempt {
     OverBudget(String),
     /// The claim was lost (the lease expired, or the run was cancelled): write nothing.
     Lost,
+    /// Its work was kept but could not be pushed to the run's shared remote: the task is
+    /// given back for another machine.
+    GivenBack(String),
 }
 
 impl Engine {
@@ -277,6 +292,7 @@ impl Engine {
             paused: Mutex::new(HashMap::new()),
             profile_waits: Mutex::new(HashMap::new()),
             limited: Mutex::new(HashMap::new()),
+            remote_paused: Mutex::new(HashMap::new()),
         })
     }
 
@@ -342,23 +358,31 @@ impl Engine {
         }
         let id = run.to_string();
         let record = self.call(move |b| b.get_run(&id)).await?;
-        // A run that recorded its workspace runs there; an older one, in this engine's folder.
-        let workspace = match &record.place {
-            Some(place) => match place.unreachable() {
-                None => Ok(PathBuf::from(&place.workspace)),
-                Some(why) => Err(why),
-            },
-            None => Ok(self.config.workspace.clone()),
-        };
+        // A run that recorded its workspace runs there, one whose work moves through a
+        // shared remote in this machine's clone, an older one in this engine's folder.
+        let mut workspace = self.folder_of(record.place.as_ref());
+        let repository = record.place.as_ref().and_then(|p| p.repository.clone());
         let work = match &workspace {
             Ok(root) => {
                 let (plan, root, id) = (record.plan.clone(), root.clone(), run.to_string());
-                tokio::task::spawn_blocking(move || crate::workspaces::open(&plan, &root, &id))
-                    .await
-                    .unwrap_or_else(|error| Err(error.to_string()))
+                let remote = repository.as_ref().map(|r| r.remote.clone());
+                tokio::task::spawn_blocking(move || {
+                    crate::workspaces::open(&plan, &root, &id, remote.as_deref())
+                })
+                .await
+                .unwrap_or_else(|error| Err(error.to_string()))
             }
             Err(why) => Err(why.clone()),
         };
+        // A folder that is no clone cannot work on a shared run, and need not: a machine
+        // with one will.
+        if let (Some(repository), Err(why)) = (&repository, &work) {
+            workspace = Err(format!(
+                "its work moves through {}, and this engine has no clone to work in ({why}); \
+                 start `wfc worker --workspace CLONE`",
+                repository.remote
+            ));
+        }
         let info = Arc::new(RunInfo {
             plan: Arc::new(record.plan),
             workspace,
@@ -438,7 +462,7 @@ impl Engine {
                         // A worker takes no task of a run whose workspace it cannot reach
                         // (another machine's, or gone): an engine that can reach it will.
                         let info = self.run_info(&key.run).await?;
-                        if info.workspace.is_err() {
+                        if info.workspace.is_err() || self.remote_paused(&key.run) {
                             continue;
                         }
                         let Some(spec) = info.plan.task(&key.task) else {
@@ -521,6 +545,7 @@ impl Engine {
                         }
                     }
                     None if self.config.exit_when_idle => {
+                        self.forget_ended_runs().await?;
                         let limit = over_budget.len() + 1;
                         let none = self
                             .call(move |b| b.find_ready_tasks(None, now_millis(), limit))
@@ -528,10 +553,18 @@ impl Engine {
                             .iter()
                             .all(|key| over_budget.contains(key));
                         if none && !self.any_run_in_progress().await? {
+                            // A run whose last task another engine finished a moment ago is
+                            // ended by that engine; its pool here goes once it has.
+                            let deadline = Instant::now() + SETTLING_WAIT;
+                            while self.forget_ended_runs().await? > 0 && Instant::now() < deadline {
+                                tokio::time::sleep(self.config.poll).await;
+                            }
                             break;
                         }
                     }
-                    None => {}
+                    None => {
+                        self.forget_ended_runs().await?;
+                    }
                 }
             }
             tokio::select! {
@@ -684,6 +717,43 @@ impl Engine {
         Ok(Some(state))
     }
 
+    /// Lets go of what this worker kept of runs another engine ended (or that were deleted):
+    /// the pool of worktrees in its workspace (a clone of its own, for a run whose work moves
+    /// between machines, which no other engine empties) and what it read of them. Returns how
+    /// many of the runs it kept are still running.
+    async fn forget_ended_runs(&self) -> Result<usize, EngineError> {
+        let kept: Vec<(String, Arc<RunInfo>)> = self
+            .runs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(run, info)| (run.clone(), Arc::clone(info)))
+            .collect();
+        let mut running = 0;
+        for (run, info) in kept {
+            let id = run.clone();
+            match self.call(move |b| Ok(b.run_state(&id))).await? {
+                Ok(RunState::Running) => {
+                    running += 1;
+                    continue;
+                }
+                Ok(_) => {}
+                Err(error) if error.kind == BackendErrorKind::NotFound => {}
+                Err(_) => continue,
+            }
+            self.runs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&run);
+            if let Ok(work) = &info.work {
+                if let Err(why) = crate::workspaces::call(work, |work| work.run_ended()).await {
+                    self.bus.note(&format!("warning: run {run}: {why}"));
+                }
+            }
+        }
+        Ok(running)
+    }
+
     /// The outputs that stand for the tasks `deps` of `run` (see `workspaces::outputs_of`),
     /// read from the store.
     async fn upstream_outputs(
@@ -756,6 +826,21 @@ impl Engine {
         };
         let (of, folder) = (of.clone(), folder.clone());
         crate::workspaces::call(work, move |work| work.keep(&of, &folder)).await
+    }
+
+    /// Publishes the output `kept` of an attempt that succeeded where the run's work moves
+    /// between machines (pushed to its shared remote); elsewhere there is nothing to do.
+    async fn share_work(
+        &self,
+        info: &RunInfo,
+        of: &AttemptOf,
+        kept: Option<&KeptWork>,
+    ) -> Result<(), String> {
+        let (Ok(work), Some(kept)) = (&info.work, kept) else {
+            return Ok(());
+        };
+        let (of, kept) = (of.clone(), kept.clone());
+        crate::workspaces::call(work, move |work| work.share(&of, &kept)).await
     }
 
     /// Gives up the work of an attempt that failed: its changes are kept (a ref in an isolated
@@ -848,6 +933,16 @@ impl Engine {
         let prepared = match &info.work {
             Ok(work) => {
                 let upstream = self.upstream_outputs(&key.run, &plan, &spec.deps).await?;
+                // What it starts from may have been made on another machine: fetched first,
+                // and a remote this machine cannot reach leaves the task to another.
+                let (attempt, wanted) = (of.clone(), upstream.clone());
+                let fetched =
+                    crate::workspaces::call(work, move |work| work.fetch_start(&attempt, &wanted))
+                        .await;
+                if let Err(why) = fetched {
+                    heartbeat.abort();
+                    return self.give_back(key, claim.attempt, &why).await;
+                }
                 let of = of.clone();
                 crate::workspaces::call(work, move |work| work.prepare(&of, &upstream)).await
             }
@@ -902,7 +997,10 @@ impl Engine {
         let outcome = match outcome {
             _ if *cancel_rx.borrow() => Attempt::Lost,
             Ok(result) => match self.keep_work(&info, &of, &folder).await {
-                Ok(output) => Attempt::Succeeded(result, output),
+                Ok(output) => match self.share_work(&info, &of, output.as_ref()).await {
+                    Ok(()) => Attempt::Succeeded(result, output),
+                    Err(why) => Attempt::GivenBack(why),
+                },
                 Err(why) => Attempt::Failed(format!("its work could not be kept: {why}")),
             },
             Err(error) => match self.take_limit(key) {
@@ -919,6 +1017,7 @@ impl Engine {
                     work.abandon(&folder);
                 }
             }
+            Attempt::GivenBack(why) => self.give_back(key, claim.attempt, &why).await?,
             Attempt::Limited(limit) => {
                 if let Ok(work) = &info.work {
                     work.abandon(&folder);
@@ -931,9 +1030,19 @@ impl Engine {
                     work.abandon(&folder);
                 }
                 // No retry used: the task waits, pending, for a higher budget.
-                let (k, w) = (key.clone(), self.config.worker.clone());
-                self.call(move |b| b.release_task(&k, &w, &why, now_millis()))
+                let (k, w, r) = (key.clone(), self.config.worker.clone(), why.clone());
+                self.call(move |b| b.release_task(&k, &w, &r, now_millis()))
                     .await?;
+                self.emit(
+                    run,
+                    EventKind::TaskGivenBack,
+                    Some(&key.task),
+                    serde_json::json!({
+                        "attempt": claim.attempt,
+                        "worker": self.config.worker,
+                        "reason": why,
+                    }),
+                );
             }
             Attempt::Succeeded(result, kept) => {
                 let result = self.bus.redactor().text(&result);

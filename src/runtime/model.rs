@@ -150,12 +150,29 @@ impl fmt::Display for RunState {
 /// Where a run works: the folder its tasks run in and the machine that folder is on. A run
 /// records it when it starts, so every engine that works on it (`wfc resume`, a `wfc worker`
 /// started anywhere) runs its tasks there, or refuses when it cannot reach the folder.
+///
+/// A run isolated in git whose work moves through a shared remote also records that
+/// repository: such a run is not tied to its folder, and any engine works on it in a clone
+/// of its own (`wfc worker --workspace CLONE`), on any machine.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunPlace {
     /// The workspace: an absolute path.
     pub workspace: String,
     /// The host name of the machine it is on.
     pub host: String,
+    /// The repository the run's work moves through, if it moves between machines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<RunRepository>,
+}
+
+/// What identifies the repository of a run whose work moves between machines: the remote
+/// every engine fetches from and pushes to, and the commit the run started from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRepository {
+    /// The remote's URL (never with a password in it).
+    pub remote: String,
+    /// The run's base commit.
+    pub base: String,
 }
 
 impl RunPlace {
@@ -164,7 +181,13 @@ impl RunPlace {
         RunPlace {
             workspace: workspace.display().to_string(),
             host: this_host(),
+            repository: None,
         }
+    }
+
+    /// The same place, with the run's work moving through `repository`.
+    pub fn sharing(self, repository: Option<RunRepository>) -> Self {
+        RunPlace { repository, ..self }
     }
 
     /// Why this machine cannot run the run's tasks there, if it cannot.

@@ -15,9 +15,10 @@
 //! `failed/TASK.N` for a person to look into.
 
 use super::conflicts::{describe_sides, still_marked, ConflictToResolve};
+use super::remote::SharedRemote;
 use super::{AttemptFolder, AttemptOf, KeptWork, Upstream, Workspace};
 use crate::ir::{OnConflict, RetryFrom};
-use crate::isolation::{CommitMessage, Expect, Git, MergeOutcome, Oid, RefName};
+use crate::isolation::{CommitMessage, Expect, Git, MergeOutcome, Oid, Publish, RefName};
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 use std::collections::{BTreeMap, HashMap};
@@ -40,6 +41,8 @@ pub struct GitWorkspace {
     into: Option<String>,
     /// Where a task that says `isolation = "none"` works: the run's folder.
     in_folder: super::folder::FolderWorkspace,
+    /// The shared remote the run's work moves through between machines, if it does.
+    remote: Option<SharedRemote>,
 }
 
 /// The most worktrees one run's pool holds at once: far more attempts than any machine runs
@@ -111,12 +114,18 @@ impl GitWorkspace {
             in_folder: super::folder::FolderWorkspace {
                 root: workspace.to_path_buf(),
             },
+            remote: None,
         })
     }
 
     /// The same workspace, handing the run's result to branch `into` when it fast-forwards.
     pub fn handing_to(self, into: Option<String>) -> GitWorkspace {
         GitWorkspace { into, ..self }
+    }
+
+    /// The same workspace, its work moving between machines through `remote`.
+    pub fn sharing_through(self, remote: Option<SharedRemote>) -> GitWorkspace {
+        GitWorkspace { remote, ..self }
     }
 
     /// Takes a free slot of the pool, moved to `start`, or makes a new one; the slot's lock
@@ -180,6 +189,34 @@ impl GitWorkspace {
         Err(format!(
             "all {MAX_SLOTS} worktree slots of the run are in use"
         ))
+    }
+
+    /// Pushes the run's result branch `name` (at `result`) to `remote`, then hands the result
+    /// to the branch `--into` named there, only as a fast-forward (git refuses anything
+    /// else); the words to add to the result's message.
+    fn publish_result(&self, remote: &SharedRemote, name: &RefName, result: &Oid) -> String {
+        let publish = |to: RefName, force: bool| {
+            let commit = result.clone();
+            remote.push(&self.git, &[Publish { commit, to, force }])
+        };
+        if let Err(why) = publish(name.clone(), true) {
+            return format!(
+                "; it could not be pushed ({why}): `git push {} {}` pushes it",
+                remote.url(),
+                self.branch
+            );
+        }
+        let mut message = format!("; pushed to {}", remote.url());
+        if let Some(into) = &self.into {
+            message.push_str(&match RefName::branch(into) {
+                Ok(to) => match publish(to, false) {
+                    Ok(()) => format!(", and `{into}` there is at the result"),
+                    Err(why) => format!(", where `{into}` was left as it was: {why}"),
+                },
+                Err(why) => format!(", where `{into}` was left as it was: {why}"),
+            });
+        }
+        message
     }
 
     /// Gives the slot in `folder` back to the pool.
@@ -582,6 +619,27 @@ impl Workspace for GitWorkspace {
         self.attempt_folder(of, &start, &checkout)
     }
 
+    fn fetch_start(&self, of: &AttemptOf, upstream: &[Upstream]) -> Result<(), String> {
+        let Some(remote) = self.remote.as_ref().filter(|_| !of.work.in_folder()) else {
+            return Ok(());
+        };
+        remote.fetch_missing(&self.git, &remote.start_commits(&self.base, upstream)?)?;
+        // A retry that starts from what the failed attempts changed needs them here, wherever
+        // they ran.
+        if of.work.retry_from == RetryFrom::Failed && of.attempt > 1 {
+            remote.fetch_attempts(&self.git, &of.task)?;
+        }
+        Ok(())
+    }
+
+    fn share(&self, of: &AttemptOf, kept: &KeptWork) -> Result<(), String> {
+        let Some(remote) = &self.remote else {
+            return Ok(());
+        };
+        let output = Oid::parse(&kept.commit).map_err(|e| failed("the task's output", e))?;
+        remote.push_output(&self.git, &of.task, of.attempt, &output)
+    }
+
     fn resolved(&self, of: &AttemptOf, folder: &AttemptFolder) -> Result<AttemptFolder, String> {
         let conflict = folder
             .conflict
@@ -667,8 +725,17 @@ impl Workspace for GitWorkspace {
                     .git
                     .diffstat(&start, &changes)
                     .map_err(|e| failed("describing the failed attempt's changes", e))?;
+                // A retry on another machine starts from them or is told of them: they go
+                // to the run's remote too, if this machine can reach it.
+                let pushed = match &self.remote {
+                    Some(remote) => match remote.push_attempt(&self.git, &name, &changes) {
+                        Ok(()) => format!(" (and on {})", remote.url()),
+                        Err(why) => format!(" (only on this machine: {why})"),
+                    },
+                    None => String::new(),
+                };
                 kept = Some(format!(
-                    "its changes are kept in {}:\n{}",
+                    "its changes are kept in {}{pushed}:\n{}",
                     name.as_str(),
                     stat.text.trim_end()
                 ));
@@ -707,6 +774,10 @@ impl Workspace for GitWorkspace {
         let message = CommitMessage::new(&format!("wfc: the result of run {run}"))
             .with_trailer("Wfc-Run", run)
             .map_err(|e| failed("the commit message", e))?;
+        if let Some(remote) = &self.remote {
+            // The final tasks' outputs may have been made on other machines.
+            remote.fetch_missing(&self.git, &remote.start_commits(&self.base, finals)?)?;
+        }
         let result = self.merge(finals, &message)?;
         let name = RefName::branch(&self.branch).map_err(|e| failed("the result branch", e))?;
         self.git
@@ -717,6 +788,10 @@ impl Workspace for GitWorkspace {
             branch = self.branch,
             short = result.short()
         );
+        if let Some(remote) = &self.remote {
+            message.push_str(&self.publish_result(remote, &name, &result));
+            return Ok(Some(message));
+        }
         if let Some(into) = &self.into {
             use crate::isolation::Handed;
             message.push_str(&match self.git.fast_forward(into, &result) {

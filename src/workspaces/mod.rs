@@ -10,6 +10,7 @@ pub mod conflicts;
 pub mod copy_ignored;
 pub mod folder;
 pub mod git;
+pub mod remote;
 
 use std::path::PathBuf;
 
@@ -74,6 +75,21 @@ pub trait Workspace: Send + Sync {
     /// tasks' work names the files and the tasks).
     fn prepare(&self, of: &AttemptOf, upstream: &[Upstream]) -> Result<AttemptFolder, String>;
 
+    /// Brings what attempt `of` starts from (the run's base, the outputs of `upstream`) into
+    /// this machine's repository, where the run's work moves between machines through a
+    /// shared remote. An error means the remote could not be reached (or lacks them): the
+    /// engine gives the task back for another machine rather than failing it.
+    fn fetch_start(&self, _of: &AttemptOf, _upstream: &[Upstream]) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Publishes `kept`, the output of attempt `of`, where the run's work moves between
+    /// machines through a shared remote. An error means the remote could not be reached: the
+    /// engine gives the task back (its work stays in this machine's repository only).
+    fn share(&self, _of: &AttemptOf, _kept: &KeptWork) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Takes the resolution of `folder`'s conflict (an agent resolved it there): the folder
     /// again, now starting from the resolved tree, or why the resolution cannot be taken
     /// (conflict markers remain).
@@ -133,19 +149,28 @@ pub async fn call<T: Send + 'static>(
         .unwrap_or_else(|error| Err(error.to_string()))
 }
 
-/// The workspace run `run` of `plan` works in, in its folder `root`.
+/// The workspace run `run` of `plan` works in, in its folder `root`; `remote` is the URL of
+/// the shared remote its work moves through between machines, if it does.
 pub fn open(
     plan: &crate::plan::Plan,
     root: &std::path::Path,
     run: &str,
+    remote: Option<&str>,
 ) -> Result<std::sync::Arc<dyn Workspace>, String> {
     Ok(match &plan.isolation {
         crate::plan::Isolation::None => std::sync::Arc::new(folder::FolderWorkspace {
             root: root.to_path_buf(),
         }),
-        crate::plan::Isolation::Git { base, branch, into } => std::sync::Arc::new(
-            git::GitWorkspace::open(root, run, base, branch)?.handing_to(into.clone()),
-        ),
+        crate::plan::Isolation::Git { base, branch, into } => {
+            let remote = remote
+                .map(|url| remote::SharedRemote::new(url, run, root))
+                .transpose()?;
+            std::sync::Arc::new(
+                git::GitWorkspace::open(root, run, base, branch)?
+                    .handing_to(into.clone())
+                    .sharing_through(remote),
+            )
+        }
     })
 }
 

@@ -7,16 +7,17 @@ use crate::backends::Access;
 use crate::runtime::BackendError;
 
 /// The schema version this wfc writes and reads, kept in the one row of `wfc_schema`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The key of the advisory lock that makes creating and migrating the store one step at a
 /// time across processes ("wfc1" as a number, as SQLite's application id).
 const SETUP_LOCK: i64 = 0x7766_6331;
 
-/// The tables of schema version 1, in the schema the URL names.
+/// The tables of schema version 2, in the schema the URL names.
 ///
 /// - `runs`: one row a run; `plan` is the JSON of its plan snapshot, `workflow` and `source`
-///   copied out of it; `workspace` and `host` say where it works; `plan_generation` counts
+///   copied out of it; `workspace` and `host` say where it works, and `remote` and `base`
+///   the repository its work moves through between machines (version 2); `plan_generation` counts
 ///   replans; `last_event` is the sequence number of its last event, which appending events
 ///   counts up (and so appends of one run take turns, while other runs' do not wait).
 /// - `tasks`: one row a task, keyed by run and task id; `position` is its index in the plan.
@@ -35,6 +36,8 @@ CREATE TABLE runs (
     plan            TEXT NOT NULL,
     workspace       TEXT,
     host            TEXT,
+    remote          TEXT,
+    base            TEXT,
     plan_generation BIGINT NOT NULL DEFAULT 0,
     last_event      BIGINT NOT NULL DEFAULT 0
 );
@@ -80,10 +83,15 @@ CREATE TABLE wfc_schema (
 );
 ";
 
+/// What version 2 added to a version-1 store: where a run's work moves between machines.
+const TO_VERSION_2: &str = "ALTER TABLE runs ADD COLUMN IF NOT EXISTS remote TEXT, \
+     ADD COLUMN IF NOT EXISTS base TEXT";
+
 /// Checks the store's schema version, creating the store first if the schema holds none and
-/// `access` allows it. A store of a newer version is refused unchanged; an older one is
-/// migrated (there is none yet: version 1 is the first).
-pub fn prepare(link: &Link, access: Access) -> Result<(), BackendError> {
+/// `access` allows it, and returns the version it reads. A store of a newer version is
+/// refused unchanged; an older one is migrated by a command that writes, and read as it is
+/// by one that only reads.
+pub fn prepare(link: &Link, access: Access) -> Result<i64, BackendError> {
     let shown = link.shown().to_string();
     let schema = link.address().schema.clone();
     let found = link
@@ -120,7 +128,27 @@ pub fn prepare(link: &Link, access: Access) -> Result<(), BackendError> {
              `?schema=NAME`",
         ));
     }
-    Ok(())
+    if version < SCHEMA_VERSION && access != Access::Read {
+        return link
+            .transaction("BEGIN", |session| migrate(session, &schema))
+            .map_err(|stop| super::fail(&shown, stop, || "migrate its tables".to_string()));
+    }
+    Ok(version)
+}
+
+/// Brings an older store to [`SCHEMA_VERSION`] unless another process did meanwhile (the
+/// advisory lock makes them take turns), and returns the version it has then.
+fn migrate(session: &mut Session<'_>, schema: &str) -> Result<i64, Stop> {
+    session.batch(&format!("SELECT pg_advisory_xact_lock({SETUP_LOCK})"))?;
+    let version = version(session, schema)?.unwrap_or(0);
+    if version >= SCHEMA_VERSION {
+        return Ok(version);
+    }
+    if version < 2 {
+        session.batch(TO_VERSION_2)?;
+    }
+    session.batch(&format!("UPDATE wfc_schema SET version = {SCHEMA_VERSION}"))?;
+    Ok(SCHEMA_VERSION)
 }
 
 /// The version recorded in the schema `schema`, or `None` when it has no `wfc_schema` table.

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The schema version this wfc writes and reads, kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// `PRAGMA application_id` of a wfc state store ("wfc1"), so another program's SQLite file
 /// is recognised and left alone.
@@ -45,12 +45,26 @@ macro_rules! run_plans_table {
     };
 }
 
+/// The table version 4 added: the repository of each run whose work moves between machines
+/// through a shared remote (its URL and base commit). Other runs have no row.
+macro_rules! run_repositories_table {
+    () => {
+        "CREATE TABLE run_repositories (
+    run    TEXT PRIMARY KEY NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    remote TEXT NOT NULL,
+    base   TEXT NOT NULL
+) WITHOUT ROWID;
+"
+    };
+}
+
 /// The version of the schema that added table `name`: what a store of an older version, read
 /// as it is, lacks without being damaged.
 pub fn added_in(name: &str) -> i64 {
     match name {
         "run_places" => 2,
         "run_plans" => 3,
+        "run_repositories" => 4,
         _ => 1,
     }
 }
@@ -64,7 +78,7 @@ pub fn column_added_in(table: &str, column: &str) -> i64 {
     }
 }
 
-/// The tables of schema version 3.
+/// The tables of schema version 4.
 ///
 /// - `runs`: one row a run; `plan` is the JSON of its [`crate::plan::Plan`] snapshot, and
 ///   `workflow` and `source` are copied out of it so listing runs parses no plan.
@@ -74,6 +88,8 @@ pub fn column_added_in(table: &str, column: &str) -> i64 {
 /// - `events`: each run's log, `seq` counting from 1; `data` is JSON.
 /// - `run_places`: where each run works (version 2).
 /// - `run_plans`: the generation of each replanned run's plan (version 3).
+/// - `run_repositories`: the shared repository of each run whose work moves between
+///   machines (version 4).
 pub const SCHEMA: &str = concat!(
     "
 CREATE TABLE runs (
@@ -125,7 +141,8 @@ CREATE TABLE events (
 );
 ",
     run_places_table!(),
-    run_plans_table!()
+    run_plans_table!(),
+    run_repositories_table!()
 );
 
 /// Sets up a connection that may write to the wfc store at `path`. The store's identity and
@@ -169,6 +186,9 @@ fn migrate(conn: &Connection) -> Result<(), Stop> {
         if version < 3 {
             conn.execute_batch(run_plans_table!())?;
             conn.execute_batch("ALTER TABLE tasks ADD COLUMN output TEXT;")?;
+        }
+        if version < 4 {
+            conn.execute_batch(run_repositories_table!())?;
         }
         conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))?;
         Ok(())
