@@ -71,6 +71,8 @@ fn wfc_with(dir: &Path, cli: &Path, env: &[(&str, String)], args: &[&str]) -> (i
             format!("{}:/usr/local/bin:/usr/bin:/bin", bin_dir.display()),
         )
         .env("HOME", home(dir))
+        // A provider's limit that says no reset time is waited out for a second, not a minute.
+        .env("WFC_LIMIT_BACKOFF_SECS", "1")
         .stdin(Stdio::null());
     for (name, value) in env {
         command.env(name, value);
@@ -94,7 +96,7 @@ fn home(dir: &Path) -> PathBuf {
 }
 
 /// Runs `wfc ARGS` with the Codex CLI pointed at `server`.
-fn wfc_codex(dir: &Path, server: &OpenAiServer, args: &[&str]) -> (i32, String) {
+pub(crate) fn wfc_codex(dir: &Path, server: &OpenAiServer, args: &[&str]) -> (i32, String) {
     let home = codex_home(dir, server).display().to_string();
     wfc_with(
         dir,
@@ -333,12 +335,13 @@ fn a_codex_session_the_server_refuses_fails_with_the_reason() {
 /// method that its headless check then rejects ("Invalid auth method selected."). The
 /// workspace is trusted for the session, or the CLI turns `--approval-mode yolo` back into
 /// `default`, which in headless mode removes every tool that writes.
-fn wfc_gemini(dir: &Path, server: &GeminiServer, args: &[&str]) -> (i32, String) {
+pub(crate) fn wfc_gemini(dir: &Path, server: &GeminiServer, args: &[&str]) -> (i32, String) {
     let settings = home(dir).join(".gemini");
     std::fs::create_dir_all(&settings).expect("the Gemini settings folder");
     std::fs::write(
         settings.join("settings.json"),
-        json!({"security": {"auth": {"selectedType": "gemini-api-key"}}}).to_string(),
+        // One attempt a request: the CLI would retry a scripted limit ten times first.
+        json!({"security": {"auth": {"selectedType": "gemini-api-key"}}, "general": {"maxAttempts": 1}}).to_string(),
     )
     .expect("write settings.json");
     wfc_with(
@@ -520,7 +523,7 @@ fn a_gemini_session_the_server_refuses_fails_with_the_reason() {
 /// Runs `wfc ARGS` with OpenCode pointed at `server`: its configuration (given whole in
 /// `OPENCODE_CONFIG_CONTENT`) declares an OpenAI-compatible provider at the server's address,
 /// whose key is [`OPENCODE_KEY`], and makes its one model the default.
-fn wfc_opencode(dir: &Path, server: &ChatServer, args: &[&str]) -> (i32, String) {
+pub(crate) fn wfc_opencode(dir: &Path, server: &ChatServer, args: &[&str]) -> (i32, String) {
     let config = json!({
         "provider": {"scripted": {
             "npm": "@ai-sdk/openai-compatible",
@@ -674,7 +677,7 @@ fn an_opencode_session_the_provider_refuses_fails_with_the_reason() {
 }
 
 /// Runs `wfc ARGS` with Aider pointed at `server` as an OpenAI-compatible endpoint.
-fn wfc_aider(dir: &Path, server: &ChatServer, args: &[&str]) -> (i32, String) {
+pub(crate) fn wfc_aider(dir: &Path, server: &ChatServer, args: &[&str]) -> (i32, String) {
     wfc_with(
         dir,
         &aider_bin(),
@@ -688,7 +691,7 @@ fn wfc_aider(dir: &Path, server: &ChatServer, args: &[&str]) -> (i32, String) {
 
 /// An Aider profile for the scripted server: a model it has no metadata for, the `whole` edit
 /// format (the reply is the file's whole new text), and no git repository.
-const AIDER_PROFILE: &str = r#"agent aider {
+pub(crate) const AIDER_PROFILE: &str = r#"agent aider {
   adapter = "aider"
   model   = "openai/scripted-1"
   args    = ["--edit-format", "whole", "--no-git", "--no-show-model-warnings"]

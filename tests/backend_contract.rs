@@ -93,6 +93,7 @@ pub fn contract(make: &dyn Fn() -> Arc<dyn TaskBackend>) {
     events_are_appended_in_order(&*make());
     errors_name_what_is_missing(&*make());
     interrupted_attempts_are_given_back_without_using_a_retry(&*make());
+    a_claim_given_back_before_it_started_is_not_counted(&*make());
     a_run_settles_only_when_nothing_can_happen(&*make());
     a_task_is_marked_done_by_hand_only_when_nothing_runs_it(&*make());
     a_run_planned_again_keeps_what_is_unchanged_in_one_step(&*make());
@@ -300,6 +301,50 @@ fn interrupted_attempts_are_given_back_without_using_a_retry(backend: &dyn TaskB
         .fail_task(&k, "w2", "boom", true, 2_004)
         .expect("fail");
     assert_eq!(backend.get_task(&k).expect("task").state, TaskState::Failed);
+}
+
+fn a_claim_given_back_before_it_started_is_not_counted(backend: &dyn TaskBackend) {
+    start(backend, "u", &plan(&[("pooled", &[], 0)]));
+    let k = key("u", "pooled");
+    backend
+        .claim_task(&k, "w", 2_000, 60_000)
+        .expect("claim")
+        .expect("won");
+    assert_eq!(
+        backend
+            .unclaim_task(&k, "other", 2_001)
+            .expect_err("only the holder gives a claim back")
+            .kind,
+        BackendErrorKind::Conflict
+    );
+    backend.unclaim_task(&k, "w", 2_001).expect("unclaim");
+    let t = backend.get_task(&k).expect("task");
+    assert_eq!(
+        (
+            t.state,
+            t.attempts,
+            t.max_attempts,
+            t.worker.as_deref(),
+            t.last_error
+        ),
+        (TaskState::Pending, 0, 1, None, None)
+    );
+    // Claimed again at once, it is attempt 1; once started, its claim is no longer given back
+    // uncounted.
+    assert_eq!(ready(backend, "u", 2_002), ["pooled"]);
+    let claim = backend
+        .claim_task(&k, "w2", 2_002, 60_000)
+        .expect("claim")
+        .expect("won");
+    assert_eq!(claim.attempt, 1);
+    backend.start_task(&k, "w2", 2_003, &[]).expect("start");
+    assert_eq!(
+        backend
+            .unclaim_task(&k, "w2", 2_004)
+            .expect_err("a started attempt counts")
+            .kind,
+        BackendErrorKind::Conflict
+    );
 }
 
 fn a_run_settles_only_when_nothing_can_happen(backend: &dyn TaskBackend) {

@@ -126,12 +126,11 @@ fn serve(
     } else {
         Reply::text("Scripted session")
     };
-    let delta = match reply {
-        // Provider limits are scripted for the Anthropic API only (tests/model_server.rs).
-        Reply::RateLimited | Reply::Overloaded | Reply::UsageLimit(_) | Reply::Queue(..) => {
-            let error = br#"{"error": {"message": "no limits are scripted for this API"}}"#;
-            return write_response(&mut out, 500, "application/json", error);
-        }
+    let delta = match reply.next() {
+        reply @ (Reply::RateLimited
+        | Reply::Overloaded
+        | Reply::UsageLimit(_)
+        | Reply::Queue(..)) => return crate::openai_server::write_limit(&mut out, &reply),
         Reply::Error(status, message) => {
             let error = json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": "scripted_error"}});
             return write_response(

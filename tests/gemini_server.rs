@@ -54,6 +54,28 @@ fn user_text(request: &Value) -> String {
         .join("\n")
 }
 
+/// The error of a provider's limit as the Gemini API answers it: HTTP 429
+/// `RESOURCE_EXHAUSTED` for a per-minute quota (with a `RetryInfo` of a second: the CLI's
+/// `RetryableQuotaError`) or, for a usage limit, a per-day quota (its `TerminalQuotaError`);
+/// 503 `UNAVAILABLE` for an overloaded model.
+fn limit_error(reply: &Reply) -> Value {
+    let quota = |per: &str| {
+        json!({"code": 429, "status": "RESOURCE_EXHAUSTED",
+               "message": "You exceeded your current quota, please check your plan and billing details.",
+               "details": [
+                   {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{
+                       "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                       "quotaId": format!("GenerateRequestsPer{per}PerProjectPerModel-FreeTier")}]},
+                   {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1s"}]})
+    };
+    match reply {
+        Reply::Overloaded => json!({"code": 503, "status": "UNAVAILABLE",
+                                    "message": "The model is overloaded. Please try again later."}),
+        Reply::UsageLimit(_) => quota("Day"),
+        _ => quota("Minute"),
+    }
+}
+
 /// Answers one connection's request, then closes it.
 fn serve(
     stream: TcpStream,
@@ -94,11 +116,18 @@ fn serve(
         .as_array()
         .map(|contents| contents.iter().filter(|c| c["role"] == "model").count())
         .unwrap_or(0);
-    let parts: Vec<Value> = match scripted(rules, &user_text(&body), turns) {
-        // Provider limits are scripted for the Anthropic API only (tests/model_server.rs).
-        Reply::RateLimited | Reply::Overloaded | Reply::UsageLimit(_) | Reply::Queue(..) => {
-            let error = br#"{"error": {"message": "no limits are scripted for this API"}}"#;
-            return write_response(&mut out, 500, "application/json", error);
+    let parts: Vec<Value> = match scripted(rules, &user_text(&body), turns).next() {
+        reply @ (Reply::RateLimited
+        | Reply::Overloaded
+        | Reply::UsageLimit(_)
+        | Reply::Queue(..)) => {
+            let error = limit_error(&reply);
+            return write_response(
+                &mut out,
+                error["code"].as_u64().unwrap_or(429) as u16,
+                "application/json",
+                json!({ "error": error }).to_string().as_bytes(),
+            );
         }
         Reply::Error(status, message) => {
             let error = json!({"error": {"code": status, "message": message, "status": "INVALID_ARGUMENT"}});

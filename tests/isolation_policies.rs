@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Two tasks that write different lines to `README`, and `c` after both, whose `body` follows.
-fn conflicting(c: &str) -> String {
+pub(crate) fn conflicting(c: &str) -> String {
     format!(
         "workflow w {{\n  task a {{\n    run = \"echo from-a > README\"\n  }}\n  task b {{\n    run = \"echo from-b > README\"\n  }}\n  task c after a, b {{\n{c}\n  }}\n}}\n"
     )
@@ -19,8 +19,8 @@ fn conflicting(c: &str) -> String {
 
 /// A stand-in agent (the `command` adapter runs it with the prompt on stdin): a session asked
 /// to resolve a conflict saves its prompt in `log` and, when `resolves`, writes both sides'
-/// lines to `README`; any other session appends `joined`.
-fn stand_in_agent(log: &Path, resolves: bool) -> String {
+/// lines to `README`; any other session appends `joined`. Each session says it cost $1.
+pub(crate) fn stand_in_agent(log: &Path, resolves: bool) -> String {
     let resolution = if resolves {
         "printf 'from-a\\nfrom-b\\n' > README"
     } else {
@@ -30,7 +30,7 @@ fn stand_in_agent(log: &Path, resolves: bool) -> String {
     std::fs::write(
         &script,
         format!(
-            "prompt=$(cat)\ncase \"$prompt\" in\n  *'Resolve a merge conflict'*)\n    printf '%s' \"$prompt\" > '{log}/resolution-prompt.txt'\n    {resolution} ;;\n  *)\n    echo joined >> README ;;\nesac\n",
+            "prompt=$(cat)\ncase \"$prompt\" in\n  *'Resolve a merge conflict'*)\n    printf '%s' \"$prompt\" > '{log}/resolution-prompt.txt'\n    {resolution} ;;\n  *)\n    echo joined >> README ;;\nesac\necho 'wfc:usage {{\"cost_usd\": 1.0}}' >&2\n",
             log = log.display()
         ),
     )

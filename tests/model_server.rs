@@ -44,6 +44,29 @@ impl Reply {
     pub fn text(text: &str) -> Reply {
         Reply::Text(text.to_string())
     }
+
+    /// The reply itself, or for a queue its next reply.
+    pub fn next(self) -> Reply {
+        match self {
+            Reply::Queue(queue, then) => queue.lock().expect("queue").pop_front().unwrap_or(*then),
+            reply => reply,
+        }
+    }
+
+    /// A queue of `replies`, one a request (across sessions), then `then` always.
+    pub fn queue(replies: Vec<Reply>, then: Reply) -> Reply {
+        Reply::Queue(
+            Arc::new(Mutex::new(replies.into_iter().collect())),
+            Box::new(then),
+        )
+    }
+}
+
+/// Seconds since the epoch, for the reset times the servers announce.
+pub fn unix_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Which conversation a rule answers, and its turns.
@@ -200,10 +223,7 @@ fn serve(stream: TcpStream, rules: &[Rule], kept: &Mutex<Vec<Value>>) -> std::io
         Reply::text("Scripted session")
     };
     let model = request["model"].as_str().unwrap_or("claude-sonnet-4-5");
-    let reply = match reply {
-        Reply::Queue(queue, then) => queue.lock().expect("queue").pop_front().unwrap_or(*then),
-        reply => reply,
-    };
+    let reply = reply.next();
     let (content, stop) = match reply {
         Reply::RateLimited | Reply::Overloaded | Reply::UsageLimit(_) => {
             return write_limit(&mut out, &reply)
@@ -317,10 +337,7 @@ fn write_limit(out: &mut TcpStream, reply: &Reply) -> std::io::Result<()> {
     };
     let mut headers = String::new();
     if let Reply::UsageLimit(seconds) = reply {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        let reset = now + seconds;
+        let reset = unix_seconds() + seconds;
         headers = format!(
             "anthropic-ratelimit-unified-status: rejected\r\n\
              anthropic-ratelimit-unified-reset: {reset}\r\n\
@@ -344,7 +361,7 @@ pub fn write_response(
 }
 
 /// [`write_response`] with more header lines (each ending in CRLF).
-fn write_response_with(
+pub fn write_response_with(
     out: &mut TcpStream,
     status: u16,
     kind: &str,

@@ -10,7 +10,8 @@
 //! next request. Every request is kept, for the tests to read.
 
 use crate::model_server::{
-    fastrand_id, read_request, scripted, spawn_server, write_response, Reply, Rule,
+    fastrand_id, read_request, scripted, spawn_server, unix_seconds, write_response,
+    write_response_with, Reply, Rule,
 };
 use serde_json::{json, Value};
 use std::net::TcpStream;
@@ -84,12 +85,10 @@ fn serve(stream: TcpStream, rules: &[Rule], kept: &Mutex<Vec<Value>>) -> std::io
     }
     let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
     kept.lock().expect("requests").push(body.clone());
-    let reply = scripted(rules, &user_text(&body), turns(&body));
+    let reply = scripted(rules, &user_text(&body), turns(&body)).next();
     let output: Vec<Value> = match reply {
-        // Provider limits are scripted for the Anthropic API only (tests/model_server.rs).
         Reply::RateLimited | Reply::Overloaded | Reply::UsageLimit(_) | Reply::Queue(..) => {
-            let error = br#"{"error": {"message": "no limits are scripted for this API"}}"#;
-            return write_response(&mut out, 500, "application/json", error);
+            return write_limit(&mut out, &reply)
         }
         Reply::Error(status, message) => {
             let error = json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": "scripted_error"}});
@@ -118,6 +117,37 @@ fn serve(stream: TcpStream, rules: &[Rule], kept: &Mutex<Vec<Value>>) -> std::io
     };
     let body = sse(&body, &output);
     write_response(&mut out, 200, "text/event-stream", body.as_bytes())
+}
+
+/// Writes a provider's limit as OpenAI's APIs answer it: HTTP 429 `rate_limit_exceeded`
+/// (with the wait in words), 503 `server_is_overloaded`, or 429 `usage_limit_reached` (a
+/// ChatGPT plan's limit, with its reset time in seconds since the epoch). A
+/// `retry-after-ms` of 10 makes the CLIs that retry by themselves (OpenCode, the OpenAI
+/// client in Aider) retry at once, so a test does not wait for their backoff.
+pub fn write_limit(out: &mut TcpStream, reply: &Reply) -> std::io::Result<()> {
+    let (status, error) = match reply {
+        Reply::Overloaded => (
+            503,
+            json!({"message": "The server is overloaded", "type": "server_error", "param": null, "code": "server_is_overloaded"}),
+        ),
+        Reply::UsageLimit(seconds) => (
+            429,
+            json!({"message": "The usage limit has been reached", "type": "usage_limit_reached",
+                   "resets_at": unix_seconds() + seconds, "resets_in_seconds": seconds}),
+        ),
+        _ => (
+            429,
+            json!({"message": "Rate limit reached for requests. Please try again in 1s.", "type": "requests", "param": null, "code": "rate_limit_exceeded"}),
+        ),
+    };
+    let body = json!({ "error": error }).to_string();
+    write_response_with(
+        out,
+        status,
+        "application/json",
+        "retry-after-ms: 10\r\n",
+        body.as_bytes(),
+    )
 }
 
 /// The events of one streamed response: created, each output item done, completed with usage.

@@ -409,6 +409,92 @@ fn a_budget_that_is_not_an_amount_is_refused() {
     assert_eq!(run.code, 2, "{}", run.stderr);
 }
 
+#[test]
+fn a_budget_is_the_runs_whichever_engines_spend_it() {
+    use crate::worker_serves::{interrupt, spawn, wait_until};
+    let dir = TempDir::new("wfc-budget-engines");
+    // Each session takes a second, so the two engines' sessions overlap.
+    dir.write(
+        "fan.wf",
+        &FAN_OUT.replace("echo done", "sleep 1; echo done"),
+    );
+    let run = spawn(
+        dir.path(),
+        &["run", "fan.wf", "-j", "1", "--budget", "2.50"],
+    );
+    wait_until("the first session starts", || {
+        !sessions(dir.path()).is_empty()
+    });
+    let worker = spawn(dir.path(), &["worker", "-j", "1"]);
+    let output = run.wait_with_output().expect("wfc run ends");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.status.code(), Some(3), "paused: {all}");
+    let backend = store(dir.path());
+    let id = backend.list_runs().expect("runs")[0].id.clone();
+    let ended = || -> Vec<String> {
+        backend
+            .read_events(&id, 0, 1000)
+            .expect("events")
+            .into_iter()
+            .filter(|e| e.kind == "agent_session")
+            .filter_map(|e| e.data["worker"].as_str().map(str::to_string))
+            .collect()
+    };
+    // The worker's last session may still run when `wfc run` pauses.
+    wait_until("every session that started ended", || {
+        ended().len() == sessions(dir.path()).len()
+    });
+    interrupt(worker);
+    let mut workers = ended();
+    let sessions = sessions(dir.path());
+    workers.sort();
+    workers.dedup();
+    assert_eq!(workers.len(), 2, "both engines ran sessions: {workers:?}");
+    // $1 a session: each engine starts one while less than $2.50 of the run's is spent, as
+    // it reads the other's sessions from the store. Each counting only its own would have
+    // started all five ($5, twice the budget).
+    assert!(sessions.len() <= 4, "{sessions:?}\n{all}");
+}
+
+#[test]
+fn a_session_that_resolves_a_conflict_is_paid_from_the_budget() {
+    use crate::isolation_policies::{conflicting, stand_in_agent};
+    let log = TempDir::new("wfc-budget-conflict-log");
+    // `c` resolves its upstream conflict in one $1 session, then works in another; `d`
+    // after it cannot start with $2 of the $1.50 spent.
+    let workflow = stand_in_agent(log.path(), true)
+        + &conflicting(
+            "    agent = fixer\n    prompt = \"Join the work.\"\n    on_conflict = \"agent\"",
+        )
+        .replace(
+            "workflow w {\n",
+            "workflow w {\n  task d after c {\n    agent  = fixer\n    prompt = \"Check the work.\"\n  }\n",
+        );
+    let (_dir, path) = crate::isolation_run::repo("wfc-budget-conflict", &workflow);
+    let run = wfc(&path, &["run", "w.wf", "--budget", "1.50"]);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 3, "paused: {all}");
+    assert!(all.contains("budget: $2.00 of $1.50 spent"), "{all}");
+    let id = crate::support::run_id(&run.stdout);
+    let backend = store(&path);
+    let sessions: Vec<Value> = backend
+        .read_events(&id, 0, 1000)
+        .expect("events")
+        .into_iter()
+        .filter(|e| e.kind == "agent_session")
+        .map(|e| e.data)
+        .collect();
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    assert_eq!(sessions[0]["purpose"], "resolve a conflict", "{sessions:?}");
+    let tasks = backend.list_tasks(&id).expect("tasks");
+    let d = tasks.iter().find(|t| t.key.task == "d").expect("d");
+    assert_eq!((d.state, d.attempts), (TaskState::Pending, 0), "{d:?}");
+}
+
 /// `wfc` with the real Claude Code CLI on PATH, signed in with a subscription token (usage
 /// limits are a subscription's) against the scripted server, and a first backoff of a second.
 fn wfc_claude(
@@ -438,6 +524,91 @@ fn wfc_claude(
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     command
+}
+
+#[test]
+fn a_conflict_the_budget_cannot_pay_to_resolve_pauses_the_run_until_resumed_with_more() {
+    use crate::isolation_policies::{conflicting, stand_in_agent};
+    use crate::model_server::{ModelServer, Reply, Rule};
+    let log = TempDir::new("wfc-budget-unpaid-conflict-log");
+    // `x` spends the whole $1; the command `c` then meets a conflict that only a session of
+    // the run's agent (Claude Code) could resolve.
+    let workflow = stand_in_agent(log.path(), true)
+        + &conflicting("    run = \"echo joined >> README\"\n    on_conflict = \"agent\"")
+            .replace("task c after a, b {", "task c after a, b, x {")
+            .replace(
+                "workflow w {\n",
+                "workflow w {\n  task x {\n    agent  = fixer\n    prompt = \"Check the base.\"\n  }\n",
+            );
+    let (_dir, path) = crate::isolation_run::repo("wfc-budget-unpaid-conflict", &workflow);
+    let server = ModelServer::start(vec![Rule::new(
+        "Resolve a merge conflict",
+        vec![Reply::text("I leave it as it is.")],
+    )]);
+    let run = wfc_claude(
+        &path,
+        &server,
+        &["run", "w.wf", "--agent", "claude-code", "--budget", "1"],
+    )
+    .output()
+    .expect("wfc run");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(run.status.code(), Some(3), "paused: {all}");
+    assert!(all.contains("budget: $1.00 of $1.00 spent"), "{all}");
+    assert!(server.session_requests().is_empty(), "no session started");
+    let backend = store(&path);
+    let id = backend.list_runs().expect("runs")[0].id.clone();
+    let c = || {
+        backend
+            .list_tasks(&id)
+            .expect("tasks")
+            .into_iter()
+            .find(|t| t.key.task == "c")
+            .expect("c")
+    };
+    let held = c();
+    assert_eq!(held.state, TaskState::Pending, "{held:?}");
+    assert_eq!(
+        (held.attempts, held.max_attempts),
+        (1, 2),
+        "its attempt gave its claim back with no retry used: {held:?}"
+    );
+    let resumed = wfc_claude(
+        &path,
+        &server,
+        &["resume", &id, "--budget", "5", "--agent", "claude-code"],
+    )
+    .output()
+    .expect("wfc resume");
+    // With the higher budget the session starts (and leaves the markers: the attempt fails).
+    let purposes: Vec<Value> = backend
+        .read_events(&id, 0, 1000)
+        .expect("events")
+        .into_iter()
+        .filter(|e| e.kind == "agent_session" && e.task.as_deref() == Some("c"))
+        .map(|e| e.data["purpose"].clone())
+        .collect();
+    assert_eq!(
+        purposes,
+        [json!("resolve a conflict")],
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert_eq!(
+        server.session_requests().len(),
+        1,
+        "the session reached its model"
+    );
+    assert!(
+        c().last_error
+            .is_some_and(|e| e.contains("conflict markers remain in README")),
+        "{:?}",
+        c()
+    );
 }
 
 #[test]
@@ -526,6 +697,26 @@ fn provider_limits_pause_a_profile_and_the_run_resumes_by_itself_with_no_retry_u
     );
     let strikes: Vec<i64> = waits.iter().filter_map(|w| w["strikes"].as_i64()).collect();
     assert_eq!(strikes, [1, 2, 3], "the backoff doubles: {waits:?}");
+    // The session after the usage limit is told that the attempt before it was interrupted by
+    // the provider's limit; no session is told that an attempt failed.
+    let prompts: Vec<String> = server
+        .session_requests()
+        .iter()
+        .map(|request| request["messages"][0].to_string())
+        .collect();
+    assert!(
+        prompts
+            .iter()
+            .any(|p| p.contains("The previous attempt was interrupted")
+                && p.contains("provider limit: usage limit of claude")),
+        "{prompts:?}"
+    );
+    assert!(
+        !prompts
+            .iter()
+            .any(|p| p.contains("The previous attempt failed")),
+        "{prompts:?}"
+    );
 }
 
 /// The most intervals of `log` (`start NANOS` and `end NANOS` lines) open at once.
@@ -676,5 +867,148 @@ fn a_profile_still_waits_after_wfc_is_restarted() {
         starts[1] >= until,
         "started at {} before the reset at {until}",
         starts[1]
+    );
+}
+
+/// Runs `profile` and one task `t` of it, whose prompt is `[[limited]]`, through `run_wfc`,
+/// while the server answers the first requests with limits. Checks that the run succeeded
+/// by itself, with `retry` 0: the limited attempts used no retry (each added one attempt to
+/// the task's allowance). Returns the `profile_waiting` events' data.
+fn limited_then_done(
+    dir: &TempDir,
+    profile: &str,
+    run_wfc: impl Fn(&Path, &[&str]) -> (i32, String),
+) -> Vec<Value> {
+    dir.write(
+        "limited.wf",
+        &format!("{profile}\nworkflow w {{\n  task t {{\n    prompt  = \"[[limited]] Say done.\"\n    agent   = cli\n    timeout = 5m\n  }}\n}}\n"),
+    );
+    let (code, output) = run_wfc(dir.path(), &["run", "limited.wf"]);
+    assert_eq!(code, 0, "{output}");
+    let backend = store(dir.path());
+    let runs = backend.list_runs().expect("runs");
+    let tasks = backend.list_tasks(&runs[0].id).expect("tasks");
+    let task = &tasks[0];
+    let waits: Vec<Value> = backend
+        .read_events(&runs[0].id, 0, 10_000)
+        .expect("events")
+        .into_iter()
+        .filter(|e| e.kind == "profile_waiting")
+        .map(|e| e.data)
+        .collect();
+    assert_eq!(task.state, TaskState::Succeeded, "{task:?}\n{output}");
+    assert!(!waits.is_empty(), "the profile waited: {output}");
+    assert_eq!(
+        (task.attempts, task.max_attempts),
+        (waits.len() as u32 + 1, waits.len() as u32 + 1),
+        "no retry used: {task:?}"
+    );
+    assert!(waits.iter().all(|w| w["profile"] == "cli"), "{waits:?}");
+    waits
+}
+
+/// The script of a session whose prompt is `[[limited]]`: the server answers its requests
+/// (across sessions) with `limits`, then "All done.".
+fn limited_rules(limits: Vec<crate::model_server::Reply>) -> Vec<crate::model_server::Rule> {
+    use crate::model_server::{Reply, Rule};
+    vec![Rule::new(
+        "[[limited]]",
+        vec![Reply::queue(limits, Reply::text("All done."))],
+    )]
+}
+
+fn kinds(waits: &[Value]) -> Vec<&str> {
+    waits.iter().filter_map(|w| w["kind"].as_str()).collect()
+}
+
+#[test]
+fn codex_limits_pause_its_profile_and_the_run_goes_on_by_itself() {
+    use crate::model_server::Reply;
+    use crate::openai_server::OpenAiServer;
+    let dir = TempDir::outside_tmp("wfc-codex-limits");
+    let server = OpenAiServer::start(limited_rules(vec![Reply::RateLimited, Reply::Overloaded]));
+    let profile = "agent cli {\n  adapter = \"codex\"\n  model   = \"gpt-5-codex\"\n}\n";
+    let waits = limited_then_done(&dir, profile, |dir, args| {
+        crate::agents_real::wfc_codex(dir, &server, args)
+    });
+    assert_eq!(kinds(&waits), ["rate_limit", "overloaded"], "{waits:?}");
+    assert!(
+        waits[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("last status: 429")),
+        "Codex's own words: {waits:?}"
+    );
+    // The session after a limit is told that the attempt before it was interrupted, not
+    // that it failed.
+    let requests = server.requests();
+    let last = crate::openai_server::user_text(requests.last().expect("requests"));
+    assert!(
+        last.contains("## The previous attempt was interrupted")
+            && last.contains("provider limit: overload of cli")
+            && !last.contains("The previous attempt failed"),
+        "{last}"
+    );
+}
+
+#[test]
+fn gemini_limits_pause_its_profile_and_the_run_goes_on_by_itself() {
+    use crate::gemini_server::GeminiServer;
+    use crate::model_server::Reply;
+    let dir = TempDir::new("wfc-gemini-limits");
+    let server = GeminiServer::start(limited_rules(vec![
+        Reply::RateLimited,
+        Reply::Overloaded,
+        Reply::UsageLimit(0),
+    ]));
+    let profile = "agent cli {\n  adapter = \"gemini\"\n  model   = \"gemini-2.5-pro\"\n}\n";
+    let started = now_millis();
+    let waits = limited_then_done(&dir, profile, |dir, args| {
+        crate::agents_real::wfc_gemini(dir, &server, args)
+    });
+    assert_eq!(
+        kinds(&waits),
+        ["rate_limit", "overloaded", "usage_limit"],
+        "{waits:?}"
+    );
+    // The per-minute quota's wait is the second its `RetryInfo` asked for.
+    let until = waits[0]["until"].as_i64().expect("until");
+    assert!(until - started < 60_000, "{waits:?}");
+}
+
+#[test]
+fn opencode_limits_pause_its_profile_and_the_run_goes_on_by_itself() {
+    use crate::chat_server::ChatServer;
+    use crate::model_server::Reply;
+    let dir = TempDir::new("wfc-opencode-limits");
+    // OpenCode sends a request nine times before it gives up.
+    let server = ChatServer::start(limited_rules(vec![Reply::RateLimited; 9]));
+    let profile = "agent cli {\n  adapter = \"opencode\"\n  model   = \"scripted/scripted-1\"\n}\n";
+    let waits = limited_then_done(&dir, profile, |dir, args| {
+        crate::agents_real::wfc_opencode(dir, &server, args)
+    });
+    assert_eq!(kinds(&waits), ["rate_limit"], "{waits:?}");
+    assert_eq!(
+        waits[0]["message"],
+        "Rate limit reached for requests. Please try again in 1s."
+    );
+}
+
+#[test]
+fn aider_limits_pause_its_profile_and_the_run_goes_on_by_itself() {
+    use crate::chat_server::ChatServer;
+    use crate::model_server::Reply;
+    let dir = TempDir::new("wfc-aider-limits");
+    // Aider tries nine times, its OpenAI client three times each, waiting about a minute in
+    // all, before it gives up.
+    let server = ChatServer::start_for_text_edits(limited_rules(vec![Reply::RateLimited; 27]));
+    let profile = crate::agents_real::AIDER_PROFILE.replace("agent aider", "agent cli");
+    let waits = limited_then_done(&dir, &profile, |dir, args| {
+        crate::agents_real::wfc_aider(dir, &server, args)
+    });
+    assert_eq!(kinds(&waits), ["rate_limit"], "{waits:?}");
+    // Its wait is the one the provider's words asked for, not a backoff.
+    assert!(
+        waits[0]["seconds"].as_f64().is_some_and(|s| s <= 1.0),
+        "{waits:?}"
     );
 }

@@ -29,7 +29,7 @@ workflow w {
 }
 "#;
 
-fn spawn(dir: &Path, args: &[&str]) -> Child {
+pub(crate) fn spawn(dir: &Path, args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_wfc"))
         .args(args)
         .current_dir(dir)
@@ -42,14 +42,14 @@ fn spawn(dir: &Path, args: &[&str]) -> Child {
 }
 
 /// Stops `child` as Ctrl-C would and returns its stdout.
-fn interrupt(child: Child) -> String {
+pub(crate) fn interrupt(child: Child) -> String {
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
     let output = child.wait_with_output().expect("wfc ends");
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");

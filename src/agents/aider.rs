@@ -5,11 +5,20 @@
 //! model, so a line naming a `litellm` error fails the attempt whatever the exit code. Tokens
 //! and cost are read from its `Tokens: … sent, … received.` and `Cost: $… session.` lines; it
 //! has no session id. The result is its output without those lines.
+//!
+//! A provider's limit: Aider retries a rate limit or an overload itself (the OpenAI client in
+//! litellm twice per request, honouring `retry-after`; Aider then waits 0.25 s, doubling, up
+//! to a minute in all) and prints each error as `litellm.RateLimitError: … - {the provider's
+//! words, wrapped at 80 columns}`, then its own explanation and "Retrying in 0.5 seconds...".
+//! The error it gave up on (no reply after it) is read for the kind (`RateLimitError`, a
+//! usage limit when the words say a quota ran out; `ServiceUnavailableError`) and for a wait
+//! in words ("Please try again in 7s").
 
 use super::cli::{CliAgent, CliInfo, Ended, PromptVia, SessionParser};
+use super::limit_words::{kind_of_status, wait_in_words};
 use super::profile::Profile;
 use super::session::{last_lines, no_result};
-use crate::runtime::agent::{AgentReply, SessionUsage};
+use crate::runtime::agent::{AgentReply, LimitKind, ProviderLimit, SessionUsage};
 use crate::runtime::process::ExitStatusKind;
 use crate::runtime::sandbox::HomePath;
 use std::ffi::OsString;
@@ -91,13 +100,40 @@ impl CliAgent for Aider {
 struct AiderParser {
     lines: Vec<String>,
     error: Option<String>,
+    /// The error's whole text: its line and the lines its wrapped words went on to.
+    error_text: String,
+    /// Whether lines still continue the error's text.
+    in_error: bool,
+    /// Whether Aider said it retries after the error, which a reply may then follow.
+    retrying: bool,
     usage: SessionUsage,
 }
 
 impl SessionParser for AiderParser {
     fn line(&mut self, line: &str) -> Option<String> {
         let trimmed = line.trim();
+        if self.in_error {
+            // Aider's own words end the provider's: its explanation, its retry, a blank line.
+            let own = trimmed.is_empty()
+                || trimmed.starts_with("The API provider")
+                || trimmed.starts_with("Retrying in")
+                || is_model_error(trimmed);
+            if own {
+                self.in_error = false;
+            } else {
+                self.error_text.push(' ');
+                self.error_text.push_str(trimmed);
+            }
+        }
+        if trimmed.starts_with("Retrying in") && self.error.is_some() {
+            self.retrying = true;
+        }
         if let Some(tokens) = trimmed.strip_prefix("Tokens:") {
+            // A reply came: an error Aider retried is over.
+            if std::mem::take(&mut self.retrying) {
+                self.error = None;
+                self.error_text.clear();
+            }
             // "Tokens: 2.4k sent, 120 received. Cost: $0.01 message, $0.03 session."
             let mut parts = tokens.split(',');
             let sent = parts.next().and_then(count_before("sent"));
@@ -122,7 +158,11 @@ impl SessionParser for AiderParser {
             }
             return Some(trimmed.to_string());
         }
-        if self.error.is_none() && is_model_error(trimmed) {
+        if (self.error.is_none() || self.retrying) && is_model_error(trimmed) {
+            // After a retry, the newest error is the one that counts.
+            self.retrying = false;
+            self.in_error = true;
+            self.error_text = trimmed.to_string();
             self.error = Some(trimmed.to_string());
             return Some(format!("error: {trimmed}"));
         }
@@ -141,11 +181,32 @@ impl SessionParser for AiderParser {
         } else {
             Ok(last_lines(&text, 200))
         };
-        AgentReply {
-            outcome,
-            usage: self.usage.clone(),
+        let mut usage = self.usage.clone();
+        if self.error.is_some() {
+            usage.limit = limit_of(&self.error_text, crate::runtime::now_millis());
         }
+        AgentReply { outcome, usage }
     }
+}
+
+/// The provider's limit that the error Aider gave up on reports (its whole `text`), if any.
+fn limit_of(text: &str, now: crate::runtime::Millis) -> Option<ProviderLimit> {
+    let class = text
+        .split(|c: char| c.is_whitespace() || c == ':')
+        .find(|word| word.starts_with("litellm."))?;
+    let kind = match class {
+        "litellm.RateLimitError" => kind_of_status(429, text)?,
+        "litellm.ServiceUnavailableError" => LimitKind::Overloaded,
+        "litellm.InternalServerError" if text.to_lowercase().contains("overloaded") => {
+            LimitKind::Overloaded
+        }
+        _ => return None,
+    };
+    Some(ProviderLimit {
+        kind,
+        resets_at: wait_in_words(text, now),
+        message: text.to_string(),
+    })
 }
 
 /// Whether an output line reports that a model request failed (`litellm.AuthenticationError`,
@@ -168,5 +229,96 @@ fn count_before(unit: &'static str) -> impl Fn(&str) -> Option<u64> {
             .parse::<f64>()
             .ok()
             .map(|n| (n * scale).round() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the parser makes of `output`, from a process that exited 0.
+    fn reply_to(output: &str) -> AgentReply {
+        let mut parser = AiderParser::default();
+        for line in output.lines() {
+            parser.line(line);
+        }
+        parser.finish(&Ended {
+            status: ExitStatusKind::Code(0),
+            stdout_tail: output,
+            stderr_tail: "",
+        })
+    }
+
+    /// The output of the real Aider (0.86) for each error it retried, `times` over.
+    fn retried(error: &str, explanation: &str, times: usize) -> String {
+        (0..times)
+            .map(|n| {
+                format!(
+                    "{error}\n{explanation}\nRetrying in {}.{} seconds...\n",
+                    1 << n,
+                    0
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_limit_aider_gave_up_on_is_recognised_with_its_wrapped_words() {
+        let rate = retried(
+            "litellm.RateLimitError: RateLimitError: OpenAIException - Rate limit reached for\nrequests. Please try\nagain in 7s.",
+            "The API provider has rate limited you. Try again later or check your quotas.",
+            3,
+        );
+        let reply = reply_to(&format!("Aider v0.86.2\n{rate}"));
+        assert!(reply.outcome.is_err());
+        let limit = reply.usage.limit.expect("a limit");
+        assert_eq!(limit.kind, LimitKind::RateLimit);
+        assert!(limit
+            .resets_at
+            .is_some_and(|at| at - crate::runtime::now_millis() <= 7_000));
+        assert!(
+            limit
+                .message
+                .contains("Rate limit reached for requests. Please try again in 7s."),
+            "{}",
+            limit.message
+        );
+
+        let quota = retried(
+            "litellm.RateLimitError: RateLimitError: OpenAIException - You exceeded your\ncurrent quota, please check your plan and billing details.",
+            "The API provider has rate limited you. Try again later or check your quotas.",
+            2,
+        );
+        let limit = reply_to(&quota).usage.limit.expect("a limit");
+        assert_eq!((limit.kind, limit.resets_at), (LimitKind::UsageLimit, None));
+
+        let busy = retried(
+            "litellm.ServiceUnavailableError: ServiceUnavailableError: OpenAIException - The\nserver is overloaded",
+            "The API provider's servers are down or overloaded.",
+            2,
+        );
+        assert_eq!(
+            reply_to(&busy).usage.limit.map(|l| l.kind),
+            Some(LimitKind::Overloaded)
+        );
+
+        let refused =
+            "litellm.AuthenticationError: AuthenticationError: OpenAIException - bad key\n";
+        assert_eq!(reply_to(refused).usage.limit, None);
+    }
+
+    #[test]
+    fn a_limit_aider_retried_past_is_no_failure() {
+        let output = format!(
+            "{}calc.sh\n```\necho 5\n```\nTokens: 150 sent, 25 received.\nApplied edit to calc.sh\n",
+            retried(
+                "litellm.RateLimitError: RateLimitError: OpenAIException - Rate limit reached",
+                "The API provider has rate limited you. Try again later or check your quotas.",
+                1,
+            )
+        );
+        let reply = reply_to(&output);
+        assert!(reply.outcome.is_ok(), "{reply:?}");
+        assert_eq!(reply.usage.limit, None);
     }
 }

@@ -7,14 +7,23 @@
 //! `turn.failed`, and top-level `error` events, some of them transient. Success needs a
 //! `turn.completed`, no `turn.failed`, and exit code 0; the result is the last agent message.
 //! Codex reports tokens, not cost.
+//!
+//! A provider's limit shows only in the failure's words (Codex has retried first, up to its
+//! provider's `request_max_retries`): "exceeded retry limit, last status: 429 Too Many
+//! Requests", "unexpected status 503 …" or "… 529 …", "Selected model is at capacity",
+//! "Quota exceeded", and for a ChatGPT plan "You’ve hit your usage limit … try again at
+//! 4:42 AM" (local time to the minute, so wfc waits to the minute's end; a date first when
+//! the reset is another day).
 
 use super::cli::{readable_error, short, CliAgent, CliInfo, Ended, SessionParser};
+use super::limit_words::{clock_time, kind_of_status};
 use super::profile::Profile;
 use super::reading::{input_text, Step};
 use super::session::no_result;
-use crate::runtime::agent::{AgentReply, SessionUsage};
+use crate::runtime::agent::{AgentReply, LimitKind, ProviderLimit, SessionUsage};
 use crate::runtime::process::ExitStatusKind;
 use crate::runtime::sandbox::HomePath;
+use jiff::tz::TimeZone;
 use serde_json::Value;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -175,7 +184,7 @@ impl SessionParser for CodexParser {
     }
 
     fn finish(&mut self, ended: &Ended<'_>) -> AgentReply {
-        let usage = SessionUsage {
+        let mut usage = SessionUsage {
             session_id: self.thread_id.clone(),
             input_tokens: self.input_tokens,
             output_tokens: self.output_tokens,
@@ -195,8 +204,45 @@ impl SessionParser for CodexParser {
         } else {
             Ok(self.last_message.clone().unwrap_or_default())
         };
+        if outcome.is_err() {
+            let said = self.failure.as_ref().or(self.last_error.as_ref());
+            usage.limit = said.and_then(|message| {
+                limit_of(message, crate::runtime::now_millis(), &TimeZone::system())
+            });
+        }
         AgentReply { outcome, usage }
     }
+}
+
+/// The provider's limit that Codex's failure `message` reports, if it reports one; a usage
+/// limit's reset is read in `zone`, where Codex wrote it.
+fn limit_of(message: &str, now: crate::runtime::Millis, zone: &TimeZone) -> Option<ProviderLimit> {
+    let (kind, resets_at) = if message.contains("hit your usage limit") {
+        let resets_at = clock_time(message, "try again at", now, zone);
+        (LimitKind::UsageLimit, resets_at)
+    } else if message.starts_with("Quota exceeded") {
+        (LimitKind::UsageLimit, None)
+    } else if message.contains("is at capacity") {
+        (LimitKind::Overloaded, None)
+    } else {
+        (kind_of_status(status_in(message)?, message)?, None)
+    };
+    Some(ProviderLimit {
+        kind,
+        resets_at,
+        message: message.to_string(),
+    })
+}
+
+/// The HTTP status a Codex error names: "last status: 429 Too Many Requests", "unexpected
+/// status 503 Service Unavailable: …".
+fn status_in(message: &str) -> Option<u64> {
+    let start = message.find("status")? + "status".len();
+    message[start..]
+        .trim_start_matches([':', ' '])
+        .get(..3)?
+        .parse()
+        .ok()
 }
 
 /// The steps of one event of Codex's stream (`codex exec --json`), for `wfc show`: items are
@@ -288,5 +334,52 @@ pub(super) fn transcript_steps(event: &Value) -> Vec<Step> {
             }
         }
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(message: &str) -> Option<LimitKind> {
+        limit_of(message, 0, &TimeZone::UTC).map(|limit| limit.kind)
+    }
+
+    #[test]
+    fn the_limits_codex_reports_are_recognised_in_its_words() {
+        // The words of the real CLI (0.169) against a server answering each status.
+        assert_eq!(
+            kind("exceeded retry limit, last status: 429 Too Many Requests"),
+            Some(LimitKind::RateLimit)
+        );
+        assert_eq!(
+            kind("unexpected status 529 <unknown status code>: Overloaded, url: http://127.0.0.1:1/v1/responses"),
+            Some(LimitKind::Overloaded)
+        );
+        assert_eq!(
+            kind("unexpected status 503 Service Unavailable: upstream unavailable, url: …"),
+            Some(LimitKind::Overloaded)
+        );
+        assert_eq!(
+            kind("Selected model is at capacity. Please try a different model."),
+            Some(LimitKind::Overloaded)
+        );
+        assert_eq!(
+            kind("Quota exceeded. Check your plan and billing details."),
+            Some(LimitKind::UsageLimit)
+        );
+        assert_eq!(
+            kind("You’ve hit your usage limit. Try again later."),
+            Some(LimitKind::UsageLimit)
+        );
+        assert_eq!(kind("unexpected status 400 Bad Request: no"), None);
+        assert_eq!(kind("The scripted server refuses this request"), None);
+        let limit = limit_of(
+            "You’ve hit your usage limit. Try again at Dec 8th, 2026 3:42 AM.",
+            0,
+            &TimeZone::UTC,
+        )
+        .expect("a limit");
+        assert_eq!(limit.resets_at, Some(1_796_701_320_000 + 60_000));
     }
 }

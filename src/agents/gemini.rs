@@ -10,12 +10,19 @@
 //! model's API refuses a request the CLI may print a `-o json` style object
 //! (`{session_id, response, stats, error}`) to stderr instead, which is read too. The exit code
 //! says what failed (41 authentication, 42 input, 52 configuration, 53 turn limit, 54 a tool).
+//!
+//! A provider's limit: the CLI retries (`general.maxAttempts` in its settings, 10 by default,
+//! waiting as the API asks) and then names on stderr the error it gave up on:
+//! `TerminalQuotaError` (a daily quota, the account's usage limit) or `RetryableQuotaError`
+//! (a per-minute quota, HTTP 429; or an overloaded model, `status: 503`), with the wait the
+//! API asked for (`retryDelayMs: 3000`); its result says "Suggested retry after 3s.".
 
 use super::cli::{readable_error, short, CliAgent, CliInfo, Ended, SessionParser};
+use super::limit_words::wait_in_words;
 use super::profile::Profile;
 use super::reading::Step;
 use super::session::no_result;
-use crate::runtime::agent::{AgentReply, SessionUsage};
+use crate::runtime::agent::{AgentReply, LimitKind, ProviderLimit, SessionUsage};
 use crate::runtime::process::ExitStatusKind;
 use crate::runtime::sandbox::HomePath;
 use serde_json::Value;
@@ -160,6 +167,17 @@ impl SessionParser for GeminiParser {
     }
 
     fn finish(&mut self, ended: &Ended<'_>) -> AgentReply {
+        let mut reply = self.judge(ended);
+        if let Err(error) = &reply.outcome {
+            reply.usage.limit = limit_of(error, ended.stderr_tail, crate::runtime::now_millis());
+        }
+        reply
+    }
+}
+
+impl GeminiParser {
+    /// The session's reply, from its `result` event or the object the CLI printed instead.
+    fn judge(&mut self, ended: &Ended<'_>) -> AgentReply {
         let Some(result) = self.result.take() else {
             return self.finish_object(ended);
         };
@@ -185,9 +203,7 @@ impl SessionParser for GeminiParser {
         let outcome = outcome_of(error, None, ended, || self.response.trim().to_string());
         AgentReply { outcome, usage }
     }
-}
 
-impl GeminiParser {
     /// Counts a turn of the model's when its words or a tool call start one.
     fn count_turn(&mut self) {
         if self.turns == 0 || self.after_tool_result {
@@ -257,6 +273,37 @@ fn outcome_of(
             .map(|r| format!("; {r}"))
             .unwrap_or_default()
     ))
+}
+
+/// The provider's limit a failed session ran into, from the error the CLI names on `stderr`
+/// and the wait the API asked for (on stderr, or in the session's `error`).
+fn limit_of(error: &str, stderr: &str, now: crate::runtime::Millis) -> Option<ProviderLimit> {
+    let number_after = |label: &str| -> Option<i64> {
+        let start = stderr.rfind(label)? + label.len();
+        let digits: String = stderr[start..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    };
+    let kind = if stderr.contains("TerminalQuotaError") {
+        LimitKind::UsageLimit
+    } else if stderr.contains("RetryableQuotaError") {
+        match number_after("status: ") {
+            Some(503 | 529) => LimitKind::Overloaded,
+            _ => LimitKind::RateLimit,
+        }
+    } else {
+        return None;
+    };
+    let resets_at = number_after("retryDelayMs: ")
+        .map(|wait| now + wait)
+        .or_else(|| wait_in_words(error, now));
+    Some(ProviderLimit {
+        kind,
+        resets_at,
+        message: error.lines().next().unwrap_or("").to_string(),
+    })
 }
 
 /// A tool call's parameters as one line: the command or path it names, or its JSON.
@@ -464,4 +511,40 @@ fn object_steps(stdout: &[&str]) -> Vec<Step> {
         });
     }
     steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The end of the real CLI's stderr (0.61) when it gave up on `class` with `status`.
+    fn stderr(class: &str, status: u16, delay: &str) -> String {
+        format!("Attempt 1 failed: You exceeded your current quota.. Max attempts reached\nError when talking to Gemini API Full report available at: /tmp/r.json {class}: You exceeded your current quota\n    at classifyGoogleError (file:///x.js:1:2)\n  cause: {{\n    code: {status},\n    message: 'You exceeded your current quota',\n    details: [ [Object], [Object] ]\n  }},\n  retryDelayMs: {delay},\n  status: {status}\n}}\n")
+    }
+
+    #[test]
+    fn the_limits_the_gemini_cli_gives_up_on_are_recognised() {
+        let error = "the session failed: [API Error: You exceeded your current quota, please check your plan and billing details.\nSuggested retry after 3s.]";
+        let rate =
+            limit_of(error, &stderr("RetryableQuotaError", 429, "3000"), 1_000).expect("a limit");
+        assert_eq!(
+            (rate.kind, rate.resets_at),
+            (LimitKind::RateLimit, Some(4_000))
+        );
+        let daily =
+            limit_of(error, &stderr("TerminalQuotaError", 429, "undefined"), 0).expect("a limit");
+        // No delay on stderr: the one in the CLI's words.
+        assert_eq!(
+            (daily.kind, daily.resets_at),
+            (LimitKind::UsageLimit, Some(3_000))
+        );
+        let busy = limit_of(
+            "the session failed: [API Error: The model is overloaded.]",
+            &stderr("RetryableQuotaError", 503, "undefined"),
+            0,
+        )
+        .expect("a limit");
+        assert_eq!((busy.kind, busy.resets_at), (LimitKind::Overloaded, None));
+        assert_eq!(limit_of(error, "ApiError: bad request", 0), None);
+    }
 }

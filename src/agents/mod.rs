@@ -13,6 +13,7 @@ mod codex;
 mod command;
 mod cursor;
 mod gemini;
+mod limit_words;
 mod opencode;
 mod preflight;
 mod profile;

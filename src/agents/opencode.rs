@@ -6,14 +6,21 @@
 //! its `reason` (`stop` ends the session), and `error` reports a failure. It can exit 0 with
 //! no output when a permission was refused, so success needs exit code 0, no `error`, a last
 //! step that stopped, and a non-empty message.
+//!
+//! A provider's limit: OpenCode retries a 429 or a 5xx itself (as the `retry-after-ms` or
+//! `retry-after` header asks, else with a growing backoff; nine requests in all) and then
+//! reports an `error` event whose `data` holds the `statusCode`, the `responseHeaders` and the
+//! `responseBody`, from which the kind and the reset time are read.
 
 use super::cli::{short, CliAgent, CliInfo, Ended, SessionParser};
+use super::limit_words::{duration_millis, kind_of_status, retry_after, wait_in_words};
 use super::profile::Profile;
 use super::reading::{input_text, Step};
 use super::session::no_result;
-use crate::runtime::agent::{AgentReply, SessionUsage};
+use crate::runtime::agent::{AgentReply, ProviderLimit, SessionUsage};
 use crate::runtime::process::ExitStatusKind;
 use crate::runtime::sandbox::HomePath;
+use crate::runtime::Millis;
 use serde_json::Value;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -75,6 +82,8 @@ struct OpencodeParser {
     error: Option<String>,
     last_reason: Option<String>,
     usage: SessionUsage,
+    /// The provider's limit the last `error` reported, if it was one.
+    limit: Option<ProviderLimit>,
 }
 
 impl SessionParser for OpencodeParser {
@@ -132,6 +141,7 @@ impl SessionParser for OpencodeParser {
                     .and_then(Value::as_str)
                     .unwrap_or("no message");
                 self.error = Some(format!("{name}: {message}"));
+                self.limit = error.and_then(|e| limit_of(e, crate::runtime::now_millis()));
                 Some(format!("error: {}", short(message, 120)))
             }
             _ => None,
@@ -153,11 +163,46 @@ impl SessionParser for OpencodeParser {
         } else {
             Ok(self.text.clone())
         };
-        AgentReply {
-            outcome,
-            usage: self.usage.clone(),
+        let mut usage = self.usage.clone();
+        if outcome.is_err() {
+            usage.limit = self.limit.clone();
         }
+        AgentReply { outcome, usage }
     }
+}
+
+/// The provider's limit an `error` event reports: its status, and when it ends by the
+/// response's headers (`retry-after-ms`, `retry-after`, OpenAI's `x-ratelimit-reset-*`) or
+/// the provider's words.
+fn limit_of(error: &Value, now: Millis) -> Option<ProviderLimit> {
+    let data = error.get("data")?;
+    let text = |key: &str| data.get(key).and_then(Value::as_str).unwrap_or("");
+    let (message, body) = (text("message"), text("responseBody"));
+    let status = data.get("statusCode").and_then(Value::as_u64)?;
+    let kind = kind_of_status(status, &format!("{message} {body}"))?;
+    let header = |name: &str| {
+        data.get("responseHeaders")
+            .and_then(|headers| headers.get(name))
+            .and_then(Value::as_str)
+    };
+    let resets_at = header("retry-after-ms")
+        .and_then(|ms| ms.trim().parse::<f64>().ok())
+        .filter(|ms| ms.is_finite() && *ms >= 0.0)
+        .map(|ms| now + ms.ceil() as Millis)
+        .or_else(|| header("retry-after").and_then(|value| retry_after(value, now)))
+        .or_else(|| {
+            ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]
+                .iter()
+                .find_map(|name| header(name).and_then(duration_millis))
+                .map(|wait| now + wait)
+        })
+        .or_else(|| wait_in_words(message, now))
+        .or_else(|| wait_in_words(body, now));
+    Some(ProviderLimit {
+        kind,
+        resets_at,
+        message: message.to_string(),
+    })
 }
 
 /// The steps of one event of OpenCode's stream (`opencode run --format json`), for
@@ -202,5 +247,71 @@ pub(super) fn transcript_steps(event: &Value) -> Vec<Step> {
         }
         Some("error") => vec![error()],
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::agent::LimitKind;
+    use serde_json::json;
+
+    /// An `error` event's `error` as the real CLI (1.18) reports a refused request.
+    fn refused(status: u64, headers: Value, body: &str) -> Value {
+        json!({"name": "APIError", "data": {
+            "message": serde_json::from_str::<Value>(body).ok().and_then(|b| b.pointer("/error/message").cloned()).unwrap_or_default(),
+            "statusCode": status, "isRetryable": true, "responseHeaders": headers,
+            "responseBody": body, "metadata": {"url": "http://127.0.0.1:1/v1/chat/completions"}}})
+    }
+
+    #[test]
+    fn the_limits_opencode_reports_are_read_from_its_error_event() {
+        let rate = refused(
+            429,
+            json!({"retry-after": "2"}),
+            r#"{"error":{"message":"Rate limit reached for requests","type":"requests","code":"rate_limit_exceeded"}}"#,
+        );
+        let limit = limit_of(&rate, 1_000).expect("a limit");
+        assert_eq!(
+            (limit.kind, limit.resets_at),
+            (LimitKind::RateLimit, Some(3_000))
+        );
+        assert_eq!(limit.message, "Rate limit reached for requests");
+        let quota = refused(
+            429,
+            json!({}),
+            r#"{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","code":"insufficient_quota"}}"#,
+        );
+        let limit = limit_of(&quota, 0).expect("a limit");
+        assert_eq!((limit.kind, limit.resets_at), (LimitKind::UsageLimit, None));
+        let busy = refused(
+            503,
+            json!({"retry-after-ms": "10"}),
+            r#"{"error":{"message":"The server is overloaded","type":"server_error"}}"#,
+        );
+        let limit = limit_of(&busy, 0).expect("a limit");
+        assert_eq!(
+            (limit.kind, limit.resets_at),
+            (LimitKind::Overloaded, Some(10))
+        );
+        let openai = refused(
+            429,
+            json!({"x-ratelimit-reset-requests": "1m30s"}),
+            r#"{"error":{"message":"Rate limit reached"}}"#,
+        );
+        assert_eq!(limit_of(&openai, 0).and_then(|l| l.resets_at), Some(90_000));
+        let words = refused(
+            429,
+            json!({}),
+            r#"{"error":{"message":"Rate limit reached. Please try again in 7s."}}"#,
+        );
+        assert_eq!(limit_of(&words, 0).and_then(|l| l.resets_at), Some(7_000));
+        assert_eq!(
+            limit_of(
+                &refused(400, json!({}), r#"{"error":{"message":"bad"}}"#),
+                0
+            ),
+            None
+        );
     }
 }

@@ -278,6 +278,15 @@ pub trait TaskBackend: Send + Sync {
         })
     }
 
+    /// Gives back `worker`'s claim on `key`, made but not started on, as if it had not been
+    /// made ([`lifecycle::unclaim`](super::lifecycle::unclaim)): the attempt is not counted.
+    /// An engine does this when another engine took the last place of the task's pool first.
+    fn unclaim_task(&self, key: &TaskKey, worker: &str, _now: Millis) -> BackendResult<()> {
+        self.update_task(key, "give back the claim on", &[], &mut |task, _| {
+            lifecycle::unclaim(task, worker).map(|()| true)
+        })
+    }
+
     /// Marks `key` succeeded by hand with `result`, as
     /// [`lifecycle::mark_done`](super::lifecycle::mark_done) allows (a `Conflict` otherwise).
     fn mark_done(&self, key: &TaskKey, result: &str, now: Millis) -> BackendResult<()> {

@@ -32,6 +32,7 @@ use tokio::task::JoinSet;
 mod conflicts;
 mod limits;
 mod pools;
+mod previous_attempt;
 mod remote;
 mod session_record;
 mod spending;
@@ -261,6 +262,9 @@ enum Attempt {
     Failed(String),
     /// The session ran into a provider's limit: not a failure; its profile waits.
     Limited(crate::runtime::agent::ProviderLimit),
+    /// The budget could not pay for the session that would resolve its conflict: not a
+    /// failure; the task waits for a higher budget.
+    OverBudget(String),
     /// The claim was lost (the lease expired, or the run was cancelled): write nothing.
     Lost,
     /// Its work was kept but could not be pushed to the run's shared remote: the task is
@@ -1001,6 +1005,7 @@ impl Engine {
             },
             Err(error) => match self.take_limit(key) {
                 Some(limit) => Attempt::Limited(limit),
+                None if self.take_budget_refusal(key) => Attempt::OverBudget(error),
                 None => Attempt::Failed(error),
             },
         };
@@ -1019,6 +1024,25 @@ impl Engine {
                 }
                 self.wait_for_limit(key, &spec, claim.attempt, limit)
                     .await?;
+            }
+            Attempt::OverBudget(why) => {
+                if let Ok(work) = &info.work {
+                    work.abandon(&folder);
+                }
+                // No retry used: the task waits, pending, for a higher budget.
+                let (k, w, r) = (key.clone(), self.config.worker.clone(), why.clone());
+                self.call(move |b| b.release_task(&k, &w, &r, now_millis()))
+                    .await?;
+                self.emit(
+                    run,
+                    EventKind::TaskGivenBack,
+                    Some(&key.task),
+                    serde_json::json!({
+                        "attempt": claim.attempt,
+                        "worker": self.config.worker,
+                        "reason": why,
+                    }),
+                );
             }
             Attempt::Succeeded(result, kept) => {
                 let result = self.bus.redactor().text(&result);
@@ -1196,10 +1220,9 @@ impl Engine {
                 };
                 let mut text = resolver.prompt(prompt)?;
                 if let Some(previous) = &claim.previous_error {
-                    text.push_str(&format!(
-                        "\n## The previous attempt failed\n\nAttempt {} failed. Fix what made it fail:\n\n{}\n",
+                    text.push_str(&previous_attempt::previous_attempt_section(
                         claim.attempt - 1,
-                        crate::plan::filters::fenced(previous)
+                        previous,
                     ));
                 }
                 let transcript = self
@@ -1224,18 +1247,7 @@ impl Engine {
                     },
                 };
                 let reply = self.agents.execute(request, cancel.clone()).await;
-                // Every session's usage is logged, a failed one's too: it was paid for.
-                let mut data =
-                    serde_json::to_value(&reply.usage).unwrap_or_else(|_| serde_json::json!({}));
-                data["attempt"] = claim.attempt.into();
-                data["ok"] = reply.outcome.is_ok().into();
-                self.add_session_spend(key, &data);
-                match &reply.usage.limit {
-                    Some(limit) => self.note_limit(key, limit.clone()),
-                    None if reply.outcome.is_ok() => self.limit_cleared(spec),
-                    None => {}
-                }
-                self.emit(&key.run, EventKind::AgentSession, Some(&key.task), data);
+                self.session_ended(key, spec, claim.attempt, &reply, None);
                 reply.outcome?
             }
             // Gates and human tasks wait for a person and never reach here.

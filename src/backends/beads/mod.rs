@@ -796,6 +796,18 @@ impl TaskBackend for BeadsBackend {
         })
     }
 
+    fn unclaim_task(&self, key: &TaskKey, worker: &str, _now: Millis) -> BackendResult<()> {
+        let task = self.holding(key, worker)?;
+        let note = "wfc: the claim was given back before its attempt started";
+        self.cli.call(
+            &commands::set_status(&task.issue, "open", &issue::arg_safe(note), worker),
+            None,
+        )?;
+        self.transition(key, |task, _, _| {
+            lifecycle::unclaim(task, worker).map(|()| (true, ()))
+        })
+    }
+
     fn mark_done(&self, key: &TaskKey, result: &str, now: Millis) -> BackendResult<()> {
         let entry = self.sidecar.read_run(&key.run)?.task(&key.task)?.clone();
         lifecycle::may_mark_done(&entry.record(&key.run))?;

@@ -38,6 +38,15 @@ impl Engine {
             Ok(sandbox) => sandbox,
             Err(error) => return (folder, Err(error)),
         };
+        // The session is paid from the run's budget like any other, or not started.
+        let max_budget_usd = match self.conflict_budget(key, spec).await {
+            Ok(Ok(allowance)) => allowance.max_usd,
+            Ok(Err(_)) => {
+                let why = "the budget cannot pay for a session to resolve the conflict";
+                return (folder, Err(why.to_string()));
+            }
+            Err(error) => return (folder, Err(error.to_string())),
+        };
         let prompt = resolution_prompt(&key.task, &spec.title, &conflict);
         let transcript = self
             .record_session(key, claim.attempt, SessionPurpose::ResolveConflict, &prompt)
@@ -55,14 +64,11 @@ impl Engine {
             timeout: spec.timeout_secs.map(Duration::from_secs),
             progress: self.progress(key),
             sandbox,
-            max_budget_usd: None,
+            max_budget_usd,
         };
         let reply = self.agents.execute(request, cancel).await;
-        let mut data = serde_json::to_value(&reply.usage).unwrap_or_else(|_| serde_json::json!({}));
-        data["attempt"] = claim.attempt.into();
-        data["ok"] = reply.outcome.is_ok().into();
-        data["purpose"] = "resolve a conflict".into();
-        self.emit(&key.run, EventKind::AgentSession, Some(&key.task), data);
+        // Counted like any session: in the run's spending, and its limit makes the profile wait.
+        self.session_ended(key, spec, claim.attempt, &reply, Some("resolve a conflict"));
         if let Err(error) = reply.outcome {
             return (
                 folder,

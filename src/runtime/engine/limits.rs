@@ -135,7 +135,11 @@ impl Engine {
             }
             *known
         };
-        let reason = format!("{} of {profile}", limit.kind.words());
+        // The next session is told that this attempt was interrupted, and why: it did not fail.
+        let reason = format!(
+            "its session met a provider limit: {} of {profile}",
+            limit.kind.words()
+        );
         let (k, w) = (key.clone(), self.config.worker.clone());
         self.call(move |b| b.release_task(&k, &w, &reason, now_millis()))
             .await?;

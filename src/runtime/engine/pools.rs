@@ -4,7 +4,9 @@
 //! No backend stores a pool: the engine counts the tasks of the profile that are claimed or
 //! running in every running run (`list_tasks`, and each run's plan for the tasks' profiles).
 //! Two engines may count at the same moment, so a claim is counted again after it is
-//! committed; an engine whose recount finds the pool over its size gives the claim back. Of
+//! committed; an engine whose recount finds the pool over its size gives the claim back,
+//! uncounted (`unclaim_task`: the attempt never began, so it is neither an attempt nor an
+//! interruption). Of
 //! the engines that go on, the one that recounted last saw every claim of the others (each
 //! was committed before its own recount), so at most N go on.
 
@@ -61,7 +63,7 @@ impl Engine {
     }
 
     /// After claiming `key`, whether its pool still has room for it; if not, the claim is
-    /// given back (an interruption: no retry used) and `false` returned.
+    /// given back uncounted (the attempt never began) and `false` returned.
     pub(super) async fn keep_pool_claim(
         &self,
         key: &TaskKey,
@@ -74,8 +76,7 @@ impl Engine {
             return Ok(true);
         }
         let (k, w) = (key.clone(), self.config.worker.clone());
-        let reason = format!("the pool of {profile} (max_parallel = {size}) was full");
-        self.call(move |b| b.release_task(&k, &w, &reason, now_millis()))
+        self.call(move |b| b.unclaim_task(&k, &w, now_millis()))
             .await?;
         Ok(false)
     }

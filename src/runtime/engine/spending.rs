@@ -1,18 +1,21 @@
 //! What each run's agent sessions have spent, as this engine knows it, and the check before an
 //! agent attempt starts ([`lifecycle::next_agent_attempt`]).
 //!
-//! The tally is read once per run from the run's log (its `agent_session` events, and the
-//! newest `budget_set` event over the plan's `budget`), then kept up to date by the sessions
-//! this engine runs. The log is the source because every backend has one: no backend stores
-//! a budget or a sum. Another engine's sessions on the same run are counted when an engine
-//! next reads the run (`wfc resume` always does).
+//! The tally is read from the run's log (its `agent_session` events, and the newest
+//! `budget_set` event over the plan's `budget`): all of it the first time, then, before each
+//! check, the events stored since. The sessions this engine runs are counted as they end (its
+//! own events reach the log a moment later, and are then skipped by their `worker`); those of
+//! every other engine on the same run (`wfc worker`, a second `wfc run`) are counted when they
+//! are read, so the budget is the run's, whichever engines spend it. The log is the source
+//! because every backend has one: no backend stores a budget or a sum.
 
 use super::limits::{self, ProfileWait};
 use super::{Engine, EngineError, EventKind, TaskKey};
 use crate::plan::{Action, TaskSpec};
+use crate::runtime::agent::AgentReply;
 use crate::runtime::lifecycle::{self, OverBudget, SessionAllowance};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// How many events are read per page.
 const PAGE: usize = 5_000;
@@ -30,6 +33,12 @@ pub(super) struct RunSpending {
     by_task: HashMap<String, f64>,
     /// Whether this engine already said that the run is paused.
     announced: bool,
+    /// The `seq` of the last event of the run's log read.
+    read_to: i64,
+    /// Tasks that needed an agent session to resolve a conflict: budget-gated from then on.
+    resolving: HashSet<String>,
+    /// Tasks whose attempt the budget refused that session, until the attempt ends.
+    refused: HashSet<String>,
 }
 
 impl RunSpending {
@@ -50,66 +59,88 @@ fn usd(amount: f64) -> String {
 }
 
 impl Engine {
-    /// The tally of `run`, read from its log the first time, with the waits of its profiles
-    /// (`profile_waiting` events; a session of the profile that succeeded later ends the run
-    /// of strikes).
-    /// Called before every claim of an agent task, so it copies nothing once read.
+    /// Brings the tally of `run` up to date with its log: all of it the first time, then what
+    /// other engines' sessions stored since (and new budgets and waits), with the waits of its
+    /// profiles (`profile_waiting` events; a session of the profile that succeeded later ends
+    /// the run of strikes). Called before every claim of an agent task: after the first read
+    /// it reads only the events stored since the last.
     pub(super) async fn spending(&self, run: &str) -> Result<(), EngineError> {
-        if self.lock_spending().contains_key(run) {
-            return Ok(());
-        }
+        let known = self.lock_spending().get(run).map(|tally| tally.read_to);
         let plan = self.plan(run).await?;
         let id = run.to_string();
-        let read = self
+        let after = known.unwrap_or(0);
+        // Only the events that change the tally are kept, with the last `seq` read.
+        let (read, last) = self
             .call(move |backend| {
-                let mut tally = RunSpending {
-                    budget: plan.budget_usd,
-                    ..RunSpending::default()
-                };
-                let mut waits: HashMap<String, ProfileWait> = HashMap::new();
-                let profile = |task: &str| plan.task(task).and_then(limits::profile_of);
-                let mut after = 0;
+                let mut kept = Vec::new();
+                let mut last = after;
                 loop {
-                    let events = backend.read_events(&id, after, PAGE)?;
-                    for event in &events {
-                        match (event.kind.as_str(), &event.task) {
-                            ("agent_session", Some(task)) => {
-                                tally.add(task, &event.data);
-                                let ok = event.data.get("ok").and_then(Value::as_bool);
-                                if let (Some(true), Some(profile)) = (ok, profile(task)) {
-                                    waits.entry(profile).or_default().strikes = 0;
-                                }
-                            }
-                            ("profile_waiting", _) => {
-                                let data = &event.data;
-                                if let Some(profile) = data.get("profile").and_then(Value::as_str) {
-                                    let number =
-                                        |name: &str| data.get(name).and_then(Value::as_i64);
-                                    waits.insert(
-                                        profile.to_string(),
-                                        ProfileWait {
-                                            until: number("until").unwrap_or(0),
-                                            strikes: number("strikes").unwrap_or(1) as u32,
-                                        },
-                                    );
-                                }
-                            }
-                            ("budget_set", _) => {
-                                tally.budget = event.data.get("budget_usd").and_then(Value::as_f64)
-                            }
-                            _ => {}
+                    let events = backend.read_events(&id, last, PAGE)?;
+                    let full = events.len() == PAGE;
+                    for event in events {
+                        last = last.max(event.seq);
+                        if matches!(
+                            event.kind.as_str(),
+                            "agent_session" | "profile_waiting" | "budget_set"
+                        ) {
+                            kept.push(event);
                         }
                     }
-                    match events.last() {
-                        Some(last) if events.len() == PAGE => after = last.seq,
-                        _ => return Ok((tally, waits)),
+                    if !full {
+                        return Ok((kept, last));
                     }
                 }
             })
             .await?;
-        let (read, waits) = read;
+        let own = self.config.worker.as_str();
+        let profile = |task: &str| plan.task(task).and_then(limits::profile_of);
+        let mut waits: HashMap<String, ProfileWait> = HashMap::new();
+        {
+            let mut spending = self.lock_spending();
+            let tally = spending
+                .entry(run.to_string())
+                .or_insert_with(|| RunSpending {
+                    budget: plan.budget_usd,
+                    ..RunSpending::default()
+                });
+            // Another call read these events already.
+            let read_to = tally.read_to;
+            let fresh = read.iter().filter(|event| event.seq > read_to);
+            for event in fresh {
+                let data = &event.data;
+                match (event.kind.as_str(), &event.task) {
+                    ("agent_session", Some(task)) => {
+                        // This engine counted its own sessions when they ended.
+                        let mine = data.get("worker").and_then(Value::as_str) == Some(own);
+                        if known.is_none() || !mine {
+                            tally.add(task, data);
+                        }
+                        let ok = data.get("ok").and_then(Value::as_bool);
+                        if let (Some(true), Some(profile)) = (ok, profile(task)) {
+                            waits.entry(profile).or_default().strikes = 0;
+                        }
+                    }
+                    ("profile_waiting", _) => {
+                        if let Some(profile) = data.get("profile").and_then(Value::as_str) {
+                            let number = |name: &str| data.get(name).and_then(Value::as_i64);
+                            waits.insert(
+                                profile.to_string(),
+                                ProfileWait {
+                                    until: number("until").unwrap_or(0),
+                                    strikes: number("strikes").unwrap_or(1) as u32,
+                                },
+                            );
+                        }
+                    }
+                    ("budget_set", _) => {
+                        tally.budget = data.get("budget_usd").and_then(Value::as_f64);
+                    }
+                    _ => {}
+                }
+            }
+            tally.read_to = tally.read_to.max(last);
+        }
         self.merge_waits(waits);
-        self.lock_spending().entry(run.to_string()).or_insert(read);
         Ok(())
     }
 
@@ -119,26 +150,93 @@ impl Engine {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Adds the usage of a session of `key` (an `agent_session` event's data) to its run's
-    /// tally, if the tally was read.
-    pub(super) fn add_session_spend(&self, key: &TaskKey, data: &Value) {
-        if let Some(tally) = self.lock_spending().get_mut(&key.run) {
-            tally.add(&key.task, data);
+    /// Records a session of `key`'s attempt `attempt` that ended with `reply` (for `purpose`,
+    /// when it was not the task's own work): its usage as an `agent_session` event, a failed
+    /// session's too, since it was paid for; its cost in the run's tally; and the provider's
+    /// limit it met, or that its profile's limits are over.
+    pub(super) fn session_ended(
+        &self,
+        key: &TaskKey,
+        spec: &TaskSpec,
+        attempt: u32,
+        reply: &AgentReply,
+        purpose: Option<&str>,
+    ) {
+        let mut data = serde_json::to_value(&reply.usage).unwrap_or_else(|_| serde_json::json!({}));
+        data["attempt"] = attempt.into();
+        data["ok"] = reply.outcome.is_ok().into();
+        // Which engine ran it: an engine skips its own sessions when it reads the log again.
+        data["worker"] = self.config.worker.clone().into();
+        if let Some(purpose) = purpose {
+            data["purpose"] = purpose.into();
         }
+        if let Some(tally) = self.lock_spending().get_mut(&key.run) {
+            tally.add(&key.task, &data);
+        }
+        match &reply.usage.limit {
+            Some(limit) => self.note_limit(key, limit.clone()),
+            None if reply.outcome.is_ok() => self.limit_cleared(spec),
+            None => {}
+        }
+        self.emit(&key.run, EventKind::AgentSession, Some(&key.task), data);
     }
 
     /// Whether the next attempt of `key` may start: always for tasks that start no agent
-    /// session, by the budget rule for agent tasks. The first refusal of a run is recorded as
-    /// a `run_paused` event.
+    /// session, by the budget rule for agent tasks and for tasks whose conflict needed a
+    /// session to resolve it. The first refusal of a run is recorded as a `run_paused` event.
     pub(super) async fn budget_allows(
         &self,
         key: &TaskKey,
         spec: &TaskSpec,
     ) -> Result<Result<SessionAllowance, OverBudget>, EngineError> {
-        let unbounded = Ok(SessionAllowance { max_usd: None });
-        if !matches!(spec.action, Action::Agent { .. }) || spec.action.waits_for_person() {
-            return Ok(unbounded);
+        let agent = matches!(spec.action, Action::Agent { .. }) && !spec.action.waits_for_person();
+        let resolves = || {
+            self.lock_spending()
+                .get(&key.run)
+                .is_some_and(|tally| tally.resolving.contains(&key.task))
+        };
+        if !agent && !resolves() {
+            return Ok(Ok(SessionAllowance { max_usd: None }));
         }
+        self.session_budget(key, spec).await
+    }
+
+    /// Whether `key` may start the agent session that resolves its conflict, by the same rule
+    /// as an agent task's session; the task is then gated like an agent task. A refusal is
+    /// remembered for the attempt's end ([`Engine::take_budget_refusal`]).
+    pub(super) async fn conflict_budget(
+        &self,
+        key: &TaskKey,
+        spec: &TaskSpec,
+    ) -> Result<Result<SessionAllowance, OverBudget>, EngineError> {
+        self.spending(&key.run).await?;
+        if let Some(tally) = self.lock_spending().get_mut(&key.run) {
+            tally.resolving.insert(key.task.clone());
+        }
+        let verdict = self.session_budget(key, spec).await?;
+        if verdict.is_err() {
+            if let Some(tally) = self.lock_spending().get_mut(&key.run) {
+                tally.refused.insert(key.task.clone());
+            }
+        }
+        Ok(verdict)
+    }
+
+    /// Whether the attempt of `key` ended because the budget could not pay for the session
+    /// that would resolve its conflict; forgets it.
+    pub(super) fn take_budget_refusal(&self, key: &TaskKey) -> bool {
+        self.lock_spending()
+            .get_mut(&key.run)
+            .is_some_and(|tally| tally.refused.remove(&key.task))
+    }
+
+    /// The budget rule for one more agent session of `key`.
+    async fn session_budget(
+        &self,
+        key: &TaskKey,
+        spec: &TaskSpec,
+    ) -> Result<Result<SessionAllowance, OverBudget>, EngineError> {
+        let unbounded = Ok(SessionAllowance { max_usd: None });
         self.spending(&key.run).await?;
         let Some((budget, spent, unknown, task_spent)) =
             self.lock_spending().get(&key.run).map(|tally| {

@@ -58,9 +58,9 @@ pub fn claim(
     let taken_over = lease_expired(task, now);
     if taken_over {
         let holder = task.worker.as_deref().unwrap_or_default();
-        task.last_error = Some(format!(
-            "attempt {} was interrupted: worker `{holder}` stopped renewing its lease",
-            task.attempts
+        task.last_error = Some(super::interrupted_error(
+            task.attempts,
+            &format!("worker `{holder}` stopped renewing its lease"),
         ));
     }
     task.state = TaskState::Claimed;
@@ -157,6 +157,23 @@ pub fn fail(
 pub fn release(task: &mut TaskRecord, worker: &str, reason: &str) -> BackendResult<()> {
     require_held(task, worker)?;
     super::interrupt(task, reason);
+    Ok(())
+}
+
+/// Gives back a claim `worker` made on `task` and did not start on, as if it had not been
+/// made: the attempt is not counted and the task is pending again. An engine does this when
+/// another engine took the last place of the task's pool first.
+pub fn unclaim(task: &mut TaskRecord, worker: &str) -> BackendResult<()> {
+    require_held(task, worker)?;
+    if task.state != TaskState::Claimed {
+        return Err(BackendError::conflict(format!(
+            "task `{}` is {}: only a claim not yet started can be given back uncounted",
+            task.key.task, task.state
+        )));
+    }
+    task.attempts = task.attempts.saturating_sub(1);
+    task.state = TaskState::Pending;
+    let_go(task);
     Ok(())
 }
 

@@ -12,11 +12,14 @@ mod replan;
 mod run_end;
 
 pub use attempt::{
-    claim, claimable, complete, fail, heartbeat, holds, lease_expired, release, start, TaskFacts,
+    claim, claimable, complete, fail, heartbeat, holds, lease_expired, release, start, unclaim,
+    TaskFacts,
 };
 pub use budget::{next_agent_attempt, OverBudget, SessionAllowance};
 pub use gate::{answer_gate, wait_gate};
-pub use operator::{cancel, interrupt, mark_done, may_mark_done, reset, TaskReset};
+pub use operator::{
+    cancel, interrupt, interrupted_error, interruption, mark_done, may_mark_done, reset, TaskReset,
+};
 pub use replan::{records_fit, replan, Fate, Replanned};
 pub use run_end::{progress_of, settled_state, RunProgress};
 

@@ -9,13 +9,25 @@ use crate::runtime::model::{Millis, TaskRecord, TaskState};
 /// pending again at once, the attempt keeps its number, and it uses up no retry (the next
 /// attempt is one more than the task would otherwise have).
 pub fn interrupt(task: &mut TaskRecord, reason: &str) {
-    task.last_error = Some(format!(
-        "attempt {} was interrupted: {reason}",
-        task.attempts
-    ));
+    task.last_error = Some(interrupted_error(task.attempts, reason));
     task.state = TaskState::Pending;
     task.max_attempts = task.max_attempts.saturating_add(1);
     let_go(task);
+}
+
+/// The `last_error` of an attempt that was interrupted for `reason`, which
+/// [`interruption`] reads back.
+pub fn interrupted_error(attempt: u32, reason: &str) -> String {
+    format!("attempt {attempt} was interrupted: {reason}")
+}
+
+/// Why the attempt whose `last_error` is `error` was interrupted, if it was interrupted
+/// rather than failed.
+pub fn interruption(error: &str) -> Option<&str> {
+    let rest = error.strip_prefix("attempt ")?;
+    let (number, reason) = rest.split_once(" was interrupted: ")?;
+    number.parse::<u32>().ok()?;
+    Some(reason)
 }
 
 /// A task `wfc retry` puts back to run: which, how many more attempts it gets (its `retry`
