@@ -348,7 +348,7 @@ fn without_a_terminal_a_long_task_gets_heartbeat_lines() {
     let dir = TempDir::new("wfc-heartbeat");
     dir.write(
         "slow.wf",
-        "workflow slow {\n  task design {\n    run = \"sleep 3\"\n  }\n}\n",
+        "workflow slow {\n  task design {\n    run = \"sleep 4\"\n  }\n}\n",
     );
     let mut child = spawn(
         dir.path(),
@@ -364,7 +364,19 @@ fn without_a_terminal_a_long_task_gets_heartbeat_lines() {
         .filter(|line| line.starts_with("… design running "))
         .collect();
     assert!(beats.len() >= 2, "{text}");
-    assert_eq!(beats[0], "… design running 1s", "{text}");
+    // A line is due once a second; on a loaded machine the tick that prints it may come a
+    // second late, but never early, and the times only grow.
+    let seconds: Vec<u64> = beats
+        .iter()
+        .map(|line| {
+            line.trim_start_matches("… design running ")
+                .trim_end_matches('s')
+                .parse()
+                .expect("seconds")
+        })
+        .collect();
+    assert!((1..=2).contains(&seconds[0]), "{text}");
+    assert!(seconds.windows(2).all(|w| w[0] < w[1]), "{text}");
     assert!(text.contains("✓ design ("), "{text}");
 }
 
