@@ -447,7 +447,7 @@ fn a_missing_api_key_is_a_clear_task_error() {
 }
 
 /// Writes an executable script.
-fn script(dir: &TempDir, name: &str, body: &str) -> String {
+pub fn script(dir: &TempDir, name: &str, body: &str) -> String {
     let path = dir.write(name, body);
     let mut permissions = std::fs::metadata(&path).expect("script").permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);

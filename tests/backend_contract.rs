@@ -47,6 +47,7 @@ pub fn plan(tasks: &[(&str, &[&str], u32)]) -> Plan {
                 verify: Vec::new(),
                 work: Default::default(),
                 budget_usd: None,
+                output: None,
             })
             .collect(),
     }
@@ -97,6 +98,39 @@ pub fn contract(make: &dyn Fn() -> Arc<dyn TaskBackend>) {
     a_task_is_marked_done_by_hand_only_when_nothing_runs_it(&*make());
     a_run_planned_again_keeps_what_is_unchanged_in_one_step(&*make());
     an_output_commit_is_stored_with_the_success_and_cleared_by_a_reset(&*make());
+    a_typed_output_is_stored_with_the_success_and_cleared_by_a_reset(&*make());
+}
+
+fn a_typed_output_is_stored_with_the_success_and_cleared_by_a_reset(backend: &dyn TaskBackend) {
+    start(backend, "typed", &plan(&[("a", &[], 0)]));
+    let k = key("typed", "a");
+    backend
+        .claim_task(&k, "w", 2_000, 10_000)
+        .expect("claim")
+        .expect("won");
+    let json = r#"{"steps":["one","two"],"risky":false}"#;
+    let done = wfc::runtime::lifecycle::Completion {
+        commit: None,
+        typed_output: Some(json),
+    };
+    backend
+        .finish_task(&k, "w", "the plan", done, 2_001)
+        .expect("complete");
+    let task = backend.get_task(&k).expect("task");
+    assert_eq!(
+        (
+            task.state,
+            task.result.as_deref(),
+            task.typed_output.as_deref()
+        ),
+        (TaskState::Succeeded, Some("the plan"), Some(json))
+    );
+    let listed = backend.list_tasks("typed").expect("tasks");
+    assert_eq!(listed[0].typed_output.as_deref(), Some(json));
+    backend
+        .reset_tasks("typed", &[reset("a")], 2_002)
+        .expect("reset");
+    assert_eq!(backend.get_task(&k).expect("task").typed_output, None);
 }
 
 fn an_output_commit_is_stored_with_the_success_and_cleared_by_a_reset(backend: &dyn TaskBackend) {

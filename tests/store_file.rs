@@ -374,7 +374,7 @@ fn a_store_of_a_newer_schema_is_refused_unchanged() {
             2,
             &[
                 "schema version 7",
-                "(version 3)",
+                "(version 4)",
                 "a newer wfc wrote it",
                 &store.display().to_string(),
             ],

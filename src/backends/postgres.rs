@@ -214,7 +214,7 @@ fn int(value: usize) -> i64 {
 macro_rules! task_columns {
     () => {
         "run, id, state, attempts, max_attempts, worker, lease_until, started_at, finished_at, \
-         result, last_error, output"
+         result, last_error, output, typed_output"
     };
 }
 
@@ -245,6 +245,7 @@ fn task_record(row: &Row) -> Step<TaskRecord> {
         result: row.try_get(9)?,
         last_error: row.try_get(10)?,
         output: row.try_get(11)?,
+        typed_output: row.try_get(12)?,
     })
 }
 
@@ -270,7 +271,7 @@ fn read_for_change(session: &mut Session<'_>, key: &TaskKey) -> Step<(TaskRecord
         return Err(missing(session, &key.run, &key.task));
     };
     let task = task_record(&row)?;
-    let is_gate: bool = row.try_get(12)?;
+    let is_gate: bool = row.try_get(13)?;
     let deps_done = task.state == TaskState::Pending
         && session
             .query_opt(DEPS_DONE, args![key.run.clone(), key.task.clone()])?
@@ -294,7 +295,7 @@ fn write_task(session: &mut Session<'_>, task: &TaskRecord) -> Step<()> {
     session.execute(
         "UPDATE tasks SET state = $3, attempts = $4, max_attempts = $5, worker = $6, \
          lease_until = $7, started_at = $8, finished_at = $9, result = $10, last_error = $11, \
-         output = $12 WHERE run = $1 AND id = $2",
+         output = $12, typed_output = $13 WHERE run = $1 AND id = $2",
         args![
             task.key.run.clone(),
             task.key.task.clone(),
@@ -307,7 +308,8 @@ fn write_task(session: &mut Session<'_>, task: &TaskRecord) -> Step<()> {
             task.finished_at,
             task.result.clone(),
             task.last_error.clone(),
-            task.output.clone()
+            task.output.clone(),
+            task.typed_output.clone()
         ],
     )?;
     Ok(())

@@ -35,6 +35,10 @@ pub(crate) struct NodeInfo {
     pub name: String,
     pub tag: NodeTag,
     pub has_when: bool,
+    /// The type a task declares with `output:`.
+    pub output: Option<Type>,
+    /// Whether the task has a `for each`, so it runs as several instances.
+    pub fan_out: bool,
 }
 
 /// The loop variable of a fan-out task, while its fields are checked.
@@ -275,6 +279,7 @@ impl WorkflowChecker<'_, '_> {
             return;
         }
         let ty = self.lower_type(&param.ty);
+        self.forbid_record_param(&ty, &param.ty);
         let pattern = param
             .matching
             .as_ref()
@@ -318,7 +323,7 @@ impl WorkflowChecker<'_, '_> {
         self.used.push(false);
     }
 
-    fn lower_type(&mut self, ty: &ast::TypeExpr) -> Type {
+    pub(crate) fn lower_type(&mut self, ty: &ast::TypeExpr) -> Type {
         match &ty.kind {
             ast::TypeExprKind::Named(name) => match name.text.as_str() {
                 "string" => Type::String,
@@ -414,6 +419,35 @@ impl WorkflowChecker<'_, '_> {
                     }
                     inner => Type::List(Box::new(inner)),
                 }
+            }
+            ast::TypeExprKind::Record(fields) => {
+                let mut out: Vec<(String, Type)> = Vec::with_capacity(fields.len());
+                for (name, field) in fields {
+                    let lowered = self.lower_type(field);
+                    if out.iter().any(|(seen, _)| *seen == name.text) {
+                        self.report(Diagnostic::new(
+                            Code::Duplicate,
+                            format!("the record has two fields called `{}`", name.text),
+                            name.span,
+                            "second one here",
+                        ));
+                        continue;
+                    }
+                    out.push((name.text.clone(), lowered));
+                }
+                if out.is_empty() {
+                    self.report(
+                        Diagnostic::new(
+                            Code::OutputType,
+                            "a record needs at least one field",
+                            ty.span,
+                            "no fields",
+                        )
+                        .with_help("name its fields: `{ steps: list<string>, risky: bool }`"),
+                    );
+                    return Type::Error;
+                }
+                Type::Record(out)
             }
         }
     }
@@ -608,10 +642,16 @@ impl WorkflowChecker<'_, '_> {
             by_name.insert(&name.text, nodes.len());
             self.node_by_name
                 .insert(name.text.clone(), self.nodes.len());
+            let (output, fan_out) = match node {
+                NodeAst::Task(task) => (self.declared_output(&task.block), task.for_each.is_some()),
+                _ => (None, false),
+            };
             self.nodes.push(NodeInfo {
                 name: name.text.clone(),
                 tag: node.tag(),
                 has_when: node.when().is_some(),
+                output,
+                fan_out,
             });
             nodes.push(node);
         }
@@ -1117,6 +1157,9 @@ impl WorkflowChecker<'_, '_> {
             budget: fields
                 .get("budget")
                 .and_then(|f| expect_dollars(f, self.diagnostics)),
+            output: scope
+                .current
+                .and_then(|index| self.nodes[index].output.clone()),
         };
         (task, scope)
     }

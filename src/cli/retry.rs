@@ -287,6 +287,7 @@ mod tests {
                     verify: Vec::new(),
                     work: Default::default(),
                     budget_usd: None,
+                    output: None,
                 })
                 .collect(),
         }

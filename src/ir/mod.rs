@@ -225,6 +225,8 @@ pub struct Task {
     pub work: WorkSettings,
     /// `budget`: the most its agent sessions may cost in all, in US dollars.
     pub budget: Option<f64>,
+    /// `output:`: the type of the JSON value it returns.
+    pub output: Option<Type>,
 }
 
 /// `for each VAR in EXPR`.

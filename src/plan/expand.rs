@@ -7,6 +7,7 @@ use super::filters::{apply, fallback, fenced, text_of};
 use super::limits::{
     env_string_bytes, process_problems, MAX_ENV_STRING_BYTES, MAX_PLAN_TASKS, MAX_TASK_ID_BYTES,
 };
+use super::output::OutputSpec;
 use super::prompt::assemble;
 use super::spec::*;
 use crate::check::Session;
@@ -240,6 +241,7 @@ impl<'s> Expander<'s> {
                             verify: Vec::new(),
                             work: Default::default(),
                             budget_usd: None,
+                            output: None,
                         });
                         instances[index].push(id);
                     }
@@ -500,6 +502,7 @@ impl<'s> Expander<'s> {
             Some(template) => self.plain(site, template),
             None => id.to_string(),
         };
+        let output = task.output.as_ref().map(OutputSpec::of);
         let workdir = match &task.workdir {
             Some(template) => {
                 let path = self.plain(site, template);
@@ -553,7 +556,7 @@ impl<'s> Expander<'s> {
                             })
                             .collect(),
                     }),
-                    prompt: assemble(prompt, accept, &verify, context, &workdir),
+                    prompt: assemble(prompt, accept, &verify, context, &workdir, output.as_ref()),
                 }
             }
         };
@@ -595,6 +598,7 @@ impl<'s> Expander<'s> {
                 sandbox: task.work.sandbox,
             },
             budget_usd: task.budget,
+            output,
         };
         for problem in process_problems(&spec) {
             self.errors.push(PlanError {
@@ -641,7 +645,7 @@ impl<'s> Expander<'s> {
     /// What one interpolation stands for here.
     fn piece(&mut self, site: &Site<'_, '_>, interpolation: &ir::Interpolation) -> Piece {
         let filters: Vec<FilterSpec> = interpolation.filters.clone();
-        match interpolation.source {
+        match &interpolation.source {
             Source::Param(param) => match &site.frame.args[param.0 as usize] {
                 Arg::Value(value) => Piece::Text(apply(value, &filters)),
                 Arg::Secret(name) => Piece::Secret {
@@ -655,9 +659,13 @@ impl<'s> Expander<'s> {
             )),
             Source::RunId => Piece::Text(apply(&Value::String(self.run_id.clone()), &filters)),
             Source::TaskId => Piece::Text(apply(&Value::String(site.id.to_string()), &filters)),
-            Source::Result(node) => {
+            Source::Result(node) | Source::Output(node, _) => {
                 let tasks = site.instances[node.0 as usize].clone();
                 let fallback = fallback(&filters);
+                let output = match &interpolation.source {
+                    Source::Output(_, fields) => Some(fields.clone()),
+                    _ => None,
+                };
                 if tasks.is_empty() {
                     Piece::Text(fallback.unwrap_or_default())
                 } else {
@@ -665,6 +673,7 @@ impl<'s> Expander<'s> {
                         tasks,
                         filters,
                         fallback,
+                        output,
                     }
                 }
             }
@@ -688,11 +697,13 @@ impl<'s> Expander<'s> {
                             tasks,
                             filters,
                             fallback,
+                            output,
                         } => parts.push(PromptPart::Result {
                             tasks,
                             filters,
                             fenced: fence,
                             fallback,
+                            output,
                         }),
                         Piece::Secret { name, .. } => self.errors.push(PlanError {
                             task: Some(site.id.to_string()),
@@ -790,7 +801,7 @@ impl<'s> Expander<'s> {
     /// `words` only last and only on lists, which are parameters (or `use` arguments) and so
     /// known now; only `default`, which leaves a list as it is, can come before it.
     fn words(&mut self, site: &Site<'_, '_>, interpolation: &ir::Interpolation) -> Vec<String> {
-        let value = match interpolation.source {
+        let value = match &interpolation.source {
             Source::Param(param) => match &site.frame.args[param.0 as usize] {
                 Arg::Value(value) => value.clone(),
                 Arg::Secret(_) => Value::List(Vec::new()),
@@ -849,6 +860,7 @@ enum Piece {
         tasks: Vec<String>,
         filters: Vec<FilterSpec>,
         fallback: Option<String>,
+        output: Option<Vec<String>>,
     },
 }
 
@@ -861,10 +873,12 @@ impl Piece {
                 tasks,
                 filters,
                 fallback,
+                output,
             } => ValuePart::Result {
                 tasks,
                 filters,
                 fallback,
+                output,
             },
         }
     }
@@ -882,7 +896,9 @@ impl Piece {
             Piece::Text(text) if inside_double_quotes => escape_in_double_quotes(text),
             Piece::Text(text) => shell_quote(text),
             Piece::Secret { name, .. } => format!("<secret {name}>"),
-            Piece::Result { tasks, .. } => format!("<result of {}>", tasks.join(", ")),
+            Piece::Result { tasks, output, .. } => {
+                super::listing::reference_text(tasks, output.as_deref())
+            }
         }
     }
 }

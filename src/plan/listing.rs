@@ -87,6 +87,9 @@ pub fn render_plan(plan: &Plan) -> String {
         for command in &task.verify {
             shell_lines(&mut out, "verify", command);
         }
+        if let Some(output) = &task.output {
+            out.push_str(&format!("   output:  {}\n", output.ty));
+        }
     }
     out
 }
@@ -125,13 +128,30 @@ fn quote(out: &mut String, text: &str) {
 
 /// A prompt with the runtime's references shown as placeholders (also the description of a
 /// task's beads issue).
+/// How a value read at run time shows in a plan: `<result of TASK>`, or for a typed output
+/// `<output.FIELD of TASK>`.
+pub(crate) fn reference_text(tasks: &[String], output: Option<&[String]>) -> String {
+    match output {
+        None => format!("<result of {}>", tasks.join(", ")),
+        Some(fields) => {
+            let path: String = fields.iter().map(|f| format!(".{f}")).collect();
+            format!("<output{path} of {}>", tasks.join(", "))
+        }
+    }
+}
+
 pub fn prompt_text(parts: &[PromptPart]) -> String {
     parts
         .iter()
         .map(|part| match part {
             PromptPart::Text { text } => text.clone(),
-            PromptPart::Result { tasks, fenced, .. } => {
-                let what = format!("<result of {}>", tasks.join(", "));
+            PromptPart::Result {
+                tasks,
+                fenced,
+                output,
+                ..
+            } => {
+                let what = reference_text(tasks, output.as_deref());
                 if *fenced {
                     format!("```text\n{what}\n```")
                 } else {
@@ -150,7 +170,7 @@ fn env_display(value: &EnvValue) -> String {
             .map(|part| match part {
                 ValuePart::Text { text } => text.clone(),
                 ValuePart::Secret { name, .. } => format!("<secret {name}>"),
-                ValuePart::Result { tasks, .. } => format!("<result of {}>", tasks.join(", ")),
+                ValuePart::Result { tasks, output, .. } => reference_text(tasks, output.as_deref()),
             })
             .collect(),
     }

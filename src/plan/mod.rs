@@ -6,6 +6,7 @@ mod expand;
 pub mod filters;
 pub mod limits;
 mod listing;
+pub mod output;
 mod prompt;
 pub mod spec;
 

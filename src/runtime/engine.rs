@@ -244,8 +244,8 @@ struct AttemptScope<'a> {
 
 /// How one attempt ended.
 enum Attempt {
-    /// Its result, and its output commit in an isolated run.
-    Succeeded(String, Option<KeptWork>),
+    /// Its result, its output commit in an isolated run, and the JSON of its typed output.
+    Succeeded(String, Option<KeptWork>, Option<String>),
     Failed(String),
     /// The session ran into a provider's limit: not a failure; its profile waits.
     Limited(crate::runtime::agent::ProviderLimit),
@@ -897,9 +897,12 @@ impl Engine {
         };
         let outcome = match outcome {
             _ if *cancel_rx.borrow() => Attempt::Lost,
-            Ok(result) => match self.keep_work(&info, &of, &folder).await {
-                Ok(output) => Attempt::Succeeded(result, output),
-                Err(why) => Attempt::Failed(format!("its work could not be kept: {why}")),
+            Ok(result) => match typed_output(&spec, &self.bus.redactor().text(&result)) {
+                Err(why) => Attempt::Failed(why),
+                Ok(typed) => match self.keep_work(&info, &of, &folder).await {
+                    Ok(output) => Attempt::Succeeded(result, output, typed),
+                    Err(why) => Attempt::Failed(format!("its work could not be kept: {why}")),
+                },
             },
             Err(error) => match self.take_limit(key) {
                 Some(limit) => Attempt::Limited(limit),
@@ -921,19 +924,17 @@ impl Engine {
                 self.wait_for_limit(key, &spec, claim.attempt, limit)
                     .await?;
             }
-            Attempt::Succeeded(result, kept) => {
+            Attempt::Succeeded(result, kept, typed) => {
                 let result = self.bus.redactor().text(&result);
                 let (k, w) = (key.clone(), self.config.worker.clone());
                 let output = kept.as_ref().map(|kept| kept.commit.clone());
                 if self
                     .call(move |b| {
-                        b.complete_task_with_output(
-                            &k,
-                            &w,
-                            &result,
-                            output.as_deref(),
-                            now_millis(),
-                        )
+                        let done = crate::runtime::lifecycle::Completion {
+                            commit: output.as_deref(),
+                            typed_output: typed.as_deref(),
+                        };
+                        b.finish_task(&k, &w, &result, done, now_millis())
                     })
                     .await
                     .is_ok()
@@ -1383,6 +1384,16 @@ impl Engine {
         }
         Ok(result)
     }
+}
+
+/// The JSON of the typed output in a successful attempt's `result` (already redacted), for a
+/// task that declares `output:`; why the attempt failed when the result holds none that fits.
+fn typed_output(spec: &TaskSpec, result: &str) -> Result<Option<String>, String> {
+    let Some(output) = &spec.output else {
+        return Ok(None);
+    };
+    let value = crate::plan::output::read_output(output, result)?;
+    Ok(Some(value.to_string()))
 }
 
 /// The last lines of a failed command's output, for its error message.

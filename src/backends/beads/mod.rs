@@ -405,6 +405,7 @@ fn entry(spec: &TaskSpec, issue: String, position: usize) -> TaskEntry {
         result: None,
         last_error: None,
         output: None,
+        typed_output: None,
     }
 }
 
@@ -722,12 +723,12 @@ impl TaskBackend for BeadsBackend {
         }
     }
 
-    fn complete_task_with_output(
+    fn finish_task(
         &self,
         key: &TaskKey,
         worker: &str,
         result: &str,
-        output: Option<&str>,
+        done: lifecycle::Completion<'_>,
         now: Millis,
     ) -> BackendResult<()> {
         let task = self.holding(key, worker)?;
@@ -739,7 +740,7 @@ impl TaskBackend for BeadsBackend {
         ));
         self.close(std::slice::from_ref(&task.issue), &reason, worker)?;
         self.transition(key, |task, _, _| {
-            lifecycle::complete(task, worker, result, output, now).map(|()| (true, ()))
+            lifecycle::complete(task, worker, result, done, now).map(|()| (true, ()))
         })
     }
 

@@ -7,7 +7,7 @@ use crate::backends::Access;
 use crate::runtime::BackendError;
 
 /// The schema version this wfc writes and reads, kept in the one row of `wfc_schema`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The key of the advisory lock that makes creating and migrating the store one step at a
 /// time across processes ("wfc1" as a number, as SQLite's application id).
@@ -54,6 +54,7 @@ CREATE TABLE tasks (
     result       TEXT,
     last_error   TEXT,
     output       TEXT,
+    typed_output TEXT,
     PRIMARY KEY (run, id)
 );
 CREATE INDEX tasks_by_state ON tasks (run, state, priority, position);
@@ -82,7 +83,7 @@ CREATE TABLE wfc_schema (
 
 /// Checks the store's schema version, creating the store first if the schema holds none and
 /// `access` allows it. A store of a newer version is refused unchanged; an older one is
-/// migrated (there is none yet: version 1 is the first).
+/// migrated: version 2 added the tasks' `typed_output` column.
 pub fn prepare(link: &Link, access: Access) -> Result<(), BackendError> {
     let shown = link.shown().to_string();
     let schema = link.address().schema.clone();
@@ -110,6 +111,14 @@ pub fn prepare(link: &Link, access: Access) -> Result<(), BackendError> {
              another schema with `?schema=NAME`",
         ));
     }
+    if version == 1 {
+        link.transaction("BEGIN", |session| migrate_to_2(session, &schema))
+            .map_err(|stop| {
+                super::fail(&shown, stop, || {
+                    "migrate it to schema version 2".to_string()
+                })
+            })?;
+    }
     if version < 1 {
         return Err(BackendError::storage(
             format!(
@@ -120,6 +129,19 @@ pub fn prepare(link: &Link, access: Access) -> Result<(), BackendError> {
              `?schema=NAME`",
         ));
     }
+    Ok(())
+}
+
+/// Adds what schema version 2 added, the tasks' `typed_output` column, unless another process
+/// did meanwhile (the advisory lock makes them take turns). The column is empty for every
+/// task of an older run, which declared no typed output.
+fn migrate_to_2(session: &mut Session<'_>, schema: &str) -> Result<(), Stop> {
+    session.batch(&format!("SELECT pg_advisory_xact_lock({SETUP_LOCK})"))?;
+    if version(session, schema)?.unwrap_or(0) >= 2 {
+        return Ok(());
+    }
+    session.batch("ALTER TABLE tasks ADD COLUMN IF NOT EXISTS typed_output TEXT")?;
+    session.batch("INSERT INTO wfc_schema (version) VALUES (2)")?;
     Ok(())
 }
 

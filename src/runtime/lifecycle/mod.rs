@@ -12,7 +12,8 @@ mod replan;
 mod run_end;
 
 pub use attempt::{
-    claim, claimable, complete, fail, heartbeat, holds, lease_expired, release, start, TaskFacts,
+    claim, claimable, complete, fail, heartbeat, holds, lease_expired, release, start, Completion,
+    TaskFacts,
 };
 pub use budget::{next_agent_attempt, OverBudget, SessionAllowance};
 pub use gate::{answer_gate, wait_gate};

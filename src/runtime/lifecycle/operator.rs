@@ -51,6 +51,7 @@ pub fn reset(task: &mut TaskRecord, reset: &TaskReset) {
     task.finished_at = None;
     task.result = None;
     task.output = None;
+    task.typed_output = None;
     let_go(task);
 }
 
@@ -81,6 +82,7 @@ pub fn mark_done(task: &mut TaskRecord, result: &str, now: Millis) -> BackendRes
     task.state = TaskState::Succeeded;
     task.result = Some(result.to_string());
     task.output = None;
+    task.typed_output = None;
     task.last_error = None;
     task.finished_at = Some(now);
     let_go(task);
@@ -117,6 +119,7 @@ mod tests {
             result: None,
             last_error: Some("exit 1".into()),
             output: None,
+            typed_output: None,
         };
         let why = TaskReset {
             id: "t".into(),
@@ -154,6 +157,7 @@ mod tests {
             result: None,
             last_error: None,
             output: None,
+            typed_output: None,
         };
         interrupt(&mut task, "the engine was stopped");
         assert_eq!(task.state, TaskState::Pending);

@@ -1,0 +1,197 @@
+//! Typed task outputs in the checker (GRAMMAR.md, "Typed outputs"): the type a task's
+//! `output:` declares, and `X.output` and `X.output.FIELD` read in strings, typed by it.
+
+use super::workflow::{NodeTag, WorkflowChecker};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::{self, Source, Type};
+use crate::suggest::did_you_mean;
+use crate::syntax::ast::{self, ExprKind};
+
+/// What `X.output…` resolves to: its source, type, and whether its values are free text and
+/// may start with `-`.
+pub(crate) struct OutputRead {
+    pub source: Source,
+    pub ty: Type,
+    pub free: bool,
+    pub leading_dash: bool,
+}
+
+impl WorkflowChecker<'_, '_> {
+    /// The type a task's block declares with `output: TYPE`, reported where it cannot be an
+    /// output; `None` without one (or with one written `output = …`, which the task's fields
+    /// report).
+    pub(crate) fn declared_output(&mut self, block: &ast::Block) -> Option<Type> {
+        let field = block.fields.iter().find(|f| f.name.text == "output")?;
+        let ExprKind::Type(written) = &field.value.kind else {
+            return None;
+        };
+        let ty = self.lower_type(written);
+        if let Some(what) = not_an_output(&ty) {
+            self.report(
+                Diagnostic::new(
+                    Code::OutputType,
+                    format!("a task's output cannot hold {what}"),
+                    written.span,
+                    "not an output type",
+                )
+                .with_help("outputs are string, text, int, bool, enum(…), list<…> and records { NAME: TYPE, … }"),
+            );
+            return Some(Type::Error);
+        }
+        Some(ty)
+    }
+
+    /// Reports a parameter whose type is, or holds, a record: records describe outputs.
+    pub(crate) fn forbid_record_param(&mut self, ty: &Type, written: &ast::TypeExpr) {
+        if holds_record(ty) {
+            self.report(
+                Diagnostic::new(
+                    Code::OutputType,
+                    "a parameter cannot be a record",
+                    written.span,
+                    "a record type",
+                )
+                .with_help("records describe what a task returns (`output: { … }`); give each field its own parameter"),
+            );
+        }
+    }
+
+    /// Resolves `X.output` or `X.output.a.b` (X a node of the workflow), reporting a task
+    /// without `output:` and a field the output does not have.
+    pub(crate) fn resolve_output(
+        &mut self,
+        node: usize,
+        path: &[ast::Name],
+        text: &str,
+    ) -> Option<OutputRead> {
+        let first = &path[0];
+        if self.nodes[node].tag != NodeTag::Task {
+            self.report(Diagnostic::new(
+                Code::NoOutput,
+                format!(
+                    "`{}` is a {}, which has no output",
+                    first.text,
+                    self.nodes[node].tag.noun()
+                ),
+                first.span,
+                "no output",
+            ));
+            return None;
+        }
+        let Some(declared) = self.nodes[node].output.clone() else {
+            self.report(
+                Diagnostic::new(
+                    Code::NoOutput,
+                    format!("`{}` declares no `output`, so `{text}` does not exist", first.text),
+                    path[1].span,
+                    "no typed output",
+                )
+                .with_help(format!(
+                    "declare what it returns, e.g. `output: list<string>` in `{}`; or read its text: `{{{{ {}.result }}}}`",
+                    first.text, first.text
+                )),
+            );
+            return None;
+        };
+        if self.nodes[node].fan_out {
+            self.report(
+                Diagnostic::new(
+                    Code::NoOutput,
+                    format!(
+                        "`{}` runs once per element of its `for each`, so it has no one output",
+                        first.text
+                    ),
+                    first.span,
+                    "a fan-out",
+                )
+                .with_help(format!(
+                    "read the instances' text instead: `{{{{ {}.result }}}}`",
+                    first.text
+                )),
+            );
+            return None;
+        }
+        let mut ty = declared;
+        let mut fields = Vec::with_capacity(path.len().saturating_sub(2));
+        for name in &path[2..] {
+            let next = match &ty {
+                Type::Record(record) => match record.iter().find(|(f, _)| *f == name.text) {
+                    Some((_, field)) => field.clone(),
+                    None => {
+                        let names = record.iter().map(|(f, _)| f.as_str());
+                        let help = did_you_mean(&name.text, names).unwrap_or_else(|| {
+                            let all: Vec<String> =
+                                record.iter().map(|(f, _)| format!("`{f}`")).collect();
+                            format!("its fields are {}", all.join(", "))
+                        });
+                        self.report(
+                            Diagnostic::new(
+                                Code::OutputField,
+                                format!(
+                                    "the output of `{}` has no field `{}`",
+                                    first.text, name.text
+                                ),
+                                name.span,
+                                "unknown field",
+                            )
+                            .with_help(help),
+                        );
+                        return None;
+                    }
+                },
+                Type::Error => Type::Error,
+                other => {
+                    self.report(Diagnostic::new(
+                        Code::OutputField,
+                        format!(
+                            "`{}` is {other}, which has no field `{}`",
+                            path[..2 + fields.len()]
+                                .iter()
+                                .map(|n| n.text.as_str())
+                                .collect::<Vec<_>>()
+                                .join("."),
+                            name.text
+                        ),
+                        name.span,
+                        "no fields here",
+                    ));
+                    return None;
+                }
+            };
+            fields.push(name.text.clone());
+            ty = next;
+        }
+        let (free, leading_dash) = match &ty {
+            Type::Int | Type::Bool => (false, false),
+            Type::Enum(values) => (false, values.iter().any(|v| v.starts_with('-'))),
+            _ => (true, true),
+        };
+        Some(OutputRead {
+            source: Source::Output(ir::NodeId(node as u32), fields),
+            ty,
+            free,
+            leading_dash,
+        })
+    }
+}
+
+/// What a type holds that an output cannot: a secret or a path (an agent's answer is neither
+/// hidden nor checked against the workspace).
+fn not_an_output(ty: &Type) -> Option<&'static str> {
+    match ty {
+        Type::Secret => Some("a secret"),
+        Type::Path => Some("a path"),
+        Type::List(element) => not_an_output(element),
+        Type::Record(fields) => fields.iter().find_map(|(_, ty)| not_an_output(ty)),
+        _ => None,
+    }
+}
+
+/// Whether a type is, or holds, a record.
+fn holds_record(ty: &Type) -> bool {
+    match ty {
+        Type::Record(_) => true,
+        Type::List(element) => holds_record(element),
+        _ => false,
+    }
+}
