@@ -43,11 +43,14 @@ pub enum Code {
     NoOutput,
     /// `X.output.f` where the output has no field `f`.
     OutputField,
+    /// A run-time `for each` over something that is not a list of an upstream task's output,
+    /// or with what such a loop cannot have.
+    FanOut,
 }
 
 impl Code {
     /// Every code, in the order of LANGUAGE.md §6.
-    pub const ALL: [Code; 18] = [
+    pub const ALL: [Code; 19] = [
         Code::Syntax,
         Code::Duplicate,
         Code::UnknownRef,
@@ -66,6 +69,7 @@ impl Code {
         Code::OutputType,
         Code::NoOutput,
         Code::OutputField,
+        Code::FanOut,
     ];
 
     /// The code as users see it, such as `wf::cycle`.
@@ -89,6 +93,7 @@ impl Code {
             Code::OutputType => "wf::output-type",
             Code::NoOutput => "wf::no-output",
             Code::OutputField => "wf::output-field",
+            Code::FanOut => "wf::fan-out",
         }
     }
 

@@ -48,6 +48,7 @@ pub fn plan(tasks: &[(&str, &[&str], u32)]) -> Plan {
                 work: Default::default(),
                 budget_usd: None,
                 output: None,
+                fan_out: None,
             })
             .collect(),
     }

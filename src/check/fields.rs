@@ -7,7 +7,7 @@ use crate::suggest::did_you_mean;
 use crate::syntax::ast::{Block, ExprKind, Field, Name, StrLit};
 
 /// The fields a task may have, for checking and for editors' completion.
-pub const TASK_FIELDS: [&str; 22] = [
+pub const TASK_FIELDS: [&str; 23] = [
     "title",
     "prompt",
     "run",
@@ -30,6 +30,7 @@ pub const TASK_FIELDS: [&str; 22] = [
     "sandbox",
     "budget",
     "output",
+    "max",
 ];
 
 /// The fields a gate may have.

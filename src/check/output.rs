@@ -175,6 +175,126 @@ impl WorkflowChecker<'_, '_> {
     }
 }
 
+impl WorkflowChecker<'_, '_> {
+    /// The list of a run-time `for each` (`for each step in plan.output.steps`): an upstream
+    /// task's output, or a field of it, that is a list. Returns the lowered expression and
+    /// whether its elements are free text; reports what does not fit.
+    pub(crate) fn run_time_list(
+        &mut self,
+        path: &[ast::Name],
+        span: crate::span::Span,
+        scope: &super::workflow::Scope,
+    ) -> Option<(ir::Expr, bool)> {
+        let node = self.node_index(&path[0].text)?;
+        let text: String = path
+            .iter()
+            .map(|n| n.text.as_str())
+            .collect::<Vec<_>>()
+            .join(".");
+        let read = self.resolve_output(node, path, &text)?;
+        let Source::Output(id, fields) = read.source else {
+            return None;
+        };
+        let Type::List(element) = &read.ty else {
+            self.report(
+                Diagnostic::new(
+                    Code::FanOut,
+                    format!("`for each` walks a list, and `{text}` is {}", read.ty),
+                    span,
+                    "not a list",
+                )
+                .with_help("declare the field as a list in the task's `output:`, e.g. `steps: list<string>`"),
+            );
+            return None;
+        };
+        let free = matches!(**element, Type::String | Type::Text);
+        match scope.current {
+            Some(current) if current != node => {
+                // Settled with the results once every edge is known: `X` must run first.
+                self.result_reads.push((node, current, span, false));
+            }
+            _ => {
+                self.report(Diagnostic::new(
+                    Code::FanOut,
+                    format!("a task cannot fan out over its own output `{text}`"),
+                    span,
+                    "its own output",
+                ));
+                return None;
+            }
+        }
+        let ty = read.ty.clone();
+        Some((
+            ir::Expr {
+                kind: ir::ExprKind::Output(id, fields),
+                ty,
+                span,
+            },
+            free,
+        ))
+    }
+}
+
+impl WorkflowChecker<'_, '_> {
+    /// Applies the task's `max` to its run-time `for each` (reporting a `max` without one,
+    /// and a `when` on one, which cannot be decided before the list is known).
+    pub(crate) fn fan_out_max(
+        &mut self,
+        task: &ast::Task,
+        for_each: Option<(ir::ForEach, bool)>,
+        fields: &super::fields::FieldSet<'_>,
+    ) -> Option<(ir::ForEach, bool)> {
+        let run_time = for_each.as_ref().is_some_and(|(fe, _)| fe.at_run_time());
+        let max = fields.get("max");
+        if let (Some(field), false) = (max, run_time) {
+            self.report(
+                Diagnostic::new(
+                    Code::Field,
+                    format!(
+                        "`max` bounds a `for each` over a task's output, and `{}` has none",
+                        task.name.text
+                    ),
+                    field.name.span,
+                    "nothing to bound",
+                )
+                .with_help("a list known when the plan is made needs no bound; remove `max`"),
+            );
+        }
+        if let (Some(when), true) = (&task.when, run_time) {
+            self.report(
+                Diagnostic::new(
+                    Code::FanOut,
+                    format!("`{}` fans out when its list is known, so a `when` cannot decide it before", task.name.text),
+                    when.span,
+                    "a condition on a run-time fan-out",
+                )
+                .with_help("put the condition on a task it waits for, or filter the list in the task that makes it"),
+            );
+        }
+        let (mut fe, free) = for_each?;
+        if let (Some(field), true) = (max, run_time) {
+            match field.value.kind {
+                ExprKind::Int(n) if (1..=super::workflow::LARGEST_FAN_OUT_MAX).contains(&n) => {
+                    fe.max = usize::try_from(n).ok();
+                }
+                _ => self.report(
+                    Diagnostic::new(
+                        Code::Type,
+                        format!(
+                            "`max` is a number from 1 to {}",
+                            super::workflow::LARGEST_FAN_OUT_MAX
+                        ),
+                        field.value.span,
+                        "not a bound",
+                    )
+                    .with_help("write, e.g., `max = 50`"),
+                ),
+            }
+        }
+        Some((fe, free))
+    }
+}
+
 /// What a type holds that an output cannot: a secret or a path (an agent's answer is neither
 /// hidden nor checked against the workspace).
 fn not_an_output(ty: &Type) -> Option<&'static str> {

@@ -263,6 +263,18 @@ impl WorkflowChecker<'_, '_> {
         let (source, mut ty, mut free) = match path.len() {
             1 => {
                 if let Some(var) = scope.loop_var.as_ref().filter(|v| v.name == first.text) {
+                    if var.run_time && matches!(field, "title" | "labels" | "workdir") {
+                        self.report(
+                            Diagnostic::new(
+                                Code::FanOut,
+                                format!("`{field}` is decided when the plan is made, and `{}` only when the list it walks is known", var.name),
+                                span,
+                                "known at run time",
+                            )
+                            .with_help("use it in `prompt`, `accept`, `context`, `run`, `verify`, `setup` or `env`; the instances are named by their elements"),
+                        );
+                        return None;
+                    }
                     leading_dash = var.free;
                     (Source::LoopVar, var.ty.clone(), var.free)
                 } else if let Some(index) = self.params.iter().position(|p| p.name == first.text) {

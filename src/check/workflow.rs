@@ -48,7 +48,15 @@ pub(crate) struct LoopVar {
     pub ty: Type,
     /// Whether its values are free text.
     pub free: bool,
+    /// Whether its values are known only at run time (a `for each` over an output).
+    pub run_time: bool,
 }
+
+/// The most instances a run-time `for each` expands to when it sets no `max`.
+pub(crate) const DEFAULT_FAN_OUT_MAX: usize = 100;
+
+/// The largest `max` a run-time `for each` may set.
+pub(crate) const LARGEST_FAN_OUT_MAX: i64 = 1000;
 
 /// Where an expression or template is checked: inside which node, with which loop variable.
 #[derive(Clone, Default)]
@@ -982,10 +990,12 @@ impl WorkflowChecker<'_, '_> {
                 name: fe.0.var.clone(),
                 ty: fe.0.element.clone(),
                 free: fe.1,
+                run_time: fe.0.at_run_time(),
             });
         }
         let fields = FieldSet::new(&task.block, self.diagnostics);
         fields.report_unknown(&TASK_FIELDS, "a task", self.diagnostics);
+        let for_each = self.fan_out_max(task, for_each, &fields);
         let action = match (fields.get("prompt"), fields.get("run")) {
             (Some(prompt), Some(run)) => {
                 let second = if prompt.span.start < run.span.start {
@@ -1187,6 +1197,28 @@ impl WorkflowChecker<'_, '_> {
                 .with_help("give the loop variable another name"),
             );
         }
+        if let ast::ExprKind::Ref(path) = &for_each.iter.kind {
+            if path.len() >= 2
+                && path[1].text == "output"
+                && self.node_index(&path[0].text).is_some()
+            {
+                let (iter, free) = self.run_time_list(path, for_each.iter.span, scope)?;
+                let element = match &iter.ty {
+                    Type::List(element) => (**element).clone(),
+                    _ => Type::Error,
+                };
+                return Some((
+                    ir::ForEach {
+                        var: for_each.var.text.clone(),
+                        iter,
+                        element,
+                        var_span: for_each.var.span,
+                        max: Some(DEFAULT_FAN_OUT_MAX),
+                    },
+                    free,
+                ));
+            }
+        }
         let iter = self.expr(&for_each.iter, scope);
         self.forbid_secret(&iter, "a `for each` list");
         let element = match &iter.ty {
@@ -1216,6 +1248,7 @@ impl WorkflowChecker<'_, '_> {
                 iter,
                 element,
                 var_span: for_each.var.span,
+                max: None,
             },
             free,
         ))

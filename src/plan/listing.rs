@@ -90,6 +90,14 @@ pub fn render_plan(plan: &Plan) -> String {
         if let Some(output) = &task.output {
             out.push_str(&format!("   output:  {}\n", output.ty));
         }
+        if let Some(fan_out) = &task.fan_out {
+            out.push_str(&format!(
+                "   expands: {} ← {} at run time (at most {})\n",
+                task.id,
+                fan_out.source_text(),
+                fan_out.max
+            ));
+        }
     }
     out
 }
@@ -128,6 +136,9 @@ fn quote(out: &mut String, text: &str) {
 
 /// A prompt with the runtime's references shown as placeholders (also the description of a
 /// task's beads issue).
+/// How the element of a run-time `for each` shows in a template, before it expands.
+pub(crate) const ELEMENT_TEXT: &str = "<each element>";
+
 /// How a value read at run time shows in a plan: `<result of TASK>`, or for a typed output
 /// `<output.FIELD of TASK>`.
 pub(crate) fn reference_text(tasks: &[String], output: Option<&[String]>) -> String {
@@ -158,6 +169,7 @@ pub fn prompt_text(parts: &[PromptPart]) -> String {
                     what
                 }
             }
+            PromptPart::Element { .. } => ELEMENT_TEXT.to_string(),
         })
         .collect()
 }
@@ -171,6 +183,7 @@ fn env_display(value: &EnvValue) -> String {
                 ValuePart::Text { text } => text.clone(),
                 ValuePart::Secret { name, .. } => format!("<secret {name}>"),
                 ValuePart::Result { tasks, output, .. } => reference_text(tasks, output.as_deref()),
+                ValuePart::Element { .. } => ELEMENT_TEXT.to_string(),
             })
             .collect(),
     }

@@ -3,6 +3,7 @@
 
 pub mod bind;
 mod expand;
+pub mod fan_out;
 pub mod filters;
 pub mod limits;
 mod listing;

@@ -86,7 +86,7 @@ fn end_with_newline(out: &mut Vec<PromptPart>) {
             text.truncate(trimmed);
             text.push('\n');
         }
-        Some(PromptPart::Result { .. }) => push(out, "\n"),
+        Some(PromptPart::Result { .. } | PromptPart::Element { .. }) => push(out, "\n"),
         None => {}
     }
 }

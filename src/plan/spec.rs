@@ -191,6 +191,10 @@ pub struct TaskSpec {
     /// `output:`: the type of the JSON value the task returns, checked when an attempt ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<super::output::OutputSpec>,
+    /// For a `for each` over an upstream task's output: the template (`implement[*]`) that
+    /// stands for its instances until the list is known, and expands into them when claimed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fan_out: Option<super::fan_out::FanOutSpec>,
 }
 
 /// Where and how a task's attempts work (GRAMMAR.md, "Where a task works").
@@ -307,6 +311,13 @@ pub enum PromptPart {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         output: Option<Vec<String>>,
     },
+    /// The element of a run-time `for each`, in a template: filled in when it expands.
+    Element {
+        /// Filters to apply.
+        filters: Vec<FilterSpec>,
+        /// Whether it goes in as a fenced data block.
+        fenced: bool,
+    },
 }
 
 /// A shell command: a script whose interpolations are references to environment variables,
@@ -375,6 +386,11 @@ pub enum ValuePart {
         /// `X.result`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         output: Option<Vec<String>>,
+    },
+    /// The element of a run-time `for each`, in a template: filled in when it expands.
+    Element {
+        /// Filters to apply.
+        filters: Vec<FilterSpec>,
     },
 }
 

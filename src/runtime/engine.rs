@@ -30,6 +30,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 mod conflicts;
+mod fan_out;
 mod limits;
 mod pools;
 mod session_record;
@@ -808,6 +809,9 @@ impl Engine {
             Some(&key.task),
             serde_json::json!({ "attempt": claim.attempt, "worker": self.config.worker }),
         );
+        if let Some(fan_out) = &spec.fan_out {
+            return self.expand_fan_out(key, &claim, fan_out).await;
+        }
         if spec.action.waits_for_person() {
             return self.wait_for_person(key, &spec).await;
         }

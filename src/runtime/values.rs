@@ -8,6 +8,9 @@ use crate::plan::filters::{apply, fenced};
 use crate::plan::{EnvValue, FilterSpec, PromptPart, ValuePart};
 use std::collections::HashMap;
 
+/// Why a template of a run-time `for each` cannot run: its instances do, once it expands.
+const UNEXPANDED: &str = "the element of a `for each` over a task's output is filled in when it expands; the template itself never runs";
+
 /// Fills in results and secrets for the tasks of one run.
 pub struct Resolver<'a> {
     /// Where results are read.
@@ -105,6 +108,7 @@ impl Resolver<'_> {
                 fallback,
                 output: Some(fields),
             } => self.output(tasks, fields, filters, fallback),
+            ValuePart::Element { .. } => Err(UNEXPANDED.into()),
         }
     }
 
@@ -139,6 +143,7 @@ impl Resolver<'_> {
                         text.push_str(&value);
                     }
                 }
+                PromptPart::Element { .. } => return Err(UNEXPANDED.into()),
             }
         }
         Ok(text)

@@ -131,6 +131,7 @@ mod tests {
             work: Default::default(),
             budget_usd: None,
             output: None,
+            fan_out: None,
         }
     }
 
