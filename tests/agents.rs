@@ -49,7 +49,7 @@ fn wfc_command(dir: &Path, server: Option<&ModelServer>, args: &[&str]) -> Comma
 }
 
 /// Runs `wfc` to its end: exit code, and stdout followed by stderr.
-fn wfc(dir: &Path, server: Option<&ModelServer>, args: &[&str]) -> (i32, String) {
+pub fn wfc(dir: &Path, server: Option<&ModelServer>, args: &[&str]) -> (i32, String) {
     let output = wfc_command(dir, server, args).output().expect("wfc runs");
     (
         output.status.code().unwrap_or(-1),

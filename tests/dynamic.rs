@@ -1,8 +1,9 @@
 //! Workflows that react (issue 16): typed task outputs, checked when an attempt ends and read
 //! by the tasks after it, through the real `wfc` binary, real processes and a real store.
 
-use crate::agents::{only_run, read, script, task};
-use crate::support::{run_id, wfc, wfc_with_env, TempDir};
+use crate::agents::{only_run, read, script, task, wfc as claude_wfc};
+use crate::model_server::{ModelServer, Reply, Rule};
+use crate::support::{run_id, task_status, wfc, wfc_with_env, TempDir};
 use serde_json::{json, Value};
 use wfc::backends::SqliteBackend;
 use wfc::runtime::TaskBackend;
@@ -185,4 +186,280 @@ fn an_agent_is_asked_for_its_output_and_its_retry_is_told_what_did_not_fit() {
         "{second}"
     );
     assert_eq!(read(dir.path(), "steps.txt"), r#"["a","b"]"#);
+}
+
+/// A workflow whose `plan` prints `steps` (JSON) and whose `implement` runs once per step,
+/// each instance appending its step to `ran.txt` after `pause` seconds, with `review` after
+/// all of them; `extra` goes into `implement`'s block.
+fn fan_out_workflow(steps: &str, pause: &str, extra: &str) -> String {
+    format!(
+        r#"workflow fan {{
+  task plan {{
+    run    = "echo x >> plan-ran.txt; cat steps.json"
+    output: {{ steps: list<string> }}
+  }}
+  task implement for each step in plan.output.steps after plan {{
+    run = "sleep {pause}; printf '%s\n' {{{{ step }}}} >> ran.txt; echo did {{{{ step }}}}"
+    {extra}
+  }}
+  task review after implement {{
+    run = "printf '%s\n' {{{{ implement.result | json }}}} > review.txt"
+  }}
+}}
+"#
+    )
+    .replace("STEPS", steps)
+}
+
+fn lines(dir: &std::path::Path, name: &str) -> Vec<String> {
+    std::fs::read_to_string(dir.join(name))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_fan_out_over_a_plan_s_steps_runs_one_instance_each_and_then_what_waits_for_them() {
+    for backend in ["sqlite", "memory"] {
+        let dir = TempDir::new("wfc-dynamic-fan");
+        dir.write("steps.json", r#"{"steps": ["a", "b", "c d"]}"#);
+        dir.write("fan.wf", &fan_out_workflow("", "0", ""));
+        let planned = wfc(dir.path(), &["plan", "fan.wf"]);
+        assert!(
+            planned
+                .stdout
+                .contains("expands: implement[*] ← plan.output.steps at run time (at most 100)"),
+            "{}",
+            planned.stdout
+        );
+        let graph = wfc(dir.path(), &["graph", "fan.wf"]);
+        assert!(
+            graph.stdout.contains("implement[*] ← plan.output.steps"),
+            "{}",
+            graph.stdout
+        );
+        let store = match backend {
+            "memory" => "memory:".to_string(),
+            _ => format!("sqlite:{}", dir.path().join("state.db").display()),
+        };
+        let run = wfc_with_env(dir.path(), &["run", "fan.wf"], &[("WFC_BACKEND", &store)]);
+        assert_eq!(run.code, 0, "{backend}: {}{}", run.stdout, run.stderr);
+        let mut ran = lines(dir.path(), "ran.txt");
+        ran.sort();
+        assert_eq!(
+            ran,
+            ["a", "b", "c d"],
+            "{backend}: each instance sees its element"
+        );
+        // The instances are named by element, or by index when one is not a simple word.
+        for id in ["implement[0]", "implement[1]", "implement[2]"] {
+            assert!(run.stdout.contains(id), "{backend}: {id} in {}", run.stdout);
+        }
+        // `review` ran after all three and read each instance's result.
+        let review = read(dir.path(), "review.txt");
+        for element in ["did a", "did b", "did c d"] {
+            assert!(review.contains(element), "{backend}: {review}");
+        }
+        if backend == "sqlite" {
+            let id = run_id(&run.stdout);
+            let status = wfc_with_env(dir.path(), &["status", &id], &[("WFC_BACKEND", &store)]);
+            for row in ["implement[*]", "implement[0]", "implement[2]", "review"] {
+                assert!(status.stdout.contains(row), "{}", status.stdout);
+            }
+            let shown = wfc_with_env(
+                dir.path(),
+                &["show", &id, "implement[*]"],
+                &[("WFC_BACKEND", &store)],
+            );
+            assert!(
+                shown
+                    .stdout
+                    .contains("expanded to 3 task(s): implement[0], implement[1], implement[2]"),
+                "{}{}",
+                shown.stdout,
+                shown.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn an_empty_list_fans_out_to_nothing_and_a_list_over_the_bound_fails_the_template() {
+    let dir = TempDir::new("wfc-dynamic-bounds");
+    dir.write("steps.json", r#"{"steps": []}"#);
+    dir.write("fan.wf", &fan_out_workflow("", "0", "max = 2"));
+    let run = wfc(dir.path(), &["run", "fan.wf"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(lines(dir.path(), "ran.txt").is_empty());
+    assert_eq!(
+        read(dir.path(), "review.txt"),
+        "\n",
+        "review ran after nothing, reading no result"
+    );
+    std::fs::remove_file(dir.path().join("review.txt")).expect("remove");
+    dir.write("steps.json", r#"{"steps": ["a", "b", "c"]}"#);
+    let run = wfc(dir.path(), &["run", "fan.wf"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    let template = task_status(dir.path(), &run_id(&run.stdout), "implement[*]");
+    assert_eq!(template["state"], "failed", "{template}");
+    assert_eq!(
+        template["last_error"],
+        "`plan.output.steps` holds 3 elements, more than the 2 this fan-out may make (`max = 2`); nothing was expanded"
+    );
+    assert!(lines(dir.path(), "ran.txt").is_empty(), "no instance ran");
+    assert!(
+        !dir.path().join("review.txt").exists(),
+        "nor what waits for them"
+    );
+}
+
+#[test]
+fn a_run_killed_after_its_expansion_resumes_with_the_same_instances_once() {
+    let dir = TempDir::new("wfc-dynamic-kill");
+    dir.write("steps.json", r#"{"steps": ["one", "two", "three"]}"#);
+    dir.write("fan.wf", &fan_out_workflow("", "0.4", ""));
+    let mut engine = std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
+        .args(["run", "fan.wf", "--lease", "1"])
+        .current_dir(dir.path())
+        .env_remove("WFC_BACKEND")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("wfc run");
+    // Kill -9 as soon as the expansion is stored, before any instance has finished.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let (run, before) = loop {
+        assert!(std::time::Instant::now() < deadline, "no expansion seen");
+        let path = dir.path().join(".wfc/state.db");
+        if let Ok(store) = SqliteBackend::open_with(&path, wfc::backends::sqlite::Access::Read) {
+            if let Some(run) = store
+                .list_runs()
+                .ok()
+                .and_then(|runs| runs.first().cloned())
+            {
+                let tasks = store.list_tasks(&run.id).unwrap_or_default();
+                if tasks.iter().any(|t| t.key.task == "implement[one]") {
+                    let _ = engine.kill();
+                    let _ = engine.wait();
+                    let plan = store.get_run(&run.id).expect("run").plan;
+                    break (run.id, plan);
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let ids = |plan: &wfc::plan::Plan| -> Vec<String> {
+        plan.tasks.iter().map(|t| t.id.clone()).collect()
+    };
+    let expanded = [
+        "plan",
+        "implement[*]",
+        "implement[one]",
+        "implement[two]",
+        "implement[three]",
+        "review",
+    ];
+    assert_eq!(ids(&before), expanded);
+    assert!(
+        lines(dir.path(), "ran.txt").len() < 3,
+        "killed before every instance finished"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
+    let resumed = wfc(dir.path(), &["resume", &run]);
+    assert_eq!(resumed.code, 0, "{}{}", resumed.stdout, resumed.stderr);
+    let store = SqliteBackend::open(&dir.path().join(".wfc/state.db")).expect("store");
+    assert_eq!(
+        ids(&store.get_run(&run).expect("run").plan),
+        expanded,
+        "the same instances, each once"
+    );
+    let expansions = events(dir.path(), &run, "task_succeeded", "implement[*]");
+    assert_eq!(expansions.len(), 1, "expanded once: {expansions:?}");
+    assert_eq!(lines(dir.path(), "plan-ran.txt").len(), 1, "plan ran once");
+    let mut ran = lines(dir.path(), "ran.txt");
+    ran.sort();
+    ran.dedup();
+    assert_eq!(ran, ["one", "three", "two"]);
+    assert!(read(dir.path(), "review.txt").contains("did three"));
+}
+
+#[test]
+fn claude_code_returns_a_plan_whose_steps_fan_out_to_one_session_each() {
+    let dir = TempDir::new("wfc-dynamic-claude");
+    let server = ModelServer::start(vec![
+        Rule::new(
+            "[[plan]]",
+            vec![Reply::text(
+                "Two steps will do.\n\n```json\n{\"steps\": [\"alpha\", \"beta\"]}\n```",
+            )],
+        ),
+        Rule::new("[[implement]]", vec![Reply::text("implemented")]),
+    ]);
+    dir.write(
+        "plan.wf",
+        r#"agent claude {
+  adapter   = "claude-code"
+  model     = "claude-sonnet-4-5"
+  max_turns = 4
+}
+
+workflow plan_and_build {
+  defaults {
+    agent   = claude
+    timeout = 2m
+  }
+  task plan {
+    prompt = "[[plan]] Plan the change as steps."
+    output: { steps: list<string> }
+  }
+  task implement for each step in plan.output.steps after plan {
+    prompt = """
+      [[implement]] Implement this step:
+      {{ step }}
+      """
+  }
+  task review after implement {
+    run = "printf '%s\n' {{ plan.output.steps | json }} {{ implement.result | json }} > review.txt"
+  }
+}
+"#,
+    );
+    let (code, output) = claude_wfc(dir.path(), Some(&server), &["run", "plan.wf"]);
+    assert_eq!(code, 0, "{output}");
+    let review = read(dir.path(), "review.txt");
+    assert!(review.starts_with("[\"alpha\",\"beta\"]\n"), "{review}");
+    assert!(
+        review.contains("implement[alpha]") && review.contains("implement[beta]"),
+        "{review}"
+    );
+    let requests: Vec<String> = server
+        .session_requests()
+        .iter()
+        .map(Value::to_string)
+        .collect();
+    let plan = requests
+        .iter()
+        .find(|r| r.contains("[[plan]]"))
+        .expect("the plan session");
+    assert!(
+        plan.contains("## Output"),
+        "the plan session is asked for its output"
+    );
+    for step in ["alpha", "beta"] {
+        assert_eq!(
+            requests
+                .iter()
+                .filter(|r| r.contains("[[implement]]") && r.contains(step))
+                .count(),
+            1,
+            "one session implements {step}"
+        );
+    }
+    let (_, tasks) = only_run(dir.path());
+    assert_eq!(
+        task(&tasks, "plan").typed_output.as_deref(),
+        Some(r#"{"steps":["alpha","beta"]}"#)
+    );
 }

@@ -1202,7 +1202,16 @@ impl WorkflowChecker<'_, '_> {
                 && path[1].text == "output"
                 && self.node_index(&path[0].text).is_some()
             {
-                let (iter, free) = self.run_time_list(path, for_each.iter.span, scope)?;
+                // A list that does not fit was reported; the loop variable is still declared,
+                // as an error type, so its uses are not reported again.
+                let (iter, free) = self
+                    .run_time_list(path, for_each.iter.span, scope)
+                    .unwrap_or_else(|| {
+                        let node = self.node_index(&path[0].text).unwrap_or(0);
+                        let kind = ir::ExprKind::Output(ir::NodeId(node as u32), Vec::new());
+                        let (ty, span) = (Type::Error, for_each.iter.span);
+                        (ir::Expr { kind, ty, span }, false)
+                    });
                 let element = match &iter.ty {
                     Type::List(element) => (**element).clone(),
                     _ => Type::Error,
