@@ -1,7 +1,7 @@
 //! Drawing a workflow's graph as Mermaid or Graphviz DOT, straight from the checked IR.
 //!
 //! The drawing needs no parameter values, so it cannot expand anything that depends on them:
-//! a fan-out task is one node marked `×N` (`ID[*] ← X.output.F` when it walks an upstream
+//! a fan-out task is one node marked `×N` (`×N ← X.output.F` when it walks an upstream
 //! task's output, which expands only when the run gets there), and a node with `when` is drawn dashed because it
 //! may or may not be in the plan. `use` blocks are drawn as clusters holding the callee's
 //! nodes, named with the `ID.` prefix the plan gives them, so the picture matches the ids a
@@ -160,7 +160,7 @@ impl Drawing {
                                 .nodes
                                 .get(source.0 as usize)
                                 .map_or("", |n| n.name.as_str());
-                            format!("{id}[*] ← {prefix}{source}.output{fields}")
+                            format!("{id} ×N ← {prefix}{source}.output{fields}")
                         }
                         Some(_) => format!("{id} ×N"),
                         None => id,

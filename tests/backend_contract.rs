@@ -100,6 +100,69 @@ pub fn contract(make: &dyn Fn() -> Arc<dyn TaskBackend>) {
     a_run_planned_again_keeps_what_is_unchanged_in_one_step(&*make());
     an_output_commit_is_stored_with_the_success_and_cleared_by_a_reset(&*make());
     a_typed_output_is_stored_with_the_success_and_cleared_by_a_reset(&*make());
+    a_fan_out_expands_whole_once_with_its_template_s_success(&*make());
+}
+
+/// A run-time fan-out's expansion, as the engine stores it: the instances and the template's
+/// success in one step, which a second expansion of the same template cannot repeat.
+fn a_fan_out_expands_whole_once_with_its_template_s_success(backend: &dyn TaskBackend) {
+    use wfc::plan::fan_out::expand;
+    let before = plan(&[
+        ("plan", &[], 0),
+        ("step[*]", &["plan"], 0),
+        ("review", &["step[*]"], 0),
+    ]);
+    start(backend, "fan", &before);
+    let template = key("fan", "step[*]");
+    for id in ["plan", "step[*]"] {
+        backend
+            .claim_task(&key("fan", id), "w", 2_000, 10_000)
+            .expect("claim")
+            .expect("won");
+        if id == "plan" {
+            backend
+                .complete_task(&key("fan", id), "w", "", 2_001)
+                .expect("complete");
+        }
+    }
+    let elements = [serde_json::json!("a"), serde_json::json!("b c")];
+    let (after, ids) = expand(&before, "step[*]", &elements).expect("expand");
+    assert_eq!(ids, ["step[0]", "step[1]"]);
+    let store = |worker: &str| {
+        backend.replan_run("fan", &after, &mut |_, records| {
+            lifecycle::expansion_records(&after, records, &template, worker, "expanded", 2_002)
+        })
+    };
+    store("w").expect("expanded");
+    let tasks = backend.list_tasks("fan").expect("tasks");
+    let states: Vec<(&str, TaskState)> = tasks
+        .iter()
+        .map(|t| (t.key.task.as_str(), t.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("plan", TaskState::Succeeded),
+            ("step[*]", TaskState::Succeeded),
+            ("step[0]", TaskState::Pending),
+            ("step[1]", TaskState::Pending),
+            ("review", TaskState::Pending),
+        ]
+    );
+    let run = backend.get_run("fan").expect("run");
+    assert_eq!(run.plan, after);
+    let review = run.plan.task("review").expect("review");
+    assert_eq!(review.deps, ["step[*]", "step[0]", "step[1]"]);
+    // The instances are ready; what waits for the loop waits for them.
+    let ready = backend
+        .find_ready_tasks(Some("fan"), 2_003, 10)
+        .expect("ready");
+    let ready: Vec<&str> = ready.iter().map(|k| k.task.as_str()).collect();
+    assert_eq!(ready, ["step[0]", "step[1]"]);
+    // A second expansion (an engine that lost the template) writes nothing.
+    assert!(store("w").is_err(), "the template is no longer held");
+    assert_eq!(backend.list_tasks("fan").expect("tasks").len(), 5);
+    assert_eq!(backend.get_run("fan").expect("run").plan, after);
 }
 
 fn a_typed_output_is_stored_with_the_success_and_cleared_by_a_reset(backend: &dyn TaskBackend) {

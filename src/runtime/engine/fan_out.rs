@@ -3,11 +3,9 @@
 
 use super::{now_millis, Engine, EngineError, EventKind, TaskKey};
 use crate::plan::fan_out::{elements, expand, FanOutSpec};
-use crate::plan::Plan;
 use crate::runtime::backend::{BackendError, BackendErrorKind};
-use crate::runtime::lifecycle::{self, Completion};
-use crate::runtime::model::{Claim, TaskRecord};
-use std::collections::HashMap;
+use crate::runtime::lifecycle;
+use crate::runtime::model::Claim;
 
 /// How many times an expansion is tried again when another one changed the run's plan
 /// between reading it and replacing it.
@@ -51,7 +49,14 @@ impl Engine {
                         if run.plan != read {
                             return Err(BackendError::conflict(PLAN_CHANGED));
                         }
-                        records_after(&new, records, &k, &worker, &text)
+                        lifecycle::expansion_records(
+                            &new,
+                            records,
+                            &k,
+                            &worker,
+                            &text,
+                            now_millis(),
+                        )
                     });
                     match replaced {
                         Ok(()) => Ok(true),
@@ -102,39 +107,4 @@ impl Engine {
         );
         Ok(())
     }
-}
-
-/// The records of the expanded plan `plan`'s tasks, in its order: every task as it is now,
-/// the template `key` succeeded with `result` (if `worker` still holds it), and each new
-/// instance pending.
-fn records_after(
-    plan: &Plan,
-    records: &[TaskRecord],
-    key: &TaskKey,
-    worker: &str,
-    result: &str,
-) -> Result<Vec<TaskRecord>, BackendError> {
-    let mut by_id: HashMap<&str, &TaskRecord> =
-        records.iter().map(|r| (r.key.task.as_str(), r)).collect();
-    plan.tasks
-        .iter()
-        .map(|spec| match by_id.remove(spec.id.as_str()) {
-            Some(record) if spec.id == key.task => {
-                let mut record = record.clone();
-                lifecycle::complete(
-                    &mut record,
-                    worker,
-                    result,
-                    Completion::default(),
-                    now_millis(),
-                )?;
-                Ok(record)
-            }
-            Some(record) => Ok(record.clone()),
-            None => Ok(TaskRecord::new(
-                TaskKey::new(key.run.as_str(), spec.id.as_str()),
-                spec.retry,
-            )),
-        })
-        .collect()
 }

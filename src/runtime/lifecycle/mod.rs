@@ -6,6 +6,7 @@
 
 mod attempt;
 mod budget;
+mod fan_out;
 mod gate;
 mod operator;
 mod replan;
@@ -16,6 +17,7 @@ pub use attempt::{
     TaskFacts,
 };
 pub use budget::{next_agent_attempt, OverBudget, SessionAllowance};
+pub use fan_out::expansion_records;
 pub use gate::{answer_gate, wait_gate};
 pub use operator::{cancel, interrupt, mark_done, may_mark_done, reset, TaskReset};
 pub use replan::{records_fit, replan, Fate, Replanned};
