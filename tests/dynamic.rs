@@ -466,3 +466,38 @@ workflow plan_and_build {
         Some(r#"{"steps":["alpha","beta"]}"#)
     );
 }
+
+#[test]
+fn a_postgres_store_of_schema_version_1_gains_the_typed_output_column() {
+    use wfc::backends::{Access, PostgresBackend};
+    let schemas = crate::postgres::Schemas::new("typed");
+    let url = schemas.url();
+    drop(PostgresBackend::open(&url, Access::Create).expect("a store"));
+    // What a store made before typed outputs looks like.
+    let schema = url.rsplit("schema=").next().expect("a schema");
+    crate::postgres::admin(&format!(
+        "ALTER TABLE \"{schema}\".tasks DROP COLUMN typed_output; \
+         DELETE FROM \"{schema}\".wfc_schema; \
+         INSERT INTO \"{schema}\".wfc_schema (version) VALUES (1);"
+    ));
+    let store = PostgresBackend::open(&url, Access::Write).expect("opened and migrated");
+    let plan = crate::backend_contract::plan(&[("a", &[], 0)]);
+    store.create_run("r", &plan, None, 1_000).expect("run");
+    store.create_tasks("r", &plan).expect("tasks");
+    let key = wfc::runtime::TaskKey::new("r", "a");
+    store
+        .claim_task(&key, "w", 2_000, 10_000)
+        .expect("claim")
+        .expect("won");
+    let done = wfc::runtime::lifecycle::Completion {
+        commit: None,
+        typed_output: Some("[1,2]"),
+    };
+    store.finish_task(&key, "w", "", done, 2_001).expect("done");
+    assert_eq!(
+        store.get_task(&key).expect("task").typed_output.as_deref(),
+        Some("[1,2]")
+    );
+    // Opened again, it is at version 2 and is not migrated twice.
+    drop(PostgresBackend::open(&url, Access::Write).expect("opened again"));
+}

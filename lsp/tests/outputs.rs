@@ -60,22 +60,34 @@ fn hover_on_an_output_and_its_fields_shows_their_types() {
     );
 }
 
+/// The completion items offered when `PLAN`'s read of the steps is replaced by `typed`,
+/// with the cursor at the end of `before_cursor` (in `typed`), as version `version`.
+fn complete(
+    server: &mut Server,
+    uri: &str,
+    version: i64,
+    typed: &str,
+    before_cursor: &str,
+) -> Vec<Value> {
+    let text = PLAN.replace("{{ plan.output.steps | json }}", typed);
+    let cursor = text.find(before_cursor).expect("typed") + before_cursor.len();
+    server.replace(uri, version, &text);
+    server.diagnostics(uri, version);
+    let found = server.request(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": uri }, "position": position_of_offset(&text, cursor) }),
+    );
+    match &found {
+        Value::Array(items) => items.clone(),
+        other => other["items"].as_array().cloned().unwrap_or_default(),
+    }
+}
+
 #[test]
 fn completion_after_output_offers_the_record_s_fields_and_unknown_fields_are_diagnostics() {
     let (mut server, _folder, uri) = open(PLAN);
     assert_eq!(server.diagnostics(&uri, 1), Vec::<Value>::new(), "clean");
-    let typed = PLAN.replace("{{ plan.output.steps | json }}", "{{ plan.output. }}");
-    let cursor = typed.find("plan.output. ").expect("typed") + "plan.output.".len();
-    server.replace(&uri, 2, &typed);
-    server.diagnostics(&uri, 2);
-    let found = server.request(
-        "textDocument/completion",
-        json!({ "textDocument": { "uri": uri }, "position": position_of_offset(&typed, cursor) }),
-    );
-    let items = match &found {
-        Value::Array(items) => items.clone(),
-        other => other["items"].as_array().cloned().unwrap_or_default(),
-    };
+    let items = complete(&mut server, &uri, 2, "{{ plan.output. }}", "plan.output.");
     let labels: Vec<(&str, &str)> = items
         .iter()
         .map(|i| {
@@ -93,14 +105,7 @@ fn completion_after_output_offers_the_record_s_fields_and_unknown_fields_are_dia
         ]
     );
     // After the task's name, its output is offered beside its result.
-    let typed = PLAN.replace("{{ plan.output.steps | json }}", "{{ plan. }}");
-    let cursor = typed.find("plan. ").expect("typed") + "plan.".len();
-    server.replace(&uri, 3, &typed);
-    server.diagnostics(&uri, 3);
-    let found = server.request(
-        "textDocument/completion",
-        json!({ "textDocument": { "uri": uri }, "position": position_of_offset(&typed, cursor) }),
-    );
+    let found = Value::Array(complete(&mut server, &uri, 3, "{{ plan. }}", "plan."));
     let text = found.to_string();
     assert!(
         text.contains("\"result\"") && text.contains("\"output\""),

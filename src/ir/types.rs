@@ -65,13 +65,7 @@ impl fmt::Display for Type {
                 write!(f, "enum({})", quoted.join(", "))
             }
             Type::List(element) => write!(f, "list<{element}>"),
-            Type::Record(fields) => {
-                let shown: Vec<String> = fields
-                    .iter()
-                    .map(|(name, ty)| format!("{name}: {ty}"))
-                    .collect();
-                write!(f, "{{ {} }}", shown.join(", "))
-            }
+            Type::Record(fields) => write_record(f, fields),
             Type::Error => f.write_str("unknown"),
         }
     }
@@ -143,13 +137,19 @@ impl fmt::Display for Value {
                 let shown: Vec<String> = items.iter().map(ToString::to_string).collect();
                 write!(f, "[{}]", shown.join(", "))
             }
-            Value::Record(fields) => {
-                let shown: Vec<String> = fields
-                    .iter()
-                    .map(|(name, value)| format!("{name}: {value}"))
-                    .collect();
-                write!(f, "{{ {} }}", shown.join(", "))
-            }
+            Value::Record(fields) => write_record(f, fields),
         }
     }
+}
+
+/// A record's fields as written: `{ name: x, other: y }`.
+fn write_record<T: fmt::Display>(
+    f: &mut fmt::Formatter<'_>,
+    fields: &[(String, T)],
+) -> fmt::Result {
+    let shown: Vec<String> = fields
+        .iter()
+        .map(|(name, x)| format!("{name}: {x}"))
+        .collect();
+    write!(f, "{{ {} }}", shown.join(", "))
 }
