@@ -328,7 +328,7 @@ fn a_task_is_marked_done_by_hand_only_when_nothing_runs_it(backend: &dyn TaskBac
         .expect("won");
     assert_eq!(
         backend
-            .mark_done(&a, "by hand", 2_001)
+            .mark_done(&a, "by hand", None, 2_001)
             .expect_err("running")
             .kind,
         BackendErrorKind::Conflict
@@ -336,7 +336,7 @@ fn a_task_is_marked_done_by_hand_only_when_nothing_runs_it(backend: &dyn TaskBac
     backend
         .fail_task(&a, "w", "boom", false, 2_002)
         .expect("fail");
-    backend.mark_done(&a, "by hand", 2_003).expect("done");
+    backend.mark_done(&a, "by hand", None, 2_003).expect("done");
     let t = backend.get_task(&a).expect("a");
     assert_eq!(
         (t.state, t.result.as_deref(), t.last_error, t.finished_at),
@@ -345,14 +345,14 @@ fn a_task_is_marked_done_by_hand_only_when_nothing_runs_it(backend: &dyn TaskBac
     assert_eq!(ready(backend, "d", 2_004), ["b"], "its dependents can run");
     assert_eq!(
         backend
-            .mark_done(&a, "again", 2_005)
+            .mark_done(&a, "again", None, 2_005)
             .expect_err("twice")
             .kind,
         BackendErrorKind::Conflict
     );
     assert_eq!(
         backend
-            .mark_done(&key("d", "nope"), "x", 2_006)
+            .mark_done(&key("d", "nope"), "x", None, 2_006)
             .expect_err("unknown")
             .kind,
         BackendErrorKind::NotFound

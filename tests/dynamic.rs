@@ -501,3 +501,38 @@ fn a_postgres_store_of_schema_version_1_gains_the_typed_output_column() {
     // Opened again, it is at version 2 and is not migrated twice.
     drop(PostgresBackend::open(&url, Access::Write).expect("opened again"));
 }
+
+#[test]
+fn a_task_with_an_output_is_marked_done_by_hand_only_with_an_output_that_fits() {
+    let dir = TempDir::new("wfc-dynamic-done");
+    // `plan` fails; a person gives its output by hand, and the fan-out walks it.
+    dir.write(
+        "fan.wf",
+        &fan_out_workflow("", "0", "").replace("cat steps.json", "exit 1"),
+    );
+    let run = wfc(dir.path(), &["run", "fan.wf"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    let id = run_id(&run.stdout);
+    let refused = wfc(
+        dir.path(),
+        &["done", &id, "plan", "--result", "two steps: x and y"],
+    );
+    assert_ne!(refused.code, 0, "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains(
+            "`plan` declares `output: { steps: list<string> }`, so `--result` must give it: the answer holds no JSON value"
+        ),
+        "{}",
+        refused.stderr
+    );
+    let done = wfc(
+        dir.path(),
+        &["done", &id, "plan", "--result", r#"{"steps": ["x", "y"]}"#],
+    );
+    assert_eq!(done.code, 0, "{}{}", done.stdout, done.stderr);
+    let resumed = wfc(dir.path(), &["resume", &id]);
+    assert_eq!(resumed.code, 0, "{}{}", resumed.stdout, resumed.stderr);
+    let mut ran = lines(dir.path(), "ran.txt");
+    ran.sort();
+    assert_eq!(ran, ["x", "y"]);
+}

@@ -295,11 +295,17 @@ pub trait TaskBackend: Send + Sync {
         })
     }
 
-    /// Marks `key` succeeded by hand with `result`, as
+    /// Marks `key` succeeded by hand with `result` and its typed output, if it has one, as
     /// [`lifecycle::mark_done`](super::lifecycle::mark_done) allows (a `Conflict` otherwise).
-    fn mark_done(&self, key: &TaskKey, result: &str, now: Millis) -> BackendResult<()> {
+    fn mark_done(
+        &self,
+        key: &TaskKey,
+        result: &str,
+        typed_output: Option<&str>,
+        now: Millis,
+    ) -> BackendResult<()> {
         self.update_task(key, "mark done", &[], &mut |task, _| {
-            lifecycle::mark_done(task, result, now).map(|()| true)
+            lifecycle::mark_done(task, result, typed_output, now).map(|()| true)
         })
     }
 

@@ -797,13 +797,19 @@ impl TaskBackend for BeadsBackend {
         })
     }
 
-    fn mark_done(&self, key: &TaskKey, result: &str, now: Millis) -> BackendResult<()> {
+    fn mark_done(
+        &self,
+        key: &TaskKey,
+        result: &str,
+        typed_output: Option<&str>,
+        now: Millis,
+    ) -> BackendResult<()> {
         let entry = self.sidecar.read_run(&key.run)?.task(&key.task)?.clone();
         lifecycle::may_mark_done(&entry.record(&key.run))?;
         let reason = issue::arg_safe(&format!("{SUCCEEDED} by hand\n{result}"));
         self.close(std::slice::from_ref(&entry.issue), &reason, WFC_ACTOR)?;
         self.transition(key, |task, _, _| {
-            lifecycle::mark_done(task, result, now).map(|()| (true, ()))
+            lifecycle::mark_done(task, result, typed_output, now).map(|()| (true, ()))
         })
     }
 
