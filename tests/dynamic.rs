@@ -392,11 +392,14 @@ fn a_run_killed_after_its_expansion_resumes_with_the_same_instances_once() {
 fn claude_code_returns_a_plan_whose_steps_fan_out_to_one_session_each() {
     let dir = TempDir::new("wfc-dynamic-claude");
     let server = ModelServer::start(vec![
+        // The plan comes through the CLI's structured output (`--json-schema`), its text
+        // holding no JSON at all.
         Rule::new(
             "[[plan]]",
-            vec![Reply::text(
-                "Two steps will do.\n\n```json\n{\"steps\": [\"alpha\", \"beta\"]}\n```",
-            )],
+            vec![
+                Reply::tool("StructuredOutput", json!({"steps": ["alpha", "beta"]})),
+                Reply::text("Two steps will do."),
+            ],
         ),
         Rule::new("[[implement]]", vec![Reply::text("implemented")]),
     ]);
@@ -465,6 +468,9 @@ workflow plan_and_build {
         task(&tasks, "plan").typed_output.as_deref(),
         Some(r#"{"steps":["alpha","beta"]}"#)
     );
+    // The CLI's result is the structured answer itself, once.
+    let text = task(&tasks, "plan").result.clone().unwrap_or_default();
+    assert_eq!(text.matches("alpha").count(), 1, "{text}");
 }
 
 #[test]

@@ -1128,6 +1128,7 @@ impl Engine {
                         Ok(Ok(allowance)) => allowance.max_usd,
                         _ => None,
                     },
+                    output_schema: spec.output.as_ref().map(|output| output.schema.clone()),
                 };
                 let reply = self.agents.execute(request, cancel.clone()).await;
                 // Every session's usage is logged, a failed one's too: it was paid for.

@@ -56,6 +56,7 @@ impl Engine {
             progress: self.progress(key),
             sandbox,
             max_budget_usd: None,
+            output_schema: None,
         };
         let reply = self.agents.execute(request, cancel).await;
         let mut data = serde_json::to_value(&reply.usage).unwrap_or_else(|_| serde_json::json!({}));
