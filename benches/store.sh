@@ -35,12 +35,18 @@ python3 - "$RUNS_IN_STORE" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(".wfc/state.db")
 (run,) = db.execute("SELECT id FROM runs").fetchone()
+# Every table that holds a run's rows is copied column by column, so a new table or column
+# of a later schema is copied too.
+tables = [name for (name,) in db.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")]
+columns = {t: [c for (_, c, *_rest) in db.execute(f"PRAGMA table_info({t})")] for t in tables}
 for n in range(1, int(sys.argv[1])):
     copy = f"{run}-{n:03}"
-    db.execute("INSERT INTO runs SELECT ?, state, created_at - ?, finished_at, workflow, source, plan FROM runs WHERE id = ?", (copy, n, run))
-    db.execute("INSERT INTO tasks SELECT ?, id, position, priority, is_gate, state, attempts, max_attempts, worker, lease_until, started_at, finished_at, result, last_error FROM tasks WHERE run = ?", (copy, run))
-    db.execute("INSERT INTO deps SELECT ?, child, parent FROM deps WHERE run = ?", (copy, run))
-    db.execute("INSERT INTO events SELECT ?, seq, at, kind, task, data FROM events WHERE run = ?", (copy, run))
+    for table, names in columns.items():
+        key = "id" if table == "runs" else "run" if "run" in names else None
+        if key is None:
+            continue
+        chosen = ", ".join("?" if c == key else f"created_at - {n}" if (table, c) == ("runs", "created_at") else c for c in names)
+        db.execute(f"INSERT INTO {table} ({', '.join(names)}) SELECT {chosen} FROM {table} WHERE {key} = ?", (copy, run))
 db.commit()
 db.close()
 PY
@@ -63,6 +69,8 @@ echo "wfc runs:         $(time_ms "$WFC" runs) ms"
 NEWEST=$("$WFC" runs --json | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["id"])')
 echo "wfc status RUN:   $(time_ms "$WFC" status "$NEWEST") ms  (a run of 2,000 tasks, read and checked)"
 echo "wfc status:       $(time_ms "$WFC" status) ms  (the same, found as the newest by listing the runs)"
+echo "wfc logs RUN:     $(time_ms "$WFC" logs "$NEWEST") ms  (the run's 6,000 events)"
+echo "wfc logs RUN TASK: $(time_ms "$WFC" logs "$NEWEST" c20_25) ms  (one task's events)"
 echo "wfc store check:  $(time_ms "$WFC" store check) ms"
 
 python3 - "$REPEAT" <<'PY'

@@ -37,11 +37,20 @@ pub enum Code {
     OptionInjection,
     /// An agent task that names no agent profile, with no default in `defaults`.
     NoAgent,
+    /// An `output:` type a task cannot return, or a record type where only outputs take one.
+    OutputType,
+    /// `X.output` where X declares no `output:`.
+    NoOutput,
+    /// `X.output.f` where the output has no field `f`.
+    OutputField,
+    /// A run-time `for each` over something that is not a list of an upstream task's output,
+    /// or with what such a loop cannot have.
+    FanOut,
 }
 
 impl Code {
     /// Every code, in the order of LANGUAGE.md §6.
-    pub const ALL: [Code; 15] = [
+    pub const ALL: [Code; 19] = [
         Code::Syntax,
         Code::Duplicate,
         Code::UnknownRef,
@@ -57,6 +66,10 @@ impl Code {
         Code::InlineText,
         Code::OptionInjection,
         Code::NoAgent,
+        Code::OutputType,
+        Code::NoOutput,
+        Code::OutputField,
+        Code::FanOut,
     ];
 
     /// The code as users see it, such as `wf::cycle`.
@@ -77,6 +90,10 @@ impl Code {
             Code::InlineText => "wf::inline-text",
             Code::OptionInjection => "wf::option-injection",
             Code::NoAgent => "wf::no-agent",
+            Code::OutputType => "wf::output-type",
+            Code::NoOutput => "wf::no-output",
+            Code::OutputField => "wf::output-field",
+            Code::FanOut => "wf::fan-out",
         }
     }
 

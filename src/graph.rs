@@ -1,7 +1,8 @@
 //! Drawing a workflow's graph as Mermaid or Graphviz DOT, straight from the checked IR.
 //!
 //! The drawing needs no parameter values, so it cannot expand anything that depends on them:
-//! a fan-out task is one node marked `×N`, and a node with `when` is drawn dashed because it
+//! a fan-out task is one node marked `×N` (`×N ← X.output.F` when it walks an upstream
+//! task's output, which expands only when the run gets there), and a node with `when` is drawn dashed because it
 //! may or may not be in the plan. `use` blocks are drawn as clusters holding the callee's
 //! nodes, named with the `ID.` prefix the plan gives them, so the picture matches the ids a
 //! run shows. Everything is emitted in source order so the output is stable for snapshots
@@ -151,7 +152,16 @@ impl Drawing {
             let mut inner = Vec::new();
             let (item, end) = match &node.kind {
                 NodeKind::Task(task) => {
-                    let head = match task.for_each {
+                    let head = match task.for_each.as_ref().map(|f| &f.iter.kind) {
+                        // A run-time fan-out expands when the output it walks is known.
+                        Some(crate::ir::ExprKind::Output(source, fields)) => {
+                            let fields: String = fields.iter().map(|f| format!(".{f}")).collect();
+                            let source = flow
+                                .nodes
+                                .get(source.0 as usize)
+                                .map_or("", |n| n.name.as_str());
+                            format!("{id} ×N ← {prefix}{source}.output{fields}")
+                        }
                         Some(_) => format!("{id} ×N"),
                         None => id,
                     };

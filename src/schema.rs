@@ -52,7 +52,9 @@ pub fn params_schema(workflow: &Workflow) -> Value {
     schema
 }
 
-fn type_schema(ty: &Type) -> Value {
+/// The JSON Schema of a value of type `ty`: a parameter's, or a task's typed output (where
+/// records require every field and allow no other).
+pub fn type_schema(ty: &Type) -> Value {
     match ty {
         Type::String | Type::Text | Type::Path | Type::Error => json!({ "type": "string" }),
         Type::Secret => json!({ "type": "string", "writeOnly": true }),
@@ -60,5 +62,18 @@ fn type_schema(ty: &Type) -> Value {
         Type::Bool => json!({ "type": "boolean" }),
         Type::Enum(values) => json!({ "type": "string", "enum": values }),
         Type::List(element) => json!({ "type": "array", "items": type_schema(element) }),
+        Type::Record(fields) => {
+            let properties: Map<String, Value> = fields
+                .iter()
+                .map(|(name, ty)| (name.clone(), type_schema(ty)))
+                .collect();
+            let required: Vec<&str> = fields.iter().map(|(name, _)| name.as_str()).collect();
+            json!({
+                "type": "object",
+                "properties": properties,
+                "required": required,
+                "additionalProperties": false,
+            })
+        }
     }
 }

@@ -49,7 +49,7 @@ fn wfc_command(dir: &Path, server: Option<&ModelServer>, args: &[&str]) -> Comma
 }
 
 /// Runs `wfc` to its end: exit code, and stdout followed by stderr.
-fn wfc(dir: &Path, server: Option<&ModelServer>, args: &[&str]) -> (i32, String) {
+pub fn wfc(dir: &Path, server: Option<&ModelServer>, args: &[&str]) -> (i32, String) {
     let output = wfc_command(dir, server, args).output().expect("wfc runs");
     (
         output.status.code().unwrap_or(-1),
@@ -447,7 +447,7 @@ fn a_missing_api_key_is_a_clear_task_error() {
 }
 
 /// Writes an executable script.
-fn script(dir: &TempDir, name: &str, body: &str) -> String {
+pub fn script(dir: &TempDir, name: &str, body: &str) -> String {
     let path = dir.write(name, body);
     let mut permissions = std::fs::metadata(&path).expect("script").permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);

@@ -47,6 +47,8 @@ pub fn plan(tasks: &[(&str, &[&str], u32)]) -> Plan {
                 verify: Vec::new(),
                 work: Default::default(),
                 budget_usd: None,
+                output: None,
+                fan_out: None,
             })
             .collect(),
     }
@@ -98,6 +100,117 @@ pub fn contract(make: &dyn Fn() -> Arc<dyn TaskBackend>) {
     a_task_is_marked_done_by_hand_only_when_nothing_runs_it(&*make());
     a_run_planned_again_keeps_what_is_unchanged_in_one_step(&*make());
     an_output_commit_is_stored_with_the_success_and_cleared_by_a_reset(&*make());
+    a_typed_output_is_stored_with_the_success_and_cleared_by_a_reset(&*make());
+    a_fan_out_expands_whole_once_with_its_template_s_success(&*make());
+}
+
+/// A run-time fan-out's expansion, as the engine stores it: the instances and the template's
+/// success in one step, which a second expansion of the same template cannot repeat.
+fn a_fan_out_expands_whole_once_with_its_template_s_success(backend: &dyn TaskBackend) {
+    use wfc::plan::fan_out::expand;
+    let before = plan(&[
+        ("plan", &[], 0),
+        ("step[*]", &["plan"], 0),
+        ("review", &["step[*]"], 0),
+    ]);
+    start(backend, "fan", &before);
+    let template = key("fan", "step[*]");
+    for id in ["plan", "step[*]"] {
+        backend
+            .claim_task(&key("fan", id), "w", 2_000, 10_000)
+            .expect("claim")
+            .expect("won");
+        if id == "plan" {
+            backend
+                .complete_task(&key("fan", id), "w", "", 2_001)
+                .expect("complete");
+        }
+    }
+    let elements = [serde_json::json!("a"), serde_json::json!("b c")];
+    let (after, ids) = expand(&before, "step[*]", &elements).expect("expand");
+    assert_eq!(ids, ["step[0]", "step[1]"]);
+    let store = |worker: &str| {
+        backend.replan_run("fan", &after, &mut |_, records| {
+            lifecycle::expansion_records(&after, records, &template, worker, "expanded", 2_002)
+        })
+    };
+    store("w").expect("expanded");
+    let tasks = backend.list_tasks("fan").expect("tasks");
+    let states: Vec<(&str, TaskState)> = tasks
+        .iter()
+        .map(|t| (t.key.task.as_str(), t.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("plan", TaskState::Succeeded),
+            ("step[*]", TaskState::Succeeded),
+            ("step[0]", TaskState::Pending),
+            ("step[1]", TaskState::Pending),
+            ("review", TaskState::Pending),
+        ]
+    );
+    let run = backend.get_run("fan").expect("run");
+    assert_eq!(run.plan, after);
+    let review = run.plan.task("review").expect("review");
+    assert_eq!(review.deps, ["step[*]", "step[0]", "step[1]"]);
+    // The instances are ready; what waits for the loop waits for them.
+    let ready = backend
+        .find_ready_tasks(Some("fan"), 2_003, 10)
+        .expect("ready");
+    let ready: Vec<&str> = ready.iter().map(|k| k.task.as_str()).collect();
+    assert_eq!(ready, ["step[0]", "step[1]"]);
+    // A second expansion (an engine that lost the template) writes nothing.
+    assert!(store("w").is_err(), "the template is no longer held");
+    assert_eq!(backend.list_tasks("fan").expect("tasks").len(), 5);
+    assert_eq!(backend.get_run("fan").expect("run").plan, after);
+    // Once every instance is done, what waited for the loop is ready.
+    for id in ["step[0]", "step[1]"] {
+        backend
+            .claim_task(&key("fan", id), "w", 2_004, 10_000)
+            .expect("claim")
+            .expect("won");
+        backend
+            .complete_task(&key("fan", id), "w", id, 2_005)
+            .expect("complete");
+    }
+    let ready = backend
+        .find_ready_tasks(Some("fan"), 2_006, 10)
+        .expect("ready");
+    let ready: Vec<&str> = ready.iter().map(|k| k.task.as_str()).collect();
+    assert_eq!(ready, ["review"]);
+}
+
+fn a_typed_output_is_stored_with_the_success_and_cleared_by_a_reset(backend: &dyn TaskBackend) {
+    start(backend, "typed", &plan(&[("a", &[], 0)]));
+    let k = key("typed", "a");
+    backend
+        .claim_task(&k, "w", 2_000, 10_000)
+        .expect("claim")
+        .expect("won");
+    let json = r#"{"steps":["one","two"],"risky":false}"#;
+    let done = wfc::runtime::lifecycle::Completion {
+        commit: None,
+        typed_output: Some(json),
+    };
+    backend
+        .finish_task(&k, "w", "the plan", done, 2_001)
+        .expect("complete");
+    let task = backend.get_task(&k).expect("task");
+    assert_eq!(
+        (
+            task.state,
+            task.result.as_deref(),
+            task.typed_output.as_deref()
+        ),
+        (TaskState::Succeeded, Some("the plan"), Some(json))
+    );
+    let listed = backend.list_tasks("typed").expect("tasks");
+    assert_eq!(listed[0].typed_output.as_deref(), Some(json));
+    backend
+        .reset_tasks("typed", &[reset("a")], 2_002)
+        .expect("reset");
+    assert_eq!(backend.get_task(&k).expect("task").typed_output, None);
 }
 
 fn an_output_commit_is_stored_with_the_success_and_cleared_by_a_reset(backend: &dyn TaskBackend) {
@@ -231,7 +344,7 @@ fn a_task_is_marked_done_by_hand_only_when_nothing_runs_it(backend: &dyn TaskBac
         .expect("won");
     assert_eq!(
         backend
-            .mark_done(&a, "by hand", 2_001)
+            .mark_done(&a, "by hand", None, 2_001)
             .expect_err("running")
             .kind,
         BackendErrorKind::Conflict
@@ -239,7 +352,7 @@ fn a_task_is_marked_done_by_hand_only_when_nothing_runs_it(backend: &dyn TaskBac
     backend
         .fail_task(&a, "w", "boom", false, 2_002)
         .expect("fail");
-    backend.mark_done(&a, "by hand", 2_003).expect("done");
+    backend.mark_done(&a, "by hand", None, 2_003).expect("done");
     let t = backend.get_task(&a).expect("a");
     assert_eq!(
         (t.state, t.result.as_deref(), t.last_error, t.finished_at),
@@ -248,14 +361,14 @@ fn a_task_is_marked_done_by_hand_only_when_nothing_runs_it(backend: &dyn TaskBac
     assert_eq!(ready(backend, "d", 2_004), ["b"], "its dependents can run");
     assert_eq!(
         backend
-            .mark_done(&a, "again", 2_005)
+            .mark_done(&a, "again", None, 2_005)
             .expect_err("twice")
             .kind,
         BackendErrorKind::Conflict
     );
     assert_eq!(
         backend
-            .mark_done(&key("d", "nope"), "x", 2_006)
+            .mark_done(&key("d", "nope"), "x", None, 2_006)
             .expect_err("unknown")
             .kind,
         BackendErrorKind::NotFound

@@ -171,7 +171,8 @@ impl ParsedDot {
             if let Some(c) = node.captures(line) {
                 let label = unescape_dot(&c[2]);
                 let first = label.lines().next().unwrap_or_default();
-                let name = first.trim_end_matches(" ×N").to_string();
+                // `NAME ×N`, or `NAME ×N ← X.output.F` for a fan-out at run time.
+                let name = first.split(" ×N").next().unwrap_or_default().to_string();
                 for &index in &open {
                     parsed.clusters[index].members.push(name.clone());
                 }
@@ -284,7 +285,7 @@ fn dot_drawings_match_the_ir() {
                             .label
                             .lines()
                             .next()
-                            .is_some_and(|l| l.ends_with(" ×N")),
+                            .is_some_and(|l| l.ends_with(" ×N") || l.contains(" ×N ← ")),
                         task.for_each.is_some(),
                         "{}: {} is marked ×N exactly when it fans out",
                         case.name,

@@ -9,6 +9,7 @@ mod chat_server;
 mod check;
 mod cli;
 mod control;
+mod dynamic;
 mod events;
 mod fmt;
 mod gemini_server;

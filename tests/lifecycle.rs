@@ -826,7 +826,8 @@ fn a_store_of_the_first_schema_is_read_as_it_is_and_upgraded_by_a_write() {
         .and_then(|c| {
             c.execute_batch(
                 "DROP TABLE run_places; DROP TABLE run_plans; DROP TABLE run_repositories; \
-                 ALTER TABLE tasks DROP COLUMN output; PRAGMA user_version = 1;",
+                 ALTER TABLE tasks DROP COLUMN output; \
+                 ALTER TABLE tasks DROP COLUMN typed_output; PRAGMA user_version = 1;",
             )
         })
         .expect("make it a version-1 store");

@@ -15,6 +15,7 @@ fn params_for(file: &str, workflow: &str) -> Vec<String> {
         ("examples/flaky_test.wf", _) => &["test=tests::retries_once"],
         ("stdlib/bugfix.wf", _) => &["id=bug-17", "report=The CLI crashes on empty input."],
         ("stdlib/feature.wf", _) => &["name=search", "spec=Add search."],
+        ("stdlib/plan-and-implement.wf", _) => &["name=search", "goal=Add search."],
         ("stdlib/refactor.wf", _) => &[
             "area=src/parser",
             "goal=Split the parser into one file per rule.",

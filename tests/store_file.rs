@@ -364,7 +364,7 @@ fn a_store_of_a_newer_schema_is_refused_unchanged() {
     // A newer wfc that keeps its store in rollback-journal mode: nothing may switch it.
     tamper(
         dir.path(),
-        "PRAGMA journal_mode = DELETE; PRAGMA user_version = 7;",
+        "PRAGMA journal_mode = DELETE; PRAGMA user_version = 70;",
     );
     let before = files(&dir.path().join(".wfc"));
     for args in EVERY_COMMAND {
@@ -373,8 +373,8 @@ fn a_store_of_a_newer_schema_is_refused_unchanged() {
             &result,
             2,
             &[
-                "schema version 7",
-                "(version 4)",
+                "schema version 70",
+                &format!("(version {})", wfc::backends::sqlite::SCHEMA_VERSION),
                 "a newer wfc wrote it",
                 &store.display().to_string(),
             ],

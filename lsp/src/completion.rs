@@ -215,11 +215,41 @@ fn interpolation(analyses: &Analyses, cursor: &Cursor, path: &[String]) -> Vec<C
                 .iter()
                 .any(|(n, _)| n == first) =>
         {
-            vec![item(
+            let mut items = vec![item(
                 "result",
                 CompletionItemKind::FIELD,
                 "the task's result",
-            )]
+            )];
+            if let Some(ty) = cursor
+                .workflow
+                .as_deref()
+                .and_then(|w| crate::outputs::declared(analyses, w, first))
+            {
+                items.push(item(
+                    "output",
+                    CompletionItemKind::FIELD,
+                    &format!("the task's output: {ty}"),
+                ));
+            }
+            items
+        }
+        [first, output, fields @ ..]
+            if output == "output"
+                && readable_results(analyses, cursor)
+                    .iter()
+                    .any(|(n, _)| n == first) =>
+        {
+            let declared = cursor
+                .workflow
+                .as_deref()
+                .and_then(|w| crate::outputs::declared(analyses, w, first));
+            declared
+                .and_then(|ty| crate::outputs::field_type(&ty, fields))
+                .map(|ty| crate::outputs::fields(&ty))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, ty)| item(&name, CompletionItemKind::FIELD, &ty.to_string()))
+                .collect()
         }
         _ => Vec::new(),
     }

@@ -62,6 +62,28 @@ fn builtin(analyses: &Analyses, offset: usize) -> Option<Hover> {
         }
         // Words in comments and in a string's text are prose.
         _ if !at_word.code => None,
+        Place::Interpolation(path) if path.len() >= 2 && path[1] == "output" => {
+            let workflow = at_word.workflow.as_deref()?;
+            let declared = crate::outputs::declared(analyses, workflow, &path[0])?;
+            let mut fields = path[2..].to_vec();
+            fields.push(word.to_string());
+            let ty = crate::outputs::field_type(&declared, &fields)?;
+            Some(format!(
+                "`{}.{word}`: a field of the output of task `{}`\n\n{}",
+                path.join("."),
+                path[0],
+                code_block(&ty.to_string())
+            ))
+        }
+        Place::Interpolation(path) if word == "output" && path.len() == 1 => {
+            let workflow = at_word.workflow.as_deref()?;
+            let declared = crate::outputs::declared(analyses, workflow, &path[0])?;
+            Some(format!(
+                "`{0}.output`: the typed output of task `{0}`, checked when it ends; only tasks that run after it can read it\n\n{1}",
+                path[0],
+                code_block(&declared.to_string())
+            ))
+        }
         Place::Interpolation(path) if word == "result" && !path.is_empty() => Some(format!(
             "`{}.result`: what task `{}` produced (an agent's final message, or the last 64 KiB of a command's standard output), which only tasks that run after it can read",
             path.join("."),

@@ -409,7 +409,7 @@ impl Builder<'_> {
                 self.expr(lhs, scope);
                 self.expr(rhs, scope);
             }
-            ExprKind::Int(_) | ExprKind::Bool(_) | ExprKind::Duration(_) => {}
+            ExprKind::Int(_) | ExprKind::Bool(_) | ExprKind::Duration(_) | ExprKind::Type(_) => {}
         }
     }
 

@@ -15,6 +15,7 @@ mod hover;
 mod incoming;
 mod index;
 mod module_uri;
+mod outputs;
 mod overlay;
 mod position;
 mod rename;

@@ -38,6 +38,8 @@ fn shared_field_doc(name: &str) -> &'static str {
         "setup" => "shell commands run in each attempt's new worktree, in `workdir`, before the task",
         "copy_ignored" => "paths git ignores (such as `.env`) copied from the run's folder into each worktree before `setup`",
         "budget" => "US dollars: on a task, the most its agent sessions may cost; in `defaults`, the run's budget",
+        "output" => "`output: TYPE`: the JSON value the task returns, checked when an attempt ends and read by later tasks as `TASK.output`",
+        "max" => "the most instances a `for each` over a task's output expands to (100 when not set)",
         "ask" => "the question a person answers",
         "adapter" => "the built-in adapter that runs the profile",
         "model" => "the model the agent CLI uses",
@@ -121,7 +123,7 @@ pub fn type_doc(word: &str) -> &'static str {
         "path" => "a relative path inside the workspace",
         "secret" => "text that is never shown: given in the environment (`WF_SECRET_NAME`) or with `--secret`, and redacted from everything stored or shown",
         "enum" => "`enum(\"a\", \"b\", …)`: one of the listed strings",
-        "list" => "`list<T>`: a list of values of a scalar type `T`",
+        "list" => "`list<T>`: a list of values of a scalar type `T` (in a task's output, also of records)",
         _ => "",
     }
 }

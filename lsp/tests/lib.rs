@@ -8,6 +8,7 @@ mod framing;
 mod hover;
 mod line_endings;
 mod navigation;
+mod outputs;
 mod resilience;
 mod support;
 mod sweep;

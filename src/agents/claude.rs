@@ -103,6 +103,11 @@ impl CliAgent for ClaudeCode {
         vec!["--max-budget-usd".into(), format!("{cents:.2}").into()]
     }
 
+    fn output_schema_args(&self, schema: &Value) -> Vec<OsString> {
+        // One argument, so the schema can never be read as another option.
+        vec![format!("--json-schema={schema}").into()]
+    }
+
     fn parser(&self) -> Box<dyn SessionParser> {
         Box::new(StreamParser::new("claude"))
     }
@@ -287,11 +292,22 @@ fn describe_message(event: &Value) -> Option<String> {
 /// whole `json` output).
 pub fn judge_result(result: &Value, ended: &Ended<'_>, session_id: Option<String>) -> AgentReply {
     let usage = usage_of(result, session_id);
-    let text = result
+    let mut text = result
         .get("result")
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
+    // With `--json-schema` the CLI gives the checked answer apart from the text (which is
+    // then usually that JSON); unless the text is it, it ends the result as a fenced JSON
+    // block, which is where the engine reads a typed output from.
+    let structured = result.get("structured_output").filter(|v| !v.is_null());
+    let said = serde_json::from_str::<Value>(text.trim()).ok();
+    if let Some(structured) = structured.filter(|s| said.as_ref() != Some(*s)) {
+        if !text.is_empty() {
+            text.push_str("\n\n");
+        }
+        text.push_str(&format!("```json\n{structured}\n```"));
+    }
     let subtype = result
         .get("subtype")
         .and_then(Value::as_str)

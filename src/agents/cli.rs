@@ -109,6 +109,14 @@ pub trait CliAgent: Send + Sync {
         Vec::new()
     }
 
+    /// Arguments that hold the session's final answer to `schema`, the JSON Schema of the
+    /// task's typed output, for a CLI that can (Claude Code's `--json-schema`); none for the
+    /// others, which are asked for it in the prompt only.
+    fn output_schema_args(&self, schema: &serde_json::Value) -> Vec<OsString> {
+        let _ = schema;
+        Vec::new()
+    }
+
     /// A parser for one session's output.
     fn parser(&self) -> Box<dyn SessionParser>;
 }

@@ -70,6 +70,9 @@ pub async fn run_session(
     if let Some(max_usd) = request.max_budget_usd {
         args.extend(agent.budget_args(max_usd));
     }
+    if let Some(schema) = &request.output_schema {
+        args.extend(agent.output_schema_args(schema));
+    }
     args.extend(profile.strings("args").into_iter().map(OsString::from));
     let mut spec = ProcessSpec::new(&program, args, request.workdir.clone());
     spec.on_spawn = request.on_spawn.clone();

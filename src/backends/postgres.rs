@@ -217,7 +217,16 @@ fn int(value: usize) -> i64 {
 macro_rules! task_columns {
     () => {
         "run, id, state, attempts, max_attempts, worker, lease_until, started_at, finished_at, \
-         result, last_error, output"
+         result, last_error, output, typed_output"
+    };
+}
+
+/// The columns [`task_record`] reads from a store older than schema version 3, which a
+/// reading command reads as it is: it has no typed outputs.
+macro_rules! task_columns_before_3 {
+    () => {
+        "run, id, state, attempts, max_attempts, worker, lease_until, started_at, finished_at, \
+         result, last_error, output, NULL::TEXT"
     };
 }
 
@@ -248,6 +257,7 @@ fn task_record(row: &Row) -> Step<TaskRecord> {
         result: row.try_get(9)?,
         last_error: row.try_get(10)?,
         output: row.try_get(11)?,
+        typed_output: row.try_get(12)?,
     })
 }
 
@@ -273,7 +283,7 @@ fn read_for_change(session: &mut Session<'_>, key: &TaskKey) -> Step<(TaskRecord
         return Err(missing(session, &key.run, &key.task));
     };
     let task = task_record(&row)?;
-    let is_gate: bool = row.try_get(12)?;
+    let is_gate: bool = row.try_get(13)?;
     let deps_done = task.state == TaskState::Pending
         && session
             .query_opt(DEPS_DONE, args![key.run.clone(), key.task.clone()])?
@@ -297,7 +307,7 @@ fn write_task(session: &mut Session<'_>, task: &TaskRecord) -> Step<()> {
     session.execute(
         "UPDATE tasks SET state = $3, attempts = $4, max_attempts = $5, worker = $6, \
          lease_until = $7, started_at = $8, finished_at = $9, result = $10, last_error = $11, \
-         output = $12 WHERE run = $1 AND id = $2",
+         output = $12, typed_output = $13 WHERE run = $1 AND id = $2",
         args![
             task.key.run.clone(),
             task.key.task.clone(),
@@ -310,7 +320,8 @@ fn write_task(session: &mut Session<'_>, task: &TaskRecord) -> Step<()> {
             task.finished_at,
             task.result.clone(),
             task.last_error.clone(),
-            task.output.clone()
+            task.output.clone(),
+            task.typed_output.clone()
         ],
     )?;
     Ok(())
@@ -351,20 +362,30 @@ fn notify_ready(session: &mut Session<'_>, run: &str) -> Step<()> {
     Ok(())
 }
 
-/// The task `key`, or `NotFound`; `lock`: lock its row for a change.
-fn read_task(session: &mut Session<'_>, key: &TaskKey, lock: bool) -> Step<TaskRecord> {
-    let sql = if lock {
-        concat!(
+/// The task `key` from a store of schema version `version`, or `NotFound`; `lock`: lock its
+/// row for a change.
+fn read_task(
+    session: &mut Session<'_>,
+    key: &TaskKey,
+    lock: bool,
+    version: i64,
+) -> Step<TaskRecord> {
+    let sql = match (lock, version >= 3) {
+        (true, _) => concat!(
             "SELECT ",
             task_columns!(),
             " FROM tasks WHERE run = $1 AND id = $2 FOR UPDATE"
-        )
-    } else {
-        concat!(
+        ),
+        (false, true) => concat!(
             "SELECT ",
             task_columns!(),
             " FROM tasks WHERE run = $1 AND id = $2"
-        )
+        ),
+        (false, false) => concat!(
+            "SELECT ",
+            task_columns_before_3!(),
+            " FROM tasks WHERE run = $1 AND id = $2"
+        ),
     };
     match session.query_opt(sql, args![key.run.clone(), key.task.clone()])? {
         Some(row) => task_record(&row),
@@ -372,18 +393,24 @@ fn read_task(session: &mut Session<'_>, key: &TaskKey, lock: bool) -> Step<TaskR
     }
 }
 
-/// Every task of run `run`, in plan order.
-fn tasks_of(session: &mut Session<'_>, run: &str) -> Step<Vec<TaskRecord>> {
+/// Every task of run `run`, in plan order, from a store of schema version `version`.
+fn tasks_of(session: &mut Session<'_>, run: &str, version: i64) -> Step<Vec<TaskRecord>> {
     require_run(session, run)?;
+    let sql = if version >= 3 {
+        concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM tasks WHERE run = $1 ORDER BY position, id"
+        )
+    } else {
+        concat!(
+            "SELECT ",
+            task_columns_before_3!(),
+            " FROM tasks WHERE run = $1 ORDER BY position, id"
+        )
+    };
     session
-        .query(
-            concat!(
-                "SELECT ",
-                task_columns!(),
-                " FROM tasks WHERE run = $1 ORDER BY position, id"
-            ),
-            args![run.to_string()],
-        )?
+        .query(sql, args![run.to_string()])?
         .iter()
         .map(task_record)
         .collect()
@@ -652,7 +679,7 @@ impl TaskBackend for PostgresBackend {
         self.transaction(
             READ,
             || format!("read task `{key}`"),
-            |session| read_task(session, key, false),
+            |session| read_task(session, key, false, self.version),
         )
     }
 
@@ -660,7 +687,7 @@ impl TaskBackend for PostgresBackend {
         self.transaction(
             READ,
             || format!("list the tasks of run `{run}`"),
-            |session| tasks_of(session, run),
+            |session| tasks_of(session, run, self.version),
         )
     }
 
@@ -762,7 +789,12 @@ impl TaskBackend for PostgresBackend {
                 lock_run(session, LOCK_RUN, run)?;
                 // A missing task ends the transaction before its commit: all or nothing.
                 for reset in resets {
-                    let mut task = read_task(session, &TaskKey::new(run, reset.id.clone()), true)?;
+                    let mut task = read_task(
+                        session,
+                        &TaskKey::new(run, reset.id.clone()),
+                        true,
+                        SCHEMA_VERSION,
+                    )?;
                     lifecycle::reset(&mut task, reset);
                     write_task(session, &task)?;
                 }
@@ -788,7 +820,7 @@ impl TaskBackend for PostgresBackend {
             |session| {
                 lock_run(session, LOCK_RUN, run)?;
                 let record = run_record(session, shown, run, self.version)?;
-                let tasks = tasks_of(session, run)?;
+                let tasks = tasks_of(session, run, self.version)?;
                 let records = decide(&record, &tasks)?;
                 lifecycle::records_fit(plan, &records)?;
                 // The run's tasks are written afresh from the new plan: every row, in its new

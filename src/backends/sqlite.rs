@@ -397,12 +397,17 @@ fn int(value: usize) -> i64 {
 macro_rules! task_columns {
     () => {
         "run, id, state, attempts, max_attempts, worker, lease_until, started_at, finished_at, \
-         result, last_error, output"
+         result, last_error, output, typed_output"
     };
     // A store older than schema version 3, read as it is, has no `output` column.
     (before 3) => {
         "run, id, state, attempts, max_attempts, worker, lease_until, started_at, finished_at, \
-         result, last_error, NULL"
+         result, last_error, NULL, NULL"
+    };
+    // A store of schema version 3, read as it is, has no `typed_output` column.
+    (before 4) => {
+        "run, id, state, attempts, max_attempts, worker, lease_until, started_at, finished_at, \
+         result, last_error, output, NULL"
     };
 }
 
@@ -432,7 +437,7 @@ fn read_for_change(tx: &Connection, key: &TaskKey) -> Step<(TaskRecord, TaskFact
             ", is_gate FROM tasks WHERE run = ?1 AND id = ?2"
         ))?
         .query_row([&key.run, &key.task], |row| {
-            Ok((task_record(row)?, row.get(12)?))
+            Ok((task_record(row)?, row.get(13)?))
         })
         .optional()?
         .ok_or_else(|| missing(tx, &key.run, &key.task))?;
@@ -466,7 +471,7 @@ fn write_task(tx: &Connection, task: &TaskRecord) -> Step<()> {
     tx.prepare_cached(
         "UPDATE tasks SET state = ?3, attempts = ?4, max_attempts = ?5, worker = ?6, \
          lease_until = ?7, started_at = ?8, finished_at = ?9, result = ?10, last_error = ?11, \
-         output = ?12 WHERE run = ?1 AND id = ?2",
+         output = ?12, typed_output = ?13 WHERE run = ?1 AND id = ?2",
     )?
     .execute(params![
         task.key.run,
@@ -480,7 +485,8 @@ fn write_task(tx: &Connection, task: &TaskRecord) -> Step<()> {
         task.finished_at,
         task.result,
         task.last_error,
-        task.output
+        task.output,
+        task.typed_output
     ])?;
     Ok(())
 }
@@ -507,21 +513,25 @@ fn insert_events(tx: &Connection, run: &str, events: &[NewEvent]) -> Step<()> {
     Ok(())
 }
 
-/// The task `key`, or `NotFound`; `current`: the store has every column of this wfc's
-/// schema (a writer's always has).
-fn read_task(tx: &Connection, key: &TaskKey, current: bool) -> Step<TaskRecord> {
-    let sql = if current {
-        concat!(
-            "SELECT ",
-            task_columns!(),
-            " FROM tasks WHERE run = ?1 AND id = ?2"
-        )
-    } else {
-        concat!(
+/// The task `key`, or `NotFound`; `version`: the store's schema version (a writer's is
+/// always this wfc's), which says which columns it has.
+fn read_task(tx: &Connection, key: &TaskKey, version: i64) -> Step<TaskRecord> {
+    let sql = match version {
+        ..=2 => concat!(
             "SELECT ",
             task_columns!(before 3),
             " FROM tasks WHERE run = ?1 AND id = ?2"
-        )
+        ),
+        3 => concat!(
+            "SELECT ",
+            task_columns!(before 4),
+            " FROM tasks WHERE run = ?1 AND id = ?2"
+        ),
+        _ => concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM tasks WHERE run = ?1 AND id = ?2"
+        ),
     };
     tx.prepare_cached(sql)?
         .query_row([&key.run, &key.task], task_record)
@@ -542,6 +552,7 @@ fn task_record(row: &Row<'_>) -> rusqlite::Result<TaskRecord> {
         result: row.get(9)?,
         last_error: row.get(10)?,
         output: row.get(11)?,
+        typed_output: row.get(12)?,
     })
 }
 
@@ -626,11 +637,6 @@ fn insert_task(
 }
 
 impl SqliteBackend {
-    /// Whether the store has the tasks' `output` column (schema version 3).
-    fn has_outputs(&self) -> bool {
-        self.version >= 3
-    }
-
     /// Run `id` as [`TaskBackend::get_run`] gives it, read inside `tx`.
     fn run_record(&self, tx: &Connection, id: &str) -> Step<RunRecord> {
         let path = &self.path;
@@ -705,21 +711,25 @@ impl SqliteBackend {
     }
 }
 
-/// Every task of run `run`, in plan order; `current` as for [`read_task`].
-fn tasks_of(tx: &Connection, run: &str, current: bool) -> Step<Vec<TaskRecord>> {
+/// Every task of run `run`, in plan order; `version` as for [`read_task`].
+fn tasks_of(tx: &Connection, run: &str, version: i64) -> Step<Vec<TaskRecord>> {
     require_run(tx, run)?;
-    let sql = if current {
-        concat!(
-            "SELECT ",
-            task_columns!(),
-            " FROM tasks WHERE run = ?1 ORDER BY position, rowid"
-        )
-    } else {
-        concat!(
+    let sql = match version {
+        ..=2 => concat!(
             "SELECT ",
             task_columns!(before 3),
             " FROM tasks WHERE run = ?1 ORDER BY position, rowid"
-        )
+        ),
+        3 => concat!(
+            "SELECT ",
+            task_columns!(before 4),
+            " FROM tasks WHERE run = ?1 ORDER BY position, rowid"
+        ),
+        _ => concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM tasks WHERE run = ?1 ORDER BY position, rowid"
+        ),
     };
     let tasks = tx
         .prepare_cached(sql)?
@@ -872,14 +882,14 @@ impl TaskBackend for SqliteBackend {
     fn get_task(&self, key: &TaskKey) -> BackendResult<TaskRecord> {
         self.read(
             || format!("read task `{key}`"),
-            |tx| read_task(tx, key, self.has_outputs()),
+            |tx| read_task(tx, key, self.version),
         )
     }
 
     fn list_tasks(&self, run: &str) -> BackendResult<Vec<TaskRecord>> {
         self.read(
             || format!("list the tasks of run `{run}`"),
-            |tx| tasks_of(tx, run, self.has_outputs()),
+            |tx| tasks_of(tx, run, self.version),
         )
     }
 
@@ -968,7 +978,8 @@ impl TaskBackend for SqliteBackend {
                 require_run(tx, run)?;
                 // A missing task ends the transaction before its commit: all or nothing.
                 for reset in resets {
-                    let mut task = read_task(tx, &TaskKey::new(run, reset.id.clone()), true)?;
+                    let mut task =
+                        read_task(tx, &TaskKey::new(run, reset.id.clone()), SCHEMA_VERSION)?;
                     lifecycle::reset(&mut task, reset);
                     write_task(tx, &task)?;
                 }
@@ -991,7 +1002,7 @@ impl TaskBackend for SqliteBackend {
             || format!("plan run `{run}` again"),
             |tx| {
                 let record = self.run_record(tx, run)?;
-                let records = decide(&record, &tasks_of(tx, run, true)?)?;
+                let records = decide(&record, &tasks_of(tx, run, SCHEMA_VERSION)?)?;
                 lifecycle::records_fit(plan, &records)?;
                 // The run's tasks are written afresh from the new plan: every row, in its new
                 // position, with its dependencies; what the plan dropped is gone.

@@ -24,7 +24,7 @@ impl WorkflowChecker<'_, '_> {
             },
             A::Int(n) => (I::Value(Value::Int(*n)), Type::Int),
             A::Bool(b) => (I::Value(Value::Bool(*b)), Type::Bool),
-            A::Duration(_) | A::Map(_) => {
+            A::Duration(_) | A::Map(_) | A::Type(_) => {
                 self.report(Diagnostic::new(
                     Code::Type,
                     format!(

@@ -7,7 +7,7 @@ use crate::suggest::did_you_mean;
 use crate::syntax::ast::{Block, ExprKind, Field, Name, StrLit};
 
 /// The fields a task may have, for checking and for editors' completion.
-pub const TASK_FIELDS: [&str; 21] = [
+pub const TASK_FIELDS: [&str; 23] = [
     "title",
     "prompt",
     "run",
@@ -29,6 +29,8 @@ pub const TASK_FIELDS: [&str; 21] = [
     "copy_ignored",
     "sandbox",
     "budget",
+    "output",
+    "max",
 ];
 
 /// The fields a gate may have.
@@ -64,6 +66,28 @@ impl<'a> FieldSet<'a> {
     pub fn new(block: &'a Block, diagnostics: &mut Vec<Diagnostic>) -> Self {
         let mut fields: Vec<&'a Field> = Vec::new();
         for field in &block.fields {
+            let typed = matches!(field.value.kind, ExprKind::Type(_));
+            if typed != (field.name.text == "output") {
+                let (message, help) = if typed {
+                    (
+                        format!("`{}` takes a value, not a type", field.name.text),
+                        format!(
+                            "write `{} = …`; only `output` declares a type",
+                            field.name.text
+                        ),
+                    )
+                } else {
+                    (
+                        "`output` declares a type".to_string(),
+                        "write `output: TYPE`, e.g. `output: list<string>`".to_string(),
+                    )
+                };
+                diagnostics.push(
+                    Diagnostic::new(Code::Field, message, field.name.span, "written here")
+                        .with_help(help),
+                );
+                continue;
+            }
             if let Some(first) = fields.iter().find(|f| f.name.text == field.name.text) {
                 diagnostics.push(
                     Diagnostic::new(
@@ -157,6 +181,7 @@ pub(crate) fn describe_value(kind: &ExprKind) -> &'static str {
         ExprKind::Map(_) => "a map",
         ExprKind::Ref(path) if path.len() > 1 => "a dotted name",
         ExprKind::Ref(_) => "a name",
+        ExprKind::Type(_) => "a type",
         _ => "an expression",
     }
 }

@@ -7,6 +7,7 @@ mod graph;
 mod leading_dash;
 mod loader;
 mod module;
+mod output;
 mod shell;
 mod template;
 mod work_fields;

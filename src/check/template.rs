@@ -144,6 +144,7 @@ impl WorkflowChecker<'_, '_> {
         let name = interp.path_text();
         let what = match resolved.source {
             Source::Result(_) => "a task's result",
+            Source::Output(..) => "a task's output",
             Source::Param(_) if resolved.free => "free text",
             Source::LoopVar => "free text",
             _ => "a string whose `matching` pattern allows a leading `-`",
@@ -185,6 +186,7 @@ impl WorkflowChecker<'_, '_> {
         if context == Context::Prompt && resolved.free && placement == Placement::Inline {
             let what = match resolved.source {
                 Source::Result(_) => "a task's result",
+                Source::Output(..) => "a task's output",
                 _ => "free text",
             };
             let d = if field == "title" {
@@ -261,6 +263,18 @@ impl WorkflowChecker<'_, '_> {
         let (source, mut ty, mut free) = match path.len() {
             1 => {
                 if let Some(var) = scope.loop_var.as_ref().filter(|v| v.name == first.text) {
+                    if var.run_time && matches!(field, "title" | "labels" | "workdir") {
+                        self.report(
+                            Diagnostic::new(
+                                Code::FanOut,
+                                format!("`{field}` is decided when the plan is made, and `{}` only when the list it walks is known", var.name),
+                                span,
+                                "known at run time",
+                            )
+                            .with_help("use it in `prompt`, `accept`, `context`, `run`, `verify`, `setup` or `env`; the instances are named by their elements"),
+                        );
+                        return None;
+                    }
                     leading_dash = var.free;
                     (Source::LoopVar, var.ty.clone(), var.free)
                 } else if let Some(index) = self.params.iter().position(|p| p.name == first.text) {
@@ -287,6 +301,12 @@ impl WorkflowChecker<'_, '_> {
             }
             2 if first.text == "task" && path[1].text == "id" => {
                 (Source::TaskId, Type::String, false)
+            }
+            _ if path[1].text == "output" && self.node_index(&first.text).is_some() => {
+                let node = self.node_index(&first.text)?;
+                let read = self.resolve_output(node, path, &text)?;
+                leading_dash = read.leading_dash;
+                (read.source, read.ty, read.free)
             }
             2 => {
                 let Some(node) = self.node_index(&first.text) else {
@@ -326,7 +346,7 @@ impl WorkflowChecker<'_, '_> {
                             "unknown field",
                         )
                         .with_help(format!(
-                            "a task's output is `{{{{ {}.result }}}}`",
+                            "a task's text is `{{{{ {0}.result }}}}`, its typed output `{{{{ {0}.output }}}}`",
                             first.text
                         )),
                     );
@@ -379,6 +399,18 @@ impl WorkflowChecker<'_, '_> {
         {
             return None;
         }
+        if filters.contains(&Filter::Words) && matches!(source, Source::Output(..)) {
+            self.report(
+                Diagnostic::new(
+                    Code::Type,
+                    format!("`{{{{ {text} | words }}}}` needs a list known when the plan is made, and a task's output is known only when it ran"),
+                    interp.span,
+                    "`words` here",
+                )
+                .with_help(format!("pass it as one JSON argument: `{{{{ {text} | json }}}}`")),
+            );
+            return None;
+        }
         let words = filters.last() == Some(&Filter::Words);
         if let (Type::List(_), false) = (&ty, words) {
             let help = if context == Context::Shell {
@@ -397,7 +429,21 @@ impl WorkflowChecker<'_, '_> {
             );
             return None;
         }
-        if let Source::Result(node) = source {
+        if let Type::Record(_) = &ty {
+            self.report(
+                Diagnostic::new(
+                    Code::Type,
+                    format!("`{text}` is a record, which cannot be interpolated as it is"),
+                    span,
+                    "a record",
+                )
+                .with_help(format!(
+                    "write it as JSON: `{{{{ {text} | json }}}}`, or read one of its fields"
+                )),
+            );
+            return None;
+        }
+        if let Some(node) = source.result_of() {
             if !self.check_result(node.0 as usize, interp, &filters, field, scope) {
                 return None;
             }

@@ -35,6 +35,10 @@ pub(crate) struct NodeInfo {
     pub name: String,
     pub tag: NodeTag,
     pub has_when: bool,
+    /// The type a task declares with `output:`.
+    pub output: Option<Type>,
+    /// Whether the task has a `for each`, so it runs as several instances.
+    pub fan_out: bool,
 }
 
 /// The loop variable of a fan-out task, while its fields are checked.
@@ -44,7 +48,15 @@ pub(crate) struct LoopVar {
     pub ty: Type,
     /// Whether its values are free text.
     pub free: bool,
+    /// Whether its values are known only at run time (a `for each` over an output).
+    pub run_time: bool,
 }
+
+/// The most instances a run-time `for each` expands to when it sets no `max`.
+pub(crate) const DEFAULT_FAN_OUT_MAX: usize = 100;
+
+/// The largest `max` a run-time `for each` may set.
+pub(crate) const LARGEST_FAN_OUT_MAX: i64 = 1000;
 
 /// Where an expression or template is checked: inside which node, with which loop variable.
 #[derive(Clone, Default)]
@@ -275,6 +287,7 @@ impl WorkflowChecker<'_, '_> {
             return;
         }
         let ty = self.lower_type(&param.ty);
+        self.forbid_record_param(&ty, &param.ty);
         let pattern = param
             .matching
             .as_ref()
@@ -318,7 +331,7 @@ impl WorkflowChecker<'_, '_> {
         self.used.push(false);
     }
 
-    fn lower_type(&mut self, ty: &ast::TypeExpr) -> Type {
+    pub(crate) fn lower_type(&mut self, ty: &ast::TypeExpr) -> Type {
         match &ty.kind {
             ast::TypeExprKind::Named(name) => match name.text.as_str() {
                 "string" => Type::String,
@@ -414,6 +427,35 @@ impl WorkflowChecker<'_, '_> {
                     }
                     inner => Type::List(Box::new(inner)),
                 }
+            }
+            ast::TypeExprKind::Record(fields) => {
+                let mut out: Vec<(String, Type)> = Vec::with_capacity(fields.len());
+                for (name, field) in fields {
+                    let lowered = self.lower_type(field);
+                    if out.iter().any(|(seen, _)| *seen == name.text) {
+                        self.report(Diagnostic::new(
+                            Code::Duplicate,
+                            format!("the record has two fields called `{}`", name.text),
+                            name.span,
+                            "second one here",
+                        ));
+                        continue;
+                    }
+                    out.push((name.text.clone(), lowered));
+                }
+                if out.is_empty() {
+                    self.report(
+                        Diagnostic::new(
+                            Code::OutputType,
+                            "a record needs at least one field",
+                            ty.span,
+                            "no fields",
+                        )
+                        .with_help("name its fields: `{ steps: list<string>, risky: bool }`"),
+                    );
+                    return Type::Error;
+                }
+                Type::Record(out)
             }
         }
     }
@@ -608,10 +650,16 @@ impl WorkflowChecker<'_, '_> {
             by_name.insert(&name.text, nodes.len());
             self.node_by_name
                 .insert(name.text.clone(), self.nodes.len());
+            let (output, fan_out) = match node {
+                NodeAst::Task(task) => (self.declared_output(&task.block), task.for_each.is_some()),
+                _ => (None, false),
+            };
             self.nodes.push(NodeInfo {
                 name: name.text.clone(),
                 tag: node.tag(),
                 has_when: node.when().is_some(),
+                output,
+                fan_out,
             });
             nodes.push(node);
         }
@@ -942,10 +990,12 @@ impl WorkflowChecker<'_, '_> {
                 name: fe.0.var.clone(),
                 ty: fe.0.element.clone(),
                 free: fe.1,
+                run_time: fe.0.at_run_time(),
             });
         }
         let fields = FieldSet::new(&task.block, self.diagnostics);
         fields.report_unknown(&TASK_FIELDS, "a task", self.diagnostics);
+        let for_each = self.fan_out_max(task, for_each, &fields);
         let action = match (fields.get("prompt"), fields.get("run")) {
             (Some(prompt), Some(run)) => {
                 let second = if prompt.span.start < run.span.start {
@@ -1117,6 +1167,9 @@ impl WorkflowChecker<'_, '_> {
             budget: fields
                 .get("budget")
                 .and_then(|f| expect_dollars(f, self.diagnostics)),
+            output: scope
+                .current
+                .and_then(|index| self.nodes[index].output.clone()),
         };
         (task, scope)
     }
@@ -1143,6 +1196,37 @@ impl WorkflowChecker<'_, '_> {
                 .with_label(first, "parameter")
                 .with_help("give the loop variable another name"),
             );
+        }
+        if let ast::ExprKind::Ref(path) = &for_each.iter.kind {
+            if path.len() >= 2
+                && path[1].text == "output"
+                && self.node_index(&path[0].text).is_some()
+            {
+                // A list that does not fit was reported; the loop variable is still declared,
+                // as an error type, so its uses are not reported again.
+                let (iter, free) = self
+                    .run_time_list(path, for_each.iter.span, scope)
+                    .unwrap_or_else(|| {
+                        let node = self.node_index(&path[0].text).unwrap_or(0);
+                        let kind = ir::ExprKind::Output(ir::NodeId(node as u32), Vec::new());
+                        let (ty, span) = (Type::Error, for_each.iter.span);
+                        (ir::Expr { kind, ty, span }, false)
+                    });
+                let element = match &iter.ty {
+                    Type::List(element) => (**element).clone(),
+                    _ => Type::Error,
+                };
+                return Some((
+                    ir::ForEach {
+                        var: for_each.var.text.clone(),
+                        iter,
+                        element,
+                        var_span: for_each.var.span,
+                        max: Some(DEFAULT_FAN_OUT_MAX),
+                    },
+                    free,
+                ));
+            }
         }
         let iter = self.expr(&for_each.iter, scope);
         self.forbid_secret(&iter, "a `for each` list");
@@ -1173,6 +1257,7 @@ impl WorkflowChecker<'_, '_> {
                 iter,
                 element,
                 var_span: for_each.var.span,
+                max: None,
             },
             free,
         ))

@@ -48,8 +48,25 @@ pub fn run(
     }
     let now = now_millis();
     let result = result.unwrap_or("");
+    // A task that declares `output:` is done only with an output that fits: the tasks after
+    // it read it.
+    let typed = match &spec.output {
+        None => None,
+        Some(declared) => match crate::plan::output::read_output(declared, result) {
+            Ok(value) => Some(value.to_string()),
+            Err(why) => {
+                return store::refuse(
+                    &format!(
+                        "`{task}` declares `output: {}`, so `--result` must give it: {why}",
+                        declared.ty
+                    ),
+                    output,
+                )
+            }
+        },
+    };
     let key = TaskKey::new(record.id.clone(), task);
-    if let Err(error) = store.backend.mark_done(&key, result, now) {
+    if let Err(error) = store.backend.mark_done(&key, result, typed.as_deref(), now) {
         return store::report(&error, output);
     }
     let by = who();

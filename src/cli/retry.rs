@@ -287,6 +287,8 @@ mod tests {
                     verify: Vec::new(),
                     work: Default::default(),
                     budget_usd: None,
+                    output: None,
+                    fan_out: None,
                 })
                 .collect(),
         }

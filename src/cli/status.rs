@@ -501,6 +501,7 @@ mod tests {
             result: None,
             last_error: None,
             output: None,
+            typed_output: None,
         }
     }
 

@@ -261,6 +261,22 @@ impl<'a> Printer<'a> {
         match child {
             Child::Item(item) => self.item(item, indent),
             Child::Member(member) => self.member(member, indent),
+            Child::Field(
+                Field {
+                    name,
+                    value:
+                        Expr {
+                            kind: ExprKind::Type(ty),
+                            ..
+                        },
+                    ..
+                },
+                _,
+            ) => {
+                let head = format!("{}: ", name.text);
+                let column = indent + head.chars().count();
+                format!("{head}{}", self.type_block(ty, indent, column))
+            }
             Child::Field(field, width) => {
                 let name = &field.name.text;
                 let head = format!("{name:<width$} = ");
@@ -398,7 +414,39 @@ impl<'a> Printer<'a> {
                 format!("enum({})", values.join(", "))
             }
             TypeExprKind::List(element) => format!("list<{}>", self.type_expr(element, indent)),
+            TypeExprKind::Record(fields) => {
+                let fields: Vec<String> = fields
+                    .iter()
+                    .map(|(name, ty)| format!("{}: {}", name.text, self.type_expr(ty, indent)))
+                    .collect();
+                if fields.is_empty() {
+                    "{}".to_string()
+                } else {
+                    format!("{{ {} }}", fields.join(", "))
+                }
+            }
         }
+    }
+
+    /// A type whose line is at `indent` and already holds `column` characters: a record that
+    /// does not fit on the line gets one field per line.
+    fn type_block(&mut self, ty: &TypeExpr, indent: usize, column: usize) -> String {
+        let flat = self.type_expr(ty, indent);
+        let TypeExprKind::Record(fields) = &ty.kind else {
+            return flat;
+        };
+        if column + flat.chars().count() <= MAX_WIDTH || fields.is_empty() {
+            return flat;
+        }
+        let inner = indent + INDENT;
+        let mut out = String::from("{");
+        for (name, field) in fields {
+            let head = format!("{}: ", name.text);
+            let value = self.type_block(field, inner, inner + head.chars().count());
+            out.push_str(&format!("\n{}{head}{value}", " ".repeat(inner)));
+        }
+        out.push_str(&format!("\n{}}}", " ".repeat(indent)));
+        out
     }
 
     /// The fragment of a block of fields: `{` … `}`, its names padded so the `=` align.
@@ -406,6 +454,7 @@ impl<'a> Printer<'a> {
         let width = block
             .fields
             .iter()
+            .filter(|field| !matches!(field.value.kind, ExprKind::Type(_)))
             .map(|field| field.name.text.chars().count())
             .max()
             .unwrap_or(0);
@@ -533,6 +582,7 @@ impl<'a> Printer<'a> {
             ExprKind::And(operands) => self.chain(operands, " && ", indent),
             ExprKind::Or(operands) => self.chain(operands, " || ", indent),
             ExprKind::Paren(inner) => format!("({})", self.expr(inner, indent)),
+            ExprKind::Type(ty) => self.type_expr(ty, indent),
         }
     }
 

@@ -1,6 +1,6 @@
 //! Checked expressions, as in `when`, `for each` and `use` arguments.
 
-use super::{ParamId, Type, Value};
+use super::{NodeId, ParamId, Type, Value};
 use crate::span::Span;
 
 /// A checked expression with its type.
@@ -23,6 +23,9 @@ pub enum ExprKind {
     Param(ParamId),
     /// The current element of the task's `for each`.
     LoopVar,
+    /// `X.output.a.b`: a list in an upstream task's typed output, known only when X has run:
+    /// the list of a run-time `for each`.
+    Output(NodeId, Vec<String>),
     /// A list built of expressions.
     List(Vec<Expr>),
     /// Boolean negation.

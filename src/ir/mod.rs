@@ -225,6 +225,8 @@ pub struct Task {
     pub work: WorkSettings,
     /// `budget`: the most its agent sessions may cost in all, in US dollars.
     pub budget: Option<f64>,
+    /// `output:`: the type of the JSON value it returns.
+    pub output: Option<Type>,
 }
 
 /// `for each VAR in EXPR`.
@@ -238,6 +240,16 @@ pub struct ForEach {
     pub element: Type,
     /// The loop variable's span.
     pub var_span: Span,
+    /// `max = N`: the most instances a run-time `for each` (over an upstream task's
+    /// output) may expand to; `None` for a list known when the plan is made.
+    pub max: Option<usize>,
+}
+
+impl ForEach {
+    /// Whether the list is an upstream task's output, so the instances are made at run time.
+    pub fn at_run_time(&self) -> bool {
+        matches!(self.iter.kind, ExprKind::Output(..))
+    }
 }
 
 /// What a task does.

@@ -76,7 +76,7 @@ pub struct Interpolation {
 }
 
 /// Where an interpolated value comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
     /// A parameter of the workflow.
     Param(ParamId),
@@ -88,6 +88,9 @@ pub enum Source {
     TaskId,
     /// `X.result`: an upstream task's result, filled in by the runtime.
     Result(NodeId),
+    /// `X.output.a.b`: a field of an upstream task's typed output (no fields for the whole
+    /// output), filled in by the runtime.
+    Output(NodeId, Vec<String>),
 }
 
 /// How an interpolation sits in its text.
@@ -156,10 +159,10 @@ pub fn is_filter(name: &str) -> bool {
 
 /// Keeps the list of names next to the type it describes.
 impl Source {
-    /// The node whose result this reads, if it is a result.
+    /// The node whose result or output this reads, if it is one.
     pub fn result_of(&self) -> Option<NodeId> {
         match self {
-            Source::Result(node) => Some(*node),
+            Source::Result(node) | Source::Output(node, _) => Some(*node),
             _ => None,
         }
     }

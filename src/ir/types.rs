@@ -20,8 +20,10 @@ pub enum Type {
     Secret,
     /// One of the listed strings.
     Enum(Vec<String>),
-    /// A list of a scalar type.
+    /// A list of a scalar type (or, in a task's output, of records).
     List(Box<Type>),
+    /// A record of named fields, in their declared order: only in a task's `output`.
+    Record(Vec<(String, Type)>),
     /// The type of something already reported as wrong; it agrees with everything, so one
     /// mistake is not reported again wherever it is used.
     Error,
@@ -63,6 +65,7 @@ impl fmt::Display for Type {
                 write!(f, "enum({})", quoted.join(", "))
             }
             Type::List(element) => write!(f, "list<{element}>"),
+            Type::Record(fields) => write_record(f, fields),
             Type::Error => f.write_str("unknown"),
         }
     }
@@ -80,6 +83,48 @@ pub enum Value {
     Bool(bool),
     /// A list.
     List(Vec<Value>),
+    /// A record's fields in their declared order: a task's typed output, read at run time.
+    #[serde(serialize_with = "record_as_object")]
+    Record(Vec<(String, Value)>),
+}
+
+/// Writes a record as a JSON object whose keys keep the record's order.
+fn record_as_object<S: serde::Serializer>(
+    fields: &[(String, Value)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(Some(fields.len()))?;
+    for (name, value) in fields {
+        map.serialize_entry(name, value)?;
+    }
+    map.end()
+}
+
+impl Value {
+    /// The value of a JSON document already validated against its type: strings, integers,
+    /// booleans, arrays and objects; anything else (which validation rules out) becomes the
+    /// empty string.
+    pub fn from_json(json: &serde_json::Value) -> Value {
+        match json {
+            serde_json::Value::String(text) => Value::String(text.clone()),
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => n
+                .as_i64()
+                .map(Value::Int)
+                .unwrap_or_else(|| Value::String(n.to_string())),
+            serde_json::Value::Array(items) => {
+                Value::List(items.iter().map(Value::from_json).collect())
+            }
+            serde_json::Value::Object(fields) => Value::Record(
+                fields
+                    .iter()
+                    .map(|(name, value)| (name.clone(), Value::from_json(value)))
+                    .collect(),
+            ),
+            serde_json::Value::Null => Value::String(String::new()),
+        }
+    }
 }
 
 impl fmt::Display for Value {
@@ -92,6 +137,19 @@ impl fmt::Display for Value {
                 let shown: Vec<String> = items.iter().map(ToString::to_string).collect();
                 write!(f, "[{}]", shown.join(", "))
             }
+            Value::Record(fields) => write_record(f, fields),
         }
     }
+}
+
+/// A record's fields as written: `{ name: x, other: y }`.
+fn write_record<T: fmt::Display>(
+    f: &mut fmt::Formatter<'_>,
+    fields: &[(String, T)],
+) -> fmt::Result {
+    let shown: Vec<String> = fields
+        .iter()
+        .map(|(name, x)| format!("{name}: {x}"))
+        .collect();
+    write!(f, "{{ {} }}", shown.join(", "))
 }

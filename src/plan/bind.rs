@@ -739,7 +739,7 @@ impl<'w> Binder<'w> {
                     .help("write `true` or `false`"))
                 }
             },
-            Type::List(_) => {
+            Type::List(_) | Type::Record(_) => {
                 return Err(Problem::new(format!(
                     "{what} must be {}, and a list cannot hold lists",
                     describe(ty)
@@ -966,7 +966,7 @@ fn describe(ty: &Type) -> String {
         Type::Path => "a path".into(),
         Type::Secret => "a secret".into(),
         Type::Enum(values) => format!("one of {}", quoted_list(values)),
-        Type::List(_) => format!("a list ({ty})"),
+        Type::List(_) | Type::Record(_) => format!("a value of type {ty}"),
         Type::Error => "a value".into(),
     }
 }
@@ -1006,6 +1006,8 @@ fn value_node(value: &Value) -> Node {
         Value::Int(n) => Kind::Int(*n),
         Value::Bool(b) => Kind::Bool(*b),
         Value::List(items) => Kind::Array(items.iter().map(value_node).collect()),
+        // No parameter has a record type: the checker allows records only in outputs.
+        Value::Record(_) => Kind::Str(value.to_string()),
     };
     Node { offset: 0, kind }
 }

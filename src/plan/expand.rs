@@ -3,10 +3,12 @@
 //! string for its context.
 
 use super::bind::Bound;
+use super::fan_out::{instance_keys, FanOutSpec, TEMPLATE_SUFFIX};
 use super::filters::{apply, fallback, fenced, text_of};
 use super::limits::{
     env_string_bytes, process_problems, MAX_ENV_STRING_BYTES, MAX_PLAN_TASKS, MAX_TASK_ID_BYTES,
 };
+use super::output::OutputSpec;
 use super::prompt::assemble;
 use super::spec::*;
 use crate::check::Session;
@@ -217,6 +219,7 @@ impl<'s> Expander<'s> {
                             &Site {
                                 frame,
                                 loop_value: None,
+                                run_time_loop: false,
                                 id: &id,
                                 instances: &instances,
                             },
@@ -240,6 +243,8 @@ impl<'s> Expander<'s> {
                             verify: Vec::new(),
                             work: Default::default(),
                             budget_usd: None,
+                            output: None,
+                            fan_out: None,
                         });
                         instances[index].push(id);
                     }
@@ -320,24 +325,18 @@ impl<'s> Expander<'s> {
         let Some(for_each) = &task.for_each else {
             return vec![(id.to_string(), None)];
         };
+        if for_each.at_run_time() {
+            return vec![(format!("{id}{TEMPLATE_SUFFIX}"), None)];
+        }
         let items = match self.eval(frame, &for_each.iter, None, id) {
             Value::List(items) => items,
             other => vec![other],
         };
-        let keys: Vec<String> = items.iter().map(text_of).collect();
-        let simple = keys.iter().all(|k| is_simple_word(k))
-            && keys.iter().collect::<HashSet<_>>().len() == keys.len();
-        items
+        let texts: Vec<String> = items.iter().map(text_of).collect();
+        instance_keys(&texts, usize::MAX)
             .into_iter()
-            .enumerate()
-            .map(|(index, item)| {
-                let key = if simple {
-                    text_of(&item)
-                } else {
-                    index.to_string()
-                };
-                (format!("{id}[{key}]"), Some(item))
-            })
+            .zip(items)
+            .map(|(key, item)| (format!("{id}[{key}]"), Some(item)))
             .collect()
     }
 
@@ -442,6 +441,9 @@ impl<'s> Expander<'s> {
                 }
             },
             ExprKind::LoopVar => loop_value.cloned().unwrap_or(Value::Bool(false)),
+            // Known only at run time: the checker lets it stand only as a `for each` list,
+            // which expands when the run gets there.
+            ExprKind::Output(..) => Value::List(Vec::new()),
             ExprKind::List(items) => Value::List(
                 items
                     .iter()
@@ -490,9 +492,12 @@ impl<'s> Expander<'s> {
         deps: Vec<String>,
         instances: &[Vec<String>],
     ) -> TaskSpec {
+        let for_each = task.for_each.as_ref();
+        let run_time_loop = for_each.is_some_and(ir::ForEach::at_run_time);
         let site = &Site {
             frame,
             loop_value,
+            run_time_loop,
             id,
             instances,
         };
@@ -500,6 +505,15 @@ impl<'s> Expander<'s> {
             Some(template) => self.plain(site, template),
             None => id.to_string(),
         };
+        let output = task.output.as_ref().map(OutputSpec::of);
+        let fan_out = for_each.and_then(|for_each| match &for_each.iter.kind {
+            ExprKind::Output(node, fields) => Some(FanOutSpec {
+                from: instances[node.0 as usize].first()?.clone(),
+                fields: fields.clone(),
+                max: for_each.max.unwrap_or(1),
+            }),
+            _ => None,
+        });
         let workdir = match &task.workdir {
             Some(template) => {
                 let path = self.plain(site, template);
@@ -553,7 +567,7 @@ impl<'s> Expander<'s> {
                             })
                             .collect(),
                     }),
-                    prompt: assemble(prompt, accept, &verify, context, &workdir),
+                    prompt: assemble(prompt, accept, &verify, context, &workdir, output.as_ref()),
                 }
             }
         };
@@ -595,6 +609,8 @@ impl<'s> Expander<'s> {
                 sandbox: task.work.sandbox,
             },
             budget_usd: task.budget,
+            output,
+            fan_out,
         };
         for problem in process_problems(&spec) {
             self.errors.push(PlanError {
@@ -641,7 +657,7 @@ impl<'s> Expander<'s> {
     /// What one interpolation stands for here.
     fn piece(&mut self, site: &Site<'_, '_>, interpolation: &ir::Interpolation) -> Piece {
         let filters: Vec<FilterSpec> = interpolation.filters.clone();
-        match interpolation.source {
+        match &interpolation.source {
             Source::Param(param) => match &site.frame.args[param.0 as usize] {
                 Arg::Value(value) => Piece::Text(apply(value, &filters)),
                 Arg::Secret(name) => Piece::Secret {
@@ -649,15 +665,20 @@ impl<'s> Expander<'s> {
                     filters,
                 },
             },
+            Source::LoopVar if site.run_time_loop => Piece::Element(filters),
             Source::LoopVar => Piece::Text(apply(
                 site.loop_value.unwrap_or(&Value::String(String::new())),
                 &filters,
             )),
             Source::RunId => Piece::Text(apply(&Value::String(self.run_id.clone()), &filters)),
             Source::TaskId => Piece::Text(apply(&Value::String(site.id.to_string()), &filters)),
-            Source::Result(node) => {
+            Source::Result(node) | Source::Output(node, _) => {
                 let tasks = site.instances[node.0 as usize].clone();
                 let fallback = fallback(&filters);
+                let output = match &interpolation.source {
+                    Source::Output(_, fields) => Some(fields.clone()),
+                    _ => None,
+                };
                 if tasks.is_empty() {
                     Piece::Text(fallback.unwrap_or_default())
                 } else {
@@ -665,6 +686,7 @@ impl<'s> Expander<'s> {
                         tasks,
                         filters,
                         fallback,
+                        output,
                     }
                 }
             }
@@ -688,11 +710,17 @@ impl<'s> Expander<'s> {
                             tasks,
                             filters,
                             fallback,
+                            output,
                         } => parts.push(PromptPart::Result {
                             tasks,
                             filters,
                             fenced: fence,
                             fallback,
+                            output,
+                        }),
+                        Piece::Element(filters) => parts.push(PromptPart::Element {
+                            filters,
+                            fenced: fence,
                         }),
                         Piece::Secret { name, .. } => self.errors.push(PlanError {
                             task: Some(site.id.to_string()),
@@ -790,7 +818,7 @@ impl<'s> Expander<'s> {
     /// `words` only last and only on lists, which are parameters (or `use` arguments) and so
     /// known now; only `default`, which leaves a list as it is, can come before it.
     fn words(&mut self, site: &Site<'_, '_>, interpolation: &ir::Interpolation) -> Vec<String> {
-        let value = match interpolation.source {
+        let value = match &interpolation.source {
             Source::Param(param) => match &site.frame.args[param.0 as usize] {
                 Arg::Value(value) => value.clone(),
                 Arg::Secret(_) => Value::List(Vec::new()),
@@ -834,6 +862,9 @@ impl<'s> Expander<'s> {
 struct Site<'a, 's> {
     frame: &'a Frame<'s>,
     loop_value: Option<&'a Value>,
+    /// Whether the loop variable is the element of a run-time `for each`, filled in only
+    /// when the template expands.
+    run_time_loop: bool,
     id: &'a str,
     instances: &'a [Vec<String>],
 }
@@ -849,7 +880,10 @@ enum Piece {
         tasks: Vec<String>,
         filters: Vec<FilterSpec>,
         fallback: Option<String>,
+        output: Option<Vec<String>>,
     },
+    /// The element of a run-time `for each`.
+    Element(Vec<FilterSpec>),
 }
 
 impl Piece {
@@ -861,11 +895,14 @@ impl Piece {
                 tasks,
                 filters,
                 fallback,
+                output,
             } => ValuePart::Result {
                 tasks,
                 filters,
                 fallback,
+                output,
             },
+            Piece::Element(filters) => ValuePart::Element { filters },
         }
     }
 
@@ -882,7 +919,10 @@ impl Piece {
             Piece::Text(text) if inside_double_quotes => escape_in_double_quotes(text),
             Piece::Text(text) => shell_quote(text),
             Piece::Secret { name, .. } => format!("<secret {name}>"),
-            Piece::Result { tasks, .. } => format!("<result of {}>", tasks.join(", ")),
+            Piece::Result { tasks, output, .. } => {
+                super::listing::reference_text(tasks, output.as_deref())
+            }
+            Piece::Element(_) => super::listing::ELEMENT_TEXT.to_string(),
         }
     }
 }
@@ -917,13 +957,6 @@ fn equal(a: &Value, b: &Value) -> bool {
         (Value::String(x), Value::String(y)) => x == y,
         (x, y) => x == y,
     }
-}
-
-fn is_simple_word(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// A shell word that reads as `text`, for display. Control characters are written as

@@ -11,7 +11,7 @@ pub fn text_of(value: &Value) -> String {
         Value::String(text) => text.clone(),
         Value::Int(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),
-        Value::List(_) => json_of(value),
+        Value::List(_) | Value::Record(_) => json_of(value),
     }
 }
 

@@ -33,7 +33,9 @@ pub fn env_string_bytes(variable: &EnvVar) -> usize {
             .iter()
             .map(|part| match part {
                 ValuePart::Text { text } => text.len(),
-                ValuePart::Secret { .. } | ValuePart::Result { .. } => 0,
+                ValuePart::Secret { .. } | ValuePart::Result { .. } | ValuePart::Element { .. } => {
+                    0
+                }
             })
             .sum(),
     };

@@ -87,6 +87,17 @@ pub fn render_plan(plan: &Plan) -> String {
         for command in &task.verify {
             shell_lines(&mut out, "verify", command);
         }
+        if let Some(output) = &task.output {
+            out.push_str(&format!("   output:  {}\n", output.ty));
+        }
+        if let Some(fan_out) = &task.fan_out {
+            out.push_str(&format!(
+                "   expands: {} ← {} at run time (at most {})\n",
+                task.id,
+                fan_out.source_text(),
+                fan_out.max
+            ));
+        }
     }
     out
 }
@@ -125,19 +136,40 @@ fn quote(out: &mut String, text: &str) {
 
 /// A prompt with the runtime's references shown as placeholders (also the description of a
 /// task's beads issue).
+/// How the element of a run-time `for each` shows in a template, before it expands.
+pub(crate) const ELEMENT_TEXT: &str = "<each element>";
+
+/// How a value read at run time shows in a plan: `<result of TASK>`, or for a typed output
+/// `<output.FIELD of TASK>`.
+pub(crate) fn reference_text(tasks: &[String], output: Option<&[String]>) -> String {
+    match output {
+        None => format!("<result of {}>", tasks.join(", ")),
+        Some(fields) => {
+            let path: String = fields.iter().map(|f| format!(".{f}")).collect();
+            format!("<output{path} of {}>", tasks.join(", "))
+        }
+    }
+}
+
 pub fn prompt_text(parts: &[PromptPart]) -> String {
     parts
         .iter()
         .map(|part| match part {
             PromptPart::Text { text } => text.clone(),
-            PromptPart::Result { tasks, fenced, .. } => {
-                let what = format!("<result of {}>", tasks.join(", "));
+            PromptPart::Result {
+                tasks,
+                fenced,
+                output,
+                ..
+            } => {
+                let what = reference_text(tasks, output.as_deref());
                 if *fenced {
                     format!("```text\n{what}\n```")
                 } else {
                     what
                 }
             }
+            PromptPart::Element { .. } => ELEMENT_TEXT.to_string(),
         })
         .collect()
 }
@@ -150,7 +182,8 @@ fn env_display(value: &EnvValue) -> String {
             .map(|part| match part {
                 ValuePart::Text { text } => text.clone(),
                 ValuePart::Secret { name, .. } => format!("<secret {name}>"),
-                ValuePart::Result { tasks, .. } => format!("<result of {}>", tasks.join(", ")),
+                ValuePart::Result { tasks, output, .. } => reference_text(tasks, output.as_deref()),
+                ValuePart::Element { .. } => ELEMENT_TEXT.to_string(),
             })
             .collect(),
     }

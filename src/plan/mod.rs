@@ -3,9 +3,11 @@
 
 pub mod bind;
 mod expand;
+pub mod fan_out;
 pub mod filters;
 pub mod limits;
 mod listing;
+pub mod output;
 mod prompt;
 pub mod spec;
 

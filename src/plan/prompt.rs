@@ -3,6 +3,7 @@
 //! verify commands and its context values. Results of upstream tasks stay references until
 //! the runtime fills them in; on a retry the runtime appends why the last attempt failed.
 
+use super::output::{instructions, OutputSpec};
 use super::spec::{PromptPart, Shell};
 
 /// Assembles the full prompt of an agent task.
@@ -12,6 +13,7 @@ pub fn assemble(
     verify: &[Shell],
     context: Vec<(String, Vec<PromptPart>)>,
     workdir: &str,
+    output: Option<&OutputSpec>,
 ) -> Vec<PromptPart> {
     let mut out: Vec<PromptPart> = Vec::new();
     extend(&mut out, prompt);
@@ -49,6 +51,9 @@ pub fn assemble(
             end_with_newline(&mut out);
         }
     }
+    if let Some(output) = output {
+        push(&mut out, &instructions(output));
+    }
     out
 }
 
@@ -81,7 +86,7 @@ fn end_with_newline(out: &mut Vec<PromptPart>) {
             text.truncate(trimmed);
             text.push('\n');
         }
-        Some(PromptPart::Result { .. }) => push(out, "\n"),
+        Some(PromptPart::Result { .. } | PromptPart::Element { .. }) => push(out, "\n"),
         None => {}
     }
 }

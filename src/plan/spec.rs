@@ -188,6 +188,13 @@ pub struct TaskSpec {
     /// dollars.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_usd: Option<f64>,
+    /// `output:`: the type of the JSON value the task returns, checked when an attempt ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<super::output::OutputSpec>,
+    /// For a `for each` over an upstream task's output: the template (`implement[*]`) that
+    /// stands for its instances until the list is known, and expands into them when claimed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fan_out: Option<super::fan_out::FanOutSpec>,
 }
 
 /// Where and how a task's attempts work (GRAMMAR.md, "Where a task works").
@@ -299,6 +306,17 @@ pub enum PromptPart {
         fenced: bool,
         /// The text to use when none of the tasks is in the plan (left out by `when`).
         fallback: Option<String>,
+        /// For `X.output.a.b`: the fields read in the task's typed output (empty for
+        /// `X.output`); absent for `X.result`, the text.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        output: Option<Vec<String>>,
+    },
+    /// The element of a run-time `for each`, in a template: filled in when it expands.
+    Element {
+        /// Filters to apply.
+        filters: Vec<FilterSpec>,
+        /// Whether it goes in as a fenced data block.
+        fenced: bool,
     },
 }
 
@@ -364,6 +382,15 @@ pub enum ValuePart {
         filters: Vec<FilterSpec>,
         /// The text to use when none of the tasks is in the plan.
         fallback: Option<String>,
+        /// For `X.output.a.b`: the fields read in the task's typed output; absent for
+        /// `X.result`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        output: Option<Vec<String>>,
+    },
+    /// The element of a run-time `for each`, in a template: filled in when it expands.
+    Element {
+        /// Filters to apply.
+        filters: Vec<FilterSpec>,
     },
 }
 

@@ -46,6 +46,9 @@ pub struct AgentRequest {
     /// The most the session may spend, in US dollars, by the run's and the task's budgets;
     /// adapters whose CLI can stop a session at a cost pass it on.
     pub max_budget_usd: Option<f64>,
+    /// The JSON Schema of the task's typed output (`output:`), for adapters whose CLI can
+    /// hold the answer to one.
+    pub output_schema: Option<serde_json::Value>,
 }
 
 /// Receives a session's progress lines.

@@ -242,8 +242,25 @@ pub trait TaskBackend: Send + Sync {
         output: Option<&str>,
         now: Millis,
     ) -> BackendResult<()> {
+        let done = lifecycle::Completion {
+            commit: output,
+            typed_output: None,
+        };
+        self.finish_task(key, worker, result, done, now)
+    }
+
+    /// Marks a task `worker` holds as succeeded with `result` and everything else `done`
+    /// says it produced (its output commit, its typed output), in one transition.
+    fn finish_task(
+        &self,
+        key: &TaskKey,
+        worker: &str,
+        result: &str,
+        done: lifecycle::Completion<'_>,
+        now: Millis,
+    ) -> BackendResult<()> {
         self.update_task(key, "record the result of", &[], &mut |task, _| {
-            lifecycle::complete(task, worker, result, output, now).map(|()| true)
+            lifecycle::complete(task, worker, result, done, now).map(|()| true)
         })
     }
 
@@ -287,11 +304,17 @@ pub trait TaskBackend: Send + Sync {
         })
     }
 
-    /// Marks `key` succeeded by hand with `result`, as
+    /// Marks `key` succeeded by hand with `result` and its typed output, if it has one, as
     /// [`lifecycle::mark_done`](super::lifecycle::mark_done) allows (a `Conflict` otherwise).
-    fn mark_done(&self, key: &TaskKey, result: &str, now: Millis) -> BackendResult<()> {
+    fn mark_done(
+        &self,
+        key: &TaskKey,
+        result: &str,
+        typed_output: Option<&str>,
+        now: Millis,
+    ) -> BackendResult<()> {
         self.update_task(key, "mark done", &[], &mut |task, _| {
-            lifecycle::mark_done(task, result, now).map(|()| true)
+            lifecycle::mark_done(task, result, typed_output, now).map(|()| true)
         })
     }
 

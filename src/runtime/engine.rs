@@ -30,6 +30,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 mod conflicts;
+mod fan_out;
 mod limits;
 mod pools;
 mod previous_attempt;
@@ -257,8 +258,8 @@ struct AttemptScope<'a> {
 
 /// How one attempt ended.
 enum Attempt {
-    /// Its result, and its output commit in an isolated run.
-    Succeeded(String, Option<KeptWork>),
+    /// Its result, its output commit in an isolated run, and the JSON of its typed output.
+    Succeeded(String, Option<KeptWork>, Option<String>),
     Failed(String),
     /// The session ran into a provider's limit: not a failure; its profile waits.
     Limited(crate::runtime::agent::ProviderLimit),
@@ -897,6 +898,9 @@ impl Engine {
             Some(&key.task),
             serde_json::json!({ "attempt": claim.attempt, "worker": self.config.worker }),
         );
+        if let Some(fan_out) = &spec.fan_out {
+            return self.expand_fan_out(key, &claim, fan_out).await;
+        }
         if spec.action.waits_for_person() {
             return self.wait_for_person(key, &spec).await;
         }
@@ -996,12 +1000,15 @@ impl Engine {
         };
         let outcome = match outcome {
             _ if *cancel_rx.borrow() => Attempt::Lost,
-            Ok(result) => match self.keep_work(&info, &of, &folder).await {
-                Ok(output) => match self.share_work(&info, &of, output.as_ref()).await {
-                    Ok(()) => Attempt::Succeeded(result, output),
-                    Err(why) => Attempt::GivenBack(why),
+            Ok(result) => match typed_output(&spec, &self.bus.redactor().text(&result)) {
+                Err(why) => Attempt::Failed(why),
+                Ok(typed) => match self.keep_work(&info, &of, &folder).await {
+                    Ok(output) => match self.share_work(&info, &of, output.as_ref()).await {
+                        Ok(()) => Attempt::Succeeded(result, output, typed),
+                        Err(why) => Attempt::GivenBack(why),
+                    },
+                    Err(why) => Attempt::Failed(format!("its work could not be kept: {why}")),
                 },
-                Err(why) => Attempt::Failed(format!("its work could not be kept: {why}")),
             },
             Err(error) => match self.take_limit(key) {
                 Some(limit) => Attempt::Limited(limit),
@@ -1044,19 +1051,17 @@ impl Engine {
                     }),
                 );
             }
-            Attempt::Succeeded(result, kept) => {
+            Attempt::Succeeded(result, kept, typed) => {
                 let result = self.bus.redactor().text(&result);
                 let (k, w) = (key.clone(), self.config.worker.clone());
                 let output = kept.as_ref().map(|kept| kept.commit.clone());
                 if self
                     .call(move |b| {
-                        b.complete_task_with_output(
-                            &k,
-                            &w,
-                            &result,
-                            output.as_deref(),
-                            now_millis(),
-                        )
+                        let done = crate::runtime::lifecycle::Completion {
+                            commit: output.as_deref(),
+                            typed_output: typed.as_deref(),
+                        };
+                        b.finish_task(&k, &w, &result, done, now_millis())
                     })
                     .await
                     .is_ok()
@@ -1245,6 +1250,7 @@ impl Engine {
                         Ok(Ok(allowance)) => allowance.max_usd,
                         _ => None,
                     },
+                    output_schema: spec.output.as_ref().map(|output| output.schema.clone()),
                 };
                 let reply = self.agents.execute(request, cancel.clone()).await;
                 self.session_ended(key, spec, claim.attempt, &reply, None);
@@ -1494,6 +1500,16 @@ impl Engine {
         }
         Ok(result)
     }
+}
+
+/// The JSON of the typed output in a successful attempt's `result` (already redacted), for a
+/// task that declares `output:`; why the attempt failed when the result holds none that fits.
+fn typed_output(spec: &TaskSpec, result: &str) -> Result<Option<String>, String> {
+    let Some(output) = &spec.output else {
+        return Ok(None);
+    };
+    let value = crate::plan::output::read_output(output, result)?;
+    Ok(Some(value.to_string()))
 }
 
 /// The last lines of a failed command's output, for its error message.

@@ -311,6 +311,10 @@ pub struct TaskRecord {
     /// in git worktrees; `None` otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    /// The JSON of its typed output (`output:` in the workflow), once it succeeded: what its
+    /// dependents read as `TASK.output`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typed_output: Option<String>,
 }
 
 impl TaskRecord {
@@ -328,6 +332,7 @@ impl TaskRecord {
             result: None,
             last_error: None,
             output: None,
+            typed_output: None,
         }
     }
 }

@@ -8,6 +8,9 @@ use crate::plan::filters::{apply, fenced};
 use crate::plan::{EnvValue, FilterSpec, PromptPart, ValuePart};
 use std::collections::HashMap;
 
+/// Why a template of a run-time `for each` cannot run: its instances do, once it expands.
+const UNEXPANDED: &str = "the element of a `for each` over a task's output is filled in when it expands; the template itself never runs";
+
 /// Fills in results and secrets for the tasks of one run.
 pub struct Resolver<'a> {
     /// Where results are read.
@@ -49,6 +52,40 @@ impl Resolver<'_> {
         Ok(apply(&Value::String(text), filters))
     }
 
+    /// The text of a field of an upstream task's typed output (`fields` empty: the whole
+    /// output); the fallback when the task is not in the plan or has no output.
+    fn output(
+        &self,
+        tasks: &[String],
+        fields: &[String],
+        filters: &[FilterSpec],
+        fallback: &Option<String>,
+    ) -> Result<String, String> {
+        // The checker allows `X.output` only of a task without `for each`: one task.
+        let Some(id) = tasks.first() else {
+            return Ok(fallback.clone().unwrap_or_default());
+        };
+        let record = self
+            .backend
+            .get_task(&TaskKey::new(self.run, id.as_str()))
+            .map_err(|e| e.to_string())?;
+        let Some(json) = record.typed_output else {
+            return match fallback {
+                Some(text) => Ok(text.clone()),
+                None => Err(format!("`{id}` has no output recorded")),
+            };
+        };
+        let mut value: serde_json::Value = serde_json::from_str(&json)
+            .map_err(|error| format!("the output of `{id}` is not JSON: {error}"))?;
+        for field in fields {
+            value = value
+                .get(field)
+                .cloned()
+                .ok_or_else(|| format!("the output of `{id}` has no field `{field}`"))?;
+        }
+        Ok(apply(&Value::from_json(&value), filters))
+    }
+
     fn part(&self, part: &ValuePart) -> Result<String, String> {
         match part {
             ValuePart::Text { text } => Ok(text.clone()),
@@ -59,7 +96,19 @@ impl Resolver<'_> {
                     name.to_uppercase()
                 )),
             },
-            ValuePart::Result { tasks, filters, fallback } => self.results(tasks, filters, fallback),
+            ValuePart::Result {
+                tasks,
+                filters,
+                fallback,
+                output: None,
+            } => self.results(tasks, filters, fallback),
+            ValuePart::Result {
+                tasks,
+                filters,
+                fallback,
+                output: Some(fields),
+            } => self.output(tasks, fields, filters, fallback),
+            ValuePart::Element { .. } => Err(UNEXPANDED.into()),
         }
     }
 
@@ -82,14 +131,19 @@ impl Resolver<'_> {
                     filters,
                     fenced: fence,
                     fallback,
+                    output,
                 } => {
-                    let value = self.results(tasks, filters, fallback)?;
+                    let value = match output {
+                        Some(fields) => self.output(tasks, fields, filters, fallback)?,
+                        None => self.results(tasks, filters, fallback)?,
+                    };
                     if *fence {
                         text.push_str(&fenced(&value));
                     } else {
                         text.push_str(&value);
                     }
                 }
+                PromptPart::Element { .. } => return Err(UNEXPANDED.into()),
             }
         }
         Ok(text)

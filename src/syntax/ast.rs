@@ -184,6 +184,8 @@ pub enum TypeExprKind {
     Enum(Vec<StrLit>),
     /// `list<T>`.
     List(Box<TypeExpr>),
+    /// `{ NAME: TYPE, … }`: a record of named fields, in source order.
+    Record(Vec<(Name, TypeExpr)>),
 }
 
 /// `defaults { … }`.
@@ -365,6 +367,8 @@ pub enum ExprKind {
     Or(Vec<Expr>),
     /// `( e )`, kept so the formatter can print what was written.
     Paren(Box<Expr>),
+    /// The type of a field written `NAME: TYPE` (`output: list<string>`).
+    Type(TypeExpr),
 }
 
 /// A comparison operator.

@@ -451,6 +451,18 @@ impl Lowerer<'_> {
                     .map(|s| self.string(s))
                     .collect(),
             ),
+            Rule::record_type => TypeExprKind::Record(
+                inner
+                    .into_inner()
+                    .filter(|p| p.as_rule() == Rule::record_field)
+                    .filter_map(|field| {
+                        let mut parts = field.into_inner();
+                        let name = name_of(&parts.next()?);
+                        let ty = parts.find(|p| p.as_rule() == Rule::type_expr)?;
+                        Some((name, self.type_expr(ty)))
+                    })
+                    .collect(),
+            ),
             _ => match inner.into_inner().next() {
                 Some(ident) => TypeExprKind::Named(name_of(&ident)),
                 None => TypeExprKind::Named(missing_name(span)),
@@ -706,6 +718,14 @@ impl Lowerer<'_> {
                 Rule::value => {
                     end = part.as_span().end();
                     value = Some(self.value(part));
+                }
+                Rule::type_expr => {
+                    end = part.as_span().end();
+                    let span = span_of(&part);
+                    value = Some(Expr {
+                        kind: ExprKind::Type(self.type_expr(part)),
+                        span,
+                    });
                 }
                 _ => {}
             }

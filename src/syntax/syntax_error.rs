@@ -72,7 +72,8 @@ pub fn describe(rule: Rule) -> Option<&'static str> {
         Rule::op_not => "`!`",
         Rule::file | Rule::strict_item => "`import`, `agent` or `workflow`",
         Rule::strict_member => "`param`, `defaults`, `task`, `gate` or `use`",
-        Rule::type_expr | Rule::list_type | Rule::enum_type => "a type",
+        Rule::type_expr | Rule::list_type | Rule::enum_type | Rule::record_type => "a type",
+        Rule::record_field => "a record field `NAME: TYPE`",
         Rule::use_arg => "an argument `NAME = value`",
         Rule::field | Rule::strict_field => "a field `NAME = value`",
         Rule::EOI => "the end of the file",
@@ -252,6 +253,11 @@ fn help_for(text: &str, at: usize, found: &str, expected: &[&str]) -> Option<Str
     }
     if expected.contains(&"`=`") && expected.len() == 1 {
         return Some("fields and arguments are written `NAME = value`".into());
+    }
+    if expected.contains(&"`=`") && expected.contains(&"`:`") && expected.len() == 2 {
+        return Some(
+            "fields are written `NAME = value`; a task's `output` is written `output: TYPE`".into(),
+        );
     }
     if let Some(unit) = duration_typo(rest) {
         if ["s", "m", "h", "d"].contains(&unit) {

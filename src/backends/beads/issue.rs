@@ -130,6 +130,8 @@ mod tests {
             verify: Vec::new(),
             work: Default::default(),
             budget_usd: None,
+            output: None,
+            fan_out: None,
         }
     }
 
@@ -150,6 +152,7 @@ mod tests {
                         filters: Vec::new(),
                         fenced: true,
                         fallback: None,
+                        output: None,
                     },
                     PromptPart::Text {
                         text: "\n\n## Acceptance criteria\n\n- It is reviewed.\n".into(),

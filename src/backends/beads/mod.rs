@@ -405,6 +405,7 @@ fn entry(spec: &TaskSpec, issue: String, position: usize) -> TaskEntry {
         result: None,
         last_error: None,
         output: None,
+        typed_output: None,
     }
 }
 
@@ -722,12 +723,12 @@ impl TaskBackend for BeadsBackend {
         }
     }
 
-    fn complete_task_with_output(
+    fn finish_task(
         &self,
         key: &TaskKey,
         worker: &str,
         result: &str,
-        output: Option<&str>,
+        done: lifecycle::Completion<'_>,
         now: Millis,
     ) -> BackendResult<()> {
         let task = self.holding(key, worker)?;
@@ -739,7 +740,7 @@ impl TaskBackend for BeadsBackend {
         ));
         self.close(std::slice::from_ref(&task.issue), &reason, worker)?;
         self.transition(key, |task, _, _| {
-            lifecycle::complete(task, worker, result, output, now).map(|()| (true, ()))
+            lifecycle::complete(task, worker, result, done, now).map(|()| (true, ()))
         })
     }
 
@@ -808,13 +809,19 @@ impl TaskBackend for BeadsBackend {
         })
     }
 
-    fn mark_done(&self, key: &TaskKey, result: &str, now: Millis) -> BackendResult<()> {
+    fn mark_done(
+        &self,
+        key: &TaskKey,
+        result: &str,
+        typed_output: Option<&str>,
+        now: Millis,
+    ) -> BackendResult<()> {
         let entry = self.sidecar.read_run(&key.run)?.task(&key.task)?.clone();
         lifecycle::may_mark_done(&entry.record(&key.run))?;
         let reason = issue::arg_safe(&format!("{SUCCEEDED} by hand\n{result}"));
         self.close(std::slice::from_ref(&entry.issue), &reason, WFC_ACTOR)?;
         self.transition(key, |task, _, _| {
-            lifecycle::mark_done(task, result, now).map(|()| (true, ()))
+            lifecycle::mark_done(task, result, typed_output, now).map(|()| (true, ()))
         })
     }
 
@@ -998,6 +1005,25 @@ impl TaskBackend for BeadsBackend {
             .filter(|t| !kept_issue.contains_key(t.id.as_str()))
             .map(|t| t.issue.clone())
             .collect();
+        // A kept issue of a task the decision ended (the template of a run-time fan-out,
+        // which succeeds as it expands) is closed as `complete_task` closes one, so beads does
+        // not hold the tasks after it back.
+        let ended: Vec<(String, String)> =
+            plan.tasks
+                .iter()
+                .zip(&records)
+                .filter_map(|(spec, record)| {
+                    let issue = kept_issue.get(spec.id.as_str())?;
+                    let before = old_entries.get(spec.id.as_str())?;
+                    let result = record.result.as_deref().unwrap_or("");
+                    (record.state == TaskState::Succeeded && before.state != TaskState::Succeeded)
+                        .then(|| {
+                            let reason =
+                                format!("{SUCCEEDED} in attempt {}\n{result}", record.attempts);
+                            (issue.clone(), issue::arg_safe(&reason))
+                        })
+                })
+                .collect();
         // The new plan is written first and takes effect with `run.json`, which names its
         // generation: a crash before that leaves the old plan and tasks in force.
         let generation = file.plan_generation.saturating_add(1);
@@ -1020,6 +1046,9 @@ impl TaskBackend for BeadsBackend {
         file.finished_at = None;
         file.plan_generation = generation;
         self.sidecar.write_run(&file)?;
+        for (issue, reason) in &ended {
+            self.close(std::slice::from_ref(issue), reason, WFC_ACTOR)?;
+        }
         // Last, and only to tidy beads: the retired issues are no task's any more.
         self.close(
             &retired,

@@ -108,6 +108,9 @@ pub struct TaskEntry {
     /// Its output commit, once it succeeded in a run isolated in git worktrees.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    /// The JSON of its typed output, once it succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typed_output: Option<String>,
 }
 
 impl TaskEntry {
@@ -125,6 +128,7 @@ impl TaskEntry {
             result: self.result.clone(),
             last_error: self.last_error.clone(),
             output: self.output.clone(),
+            typed_output: self.typed_output.clone(),
         }
     }
 
@@ -140,6 +144,7 @@ impl TaskEntry {
         self.result = record.result;
         self.last_error = record.last_error;
         self.output = record.output;
+        self.typed_output = record.typed_output;
     }
 }
 

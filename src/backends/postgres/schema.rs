@@ -7,20 +7,21 @@ use crate::backends::Access;
 use crate::runtime::BackendError;
 
 /// The schema version this wfc writes and reads, kept in the one row of `wfc_schema`.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The key of the advisory lock that makes creating and migrating the store one step at a
 /// time across processes ("wfc1" as a number, as SQLite's application id).
 const SETUP_LOCK: i64 = 0x7766_6331;
 
-/// The tables of schema version 2, in the schema the URL names.
+/// The tables of schema version 3, in the schema the URL names.
 ///
 /// - `runs`: one row a run; `plan` is the JSON of its plan snapshot, `workflow` and `source`
 ///   copied out of it; `workspace` and `host` say where it works, and `remote` and `base`
 ///   the repository its work moves through between machines (version 2); `plan_generation` counts
 ///   replans; `last_event` is the sequence number of its last event, which appending events
 ///   counts up (and so appends of one run take turns, while other runs' do not wait).
-/// - `tasks`: one row a task, keyed by run and task id; `position` is its index in the plan.
+/// - `tasks`: one row a task, keyed by run and task id; `position` is its index in the plan;
+///   `typed_output` the JSON of its typed output once it succeeded (version 3).
 /// - `deps`: `child` waits for `parent`, both tasks of `run`.
 /// - `events`: each run's log, `seq` counting from 1; `data` is JSON.
 ///
@@ -57,6 +58,7 @@ CREATE TABLE tasks (
     result       TEXT,
     last_error   TEXT,
     output       TEXT,
+    typed_output TEXT,
     PRIMARY KEY (run, id)
 );
 CREATE INDEX tasks_by_state ON tasks (run, state, priority, position);
@@ -86,6 +88,10 @@ CREATE TABLE wfc_schema (
 /// What version 2 added to a version-1 store: where a run's work moves between machines.
 const TO_VERSION_2: &str = "ALTER TABLE runs ADD COLUMN IF NOT EXISTS remote TEXT, \
      ADD COLUMN IF NOT EXISTS base TEXT";
+
+/// What version 3 added to a version-2 store: the tasks' typed outputs. The column is empty
+/// for every task of an older run, which declared none.
+const TO_VERSION_3: &str = "ALTER TABLE tasks ADD COLUMN IF NOT EXISTS typed_output TEXT";
 
 /// Checks the store's schema version, creating the store first if the schema holds none and
 /// `access` allows it, and returns the version it reads. A store of a newer version is
@@ -146,6 +152,9 @@ fn migrate(session: &mut Session<'_>, schema: &str) -> Result<i64, Stop> {
     }
     if version < 2 {
         session.batch(TO_VERSION_2)?;
+    }
+    if version < 3 {
+        session.batch(TO_VERSION_3)?;
     }
     session.batch(&format!("UPDATE wfc_schema SET version = {SCHEMA_VERSION}"))?;
     Ok(SCHEMA_VERSION)

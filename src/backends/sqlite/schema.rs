@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The schema version this wfc writes and reads, kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// `PRAGMA application_id` of a wfc state store ("wfc1"), so another program's SQLite file
 /// is recognised and left alone.
@@ -74,16 +74,18 @@ pub fn added_in(name: &str) -> i64 {
 pub fn column_added_in(table: &str, column: &str) -> i64 {
     match (table, column) {
         ("tasks", "output") => 3,
+        ("tasks", "typed_output") => 5,
         _ => 1,
     }
 }
 
-/// The tables of schema version 4.
+/// The tables of schema version 5.
 ///
 /// - `runs`: one row a run; `plan` is the JSON of its [`crate::plan::Plan`] snapshot, and
 ///   `workflow` and `source` are copied out of it so listing runs parses no plan.
 /// - `tasks`: one row a task, keyed by run and task id; `position` is its index in the plan;
-///   `output` its output commit in a run isolated in git worktrees (version 3).
+///   `output` its output commit in a run isolated in git worktrees (version 3);
+///   `typed_output` the JSON of its typed output, once it succeeded (version 5).
 /// - `deps`: `child` waits for `parent`, both tasks of `run`.
 /// - `events`: each run's log, `seq` counting from 1; `data` is JSON.
 /// - `run_places`: where each run works (version 2).
@@ -117,6 +119,7 @@ CREATE TABLE tasks (
     result       TEXT,
     last_error   TEXT,
     output       TEXT,
+    typed_output TEXT,
     PRIMARY KEY (run, id)
 );
 CREATE INDEX tasks_by_state ON tasks (run, state, priority, position);
@@ -189,6 +192,9 @@ fn migrate(conn: &Connection) -> Result<(), Stop> {
         }
         if version < 4 {
             conn.execute_batch(run_repositories_table!())?;
+        }
+        if version < 5 {
+            conn.execute_batch("ALTER TABLE tasks ADD COLUMN typed_output TEXT;")?;
         }
         conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))?;
         Ok(())

@@ -65,6 +65,7 @@ impl Engine {
             progress: self.progress(key),
             sandbox,
             max_budget_usd,
+            output_schema: None,
         };
         let reply = self.agents.execute(request, cancel).await;
         // Counted like any session: in the run's spending, and its limit makes the profile wait.

@@ -111,20 +111,30 @@ pub fn start(task: &mut TaskRecord, worker: &str, now: Millis) -> BackendResult<
     Ok(())
 }
 
-/// Marks the task `worker` holds as succeeded with `result`, and `output`, the commit its
-/// work became in a run isolated in git worktrees: both in the one transition, so a task
-/// never succeeds without its output nor has an output without succeeding.
+/// What a successful attempt leaves: its result, and what else it produced.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Completion<'a> {
+    /// The commit its work became, in a run isolated in git worktrees.
+    pub commit: Option<&'a str>,
+    /// The JSON of its typed output, checked against its `output:` type.
+    pub typed_output: Option<&'a str>,
+}
+
+/// Marks the task `worker` holds as succeeded with `result`, and what else `done` says it
+/// produced (the commit its work became, its typed output): all in the one transition, so a
+/// task never succeeds without them nor has them without succeeding.
 pub fn complete(
     task: &mut TaskRecord,
     worker: &str,
     result: &str,
-    output: Option<&str>,
+    done: Completion<'_>,
     now: Millis,
 ) -> BackendResult<()> {
     require_held(task, worker)?;
     task.state = TaskState::Succeeded;
     task.result = Some(result.to_string());
-    task.output = output.map(str::to_string);
+    task.output = done.commit.map(str::to_string);
+    task.typed_output = done.typed_output.map(str::to_string);
     task.finished_at = Some(now);
     let_go(task);
     Ok(())
@@ -224,7 +234,8 @@ mod tests {
         );
         // The old holder can change it no more.
         assert!(!heartbeat(&mut task, "w", 17, 5));
-        let refused = complete(&mut task, "w", "late", None, 17).expect_err("not held");
+        let refused =
+            complete(&mut task, "w", "late", Completion::default(), 17).expect_err("not held");
         assert_eq!(refused.message, "worker `w` does not hold task `t`");
         assert!(heartbeat(&mut task, "v", 17, 5));
         assert_eq!(task.lease_until, Some(22));

@@ -6,6 +6,7 @@
 
 mod attempt;
 mod budget;
+mod fan_out;
 mod gate;
 mod operator;
 mod replan;
@@ -13,9 +14,10 @@ mod run_end;
 
 pub use attempt::{
     claim, claimable, complete, fail, heartbeat, holds, lease_expired, release, start, unclaim,
-    TaskFacts,
+    Completion, TaskFacts,
 };
 pub use budget::{next_agent_attempt, OverBudget, SessionAllowance};
+pub use fan_out::expansion_records;
 pub use gate::{answer_gate, wait_gate};
 pub use operator::{
     cancel, interrupt, interrupted_error, interruption, mark_done, may_mark_done, reset, TaskReset,

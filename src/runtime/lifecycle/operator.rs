@@ -63,6 +63,7 @@ pub fn reset(task: &mut TaskRecord, reset: &TaskReset) {
     task.finished_at = None;
     task.result = None;
     task.output = None;
+    task.typed_output = None;
     let_go(task);
 }
 
@@ -86,13 +87,19 @@ pub fn may_mark_done(task: &TaskRecord) -> BackendResult<()> {
     )))
 }
 
-/// Marks `task` succeeded by hand with `result` (someone did its work outside wfc), if
-/// [`may_mark_done`] allows it.
-pub fn mark_done(task: &mut TaskRecord, result: &str, now: Millis) -> BackendResult<()> {
+/// Marks `task` succeeded by hand with `result` (someone did its work outside wfc) and, for
+/// a task with `output:`, the typed output read from it, if [`may_mark_done`] allows it.
+pub fn mark_done(
+    task: &mut TaskRecord,
+    result: &str,
+    typed_output: Option<&str>,
+    now: Millis,
+) -> BackendResult<()> {
     may_mark_done(task)?;
     task.state = TaskState::Succeeded;
     task.result = Some(result.to_string());
     task.output = None;
+    task.typed_output = typed_output.map(str::to_string);
     task.last_error = None;
     task.finished_at = Some(now);
     let_go(task);
@@ -129,6 +136,7 @@ mod tests {
             result: None,
             last_error: Some("exit 1".into()),
             output: None,
+            typed_output: None,
         };
         let why = TaskReset {
             id: "t".into(),
@@ -166,6 +174,7 @@ mod tests {
             result: None,
             last_error: None,
             output: None,
+            typed_output: None,
         };
         interrupt(&mut task, "the engine was stopped");
         assert_eq!(task.state, TaskState::Pending);
