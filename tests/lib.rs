@@ -26,6 +26,7 @@ mod plan;
 mod plan_bind;
 mod plan_injection;
 mod postgres;
+mod postgres_chaos;
 mod process;
 mod pypi_cli;
 mod robustness;

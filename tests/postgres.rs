@@ -320,14 +320,21 @@ fn a_store_of_a_newer_schema_is_refused() {
     assert!(stderr.contains("use that wfc"), "{stderr}");
 }
 
-/// Starts `wfc worker` on `url` in `dir`.
-fn worker(dir: &std::path::Path, url: &str, extra: &[&str]) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
+/// The command of `wfc worker` on `url` in `dir`, with stdin closed.
+pub fn worker_command(dir: &std::path::Path, url: &str, extra: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_wfc"));
+    command
         .args(["worker", "--backend", url])
         .args(extra)
         .current_dir(dir)
         .env_remove("WFC_BACKEND")
-        .stdin(std::process::Stdio::null())
+        .stdin(std::process::Stdio::null());
+    command
+}
+
+/// Starts `wfc worker` on `url` in `dir`, its output piped.
+fn worker(dir: &std::path::Path, url: &str, extra: &[&str]) -> std::process::Child {
+    worker_command(dir, url, extra)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
