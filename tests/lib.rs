@@ -27,6 +27,7 @@ mod plan_bind;
 mod plan_injection;
 mod postgres;
 mod postgres_chaos;
+mod postgres_restart;
 mod process;
 mod pypi_cli;
 mod robustness;

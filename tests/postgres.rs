@@ -4,6 +4,7 @@
 //! test works in schemas of its own, dropped after.
 
 use crate::support::{run_id, wfc, Run, TempDir};
+use nix::fcntl::{Flock, FlockArg};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use wfc::backends::{Access, PostgresBackend};
@@ -42,18 +43,58 @@ fn admin_on(url: &str, sql: &str) {
         .unwrap_or_else(|error| panic!("`{sql}` on the test server: {error:?}"));
 }
 
+/// A hold on the test server: every test that uses it holds it shared, for as long as its
+/// [`Schemas`] live; the test that restarts the server holds it exclusively, so it waits for
+/// the others to end and they wait for it. An `flock` on one file in the temporary folder, so
+/// test processes of every clone on this machine take turns the same way.
+pub struct ServerHold(#[allow(dead_code)] Flock<std::fs::File>);
+
+impl ServerHold {
+    /// Waits for the hold: `exclusive` for the test that restarts the server.
+    pub fn take(exclusive: bool) -> ServerHold {
+        let path = std::env::temp_dir().join("wfc-test-postgres.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        let how = if exclusive {
+            FlockArg::LockExclusive
+        } else {
+            FlockArg::LockShared
+        };
+        match Flock::lock(file, how) {
+            Ok(lock) => ServerHold(lock),
+            Err((_, error)) => panic!("cannot lock {}: {error}", path.display()),
+        }
+    }
+}
+
 /// Fresh schemas on the test server, each dropped (with everything in it) when this is.
 pub struct Schemas {
     prefix: String,
     made: AtomicUsize,
+    /// The shared hold on the server, if this took it (dropped after the schemas are).
+    _hold: Option<ServerHold>,
 }
 
 impl Schemas {
-    /// Schemas named after `name` and this process.
+    /// Schemas named after `name` and this process, with a shared hold on the server.
     pub fn new(name: &str) -> Schemas {
+        Schemas::holding(name, Some(ServerHold::take(false)))
+    }
+
+    /// Schemas for a test that holds the server exclusively already.
+    pub fn held(name: &str) -> Schemas {
+        Schemas::holding(name, None)
+    }
+
+    fn holding(name: &str, hold: Option<ServerHold>) -> Schemas {
         Schemas {
             prefix: format!("wfc_test_{name}_{}", std::process::id()),
             made: AtomicUsize::new(0),
+            _hold: hold,
         }
     }
 
@@ -290,11 +331,11 @@ fn a_password_from_pgpassword_or_pgpass_is_sent() {
 
 #[test]
 fn a_user_without_rights_is_a_clear_error() {
+    let schemas = Schemas::new("norights");
     let role = format!("wfc_test_norights_{}", std::process::id());
     admin(&format!(
         "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN"
     ));
-    let schemas = Schemas::new("norights");
     let url = with_login(&schemas.url(), &role);
     let dir = TempDir::new("wfc-pg-norights");
     dir.write("small.wf", SMALL);
