@@ -350,6 +350,62 @@ fn a_user_without_rights_is_a_clear_error() {
     assert!(runs.stderr.contains("no wfc state store"), "{}", all(&runs));
 }
 
+/// A host that does not exist, a database that does not exist and a role that may not log in
+/// fail on the first connection, at once (not after the minute wfc keeps trying a server
+/// that went away once it was reached).
+#[test]
+fn a_wrong_host_a_missing_database_and_a_role_without_login_fail_at_once() {
+    let _hold = ServerHold::take(false);
+    let role = format!("wfc_test_nologin_{}", std::process::id());
+    admin(&format!(
+        "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} NOLOGIN"
+    ));
+    let server = server_url();
+    let cases = [
+        (
+            with_login(&server, "postgres:sekrit").replacen("127.0.0.1", "nosuchhost.invalid", 1),
+            "check the host and port",
+        ),
+        (
+            with_login(&server, "postgres:sekrit").replacen("/test", "/wfc_no_such_db", 1),
+            "the database does not exist",
+        ),
+        (
+            with_login(&server, &format!("{role}:sekrit")),
+            "is not permitted to log in",
+        ),
+    ];
+    for (url, expected) in &cases {
+        assert!(url.contains("sekrit") && url != &server, "{url}");
+        let started = std::time::Instant::now();
+        let stderr = refused(url, expected);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{url} took {:?} to fail: {stderr}",
+            started.elapsed()
+        );
+    }
+    admin(&format!("DROP ROLE IF EXISTS {role}"));
+}
+
+/// A user that may log in but has no rights on the schema of a store another user made.
+#[test]
+fn a_user_without_rights_on_the_stores_schema_is_a_clear_error() {
+    let schemas = Schemas::new("noschema");
+    let url = schemas.url();
+    drop(PostgresBackend::open(&url, Access::Create).expect("a store"));
+    let role = format!("wfc_test_noschema_{}", std::process::id());
+    admin(&format!(
+        "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN"
+    ));
+    let stderr = refused(
+        &with_login(&url, &format!("{role}:sekrit")),
+        "permission denied for schema",
+    );
+    admin(&format!("DROP ROLE IF EXISTS {role}"));
+    assert!(stderr.contains("lacks the rights"), "{stderr}");
+}
+
 #[test]
 fn a_store_of_a_newer_schema_is_refused() {
     let schemas = Schemas::new("newer");

@@ -336,6 +336,11 @@ impl Session<'_> {
         }
     }
 
+    /// The URL of the store, without its password.
+    pub fn shown(&self) -> &str {
+        self.link.shown()
+    }
+
     /// Runs `sql` (one or more statements, no arguments) as a simple query.
     pub fn batch(&mut self, sql: &str) -> Result<(), tokio_postgres::Error> {
         let client = Arc::clone(&self.connection().client);

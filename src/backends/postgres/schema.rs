@@ -124,12 +124,33 @@ pub fn prepare(link: &Link, access: Access) -> Result<(), BackendError> {
 }
 
 /// The version recorded in the schema `schema`, or `None` when it has no `wfc_schema` table.
+/// A schema the user may not use is an error of its own: the search path would skip it
+/// without a word, and its tables would seem missing.
 fn version(session: &mut Session<'_>, schema: &str) -> Result<Option<i64>, Stop> {
-    let exists = session.query(
-        "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = $1 AND tablename = 'wfc_schema'",
+    let found = session.query_opt(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables \
+            WHERE schemaname = $1 AND tablename = 'wfc_schema'), \
+         COALESCE((SELECT has_schema_privilege(oid, 'USAGE') FROM pg_catalog.pg_namespace \
+            WHERE nspname = $1), true)",
         super::link::args![schema.to_string()],
     )?;
-    if exists.is_empty() {
+    let (exists, usable) = match found {
+        Some(row) => (row.try_get::<_, bool>(0)?, row.try_get::<_, bool>(1)?),
+        None => (false, true),
+    };
+    if !usable {
+        return Err(Stop::Backend(BackendError::storage(
+            format!(
+                "the user of `{}` may not use schema `{schema}` (permission denied for schema \
+                 `{schema}`)",
+                session.shown()
+            ),
+            "this user lacks the rights it needs on the schema: grant it USAGE on the schema \
+             and SELECT, INSERT, UPDATE and DELETE on its tables, or use the user that made \
+             the store",
+        )));
+    }
+    if !exists {
         return Ok(None);
     }
     let row = session.query_opt("SELECT max(version) FROM wfc_schema", Vec::new())?;
