@@ -28,6 +28,7 @@ mod plan_injection;
 mod postgres;
 mod postgres_chaos;
 mod postgres_restart;
+mod postgres_tls;
 mod process;
 mod pypi_cli;
 mod robustness;

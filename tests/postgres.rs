@@ -26,21 +26,35 @@ pub fn server_url() -> String {
 
 /// Runs `sql` on the test server as its administrator.
 pub fn admin(sql: &str) {
-    admin_on(&server_url(), sql);
+    admin_rows(sql);
 }
 
-fn admin_on(url: &str, sql: &str) {
+/// Runs `sql` on the test server as its administrator and returns the rows it gives, each
+/// value as text (`None` for NULL).
+pub fn admin_rows(sql: &str) -> Vec<Vec<Option<String>>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime");
-    runtime
+    let messages = runtime
         .block_on(async {
-            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+            let (client, connection) =
+                tokio_postgres::connect(&server_url(), tokio_postgres::NoTls).await?;
             tokio::spawn(connection);
-            client.batch_execute(sql).await
+            client.simple_query(sql).await
         })
         .unwrap_or_else(|error| panic!("`{sql}` on the test server: {error:?}"));
+    messages
+        .iter()
+        .filter_map(|message| match message {
+            tokio_postgres::SimpleQueryMessage::Row(row) => Some(
+                (0..row.len())
+                    .map(|i| row.get(i).map(str::to_string))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A hold on the test server: every test that uses it holds it shared, for as long as its
@@ -178,7 +192,7 @@ fn a_workflow_runs_on_postgres_and_the_views_read_it() {
 }
 
 /// The URL of the test server with `user:password@` in place of its user part.
-fn with_login(url: &str, login: &str) -> String {
+pub fn with_login(url: &str, login: &str) -> String {
     let (scheme, rest) = url.split_once("://").expect("a URL with a scheme");
     let rest = rest.split_once('@').map_or(rest, |(_, host)| host);
     format!("{scheme}://{login}@{rest}")
@@ -186,7 +200,7 @@ fn with_login(url: &str, login: &str) -> String {
 
 /// Checks that opening `url` fails as a person sees it: exit 2, the URL named without its
 /// password, `expected` in the message, and the password nowhere.
-fn refused(url: &str, expected: &str) -> String {
+pub fn refused(url: &str, expected: &str) -> String {
     let dir = TempDir::new("wfc-pg-refused");
     let runs = wfc(dir.path(), &["runs", "--backend", url]);
     let shown = wfc::backends::postgres::redact(url);

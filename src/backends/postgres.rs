@@ -19,6 +19,7 @@
 mod address;
 mod link;
 mod schema;
+mod tls;
 
 pub use address::{redact, Address, DEFAULT_SCHEMA};
 pub use schema::SCHEMA_VERSION;

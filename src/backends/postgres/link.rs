@@ -79,21 +79,7 @@ impl Link {
                     "the system is out of threads or memory: try again",
                 )
             })?;
-        let tls = if address.tls {
-            let (connector, _) = MakeRustlsConnect::with_native_certs().map_err(|errors| {
-                BackendError::storage(
-                    format!(
-                        "`{}` asks for TLS, but the system's certificate roots could not be \
-                         read: {errors:?}",
-                        address.shown
-                    ),
-                    "install the system's CA certificates (the `ca-certificates` package)",
-                )
-            })?;
-            Some(connector)
-        } else {
-            None
-        };
+        let tls = super::tls::connector(&address)?;
         let (ready, _) = watch::channel(0);
         let link = Link {
             runtime: Some(runtime),
@@ -104,7 +90,7 @@ impl Link {
         };
         let first = link
             .connect()
-            .map_err(|error| connect_error(&link.address.shown, &error))?;
+            .map_err(|error| connect_error(&link.address, &error))?;
         link.give_back(first);
         Ok(link)
     }
@@ -463,8 +449,9 @@ async fn listen_on<S, T>(
 
 /// The error for a connection that could not be opened, naming the URL without its password
 /// and saying what to do.
-pub fn connect_error(shown: &str, error: &tokio_postgres::Error) -> BackendError {
+pub fn connect_error(address: &Address, error: &tokio_postgres::Error) -> BackendError {
     use tokio_postgres::error::SqlState;
+    let shown = &address.shown;
     let server_says = error
         .as_db_error()
         .map(|db| db.message().to_string())
@@ -495,6 +482,15 @@ pub fn connect_error(shown: &str, error: &tokio_postgres::Error) -> BackendError
         Some(code) if *code == SqlState::TOO_MANY_CONNECTIONS => {
             "the server has no connection to spare: try again, or raise its max_connections"
         }
+        _ if tls_refused(error) => {
+            "the server does not offer TLS, which this `sslmode` requires: turn `ssl` on at the \
+             server, or use `sslmode=prefer` or `sslmode=disable`"
+        }
+        _ if certificate_refused(error) => {
+            "the server's certificate did not pass the check this `sslmode` asks for: name the \
+             CA that signs it with `sslrootcert=PATH`, connect by a host name the certificate \
+             holds (`verify-full`), or use `sslmode=require` to encrypt without checking"
+        }
         _ if error.as_db_error().is_none() => {
             "check the host and port, and that the PostgreSQL server is running and accepts \
              connections from this machine"
@@ -502,4 +498,30 @@ pub fn connect_error(shown: &str, error: &tokio_postgres::Error) -> BackendError
         _ => "check the URL, the user's rights and the server's log",
     };
     BackendError::storage(message, hint)
+}
+
+/// Whether the server answered a request for TLS with "no".
+fn tls_refused(error: &tokio_postgres::Error) -> bool {
+    std::error::Error::source(error)
+        .is_some_and(|source| source.to_string().contains("server does not support TLS"))
+}
+
+/// Whether the TLS handshake failed on the server's certificate.
+fn certificate_refused(error: &tokio_postgres::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let tls = cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .or_else(|| cause.downcast_ref::<rustls::Error>());
+        if let Some(tls) = tls {
+            return matches!(
+                tls,
+                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+            );
+        }
+        source = cause.source();
+    }
+    false
 }
