@@ -431,6 +431,54 @@ fn a_store_of_a_newer_schema_is_refused() {
     assert!(stderr.contains("use that wfc"), "{stderr}");
 }
 
+#[test]
+fn store_check_reads_a_postgres_store_and_names_what_is_wrong() {
+    let schemas = Schemas::new("check");
+    let url = schemas.url();
+    let dir = TempDir::new("wfc-pg-check");
+    let missing = wfc(dir.path(), &["store", "check", "--backend", &url]);
+    assert_eq!(missing.code, 1, "{}", all(&missing));
+    assert!(
+        missing.stderr.contains("no wfc state store"),
+        "{}",
+        all(&missing)
+    );
+    dir.write("small.wf", SMALL);
+    let run = wfc(dir.path(), &["run", "small.wf", "--backend", &url]);
+    assert_eq!(run.code, 0, "{}", all(&run));
+    let id = run_id(&run.stdout);
+    let sound = wfc(dir.path(), &["store", "check", "--backend", &url]);
+    assert_eq!(sound.code, 0, "{}", all(&sound));
+    assert!(
+        sound.stdout.contains("(schema version 1): 1 run, 3 tasks,")
+            && sound.stdout.contains("no problems found"),
+        "{}",
+        all(&sound)
+    );
+    let schema = url.rsplit_once("schema=").expect("a schema").1;
+    admin(&format!(
+        "UPDATE {schema}.tasks SET state = 'bogus' WHERE id = 'a'; \
+         UPDATE {schema}.tasks SET worker = 'gone' WHERE id = 'b'; \
+         UPDATE {schema}.tasks SET state = 'running', worker = NULL WHERE id = 'c'; \
+         UPDATE {schema}.runs SET last_event = 1"
+    ));
+    let damaged = wfc(dir.path(), &["store", "check", "--backend", &url]);
+    assert_eq!(damaged.code, 2, "{}", all(&damaged));
+    for problem in [
+        format!("task `{id}/a` has the state `bogus`"),
+        format!("task `{id}/b` is succeeded but still names worker `gone`"),
+        format!("task `{id}/c` is running but has no worker or no lease"),
+        format!("run `{id}` counts 1 events but holds event"),
+        "DROP SCHEMA".to_string(),
+    ] {
+        assert!(
+            damaged.stderr.contains(&problem),
+            "{problem}: {}",
+            all(&damaged)
+        );
+    }
+}
+
 /// The command of `wfc worker` on `url` in `dir`, with stdin closed.
 pub fn worker_command(dir: &std::path::Path, url: &str, extra: &[&str]) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_wfc"));

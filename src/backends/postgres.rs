@@ -17,11 +17,13 @@
 //! and idle engines wake on it ([`TaskBackend::work_signal`]).
 
 mod address;
+mod check;
 mod link;
 mod schema;
 mod tls;
 
 pub use address::{redact, Address, DEFAULT_SCHEMA};
+pub use check::PostgresCheck;
 pub use schema::SCHEMA_VERSION;
 
 use super::Access;
