@@ -264,7 +264,14 @@ fn refusing_server() -> (u16, std::thread::JoinHandle<Vec<u8>>) {
             socket.read_exact(&mut body).expect("a body");
             body
         };
-        let _startup = read_message(&mut socket, false);
+        let mut startup = read_message(&mut socket, false);
+        // A request for TLS (code 80877103) is answered "no", as a server without TLS does;
+        // the startup message follows.
+        if startup == [4, 210, 22, 47] {
+            socket.write_all(b"N").expect("no TLS");
+            startup = read_message(&mut socket, false);
+        }
+        assert!(!startup.is_empty(), "a startup message");
         // AuthenticationCleartextPassword.
         socket
             .write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 3])
@@ -400,6 +407,30 @@ fn a_wrong_host_a_missing_database_and_a_role_without_login_fail_at_once() {
         );
     }
     admin(&format!("DROP ROLE IF EXISTS {role}"));
+}
+
+/// Something on the port that accepts the connection and then says nothing (another program,
+/// a hung server): wfc gives up after twice the connect timeout, not never.
+#[test]
+fn a_server_that_never_answers_is_a_clear_error_in_seconds() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = listener.local_addr().expect("its address").port();
+    let silent = std::thread::spawn(move || {
+        let (socket, _) = listener.accept().expect("wfc connects");
+        std::thread::sleep(std::time::Duration::from_secs(8));
+        drop(socket);
+    });
+    let started = std::time::Instant::now();
+    refused(
+        &format!("postgres://postgres:sekrit@127.0.0.1:{port}/test?connect_timeout=2"),
+        "timeout waiting for server",
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_secs(3) && took < std::time::Duration::from_secs(8),
+        "gave up after {took:?}"
+    );
+    silent.join().expect("the silent server ends");
 }
 
 /// A user that may log in but has no rights on the schema of a store another user made.

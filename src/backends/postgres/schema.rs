@@ -87,7 +87,7 @@ pub fn prepare(link: &Link, access: Access) -> Result<(), BackendError> {
     let shown = link.shown().to_string();
     let schema = link.address().schema.clone();
     let found = link
-        .transaction("BEGIN READ ONLY", |session| version(session, &schema))
+        .transaction(Some("BEGIN READ ONLY"), |session| version(session, &schema))
         .map_err(|stop| super::fail(&shown, stop, || "read its schema version".to_string()))?;
     let version = match found {
         Some(version) => version,
@@ -97,7 +97,7 @@ pub fn prepare(link: &Link, access: Access) -> Result<(), BackendError> {
             )))
         }
         None => link
-            .transaction("BEGIN", |session| create(session, &schema))
+            .transaction(Some("BEGIN"), |session| create(session, &schema))
             .map_err(|stop| super::fail(&shown, stop, || "create its tables".to_string()))?,
     };
     if version > SCHEMA_VERSION {
