@@ -79,6 +79,13 @@ const READ: Option<&str> = Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY
 /// How a transaction that writes begins.
 const WRITE: Option<&str> = Some("BEGIN");
 
+/// How a transaction that appends to a run's log begins: its commit does not wait for the
+/// server to flush it to disk (`synchronous_commit` off). A crash of the server (not of wfc)
+/// may then lose the last fraction of a second of these events, as a `kill -9` of the engine
+/// may lose the events it has not written yet (the engine batches them); no task state rides
+/// on them. Every transition of a task still waits for its flush.
+const WRITE_LOG: Option<&str> = Some("BEGIN; SET LOCAL synchronous_commit TO off");
+
 /// No transaction around the statements: each is one of its own. For a body of one
 /// statement, which is atomic and one snapshot by itself, and so costs one round trip.
 const SINGLE: Option<&str> = None;
@@ -924,7 +931,7 @@ impl TaskBackend for PostgresBackend {
 
     fn append_events(&self, run: &str, events: &[NewEvent]) -> BackendResult<()> {
         self.transaction(
-            SINGLE,
+            WRITE_LOG,
             || format!("append events to run `{run}`"),
             |session| {
                 if events.is_empty() {
