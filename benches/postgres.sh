@@ -9,6 +9,7 @@
 #
 # Needs a PostgreSQL server: WFC_BENCH_POSTGRES_URL, else WFC_TEST_POSTGRES_URL, else
 # postgres://postgres@127.0.0.1:5432/test. Each run works in a schema of its own, dropped after.
+# The URL's `sslmode` applies (libpq's default, `prefer`, uses TLS if the server offers it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,9 +19,15 @@ RUNS=${RUNS:-3}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 SERVER=${WFC_BENCH_POSTGRES_URL:-${WFC_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}}
 
-echo "building wfc (release)…" >&2
-cargo build --release --quiet
-WFC="$(realpath "$TARGET_DIR/release/wfc")"
+# WFC_BIN names a wfc binary to measure instead of this tree's release build (to compare
+# two versions on the same machine at the same time).
+if [ -n "${WFC_BIN:-}" ]; then
+  WFC="$(realpath "$WFC_BIN")"
+else
+  echo "building wfc (release)…" >&2
+  cargo build --release --quiet
+  WFC="$(realpath "$TARGET_DIR/release/wfc")"
+fi
 
 WORK=$(mktemp -d /tmp/wfc-bench-pg.XXXXXX)
 SCHEMAS=()
@@ -65,7 +72,7 @@ postgres_ms() {
   local schema url start end run_pid
   schema="wfc_bench_$$_$1"
   SCHEMAS+=("$schema")
-  url="$SERVER?schema=$schema"
+  case "$SERVER" in *\?*) url="$SERVER&schema=$schema" ;; *) url="$SERVER?schema=$schema" ;; esac
   start=$(now_ms)
   "$WFC" run noop.wf -j 2 --backend "$url" >"$WORK/run.out" 2>&1 &
   run_pid=$!
@@ -92,6 +99,9 @@ for task, at in claimed.items():
     if int(step) > 0 and before in succeeded:
         print(at - succeeded[before])
 ' >> "$LATENCIES"
+  # This runs in a subshell (`$(postgres_ms N)`), whose additions to SCHEMAS the trap of the
+  # script never sees: the schema is dropped here.
+  psql -q "$SERVER" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
   echo $(( end - start ))
 }
 

@@ -44,10 +44,10 @@ fn workflow() -> String {
 }
 
 /// A small deterministic generator, so a failure can be run again the same way.
-struct Lcg(u64);
+pub struct Lcg(pub u64);
 
 impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6_364_136_223_846_793_005)

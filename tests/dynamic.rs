@@ -384,8 +384,18 @@ fn a_run_killed_after_its_expansion_resumes_with_the_same_instances_once() {
         expanded,
         "the same instances, each once"
     );
+    // The expansion and the template's success are one transaction; its event goes to the
+    // log in the engine's next batch, which a kill -9 at that moment loses. So the store, not
+    // the log, says it expanded once; the log may not say it twice.
+    assert_eq!(
+        store
+            .get_task(&wfc::runtime::TaskKey::new(&run, "implement[*]"))
+            .expect("template")
+            .state,
+        wfc::runtime::TaskState::Succeeded
+    );
     let expansions = events(dir.path(), &run, "task_succeeded", "implement[*]");
-    assert_eq!(expansions.len(), 1, "expanded once: {expansions:?}");
+    assert!(expansions.len() <= 1, "expanded once: {expansions:?}");
     assert_eq!(lines(dir.path(), "plan-ran.txt").len(), 1, "plan ran once");
     let mut ran = lines(dir.path(), "ran.txt");
     ran.sort();

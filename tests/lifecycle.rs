@@ -545,6 +545,52 @@ fn a_worker_that_exits_when_idle_settles_the_runs_it_finished() {
     );
 }
 
+/// Makes `run`, which ended, look as it does when its engine was killed between finishing its
+/// last task and ending the run: every task succeeded, the run still running.
+fn unsettle(dir: &Path, run: &str) {
+    rusqlite::Connection::open(dir.join(".wfc/state.db"))
+        .and_then(|c| {
+            c.execute(
+                "UPDATE runs SET state = 'running', finished_at = NULL WHERE id = ?1",
+                [run],
+            )
+        })
+        .expect("the run made running again");
+}
+
+#[test]
+fn a_worker_ends_a_run_whose_last_engine_was_killed_before_ending_it() {
+    let dir = TempDir::new("wfc-worker-stranded");
+    write(
+        dir.path(),
+        "pair.wf",
+        "workflow pair {\n  task first {\n    run = \"true\"\n  }\n  task second after first {\n    run = \"true\"\n  }\n}\n",
+    );
+    let ended = |run: &str| states(dir.path(), run, "second").0;
+    // A worker that exits when idle ends it before it exits.
+    let (code, stdout, stderr) = wfc(dir.path(), &["run", "pair.wf"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let first = run_id(&stdout);
+    unsettle(dir.path(), &first);
+    assert_eq!(ended(&first), "running");
+    let (code, stdout, stderr) = wfc(dir.path(), &["worker", "--exit-when-idle"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(ended(&first), "succeeded");
+    // A worker that stays ends it while it waits for work.
+    let (code, stdout, stderr) = wfc(dir.path(), &["run", "pair.wf"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let second = run_id(&stdout);
+    let mut worker = spawn(dir.path(), &["worker"]);
+    unsettle(dir.path(), &second);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while ended(&second) == "running" && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let _ = worker.kill();
+    let _ = worker.wait();
+    assert_eq!(ended(&second), "succeeded");
+}
+
 /// Starts `wfc run` of a task that waits for a file `go`, with a half-second lease, and kills
 /// wfc with SIGKILL once the task runs: returns the run's id and the task's process group,
 /// which outlives wfc.

@@ -4,6 +4,7 @@
 //! test works in schemas of its own, dropped after.
 
 use crate::support::{run_id, wfc, Run, TempDir};
+use nix::fcntl::{Flock, FlockArg};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use wfc::backends::{Access, PostgresBackend};
@@ -25,35 +26,89 @@ pub fn server_url() -> String {
 
 /// Runs `sql` on the test server as its administrator.
 pub fn admin(sql: &str) {
-    admin_on(&server_url(), sql);
+    admin_rows(sql);
 }
 
-fn admin_on(url: &str, sql: &str) {
+/// Runs `sql` on the test server as its administrator and returns the rows it gives, each
+/// value as text (`None` for NULL).
+pub fn admin_rows(sql: &str) -> Vec<Vec<Option<String>>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime");
-    runtime
+    let messages = runtime
         .block_on(async {
-            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+            let (client, connection) =
+                tokio_postgres::connect(&server_url(), tokio_postgres::NoTls).await?;
             tokio::spawn(connection);
-            client.batch_execute(sql).await
+            client.simple_query(sql).await
         })
         .unwrap_or_else(|error| panic!("`{sql}` on the test server: {error:?}"));
+    messages
+        .iter()
+        .filter_map(|message| match message {
+            tokio_postgres::SimpleQueryMessage::Row(row) => Some(
+                (0..row.len())
+                    .map(|i| row.get(i).map(str::to_string))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A hold on the test server: every test that uses it holds it shared, for as long as its
+/// [`Schemas`] live; the test that restarts the server holds it exclusively, so it waits for
+/// the others to end and they wait for it. An `flock` on one file in the temporary folder, so
+/// test processes of every clone on this machine take turns the same way.
+pub struct ServerHold(#[allow(dead_code)] Flock<std::fs::File>);
+
+impl ServerHold {
+    /// Waits for the hold: `exclusive` for the test that restarts the server.
+    pub fn take(exclusive: bool) -> ServerHold {
+        let path = std::env::temp_dir().join("wfc-test-postgres.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        let how = if exclusive {
+            FlockArg::LockExclusive
+        } else {
+            FlockArg::LockShared
+        };
+        match Flock::lock(file, how) {
+            Ok(lock) => ServerHold(lock),
+            Err((_, error)) => panic!("cannot lock {}: {error}", path.display()),
+        }
+    }
 }
 
 /// Fresh schemas on the test server, each dropped (with everything in it) when this is.
 pub struct Schemas {
     prefix: String,
     made: AtomicUsize,
+    /// The shared hold on the server, if this took it (dropped after the schemas are).
+    _hold: Option<ServerHold>,
 }
 
 impl Schemas {
-    /// Schemas named after `name` and this process.
+    /// Schemas named after `name` and this process, with a shared hold on the server.
     pub fn new(name: &str) -> Schemas {
+        Schemas::holding(name, Some(ServerHold::take(false)))
+    }
+
+    /// Schemas for a test that holds the server exclusively already.
+    pub fn held(name: &str) -> Schemas {
+        Schemas::holding(name, None)
+    }
+
+    fn holding(name: &str, hold: Option<ServerHold>) -> Schemas {
         Schemas {
             prefix: format!("wfc_test_{name}_{}", std::process::id()),
             made: AtomicUsize::new(0),
+            _hold: hold,
         }
     }
 
@@ -137,7 +192,7 @@ fn a_workflow_runs_on_postgres_and_the_views_read_it() {
 }
 
 /// The URL of the test server with `user:password@` in place of its user part.
-fn with_login(url: &str, login: &str) -> String {
+pub fn with_login(url: &str, login: &str) -> String {
     let (scheme, rest) = url.split_once("://").expect("a URL with a scheme");
     let rest = rest.split_once('@').map_or(rest, |(_, host)| host);
     format!("{scheme}://{login}@{rest}")
@@ -145,7 +200,7 @@ fn with_login(url: &str, login: &str) -> String {
 
 /// Checks that opening `url` fails as a person sees it: exit 2, the URL named without its
 /// password, `expected` in the message, and the password nowhere.
-fn refused(url: &str, expected: &str) -> String {
+pub fn refused(url: &str, expected: &str) -> String {
     let dir = TempDir::new("wfc-pg-refused");
     let runs = wfc(dir.path(), &["runs", "--backend", url]);
     let shown = wfc::backends::postgres::redact(url);
@@ -209,7 +264,14 @@ fn refusing_server() -> (u16, std::thread::JoinHandle<Vec<u8>>) {
             socket.read_exact(&mut body).expect("a body");
             body
         };
-        let _startup = read_message(&mut socket, false);
+        let mut startup = read_message(&mut socket, false);
+        // A request for TLS (code 80877103) is answered "no", as a server without TLS does;
+        // the startup message follows.
+        if startup == [4, 210, 22, 47] {
+            socket.write_all(b"N").expect("no TLS");
+            startup = read_message(&mut socket, false);
+        }
+        assert!(!startup.is_empty(), "a startup message");
         // AuthenticationCleartextPassword.
         socket
             .write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 3])
@@ -290,11 +352,11 @@ fn a_password_from_pgpassword_or_pgpass_is_sent() {
 
 #[test]
 fn a_user_without_rights_is_a_clear_error() {
+    let schemas = Schemas::new("norights");
     let role = format!("wfc_test_norights_{}", std::process::id());
     admin(&format!(
         "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN"
     ));
-    let schemas = Schemas::new("norights");
     let url = with_login(&schemas.url(), &role);
     let dir = TempDir::new("wfc-pg-norights");
     dir.write("small.wf", SMALL);
@@ -309,6 +371,86 @@ fn a_user_without_rights_is_a_clear_error() {
     assert!(runs.stderr.contains("no wfc state store"), "{}", all(&runs));
 }
 
+/// A host that does not exist, a database that does not exist and a role that may not log in
+/// fail on the first connection, at once (not after the minute wfc keeps trying a server
+/// that went away once it was reached).
+#[test]
+fn a_wrong_host_a_missing_database_and_a_role_without_login_fail_at_once() {
+    let _hold = ServerHold::take(false);
+    let role = format!("wfc_test_nologin_{}", std::process::id());
+    admin(&format!(
+        "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} NOLOGIN"
+    ));
+    let server = server_url();
+    let cases = [
+        (
+            with_login(&server, "postgres:sekrit").replacen("127.0.0.1", "nosuchhost.invalid", 1),
+            "check the host and port",
+        ),
+        (
+            with_login(&server, "postgres:sekrit").replacen("/test", "/wfc_no_such_db", 1),
+            "the database does not exist",
+        ),
+        (
+            with_login(&server, &format!("{role}:sekrit")),
+            "is not permitted to log in",
+        ),
+    ];
+    for (url, expected) in &cases {
+        assert!(url.contains("sekrit") && url != &server, "{url}");
+        let started = std::time::Instant::now();
+        let stderr = refused(url, expected);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{url} took {:?} to fail: {stderr}",
+            started.elapsed()
+        );
+    }
+    admin(&format!("DROP ROLE IF EXISTS {role}"));
+}
+
+/// Something on the port that accepts the connection and then says nothing (another program,
+/// a hung server): wfc gives up after twice the connect timeout, not never.
+#[test]
+fn a_server_that_never_answers_is_a_clear_error_in_seconds() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = listener.local_addr().expect("its address").port();
+    let silent = std::thread::spawn(move || {
+        let (socket, _) = listener.accept().expect("wfc connects");
+        std::thread::sleep(std::time::Duration::from_secs(8));
+        drop(socket);
+    });
+    let started = std::time::Instant::now();
+    refused(
+        &format!("postgres://postgres:sekrit@127.0.0.1:{port}/test?connect_timeout=2"),
+        "timeout waiting for server",
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_secs(3) && took < std::time::Duration::from_secs(8),
+        "gave up after {took:?}"
+    );
+    silent.join().expect("the silent server ends");
+}
+
+/// A user that may log in but has no rights on the schema of a store another user made.
+#[test]
+fn a_user_without_rights_on_the_stores_schema_is_a_clear_error() {
+    let schemas = Schemas::new("noschema");
+    let url = schemas.url();
+    drop(PostgresBackend::open(&url, Access::Create).expect("a store"));
+    let role = format!("wfc_test_noschema_{}", std::process::id());
+    admin(&format!(
+        "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN"
+    ));
+    let stderr = refused(
+        &with_login(&url, &format!("{role}:sekrit")),
+        "permission denied for schema",
+    );
+    admin(&format!("DROP ROLE IF EXISTS {role}"));
+    assert!(stderr.contains("lacks the rights"), "{stderr}");
+}
+
 #[test]
 fn a_store_of_a_newer_schema_is_refused() {
     let schemas = Schemas::new("newer");
@@ -320,14 +462,71 @@ fn a_store_of_a_newer_schema_is_refused() {
     assert!(stderr.contains("use that wfc"), "{stderr}");
 }
 
-/// Starts `wfc worker` on `url` in `dir`.
-fn worker(dir: &std::path::Path, url: &str, extra: &[&str]) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
+#[test]
+fn store_check_reads_a_postgres_store_and_names_what_is_wrong() {
+    let schemas = Schemas::new("check");
+    let url = schemas.url();
+    let dir = TempDir::new("wfc-pg-check");
+    let missing = wfc(dir.path(), &["store", "check", "--backend", &url]);
+    assert_eq!(missing.code, 1, "{}", all(&missing));
+    assert!(
+        missing.stderr.contains("no wfc state store"),
+        "{}",
+        all(&missing)
+    );
+    dir.write("small.wf", SMALL);
+    let run = wfc(dir.path(), &["run", "small.wf", "--backend", &url]);
+    assert_eq!(run.code, 0, "{}", all(&run));
+    let id = run_id(&run.stdout);
+    let sound = wfc(dir.path(), &["store", "check", "--backend", &url]);
+    assert_eq!(sound.code, 0, "{}", all(&sound));
+    assert!(
+        sound.stdout.contains(&format!(
+            "(schema version {}): 1 run, 3 tasks,",
+            wfc::backends::postgres::SCHEMA_VERSION
+        )) && sound.stdout.contains("no problems found"),
+        "{}",
+        all(&sound)
+    );
+    let schema = url.rsplit_once("schema=").expect("a schema").1;
+    admin(&format!(
+        "UPDATE {schema}.tasks SET state = 'bogus' WHERE id = 'a'; \
+         UPDATE {schema}.tasks SET worker = 'gone' WHERE id = 'b'; \
+         UPDATE {schema}.tasks SET state = 'running', worker = NULL WHERE id = 'c'; \
+         UPDATE {schema}.runs SET last_event = 1"
+    ));
+    let damaged = wfc(dir.path(), &["store", "check", "--backend", &url]);
+    assert_eq!(damaged.code, 2, "{}", all(&damaged));
+    for problem in [
+        format!("task `{id}/a` has the state `bogus`"),
+        format!("task `{id}/b` is succeeded but still names worker `gone`"),
+        format!("task `{id}/c` is running but has no worker or no lease"),
+        format!("run `{id}` counts 1 events but holds event"),
+        "DROP SCHEMA".to_string(),
+    ] {
+        assert!(
+            damaged.stderr.contains(&problem),
+            "{problem}: {}",
+            all(&damaged)
+        );
+    }
+}
+
+/// The command of `wfc worker` on `url` in `dir`, with stdin closed.
+pub fn worker_command(dir: &std::path::Path, url: &str, extra: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_wfc"));
+    command
         .args(["worker", "--backend", url])
         .args(extra)
         .current_dir(dir)
         .env_remove("WFC_BACKEND")
-        .stdin(std::process::Stdio::null())
+        .stdin(std::process::Stdio::null());
+    command
+}
+
+/// Starts `wfc worker` on `url` in `dir`, its output piped.
+fn worker(dir: &std::path::Path, url: &str, extra: &[&str]) -> std::process::Child {
+    worker_command(dir, url, extra)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

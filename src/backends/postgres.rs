@@ -17,10 +17,13 @@
 //! and idle engines wake on it ([`TaskBackend::work_signal`]).
 
 mod address;
+mod check;
 mod link;
 mod schema;
+mod tls;
 
 pub use address::{redact, Address, DEFAULT_SCHEMA};
+pub use check::PostgresCheck;
 pub use schema::SCHEMA_VERSION;
 
 use super::Access;
@@ -74,10 +77,21 @@ impl Retry for Stop {
 type Step<T> = Result<T, Stop>;
 
 /// How a transaction that only reads begins: one snapshot for all its statements.
-const READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+const READ: Option<&str> = Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 
 /// How a transaction that writes begins.
-const WRITE: &str = "BEGIN";
+const WRITE: Option<&str> = Some("BEGIN");
+
+/// How a transaction that appends to a run's log begins: its commit does not wait for the
+/// server to flush it to disk (`synchronous_commit` off). A crash of the server (not of wfc)
+/// may then lose the last fraction of a second of these events, as a `kill -9` of the engine
+/// may lose the events it has not written yet (the engine batches them); no task state rides
+/// on them. Every transition of a task still waits for its flush.
+const WRITE_LOG: Option<&str> = Some("BEGIN; SET LOCAL synchronous_commit TO off");
+
+/// No transaction around the statements: each is one of its own. For a body of one
+/// statement, which is atomic and one snapshot by itself, and so costs one round trip.
+const SINGLE: Option<&str> = None;
 
 impl PostgresBackend {
     /// Connects to the store `url` names and checks its schema version, creating its tables
@@ -96,7 +110,7 @@ impl PostgresBackend {
     /// error message.
     fn transaction<T>(
         &self,
-        begin: &'static str,
+        begin: Option<&'static str>,
         what: impl FnOnce() -> String,
         body: impl FnMut(&mut Session<'_>) -> Step<T>,
     ) -> BackendResult<T> {
@@ -166,7 +180,6 @@ fn lock_run(session: &mut Session<'_>, sql: &'static str, run: &str) -> Step<Run
 }
 
 const LOCK_RUN: &str = "SELECT state FROM runs WHERE id = $1 FOR UPDATE";
-const SHARE_RUN: &str = "SELECT state, plan_generation FROM runs WHERE id = $1 FOR KEY SHARE";
 const RUN_STATE: &str = "SELECT state FROM runs WHERE id = $1";
 
 /// Fails with `NotFound` unless run `run` exists.
@@ -262,49 +275,41 @@ fn task_record(row: &Row) -> Step<TaskRecord> {
 }
 
 /// Task `key` locked for a change, with the facts a transition needs: its run's state (the
-/// run's row locked `FOR KEY SHARE` first, the order every transaction locks in), whether it
-/// is a gate, whether its dependencies are done (looked at only for a pending task) and its
-/// plan's generation.
+/// run's row locked `FOR KEY SHARE` first, the order every transaction locks in: a statement
+/// locks its rows in the order of its tables), whether it is a gate, whether its dependencies
+/// are done (looked at only for a pending task) and its plan's generation. One statement,
+/// sent with the transaction's `BEGIN`: one round trip.
 fn read_for_change(session: &mut Session<'_>, key: &TaskKey) -> Step<(TaskRecord, TaskFacts)> {
-    let run = session
-        .query_opt(SHARE_RUN, args![key.run.clone()])?
-        .ok_or_else(|| no_run(&key.run))?;
-    let run_state = run_state_of(&run, 0)?;
-    let plan_generation = u32_of(&run, 1)?;
-    let Some(row) = session.query_opt(
-        concat!(
-            "SELECT ",
-            task_columns!(),
-            ", is_gate FROM tasks WHERE run = $1 AND id = $2 FOR UPDATE"
-        ),
-        args![key.run.clone(), key.task.clone()],
-    )?
+    let Some(row) = session.query_opt(LOCK_FOR_CHANGE, args![key.run.clone(), key.task.clone()])?
     else {
         return Err(missing(session, &key.run, &key.task));
     };
     let task = task_record(&row)?;
-    let is_gate: bool = row.try_get(13)?;
-    let deps_done = task.state == TaskState::Pending
-        && session
-            .query_opt(DEPS_DONE, args![key.run.clone(), key.task.clone()])?
-            .map(|row| row.try_get::<_, bool>(0))
-            .transpose()?
-            .unwrap_or(false);
     let facts = TaskFacts {
-        run_state,
-        is_gate,
-        deps_done,
-        plan_generation,
+        is_gate: row.try_get(13)?,
+        deps_done: row.try_get(14)?,
+        run_state: run_state_of(&row, 15)?,
+        plan_generation: u32_of(&row, 16)?,
     };
     Ok((task, facts))
 }
 
-/// Whether every dependency of task `$2` of run `$1` is done.
-const DEPS_DONE: &str = concat!("SELECT ", deps_done!("$1", "$2"));
+/// Task `$2` of run `$1` as [`task_record`] reads it, then whether it is a gate, whether it is
+/// pending with every dependency done, its run's state and plan generation; the run's row
+/// locked `FOR KEY SHARE`, the task's `FOR UPDATE`.
+const LOCK_FOR_CHANGE: &str = concat!(
+    "SELECT t.run, t.id, t.state, t.attempts, t.max_attempts, t.worker, t.lease_until, \
+     t.started_at, t.finished_at, t.result, t.last_error, t.output, t.typed_output, t.is_gate, \
+     t.state = 'pending' AND ",
+    deps_done!("t.run", "t.id"),
+    ", r.state, r.plan_generation FROM runs r JOIN tasks t ON t.run = r.id \
+     WHERE r.id = $1 AND t.id = $2 FOR KEY SHARE OF r FOR UPDATE OF t"
+);
 
-/// Writes back everything a transition may change in `task`'s row.
+/// Writes back everything a transition may change in `task`'s row, sent with the next
+/// statement or the `COMMIT`.
 fn write_task(session: &mut Session<'_>, task: &TaskRecord) -> Step<()> {
-    session.execute(
+    session.defer(
         "UPDATE tasks SET state = $3, attempts = $4, max_attempts = $5, worker = $6, \
          lease_until = $7, started_at = $8, finished_at = $9, result = $10, last_error = $11, \
          output = $12, typed_output = $13 WHERE run = $1 AND id = $2",
@@ -327,38 +332,63 @@ fn write_task(session: &mut Session<'_>, task: &TaskRecord) -> Step<()> {
     Ok(())
 }
 
-/// Appends `events` to run `run`'s log, after its last one, and returns the first one's
-/// sequence number (or `NotFound`). Counting up the run's `last_event` locks its row for the
-/// rest of the transaction, so appends to one run take turns and never share a number.
+/// Appends `events` to run `run`'s log, after its last one, in one statement, and returns
+/// the first one's sequence number (or `NotFound`). Counting up the run's `last_event` locks
+/// its row for the rest of the transaction, so appends to one run take turns and never share
+/// a number.
 fn insert_events(session: &mut Session<'_>, run: &str, events: &[NewEvent]) -> Step<i64> {
-    let count = int(events.len());
-    let last: i64 = session
-        .query_opt(
-            "UPDATE runs SET last_event = last_event + $2 WHERE id = $1 RETURNING last_event",
-            args![run.to_string(), count],
-        )?
-        .ok_or_else(|| no_run(run))?
-        .try_get(0)?;
-    let first = last - count + 1;
-    for (seq, event) in (first..).zip(events) {
-        session.execute(
-            "INSERT INTO events (run, seq, at, kind, task, data) VALUES ($1, $2, $3, $4, $5, $6)",
-            args![
-                run.to_string(),
-                seq,
-                event.at,
-                event.kind.clone(),
-                event.task.clone(),
-                to_json(&event.data)?
-            ],
-        )?;
+    let rows = session.query(INSERT_EVENTS, event_args(run, events)?)?;
+    let mut first = None;
+    for row in &rows {
+        let seq: i64 = row.try_get(0)?;
+        first = Some(first.map_or(seq, |first: i64| first.min(seq)));
     }
-    Ok(first)
+    first.ok_or_else(|| no_run(run))
 }
+
+/// [`insert_events`] sent with the next statement or the `COMMIT`, for a transaction that
+/// holds the run already.
+fn defer_events(session: &mut Session<'_>, run: &str, events: &[NewEvent]) -> Step<()> {
+    session.defer(INSERT_EVENTS, event_args(run, events)?)?;
+    Ok(())
+}
+
+/// The arguments of [`INSERT_EVENTS`]: the run, the count, and one array per column.
+fn event_args(run: &str, events: &[NewEvent]) -> Step<link::Args> {
+    let data = events
+        .iter()
+        .map(|event| to_json(&event.data))
+        .collect::<Step<Vec<String>>>()?;
+    Ok(args![
+        run.to_string(),
+        int(events.len()),
+        events.iter().map(|event| event.at).collect::<Vec<i64>>(),
+        events
+            .iter()
+            .map(|event| event.kind.clone())
+            .collect::<Vec<String>>(),
+        events
+            .iter()
+            .map(|event| event.task.clone())
+            .collect::<Vec<Option<String>>>(),
+        data
+    ])
+}
+
+/// Counts up run `$1`'s `last_event` by `$2` and inserts the events whose times, kinds, tasks
+/// and data are the arrays `$3` to `$6`, numbered on from the old count; returns their
+/// numbers (none when there is no such run).
+const INSERT_EVENTS: &str = "WITH counter AS (UPDATE runs SET last_event = last_event + $2 \
+     WHERE id = $1 RETURNING last_event) \
+     INSERT INTO events (run, seq, at, kind, task, data) \
+     SELECT $1, counter.last_event - $2 + e.n, e.at, e.kind, e.task, e.data \
+     FROM counter, unnest($3::bigint[], $4::text[], $5::text[], $6::text[]) \
+     WITH ORDINALITY AS e (at, kind, task, data, n) \
+     RETURNING seq";
 
 /// Tells idle engines, on commit, that tasks of run `run` may have become claimable.
 fn notify_ready(session: &mut Session<'_>, run: &str) -> Step<()> {
-    session.query("SELECT pg_notify('wfc_ready', $1)", args![run.to_string()])?;
+    session.defer("SELECT pg_notify('wfc_ready', $1)", args![run.to_string()])?;
     Ok(())
 }
 
@@ -523,15 +553,44 @@ macro_rules! ready_query {
 const READY_IN_RUN: &str = ready_query!("AND r.id = $1");
 const READY_ANYWHERE: &str = ready_query!("AND $1::text IS NULL");
 
-/// Whether a task of run `$1` is claimed, running or waiting; whether a pending one has every
-/// dependency done; whether one has not succeeded: one statement, so one snapshot.
-const PROGRESS: &str = concat!(
-    "SELECT EXISTS (SELECT 1 FROM tasks WHERE run = $1 \
-        AND state IN ('claimed', 'running', 'waiting')), \
-     EXISTS (SELECT 1 FROM tasks t WHERE t.run = $1 AND t.state = 'pending' AND ",
-    deps_done!("t.run", "t.id"),
-    "), EXISTS (SELECT 1 FROM tasks WHERE run = $1 AND state NOT IN ('succeeded', 'approved'))"
+/// Whether a task of run `$run` is claimed, running or waiting; whether a pending one has
+/// every dependency done; whether one has not succeeded: one statement, so one snapshot.
+macro_rules! progress {
+    ($run:literal) => {
+        concat!(
+            "SELECT EXISTS (SELECT 1 FROM tasks WHERE run = ",
+            $run,
+            " AND state IN ('claimed', 'running', 'waiting')), \
+             EXISTS (SELECT 1 FROM tasks t WHERE t.run = ",
+            $run,
+            " AND t.state = 'pending' AND ",
+            deps_done!("t.run", "t.id"),
+            "), EXISTS (SELECT 1 FROM tasks WHERE run = ",
+            $run,
+            " AND state NOT IN ('succeeded', 'approved'))"
+        )
+    };
+}
+
+/// [`progress!`] of run `$1`.
+const PROGRESS: &str = progress!("$1");
+
+/// Run `$1`'s state and then [`PROGRESS`]'s three facts, in one snapshot.
+const STATE_AND_PROGRESS: &str = concat!(
+    "SELECT r.state, p.* FROM runs r, LATERAL (",
+    progress!("r.id"),
+    ") p WHERE r.id = $1"
 );
+
+/// The state a run ends in, by the three facts of [`PROGRESS`] from column `first` of `row`
+/// on; `None` while it goes on.
+fn settled(row: &Row, first: usize) -> Step<Option<RunState>> {
+    Ok(lifecycle::settled_state(lifecycle::RunProgress {
+        any_active: row.try_get(first)?,
+        any_ready: row.try_get(first + 1)?,
+        all_succeeded: !row.try_get::<_, bool>(first + 2)?,
+    }))
+}
 
 impl TaskBackend for PostgresBackend {
     fn create_run(
@@ -637,7 +696,7 @@ impl TaskBackend for PostgresBackend {
 
     fn run_state(&self, id: &str) -> BackendResult<RunState> {
         self.transaction(
-            READ,
+            SINGLE,
             || format!("read the state of run `{id}`"),
             |session| lock_run(session, RUN_STATE, id),
         )
@@ -677,7 +736,7 @@ impl TaskBackend for PostgresBackend {
 
     fn get_task(&self, key: &TaskKey) -> BackendResult<TaskRecord> {
         self.transaction(
-            READ,
+            SINGLE,
             || format!("read task `{key}`"),
             |session| read_task(session, key, false, self.version),
         )
@@ -697,8 +756,10 @@ impl TaskBackend for PostgresBackend {
         now: Millis,
         limit: usize,
     ) -> BackendResult<Vec<TaskKey>> {
+        // One statement: its `SKIP LOCKED` passes over the tasks being claimed at this
+        // moment, and holding its own locks past it would serve nothing.
         self.transaction(
-            WRITE,
+            SINGLE,
             || match run {
                 Some(run) => format!("find the ready tasks of run `{run}`"),
                 None => "find the ready tasks".to_string(),
@@ -739,7 +800,7 @@ impl TaskBackend for PostgresBackend {
                 if change(&mut task, &facts)? {
                     write_task(session, &task)?;
                     if !events.is_empty() {
-                        insert_events(session, &key.run, events)?;
+                        defer_events(session, &key.run, events)?;
                     }
                     let settles = !matches!(task.state, TaskState::Claimed | TaskState::Running);
                     if task.state != before && settles {
@@ -752,6 +813,24 @@ impl TaskBackend for PostgresBackend {
     }
 
     fn settle_run(&self, run: &str, now: Millis) -> BackendResult<RunState> {
+        // A look without locks first: a worker asks after each task it finishes, and a run
+        // with work left (the common answer) need not wait for every transition in flight,
+        // nor stop them, as locking its row `FOR UPDATE` would. The engine that finishes the
+        // last task looks after its own commit, so it sees the run as settled.
+        let unsettled = self.transaction(
+            SINGLE,
+            || format!("look at run `{run}`"),
+            |session| {
+                let row = session
+                    .query_opt(STATE_AND_PROGRESS, args![run.to_string()])?
+                    .ok_or_else(|| no_run(run))?;
+                let state = run_state_of(&row, 0)?;
+                Ok((state == RunState::Running && settled(&row, 1)?.is_none()).then_some(state))
+            },
+        )?;
+        if let Some(state) = unsettled {
+            return Ok(state);
+        }
         self.transaction(
             WRITE,
             || format!("settle run `{run}`"),
@@ -763,12 +842,7 @@ impl TaskBackend for PostgresBackend {
                 let row = session
                     .query_opt(PROGRESS, args![run.to_string()])?
                     .ok_or_else(|| no_run(run))?;
-                let progress = lifecycle::RunProgress {
-                    any_active: row.try_get(0)?,
-                    any_ready: row.try_get(1)?,
-                    all_succeeded: !row.try_get::<_, bool>(2)?,
-                };
-                let Some(settled) = lifecycle::settled_state(progress) else {
+                let Some(settled) = settled(&row, 0)? else {
                     return Ok(RunState::Running);
                 };
                 session.execute(
@@ -902,7 +976,7 @@ impl TaskBackend for PostgresBackend {
 
     fn append_event(&self, run: &str, event: &NewEvent) -> BackendResult<i64> {
         self.transaction(
-            WRITE,
+            SINGLE,
             || format!("append an event to run `{run}`"),
             |session| insert_events(session, run, std::slice::from_ref(event)),
         )
@@ -910,14 +984,14 @@ impl TaskBackend for PostgresBackend {
 
     fn append_events(&self, run: &str, events: &[NewEvent]) -> BackendResult<()> {
         self.transaction(
-            WRITE,
+            WRITE_LOG,
             || format!("append events to run `{run}`"),
             |session| {
-                require_run(session, run)?;
-                if !events.is_empty() {
-                    insert_events(session, run, events)?;
+                if events.is_empty() {
+                    require_run(session, run)
+                } else {
+                    insert_events(session, run, events).map(|_| ())
                 }
-                Ok(())
             },
         )
     }

@@ -48,6 +48,10 @@ const MAX_IDLE_POLL: Duration = Duration::from_secs(1);
 /// be ended by the engine that finished their last task, so it can let go of their pools.
 const SETTLING_WAIT: Duration = Duration::from_secs(2);
 
+/// How often an idle worker looks for runs nothing runs in any more, to end those that are
+/// over: reading every running run's tasks is not worth doing on every poll.
+const STRANDED_RUNS_SWEEP: Duration = Duration::from_secs(10);
+
 /// How an engine works.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -426,6 +430,7 @@ impl Engine {
         // When nothing happens (a gate waits, other workers hold every task), the engine looks
         // less and less often, up to once a second; any claim or finished task resets it.
         let mut idle_poll = self.config.poll;
+        let mut last_sweep: Option<Instant> = None;
         // A store that signals new work (Postgres's `NOTIFY`) wakes an idle engine at once;
         // the poll above stays as the fallback, and the only way for the others.
         let mut signal = self.backend.work_signal();
@@ -565,6 +570,14 @@ impl Engine {
                     }
                     None => {
                         self.forget_ended_runs().await?;
+                        // Now and then, an idle worker ends the runs whose last engine was
+                        // killed between finishing their last task and ending them.
+                        if !claimed_any
+                            && last_sweep.is_none_or(|at| at.elapsed() >= STRANDED_RUNS_SWEEP)
+                        {
+                            last_sweep = Some(Instant::now());
+                            self.any_run_in_progress().await?;
+                        }
                     }
                 }
             }
@@ -630,9 +643,11 @@ impl Engine {
         Ok(None)
     }
 
-    /// Whether any running run has a task that is claimed or running somewhere.
+    /// Whether any running run has a task that is claimed or running somewhere; on the way,
+    /// ends the runs in which nothing runs and nothing more can happen.
     async fn any_run_in_progress(&self) -> Result<bool, EngineError> {
         let runs = self.call(|b| b.list_runs()).await?;
+        let mut in_progress = false;
         for run in runs.into_iter().filter(|r| r.state == RunState::Running) {
             let id = run.id.clone();
             let tasks = self.call(move |b| b.list_tasks(&id)).await?;
@@ -640,10 +655,15 @@ impl Engine {
                 .iter()
                 .any(|t| matches!(t.state, TaskState::Claimed | TaskState::Running))
             {
-                return Ok(true);
+                in_progress = true;
+            } else {
+                // Nothing of it runs anywhere: if nothing more can happen in it either, it is
+                // over, though the engine that finished its last task was killed before it
+                // could end it. The store decides in one step, so this races no other engine.
+                self.settle_run(&run.id).await?;
             }
         }
-        Ok(false)
+        Ok(in_progress)
     }
 
     /// When nothing of this engine runs: ends the run if nothing more can happen in it, and

@@ -4,7 +4,8 @@
 //!
 //! The URL is libpq's (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=…]`), with one
 //! parameter of wfc's own: `schema=NAME` (default `wfc`), the schema that holds wfc's tables,
-//! so several stores can share one database (each test uses its own). A password missing
+//! so several stores can share one database (each test uses its own). `sslmode` and
+//! `sslrootcert` are read here as libpq reads them ([`TlsMode`]); `tls.rs` carries them out. A password missing
 //! from the URL is taken as libpq takes it: from `PGPASSWORD`, else from the password file
 //! (`PGPASSFILE`, else `~/.pgpass`). A user missing from the URL is `PGUSER`, else the
 //! login name.
@@ -31,8 +32,41 @@ pub struct Address {
     pub schema: String,
     /// The URL as given, with its password replaced by `***`: the only form errors print.
     pub shown: String,
-    /// Whether to talk to the server over TLS (`sslmode=require`).
-    pub tls: bool,
+    /// Whether and how to talk to the server over TLS (`sslmode=…`).
+    pub tls: TlsMode,
+    /// Where the certificates of the authorities that sign the server's certificate are
+    /// (`sslrootcert=PATH`, or `system` for the system's roots).
+    pub root_cert: Option<String>,
+}
+
+/// libpq's `sslmode`, as wfc carries it out with rustls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsMode {
+    /// `disable` (and `allow`, which libpq tries plain first): no TLS.
+    Disable,
+    /// `prefer` (libpq's default): TLS if the server offers it, its certificate unchecked;
+    /// plain otherwise.
+    Prefer,
+    /// `require`: TLS or nothing; the certificate is unchecked, as libpq does, unless
+    /// `sslrootcert` names the authorities to check it against (then as `verify-ca`).
+    Require,
+    /// `verify-ca`: TLS with the certificate signed by a trusted authority.
+    VerifyCa,
+    /// `verify-full`: as `verify-ca`, and the certificate names the host connected to.
+    VerifyFull,
+}
+
+impl TlsMode {
+    fn parse(value: &str) -> Option<TlsMode> {
+        Some(match value {
+            "disable" | "allow" => TlsMode::Disable,
+            "prefer" => TlsMode::Prefer,
+            "require" => TlsMode::Require,
+            "verify-ca" => TlsMode::VerifyCa,
+            "verify-full" => TlsMode::VerifyFull,
+            _ => return None,
+        })
+    }
 }
 
 impl std::fmt::Debug for Address {
@@ -50,10 +84,21 @@ impl Address {
         let shown = redact(url);
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
         let mut schema = DEFAULT_SCHEMA.to_string();
+        let mut tls = TlsMode::Prefer;
+        let mut root_cert = None;
         let mut kept = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             match pair.split_once('=') {
                 Some(("schema", name)) => schema = name.to_string(),
+                Some(("sslmode", mode)) => {
+                    tls = TlsMode::parse(mode).ok_or_else(|| {
+                        format!(
+                            "`sslmode={mode}` in `{shown}` is not one wfc knows: use disable, \
+                             prefer, require, verify-ca or verify-full"
+                        )
+                    })?
+                }
+                Some(("sslrootcert", path)) => root_cert = Some(path.to_string()),
                 _ => kept.push(pair),
             }
         }
@@ -100,18 +145,17 @@ impl Address {
         if config.get_application_name().is_none() {
             config.application_name("wfc");
         }
-        // libpq's default, `prefer`, would try TLS and fall back to plain text; wfc uses TLS
-        // when the URL asks for it and then requires it, with the server's certificate
-        // checked against the system's roots.
-        let tls = config.get_ssl_mode() == SslMode::Require;
-        if !tls {
-            config.ssl_mode(SslMode::Disable);
-        }
+        config.ssl_mode(match tls {
+            TlsMode::Disable => SslMode::Disable,
+            TlsMode::Prefer => SslMode::Prefer,
+            TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull => SslMode::Require,
+        });
         Ok(Address {
             config,
             schema,
             shown,
             tls,
+            root_cert,
         })
     }
 
@@ -259,17 +303,36 @@ mod tests {
         assert_eq!(address.schema, "mine");
         assert_eq!(address.config.get_ports(), &[1]);
         assert_eq!(address.config.get_dbname(), Some("db"));
-        assert!(!address.tls);
+        assert_eq!(address.tls, TlsMode::Prefer, "libpq's default");
         assert_eq!(
             Address::parse("postgres://u@h/db").expect("url").schema,
             DEFAULT_SCHEMA
         );
         assert!(Address::parse("postgres://u@h/db?schema=a;drop").is_err());
+    }
+
+    #[test]
+    fn urls_say_how_to_use_tls() {
+        for (mode, tls, ssl) in [
+            ("disable", TlsMode::Disable, SslMode::Disable),
+            ("allow", TlsMode::Disable, SslMode::Disable),
+            ("prefer", TlsMode::Prefer, SslMode::Prefer),
+            ("require", TlsMode::Require, SslMode::Require),
+            ("verify-ca", TlsMode::VerifyCa, SslMode::Require),
+            ("verify-full", TlsMode::VerifyFull, SslMode::Require),
+        ] {
+            let url = format!("postgres://u@h/db?sslmode={mode}&sslrootcert=/ca.pem&schema=s");
+            let address = Address::parse(&url).expect("url");
+            assert_eq!((address.tls, address.config.get_ssl_mode()), (tls, ssl));
+            assert_eq!(address.root_cert.as_deref(), Some("/ca.pem"));
+            assert_eq!(address.schema, "s");
+        }
+        let error = Address::parse("postgres://u:secret@h/db?sslmode=maybe").expect_err("mode");
         assert!(
-            Address::parse("postgres://u@h/db?sslmode=require")
-                .expect("url")
-                .tls
+            error.contains("`sslmode=maybe`") && error.contains("verify-full"),
+            "{error}"
         );
+        assert!(!error.contains("secret"), "{error}");
     }
 
     #[test]

@@ -79,21 +79,7 @@ impl Link {
                     "the system is out of threads or memory: try again",
                 )
             })?;
-        let tls = if address.tls {
-            let (connector, _) = MakeRustlsConnect::with_native_certs().map_err(|errors| {
-                BackendError::storage(
-                    format!(
-                        "`{}` asks for TLS, but the system's certificate roots could not be \
-                         read: {errors:?}",
-                        address.shown
-                    ),
-                    "install the system's CA certificates (the `ca-certificates` package)",
-                )
-            })?;
-            Some(connector)
-        } else {
-            None
-        };
+        let tls = super::tls::connector(&address)?;
         let (ready, _) = watch::channel(0);
         let link = Link {
             runtime: Some(runtime),
@@ -104,7 +90,7 @@ impl Link {
         };
         let first = link
             .connect()
-            .map_err(|error| connect_error(&link.address.shown, &error))?;
+            .map_err(|error| connect_error(&link.address, &error))?;
         link.give_back(first);
         Ok(link)
     }
@@ -150,12 +136,12 @@ impl Link {
         let client = self.run(async move {
             let client = match tls {
                 Some(tls) => {
-                    let (client, connection) = config.connect(tls).await?;
+                    let (client, connection) = handshake(&config, tls).await?;
                     tokio::spawn(connection);
                     client
                 }
                 None => {
-                    let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+                    let (client, connection) = handshake(&config, tokio_postgres::NoTls).await?;
                     tokio::spawn(connection);
                     client
                 }
@@ -216,14 +202,20 @@ impl Link {
         }
     }
 
-    /// Runs `body` in one transaction (`isolation` as `BEGIN` takes it) and commits it. A
-    /// transaction that failed because the connection was lost, or that the server aborted as
-    /// a deadlock or a serialization failure, is run again on a fresh connection (until
-    /// [`RECONNECT_WINDOW`] has passed): it committed nothing, and `body` reads everything it
-    /// decides on inside the transaction. Every other error rolls back and is returned.
+    /// Runs `body` in one transaction begun by `begin` (`BEGIN …`) and commits it; with
+    /// `begin` `None`, each statement of `body` is a transaction of its own (for a body of one
+    /// statement: one round trip in all). A transaction that failed because the connection was
+    /// lost, or that the server aborted as a deadlock or a serialization failure, is run again
+    /// on a fresh connection (until [`RECONNECT_WINDOW`] has passed): it committed nothing,
+    /// and `body` reads everything it decides on inside the transaction. Every other error
+    /// rolls back and is returned.
+    ///
+    /// Round trips are few: `BEGIN` goes with the body's first statement, and the statements
+    /// the body deferred ([`Session::defer`]) go with the `COMMIT`, each group sent at once
+    /// (pipelined) and answered together.
     pub fn transaction<T, E: From<tokio_postgres::Error> + Retry>(
         &self,
-        begin: &'static str,
+        begin: Option<&'static str>,
         mut body: impl FnMut(&mut Session<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         let deadline = Instant::now() + RECONNECT_WINDOW;
@@ -233,12 +225,12 @@ impl Link {
             let mut session = Session {
                 link: self,
                 connection: Some(connection),
+                begin,
+                begun: false,
+                deferred: Vec::new(),
             };
-            let result = session
-                .batch(begin)
-                .map_err(E::from)
-                .and_then(|()| body(&mut session))
-                .and_then(|value| session.batch("COMMIT").map(|()| value).map_err(E::from));
+            let result = body(&mut session)
+                .and_then(|value| session.commit().map(|()| value).map_err(E::from));
             match result {
                 Ok(value) => {
                     session.finish(true);
@@ -247,7 +239,7 @@ impl Link {
                 Err(error) => {
                     let retry = error.retry() && Instant::now() + pause < deadline;
                     // The connection is given back only if it can roll back cleanly.
-                    let clean = session.batch("ROLLBACK").is_ok();
+                    let clean = session.roll_back();
                     session.finish(clean);
                     if !retry {
                         return Err(error);
@@ -318,6 +310,29 @@ pub fn is_lost(error: &tokio_postgres::Error) -> bool {
 pub struct Session<'a> {
     link: &'a Link,
     connection: Option<Connection>,
+    /// The `BEGIN` not sent yet: it goes with the first statement.
+    begin: Option<&'static str>,
+    /// Whether a `BEGIN` was sent, so there is a transaction to commit or roll back.
+    begun: bool,
+    /// Statements whose answers nobody waits for, sent with the next one (or the `COMMIT`).
+    deferred: Vec<Request>,
+}
+
+/// One statement of a pipeline.
+enum Request {
+    /// A simple query: no arguments, no rows wanted.
+    Batch(String),
+    /// A prepared statement whose rows are wanted.
+    Query(Statement, Args),
+    /// A prepared statement whose count of changed rows is wanted.
+    Execute(Statement, Args),
+}
+
+/// What one statement of a pipeline answered.
+enum Answer {
+    Done,
+    Rows(Vec<Row>),
+    Count(u64),
 }
 
 impl Session<'_> {
@@ -336,12 +351,61 @@ impl Session<'_> {
         }
     }
 
+    /// The URL of the store, without its password.
+    pub fn shown(&self) -> &str {
+        self.link.shown()
+    }
+
+    /// Sends the `BEGIN` still to send, the deferred statements and `last` at once, in that
+    /// order, and waits for all their answers: the first error, else `last`'s answer.
+    fn send(&mut self, last: Option<Request>) -> Result<Answer, tokio_postgres::Error> {
+        let mut requests = Vec::new();
+        if let Some(begin) = self.begin.take() {
+            requests.push(Request::Batch(begin.to_string()));
+            self.begun = true;
+        }
+        requests.append(&mut self.deferred);
+        requests.extend(last);
+        if requests.is_empty() {
+            return Ok(Answer::Done);
+        }
+        let client = Arc::clone(&self.connection().client);
+        self.link.run(async move {
+            let answers = pipeline(&client, &requests).await;
+            let mut last = Ok(Answer::Done);
+            for answer in answers {
+                last = Ok(answer?);
+            }
+            last
+        })
+    }
+
+    /// Commits: sends what is left (the deferred statements, and a `COMMIT` if a transaction
+    /// was begun). A session that sent nothing sends nothing.
+    fn commit(&mut self) -> Result<(), tokio_postgres::Error> {
+        if self.begun || !self.deferred.is_empty() {
+            let commit = (self.begun || self.begin.is_some()).then(|| "COMMIT".to_string());
+            self.send(commit.map(Request::Batch))?;
+        }
+        Ok(())
+    }
+
+    /// Ends a failed session: rolls back a transaction that was begun. Returns whether the
+    /// connection is clean to use again.
+    fn roll_back(&mut self) -> bool {
+        self.deferred.clear();
+        self.begin = None;
+        if !self.begun {
+            return !self.connection().client.is_closed();
+        }
+        self.begun = false;
+        self.send(Some(Request::Batch("ROLLBACK".to_string())))
+            .is_ok()
+    }
+
     /// Runs `sql` (one or more statements, no arguments) as a simple query.
     pub fn batch(&mut self, sql: &str) -> Result<(), tokio_postgres::Error> {
-        let client = Arc::clone(&self.connection().client);
-        let sql = sql.to_string();
-        self.link
-            .run(async move { client.batch_execute(&sql).await })
+        self.send(Some(Request::Batch(sql.to_string()))).map(|_| ())
     }
 
     /// The statement `sql`, prepared once per connection.
@@ -362,9 +426,10 @@ impl Session<'_> {
         args: Args,
     ) -> Result<Vec<Row>, tokio_postgres::Error> {
         let statement = self.prepared(sql)?;
-        let client = Arc::clone(&self.connection().client);
-        self.link
-            .run(async move { client.query(&statement, &parameters(&args)).await })
+        match self.send(Some(Request::Query(statement, args)))? {
+            Answer::Rows(rows) => Ok(rows),
+            Answer::Done | Answer::Count(_) => Ok(Vec::new()),
+        }
     }
 
     /// The one row `sql` returns with `args`, if any.
@@ -379,10 +444,75 @@ impl Session<'_> {
     /// Runs `sql` with `args` and returns how many rows it changed.
     pub fn execute(&mut self, sql: &'static str, args: Args) -> Result<u64, tokio_postgres::Error> {
         let statement = self.prepared(sql)?;
-        let client = Arc::clone(&self.connection().client);
-        self.link
-            .run(async move { client.execute(&statement, &parameters(&args)).await })
+        match self.send(Some(Request::Execute(statement, args)))? {
+            Answer::Count(count) => Ok(count),
+            Answer::Done | Answer::Rows(_) => Ok(0),
+        }
     }
+
+    /// Runs `sql` with `args` later, with the next statement or the `COMMIT`, whose answer
+    /// then carries its error if it fails: for writes whose answer nothing depends on.
+    pub fn defer(&mut self, sql: &'static str, args: Args) -> Result<(), tokio_postgres::Error> {
+        let statement = self.prepared(sql)?;
+        self.deferred.push(Request::Execute(statement, args));
+        Ok(())
+    }
+}
+
+/// Sends every request at once, in order (each is sent when first polled, and they are first
+/// polled in order), and waits for every answer.
+async fn pipeline(
+    client: &Client,
+    requests: &[Request],
+) -> Vec<Result<Answer, tokio_postgres::Error>> {
+    type Pending<'a> =
+        std::pin::Pin<Box<dyn Future<Output = Result<Answer, tokio_postgres::Error>> + Send + 'a>>;
+    let mut pending: Vec<Option<Pending<'_>>> = requests
+        .iter()
+        .map(|request| {
+            let future: Pending<'_> = match request {
+                Request::Batch(sql) => {
+                    Box::pin(async move { client.batch_execute(sql).await.map(|()| Answer::Done) })
+                }
+                Request::Query(statement, args) => Box::pin(async move {
+                    client
+                        .query(statement, &parameters(args))
+                        .await
+                        .map(Answer::Rows)
+                }),
+                Request::Execute(statement, args) => Box::pin(async move {
+                    client
+                        .execute(statement, &parameters(args))
+                        .await
+                        .map(Answer::Count)
+                }),
+            };
+            Some(future)
+        })
+        .collect();
+    let mut answers: Vec<Option<Result<Answer, tokio_postgres::Error>>> =
+        requests.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut waiting = false;
+        for (slot, answer) in pending.iter_mut().zip(answers.iter_mut()) {
+            if let Some(future) = slot {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(result) => {
+                        *answer = Some(result);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => waiting = true,
+                }
+            }
+        }
+        if waiting {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    answers.into_iter().flatten().collect()
 }
 
 /// `args` as the parameters a statement takes.
@@ -399,14 +529,14 @@ async fn listen(address: Address, tls: Option<MakeRustlsConnect>, ready: watch::
     let mut pause = Duration::from_millis(100);
     while !ready.is_closed() {
         let listened = match tls.clone() {
-            Some(tls) => match address.config.connect(tls).await {
+            Some(tls) => match handshake(&address.config, tls).await {
                 Ok((client, connection)) => {
                     listen_on(client, connection, &ready).await;
                     true
                 }
                 Err(_) => false,
             },
-            None => match address.config.connect(tokio_postgres::NoTls).await {
+            None => match handshake(&address.config, tokio_postgres::NoTls).await {
                 Ok((client, connection)) => {
                     listen_on(client, connection, &ready).await;
                     true
@@ -420,6 +550,36 @@ async fn listen(address: Address, tls: Option<MakeRustlsConnect>, ready: watch::
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Connects as `config` says, giving up after its connect timeout and as long again: the
+/// connect timeout bounds reaching the server, and this the whole handshake (TLS, logging
+/// in), so something that accepts the connection and then says nothing (another program on
+/// the port, a server that hangs) is an error, not a wait without end.
+async fn handshake<T>(
+    config: &tokio_postgres::Config,
+    tls: T,
+) -> Result<
+    (
+        Client,
+        tokio_postgres::Connection<tokio_postgres::Socket, T::Stream>,
+    ),
+    tokio_postgres::Error,
+>
+where
+    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
+{
+    let limit = config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(Duration::from_secs(5))
+        * 2;
+    match tokio::time::timeout(limit, config.connect(tls)).await {
+        Ok(connected) => connected,
+        // tokio-postgres's own error for a server that did not answer in time ("timeout
+        // waiting for server"), which `is_lost` counts as the server out of reach.
+        Err(_) => Err(tokio_postgres::Error::__private_api_timeout()),
     }
 }
 
@@ -458,8 +618,9 @@ async fn listen_on<S, T>(
 
 /// The error for a connection that could not be opened, naming the URL without its password
 /// and saying what to do.
-pub fn connect_error(shown: &str, error: &tokio_postgres::Error) -> BackendError {
+pub fn connect_error(address: &Address, error: &tokio_postgres::Error) -> BackendError {
     use tokio_postgres::error::SqlState;
+    let shown = &address.shown;
     let server_says = error
         .as_db_error()
         .map(|db| db.message().to_string())
@@ -490,6 +651,15 @@ pub fn connect_error(shown: &str, error: &tokio_postgres::Error) -> BackendError
         Some(code) if *code == SqlState::TOO_MANY_CONNECTIONS => {
             "the server has no connection to spare: try again, or raise its max_connections"
         }
+        _ if tls_refused(error) => {
+            "the server does not offer TLS, which this `sslmode` requires: turn `ssl` on at the \
+             server, or use `sslmode=prefer` or `sslmode=disable`"
+        }
+        _ if certificate_refused(error) => {
+            "the server's certificate did not pass the check this `sslmode` asks for: name the \
+             CA that signs it with `sslrootcert=PATH`, connect by a host name the certificate \
+             holds (`verify-full`), or use `sslmode=require` to encrypt without checking"
+        }
         _ if error.as_db_error().is_none() => {
             "check the host and port, and that the PostgreSQL server is running and accepts \
              connections from this machine"
@@ -497,4 +667,30 @@ pub fn connect_error(shown: &str, error: &tokio_postgres::Error) -> BackendError
         _ => "check the URL, the user's rights and the server's log",
     };
     BackendError::storage(message, hint)
+}
+
+/// Whether the server answered a request for TLS with "no".
+fn tls_refused(error: &tokio_postgres::Error) -> bool {
+    std::error::Error::source(error)
+        .is_some_and(|source| source.to_string().contains("server does not support TLS"))
+}
+
+/// Whether the TLS handshake failed on the server's certificate.
+fn certificate_refused(error: &tokio_postgres::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let tls = cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .or_else(|| cause.downcast_ref::<rustls::Error>());
+        if let Some(tls) = tls {
+            return matches!(
+                tls,
+                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+            );
+        }
+        source = cause.source();
+    }
+    false
 }

@@ -101,7 +101,7 @@ pub fn prepare(link: &Link, access: Access) -> Result<i64, BackendError> {
     let shown = link.shown().to_string();
     let schema = link.address().schema.clone();
     let found = link
-        .transaction("BEGIN READ ONLY", |session| version(session, &schema))
+        .transaction(Some("BEGIN READ ONLY"), |session| version(session, &schema))
         .map_err(|stop| super::fail(&shown, stop, || "read its schema version".to_string()))?;
     let version = match found {
         Some(version) => version,
@@ -111,7 +111,7 @@ pub fn prepare(link: &Link, access: Access) -> Result<i64, BackendError> {
             )))
         }
         None => link
-            .transaction("BEGIN", |session| create(session, &schema))
+            .transaction(Some("BEGIN"), |session| create(session, &schema))
             .map_err(|stop| super::fail(&shown, stop, || "create its tables".to_string()))?,
     };
     if version > SCHEMA_VERSION {
@@ -136,7 +136,7 @@ pub fn prepare(link: &Link, access: Access) -> Result<i64, BackendError> {
     }
     if version < SCHEMA_VERSION && access != Access::Read {
         return link
-            .transaction("BEGIN", |session| migrate(session, &schema))
+            .transaction(Some("BEGIN"), |session| migrate(session, &schema))
             .map_err(|stop| super::fail(&shown, stop, || "migrate its tables".to_string()));
     }
     Ok(version)
@@ -161,12 +161,33 @@ fn migrate(session: &mut Session<'_>, schema: &str) -> Result<i64, Stop> {
 }
 
 /// The version recorded in the schema `schema`, or `None` when it has no `wfc_schema` table.
+/// A schema the user may not use is an error of its own: the search path would skip it
+/// without a word, and its tables would seem missing.
 fn version(session: &mut Session<'_>, schema: &str) -> Result<Option<i64>, Stop> {
-    let exists = session.query(
-        "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = $1 AND tablename = 'wfc_schema'",
+    let found = session.query_opt(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables \
+            WHERE schemaname = $1 AND tablename = 'wfc_schema'), \
+         COALESCE((SELECT has_schema_privilege(oid, 'USAGE') FROM pg_catalog.pg_namespace \
+            WHERE nspname = $1), true)",
         super::link::args![schema.to_string()],
     )?;
-    if exists.is_empty() {
+    let (exists, usable) = match found {
+        Some(row) => (row.try_get::<_, bool>(0)?, row.try_get::<_, bool>(1)?),
+        None => (false, true),
+    };
+    if !usable {
+        return Err(Stop::Backend(BackendError::storage(
+            format!(
+                "the user of `{}` may not use schema `{schema}` (permission denied for schema \
+                 `{schema}`)",
+                session.shown()
+            ),
+            "this user lacks the rights it needs on the schema: grant it USAGE on the schema \
+             and SELECT, INSERT, UPDATE and DELETE on its tables, or use the user that made \
+             the store",
+        )));
+    }
+    if !exists {
         return Ok(None);
     }
     let row = session.query_opt("SELECT max(version) FROM wfc_schema", Vec::new())?;
