@@ -17,22 +17,7 @@ WFC="$(realpath "$TARGET_DIR/release/wfc")"
 WORK=$(mktemp -d /tmp/wfc-bench-run.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-python3 - "$WORK" "$CHAINS" "$LENGTH" <<'PY'
-import sys
-work, chains, length = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-wf = ["workflow noop {"]
-mk = [".PHONY: all " + " ".join(f"c{c}_{i}" for c in range(chains) for i in range(length)),
-      "all: " + " ".join(f"c{c}_{length - 1}" for c in range(chains))]
-for c in range(chains):
-    for i in range(length):
-        after = f" after c{c}_{i - 1}" if i else ""
-        wf.append(f"  task c{c}_{i}{after} {{\n    run = \"true\"\n  }}\n")
-        dep = f" c{c}_{i - 1}" if i else ""
-        mk.append(f"c{c}_{i}:{dep}\n\t@true")
-wf.append("}")
-open(f"{work}/noop.wf", "w").write("\n".join(wf) + "\n")
-open(f"{work}/Makefile", "w").write("\n".join(mk) + "\n")
-PY
+python3 benches/gen_versus.py run "$CHAINS" "$LENGTH" "$WORK"
 TASKS=$((CHAINS * LENGTH))
 echo "workflow: $TASKS tasks in $CHAINS chains of $LENGTH" >&2
 cd "$WORK"
