@@ -49,6 +49,8 @@ pub fn plan(tasks: &[(&str, &[&str], u32)]) -> Plan {
                 budget_usd: None,
                 output: None,
                 fan_out: None,
+                outcomes: Vec::new(),
+                condition: None,
             })
             .collect(),
     }

@@ -227,7 +227,7 @@ macro_rules! deps_done {
             $run,
             " AND d.child = ",
             $task,
-            " AND (p.state IS NULL OR p.state NOT IN ('succeeded', 'approved')))"
+            " AND (p.state IS NULL OR p.state NOT IN ('succeeded', 'approved', 'skipped')))"
         )
     };
 }
@@ -487,7 +487,7 @@ const PROGRESS: &str = concat!(
         AND state IN ('claimed', 'running', 'waiting')), \
      EXISTS (SELECT 1 FROM tasks t WHERE t.run = $1 AND t.state = 'pending' AND ",
     deps_done!("t.run", "t.id"),
-    "), EXISTS (SELECT 1 FROM tasks WHERE run = $1 AND state NOT IN ('succeeded', 'approved'))"
+    "), EXISTS (SELECT 1 FROM tasks WHERE run = $1 AND state NOT IN ('succeeded', 'approved', 'skipped'))"
 );
 
 impl TaskBackend for PostgresBackend {

@@ -195,6 +195,13 @@ pub struct TaskSpec {
     /// stands for its instances until the list is known, and expands into them when claimed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fan_out: Option<super::fan_out::FanOutSpec>,
+    /// `after X (failed)` / `after X (always)`: the upstream tasks among `deps` it waits for
+    /// on an outcome other than success (GRAMMAR.md, "Outcome conditions").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outcomes: Vec<super::condition::OutcomeDep>,
+    /// A `when` that reads upstream outputs, decided when the task is claimed: false skips it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<super::condition::RunCondition>,
 }
 
 /// Where and how a task's attempts work (GRAMMAR.md, "Where a task works").

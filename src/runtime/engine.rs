@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+mod conditions;
 mod conflicts;
 mod fan_out;
 mod limits;
@@ -536,6 +537,8 @@ impl Engine {
                     let mut finished = Vec::new();
                     if let Ok(key) = done {
                         active.remove(&key);
+                        // A task that failed may let a task waiting for its failure start now.
+                        self.resolve_outcomes(&key.run).await?;
                         finished.push(key);
                     }
                     // Finish every task that is already done before looking again.
@@ -656,6 +659,7 @@ impl Engine {
     /// one atomic step, so another engine's claim cannot come between. The engine that ends
     /// the run reports it.
     async fn settle_run(&self, run: &str) -> Result<Option<RunState>, EngineError> {
+        self.resolve_outcomes(run).await?;
         let id = run.to_string();
         let state = self.call(move |b| b.settle_run(&id, now_millis())).await?;
         if state == RunState::Running {
@@ -809,6 +813,9 @@ impl Engine {
             Some(&key.task),
             serde_json::json!({ "attempt": claim.attempt, "worker": self.config.worker }),
         );
+        if let Some(why) = self.condition_fails(key, &spec).await? {
+            return self.skip(key, &why).await;
+        }
         if let Some(fan_out) = &spec.fan_out {
             return self.expand_fan_out(key, &claim, fan_out).await;
         }
