@@ -1,0 +1,234 @@
+//! Outcome conditions and result-driven `when` (issue 16), through the real `wfc` binary,
+//! real processes and a real SQLite store: a task after `build (failed)` or `build (always)`
+//! runs or is skipped as the build ends, and a `when` on an upstream's JSON output decides
+//! at run time whether its task runs.
+
+use crate::support::{run_id, task_status, wfc, TempDir};
+
+/// A workflow whose `build` runs `build_command`, with a diagnosis after its failure, a
+/// cleanup after it however it ends, and a report after the diagnosis.
+fn handlers(build_command: &str) -> String {
+    format!(
+        r#"workflow ci {{
+  task build {{
+    run = "{build_command}"
+  }}
+  task diagnose after build (failed) {{
+    run = "echo diagnosed > diagnosis.txt"
+  }}
+  task cleanup after build (always) {{
+    run = "echo cleaned > cleanup.txt"
+  }}
+  task report after diagnose {{
+    run = "echo reported > report.txt"
+  }}
+}}
+"#
+    )
+}
+
+/// The state of task `task` of run `run`, as `wfc status --json` shows it.
+fn state(dir: &std::path::Path, run: &str, task: &str) -> String {
+    task_status(dir, run, task)["state"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn a_diagnosis_after_a_failing_build_runs_and_the_run_still_fails() {
+    let dir = TempDir::new("wfc-conditions-failed");
+    dir.write("ci.wf", &handlers("echo broken; exit 3"));
+    let run = wfc(dir.path(), &["run", "ci.wf"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let id = run_id(&run.stdout);
+    assert_eq!(state(dir.path(), &id, "build"), "failed");
+    assert_eq!(state(dir.path(), &id, "diagnose"), "succeeded");
+    assert_eq!(state(dir.path(), &id, "cleanup"), "succeeded");
+    assert_eq!(state(dir.path(), &id, "report"), "succeeded");
+    for file in ["diagnosis.txt", "cleanup.txt", "report.txt"] {
+        assert!(dir.path().join(file).exists(), "{file} was not written");
+    }
+    let status = wfc(dir.path(), &["status", &id, "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).expect("JSON");
+    assert_eq!(
+        status["run"]["state"], "failed",
+        "a handled failure is still a failure"
+    );
+}
+
+#[test]
+fn a_failure_handler_is_skipped_after_a_success_and_shown_as_skipped() {
+    let dir = TempDir::new("wfc-conditions-skipped");
+    dir.write("ci.wf", &handlers("echo built"));
+    let run = wfc(dir.path(), &["run", "ci.wf"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "↷ diagnose skipped: `after build (failed)` does not hold: `build` succeeded"
+        ),
+        "{}",
+        run.stdout
+    );
+    let id = run_id(&run.stdout);
+    let diagnose = task_status(dir.path(), &id, "diagnose");
+    assert_eq!(diagnose["state"], "skipped");
+    // The cleanup ran after the success; the report after the skipped diagnosis ran too.
+    assert_eq!(state(dir.path(), &id, "cleanup"), "succeeded");
+    assert_eq!(state(dir.path(), &id, "report"), "succeeded");
+    assert!(!dir.path().join("diagnosis.txt").exists());
+    assert!(dir.path().join("cleanup.txt").exists());
+    assert!(dir.path().join("report.txt").exists());
+    let status = wfc(dir.path(), &["status", &id]);
+    assert!(
+        status
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("diagnose") && l.contains("skipped")),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        status.stdout.contains("4 tasks: 3 succeeded, 1 skipped"),
+        "{}",
+        status.stdout
+    );
+    let graph = wfc(dir.path(), &["graph", &id]);
+    assert!(
+        graph.stdout.contains("↷ diagnose  skipped"),
+        "{}",
+        graph.stdout
+    );
+    let plan = wfc(dir.path(), &["plan", "ci.wf"]);
+    assert!(
+        plan.stdout.contains("after:   build (failed)")
+            && plan.stdout.contains("after:   build (always)"),
+        "{}",
+        plan.stdout
+    );
+}
+
+#[test]
+fn a_cleanup_after_a_task_that_never_ran_runs_once_nothing_else_can() {
+    // `test` waits for `build`, which fails: `test` can never run, so a cleanup after
+    // `test (always)` runs, and a handler after `test (failed)` too.
+    let dir = TempDir::new("wfc-conditions-doomed");
+    dir.write(
+        "ci.wf",
+        r#"workflow ci {
+  task build {
+    run = "exit 1"
+  }
+  task test after build {
+    run = "echo tested > tested.txt"
+  }
+  task cleanup after test (always) {
+    run = "echo cleaned > cleanup.txt"
+  }
+  task notify after test (failed) {
+    run = "echo notified > notify.txt"
+  }
+}
+"#,
+    );
+    let run = wfc(dir.path(), &["run", "ci.wf"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let id = run_id(&run.stdout);
+    assert_eq!(state(dir.path(), &id, "test"), "pending");
+    assert_eq!(state(dir.path(), &id, "cleanup"), "succeeded");
+    assert_eq!(state(dir.path(), &id, "notify"), "succeeded");
+    assert!(!dir.path().join("tested.txt").exists());
+    assert!(dir.path().join("cleanup.txt").exists());
+    assert!(dir.path().join("notify.txt").exists());
+}
+
+/// A workflow whose `review` prints the JSON in `review.json`, with a fix when its verdict
+/// asks for changes, a warning when it is risky, and a summary after both.
+const REVIEWED: &str = r#"workflow reviewed {
+  task review {
+    run    = "cat review.json"
+    output: { verdict: enum("approve", "changes"), risky: bool }
+  }
+  task fix after review when review.output.verdict == "changes" {
+    run = "echo fixed > fix.txt"
+  }
+  task warn after review when review.output.risky && !(review.output.verdict == "approve") {
+    run = "echo warned > warn.txt"
+  }
+  task summary after fix, warn {
+    run = "echo summarised > summary.txt"
+  }
+}
+"#;
+
+#[test]
+fn a_when_on_a_command_s_json_output_decides_at_run_time() {
+    for (json, fix, warn) in [
+        (r#"{"verdict": "changes", "risky": false}"#, true, false),
+        (r#"{"verdict": "approve", "risky": true}"#, false, false),
+        (r#"{"verdict": "changes", "risky": true}"#, true, true),
+    ] {
+        let dir = TempDir::new("wfc-conditions-when");
+        dir.write("reviewed.wf", REVIEWED);
+        dir.write("review.json", json);
+        let run = wfc(dir.path(), &["run", "reviewed.wf"]);
+        assert_eq!(run.code, 0, "{json}: {}{}", run.stdout, run.stderr);
+        let id = run_id(&run.stdout);
+        for (task, runs) in [("fix", fix), ("warn", warn)] {
+            let expected = if runs { "succeeded" } else { "skipped" };
+            assert_eq!(state(dir.path(), &id, task), expected, "{task} for {json}");
+            assert_eq!(dir.path().join(format!("{task}.txt")).exists(), runs);
+        }
+        assert_eq!(state(dir.path(), &id, "summary"), "succeeded", "{json}");
+        if !fix {
+            let skipped = task_status(dir.path(), &id, "fix");
+            assert_eq!(
+                skipped["result"],
+                r#"`when review.output.verdict == "changes"` is false"#
+            );
+        }
+    }
+}
+
+#[test]
+fn the_checker_types_a_when_on_outputs_and_requires_its_task_upstream() {
+    let dir = TempDir::new("wfc-conditions-check");
+    dir.write(
+        "bad.wf",
+        r#"workflow bad {
+  task count {
+    run    = "echo 3"
+    output: { n: int }
+  }
+  task typed after count when count.output.n {
+    run = "true"
+  }
+  task unordered when count.output.n == 3 {
+    run = "true"
+  }
+}
+"#,
+    );
+    let check = wfc(dir.path(), &["check", "bad.wf"]);
+    assert_eq!(check.code, 1, "{}{}", check.stdout, check.stderr);
+    let text = format!("{}{}", check.stdout, check.stderr);
+    assert!(text.contains("wf::type"), "{text}");
+    assert!(text.contains("wf::not-upstream"), "{text}");
+    assert!(
+        text.contains("`count` is not upstream of `unordered`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_formatter_keeps_outcome_conditions() {
+    let dir = TempDir::new("wfc-conditions-fmt");
+    let written = handlers("true").replace("after build (failed)", "after build   (failed)");
+    dir.write("ci.wf", &written);
+    let formatted = wfc(dir.path(), &["fmt", "ci.wf"]);
+    assert_eq!(formatted.code, 0, "{}", formatted.stderr);
+    let text = std::fs::read_to_string(dir.path().join("ci.wf")).expect("the file");
+    assert_eq!(text, handlers("true"));
+    let again = wfc(dir.path(), &["fmt", "--check", "ci.wf"]);
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+}
