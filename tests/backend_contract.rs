@@ -297,6 +297,21 @@ fn a_fan_out_expands_whole_once_with_its_template_s_success(backend: &dyn TaskBa
     assert!(store("w").is_err(), "the template is no longer held");
     assert_eq!(backend.list_tasks("fan").expect("tasks").len(), 5);
     assert_eq!(backend.get_run("fan").expect("run").plan, after);
+    // Once every instance is done, what waited for the loop is ready.
+    for id in ["step[0]", "step[1]"] {
+        backend
+            .claim_task(&key("fan", id), "w", 2_004, 10_000)
+            .expect("claim")
+            .expect("won");
+        backend
+            .complete_task(&key("fan", id), "w", id, 2_005)
+            .expect("complete");
+    }
+    let ready = backend
+        .find_ready_tasks(Some("fan"), 2_006, 10)
+        .expect("ready");
+    let ready: Vec<&str> = ready.iter().map(|k| k.task.as_str()).collect();
+    assert_eq!(ready, ["review"]);
 }
 
 fn a_typed_output_is_stored_with_the_success_and_cleared_by_a_reset(backend: &dyn TaskBackend) {

@@ -48,7 +48,7 @@ fn br() -> PathBuf {
 }
 
 /// A fresh folder with an initialised beads store (`br init`), prefix `t`.
-fn store(prefix: &str) -> TempDir {
+pub fn store(prefix: &str) -> TempDir {
     let dir = TempDir::new(prefix);
     let output = Command::new(br())
         .args(["init", "--prefix=t", "--json"])
@@ -464,7 +464,7 @@ fn bd_is_driven_when_installed_and_named_clearly_when_not() {
 
 // ---- Whole runs of the `wfc` binary --------------------------------------------------------
 
-fn backend_url(dir: &Path) -> String {
+pub fn backend_url(dir: &Path) -> String {
     format!("beads:{}?bin={}", dir.display(), br().display())
 }
 

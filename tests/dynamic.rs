@@ -221,8 +221,13 @@ fn lines(dir: &std::path::Path, name: &str) -> Vec<String> {
 
 #[test]
 fn a_fan_out_over_a_plan_s_steps_runs_one_instance_each_and_then_what_waits_for_them() {
-    for backend in ["sqlite", "memory"] {
-        let dir = TempDir::new("wfc-dynamic-fan");
+    // The same run in each kind of store; Postgres keeps the expansion's contract in
+    // tests/backend_contract.rs.
+    for backend in ["sqlite", "memory", "beads"] {
+        let dir = match backend {
+            "beads" => crate::beads::store("wfc-dynamic-fan"),
+            _ => TempDir::new("wfc-dynamic-fan"),
+        };
         dir.write("steps.json", r#"{"steps": ["a", "b", "c d"]}"#);
         dir.write("fan.wf", &fan_out_workflow("", "0", ""));
         let planned = wfc(dir.path(), &["plan", "fan.wf"]);
@@ -241,6 +246,7 @@ fn a_fan_out_over_a_plan_s_steps_runs_one_instance_each_and_then_what_waits_for_
         );
         let store = match backend {
             "memory" => "memory:".to_string(),
+            "beads" => crate::beads::backend_url(dir.path()),
             _ => format!("sqlite:{}", dir.path().join("state.db").display()),
         };
         let run = wfc_with_env(dir.path(), &["run", "fan.wf"], &[("WFC_BACKEND", &store)]);

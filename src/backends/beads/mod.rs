@@ -1009,6 +1009,25 @@ impl TaskBackend for BeadsBackend {
             .filter(|t| !kept_issue.contains_key(t.id.as_str()))
             .map(|t| t.issue.clone())
             .collect();
+        // A kept issue of a task the decision ended (the template of a run-time fan-out,
+        // which succeeds as it expands) is closed as `complete_task` closes one, so beads does
+        // not hold the tasks after it back.
+        let ended: Vec<(String, String)> =
+            plan.tasks
+                .iter()
+                .zip(&records)
+                .filter_map(|(spec, record)| {
+                    let issue = kept_issue.get(spec.id.as_str())?;
+                    let before = old_entries.get(spec.id.as_str())?;
+                    let result = record.result.as_deref().unwrap_or("");
+                    (record.state == TaskState::Succeeded && before.state != TaskState::Succeeded)
+                        .then(|| {
+                            let reason =
+                                format!("{SUCCEEDED} in attempt {}\n{result}", record.attempts);
+                            (issue.clone(), issue::arg_safe(&reason))
+                        })
+                })
+                .collect();
         // The new plan is written first and takes effect with `run.json`, which names its
         // generation: a crash before that leaves the old plan and tasks in force.
         let generation = file.plan_generation.saturating_add(1);
@@ -1031,6 +1050,9 @@ impl TaskBackend for BeadsBackend {
         file.finished_at = None;
         file.plan_generation = generation;
         self.sidecar.write_run(&file)?;
+        for (issue, reason) in &ended {
+            self.close(std::slice::from_ref(issue), reason, WFC_ACTOR)?;
+        }
         // Last, and only to tidy beads: the retired issues are no task's any more.
         self.close(
             &retired,
