@@ -33,6 +33,7 @@ mod conditions;
 mod conflicts;
 mod fan_out;
 mod limits;
+mod plan_step;
 mod pools;
 mod session_record;
 mod spending;

@@ -5,16 +5,13 @@
 use super::{now_millis, Engine, EngineError, EventKind, TaskKey};
 use crate::plan::condition::Unreadable;
 use crate::plan::TaskSpec;
-use crate::runtime::backend::{BackendError, BackendErrorKind};
 use crate::runtime::lifecycle;
+use crate::runtime::model::TaskRecord;
 use std::collections::HashMap;
 
 /// How many times letting go of edges is tried again when the run's plan changed between
 /// reading it and replacing it.
 const ATTEMPTS: usize = 8;
-
-/// The conflict met when the plan read is no longer the run's.
-const PLAN_CHANGED: &str = "the run's plan changed while its outcome conditions were resolved";
 
 impl Engine {
     /// Why the claimed task `key` must be skipped: an outcome condition or a run-time `when`
@@ -99,31 +96,15 @@ impl Engine {
             let Some(resolved) = lifecycle::resolve_outcomes(&read.plan, &records) else {
                 return Ok(());
             };
-            let (id, plan, before) = (run.to_string(), resolved, read.plan);
             let stored = self
-                .call(move |b| {
-                    let replaced = b.replan_run(&id, &plan, &mut |run, records| {
-                        if run.plan != before {
-                            return Err(BackendError::conflict(PLAN_CHANGED));
-                        }
-                        let by_id: HashMap<&str, _> =
-                            records.iter().map(|r| (r.key.task.as_str(), r)).collect();
-                        Ok(plan
-                            .tasks
-                            .iter()
-                            .filter_map(|spec| by_id.get(spec.id.as_str()).map(|r| (*r).clone()))
-                            .collect())
-                    });
-                    match replaced {
-                        Ok(()) => Ok(true),
-                        Err(error)
-                            if error.kind == BackendErrorKind::Conflict
-                                && error.message == PLAN_CHANGED =>
-                        {
-                            Ok(false)
-                        }
-                        Err(error) => Err(error),
-                    }
+                .store_plan_step(run, read.plan, resolved, |new, records| {
+                    let by_id: HashMap<&str, &TaskRecord> =
+                        records.iter().map(|r| (r.key.task.as_str(), r)).collect();
+                    Ok(new
+                        .tasks
+                        .iter()
+                        .filter_map(|spec| by_id.get(spec.id.as_str()).map(|r| (*r).clone()))
+                        .collect())
                 })
                 .await?;
             if stored {
