@@ -232,3 +232,67 @@ fn the_formatter_keeps_outcome_conditions() {
     let again = wfc(dir.path(), &["fmt", "--check", "ci.wf"]);
     assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
 }
+
+#[test]
+fn a_run_stopped_between_a_failure_and_its_handlers_runs_them_when_resumed() {
+    use wfc::backends::SqliteBackend;
+    use wfc::runtime::{lifecycle::TaskReset, TaskBackend};
+    let dir = TempDir::new("wfc-conditions-resume");
+    dir.write("ci.wf", &handlers("exit 3"));
+    let run = wfc(dir.path(), &["run", "ci.wf"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let id = run_id(&run.stdout);
+    for file in ["diagnosis.txt", "cleanup.txt", "report.txt"] {
+        std::fs::remove_file(dir.path().join(file)).expect("written by the first run");
+    }
+    // Puts the store back as an engine killed right after `build` failed leaves it: the
+    // handlers pending, still waiting for `build` in the stored plan, the run going on.
+    let store = SqliteBackend::open(&dir.path().join(".wfc/state.db")).expect("the store");
+    let mut plan = store.get_run(&id).expect("run").plan;
+    for task in &mut plan.tasks {
+        for outcome in task.outcomes.clone() {
+            if !task.deps.contains(&outcome.task) {
+                task.deps.push(outcome.task);
+            }
+        }
+    }
+    assert_eq!(plan.task("diagnose").expect("diagnose").deps, ["build"]);
+    let resets: Vec<TaskReset> = ["diagnose", "cleanup", "report"]
+        .iter()
+        .map(|id| TaskReset {
+            id: id.to_string(),
+            retry: 0,
+            why: None,
+        })
+        .collect();
+    store.reset_tasks(&id, &resets, 1).expect("reset");
+    let stored = plan.clone();
+    store
+        .replan_run(&id, &plan, &mut |_, records| {
+            Ok(stored
+                .tasks
+                .iter()
+                .map(|spec| {
+                    let record = records.iter().find(|r| r.key.task == spec.id);
+                    record.expect("a record").clone()
+                })
+                .collect())
+        })
+        .expect("the plan as it was");
+    assert_eq!(state(dir.path(), &id, "diagnose"), "pending");
+    drop(store);
+    let resumed = wfc(dir.path(), &["resume", &id]);
+    assert_eq!(resumed.code, 1, "{}{}", resumed.stdout, resumed.stderr);
+    for task in ["diagnose", "cleanup", "report"] {
+        assert_eq!(state(dir.path(), &id, task), "succeeded", "{task}");
+    }
+    let build = task_status(dir.path(), &id, "build");
+    assert_eq!(build["state"], "failed");
+    assert_eq!(build["attempts"], 1, "the build did not run again: {build}");
+    for file in ["diagnosis.txt", "cleanup.txt", "report.txt"] {
+        assert!(
+            dir.path().join(file).exists(),
+            "{file} was not written again"
+        );
+    }
+}

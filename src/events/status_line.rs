@@ -124,6 +124,19 @@ mod tests {
     }
 
     #[test]
+    fn skipped_tasks_count_as_done_and_are_named() {
+        let mut t = tally(&[]);
+        t.skipped = 2;
+        let line = status_line(&t, Duration::from_secs(1), 100);
+        assert_eq!(line, "12/60 done · 2 skipped · 1 failed · 0:01");
+        let of = Tally::of(&[
+            crate::runtime::lifecycle::task_in(TaskState::Skipped),
+            crate::runtime::lifecycle::task_in(TaskState::Succeeded),
+        ]);
+        assert_eq!((of.done, of.skipped, of.total), (2, 1, 2));
+    }
+
+    #[test]
     fn the_status_line_fits_its_width_and_keeps_the_clock() {
         let names: Vec<String> = (0..50).map(|i| format!("task-long-name-{i}")).collect();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
