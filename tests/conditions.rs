@@ -296,3 +296,62 @@ fn a_run_stopped_between_a_failure_and_its_handlers_runs_them_when_resumed() {
         );
     }
 }
+
+#[test]
+fn outcome_conditions_and_a_when_on_outputs_run_alike_on_postgres() {
+    let schemas = crate::postgres::Schemas::new("conditions");
+    let url = schemas.url();
+    let dir = TempDir::new("wfc-conditions-postgres");
+    dir.write("ci.wf", &handlers("exit 3"));
+    dir.write("reviewed.wf", REVIEWED);
+    dir.write("review.json", r#"{"verdict": "approve", "risky": true}"#);
+    let with = |args: &[&str]| -> Vec<String> {
+        [args, &["--backend", url.as_str()][..]]
+            .concat()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let states = |id: &str| -> serde_json::Value {
+        let args = with(&["status", id, "--json"]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let status = wfc(dir.path(), &args);
+        let status: serde_json::Value = serde_json::from_str(&status.stdout).expect("JSON");
+        status["tasks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| {
+                (
+                    t["key"]["task"].as_str().unwrap_or("").to_string(),
+                    t["state"].clone(),
+                )
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let args = with(&["run", "ci.wf"]);
+    let failed = wfc(
+        dir.path(),
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!(failed.code, 1, "{}{}", failed.stdout, failed.stderr);
+    assert_eq!(
+        states(&run_id(&failed.stdout)),
+        serde_json::json!({
+            "build": "failed", "diagnose": "succeeded", "cleanup": "succeeded", "report": "succeeded"
+        })
+    );
+    let args = with(&["run", "reviewed.wf"]);
+    let reviewed = wfc(
+        dir.path(),
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!(reviewed.code, 0, "{}{}", reviewed.stdout, reviewed.stderr);
+    assert_eq!(
+        states(&run_id(&reviewed.stdout)),
+        serde_json::json!({
+            "review": "succeeded", "fix": "skipped", "warn": "skipped", "summary": "succeeded"
+        })
+    );
+}
