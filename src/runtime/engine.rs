@@ -539,7 +539,7 @@ impl Engine {
                     if let Ok(key) = done {
                         active.remove(&key);
                         // A task that failed may let a task waiting for its failure start now.
-                        self.resolve_outcomes(&key.run).await?;
+                        self.after_outcome(&key).await?;
                         finished.push(key);
                     }
                     // Finish every task that is already done before looking again.

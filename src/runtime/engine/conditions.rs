@@ -71,6 +71,27 @@ impl Engine {
         Ok(())
     }
 
+    /// After the attempt of `key` ended: if it failed for good and the run has outcome
+    /// conditions, lets go of the edges waiting for it at once, so its handlers start while
+    /// other tasks still run. (Settling the run does so too, for every other way a task ends.)
+    pub(super) async fn after_outcome(&self, key: &TaskKey) -> Result<(), EngineError> {
+        if self
+            .plan(&key.run)
+            .await?
+            .tasks
+            .iter()
+            .all(|t| t.outcomes.is_empty())
+        {
+            return Ok(());
+        }
+        let k = key.clone();
+        let state = self.call(move |b| b.get_task(&k)).await?.state;
+        if state.is_final() && !state.satisfies_dependents() {
+            self.resolve_outcomes(&key.run).await?;
+        }
+        Ok(())
+    }
+
     /// Lets the tasks of `run` that wait for an upstream's failure stop waiting for its
     /// success once it can never succeed ([`lifecycle::resolve_outcomes`]), in one replan
     /// step of the backend, so they become ready.
