@@ -73,6 +73,15 @@ fn a_failure_handler_is_skipped_after_a_success_and_shown_as_skipped() {
     let id = run_id(&run.stdout);
     let diagnose = task_status(dir.path(), &id, "diagnose");
     assert_eq!(diagnose["state"], "skipped");
+    assert_eq!(diagnose["attempts"], 0, "a skip is no attempt: {diagnose}");
+    let shown = wfc(dir.path(), &["show", &id, "diagnose"]);
+    assert!(
+        shown.stdout.contains("skipped (0 attempts of 1 started)")
+            && shown.stdout.contains("after     build (failed)")
+            && shown.stdout.contains("no attempt has started"),
+        "{}",
+        shown.stdout
+    );
     // The cleanup ran after the success; the report after the skipped diagnosis ran too.
     assert_eq!(state(dir.path(), &id, "cleanup"), "succeeded");
     assert_eq!(state(dir.path(), &id, "report"), "succeeded");

@@ -44,16 +44,7 @@ pub fn render_plan(plan: &Plan) -> String {
         let after = if task.deps.is_empty() {
             "nothing".to_string()
         } else {
-            // An edge that waits for an outcome other than success says which.
-            let deps: Vec<String> = task
-                .deps
-                .iter()
-                .map(|dep| match task.outcomes.iter().find(|o| o.task == *dep) {
-                    Some(outcome) => outcome.text(),
-                    None => dep.clone(),
-                })
-                .collect();
-            deps.join(", ")
+            task.after_text()
         };
         out.push_str(&format!("   after:   {after}\n"));
         if let Some(condition) = &task.condition {

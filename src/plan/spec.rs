@@ -204,6 +204,22 @@ pub struct TaskSpec {
     pub condition: Option<super::condition::RunCondition>,
 }
 
+impl TaskSpec {
+    /// What it waits for as a workflow writes it: `build (failed), fetch`; an edge that
+    /// waits for an outcome other than success says which.
+    pub fn after_text(&self) -> String {
+        let deps: Vec<String> = self
+            .deps
+            .iter()
+            .map(|dep| match self.outcomes.iter().find(|o| o.task == *dep) {
+                Some(outcome) => outcome.text(),
+                None => dep.clone(),
+            })
+            .collect();
+        deps.join(", ")
+    }
+}
+
 /// Where and how a task's attempts work (GRAMMAR.md, "Where a task works").
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkSpec {

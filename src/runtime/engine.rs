@@ -808,15 +808,17 @@ impl Engine {
             return Ok(());
         };
         let run = key.run.as_str();
+        // A task whose condition does not hold is skipped before it counts as claimed: its
+        // claim was no attempt.
+        if let Some(why) = self.condition_fails(key, &spec).await? {
+            return self.skip(key, &why).await;
+        }
         self.emit(
             run,
             EventKind::TaskClaimed,
             Some(&key.task),
             serde_json::json!({ "attempt": claim.attempt, "worker": self.config.worker }),
         );
-        if let Some(why) = self.condition_fails(key, &spec).await? {
-            return self.skip(key, &why).await;
-        }
         if let Some(fan_out) = &spec.fan_out {
             return self.expand_fan_out(key, &claim, fan_out).await;
         }

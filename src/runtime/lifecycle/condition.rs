@@ -10,9 +10,11 @@ use crate::runtime::model::{Millis, TaskRecord, TaskState};
 use std::collections::{HashMap, HashSet};
 
 /// Skips the task `worker` holds (claimed, not started): its condition does not hold,
-/// `why` says which. A skipped task counts as done for the tasks that wait for it.
+/// `why` says which. The claim is no attempt, so it is not counted. A skipped task counts as
+/// done for the tasks that wait for it.
 pub fn skip(task: &mut TaskRecord, worker: &str, why: &str, now: Millis) -> BackendResult<()> {
     require_held(task, worker)?;
+    task.attempts = task.attempts.saturating_sub(1);
     task.state = TaskState::Skipped;
     task.result = Some(why.to_string());
     task.finished_at = Some(now);
