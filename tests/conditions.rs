@@ -364,3 +364,34 @@ fn outcome_conditions_and_a_when_on_outputs_run_alike_on_postgres() {
         })
     );
 }
+
+#[test]
+fn in_a_run_isolated_in_git_the_work_after_a_skipped_task_builds_on_what_it_waited_for() {
+    let (_dir, repo) = crate::isolation_run::repo(
+        "wfc-conditions-git",
+        r#"workflow ci {
+  task build {
+    run = "echo built > built.txt"
+  }
+  task diagnose after build (failed) {
+    run = "echo diagnosed > diagnosis.txt"
+  }
+  task report after diagnose {
+    run = "echo reported > report.txt"
+  }
+}
+"#,
+    );
+    let run = wfc(&repo, &["run", "w.wf", "--isolation", "git"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let id = run_id(&run.stdout);
+    assert_eq!(state(&repo, &id, "diagnose"), "skipped");
+    let branch = format!("wfc/{id}");
+    let files = crate::support::git(&repo, &["ls-tree", "--name-only", &branch]);
+    let files: Vec<&str> = files.lines().collect();
+    assert!(
+        files.contains(&"built.txt") && files.contains(&"report.txt"),
+        "{files:?}"
+    );
+    assert!(!files.contains(&"diagnosis.txt"), "{files:?}");
+}
