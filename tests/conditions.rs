@@ -395,3 +395,41 @@ fn in_a_run_isolated_in_git_the_work_after_a_skipped_task_builds_on_what_it_wait
     );
     assert!(!files.contains(&"diagnosis.txt"), "{files:?}");
 }
+
+#[test]
+fn a_task_waiting_for_a_failure_is_let_go_of_whatever_the_plan_s_order() {
+    use wfc::plan::condition::{Outcome, OutcomeDep};
+    use wfc::runtime::{lifecycle::resolve_outcomes, TaskKey, TaskRecord, TaskState};
+    // `cleanup` waits for `test (always)`; `test` waits for `build`, listed after it, as an
+    // expanded fan-out's instances come after the tasks that wait for them.
+    let mut plan = crate::backend_contract::plan(&[
+        ("cleanup", &["test"], 0),
+        ("test", &["build"], 0),
+        ("build", &[], 0),
+    ]);
+    plan.tasks[0].outcomes = vec![OutcomeDep {
+        task: "test".into(),
+        on: Outcome::Always,
+    }];
+    let records = |build: TaskState| -> Vec<TaskRecord> {
+        [
+            ("cleanup", TaskState::Pending),
+            ("test", TaskState::Pending),
+            ("build", build),
+        ]
+        .into_iter()
+        .map(|(id, state)| TaskRecord {
+            state,
+            ..TaskRecord::new(TaskKey::new("r", id), 0)
+        })
+        .collect()
+    };
+    assert_eq!(resolve_outcomes(&plan, &records(TaskState::Running)), None);
+    let resolved = resolve_outcomes(&plan, &records(TaskState::Failed)).expect("let go");
+    assert!(resolved.tasks[0].deps.is_empty());
+    assert_eq!(resolved.tasks[1].deps, ["build"]);
+    assert_eq!(
+        resolve_outcomes(&resolved, &records(TaskState::Failed)),
+        None
+    );
+}

@@ -45,22 +45,29 @@ pub fn resolve_outcomes(plan: &Plan, records: &[TaskRecord]) -> Option<Plan> {
         .iter()
         .map(|r| (r.key.task.as_str(), r.state))
         .collect();
-    // The plan lists every task after those it waits for, so one pass finds the doomed.
+    // Passes until nothing changes, so the order of the plan's tasks does not matter (an
+    // expanded fan-out's instances come after the tasks that wait for them).
     let mut doomed: HashSet<&str> = HashSet::new();
-    for task in &plan.tasks {
-        let state = states.get(task.id.as_str()).copied();
-        let failed = matches!(
-            state,
-            Some(TaskState::Failed | TaskState::Rejected | TaskState::Cancelled)
-        );
-        let waits_for_doomed = state == Some(TaskState::Pending)
-            && task
-                .deps
-                .iter()
-                .filter(|dep| !task.outcomes.iter().any(|o| &o.task == *dep))
-                .any(|dep| doomed.contains(dep.as_str()));
-        if failed || waits_for_doomed {
-            doomed.insert(task.id.as_str());
+    loop {
+        let before = doomed.len();
+        for task in &plan.tasks {
+            let state = states.get(task.id.as_str()).copied();
+            let failed = matches!(
+                state,
+                Some(TaskState::Failed | TaskState::Rejected | TaskState::Cancelled)
+            );
+            let waits_for_doomed = state == Some(TaskState::Pending)
+                && task
+                    .deps
+                    .iter()
+                    .filter(|dep| !task.outcomes.iter().any(|o| &o.task == *dep))
+                    .any(|dep| doomed.contains(dep.as_str()));
+            if failed || waits_for_doomed {
+                doomed.insert(task.id.as_str());
+            }
+        }
+        if doomed.len() == before {
+            break;
         }
     }
     let mut resolved = plan.clone();
