@@ -314,17 +314,13 @@ fn outcome_conditions_and_a_when_on_outputs_run_alike_on_postgres() {
     dir.write("ci.wf", &handlers("exit 3"));
     dir.write("reviewed.wf", REVIEWED);
     dir.write("review.json", r#"{"verdict": "approve", "risky": true}"#);
-    let with = |args: &[&str]| -> Vec<String> {
-        [args, &["--backend", url.as_str()][..]]
-            .concat()
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+    // Runs wfc with `args` on the schema's store.
+    let on_postgres = |args: &[&str]| {
+        let args = [args, &["--backend", url.as_str()][..]].concat();
+        wfc(dir.path(), &args)
     };
     let states = |id: &str| -> serde_json::Value {
-        let args = with(&["status", id, "--json"]);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let status = wfc(dir.path(), &args);
+        let status = on_postgres(&["status", id, "--json"]);
         let status: serde_json::Value = serde_json::from_str(&status.stdout).expect("JSON");
         status["tasks"]
             .as_array()
@@ -339,11 +335,7 @@ fn outcome_conditions_and_a_when_on_outputs_run_alike_on_postgres() {
             .collect::<serde_json::Map<_, _>>()
             .into()
     };
-    let args = with(&["run", "ci.wf"]);
-    let failed = wfc(
-        dir.path(),
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    let failed = on_postgres(&["run", "ci.wf"]);
     assert_eq!(failed.code, 1, "{}{}", failed.stdout, failed.stderr);
     assert_eq!(
         states(&run_id(&failed.stdout)),
@@ -351,11 +343,7 @@ fn outcome_conditions_and_a_when_on_outputs_run_alike_on_postgres() {
             "build": "failed", "diagnose": "succeeded", "cleanup": "succeeded", "report": "succeeded"
         })
     );
-    let args = with(&["run", "reviewed.wf"]);
-    let reviewed = wfc(
-        dir.path(),
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    let reviewed = on_postgres(&["run", "reviewed.wf"]);
     assert_eq!(reviewed.code, 0, "{}{}", reviewed.stdout, reviewed.stderr);
     assert_eq!(
         states(&run_id(&reviewed.stdout)),
