@@ -46,11 +46,14 @@ pub enum Code {
     /// A run-time `for each` over something that is not a list of an upstream task's output,
     /// or with what such a loop cannot have.
     FanOut,
+    /// An outcome condition or a `when` on outputs that cannot be decided while the run goes
+    /// on.
+    Condition,
 }
 
 impl Code {
     /// Every code, in the order of LANGUAGE.md §6.
-    pub const ALL: [Code; 19] = [
+    pub const ALL: [Code; 20] = [
         Code::Syntax,
         Code::Duplicate,
         Code::UnknownRef,
@@ -70,6 +73,7 @@ impl Code {
         Code::NoOutput,
         Code::OutputField,
         Code::FanOut,
+        Code::Condition,
     ];
 
     /// The code as users see it, such as `wf::cycle`.
@@ -94,6 +98,7 @@ impl Code {
             Code::NoOutput => "wf::no-output",
             Code::OutputField => "wf::output-field",
             Code::FanOut => "wf::fan-out",
+            Code::Condition => "wf::condition",
         }
     }
 

@@ -10,7 +10,7 @@
 
 use crate::check::Session;
 use crate::ir::{Action, Module, ModuleId, NodeKind, WorkflowId};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// The workflow `workflow` of module `module` as a Mermaid `flowchart TD`.
 ///
@@ -99,6 +99,8 @@ struct Drawing {
     /// The edges already drawn, so that an `after` that reaches the same pair twice (through
     /// two `use` blocks, say) draws one arrow.
     seen: HashSet<(usize, usize)>,
+    /// The outcome an edge waits for, when not success, drawn as its label.
+    outcomes: HashMap<(usize, usize), &'static str>,
 }
 
 impl Drawing {
@@ -114,6 +116,7 @@ impl Drawing {
             clusters: 0,
             edges: Vec::new(),
             seen: HashSet::new(),
+            outcomes: HashMap::new(),
         };
         let mut stack = Vec::new();
         let drawn = drawing.workflow(session, module, workflow, "", &mut stack);
@@ -210,9 +213,17 @@ impl Drawing {
                 else {
                     continue;
                 };
+                let outcome = node
+                    .outcomes
+                    .iter()
+                    .find(|(d, _)| d == dep)
+                    .map(|(_, outcome)| outcome.as_str());
                 for &exit in &from.exits {
                     for &entry in &to.entries {
                         drawn.edges.push((exit, entry));
+                        if let Some(outcome) = outcome {
+                            self.outcomes.insert((exit, entry), outcome);
+                        }
                     }
                 }
             }
@@ -300,7 +311,10 @@ impl Drawing {
         let mut dashed_clusters = Vec::new();
         self.mermaid_items(&self.items, 1, &mut out, &mut dashed_clusters);
         for (from, to) in &self.edges {
-            out.push_str(&format!("    n{from} --> n{to}\n"));
+            match self.outcomes.get(&(*from, *to)) {
+                Some(outcome) => out.push_str(&format!("    n{from} -.->|{outcome}| n{to}\n")),
+                None => out.push_str(&format!("    n{from} --> n{to}\n")),
+            }
         }
         let dashed: Vec<String> = (0..self.vertices.len())
             .filter(|&i| self.vertices[i].dashed)
@@ -363,7 +377,12 @@ impl Drawing {
         out.push_str("    rankdir=TB;\n    node [shape=box];\n");
         self.dot_items(&self.items, 1, false, &mut out);
         for (from, to) in &self.edges {
-            out.push_str(&format!("    n{from} -> n{to};\n"));
+            match self.outcomes.get(&(*from, *to)) {
+                Some(outcome) => out.push_str(&format!(
+                    "    n{from} -> n{to} [label=\"{outcome}\", style=dashed];\n"
+                )),
+                None => out.push_str(&format!("    n{from} -> n{to};\n")),
+            }
         }
         out.push_str("}\n");
         out
@@ -527,11 +546,24 @@ mod tests {
             clusters: 0,
             edges: Vec::new(),
             seen: HashSet::new(),
+            outcomes: HashMap::new(),
         };
         drawing.vertex(vec!["x".to_string()], Shape::Box, false);
         assert!(drawing
             .to_dot()
             .starts_with("digraph \"say \\\"hi\\\"\" {\n"));
+    }
+
+    #[test]
+    fn an_outcome_condition_labels_its_edge() {
+        let (mermaid, dot) = draw(
+            "workflow w {\n  task a {\n    run = \"true\"\n  }\n  task b after a (failed) {\n    run = \"true\"\n  }\n}\n",
+        );
+        assert!(mermaid.contains("n0 -.->|failed| n1"), "{mermaid}");
+        assert!(
+            dot.contains("n0 -> n1 [label=\"failed\", style=dashed];"),
+            "{dot}"
+        );
     }
 
     #[test]

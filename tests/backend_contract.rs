@@ -49,6 +49,8 @@ pub fn plan(tasks: &[(&str, &[&str], u32)]) -> Plan {
                 budget_usd: None,
                 output: None,
                 fan_out: None,
+                outcomes: Vec::new(),
+                condition: None,
             })
             .collect(),
     }
@@ -102,6 +104,138 @@ pub fn contract(make: &dyn Fn() -> Arc<dyn TaskBackend>) {
     an_output_commit_is_stored_with_the_success_and_cleared_by_a_reset(&*make());
     a_typed_output_is_stored_with_the_success_and_cleared_by_a_reset(&*make());
     a_fan_out_expands_whole_once_with_its_template_s_success(&*make());
+    a_skipped_task_counts_as_done_for_what_waits_for_it(&*make());
+    a_failure_lets_go_of_the_tasks_waiting_for_its_outcome(&*make());
+}
+
+/// The plan of the outcome checks: `diagnose` runs after `build (failed)`, `cleanup` after
+/// `build (always)`, and `report` after `diagnose`.
+fn outcome_plan() -> Plan {
+    use wfc::plan::condition::{Outcome, OutcomeDep};
+    let mut plan = plan(&[
+        ("build", &[], 0),
+        ("diagnose", &["build"], 0),
+        ("cleanup", &["build"], 0),
+        ("report", &["diagnose"], 0),
+    ]);
+    for (task, on) in [(1, Outcome::Failed), (2, Outcome::Always)] {
+        plan.tasks[task].outcomes = vec![OutcomeDep {
+            task: "build".into(),
+            on,
+        }];
+    }
+    plan
+}
+
+/// Claims `task` of `run` as `w` and marks it succeeded.
+fn claim_and_complete(backend: &dyn TaskBackend, run: &str, task: &str, now: Millis) {
+    let k = key(run, task);
+    backend
+        .claim_task(&k, "w", now, 60_000)
+        .expect("claim")
+        .expect("won");
+    backend
+        .complete_task(&k, "w", "ok", now + 1)
+        .expect("complete");
+}
+
+/// A skipped task (its condition does not hold) is final and counts as done: what waits for
+/// it becomes ready, and a run whose other tasks succeeded succeeds. Only its holder skips it.
+fn a_skipped_task_counts_as_done_for_what_waits_for_it(backend: &dyn TaskBackend) {
+    start(backend, "skip", &outcome_plan());
+    claim_and_complete(backend, "skip", "build", 2_000);
+    assert_eq!(ready(backend, "skip", 2_010), ["diagnose", "cleanup"]);
+    let diagnose = key("skip", "diagnose");
+    backend
+        .claim_task(&diagnose, "w", 2_020, 60_000)
+        .expect("claim")
+        .expect("won");
+    let refused = backend
+        .skip_task(&diagnose, "other", "no", 2_021)
+        .expect_err("only the holder skips");
+    assert_eq!(refused.kind, BackendErrorKind::Conflict);
+    backend
+        .skip_task(
+            &diagnose,
+            "w",
+            "`after build (failed)` does not hold",
+            2_022,
+        )
+        .expect("skip");
+    let skipped = backend.get_task(&diagnose).expect("task");
+    assert_eq!(skipped.state, TaskState::Skipped);
+    assert_eq!(
+        skipped.result.as_deref(),
+        Some("`after build (failed)` does not hold")
+    );
+    assert_eq!(ready(backend, "skip", 2_030), ["cleanup", "report"]);
+    claim_and_complete(backend, "skip", "cleanup", 2_040);
+    assert_eq!(
+        backend.settle_run("skip", 2_050).expect("settle"),
+        RunState::Running
+    );
+    claim_and_complete(backend, "skip", "report", 2_060);
+    assert_eq!(
+        backend.settle_run("skip", 2_070).expect("settle"),
+        RunState::Succeeded
+    );
+}
+
+/// A task that failed for good lets go, in one replan step, of the tasks that wait for its
+/// failure or its end: they become ready, the run goes on while they run, and it still
+/// ends failed.
+fn a_failure_lets_go_of_the_tasks_waiting_for_its_outcome(backend: &dyn TaskBackend) {
+    let plan = outcome_plan();
+    start(backend, "outcome", &plan);
+    let build = key("outcome", "build");
+    backend
+        .claim_task(&build, "w", 2_000, 60_000)
+        .expect("claim")
+        .expect("won");
+    backend
+        .fail_task(&build, "w", "exit 3", false, 2_001)
+        .expect("fail");
+    assert!(ready(backend, "outcome", 2_010).is_empty());
+    let records = backend.list_tasks("outcome").expect("tasks");
+    let resolved = lifecycle::resolve_outcomes(&plan, &records).expect("edges to let go");
+    assert!(resolved.task("diagnose").expect("diagnose").deps.is_empty());
+    assert!(resolved.task("cleanup").expect("cleanup").deps.is_empty());
+    assert_eq!(resolved.task("report").expect("report").deps, ["diagnose"]);
+    backend
+        .replan_run("outcome", &resolved, &mut |_, records| {
+            Ok(resolved
+                .tasks
+                .iter()
+                .map(|spec| {
+                    records
+                        .iter()
+                        .find(|r| r.key.task == spec.id)
+                        .expect("a record")
+                        .clone()
+                })
+                .collect())
+        })
+        .expect("replan");
+    assert_eq!(ready(backend, "outcome", 2_020), ["diagnose", "cleanup"]);
+    assert_eq!(
+        backend.settle_run("outcome", 2_021).expect("settle"),
+        RunState::Running
+    );
+    let records = backend.list_tasks("outcome").expect("tasks");
+    let stored = backend.get_run("outcome").expect("run").plan;
+    assert_eq!(
+        lifecycle::resolve_outcomes(&stored, &records),
+        None,
+        "nothing is let go of twice"
+    );
+    for (task, now) in [("diagnose", 2_030), ("cleanup", 2_040), ("report", 2_050)] {
+        claim_and_complete(backend, "outcome", task, now);
+    }
+    assert_eq!(
+        backend.settle_run("outcome", 2_060).expect("settle"),
+        RunState::Failed,
+        "a failure handled is still a failure"
+    );
 }
 
 /// A run-time fan-out's expansion, as the engine stores it: the instances and the template's

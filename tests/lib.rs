@@ -8,6 +8,7 @@ mod chaos;
 mod chat_server;
 mod check;
 mod cli;
+mod conditions;
 mod control;
 mod dynamic;
 mod events;

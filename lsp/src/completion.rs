@@ -36,6 +36,18 @@ pub fn completion(
             .filter(|(name, d)| d.kind.is_node() && Some(name) != cursor.node.as_ref())
             .map(|(name, d)| item(&name, kind_of(d.kind), d.kind.noun()))
             .collect(),
+        Place::Outcome => vec![
+            item(
+                "failed",
+                CompletionItemKind::KEYWORD,
+                "run only when this upstream did not succeed",
+            ),
+            item(
+                "always",
+                CompletionItemKind::KEYWORD,
+                "run once this upstream ended, however",
+            ),
+        ],
         Place::Interpolation(path) => interpolation(analyses, &cursor, path),
         Place::Filter => FILTER_NAMES
             .iter()

@@ -16,6 +16,8 @@ pub enum Place {
     WorkflowMember,
     /// In the list after `after`.
     AfterList,
+    /// After `NAME (` in a task's `after`: an outcome, `failed` or `always`.
+    Outcome,
     /// Where a field name goes in a block.
     FieldName(BlockKind),
     /// A field's value, inside its quotes or not.
@@ -389,6 +391,8 @@ fn code_place(frames: &[Frame], tokens: &[Token]) -> Place {
         FrameKind::Workflow => {
             if in_after_list(tokens) {
                 Place::AfterList
+            } else if at_outcome(tokens) {
+                Place::Outcome
             } else if let Some(place) = use_argument(tokens) {
                 place
             } else if let Some(place) = header_place(line(tokens)) {
@@ -439,12 +443,35 @@ fn field_segment(tokens: &[Token]) -> Option<&[Token]> {
     Some(&tokens[start..])
 }
 
+/// The outcomes a task's `after` may wait for: `build (failed)`, `build (always)`.
+const OUTCOMES: [&str; 2] = ["failed", "always"];
+
+/// Whether the tokens end in `task … after …, NAME (`, where an outcome goes.
+fn at_outcome(tokens: &[Token]) -> bool {
+    let in_task = matches!(line(tokens).first(), Some(Token::Word(w)) if w == "task");
+    match tokens {
+        [rest @ .., Token::Word(name), Token::Punct(b'(')] => {
+            in_task && !KEYWORDS.contains(&name.as_str()) && in_after_list(rest)
+        }
+        _ => false,
+    }
+}
+
 /// Whether the tokens end in `after NAME, NAME, …,` (or `after` alone): a list that takes
 /// another name. Line breaks may follow its commas.
 fn in_after_list(tokens: &[Token]) -> bool {
     let mut want_name = false;
     let mut rest = tokens;
     while let Some((last, before)) = rest.split_last() {
+        // A name written with its outcome, `build (failed)`, counts as the name.
+        if let [.., Token::Word(_), Token::Punct(b'('), Token::Word(outcome), Token::Punct(b')')] =
+            rest
+        {
+            if want_name && OUTCOMES.contains(&outcome.as_str()) {
+                rest = &rest[..rest.len() - 3];
+                continue;
+            }
+        }
         match last {
             Token::Word(word) if word == "after" => return !want_name,
             Token::Word(word) if want_name && !KEYWORDS.contains(&word.as_str()) => {
@@ -618,6 +645,22 @@ mod tests {
         let offset = marked.find('‸').expect("a ‸ marks the cursor");
         let text = marked.replace('‸', "");
         cursor(&text, offset)
+    }
+
+    #[test]
+    fn a_task_s_after_takes_outcomes() {
+        assert_eq!(
+            at("workflow w {\n  task a {}\n  task b after a (‸").place,
+            Place::Outcome
+        );
+        assert_eq!(
+            at("workflow w {\n  task b after x (failed), ‸").place,
+            Place::AfterList
+        );
+        assert_eq!(
+            at("workflow w {\n  gate g after a (‸").place,
+            Place::Nothing
+        );
     }
 
     #[test]

@@ -252,7 +252,7 @@ macro_rules! deps_done {
             $run,
             " AND d.child = ",
             $task,
-            " AND (p.state IS NULL OR p.state NOT IN ('succeeded', 'approved')))"
+            " AND (p.state IS NULL OR p.state NOT IN ('succeeded', 'approved', 'skipped')))"
         )
     };
 }
@@ -567,7 +567,7 @@ macro_rules! progress {
             deps_done!("t.run", "t.id"),
             "), EXISTS (SELECT 1 FROM tasks WHERE run = ",
             $run,
-            " AND state NOT IN ('succeeded', 'approved'))"
+            " AND state NOT IN ('succeeded', 'approved', 'skipped'))"
         )
     };
 }
@@ -712,7 +712,7 @@ impl TaskBackend for PostgresBackend {
                         "SELECT r.id, r.workflow, r.source, r.state, r.created_at, r.finished_at, \
                          (SELECT count(*) FROM tasks t WHERE t.run = r.id), \
                          (SELECT count(*) FROM tasks t WHERE t.run = r.id \
-                            AND t.state IN ('succeeded', 'approved')) \
+                            AND t.state IN ('succeeded', 'approved', 'skipped')) \
                          FROM runs r ORDER BY r.created_at DESC, r.id DESC",
                         Vec::new(),
                     )?

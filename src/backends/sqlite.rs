@@ -420,7 +420,7 @@ macro_rules! deps_done {
             $run,
             " AND d.child = ",
             $task,
-            " AND (p.state IS NULL OR p.state NOT IN ('succeeded', 'approved')))"
+            " AND (p.state IS NULL OR p.state NOT IN ('succeeded', 'approved', 'skipped')))"
         )
     };
 }
@@ -596,7 +596,7 @@ const ANY_READY: &str = concat!(
 
 /// Whether a task of run `?1` has not succeeded (nor is an approved gate).
 const ANY_UNSUCCESSFUL: &str = "SELECT EXISTS (SELECT 1 FROM tasks WHERE run = ?1 \
-     AND state NOT IN ('succeeded', 'approved'))";
+     AND state NOT IN ('succeeded', 'approved', 'skipped'))";
 const READY_ANYWHERE: &str = ready_query!("AND ?1 IS NULL");
 
 const INSERT_TASK: &str = "INSERT INTO tasks (run, id, position, priority, is_gate, state, \
@@ -857,7 +857,7 @@ impl TaskBackend for SqliteBackend {
                     "SELECT r.id, r.workflow, r.source, r.state, r.created_at, r.finished_at, \
                      (SELECT count(*) FROM tasks t WHERE t.run = r.id), \
                      (SELECT count(*) FROM tasks t WHERE t.run = r.id \
-                        AND t.state IN ('succeeded', 'approved')) \
+                        AND t.state IN ('succeeded', 'approved', 'skipped')) \
                      FROM runs r ORDER BY r.created_at DESC, r.id DESC",
                 )?;
                 let runs = query

@@ -229,6 +229,9 @@ impl WorkflowChecker<'_, '_> {
             .map(|n| n.text.as_str())
             .collect::<Vec<_>>()
             .join(".");
+        if let Some(read) = self.output_in_when(path, span, &text, scope) {
+            return read;
+        }
         let mut d = if self.node_index(&first.text).is_some() {
             Diagnostic::new(
                 Code::Unbound,

@@ -315,3 +315,85 @@ fn holds_record(ty: &Type) -> bool {
         _ => false,
     }
 }
+
+impl WorkflowChecker<'_, '_> {
+    /// `X.output…` read in a task's `when` (GRAMMAR.md, "`when` on outputs"): typed by X's
+    /// `output:`, and X must be upstream of the task, which decides the condition when it is
+    /// claimed. `None` when the reference is something else, which the caller reports.
+    pub(crate) fn output_in_when(
+        &mut self,
+        path: &[ast::Name],
+        span: crate::span::Span,
+        text: &str,
+        scope: &super::workflow::Scope,
+    ) -> Option<(ir::ExprKind, Type)> {
+        if !self.in_task_when || path.len() < 2 || path[1].text != "output" {
+            return None;
+        }
+        let node = self.node_index(&path[0].text)?;
+        let Some(current) = scope.current.filter(|&c| c != node) else {
+            self.report(
+                Diagnostic::new(
+                    Code::Condition,
+                    format!("a task's `when` cannot read its own output `{text}`"),
+                    span,
+                    "its own output",
+                )
+                .with_help(
+                    "the condition is decided before the task runs; read an upstream task's output",
+                ),
+            );
+            return Some((ir::ExprKind::Value(ir::Value::Bool(false)), Type::Error));
+        };
+        let Some(read) = self.resolve_output(node, path, text) else {
+            return Some((ir::ExprKind::Value(ir::Value::Bool(false)), Type::Error));
+        };
+        let Source::Output(id, fields) = read.source else {
+            return None;
+        };
+        // Settled once every edge is known: X must run first. A left-out X has no output,
+        // which skips the task rather than failing the check, so no default is needed.
+        self.result_reads.push((node, current, span, true));
+        Some((ir::ExprKind::Output(id, fields), read.ty))
+    }
+}
+
+impl WorkflowChecker<'_, '_> {
+    /// Reports an outcome condition (`after X (failed)`) on a task that fans out at run time:
+    /// its instances are not known when the plan is made, so no edge to one of them can wait
+    /// for its failure.
+    pub(crate) fn check_outcomes(&mut self, task: &ast::Task, fans_out_at_run_time: &[bool]) {
+        for outcome in &task.outcomes {
+            let Some(node) = self.node_index(&outcome.name.text) else {
+                continue;
+            };
+            if fans_out_at_run_time.get(node) == Some(&true) {
+                self.report(
+                    Diagnostic::new(
+                        Code::Condition,
+                        format!(
+                            "`{}` fans out when its list is known, so `after {} ({})` cannot wait for its outcome",
+                            outcome.name.text,
+                            outcome.name.text,
+                            outcome.outcome.as_str()
+                        ),
+                        outcome.span,
+                        "an outcome of a run-time fan-out",
+                    )
+                    .with_help(format!(
+                        "add a task after `{}` and wait for its outcome instead",
+                        outcome.name.text
+                    )),
+                );
+            }
+        }
+    }
+}
+
+/// Whether `task` fans out over an upstream task's output, so its instances are known only
+/// at run time.
+pub(crate) fn fans_out_at_run_time(task: &ast::Task) -> bool {
+    task.for_each.as_ref().is_some_and(|fe| {
+        matches!(&fe.iter.kind, ExprKind::Ref(path) if path.len() >= 2 && path[1].text == "output")
+    })
+}

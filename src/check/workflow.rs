@@ -81,6 +81,8 @@ pub(crate) struct WorkflowChecker<'a, 'd> {
     /// `X.result` references to confirm once every node is lowered: (X, the node reading it,
     /// the reference's span, whether it has a `default`).
     pub result_reads: Vec<(usize, usize, Span, bool)>,
+    /// Set while a task's `when` is checked: there, upstream outputs may be read.
+    pub in_task_when: bool,
 }
 
 /// Field values from `defaults`, lowered once and copied into every task.
@@ -170,6 +172,7 @@ pub(crate) fn check_workflow(
         deps: Vec::new(),
         acyclic: false,
         result_reads: Vec::new(),
+        in_task_when: false,
     };
     for member in &workflow.members {
         if let Member::Broken(broken) = member {
@@ -196,6 +199,10 @@ pub(crate) fn check_workflow(
     checker.deps = deps.clone();
     let defaults = checker.defaults(&workflow.members);
     let mut nodes = Vec::with_capacity(node_asts.len());
+    let run_time: Vec<bool> = node_asts
+        .iter()
+        .map(|node| matches!(node, NodeAst::Task(t) if super::output::fans_out_at_run_time(t)))
+        .collect();
     for (index, node) in node_asts.iter().enumerate() {
         let scope = Scope {
             current: Some(index),
@@ -203,6 +210,7 @@ pub(crate) fn check_workflow(
         };
         let (kind, scope) = match node {
             NodeAst::Task(task) => {
+                checker.check_outcomes(task, &run_time);
                 let (task, scope) = checker.task(task, scope, &defaults);
                 (ir::NodeKind::Task(Box::new(task)), scope)
             }
@@ -213,7 +221,9 @@ pub(crate) fn check_workflow(
             },
         };
         let when = node.when().map(|expr| {
+            checker.in_task_when = matches!(node, NodeAst::Task(_));
             let lowered = checker.expr(expr, &scope);
+            checker.in_task_when = false;
             checker.expect_type(&lowered, &Type::Bool, "a `when` condition");
             checker.forbid_secret(&lowered, "a `when` condition");
             lowered
@@ -226,6 +236,17 @@ pub(crate) fn check_workflow(
                 .zip(&dep_spans[index])
                 .map(|(&d, &s)| (ir::NodeId(d as u32), s))
                 .collect(),
+            outcomes: match node {
+                NodeAst::Task(task) => task
+                    .outcomes
+                    .iter()
+                    .filter_map(|o| {
+                        let at = dep_spans[index].iter().position(|&s| s == o.name.span)?;
+                        Some((ir::NodeId(deps[index][at] as u32), o.outcome))
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
             when,
             kind,
             name_span: node.name().span,

@@ -31,7 +31,7 @@ impl Tone {
             TaskState::Succeeded | TaskState::Approved => Tone::Good,
             TaskState::Failed | TaskState::Rejected => Tone::Bad,
             TaskState::Running | TaskState::Claimed | TaskState::Waiting => Tone::Busy,
-            TaskState::Pending | TaskState::Cancelled => Tone::Quiet,
+            TaskState::Pending | TaskState::Cancelled | TaskState::Skipped => Tone::Quiet,
         }
     }
 

@@ -20,6 +20,7 @@ fn mark(state: TaskState) -> &'static str {
         TaskState::Waiting => "⏸",
         TaskState::Pending => "○",
         TaskState::Cancelled => "⊘",
+        TaskState::Skipped => "↷",
     }
 }
 
@@ -30,6 +31,7 @@ fn colours(state: TaskState) -> (&'static str, &'static str) {
         TaskState::Failed | TaskState::Rejected => ("#f8d7da", "#dc3545"),
         TaskState::Running | TaskState::Claimed | TaskState::Waiting => ("#fff3cd", "#e0a800"),
         TaskState::Pending | TaskState::Cancelled => ("#f1f1f1", "#999999"),
+        TaskState::Skipped => ("#e8eaf6", "#7986cb"),
     }
 }
 

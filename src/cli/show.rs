@@ -227,6 +227,10 @@ fn attempts_of(events: &[EventRecord], task: &TaskRecord) -> Vec<AttemptView> {
     let mut attempts: Vec<AttemptView> = Vec::new();
     let mut current = 0u32;
     for event in events {
+        // A skip is no attempt: the task never ran, and its result says why.
+        if event.kind == "task_skipped" {
+            continue;
+        }
         let named = event
             .data
             .get("attempt")
@@ -401,7 +405,11 @@ fn text(view: &TaskView) -> Vec<String> {
     };
     field("title", spec.title.clone());
     field("kind", kind_of(&spec.action));
-    field("after", spec.deps.join(", "));
+    field("after", spec.after_text());
+    if let Some(condition) = &spec.condition {
+        // Values in it are JSON, whose strings escape control characters.
+        field("when", condition.text());
+    }
     field(
         "retry",
         match spec.retry {

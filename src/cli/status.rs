@@ -17,9 +17,10 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 
 /// The order states are counted in on the summary line.
-const SUMMARY_ORDER: [TaskState; 9] = [
+const SUMMARY_ORDER: [TaskState; 10] = [
     TaskState::Succeeded,
     TaskState::Approved,
+    TaskState::Skipped,
     TaskState::Running,
     TaskState::Claimed,
     TaskState::Waiting,

@@ -33,6 +33,7 @@ pub(super) fn line(event: &Event) -> Option<String> {
     Some(match event.kind {
         EventKind::TaskStarted => format!("▶ {task}"),
         EventKind::TaskSucceeded => format!("✓ {task}{seconds}"),
+        EventKind::TaskSkipped => format!("↷ {task} skipped: {}", first_line("reason")),
         EventKind::TaskRetrying => format!("↻ {task} will be retried: {}", first_line("error")),
         EventKind::TaskGivenBack => format!("↩ {task} given back: {}", first_line("reason")),
         EventKind::TaskFailed => format!(

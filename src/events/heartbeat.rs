@@ -76,6 +76,7 @@ impl Heartbeats {
                 }
             }
             EventKind::TaskSucceeded
+            | EventKind::TaskSkipped
             | EventKind::TaskFailed
             | EventKind::TaskRetrying
             | EventKind::TaskGivenBack

@@ -55,6 +55,8 @@ pub enum EventKind {
     TaskSucceeded,
     /// A task failed for good.
     TaskFailed,
+    /// A task was skipped: its outcome condition or run-time `when` does not hold.
+    TaskSkipped,
     /// A failed attempt will be retried.
     TaskRetrying,
     /// A gate waits for a person.
@@ -101,6 +103,7 @@ impl EventKind {
             EventKind::VerifyFailed => "verify_failed",
             EventKind::TaskSucceeded => "task_succeeded",
             EventKind::TaskFailed => "task_failed",
+            EventKind::TaskSkipped => "task_skipped",
             EventKind::TaskRetrying => "task_retrying",
             EventKind::GateWaiting => "gate_waiting",
             EventKind::GateAnswered => "gate_answered",

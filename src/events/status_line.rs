@@ -15,6 +15,8 @@ pub struct Tally {
     pub done: usize,
     /// Tasks that failed, were rejected or were cancelled.
     pub failed: usize,
+    /// Tasks skipped because their condition does not hold; they count as done too.
+    pub skipped: usize,
     /// Tasks an engine holds now, by name.
     pub running: Vec<String>,
     /// Tasks waiting for a person, by name.
@@ -34,6 +36,10 @@ impl Tally {
             let name = task.key.task.clone();
             match task.state {
                 TaskState::Succeeded | TaskState::Approved => tally.done += 1,
+                TaskState::Skipped => {
+                    tally.done += 1;
+                    tally.skipped += 1;
+                }
                 TaskState::Failed | TaskState::Rejected | TaskState::Cancelled => tally.failed += 1,
                 TaskState::Running | TaskState::Claimed => tally.running.push(name),
                 TaskState::Waiting => tally.waiting.push(name),
@@ -63,6 +69,9 @@ pub fn clock(elapsed: Duration) -> String {
 /// cut with `…`, and the clock at its end is always shown.
 pub fn status_line(tally: &Tally, elapsed: Duration, width: usize) -> String {
     let mut line = format!("{}/{} done", tally.done, tally.total);
+    if tally.skipped > 0 {
+        line.push_str(&format!(" · {} skipped", tally.skipped));
+    }
     if tally.failed > 0 {
         line.push_str(&format!(" · {} failed", tally.failed));
     }
@@ -94,6 +103,7 @@ mod tests {
             total: 60,
             done: 12,
             failed: 1,
+            skipped: 0,
             running: running.iter().map(|s| s.to_string()).collect(),
             waiting: Vec::new(),
             cost_usd: None,
@@ -111,6 +121,19 @@ mod tests {
             line,
             "12/60 done · 1 failed · running: build, docs, lint (+1) · 0:42"
         );
+    }
+
+    #[test]
+    fn skipped_tasks_count_as_done_and_are_named() {
+        let mut t = tally(&[]);
+        t.skipped = 2;
+        let line = status_line(&t, Duration::from_secs(1), 100);
+        assert_eq!(line, "12/60 done · 2 skipped · 1 failed · 0:01");
+        let of = Tally::of(&[
+            crate::runtime::lifecycle::task_in(TaskState::Skipped),
+            crate::runtime::lifecycle::task_in(TaskState::Succeeded),
+        ]);
+        assert_eq!((of.done, of.skipped, of.total), (2, 1, 2));
     }
 
     #[test]

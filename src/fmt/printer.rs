@@ -351,13 +351,19 @@ impl<'a> Printer<'a> {
                     head.push_str(" in ");
                     head.push_str(&self.expr(&for_each.iter, indent));
                 }
-                self.after_when(&mut head, &task.after, task.when.as_ref(), indent);
+                self.after_when(
+                    &mut head,
+                    &task.after,
+                    &task.outcomes,
+                    task.when.as_ref(),
+                    indent,
+                );
                 let block = self.block(&task.block, indent);
                 format!("{head} {block}")
             }
             Member::Gate(gate) => {
                 let mut head = format!("gate {}", gate.name.text);
-                self.after_when(&mut head, &gate.after, gate.when.as_ref(), indent);
+                self.after_when(&mut head, &gate.after, &[], gate.when.as_ref(), indent);
                 let block = self.block(&gate.block, indent);
                 format!("{head} {block}")
             }
@@ -377,7 +383,13 @@ impl<'a> Printer<'a> {
                     args.join(", "),
                     use_decl.alias.text
                 );
-                self.after_when(&mut head, &use_decl.after, use_decl.when.as_ref(), indent);
+                self.after_when(
+                    &mut head,
+                    &use_decl.after,
+                    &[],
+                    use_decl.when.as_ref(),
+                    indent,
+                );
                 head
             }
             Member::Broken(broken) => self.slice(broken.span).to_string(),
@@ -389,11 +401,21 @@ impl<'a> Printer<'a> {
         &mut self,
         head: &mut String,
         after: &[Name],
+        outcomes: &[AfterOutcome],
         when: Option<&Expr>,
         indent: usize,
     ) {
         if !after.is_empty() {
-            let names: Vec<&str> = after.iter().map(|name| name.text.as_str()).collect();
+            // A reference written with an outcome keeps it: `build (failed)`.
+            let names: Vec<String> = after
+                .iter()
+                .map(
+                    |name| match outcomes.iter().find(|o| o.name.span == name.span) {
+                        Some(o) => format!("{} ({})", name.text, o.outcome.as_str()),
+                        None => name.text.clone(),
+                    },
+                )
+                .collect();
             head.push_str(" after ");
             head.push_str(&names.join(", "));
         }

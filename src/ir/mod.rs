@@ -168,7 +168,10 @@ pub struct Node {
     pub docs: Option<String>,
     /// The nodes that must succeed first, each with the span of its reference.
     pub after: Vec<(NodeId, Span)>,
-    /// The condition, evaluated at instantiation.
+    /// The nodes of `after` a task waits for on an outcome other than success.
+    pub outcomes: Vec<(NodeId, crate::syntax::ast::Outcome)>,
+    /// The condition, evaluated at instantiation (or, when it reads upstream outputs, when
+    /// the task is claimed).
     pub when: Option<Expr>,
     /// What kind of node.
     pub kind: NodeKind,

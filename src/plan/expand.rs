@@ -3,6 +3,7 @@
 //! string for its context.
 
 use super::bind::Bound;
+use super::condition::{OutcomeDep, RunCondition};
 use super::fan_out::{instance_keys, FanOutSpec, TEMPLATE_SUFFIX};
 use super::filters::{apply, fallback, fenced, text_of};
 use super::limits::{
@@ -198,10 +199,13 @@ impl<'s> Expander<'s> {
             match &node.kind {
                 NodeKind::Task(task) => {
                     for (task_id, loop_value) in self.instances_of(frame, &id, task) {
-                        if !self.condition(frame, node, loop_value.as_ref(), &task_id) {
+                        let run_time = node.when.as_ref().filter(|w| reads_outputs(w));
+                        if run_time.is_none()
+                            && !self.condition(frame, node, loop_value.as_ref(), &task_id)
+                        {
                             continue;
                         }
-                        let spec = self.task(
+                        let mut spec = self.task(
                             frame,
                             task,
                             &task_id,
@@ -209,6 +213,27 @@ impl<'s> Expander<'s> {
                             deps.clone(),
                             &instances,
                         );
+                        spec.outcomes = node
+                            .outcomes
+                            .iter()
+                            .flat_map(|&(dep, on)| {
+                                stands_for[dep.0 as usize]
+                                    .iter()
+                                    .map(move |task| OutcomeDep {
+                                        task: task.clone(),
+                                        on,
+                                    })
+                            })
+                            .collect();
+                        spec.condition = run_time.map(|when| {
+                            self.run_condition(
+                                frame,
+                                when,
+                                loop_value.as_ref(),
+                                &task_id,
+                                &instances,
+                            )
+                        });
                         instances[index].push(task_id);
                         self.push(spec);
                     }
@@ -245,6 +270,8 @@ impl<'s> Expander<'s> {
                             budget_usd: None,
                             output: None,
                             fan_out: None,
+                            outcomes: Vec::new(),
+                            condition: None,
                         });
                         instances[index].push(id);
                     }
@@ -338,6 +365,63 @@ impl<'s> Expander<'s> {
             .zip(items)
             .map(|(key, item)| (format!("{id}[{key}]"), Some(item)))
             .collect()
+    }
+
+    /// A `when` that reads upstream outputs, with everything known now replaced by its
+    /// value, for the engine to decide when the task is claimed.
+    fn run_condition(
+        &mut self,
+        frame: &Frame<'_>,
+        expr: &ir::Expr,
+        loop_value: Option<&Value>,
+        id: &str,
+        instances: &[Vec<String>],
+    ) -> RunCondition {
+        let mut lower = |e: &ir::Expr| self.run_condition(frame, e, loop_value, id, instances);
+        match &expr.kind {
+            ExprKind::Output(node, fields) => match instances[node.0 as usize].first() {
+                Some(task) => RunCondition::Output {
+                    task: task.clone(),
+                    fields: fields.clone(),
+                },
+                // Left out of the plan by its own `when`: it has no output, so the
+                // condition cannot be read, and the task is skipped.
+                None => RunCondition::Output {
+                    task: format!(
+                        "{}{}",
+                        frame.prefix, frame.workflow.nodes[node.0 as usize].name
+                    ),
+                    fields: fields.clone(),
+                },
+            },
+            ExprKind::Not(inner) => RunCondition::Not {
+                of: Box::new(lower(inner)),
+            },
+            ExprKind::Eq(a, b) => RunCondition::Eq {
+                of: Box::new((lower(a), lower(b))),
+            },
+            ExprKind::Ne(a, b) => RunCondition::Ne {
+                of: Box::new((lower(a), lower(b))),
+            },
+            ExprKind::In(a, b) => RunCondition::In {
+                of: Box::new((lower(a), lower(b))),
+            },
+            ExprKind::And(items) => RunCondition::And {
+                of: items.iter().map(&mut lower).collect(),
+            },
+            ExprKind::Or(items) => RunCondition::Or {
+                of: items.iter().map(&mut lower).collect(),
+            },
+            ExprKind::List(items) => RunCondition::List {
+                of: items.iter().map(&mut lower).collect(),
+            },
+            ExprKind::Value(_) | ExprKind::Param(_) | ExprKind::LoopVar => {
+                let value = self.eval(frame, expr, loop_value, id);
+                RunCondition::Value {
+                    value: serde_json::to_value(&value).unwrap_or_default(),
+                }
+            }
+        }
     }
 
     fn condition(
@@ -611,6 +695,8 @@ impl<'s> Expander<'s> {
             budget_usd: task.budget,
             output,
             fan_out,
+            outcomes: Vec::new(),
+            condition: None,
         };
         for problem in process_problems(&spec) {
             self.errors.push(PlanError {
@@ -1006,4 +1092,19 @@ fn escape_in_double_quotes(text: &str) -> String {
 /// or recolour the terminal and so hide what a command really is.
 pub(crate) fn is_hidden_control(c: char) -> bool {
     c.is_control() && c != '\n' && c != '\t'
+}
+
+/// Whether `expr` reads an upstream task's output, so it can only be decided at run time.
+fn reads_outputs(expr: &ir::Expr) -> bool {
+    match &expr.kind {
+        ExprKind::Output(..) => true,
+        ExprKind::Value(_) | ExprKind::Param(_) | ExprKind::LoopVar => false,
+        ExprKind::Not(inner) => reads_outputs(inner),
+        ExprKind::Eq(a, b) | ExprKind::Ne(a, b) | ExprKind::In(a, b) => {
+            reads_outputs(a) || reads_outputs(b)
+        }
+        ExprKind::And(items) | ExprKind::Or(items) | ExprKind::List(items) => {
+            items.iter().any(reads_outputs)
+        }
+    }
 }

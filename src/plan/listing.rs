@@ -44,9 +44,15 @@ pub fn render_plan(plan: &Plan) -> String {
         let after = if task.deps.is_empty() {
             "nothing".to_string()
         } else {
-            task.deps.join(", ")
+            task.after_text()
         };
         out.push_str(&format!("   after:   {after}\n"));
+        if let Some(condition) = &task.condition {
+            out.push_str(&format!(
+                "   when:    {} (decided when it is claimed; false skips it)\n",
+                visible(&condition.text())
+            ));
+        }
         let mut settings = Vec::new();
         if task.retry > 0 {
             settings.push(format!("retry {}", task.retry));

@@ -2,6 +2,7 @@
 //! task specs the runtime stores and executes (LANGUAGE.md §3–§5).
 
 pub mod bind;
+pub mod condition;
 mod expand;
 pub mod fan_out;
 pub mod filters;

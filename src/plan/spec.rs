@@ -195,6 +195,29 @@ pub struct TaskSpec {
     /// stands for its instances until the list is known, and expands into them when claimed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fan_out: Option<super::fan_out::FanOutSpec>,
+    /// `after X (failed)` / `after X (always)`: the upstream tasks among `deps` it waits for
+    /// on an outcome other than success (GRAMMAR.md, "Outcome conditions").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outcomes: Vec<super::condition::OutcomeDep>,
+    /// A `when` that reads upstream outputs, decided when the task is claimed: false skips it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<super::condition::RunCondition>,
+}
+
+impl TaskSpec {
+    /// What it waits for as a workflow writes it: `build (failed), fetch`; an edge that
+    /// waits for an outcome other than success says which.
+    pub fn after_text(&self) -> String {
+        let deps: Vec<String> = self
+            .deps
+            .iter()
+            .map(|dep| match self.outcomes.iter().find(|o| o.task == *dep) {
+                Some(outcome) => outcome.text(),
+                None => dep.clone(),
+            })
+            .collect();
+        deps.join(", ")
+    }
 }
 
 /// Where and how a task's attempts work (GRAMMAR.md, "Where a task works").

@@ -264,6 +264,14 @@ pub trait TaskBackend: Send + Sync {
         })
     }
 
+    /// Skips a task `worker` holds, whose condition does not hold, with `why` as its result
+    /// ([`lifecycle::skip`](super::lifecycle::skip)).
+    fn skip_task(&self, key: &TaskKey, worker: &str, why: &str, now: Millis) -> BackendResult<()> {
+        self.update_task(key, "skip", &[], &mut |task, _| {
+            lifecycle::skip(task, worker, why, now).map(|()| true)
+        })
+    }
+
     /// Records a failed attempt of a task `worker` holds: back to `pending` for another
     /// attempt if `retry` and attempts remain, otherwise `failed`.
     fn fail_task(

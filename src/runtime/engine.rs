@@ -29,9 +29,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+mod conditions;
 mod conflicts;
 mod fan_out;
 mod limits;
+mod plan_step;
 mod pools;
 mod previous_attempt;
 mod remote;
@@ -586,6 +588,8 @@ impl Engine {
                     let mut finished = Vec::new();
                     if let Ok(key) = done {
                         active.remove(&key);
+                        // A task that failed may let a task waiting for its failure start now.
+                        self.after_outcome(&key).await?;
                         finished.push(key);
                     }
                     // Finish every task that is already done before looking again.
@@ -713,6 +717,7 @@ impl Engine {
     /// one atomic step, so another engine's claim cannot come between. The engine that ends
     /// the run reports it.
     async fn settle_run(&self, run: &str) -> Result<Option<RunState>, EngineError> {
+        self.resolve_outcomes(run).await?;
         let id = run.to_string();
         let state = self.call(move |b| b.settle_run(&id, now_millis())).await?;
         if state == RunState::Running {
@@ -912,6 +917,11 @@ impl Engine {
             return Ok(());
         };
         let run = key.run.as_str();
+        // A task whose condition does not hold is skipped before it counts as claimed: its
+        // claim was no attempt.
+        if let Some(why) = self.condition_fails(key, &spec).await? {
+            return self.skip(key, &why).await;
+        }
         self.emit(
             run,
             EventKind::TaskClaimed,

@@ -39,13 +39,17 @@ pub enum TaskState {
     Waiting,
     /// A gate a person approved; counts as succeeded.
     Approved,
+    /// A task whose condition cannot hold (an outcome condition on an upstream that ended
+    /// otherwise, or a `when` on outputs that is false): it never ran, and counts as done
+    /// for its dependents, as a task a static `when` leaves out of the plan would.
+    Skipped,
     /// A gate a person rejected (or whose time ran out); counts as failed.
     Rejected,
 }
 
 impl TaskState {
     /// Every state, for parsing and for tests.
-    pub const ALL: [TaskState; 9] = [
+    pub const ALL: [TaskState; 10] = [
         TaskState::Pending,
         TaskState::Claimed,
         TaskState::Running,
@@ -55,6 +59,7 @@ impl TaskState {
         TaskState::Waiting,
         TaskState::Approved,
         TaskState::Rejected,
+        TaskState::Skipped,
     ];
 
     /// The state's name as stored and shown.
@@ -69,6 +74,7 @@ impl TaskState {
             TaskState::Waiting => "waiting",
             TaskState::Approved => "approved",
             TaskState::Rejected => "rejected",
+            TaskState::Skipped => "skipped",
         }
     }
 
@@ -79,9 +85,12 @@ impl TaskState {
             .find(|state| state.as_str() == name)
     }
 
-    /// Whether dependents may start: it succeeded, or it is an approved gate.
+    /// Whether dependents may start: it succeeded, it is an approved gate, or it was skipped.
     pub fn satisfies_dependents(self) -> bool {
-        matches!(self, TaskState::Succeeded | TaskState::Approved)
+        matches!(
+            self,
+            TaskState::Succeeded | TaskState::Approved | TaskState::Skipped
+        )
     }
 
     /// Whether nothing more will happen to it without a person (`retry`, `approve`).
@@ -93,6 +102,7 @@ impl TaskState {
                 | TaskState::Cancelled
                 | TaskState::Approved
                 | TaskState::Rejected
+                | TaskState::Skipped
         )
     }
 }
@@ -254,7 +264,7 @@ pub struct RunSummary {
     pub finished_at: Option<Millis>,
     /// How many tasks it has.
     pub tasks: usize,
-    /// How many of them succeeded (or were approved).
+    /// How many of them are done: succeeded, approved, or skipped.
     pub succeeded: usize,
 }
 

@@ -208,8 +208,10 @@ pub struct Task {
     pub name: Name,
     /// The fan-out clause.
     pub for_each: Option<ForEach>,
-    /// What must succeed first.
+    /// What must end first: succeed, unless `outcomes` says otherwise.
     pub after: Vec<Name>,
+    /// The references of `after` written with an outcome: `after build (failed)`.
+    pub outcomes: Vec<AfterOutcome>,
     /// The condition under which the task is part of the plan.
     pub when: Option<Expr>,
     /// The fields.
@@ -488,4 +490,35 @@ pub struct FilterCall {
     pub args: Vec<Expr>,
     /// The whole filter, from `|`.
     pub span: Span,
+}
+
+/// A reference of a task's `after` that waits for an outcome other than success.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AfterOutcome {
+    /// The upstream it names (also in the task's `after`).
+    pub name: Name,
+    /// What the task waits for.
+    pub outcome: Outcome,
+    /// `(failed)` as written.
+    pub span: Span,
+}
+
+/// On which outcome of an upstream a task runs (GRAMMAR.md, "Outcome conditions").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// `(failed)`: the upstream failed, was rejected or cancelled, or can never run.
+    Failed,
+    /// `(always)`: the upstream ended, however.
+    Always,
+}
+
+impl Outcome {
+    /// The outcome as written between the parentheses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Failed => "failed",
+            Outcome::Always => "always",
+        }
+    }
 }

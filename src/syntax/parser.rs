@@ -142,6 +142,7 @@ struct NodeParts {
     name: Name,
     for_each: Option<ForEach>,
     after: Vec<Name>,
+    outcomes: Vec<AfterOutcome>,
     when: Option<Expr>,
     block: Block,
     span: Span,
@@ -496,6 +497,7 @@ impl Lowerer<'_> {
             name: node.name,
             for_each: node.for_each,
             after: node.after,
+            outcomes: node.outcomes,
             when: node.when,
             block: node.block,
             span: node.span,
@@ -509,6 +511,7 @@ impl Lowerer<'_> {
         let mut name = None;
         let mut for_each = None;
         let mut after = Vec::new();
+        let mut outcomes = Vec::new();
         let mut when = None;
         let mut block = None;
         for part in pair.into_inner() {
@@ -517,6 +520,7 @@ impl Lowerer<'_> {
                 Rule::ident => name = Some(name_of(&part)),
                 Rule::for_each => for_each = Some(self.for_each(part)),
                 Rule::after => after = self.after(part),
+                Rule::task_after => (after, outcomes) = task_after(part),
                 Rule::when => when = self.when(part),
                 Rule::block => {
                     let what = format!(
@@ -533,6 +537,7 @@ impl Lowerer<'_> {
             name: name.unwrap_or_else(|| missing_name(span)),
             for_each,
             after,
+            outcomes,
             when,
             block: block.unwrap_or_else(|| empty_block(span)),
             span,
@@ -1114,4 +1119,31 @@ fn empty_block(span: Span) -> Block {
         unclosed: None,
         span,
     }
+}
+
+/// A task's `after`: the names it waits for, and those written with an outcome.
+fn task_after(pair: Pair<'_, Rule>) -> (Vec<Name>, Vec<AfterOutcome>) {
+    let mut names = Vec::new();
+    let mut outcomes = Vec::new();
+    for reference in pair.into_inner().filter(|p| p.as_rule() == Rule::after_ref) {
+        let mut parts = reference.into_inner();
+        let Some(name) = parts.next().map(|p| name_of(&p)) else {
+            continue;
+        };
+        if let Some(written) = parts.find(|p| p.as_rule() == Rule::outcome) {
+            let span = span_of(&written);
+            let outcome = if written.as_str().contains("failed") {
+                Outcome::Failed
+            } else {
+                Outcome::Always
+            };
+            outcomes.push(AfterOutcome {
+                name: name.clone(),
+                outcome,
+                span,
+            });
+        }
+        names.push(name);
+    }
+    (names, outcomes)
 }

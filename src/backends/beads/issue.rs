@@ -132,6 +132,8 @@ mod tests {
             budget_usd: None,
             output: None,
             fan_out: None,
+            outcomes: Vec::new(),
+            condition: None,
         }
     }
 

@@ -17,6 +17,7 @@
 //! | `claim_task` | `update ID --claim --actor=WORKER`; an expired lease: `show`, then `update --status=in_progress --assignee=WORKER` |
 //! | `complete_task` | `close ID --reason="wfc: succeeded …\nRESULT"` |
 //! | `fail_task` | `update ID --status=open` (another attempt) or `--status=blocked` (none left), with the error appended to the notes |
+//! | `skip_task` | `close ID --reason="wfc: skipped\nWHY"` |
 //! | `wait_gate` / `answer_gate` | `update --assignee=` with a note; `close` or `update --status=blocked` |
 //! | `reset_tasks` / cancel | one `update IDS… --status=open` / one `close IDS… --force` |
 //! | `start_task`, `heartbeat`, reads, events | the sidecar only |
@@ -74,6 +75,10 @@ const WFC_ACTOR: &str = "wfc";
 /// The first line of the close reason of a task that succeeded; the result follows on the
 /// next line.
 const SUCCEEDED: &str = "wfc: succeeded";
+
+/// The first line of the close reason of a task skipped because its condition does not
+/// hold; why follows on the next lines.
+const SKIPPED: &str = "wfc: skipped";
 
 /// How to open a beads store.
 #[derive(Clone, Debug, PartialEq)]
@@ -741,6 +746,17 @@ impl TaskBackend for BeadsBackend {
         self.close(std::slice::from_ref(&task.issue), &reason, worker)?;
         self.transition(key, |task, _, _| {
             lifecycle::complete(task, worker, result, done, now).map(|()| (true, ()))
+        })
+    }
+
+    fn skip_task(&self, key: &TaskKey, worker: &str, why: &str, now: Millis) -> BackendResult<()> {
+        let task = self.holding(key, worker)?;
+        // Beads first: a skipped task is closed there, so the issues after it are unblocked
+        // for beads as they are for wfc.
+        let reason = issue::arg_safe(&format!("{SKIPPED}\n{why}"));
+        self.close(std::slice::from_ref(&task.issue), &reason, worker)?;
+        self.transition(key, |task, _, _| {
+            lifecycle::skip(task, worker, why, now).map(|()| (true, ()))
         })
     }
 

@@ -3,16 +3,12 @@
 
 use super::{now_millis, Engine, EngineError, EventKind, TaskKey};
 use crate::plan::fan_out::{elements, expand, FanOutSpec};
-use crate::runtime::backend::{BackendError, BackendErrorKind};
 use crate::runtime::lifecycle;
 use crate::runtime::model::Claim;
 
 /// How many times an expansion is tried again when another one changed the run's plan
 /// between reading it and replacing it.
 const ATTEMPTS: usize = 8;
-
-/// The conflict an expansion meets when the plan it expanded is no longer the run's.
-const PLAN_CHANGED: &str = "the run's plan changed while the fan-out expanded";
 
 impl Engine {
     /// Expands the template `key`, claimed as `claim`, into the instances its list holds:
@@ -41,33 +37,10 @@ impl Engine {
                 [] => format!("expanded to no task: `{}` is empty", fan_out.source_text()),
                 ids => format!("expanded to {} task(s): {}", ids.len(), ids.join(", ")),
             };
-            let (k, worker, read) = (key.clone(), self.config.worker.clone(), run.plan.clone());
-            let (new, text) = (plan.clone(), result.clone());
+            let (k, worker, text) = (key.clone(), self.config.worker.clone(), result.clone());
             let stored = self
-                .call(move |b| {
-                    let replaced = b.replan_run(&k.run, &new, &mut |run, records| {
-                        if run.plan != read {
-                            return Err(BackendError::conflict(PLAN_CHANGED));
-                        }
-                        lifecycle::expansion_records(
-                            &new,
-                            records,
-                            &k,
-                            &worker,
-                            &text,
-                            now_millis(),
-                        )
-                    });
-                    match replaced {
-                        Ok(()) => Ok(true),
-                        Err(error)
-                            if error.kind == BackendErrorKind::Conflict
-                                && error.message == PLAN_CHANGED =>
-                        {
-                            Ok(false)
-                        }
-                        Err(error) => Err(error),
-                    }
+                .store_plan_step(&key.run, run.plan, plan, move |new, records| {
+                    lifecycle::expansion_records(new, records, &k, &worker, &text, now_millis())
                 })
                 .await?;
             if stored {

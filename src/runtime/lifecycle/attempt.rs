@@ -86,7 +86,7 @@ pub fn heartbeat(task: &mut TaskRecord, worker: &str, now: Millis, lease: Millis
 }
 
 /// `Ok` if `worker` holds `task`, else the `Conflict` every attempt transition refuses with.
-fn require_held(task: &TaskRecord, worker: &str) -> BackendResult<()> {
+pub(super) fn require_held(task: &TaskRecord, worker: &str) -> BackendResult<()> {
     if holds(task, worker) {
         Ok(())
     } else {

@@ -6,6 +6,7 @@
 
 mod attempt;
 mod budget;
+mod condition;
 mod fan_out;
 mod gate;
 mod operator;
@@ -17,6 +18,7 @@ pub use attempt::{
     Completion, TaskFacts,
 };
 pub use budget::{next_agent_attempt, OverBudget, SessionAllowance};
+pub use condition::{ended_at_claim, resolve_outcomes, skip};
 pub use fan_out::expansion_records;
 pub use gate::{answer_gate, wait_gate};
 pub use operator::{

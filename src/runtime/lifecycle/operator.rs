@@ -79,6 +79,7 @@ pub fn may_mark_done(task: &TaskRecord) -> BackendResult<()> {
         }
         TaskState::Waiting => "it waits for a person's answer: `wfc approve` gives it".to_string(),
         TaskState::Succeeded | TaskState::Approved => format!("it is {state} already"),
+        TaskState::Skipped => "it was skipped: its condition does not hold".to_string(),
         TaskState::Rejected => "it is a rejected gate: `wfc retry --from` asks again".to_string(),
     };
     Err(BackendError::conflict(format!(

@@ -1,0 +1,45 @@
+//! One change of a run's plan the engine decides from the plan it read (a fan-out's
+//! expansion, letting go of the edges of outcome conditions): stored with `replan_run` only
+//! if the run's plan is still the one read, so two engines never both apply a change.
+
+use super::{Engine, EngineError};
+use crate::plan::Plan;
+use crate::runtime::backend::{BackendError, BackendErrorKind, BackendResult};
+use crate::runtime::model::TaskRecord;
+
+/// The conflict a change meets when the plan it was made from is no longer the run's.
+const PLAN_CHANGED: &str = "the run's plan changed since it was read";
+
+impl Engine {
+    /// Replaces `run`'s plan `read` with `new`, the tasks' records as `records` gives them
+    /// from those stored, in one step of the backend; `Ok(false)` when the run's plan is no
+    /// longer `read`, so the caller reads it again and decides anew.
+    pub(super) async fn store_plan_step(
+        &self,
+        run: &str,
+        read: Plan,
+        new: Plan,
+        records: impl Fn(&Plan, &[TaskRecord]) -> BackendResult<Vec<TaskRecord>> + Send + 'static,
+    ) -> Result<bool, EngineError> {
+        let run = run.to_string();
+        self.call(move |b| {
+            let replaced = b.replan_run(&run, &new, &mut |stored, tasks| {
+                if stored.plan != read {
+                    return Err(BackendError::conflict(PLAN_CHANGED));
+                }
+                records(&new, tasks)
+            });
+            match replaced {
+                Ok(()) => Ok(true),
+                Err(error)
+                    if error.kind == BackendErrorKind::Conflict
+                        && error.message == PLAN_CHANGED =>
+                {
+                    Ok(false)
+                }
+                Err(error) => Err(error),
+            }
+        })
+        .await
+    }
+}
