@@ -735,12 +735,15 @@ fn a_remote_that_never_answers_is_given_up_on_after_the_time_limit() {
     });
     let waited = started.elapsed();
     // The task sleeps 2 s, its push waits 2 s: well under git's own patience (none) or the
-    // default limit of 60 s.
-    assert!(waited < Duration::from_secs(20), "{waited:?}");
+    // default limit of 60 s, even on a loaded machine.
+    assert!(waited < Duration::from_secs(40), "{waited:?}");
     let given_back = events_of(backend, &run, "task_given_back");
     let reason = given_back[0]["reason"].as_str().expect("a reason");
+    // Which task the stuck worker takes first decides whether it meets the silence pushing
+    // its output or fetching its upstream's.
     assert!(
-        reason.contains("cannot push to the run's remote"),
+        reason.contains("cannot push to the run's remote")
+            || reason.contains("cannot fetch from the run's remote"),
         "{reason}"
     );
     assert!(reason.contains("no answer within 2 s"), "{reason}");
