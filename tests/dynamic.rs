@@ -291,6 +291,65 @@ fn a_fan_out_over_a_plan_s_steps_runs_one_instance_each_and_then_what_waits_for_
 }
 
 #[test]
+fn an_expanded_run_is_retried_instance_by_instance_and_its_file_is_not_called_changed() {
+    let dir = TempDir::new("wfc-dynamic-retry");
+    dir.write("steps.json", r#"{"steps": ["a", "b"]}"#);
+    dir.write("fan.wf", &fan_out_workflow("", "0", ""));
+    let first = wfc(dir.path(), &["run", "fan.wf"]);
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    let run = run_id(&first.stdout);
+    // Running the plan again would need the expansion taken back: refused, nothing changed.
+    let refused = wfc(dir.path(), &["retry", &run, "plan", "--from"]);
+    assert_ne!(refused.code, 0, "{}", refused.stdout);
+    assert!(
+        refused
+            .stderr
+            .contains("`implement[*]` was expanded into tasks of this run, and a retry cannot take an expansion back yet"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        lines(dir.path(), "plan-ran.txt").len(),
+        1,
+        "plan did not run again"
+    );
+    for id in [
+        "plan",
+        "implement[*]",
+        "implement[a]",
+        "implement[b]",
+        "review",
+    ] {
+        assert_eq!(
+            task_status(dir.path(), &run, id)["state"],
+            "succeeded",
+            "{id}"
+        );
+    }
+    // One instance and what follows it run again; the unchanged file is not reported as
+    // changed although the run's plan holds the instances the file does not name.
+    let again = wfc(dir.path(), &["retry", &run, "implement[b]", "--from"]);
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    let said = format!("{}{}", again.stdout, again.stderr);
+    assert!(
+        !said.contains("has changed since the run started"),
+        "{said}"
+    );
+    // The two instances of the first run ran in either order; the retry ran `b` alone.
+    let ran = lines(dir.path(), "ran.txt");
+    let mut first_two = ran[..2].to_vec();
+    first_two.sort();
+    assert_eq!(
+        (first_two.as_slice(), &ran[2..]),
+        (
+            &["a".to_string(), "b".to_string()][..],
+            &["b".to_string()][..]
+        ),
+        "{ran:?}"
+    );
+}
+
+#[test]
 fn an_empty_list_fans_out_to_nothing_and_a_list_over_the_bound_fails_the_template() {
     let dir = TempDir::new("wfc-dynamic-bounds");
     dir.write("steps.json", r#"{"steps": []}"#);

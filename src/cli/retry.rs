@@ -132,6 +132,26 @@ pub fn run(retry: &Retry<'_>, exec: &super::run::ExecArgs, output: &Output) -> E
             output,
         );
     }
+    // An expanded fan-out's instances are tasks of the run's plan now: resetting its template
+    // (or what it reads) would run them with their old elements and then expand again into
+    // the same ids. Until a retry can take an expansion back, it is refused before anything
+    // changes, naming a way that works.
+    if let Some(expanded) = chosen.iter().find(|id| {
+        state_of(id) == TaskState::Succeeded
+            && record
+                .plan
+                .task(id)
+                .is_some_and(|spec| spec.fan_out.is_some())
+    }) {
+        return store::refuse(
+            &format!(
+                "`{expanded}` was expanded into tasks of this run, and a retry cannot take an \
+                 expansion back yet; retry its instances one by one (`wfc retry {run_word} \
+                 TASK`), or start a new run"
+            ),
+            output,
+        );
+    }
     let resets = resets(&record.plan, &chosen, &by_id, retry.note);
     if let Err(error) = store.backend.reset_tasks(&record.id, &resets, now_millis()) {
         return store::report(&error, output);

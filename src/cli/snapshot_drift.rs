@@ -63,8 +63,13 @@ pub fn list(ids: &[String]) -> String {
 pub fn compare(snapshot: &Plan, workspace: &std::path::Path, run_id: &str) -> Drift {
     // A plan holds no secret's value, so comparing needs none.
     let input = super::replan::without_secrets();
+    // The file plans each run-time fan-out as its template: so does the snapshot, compared.
+    let mut unexpanded = snapshot.clone();
+    for template in snapshot.tasks.iter().filter(|t| t.fan_out.is_some()) {
+        unexpanded = crate::plan::fan_out::collapse(&unexpanded, &template.id);
+    }
     match super::replan::replan(snapshot, workspace, run_id, input) {
-        Ok(planned) => diff(snapshot, &planned.plan),
+        Ok(planned) => diff(&unexpanded, &planned.plan),
         Err(why) => Drift::Unplannable(why),
     }
 }

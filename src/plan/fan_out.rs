@@ -152,6 +152,43 @@ pub fn expand(
     Ok((expanded, ids))
 }
 
+/// `plan` as it was before `template` was expanded: its instances gone, and every task that
+/// waited for them or read them waiting for and reading the template alone again. (A task
+/// that read an expansion into nothing read no task; it is left so.) Comparing a run's
+/// snapshot with its file compares this, since the file plans the template, not what it
+/// expanded to.
+pub fn collapse(plan: &Plan, template: &str) -> Plan {
+    let stem = template.strip_suffix(TEMPLATE_SUFFIX).unwrap_or(template);
+    let is_instance = |id: &str| {
+        id != template
+            && id
+                .strip_prefix(stem)
+                .is_some_and(|rest| rest.starts_with('[') && rest.ends_with(']'))
+    };
+    let tasks = plan
+        .tasks
+        .iter()
+        .filter(|task| !is_instance(&task.id))
+        .map(|task| {
+            let mut task = task.clone();
+            task.deps.retain(|dep| !is_instance(dep));
+            each_part(&mut task, &mut |part| {
+                if let Part::Tasks(read) = part {
+                    if let Some(at) = read.iter().position(|id| is_instance(id)) {
+                        read.retain(|id| !is_instance(id));
+                        read.insert(at, template.to_string());
+                    }
+                }
+            });
+            task
+        })
+        .collect();
+    Plan {
+        tasks,
+        ..plan.clone()
+    }
+}
+
 /// The instance `id` of `template` for the element `value`: the element filled in wherever
 /// the loop variable stands.
 fn instance(template: &TaskSpec, id: &str, value: &Value) -> TaskSpec {
