@@ -1184,8 +1184,22 @@ impl Engine {
             } else {
                 backend.append_event(&key.run, &event).map(|_| ())
             };
-            if let Err(error) = recorded {
-                eprintln!("warning: cannot record the processes of {key}: {error}");
+            match recorded {
+                Ok(()) => {}
+                // The claim was lost before the attempt's first process started (the engine
+                // was starved past its lease and another one took the task over): nothing may
+                // run for it now, so the group is stopped at once, before it can overlap the
+                // attempt that took over, which cannot know of it.
+                Err(error) if first && error.kind == BackendErrorKind::Conflict => {
+                    let _ = nix::sys::signal::killpg(
+                        nix::unistd::Pid::from_raw(pgid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                    eprintln!("warning: {key} was taken over before its process started, so it was stopped: {error}");
+                }
+                Err(error) => {
+                    eprintln!("warning: cannot record the processes of {key}: {error}");
+                }
             }
         }))
     }
