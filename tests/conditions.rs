@@ -421,3 +421,26 @@ fn a_task_waiting_for_a_failure_is_let_go_of_whatever_the_plan_s_order() {
         None
     );
 }
+
+#[test]
+fn an_outcome_of_a_used_workflow_that_fans_out_at_run_time_is_refused_before_the_run() {
+    let dir = TempDir::new("wfc-conditions-use-fan");
+    dir.write(
+        "inner.wf",
+        "workflow inner {\n  task plan {\n    output: list<string>\n    run = \"echo '[\\\"a\\\"]'\"\n  }\n  task impl for each s in plan.output after plan {\n    run = \"echo {{ s }}\"\n  }\n}\n",
+    );
+    dir.write(
+        "outer.wf",
+        "import \"./inner.wf\" as m\nworkflow outer {\n  use m.inner() as u\n  task diagnose after u (failed) {\n    run = \"echo diag\"\n  }\n}\n",
+    );
+    let run = wfc(dir.path(), &["run", "outer.wf"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stderr.contains(
+            "`diagnose` waits for the outcome of `u.impl[*]`, which fans out when its list is known"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.path().join(".wfc").exists(), "nothing was stored");
+}

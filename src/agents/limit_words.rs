@@ -76,7 +76,9 @@ pub(super) fn duration_millis(text: &str) -> Option<Millis> {
     to_millis(total)
 }
 
-fn to_millis(value: f64) -> Option<Millis> {
+/// Whole milliseconds, rounded up, of a wait `value` in milliseconds; none for a negative or
+/// not finite one.
+pub(super) fn to_millis(value: f64) -> Option<Millis> {
     (value.is_finite() && value >= 0.0).then(|| value.ceil() as Millis)
 }
 
@@ -115,8 +117,10 @@ pub(super) fn retry_after(value: &str, now: Millis) -> Option<Millis> {
 /// a date and a time ("Dec 8th, 2026 3:42 AM"), as Codex writes its usage limit's reset. The
 /// reset is somewhere in the minute written, so its end is the first moment surely after it.
 pub(super) fn clock_time(text: &str, marker: &str, now: Millis, zone: &TimeZone) -> Option<Millis> {
-    let lower = text.to_lowercase();
-    let start = lower.find(&marker.to_lowercase())? + marker.len();
+    // ASCII lower case keeps every byte where it was, so a place found in `lower` is the same
+    // place in `text` (full Unicode lower case may change a character's length).
+    let lower = text.to_ascii_lowercase();
+    let start = lower.find(&marker.to_ascii_lowercase())? + marker.len();
     let rest = &text[start..];
     let end = ["AM", "PM"]
         .iter()

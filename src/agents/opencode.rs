@@ -13,7 +13,7 @@
 //! `responseBody`, from which the kind and the reset time are read.
 
 use super::cli::{short, CliAgent, CliInfo, Ended, SessionParser};
-use super::limit_words::{duration_millis, kind_of_status, retry_after, wait_in_words};
+use super::limit_words::{duration_millis, kind_of_status, retry_after, to_millis, wait_in_words};
 use super::profile::Profile;
 use super::reading::{input_text, Step};
 use super::session::no_result;
@@ -187,8 +187,8 @@ fn limit_of(error: &Value, now: Millis) -> Option<ProviderLimit> {
     };
     let resets_at = header("retry-after-ms")
         .and_then(|ms| ms.trim().parse::<f64>().ok())
-        .filter(|ms| ms.is_finite() && *ms >= 0.0)
-        .map(|ms| now + ms.ceil() as Millis)
+        .and_then(to_millis)
+        .map(|wait| now + wait)
         .or_else(|| header("retry-after").and_then(|value| retry_after(value, now)))
         .or_else(|| {
             ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]

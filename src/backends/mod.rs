@@ -1,5 +1,14 @@
 //! Task backends: the implementations of the [`TaskBackend`](crate::runtime::TaskBackend) port.
 
+/// The task states that count as done for a task's dependants, as SQL: the stores' queries
+/// name them here only, and a test holds them to
+/// [`TaskState::satisfies_dependents`](crate::runtime::TaskState::satisfies_dependents).
+macro_rules! done_states {
+    () => {
+        "('succeeded', 'approved', 'skipped')"
+    };
+}
+
 pub mod beads;
 pub mod memory;
 pub mod postgres;
@@ -11,3 +20,18 @@ pub use postgres::PostgresBackend;
 pub use sqlite::{Access, SqliteBackend, StoreCheck};
 pub mod url;
 pub use url::{open_backend, open_backend_with, DEFAULT_BACKEND};
+
+#[cfg(test)]
+mod tests {
+    use crate::runtime::TaskState;
+
+    #[test]
+    fn the_done_states_of_the_sql_are_those_that_satisfy_dependents() {
+        let done: Vec<String> = TaskState::ALL
+            .iter()
+            .filter(|state| state.satisfies_dependents())
+            .map(|state| format!("'{}'", state.as_str()))
+            .collect();
+        assert_eq!(done_states!(), format!("({})", done.join(", ")));
+    }
+}

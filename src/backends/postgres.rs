@@ -252,7 +252,9 @@ macro_rules! deps_done {
             $run,
             " AND d.child = ",
             $task,
-            " AND (p.state IS NULL OR p.state NOT IN ('succeeded', 'approved', 'skipped')))"
+            " AND (p.state IS NULL OR p.state NOT IN ",
+            done_states!(),
+            "))"
         )
     };
 }
@@ -567,7 +569,9 @@ macro_rules! progress {
             deps_done!("t.run", "t.id"),
             "), EXISTS (SELECT 1 FROM tasks WHERE run = ",
             $run,
-            " AND state NOT IN ('succeeded', 'approved', 'skipped'))"
+            " AND state NOT IN ",
+            done_states!(),
+            ")"
         )
     };
 }
@@ -709,11 +713,13 @@ impl TaskBackend for PostgresBackend {
             |session| {
                 session
                     .query(
-                        "SELECT r.id, r.workflow, r.source, r.state, r.created_at, r.finished_at, \
-                         (SELECT count(*) FROM tasks t WHERE t.run = r.id), \
-                         (SELECT count(*) FROM tasks t WHERE t.run = r.id \
-                            AND t.state IN ('succeeded', 'approved', 'skipped')) \
-                         FROM runs r ORDER BY r.created_at DESC, r.id DESC",
+                        concat!(
+                            "SELECT r.id, r.workflow, r.source, r.state, r.created_at, \
+                             r.finished_at, (SELECT count(*) FROM tasks t WHERE t.run = r.id), \
+                             (SELECT count(*) FROM tasks t WHERE t.run = r.id AND t.state IN ",
+                            done_states!(),
+                            ") FROM runs r ORDER BY r.created_at DESC, r.id DESC"
+                        ),
                         Vec::new(),
                     )?
                     .iter()

@@ -420,7 +420,9 @@ macro_rules! deps_done {
             $run,
             " AND d.child = ",
             $task,
-            " AND (p.state IS NULL OR p.state NOT IN ('succeeded', 'approved', 'skipped')))"
+            " AND (p.state IS NULL OR p.state NOT IN ",
+            done_states!(),
+            "))"
         )
     };
 }
@@ -595,8 +597,11 @@ const ANY_READY: &str = concat!(
 );
 
 /// Whether a task of run `?1` has not succeeded (nor is an approved gate).
-const ANY_UNSUCCESSFUL: &str = "SELECT EXISTS (SELECT 1 FROM tasks WHERE run = ?1 \
-     AND state NOT IN ('succeeded', 'approved', 'skipped'))";
+const ANY_UNSUCCESSFUL: &str = concat!(
+    "SELECT EXISTS (SELECT 1 FROM tasks WHERE run = ?1 AND state NOT IN ",
+    done_states!(),
+    ")"
+);
 const READY_ANYWHERE: &str = ready_query!("AND ?1 IS NULL");
 
 const INSERT_TASK: &str = "INSERT INTO tasks (run, id, position, priority, is_gate, state, \
@@ -853,13 +858,13 @@ impl TaskBackend for SqliteBackend {
         self.read(
             || "list the runs".to_string(),
             |tx| {
-                let mut query = tx.prepare_cached(
+                let mut query = tx.prepare_cached(concat!(
                     "SELECT r.id, r.workflow, r.source, r.state, r.created_at, r.finished_at, \
                      (SELECT count(*) FROM tasks t WHERE t.run = r.id), \
-                     (SELECT count(*) FROM tasks t WHERE t.run = r.id \
-                        AND t.state IN ('succeeded', 'approved', 'skipped')) \
-                     FROM runs r ORDER BY r.created_at DESC, r.id DESC",
-                )?;
+                     (SELECT count(*) FROM tasks t WHERE t.run = r.id AND t.state IN ",
+                    done_states!(),
+                    ") FROM runs r ORDER BY r.created_at DESC, r.id DESC",
+                ))?;
                 let runs = query
                     .query_map([], |row| {
                         Ok(RunSummary {

@@ -43,7 +43,7 @@ pub fn open_backend_with(
             .map(|b| Arc::new(b) as Arc<dyn TaskBackend>)
             .map_err(|e| e.to_string());
     }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    if is_postgres(url) {
         return PostgresBackend::open(url, access)
             .map(|b| Arc::new(b) as Arc<dyn TaskBackend>)
             .map_err(|e| e.to_string());
@@ -88,6 +88,11 @@ pub fn beads_options(rest: &str, workspace: &Path) -> Result<BeadsOptions, Strin
         }
     }
     Ok(options)
+}
+
+/// Whether `url` names a Postgres store (`postgres://…` or `postgresql://…`).
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 #[cfg(test)]

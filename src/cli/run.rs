@@ -475,7 +475,8 @@ fn clone_folder(dir: &Path) -> Result<PathBuf, String> {
         .map_err(|error| format!("--workspace {}: {error}", dir.display()))?;
     crate::isolation::Git::open(&folder).map_err(|error| {
         format!(
-            "--workspace {}: a worker's workspace is its clone of the repository runs share              through a remote, and {error}",
+            "--workspace {}: a worker's workspace is its clone of the repository runs share \
+             through a remote, and {error}",
             dir.display()
         )
     })?;

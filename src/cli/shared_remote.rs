@@ -78,5 +78,5 @@ pub fn clone_here(here: &Path, remote: &str) -> Result<PathBuf, String> {
 
 /// Whether the store `backend` names is one engines on many machines share.
 fn is_shared(backend: &str) -> bool {
-    backend.starts_with("postgres://") || backend.starts_with("postgresql://")
+    crate::backends::url::is_postgres(backend)
 }

@@ -16,7 +16,7 @@ pub fn run(args: &BackendArgs, output: &Output) -> ExitCode {
         Ok(workspace) => workspace,
         Err(error) => return output.fail(&format!("cannot read the current folder: {error}")),
     };
-    if args.backend.starts_with("postgres://") || args.backend.starts_with("postgresql://") {
+    if crate::backends::url::is_postgres(&args.backend) {
         return check_postgres(&args.backend, output);
     }
     let Some((path, shown)) = sqlite_path(&args.backend, &workspace) else {

@@ -225,6 +225,24 @@ impl<'s> Expander<'s> {
                                     })
                             })
                             .collect();
+                        // The checker refuses this for a task of the same workflow; through a
+                        // `use`, the task it waits for is known only here. Its instances are
+                        // made at run time, so no edge could wait for their outcome.
+                        if let Some(template) = spec
+                            .outcomes
+                            .iter()
+                            .find(|outcome| outcome.task.ends_with(TEMPLATE_SUFFIX))
+                        {
+                            self.errors.push(PlanError {
+                                task: Some(task_id.clone()),
+                                message: format!(
+                                    "`{task_id}` waits for the outcome of `{}`, which fans out \
+                                     when its list is known, so no edge can wait for its \
+                                     instances' outcome; wait for a task after it instead",
+                                    template.task
+                                ),
+                            });
+                        }
                         spec.condition = run_time.map(|when| {
                             self.run_condition(
                                 frame,

@@ -140,8 +140,6 @@ fn quote(out: &mut String, text: &str) {
     }
 }
 
-/// A prompt with the runtime's references shown as placeholders (also the description of a
-/// task's beads issue).
 /// How the element of a run-time `for each` shows in a template, before it expands.
 pub(crate) const ELEMENT_TEXT: &str = "<each element>";
 
@@ -157,6 +155,8 @@ pub(crate) fn reference_text(tasks: &[String], output: Option<&[String]>) -> Str
     }
 }
 
+/// A prompt with the runtime's references shown as placeholders (also the description of a
+/// task's beads issue).
 pub fn prompt_text(parts: &[PromptPart]) -> String {
     parts
         .iter()

@@ -212,9 +212,14 @@ fn last_fenced_json(answer: &str) -> Option<Json> {
 /// The last top-level JSON object or array written in running text: each `{` or `[` is
 /// tried in order, and a value that parses is skipped whole, so an inner object is never
 /// taken for the last one.
+///
+/// A failed try may read to the end of the answer, so tries are bounded
+/// ([`MAX_FAILED_TRIES`]): an answer of many unclosed brackets would otherwise cost the
+/// square of its length.
 fn last_embedded_json(answer: &str) -> Option<Json> {
     let mut found = None;
     let mut at = 0;
+    let mut failed = 0;
     while let Some(offset) = answer[at..].find(['{', '[']) {
         let start = at + offset;
         let mut values = serde_json::Deserializer::from_str(&answer[start..]).into_iter::<Json>();
@@ -223,11 +228,19 @@ fn last_embedded_json(answer: &str) -> Option<Json> {
                 found = Some(value);
                 at = start + values.byte_offset().max(1);
             }
-            _ => at = start + 1,
+            _ if failed == MAX_FAILED_TRIES => break,
+            _ => {
+                failed += 1;
+                at = start + 1;
+            }
         }
     }
     found
 }
+
+/// How many `{` or `[` of an answer may fail to start a JSON value before the search for one
+/// stops.
+const MAX_FAILED_TRIES: usize = 1_000;
 
 /// The value an answer gives for `spec`, checked; or why it gives none.
 pub fn read_output(spec: &OutputSpec, answer: &str) -> Result<Json, String> {

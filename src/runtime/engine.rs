@@ -50,8 +50,8 @@ const MAX_IDLE_POLL: Duration = Duration::from_secs(1);
 /// be ended by the engine that finished their last task, so it can let go of their pools.
 const SETTLING_WAIT: Duration = Duration::from_secs(2);
 
-/// How often an idle worker looks for runs nothing runs in any more, to end those that are
-/// over: reading every running run's tasks is not worth doing on every poll.
+/// How often an idle worker lets go of ended runs and looks for runs nothing runs in any
+/// more, to end those that are over: reading every run's state is not worth every poll.
 const STRANDED_RUNS_SWEEP: Duration = Duration::from_secs(10);
 
 /// How an engine works.
@@ -463,6 +463,8 @@ impl Engine {
                     pools.clear();
                     // Tasks held back for their profile's wait or pool.
                     let mut held_back = 0;
+                    // The runs whose spending this look has read.
+                    let mut spending_read: HashSet<String> = HashSet::new();
                     for key in ready.into_iter().filter(|k| !active.contains(k)) {
                         if fresh.len() == capacity {
                             break;
@@ -483,8 +485,11 @@ impl Engine {
                             continue;
                         }
                         if limits::profile_of(spec).is_some() {
-                            // Reads the run's spending and its profiles' waits once.
-                            self.spending(&key.run).await?;
+                            // Reads the run's new spending and its profiles' waits, once a
+                            // look: what other engines stored since the last one.
+                            if spending_read.insert(key.run.clone()) {
+                                self.spending(&key.run).await?;
+                            }
                             // Its profile waits for a provider's limit: it stays pending
                             // and the engine goes on, and starts it when the wait ends.
                             if self.profile_waits(spec) {
@@ -560,7 +565,7 @@ impl Engine {
                             .await?
                             .iter()
                             .all(|key| over_budget.contains(key));
-                        if none && !self.any_run_in_progress().await? {
+                        if none && !self.settle_runs_at_rest().await? {
                             // A run whose last task another engine finished a moment ago is
                             // ended by that engine; its pool here goes once it has.
                             let deadline = Instant::now() + SETTLING_WAIT;
@@ -571,14 +576,16 @@ impl Engine {
                         }
                     }
                     None => {
-                        self.forget_ended_runs().await?;
-                        // Now and then, an idle worker ends the runs whose last engine was
-                        // killed between finishing their last task and ending them.
-                        if !claimed_any
-                            && last_sweep.is_none_or(|at| at.elapsed() >= STRANDED_RUNS_SWEEP)
-                        {
+                        // Now and then, not on every poll (each looks at every run it knows
+                        // in the store), an idle worker lets go of the runs that ended, and
+                        // ends those whose last engine was killed between finishing their
+                        // last task and ending them.
+                        if last_sweep.is_none_or(|at| at.elapsed() >= STRANDED_RUNS_SWEEP) {
                             last_sweep = Some(Instant::now());
-                            self.any_run_in_progress().await?;
+                            self.forget_ended_runs().await?;
+                            if !claimed_any {
+                                self.settle_runs_at_rest().await?;
+                            }
                         }
                     }
                 }
@@ -588,14 +595,20 @@ impl Engine {
                     let mut finished = Vec::new();
                     if let Ok(key) = done {
                         active.remove(&key);
-                        // A task that failed may let a task waiting for its failure start now.
-                        self.after_outcome(&key).await?;
                         finished.push(key);
                     }
                     // Finish every task that is already done before looking again.
                     while let Some(Ok(key)) = tasks.try_join_next() {
                         active.remove(&key);
                         finished.push(key);
+                    }
+                    // A task that failed may let a task waiting for its failure start now.
+                    // The engine of one run looks after each; a worker settles the runs,
+                    // which looks too (below).
+                    if self.config.run.is_some() {
+                        for key in &finished {
+                            self.after_outcome(key).await?;
+                        }
                     }
                     // A worker ends the runs whose last task it finished; an engine of one
                     // run settles it when it has nothing left running (above).
@@ -647,9 +660,9 @@ impl Engine {
         Ok(None)
     }
 
-    /// Whether any running run has a task that is claimed or running somewhere; on the way,
-    /// ends the runs in which nothing runs and nothing more can happen.
-    async fn any_run_in_progress(&self) -> Result<bool, EngineError> {
+    /// Ends the running runs that are at rest (no task claimed or running anywhere) and in
+    /// which nothing more can happen; returns whether any running run has a task in progress.
+    async fn settle_runs_at_rest(&self) -> Result<bool, EngineError> {
         let runs = self.call(|b| b.list_runs()).await?;
         let mut in_progress = false;
         for run in runs.into_iter().filter(|r| r.state == RunState::Running) {
@@ -934,7 +947,10 @@ impl Engine {
         if spec.action.waits_for_person() {
             return self.wait_for_person(key, &spec).await;
         }
-        if claim.taken_over {
+        // Whatever ended an earlier attempt (a lease taken over, an engine stopped or killed
+        // and its task given back), what it left running here is stopped first: no two
+        // attempts of a task may overlap, however the claim came.
+        if claim.attempt > 1 {
             self.stop_earlier_attempts(key, claim.attempt).await?;
         }
         // The task is marked running when its first process starts, in the same write that
@@ -1030,16 +1046,20 @@ impl Engine {
         };
         let outcome = match outcome {
             _ if *cancel_rx.borrow() => Attempt::Lost,
-            Ok(result) => match typed_output(&spec, &self.bus.redactor().text(&result)) {
-                Err(why) => Attempt::Failed(why),
-                Ok(typed) => match self.keep_work(&info, &of, &folder).await {
-                    Ok(output) => match self.share_work(&info, &of, output.as_ref()).await {
-                        Ok(()) => Attempt::Succeeded(result, output, typed),
-                        Err(why) => Attempt::GivenBack(why),
+            Ok(result) => {
+                // Redacted once: the typed output is read from the text as it is stored.
+                let result = self.bus.redactor().text(&result);
+                match typed_output(&spec, &result) {
+                    Err(why) => Attempt::Failed(why),
+                    Ok(typed) => match self.keep_work(&info, &of, &folder).await {
+                        Ok(output) => match self.share_work(&info, &of, output.as_ref()).await {
+                            Ok(()) => Attempt::Succeeded(result, output, typed),
+                            Err(why) => Attempt::GivenBack(why),
+                        },
+                        Err(why) => Attempt::Failed(format!("its work could not be kept: {why}")),
                     },
-                    Err(why) => Attempt::Failed(format!("its work could not be kept: {why}")),
-                },
-            },
+                }
+            }
             Err(error) => match self.take_limit(key) {
                 Some(limit) => Attempt::Limited(limit),
                 None if self.take_budget_refusal(key) => Attempt::OverBudget(error),
@@ -1067,22 +1087,9 @@ impl Engine {
                     work.abandon(&folder);
                 }
                 // No retry used: the task waits, pending, for a higher budget.
-                let (k, w, r) = (key.clone(), self.config.worker.clone(), why.clone());
-                self.call(move |b| b.release_task(&k, &w, &r, now_millis()))
-                    .await?;
-                self.emit(
-                    run,
-                    EventKind::TaskGivenBack,
-                    Some(&key.task),
-                    serde_json::json!({
-                        "attempt": claim.attempt,
-                        "worker": self.config.worker,
-                        "reason": why,
-                    }),
-                );
+                self.release_claim(key, claim.attempt, &why, None).await?;
             }
             Attempt::Succeeded(result, kept, typed) => {
-                let result = self.bus.redactor().text(&result);
                 let (k, w) = (key.clone(), self.config.worker.clone());
                 let output = kept.as_ref().map(|kept| kept.commit.clone());
                 if self
@@ -1546,8 +1553,8 @@ impl Engine {
     }
 }
 
-/// The JSON of the typed output in a successful attempt's `result` (already redacted), for a
-/// task that declares `output:`; why the attempt failed when the result holds none that fits.
+/// The JSON of the typed output in a successful attempt's `result`, for a task that declares
+/// `output:`; why the attempt failed when the result holds none that fits.
 fn typed_output(spec: &TaskSpec, result: &str) -> Result<Option<String>, String> {
     let Some(output) = &spec.output else {
         return Ok(None);

@@ -100,24 +100,36 @@ impl Engine {
             .insert(key.run.clone(), Instant::now() + REMOTE_PAUSE);
         let why = self.bus.redactor().text(why);
         let reason = format!("this machine cannot reach the run's remote: {why}");
-        let (k, worker, r) = (key.clone(), self.config.worker.clone(), reason.clone());
-        // A claim lost meanwhile (its lease ran out and another engine took it) is not this
-        // engine's to give back: the `Conflict` is the answer, and nothing is written.
+        self.release_claim(key, attempt, &reason, Some(REMOTE_PAUSE.as_secs()))
+            .await
+    }
+
+    /// Gives back the claim on `key`, its attempt `attempt` not counted, and says so in a
+    /// `task_given_back` event with `reason`; `pause_seconds` is how long this engine leaves
+    /// the run alone (only a give-back for the run's remote has one). A claim lost meanwhile
+    /// (its lease ran out and another engine took it) is not this engine's to give back: the
+    /// `Conflict` is the answer, and nothing is written.
+    pub(super) async fn release_claim(
+        &self,
+        key: &TaskKey,
+        attempt: u32,
+        reason: &str,
+        pause_seconds: Option<u64>,
+    ) -> Result<(), EngineError> {
+        let (k, worker, r) = (key.clone(), self.config.worker.clone(), reason.to_string());
         let released = self
             .call(move |b| Ok(b.release_task(&k, &worker, &r, now_millis())))
             .await?;
         if released.is_ok() {
-            self.emit(
-                &key.run,
-                EventKind::TaskGivenBack,
-                Some(&key.task),
-                serde_json::json!({
-                    "attempt": attempt,
-                    "worker": self.config.worker,
-                    "reason": reason,
-                    "pause_seconds": REMOTE_PAUSE.as_secs(),
-                }),
-            );
+            let mut data = serde_json::json!({
+                "attempt": attempt,
+                "worker": self.config.worker,
+                "reason": reason,
+            });
+            if let Some(seconds) = pause_seconds {
+                data["pause_seconds"] = seconds.into();
+            }
+            self.emit(&key.run, EventKind::TaskGivenBack, Some(&key.task), data);
         }
         Ok(())
     }
@@ -133,7 +145,9 @@ impl Engine {
             after = last.seq;
             for event in page.iter().filter(|e| e.task.as_deref() == Some(&key.task)) {
                 match event.kind.as_str() {
-                    "task_given_back" => given += 1,
+                    // Only a give-back for the remote pauses; one for the budget is not the
+                    // remote's fault and does not count.
+                    "task_given_back" if event.data.get("pause_seconds").is_some() => given += 1,
                     "task_failed" => given = 0,
                     _ => {}
                 }
