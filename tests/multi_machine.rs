@@ -281,7 +281,16 @@ fn is_of(worker: &serde_json::Value, pid: u32) -> bool {
 /// branch holds every file as the tasks wrote it.
 fn assert_complete(shared: &Shared, backend: &PostgresBackend, run: &str) {
     let record = backend.get_run(run).expect("the run");
-    assert_eq!(record.state, RunState::Succeeded, "{record:?}");
+    if record.state != RunState::Succeeded {
+        // What happened is in the run's log; the record alone seldom says why.
+        let log: Vec<String> = backend
+            .read_events(run, 0, 10_000)
+            .expect("events")
+            .into_iter()
+            .map(|event| format!("{} {:?} {}", event.kind, event.task, event.data))
+            .collect();
+        panic!("{record:?}\n{}", log.join("\n"));
+    }
     let repository = record
         .place
         .and_then(|place| place.repository)

@@ -574,6 +574,77 @@ fn workers_in_several_processes_run_every_task_once() {
     );
 }
 
+/// An idle worker's look for claims skips the tasks another engine's look holds at that
+/// instant; its look for whether to exit must not, or two workers looking at once each see
+/// nothing and both leave ready work behind.
+#[test]
+fn a_worker_does_not_exit_idle_while_another_look_holds_a_ready_task() {
+    let schemas = Schemas::new("idle_exit");
+    let url = schemas.url();
+    let schema = url.rsplit("schema=").next().expect("a schema").to_string();
+    let backend = PostgresBackend::open(&url, Access::Create).expect("a store");
+    let plan = crate::backend_contract::plan(&[("a", &[], 0)]);
+    let dir = TempDir::new("wfc-pg-idle-exit");
+    let place = wfc::runtime::RunPlace::here(dir.path());
+    backend
+        .create_run("p", &plan, Some(&place), 1_000)
+        .expect("run");
+    backend.create_tasks("p", &plan).expect("tasks");
+    // Another session holds the ready task's row for 3 s, as a claim look in flight does
+    // for an instant.
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let (mut client, connection) =
+                tokio_postgres::connect(&server_url(), tokio_postgres::NoTls)
+                    .await
+                    .expect("a connection");
+            tokio::spawn(connection);
+            let hold = client.transaction().await.expect("a transaction");
+            hold.simple_query(&format!(
+                "SELECT 1 FROM {schema}.tasks WHERE run = 'p' AND id = 'a' FOR UPDATE"
+            ))
+            .await
+            .expect("the row is held");
+            held_tx.send(()).expect("the test waits");
+            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+            hold.rollback().await.expect("let go");
+        });
+    });
+    held_rx.recv().expect("the row is held");
+    let started = std::time::Instant::now();
+    let output = worker(dir.path(), &url, &["--exit-when-idle"])
+        .wait_with_output()
+        .expect("the worker ends");
+    holder.join().expect("the holder ends");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{said}");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "the worker left at once, while the task was held: {said}"
+    );
+    let task = backend
+        .get_task(&wfc::runtime::TaskKey::new("p", "a"))
+        .expect("task");
+    assert_eq!(
+        (task.state, task.attempts),
+        (wfc::runtime::TaskState::Succeeded, 1),
+        "{said}"
+    );
+    assert_eq!(
+        backend.get_run("p").expect("run").state,
+        wfc::runtime::RunState::Succeeded
+    );
+}
+
 /// How long idle workers take to claim a task made ready, which `NOTIFY wfc_ready` should
 /// keep to tens of milliseconds (polling alone would take up to a second).
 #[test]

@@ -94,6 +94,37 @@ const WRITE_LOG: Option<&str> = Some("BEGIN; SET LOCAL synchronous_commit TO off
 const SINGLE: Option<&str> = None;
 
 impl PostgresBackend {
+    /// The tasks ready query `sql` finds, of run `run` or of every running run. One statement:
+    /// a claim look's `SKIP LOCKED` passes over the tasks being claimed at this moment, and
+    /// holding its own locks past it would serve nothing.
+    fn ready_keys(
+        &self,
+        sql: &'static str,
+        run: Option<&str>,
+        now: Millis,
+        limit: usize,
+    ) -> BackendResult<Vec<TaskKey>> {
+        self.transaction(
+            SINGLE,
+            || match run {
+                Some(run) => format!("find the ready tasks of run `{run}`"),
+                None => "find the ready tasks".to_string(),
+            },
+            |session| {
+                session
+                    .query(sql, args![run.map(str::to_string), now, int(limit)])?
+                    .iter()
+                    .map(|row| {
+                        Ok(TaskKey::new(
+                            row.try_get::<_, String>(0)?,
+                            row.try_get::<_, String>(1)?,
+                        ))
+                    })
+                    .collect()
+            },
+        )
+    }
+
     /// Connects to the store `url` names and checks its schema version, creating its tables
     /// if `access` is [`Access::Create`] and the schema has none. Every failure is an error
     /// naming the URL without its password, with a hint; a missing store that `access` may
@@ -535,10 +566,10 @@ fn task_exists(session: &mut Session<'_>, run: &str, task: &str) -> Step<bool> {
 }
 
 /// The claimable tasks of running runs, best first: pending tasks whose dependencies are all
-/// done and claimed or running tasks whose lease ended before `$2`, skipping the rows another
-/// transaction holds (a claim in flight). `$3` is the limit; `$filter` picks the runs.
+/// done and claimed or running tasks whose lease ended before `$2`. `$3` is the limit;
+/// `$filter` picks the runs; `$lock` is what the look does to the rows it finds.
 macro_rules! ready_query {
-    ($filter:literal) => {
+    ($filter:literal, $lock:literal) => {
         concat!(
             "SELECT t.run, t.id FROM runs r JOIN tasks t ON t.run = r.id \
              WHERE r.state = 'running' ",
@@ -546,14 +577,20 @@ macro_rules! ready_query {
             " AND ((t.state = 'pending' AND ",
             deps_done!("t.run", "t.id"),
             ") OR (t.state IN ('claimed', 'running') AND t.lease_until < $2)) \
-             ORDER BY t.priority, r.created_at, t.position, t.run, t.id LIMIT $3 \
-             FOR UPDATE OF t SKIP LOCKED"
+             ORDER BY t.priority, r.created_at, t.position, t.run, t.id LIMIT $3 ",
+            $lock
         )
     };
 }
 
-const READY_IN_RUN: &str = ready_query!("AND r.id = $1");
-const READY_ANYWHERE: &str = ready_query!("AND $1::text IS NULL");
+// A look for tasks to claim skips the rows another transaction holds (a claim in flight, or
+// another engine's look at this moment): it need not wait for them.
+const READY_IN_RUN: &str = ready_query!("AND r.id = $1", "FOR UPDATE OF t SKIP LOCKED");
+const READY_ANYWHERE: &str = ready_query!("AND $1::text IS NULL", "FOR UPDATE OF t SKIP LOCKED");
+
+/// A look that decides whether work is left passes over no row: a task another engine's look
+/// holds for an instant is still ready, and skipping it made idle workers quit beside it.
+const READY_ANYWHERE_UNLOCKED: &str = ready_query!("AND $1::text IS NULL", "");
 
 /// Whether a task of run `$run` is claimed, running or waiting; whether a pending one has
 /// every dependency done; whether one has not succeeded: one statement, so one snapshot.
@@ -762,32 +799,16 @@ impl TaskBackend for PostgresBackend {
         now: Millis,
         limit: usize,
     ) -> BackendResult<Vec<TaskKey>> {
-        // One statement: its `SKIP LOCKED` passes over the tasks being claimed at this
-        // moment, and holding its own locks past it would serve nothing.
-        self.transaction(
-            SINGLE,
-            || match run {
-                Some(run) => format!("find the ready tasks of run `{run}`"),
-                None => "find the ready tasks".to_string(),
-            },
-            |session| {
-                let sql = if run.is_some() {
-                    READY_IN_RUN
-                } else {
-                    READY_ANYWHERE
-                };
-                session
-                    .query(sql, args![run.map(str::to_string), now, int(limit)])?
-                    .iter()
-                    .map(|row| {
-                        Ok(TaskKey::new(
-                            row.try_get::<_, String>(0)?,
-                            row.try_get::<_, String>(1)?,
-                        ))
-                    })
-                    .collect()
-            },
-        )
+        let sql = if run.is_some() {
+            READY_IN_RUN
+        } else {
+            READY_ANYWHERE
+        };
+        self.ready_keys(sql, run, now, limit)
+    }
+
+    fn peek_ready_tasks(&self, now: Millis, limit: usize) -> BackendResult<Vec<TaskKey>> {
+        self.ready_keys(READY_ANYWHERE_UNLOCKED, None, now, limit)
     }
 
     fn update_task(

@@ -17,11 +17,7 @@ pub fn waiting_for(backend: &dyn TaskBackend, run: Option<&str>) -> Option<Strin
             })
         }
         None => {
-            if !backend
-                .find_ready_tasks(None, now_millis(), 1)
-                .ok()?
-                .is_empty()
-            {
+            if !backend.peek_ready_tasks(now_millis(), 1).ok()?.is_empty() {
                 // Ready tasks this engine does not take (their run's folder is out of its
                 // reach) are another engine's to say.
                 return None;

@@ -159,6 +159,15 @@ pub trait TaskBackend: Send + Sync {
         limit: usize,
     ) -> BackendResult<Vec<TaskKey>>;
 
+    /// Up to `limit` tasks of every running run that are ready now, as
+    /// [`find_ready_tasks`](Self::find_ready_tasks) finds them but passing over none: a look
+    /// that decides whether any work is left (an idle worker's last look before it exits),
+    /// not which task to claim. A store whose claim look skips the tasks other engines hold
+    /// at that instant answers this without skipping them.
+    fn peek_ready_tasks(&self, now: Millis, limit: usize) -> BackendResult<Vec<TaskKey>> {
+        self.find_ready_tasks(None, now, limit)
+    }
+
     /// The one write every task transition goes through: in one atomic step, reads task `key`
     /// with its [`TaskFacts`], lets `change` alter the record (a rule of
     /// [`lifecycle`](super::lifecycle)), and, if `change` returns `Ok(true)`, writes the record

@@ -561,7 +561,7 @@ impl Engine {
                         self.forget_ended_runs().await?;
                         let limit = over_budget.len() + 1;
                         let none = self
-                            .call(move |b| b.find_ready_tasks(None, now_millis(), limit))
+                            .call(move |b| b.peek_ready_tasks(now_millis(), limit))
                             .await?
                             .iter()
                             .all(|key| over_budget.contains(key));
