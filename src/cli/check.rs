@@ -48,13 +48,16 @@ pub fn run(paths: &[PathBuf], format: Format, deny_warnings: bool, output: &Outp
                     unreadable = true;
                     continue;
                 }
-                Ok(bytes) => match crate::syntax::decode(&bytes) {
+                // The bytes become the text without a copy: a large file is held once.
+                Ok(bytes) => match String::from_utf8(bytes) {
                     Ok(text) => {
-                        session.check_text(key.clone(), text.to_string());
+                        session.check_text(key.clone(), text);
                     }
-                    Err(diagnostic) => {
+                    Err(not_utf8) => {
+                        let bytes = not_utf8.into_bytes();
+                        let diagnostics = crate::syntax::decode(&bytes).err().into_iter().collect();
                         let shown = String::from_utf8_lossy(&bytes).into_owned();
-                        results.push((key.to_string(), shown, vec![diagnostic]));
+                        results.push((key.to_string(), shown, diagnostics));
                         continue;
                     }
                 },

@@ -2,6 +2,7 @@
 //! after mistakes so one typo yields one error.
 
 pub mod ast;
+pub mod chunks;
 pub mod parser;
 pub mod scan;
 pub mod strings;

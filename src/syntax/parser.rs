@@ -2,7 +2,8 @@
 //! pairs into the AST.
 
 use super::ast::*;
-use super::scan::{scan, Comment, MAX_NESTING};
+use super::chunks::{parse_in_pieces, piece_bytes, PIECES_FROM};
+use super::scan::{scan, Comment, Scan, MAX_NESTING};
 use super::strings::{dedent_block, merge_text, unescape};
 use super::syntax_error::syntax_error;
 use crate::diagnostic::{Code, Diagnostic};
@@ -78,8 +79,24 @@ pub fn parse(text: &str) -> Parsed {
             .with_help("a workflow never needs this much nesting; look for unbalanced brackets"),
         );
     }
+    if text.len() >= PIECES_FROM {
+        let pieces = parse_in_pieces(text, &scanned.member_starts, piece_bytes(text));
+        if let Some(file) = pieces {
+            return Parsed {
+                file,
+                diagnostics: Vec::new(),
+                comments: scanned.comments,
+            };
+        }
+    }
+    parse_whole(text, scanned)
+}
+
+/// Parses `text`, scanned as `scanned`, at once.
+pub fn parse_whole(text: &str, scanned: Scan) -> Parsed {
     let mut lowerer = Lowerer {
         text,
+        base: 0,
         diagnostics: Vec::new(),
         swallowed_to_end: false,
         misplaced_agents: Vec::new(),
@@ -103,36 +120,89 @@ pub fn parse(text: &str) -> Parsed {
     }
 }
 
+/// What a piece of a large file is (`syntax::chunks`), and so how it is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum PieceKind {
+    /// The file up to a cut inside a workflow, with a `}` added to close that workflow: a
+    /// whole file of its own.
+    Head,
+    /// Members of the workflow, from one cut to the next.
+    Members,
+    /// The rest of the file from the last cut: members, the workflow's `}`, more items.
+    Tail,
+}
+
+/// A piece of a large file, parsed and lowered on its own.
+#[derive(Debug)]
+pub(super) enum Piece {
+    /// The file up to the first cut; its last item is the workflow that was cut.
+    Head(File),
+    /// Members of that workflow.
+    Members(Vec<Member>),
+    /// The workflow's last members, where its `}` ends, and the items after it.
+    Tail {
+        members: Vec<Member>,
+        end: usize,
+        items: Vec<Item>,
+    },
+}
+
+/// Parses `input`, the piece of `text` that starts at byte `base` (for a head, with a `}`
+/// added at its end), as a piece of kind `kind`. `None` when the piece has any mistake in it:
+/// the whole file is then read at once, so every diagnostic is the one the whole file gives.
+pub(super) fn parse_piece(text: &str, input: &str, base: usize, kind: PieceKind) -> Option<Piece> {
+    let rule = match kind {
+        PieceKind::Head => Rule::file,
+        PieceKind::Members => Rule::members_chunk,
+        PieceKind::Tail => Rule::file_tail,
+    };
+    let root = WfParser::parse(rule, input).ok()?.next()?;
+    let mut lowerer = Lowerer {
+        text,
+        base,
+        diagnostics: Vec::new(),
+        swallowed_to_end: false,
+        misplaced_agents: Vec::new(),
+    };
+    let piece = match kind {
+        PieceKind::Head => Piece::Head(lowerer.file(root)),
+        PieceKind::Members => {
+            let mut members = Vec::new();
+            for part in root.into_inner() {
+                lowerer.workflow_part(part, "", &mut members);
+            }
+            Piece::Members(members)
+        }
+        PieceKind::Tail => {
+            let (mut members, mut items, mut end) = (Vec::new(), Vec::new(), None);
+            for part in root.into_inner() {
+                match part.as_rule() {
+                    Rule::rbrace => end = Some(lowerer.span_of(&part).end),
+                    Rule::import | Rule::agent_decl | Rule::workflow | Rule::recover_item => {
+                        lowerer.item(part, &mut items)
+                    }
+                    _ if end.is_none() => lowerer.workflow_part(part, "", &mut members),
+                    _ => {}
+                }
+            }
+            Piece::Tail {
+                members,
+                end: end?,
+                items,
+            }
+        }
+    };
+    let clean = lowerer.diagnostics.is_empty()
+        && lowerer.misplaced_agents.is_empty()
+        && !lowerer.swallowed_to_end;
+    clean.then_some(piece)
+}
+
 fn failed(diagnostic: Diagnostic) -> Parsed {
     Parsed {
         file: File::default(),
         diagnostics: vec![diagnostic],
         comments: Vec::new(),
-    }
-}
-
-fn span_of(pair: &Pair<'_, Rule>) -> Span {
-    let span = pair.as_span();
-    Span::new(span.start(), span.end())
-}
-
-/// The span of a pair up to the end of its last child. pest counts the white space and
-/// comments it skipped while trying a missing optional clause at the end of a rule as part of
-/// the rule, which would make a `param`'s span swallow the comment after it.
-fn tight_span(pair: &Pair<'_, Rule>) -> Span {
-    let span = span_of(pair);
-    let end = pair
-        .clone()
-        .into_inner()
-        .last()
-        .map_or(span.end, |last| last.as_span().end());
-    Span::new(span.start, end)
-}
-
-fn name_of(pair: &Pair<'_, Rule>) -> Name {
-    Name {
-        text: pair.as_str().to_string(),
-        span: span_of(pair),
     }
 }
 
@@ -149,7 +219,11 @@ struct NodeParts {
 }
 
 struct Lowerer<'a> {
+    /// The whole file: the spans the lowerer makes are places in it.
     text: &'a str,
+    /// Where the text pest read starts in the file: a piece of a large file is parsed alone,
+    /// and pest counts from the piece's start.
+    base: usize,
     diagnostics: Vec<Diagnostic>,
     /// Set when a text block runs to the end of the file: every block around it is then
     /// unclosed too, which is the same mistake and not reported again.
@@ -160,29 +234,58 @@ struct Lowerer<'a> {
 }
 
 impl Lowerer<'_> {
+    /// The place of `pair` in the file.
+    fn span_of(&self, pair: &Pair<'_, Rule>) -> Span {
+        let span = pair.as_span();
+        Span::new(self.base + span.start(), self.base + span.end())
+    }
+
+    /// The place of a pair up to the end of its last child. pest counts the white space and
+    /// comments it skipped while trying a missing optional clause at the end of a rule as
+    /// part of the rule, which would make a `param`'s span swallow the comment after it.
+    fn tight_span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let span = self.span_of(pair);
+        let end = pair
+            .clone()
+            .into_inner()
+            .last()
+            .map_or(span.end, |last| self.base + last.as_span().end());
+        Span::new(span.start, end)
+    }
+
+    fn name_of(&self, pair: &Pair<'_, Rule>) -> Name {
+        Name {
+            text: pair.as_str().to_string(),
+            span: self.span_of(pair),
+        }
+    }
+
     fn file(&mut self, pair: Pair<'_, Rule>) -> File {
         let mut items = Vec::new();
         for item in pair.into_inner() {
-            match item.as_rule() {
-                Rule::import => items.push(Item::Import(self.import(item))),
-                Rule::agent_decl => items.push(Item::Agent(self.agent(item))),
-                Rule::workflow => {
-                    items.push(Item::Workflow(self.workflow(item)));
-                    items.extend(self.misplaced_agents.drain(..).map(Item::Agent));
-                }
-                Rule::recover_item => {
-                    items.push(Item::Broken(self.broken(&item, Rule::strict_item)))
-                }
-                _ => {}
-            }
+            self.item(item, &mut items);
         }
         File { items }
+    }
+
+    /// Lowers `item` into `items` if it is a top-level item or a broken one.
+    fn item(&mut self, item: Pair<'_, Rule>, items: &mut Vec<Item>) {
+        match item.as_rule() {
+            Rule::import => items.push(Item::Import(self.import(item))),
+            Rule::agent_decl => items.push(Item::Agent(self.agent(item))),
+            Rule::workflow => {
+                items.push(Item::Workflow(self.workflow(item)));
+                items.extend(self.misplaced_agents.drain(..).map(Item::Agent));
+            }
+            Rule::recover_item => items.push(Item::Broken(self.broken(&item, Rule::strict_item))),
+            _ => {}
+        }
     }
 
     /// Reports the syntax error in a region the recovery skipped, by re-reading it with the
     /// strict rule, and keeps the name it seemed to declare.
     fn broken(&mut self, pair: &Pair<'_, Rule>, strict: Rule) -> Broken {
-        let span = span_of(pair);
+        let span = self.span_of(pair);
         let error = match WfParser::parse(strict, &self.text[span.start..]) {
             Err(error) => syntax_error(error, span.start, self.text),
             Ok(_) => Diagnostic::new(
@@ -243,7 +346,7 @@ impl Lowerer<'_> {
     }
 
     fn docs(&mut self, pair: Pair<'_, Rule>) -> Docs {
-        let span = span_of(&pair);
+        let span = self.span_of(&pair);
         let lines = pair
             .into_inner()
             .map(|line| {
@@ -258,7 +361,7 @@ impl Lowerer<'_> {
     }
 
     fn import(&mut self, pair: Pair<'_, Rule>) -> Import {
-        let span = tight_span(&pair);
+        let span = self.tight_span(&pair);
         let mut docs = None;
         let mut path = None;
         let mut alias = None;
@@ -266,7 +369,7 @@ impl Lowerer<'_> {
             match part.as_rule() {
                 Rule::docs => docs = Some(self.docs(part)),
                 Rule::string => path = Some(self.string(part)),
-                Rule::ident => alias = Some(name_of(&part)),
+                Rule::ident => alias = Some(self.name_of(&part)),
                 _ => {}
             }
         }
@@ -279,14 +382,14 @@ impl Lowerer<'_> {
     }
 
     fn agent(&mut self, pair: Pair<'_, Rule>) -> Agent {
-        let span = span_of(&pair);
+        let span = self.span_of(&pair);
         let mut docs = None;
         let mut name = None;
         let mut block = None;
         for part in pair.into_inner() {
             match part.as_rule() {
                 Rule::docs => docs = Some(self.docs(part)),
-                Rule::ident => name = Some(name_of(&part)),
+                Rule::ident => name = Some(self.name_of(&part)),
                 Rule::block => {
                     let what = format!(
                         "agent `{}`",
@@ -311,7 +414,7 @@ impl Lowerer<'_> {
             .clone()
             .into_inner()
             .find(|part| part.as_rule() == Rule::kw_agent)
-            .map_or_else(|| span_of(&pair), |part| span_of(&part));
+            .map_or_else(|| self.span_of(&pair), |part| self.span_of(&part));
         let agent = self.agent(pair);
         self.diagnostics.push(
             Diagnostic::new(
@@ -329,7 +432,7 @@ impl Lowerer<'_> {
     }
 
     fn workflow(&mut self, pair: Pair<'_, Rule>) -> Workflow {
-        let span = span_of(&pair);
+        let span = self.span_of(&pair);
         let mut docs = None;
         let mut name = None;
         let mut members = Vec::new();
@@ -338,23 +441,13 @@ impl Lowerer<'_> {
         for part in pair.into_inner() {
             match part.as_rule() {
                 Rule::docs => docs = Some(self.docs(part)),
-                Rule::ident => name = Some(name_of(&part)),
-                Rule::lbrace => open_brace = span_of(&part),
-                Rule::param => members.push(Member::Param(self.param(part))),
-                Rule::defaults => members.push(Member::Defaults(self.defaults(part))),
-                Rule::task => members.push(Member::Task(self.task(part))),
-                Rule::gate => members.push(Member::Gate(self.gate(part))),
-                Rule::use_decl => members.push(Member::Use(self.use_decl(part))),
-                Rule::misplaced_agent => {
+                Rule::ident => name = Some(self.name_of(&part)),
+                Rule::lbrace => open_brace = self.span_of(&part),
+                Rule::unclosed => unclosed = Some(self.span_of(&part)),
+                _ => {
                     let workflow = name.as_ref().map_or("", |n: &Name| n.text.as_str());
-                    let agent = self.misplaced_agent(part, workflow);
-                    self.misplaced_agents.push(agent);
+                    self.workflow_part(part, workflow, &mut members);
                 }
-                Rule::recover_member => {
-                    members.push(Member::Broken(self.broken(&part, Rule::strict_member)))
-                }
-                Rule::unclosed => unclosed = Some(span_of(&part)),
-                _ => {}
             }
         }
         let name = name.unwrap_or_else(|| missing_name(span));
@@ -368,6 +461,26 @@ impl Lowerer<'_> {
             unclosed,
             open_brace,
             span,
+        }
+    }
+
+    /// Lowers `part` of workflow `workflow` into `members` if it is a member, a misplaced
+    /// agent profile or a broken member; anything else (punctuation) is not one.
+    fn workflow_part(&mut self, part: Pair<'_, Rule>, workflow: &str, members: &mut Vec<Member>) {
+        match part.as_rule() {
+            Rule::param => members.push(Member::Param(self.param(part))),
+            Rule::defaults => members.push(Member::Defaults(self.defaults(part))),
+            Rule::task => members.push(Member::Task(self.task(part))),
+            Rule::gate => members.push(Member::Gate(self.gate(part))),
+            Rule::use_decl => members.push(Member::Use(self.use_decl(part))),
+            Rule::misplaced_agent => {
+                let agent = self.misplaced_agent(part, workflow);
+                self.misplaced_agents.push(agent);
+            }
+            Rule::recover_member => {
+                members.push(Member::Broken(self.broken(&part, Rule::strict_member)))
+            }
+            _ => {}
         }
     }
 
@@ -388,7 +501,7 @@ impl Lowerer<'_> {
     }
 
     fn param(&mut self, pair: Pair<'_, Rule>) -> Param {
-        let span = tight_span(&pair);
+        let span = self.tight_span(&pair);
         let mut docs = None;
         let mut name = None;
         let mut ty = None;
@@ -397,7 +510,7 @@ impl Lowerer<'_> {
         for part in pair.into_inner() {
             match part.as_rule() {
                 Rule::docs => docs = Some(self.docs(part)),
-                Rule::ident => name = Some(name_of(&part)),
+                Rule::ident => name = Some(self.name_of(&part)),
                 Rule::type_expr => ty = Some(self.type_expr(part)),
                 Rule::matching => {
                     matching = part
@@ -430,7 +543,7 @@ impl Lowerer<'_> {
     }
 
     fn type_expr(&mut self, pair: Pair<'_, Rule>) -> TypeExpr {
-        let span = span_of(&pair);
+        let span = self.span_of(&pair);
         let Some(inner) = pair.into_inner().next() else {
             return TypeExpr {
                 kind: TypeExprKind::Named(missing_name(span)),
@@ -458,14 +571,14 @@ impl Lowerer<'_> {
                     .filter(|p| p.as_rule() == Rule::record_field)
                     .filter_map(|field| {
                         let mut parts = field.into_inner();
-                        let name = name_of(&parts.next()?);
+                        let name = self.name_of(&parts.next()?);
                         let ty = parts.find(|p| p.as_rule() == Rule::type_expr)?;
                         Some((name, self.type_expr(ty)))
                     })
                     .collect(),
             ),
             _ => match inner.into_inner().next() {
-                Some(ident) => TypeExprKind::Named(name_of(&ident)),
+                Some(ident) => TypeExprKind::Named(self.name_of(&ident)),
                 None => TypeExprKind::Named(missing_name(span)),
             },
         };
@@ -473,12 +586,12 @@ impl Lowerer<'_> {
     }
 
     fn defaults(&mut self, pair: Pair<'_, Rule>) -> Defaults {
-        let span = span_of(&pair);
+        let span = self.span_of(&pair);
         let mut keyword = Span::empty(span.start);
         let mut block = None;
         for part in pair.into_inner() {
             match part.as_rule() {
-                Rule::kw_defaults => keyword = span_of(&part),
+                Rule::kw_defaults => keyword = self.span_of(&part),
                 Rule::block => block = Some(self.block(part, "`defaults`")),
                 _ => {}
             }
@@ -506,7 +619,7 @@ impl Lowerer<'_> {
 
     /// The parts a task or gate has: docs, name, clauses and block.
     fn node(&mut self, pair: Pair<'_, Rule>, kind: &str) -> NodeParts {
-        let span = span_of(&pair);
+        let span = self.span_of(&pair);
         let mut docs = None;
         let mut name = None;
         let mut for_each = None;
@@ -517,10 +630,10 @@ impl Lowerer<'_> {
         for part in pair.into_inner() {
             match part.as_rule() {
                 Rule::docs => docs = Some(self.docs(part)),
-                Rule::ident => name = Some(name_of(&part)),
+                Rule::ident => name = Some(self.name_of(&part)),
                 Rule::for_each => for_each = Some(self.for_each(part)),
                 Rule::after => after = self.after(part),
-                Rule::task_after => (after, outcomes) = task_after(part),
+                Rule::task_after => (after, outcomes) = self.task_after(part),
                 Rule::when => when = self.when(part),
                 Rule::block => {
                     let what = format!(
@@ -545,12 +658,12 @@ impl Lowerer<'_> {
     }
 
     fn for_each(&mut self, pair: Pair<'_, Rule>) -> ForEach {
-        let span = span_of(&pair);
+        let span = self.span_of(&pair);
         let mut var = None;
         let mut iter = None;
         for part in pair.into_inner() {
             match part.as_rule() {
-                Rule::ident => var = Some(name_of(&part)),
+                Rule::ident => var = Some(self.name_of(&part)),
                 Rule::expr => iter = Some(self.expr(part)),
                 _ => {}
             }
@@ -568,7 +681,7 @@ impl Lowerer<'_> {
     fn after(&mut self, pair: Pair<'_, Rule>) -> Vec<Name> {
         pair.into_inner()
             .filter(|p| p.as_rule() == Rule::ident)
-            .map(|p| name_of(&p))
+            .map(|p| self.name_of(&p))
             .collect()
     }
 
@@ -591,7 +704,7 @@ impl Lowerer<'_> {
     }
 
     fn use_decl(&mut self, pair: Pair<'_, Rule>) -> Use {
-        let span = tight_span(&pair);
+        let span = self.tight_span(&pair);
         let mut docs = None;
         let mut names = Vec::new();
         let mut args = Vec::new();
@@ -600,14 +713,14 @@ impl Lowerer<'_> {
         for part in pair.into_inner() {
             match part.as_rule() {
                 Rule::docs => docs = Some(self.docs(part)),
-                Rule::ident => names.push(name_of(&part)),
+                Rule::ident => names.push(self.name_of(&part)),
                 Rule::use_args => {
                     for arg in part.into_inner().filter(|p| p.as_rule() == Rule::use_arg) {
                         let mut name = None;
                         let mut value = None;
                         for piece in arg.into_inner() {
                             match piece.as_rule() {
-                                Rule::ident => name = Some(name_of(&piece)),
+                                Rule::ident => name = Some(self.name_of(&piece)),
                                 Rule::expr => value = Some(self.expr(piece)),
                                 _ => {}
                             }
@@ -639,7 +752,7 @@ impl Lowerer<'_> {
     }
 
     fn block(&mut self, pair: Pair<'_, Rule>, what: &str) -> Block {
-        let span = span_of(&pair);
+        let span = self.span_of(&pair);
         let mut fields: Vec<Field> = Vec::new();
         let mut broken = Vec::new();
         let mut unclosed = None;
@@ -649,7 +762,7 @@ impl Lowerer<'_> {
         let mut separated = true;
         for part in pair.into_inner() {
             match part.as_rule() {
-                Rule::lbrace => open = span_of(&part),
+                Rule::lbrace => open = self.span_of(&part),
                 Rule::field => {
                     let has_comma = part
                         .clone()
@@ -682,7 +795,7 @@ impl Lowerer<'_> {
                     broken.push(self.broken(&part, Rule::strict_field));
                     separated = true;
                 }
-                Rule::unclosed => unclosed = Some(span_of(&part)),
+                Rule::unclosed => unclosed = Some(self.span_of(&part)),
                 _ => {}
             }
         }
@@ -704,6 +817,9 @@ impl Lowerer<'_> {
                 }
             }
         }
+        // A block holds a few fields, and a vector grows to four at its first push: the
+        // tree of a large file keeps tens of thousands of blocks, so each keeps only its own.
+        fields.shrink_to_fit();
         Block {
             fields,
             broken,
@@ -713,20 +829,20 @@ impl Lowerer<'_> {
     }
 
     fn field(&mut self, pair: Pair<'_, Rule>) -> Field {
-        let span = span_of(&pair);
+        let span = self.span_of(&pair);
         let mut name = None;
         let mut value = None;
         let mut end = span.end;
         for part in pair.into_inner() {
             match part.as_rule() {
-                Rule::word => name = Some(name_of(&part)),
+                Rule::word => name = Some(self.name_of(&part)),
                 Rule::value => {
-                    end = part.as_span().end();
+                    end = self.base + part.as_span().end();
                     value = Some(self.value(part));
                 }
                 Rule::type_expr => {
-                    end = part.as_span().end();
-                    let span = span_of(&part);
+                    end = self.base + part.as_span().end();
+                    let span = self.span_of(&part);
                     value = Some(Expr {
                         kind: ExprKind::Type(self.type_expr(part)),
                         span,
@@ -749,7 +865,7 @@ impl Lowerer<'_> {
     }
 
     fn value(&mut self, pair: Pair<'_, Rule>) -> Expr {
-        let span = span_of(&pair);
+        let span = self.span_of(&pair);
         match pair.into_inner().next() {
             Some(inner) => self.operand(inner),
             None => Expr {
@@ -761,7 +877,7 @@ impl Lowerer<'_> {
 
     /// Lowers a literal, list, map, reference or parenthesised expression.
     fn operand(&mut self, pair: Pair<'_, Rule>) -> Expr {
-        let span = span_of(&pair);
+        let span = self.span_of(&pair);
         let kind = match pair.as_rule() {
             Rule::string | Rule::text_block => ExprKind::Str(self.string(pair)),
             Rule::int => ExprKind::Int(self.int(&pair)),
@@ -783,7 +899,7 @@ impl Lowerer<'_> {
                             let mut value = None;
                             for part in entry.into_inner() {
                                 match part.as_rule() {
-                                    Rule::word => key = Some(name_of(&part)),
+                                    Rule::word => key = Some(self.name_of(&part)),
                                     Rule::value => value = Some(self.value(part)),
                                     _ => {}
                                 }
@@ -820,13 +936,13 @@ impl Lowerer<'_> {
                 .peek()
                 .is_some_and(|next| next.as_rule() == Rule::comma);
             if let Some((end, separated)) = previous_end {
-                let gap = &self.text[end..part.as_span().start()];
+                let gap = &self.text[end..self.base + part.as_span().start()];
                 if !separated && !gap.contains('\n') {
                     let span = part
                         .clone()
                         .into_inner()
                         .next()
-                        .map_or(span_of(&part), |key| span_of(&key));
+                        .map_or(self.span_of(&part), |key| self.span_of(&key));
                     self.diagnostics.push(
                         Diagnostic::new(
                             Code::Syntax,
@@ -838,14 +954,14 @@ impl Lowerer<'_> {
                     );
                 }
             }
-            previous_end = Some((part.as_span().end(), has_comma));
+            previous_end = Some((self.base + part.as_span().end(), has_comma));
         }
     }
 
     fn path(&mut self, pair: Pair<'_, Rule>) -> Vec<Name> {
         pair.into_inner()
             .filter(|p| matches!(p.as_rule(), Rule::ident | Rule::word))
-            .map(|p| name_of(&p))
+            .map(|p| self.name_of(&p))
             .collect()
     }
 
@@ -854,7 +970,7 @@ impl Lowerer<'_> {
             self.diagnostics.push(Diagnostic::new(
                 Code::Syntax,
                 format!("the number {} is too large", pair.as_str()),
-                span_of(pair),
+                self.span_of(pair),
                 "too large",
             ));
             0
@@ -880,7 +996,7 @@ impl Lowerer<'_> {
                 self.diagnostics.push(Diagnostic::new(
                     Code::Syntax,
                     format!("the duration {text} is too long"),
-                    span_of(pair),
+                    self.span_of(pair),
                     "too long",
                 ));
                 0
@@ -889,7 +1005,7 @@ impl Lowerer<'_> {
     }
 
     fn expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
-        let span = span_of(&pair);
+        let span = self.span_of(&pair);
         let operands = self.operands(pair.into_inner(), Rule::and_expr);
         match operands.len() {
             1 => operands.into_iter().next().unwrap_or(Expr {
@@ -911,7 +1027,7 @@ impl Lowerer<'_> {
     }
 
     fn chain(&mut self, pair: Pair<'_, Rule>) -> Expr {
-        let span = span_of(&pair);
+        let span = self.span_of(&pair);
         match pair.as_rule() {
             Rule::and_expr => {
                 let operands = self.operands(pair.into_inner(), Rule::cmp_expr);
@@ -933,7 +1049,7 @@ impl Lowerer<'_> {
                     match part.as_rule() {
                         Rule::unary => operands.push(self.unary(part)),
                         Rule::cmp_op => {
-                            let op_span = span_of(&part);
+                            let op_span = self.span_of(&part);
                             let kind = match part.as_str() {
                                 "==" => CompareOp::Eq,
                                 "!=" => CompareOp::Ne,
@@ -967,7 +1083,7 @@ impl Lowerer<'_> {
     }
 
     fn unary(&mut self, pair: Pair<'_, Rule>) -> Expr {
-        let span = span_of(&pair);
+        let span = self.span_of(&pair);
         let mut count = 0;
         let mut operand = None;
         for part in pair.into_inner() {
@@ -994,11 +1110,11 @@ impl Lowerer<'_> {
     }
 
     fn string(&mut self, pair: Pair<'_, Rule>) -> StrLit {
-        let span = span_of(&pair);
+        let span = self.span_of(&pair);
         let block = pair.as_rule() == Rule::text_block;
         let mut parts = Vec::new();
         for part in pair.into_inner() {
-            let part_span = span_of(&part);
+            let part_span = self.span_of(&part);
             match part.as_rule() {
                 Rule::str_text | Rule::block_text => {
                     parts.push(StrPart::Text { value: part.as_str().to_string(), span: part_span })
@@ -1041,22 +1157,22 @@ impl Lowerer<'_> {
     }
 
     fn interp(&mut self, pair: Pair<'_, Rule>) -> Interp {
-        let span = span_of(&pair);
+        let span = self.span_of(&pair);
         let mut path = Vec::new();
         let mut filters = Vec::new();
         for part in pair.into_inner() {
             match part.as_rule() {
                 Rule::interp_path => path = self.path(part),
                 Rule::filter => {
-                    let filter_span = span_of(&part);
+                    let filter_span = self.span_of(&part);
                     let mut name = None;
                     let mut args = Vec::new();
                     for piece in part.into_inner() {
                         match piece.as_rule() {
-                            Rule::word => name = Some(name_of(&piece)),
+                            Rule::word => name = Some(self.name_of(&piece)),
                             Rule::lparen | Rule::rparen | Rule::comma => {}
                             Rule::escaped_string => {
-                                let span = span_of(&piece);
+                                let span = self.span_of(&piece);
                                 let text = piece
                                     .into_inner()
                                     .next()
@@ -1121,29 +1237,33 @@ fn empty_block(span: Span) -> Block {
     }
 }
 
-/// A task's `after`: the names it waits for, and those written with an outcome.
-fn task_after(pair: Pair<'_, Rule>) -> (Vec<Name>, Vec<AfterOutcome>) {
-    let mut names = Vec::new();
-    let mut outcomes = Vec::new();
-    for reference in pair.into_inner().filter(|p| p.as_rule() == Rule::after_ref) {
-        let mut parts = reference.into_inner();
-        let Some(name) = parts.next().map(|p| name_of(&p)) else {
-            continue;
-        };
-        if let Some(written) = parts.find(|p| p.as_rule() == Rule::outcome) {
-            let span = span_of(&written);
-            let outcome = if written.as_str().contains("failed") {
-                Outcome::Failed
-            } else {
-                Outcome::Always
+impl Lowerer<'_> {
+    /// A task's `after`: the names it waits for, and those written with an outcome.
+    fn task_after(&self, pair: Pair<'_, Rule>) -> (Vec<Name>, Vec<AfterOutcome>) {
+        let mut names = Vec::new();
+        let mut outcomes = Vec::new();
+        for reference in pair.into_inner().filter(|p| p.as_rule() == Rule::after_ref) {
+            let mut parts = reference.into_inner();
+            let Some(name) = parts.next().map(|p| self.name_of(&p)) else {
+                continue;
             };
-            outcomes.push(AfterOutcome {
-                name: name.clone(),
-                outcome,
-                span,
-            });
+            if let Some(written) = parts.find(|p| p.as_rule() == Rule::outcome) {
+                let span = self.span_of(&written);
+                let outcome = if written.as_str().contains("failed") {
+                    Outcome::Failed
+                } else {
+                    Outcome::Always
+                };
+                outcomes.push(AfterOutcome {
+                    name: name.clone(),
+                    outcome,
+                    span,
+                });
+            }
+            names.push(name);
         }
-        names.push(name);
+        // Most tasks wait for one or two others; see `block` for why the rest is given back.
+        names.shrink_to_fit();
+        (names, outcomes)
     }
-    (names, outcomes)
 }

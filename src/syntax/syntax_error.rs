@@ -95,6 +95,9 @@ pub fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::primary
         | Rule::item
         | Rule::member
+        | Rule::workflow_part
+        | Rule::members_chunk
+        | Rule::file_tail
         | Rule::block_close
         | Rule::skip_unit
         | Rule::skip_braces
