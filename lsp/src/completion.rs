@@ -147,7 +147,7 @@ fn keywords(words: &[&str]) -> Vec<CompletionItem> {
 
 fn kind_of(kind: DefKind) -> CompletionItemKind {
     match kind {
-        DefKind::Task => CompletionItemKind::FUNCTION,
+        DefKind::Task | DefKind::Loop => CompletionItemKind::FUNCTION,
         DefKind::Gate => CompletionItemKind::EVENT,
         DefKind::Use | DefKind::Import => CompletionItemKind::MODULE,
         DefKind::Param | DefKind::LoopVar => CompletionItemKind::VARIABLE,

@@ -311,6 +311,7 @@ mod tests {
                     fan_out: None,
                     outcomes: Vec::new(),
                     condition: None,
+                    repeat: None,
                 })
                 .collect(),
         }

@@ -345,6 +345,7 @@ impl Lowerer<'_> {
                 Rule::task => members.push(Member::Task(self.task(part))),
                 Rule::gate => members.push(Member::Gate(self.gate(part))),
                 Rule::use_decl => members.push(Member::Use(self.use_decl(part))),
+                Rule::repeat => members.push(Member::Repeat(self.repeat(part))),
                 Rule::misplaced_agent => {
                     let workflow = name.as_ref().map_or("", |n: &Name| n.text.as_str());
                     let agent = self.misplaced_agent(part, workflow);
@@ -576,6 +577,54 @@ impl Lowerer<'_> {
         pair.into_inner()
             .find(|p| p.as_rule() == Rule::expr)
             .map(|e| self.expr(e))
+    }
+
+    fn repeat(&mut self, pair: Pair<'_, Rule>) -> Repeat {
+        let span = span_of(&pair);
+        let mut docs = None;
+        let mut name = None;
+        let mut after = Vec::new();
+        let mut max = None;
+        let mut until = None;
+        let mut members = Vec::new();
+        let mut open_brace = Span::empty(span.start);
+        let mut unclosed = None;
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::docs => docs = Some(self.docs(part)),
+                Rule::ident => name = Some(name_of(&part)),
+                Rule::after => after = self.after(part),
+                Rule::loop_max => {
+                    let bound = part.into_inner().find(|p| p.as_rule() != Rule::kw_max);
+                    max = bound.map(|bound| self.operand(bound));
+                }
+                Rule::loop_until => until = self.when(part),
+                Rule::lbrace => open_brace = span_of(&part),
+                Rule::task => members.push(Member::Task(self.task(part))),
+                Rule::gate => members.push(Member::Gate(self.gate(part))),
+                Rule::use_decl => members.push(Member::Use(self.use_decl(part))),
+                Rule::recover_member => {
+                    members.push(Member::Broken(self.broken(&part, Rule::strict_member)))
+                }
+                Rule::unclosed => unclosed = Some(span_of(&part)),
+                _ => {}
+            }
+        }
+        let name = name.unwrap_or_else(|| missing_name(span));
+        if let Some(at) = unclosed {
+            self.unclosed(open_brace, at, &format!("loop `{}`", name.text));
+        }
+        Repeat {
+            docs,
+            name,
+            after,
+            max,
+            until,
+            members,
+            open_brace,
+            unclosed,
+            span,
+        }
     }
 
     fn gate(&mut self, pair: Pair<'_, Rule>) -> Gate {
