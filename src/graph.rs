@@ -216,7 +216,7 @@ impl Drawing {
                 NodeKind::Loop(block) => self.vertex(
                     vec![
                         format!(
-                            "{id} ↻ at most {} rounds",
+                            "{id} ↻ max {}",
                             condition_text(flow, &prefix, &block.max)
                         ),
                         format!("until {}", condition_text(flow, &prefix, &block.until)),

@@ -294,6 +294,16 @@ fn dot_drawings_match_the_ir() {
                     assert_eq!(drawn.dashed, node.when.is_some(), "{}", node.name);
                     assert!(!drawn.diamond);
                 }
+                NodeKind::Loop(_) => {
+                    let drawn = parsed.node(&node.name);
+                    assert!(
+                        drawn.label.lines().next().is_some_and(|l| l.contains(" ↻ max ")),
+                        "{}: loop {} says it repeats",
+                        case.name,
+                        node.name
+                    );
+                    assert!(!drawn.diamond);
+                }
                 NodeKind::Gate(_) => {
                     let drawn = parsed.node(&node.name);
                     assert!(drawn.diamond, "{}: gate {}", case.name, node.name);

@@ -7,7 +7,7 @@
 //! run time after the one before, so a cycle written with `after` stays a `wf::cycle`
 //! inside a loop as anywhere else.
 
-use super::workflow::{NodeAst, NodeTag, Scope, WorkflowChecker};
+use super::workflow::{NodeAst, Scope, WorkflowChecker};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{self, ExprKind, Type};
 use crate::span::Span;
@@ -40,6 +40,13 @@ impl WorkflowChecker<'_, '_> {
                 }
             }
         }
+        // What each loop itself waits for, before its members are added to it.
+        let outer: Vec<(Vec<usize>, Vec<Span>)> = (0..nodes.len())
+            .map(|index| match nodes[index] {
+                NodeAst::Loop(_) => (deps[index].clone(), spans[index].clone()),
+                _ => (Vec::new(), Vec::new()),
+            })
+            .collect();
         for (index, node) in nodes.iter().enumerate() {
             let Some(owner) = self.nodes[index].in_loop else {
                 continue;
@@ -48,8 +55,8 @@ impl WorkflowChecker<'_, '_> {
             let NodeAst::Loop(repeat) = nodes[owner] else {
                 continue;
             };
-            let (outer, outer_spans) = (deps[owner].clone(), spans[owner].clone());
-            for (dep, span) in outer.into_iter().zip(outer_spans) {
+            let (outer, outer_spans) = &outer[owner];
+            for (&dep, &span) in outer.iter().zip(outer_spans) {
                 if !deps[index].contains(&dep) {
                     deps[index].push(dep);
                     spans[index].push(span);
@@ -199,16 +206,11 @@ impl WorkflowChecker<'_, '_> {
         });
         let loop_name = self.nodes[index].name.clone();
         for (node, span) in outside {
-            let info = &self.nodes[node];
-            let why = if info.tag == NodeTag::Task {
-                format!("`{}` is not a task of the loop", info.name)
-            } else {
-                format!("`{}` is a {}", info.name, info.tag.noun())
-            };
+            let name = self.nodes[node].name.clone();
             self.report(
                 Diagnostic::new(
                     Code::LoopUntil,
-                    format!("the `until` of the loop `{loop_name}` reads `{}`, which does not run in its rounds: {why}", info.name),
+                    format!("the `until` of the loop `{loop_name}` reads `{name}`, which is not one of its tasks"),
                     span,
                     "not in the loop",
                 )
