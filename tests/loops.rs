@@ -9,7 +9,8 @@ use wfc::runtime::TaskBackend;
 
 /// A review loop of at most `max` rounds: `review` approves in the round `approve-at` names
 /// (`review#2`, or `never`), taking `pause` seconds first; `fix` runs when it asks for
-/// changes; `ship`, after the loop, reads the last round's verdict. Each task writes its
+/// changes; `ship`, after the loop, reads the last round's verdict; `notify` runs when the
+/// loop fails. Each task writes its
 /// round's id (`$WF_TASK_ID`) when it ends, so the files say which rounds ran, and how often.
 fn review_loop(max: u32, pause: &str) -> String {
     format!(
@@ -39,6 +40,10 @@ fn review_loop(max: u32, pause: &str) -> String {
 
   task ship after review_loop {{
     run = "printf '%s\n' {{{{ review.output.verdict }}}} > shipped.txt"
+  }}
+
+  task notify after review_loop (failed) {{
+    run = "echo notified > notified.txt"
   }}
 }}
 "#
@@ -110,6 +115,7 @@ fn a_loop_that_converges_in_round_two_runs_two_rounds_then_what_waits_for_it() {
             ("fix#2", "skipped"),
             ("review_loop#2", "succeeded"),
             ("ship", "succeeded"),
+            ("notify", "skipped"),
         ];
         let expected: Vec<(String, String)> = expected
             .iter()
@@ -212,6 +218,11 @@ fn a_loop_that_never_converges_fails_its_last_decision_and_nothing_after_it_runs
     );
     assert_eq!(task_status(dir.path(), &id, "ship")["state"], "pending");
     assert!(!dir.path().join("shipped.txt").exists());
+    assert_eq!(
+        read(dir.path(), "notified.txt"),
+        "notified\n",
+        "what waits for the loop's failure runs"
+    );
     // A decision that made the next round cannot be retried: it would make it again.
     let refused = wfc(dir.path(), &["retry", &id, "review_loop#1", "--from"]);
     assert_ne!(refused.code, 0, "{}", refused.stdout);
@@ -302,7 +313,8 @@ fn a_run_killed_between_rounds_resumes_with_each_round_once() {
             "review#3",
             "fix#3",
             "review_loop#3",
-            "ship"
+            "ship",
+            "notify"
         ],
         "each round made once"
     );

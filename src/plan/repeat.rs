@@ -183,3 +183,100 @@ fn rename_in(task: &mut TaskSpec, rename: &dyn Fn(&str) -> Option<String>) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{ModuleKey, NoFiles, Session};
+    use crate::ir::WorkflowId;
+    use crate::plan::{bind, instantiate, BindInput};
+
+    const LOOP: &str = r#"workflow w {
+  task draft { run = "echo draft" }
+  repeat polish after draft max 3 until review.output.ok {
+    task review {
+      run    = "cat review.json"
+      output: { ok: bool }
+    }
+    task fix after review when !review.output.ok { run = "echo {{ review.result }}" }
+  }
+  task ship after polish (failed) { run = "echo {{ review.result }}" }
+}
+"#;
+
+    fn planned() -> Plan {
+        let loader = NoFiles;
+        let mut session = Session::new(&loader);
+        let module = session.check_text(ModuleKey::File("loop.wf".into()), LOOP.into());
+        assert!(!session.module(module).has_errors(), "{:#?}", session.module(module).diagnostics);
+        let workflow = &session.module(module).ir.workflows[0];
+        let bound = bind(workflow, &BindInput::default()).expect("bound");
+        instantiate(&session, module, WorkflowId(0), &bound, "run").expect("planned")
+    }
+
+    fn ids(plan: &Plan) -> Vec<&str> {
+        plan.tasks.iter().map(|t| t.id.as_str()).collect()
+    }
+
+    fn reads(task: &TaskSpec) -> Vec<String> {
+        let mut task = task.clone();
+        let mut found = Vec::new();
+        each_part(&mut task, &mut |part| {
+            if let Part::Tasks(read) = part {
+                found.extend(read.iter().cloned());
+            }
+        });
+        found
+    }
+
+    #[test]
+    fn the_first_round_is_numbered_wherever_it_is_named() {
+        let plan = planned();
+        assert_eq!(ids(&plan), ["draft", "review#1", "fix#1", "polish#1", "ship"]);
+        let fix = plan.task("fix#1").expect("fix");
+        assert_eq!(fix.deps, ["review#1", "draft"]);
+        assert_eq!(fix.condition.as_ref().map(|c| c.reads()), Some(vec!["review#1"]));
+        let ship = plan.task("ship").expect("ship");
+        assert_eq!(ship.deps, ["polish#1"]);
+        assert_eq!(ship.outcomes[0].task, "polish#1");
+        assert_eq!(reads(ship), ["review#1"]);
+        let repeat = plan.task("polish#1").and_then(|t| t.repeat.clone()).expect("decider");
+        assert_eq!((repeat.round, repeat.max), (1, 3));
+        assert_eq!(repeat.body, ["review", "fix"]);
+        assert_eq!(repeat.until.reads(), ["review#1"]);
+    }
+
+    #[test]
+    fn each_next_round_follows_the_decision_before_it_and_what_follows_reads_it() {
+        let first = planned();
+        let (second, made) = next_round(&first, "polish#1").expect("round 2");
+        assert_eq!(made, ["review#2", "fix#2", "polish#2"]);
+        let (third, _) = next_round(&second, "polish#2").expect("round 3");
+        assert_eq!(
+            ids(&third),
+            [
+                "draft", "review#1", "fix#1", "polish#1", "review#2", "fix#2", "polish#2",
+                "review#3", "fix#3", "polish#3", "ship"
+            ]
+        );
+        let review = third.task("review#3").expect("review");
+        assert_eq!(review.deps, ["polish#2", "draft"], "after the decision before it only");
+        assert_eq!(review.title, "review#3");
+        let fix = third.task("fix#3").expect("fix");
+        assert_eq!(fix.deps, ["polish#2", "review#3", "draft"]);
+        assert_eq!(reads(fix), ["review#3"]);
+        let decider = third.task("polish#3").expect("decider");
+        assert_eq!(decider.deps, ["draft", "review#3", "fix#3"]);
+        let repeat = decider.repeat.as_ref().expect("loop");
+        assert_eq!((repeat.round, repeat.until.reads()), (3, vec!["review#3"]));
+        let ship = third.task("ship").expect("ship");
+        assert_eq!((ship.deps.clone(), ship.outcomes[0].task.clone()), (vec!["polish#3".to_string()], "polish#3".to_string()));
+        assert_eq!(reads(ship), ["review#3"]);
+        let refused = next_round(&third, "polish#3").expect_err("at its maximum");
+        assert_eq!(refused, "the loop `polish` has run its 3 rounds");
+        assert!(next_round(&third, "draft").is_err(), "decides no loop");
+        // The file plans the first round only: so does a run's plan collapsed.
+        assert_eq!(collapse(&third), first);
+        assert_eq!(collapse(&first), first);
+    }
+}
