@@ -171,8 +171,14 @@ impl ParsedDot {
             if let Some(c) = node.captures(line) {
                 let label = unescape_dot(&c[2]);
                 let first = label.lines().next().unwrap_or_default();
-                // `NAME ×N`, or `NAME ×N ← X.output.F` for a fan-out at run time.
-                let name = first.split(" ×N").next().unwrap_or_default().to_string();
+                // `NAME ×N`, or `NAME ×N ← X.output.F` for a fan-out at run time; `NAME ↻
+                // max N` for a loop.
+                let name = first
+                    .split(" ×N")
+                    .next()
+                    .and_then(|name| name.split(" ↻ ").next())
+                    .unwrap_or_default()
+                    .to_string();
                 for &index in &open {
                     parsed.clusters[index].members.push(name.clone());
                 }
