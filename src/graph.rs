@@ -55,7 +55,10 @@ fn condition_text(flow: &crate::ir::Workflow, prefix: &str, expr: &crate::ir::Ex
             .map_or_else(String::new, |p| p.name.clone()),
         ExprKind::LoopVar => "the loop variable".to_string(),
         ExprKind::Output(node, fields) => {
-            let name = flow.nodes.get(node.0 as usize).map_or("", |n| n.name.as_str());
+            let name = flow
+                .nodes
+                .get(node.0 as usize)
+                .map_or("", |n| n.name.as_str());
             let fields: String = fields.iter().map(|f| format!(".{f}")).collect();
             format!("{prefix}{name}.output{fields}")
         }
@@ -215,11 +218,8 @@ impl Drawing {
                 // most how often, and until what.
                 NodeKind::Loop(block) => self.vertex(
                     vec![
-                        format!(
-                            "{id} ↻ max {}",
-                            condition_text(flow, &prefix, &block.max)
-                        ),
-                        format!("until {}", condition_text(flow, &prefix, &block.until)),
+                        format!("{id} ↻ max {}", condition_text(flow, prefix, &block.max)),
+                        format!("until {}", condition_text(flow, prefix, &block.until)),
                     ],
                     Shape::Box,
                     dashed,

@@ -303,7 +303,11 @@ fn dot_drawings_match_the_ir() {
                 NodeKind::Loop(_) => {
                     let drawn = parsed.node(&node.name);
                     assert!(
-                        drawn.label.lines().next().is_some_and(|l| l.contains(" ↻ max ")),
+                        drawn
+                            .label
+                            .lines()
+                            .next()
+                            .is_some_and(|l| l.contains(" ↻ max ")),
                         "{}: loop {} says it repeats",
                         case.name,
                         node.name

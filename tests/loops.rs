@@ -149,7 +149,10 @@ fn a_loop_that_converges_in_round_two_runs_two_rounds_then_what_waits_for_it() {
             // compares it with the first round alone.
             let resumed = wfc_with_env(dir.path(), &["resume", &id], &env);
             let said = format!("{}{}", resumed.stdout, resumed.stderr);
-            assert!(!said.contains("has changed since the run started"), "{said}");
+            assert!(
+                !said.contains("has changed since the run started"),
+                "{said}"
+            );
         }
     }
 }
@@ -204,10 +207,7 @@ fn a_loop_that_never_converges_fails_its_last_decision_and_nothing_after_it_runs
         ["review#1", "review#2", "review#3"],
         "three rounds, no fourth"
     );
-    assert_eq!(
-        lines(dir.path(), "fixes.txt"),
-        ["fix#1", "fix#2", "fix#3"]
-    );
+    assert_eq!(lines(dir.path(), "fixes.txt"), ["fix#1", "fix#2", "fix#3"]);
     let id = run_id(&run.stdout);
     let last = task_status(dir.path(), &id, "review_loop#3");
     assert_eq!(last["state"], "failed", "{last}");
@@ -227,9 +227,9 @@ fn a_loop_that_never_converges_fails_its_last_decision_and_nothing_after_it_runs
     let refused = wfc(dir.path(), &["retry", &id, "review_loop#1", "--from"]);
     assert_ne!(refused.code, 0, "{}", refused.stdout);
     assert!(
-        refused
-            .stderr
-            .contains("`review_loop#1` made its loop's next round, and a retry cannot take a round back yet"),
+        refused.stderr.contains(
+            "`review_loop#1` made its loop's next round, and a retry cannot take a round back yet"
+        ),
         "{}",
         refused.stderr
     );

@@ -30,9 +30,7 @@ pub fn completion(
     let cursor = cursor(text, offset);
     match &cursor.place {
         Place::TopLevel => keywords(&["import", "agent", "workflow"]),
-        Place::WorkflowMember => {
-            keywords(&["param", "defaults", "task", "gate", "use", "repeat"])
-        }
+        Place::WorkflowMember => keywords(&["param", "defaults", "task", "gate", "use", "repeat"]),
         Place::AfterList => workflow_names(analyses, &cursor)
             .into_iter()
             .filter(|(name, d)| d.kind.is_node() && Some(name) != cursor.node.as_ref())

@@ -208,7 +208,11 @@ mod tests {
         let loader = NoFiles;
         let mut session = Session::new(&loader);
         let module = session.check_text(ModuleKey::File("loop.wf".into()), LOOP.into());
-        assert!(!session.module(module).has_errors(), "{:#?}", session.module(module).diagnostics);
+        assert!(
+            !session.module(module).has_errors(),
+            "{:#?}",
+            session.module(module).diagnostics
+        );
         let workflow = &session.module(module).ir.workflows[0];
         let bound = bind(workflow, &BindInput::default()).expect("bound");
         instantiate(&session, module, WorkflowId(0), &bound, "run").expect("planned")
@@ -232,15 +236,24 @@ mod tests {
     #[test]
     fn the_first_round_is_numbered_wherever_it_is_named() {
         let plan = planned();
-        assert_eq!(ids(&plan), ["draft", "review#1", "fix#1", "polish#1", "ship"]);
+        assert_eq!(
+            ids(&plan),
+            ["draft", "review#1", "fix#1", "polish#1", "ship"]
+        );
         let fix = plan.task("fix#1").expect("fix");
         assert_eq!(fix.deps, ["review#1", "draft"]);
-        assert_eq!(fix.condition.as_ref().map(|c| c.reads()), Some(vec!["review#1"]));
+        assert_eq!(
+            fix.condition.as_ref().map(|c| c.reads()),
+            Some(vec!["review#1"])
+        );
         let ship = plan.task("ship").expect("ship");
         assert_eq!(ship.deps, ["polish#1"]);
         assert_eq!(ship.outcomes[0].task, "polish#1");
         assert_eq!(reads(ship), ["review#1"]);
-        let repeat = plan.task("polish#1").and_then(|t| t.repeat.clone()).expect("decider");
+        let repeat = plan
+            .task("polish#1")
+            .and_then(|t| t.repeat.clone())
+            .expect("decider");
         assert_eq!((repeat.round, repeat.max), (1, 3));
         assert_eq!(repeat.body, ["review", "fix"]);
         assert_eq!(repeat.until.reads(), ["review#1"]);
@@ -260,7 +273,11 @@ mod tests {
             ]
         );
         let review = third.task("review#3").expect("review");
-        assert_eq!(review.deps, ["polish#2", "draft"], "after the decision before it only");
+        assert_eq!(
+            review.deps,
+            ["polish#2", "draft"],
+            "after the decision before it only"
+        );
         assert_eq!(review.title, "review#3");
         let fix = third.task("fix#3").expect("fix");
         assert_eq!(fix.deps, ["polish#2", "review#3", "draft"]);
@@ -270,7 +287,10 @@ mod tests {
         let repeat = decider.repeat.as_ref().expect("loop");
         assert_eq!((repeat.round, repeat.until.reads()), (3, vec!["review#3"]));
         let ship = third.task("ship").expect("ship");
-        assert_eq!((ship.deps.clone(), ship.outcomes[0].task.clone()), (vec!["polish#3".to_string()], "polish#3".to_string()));
+        assert_eq!(
+            (ship.deps.clone(), ship.outcomes[0].task.clone()),
+            (vec!["polish#3".to_string()], "polish#3".to_string())
+        );
         assert_eq!(reads(ship), ["review#3"]);
         let refused = next_round(&third, "polish#3").expect_err("at its maximum");
         assert_eq!(refused, "the loop `polish` has run its 3 rounds");
