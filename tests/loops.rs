@@ -233,6 +233,22 @@ fn a_loop_that_never_converges_fails_its_last_decision_and_nothing_after_it_runs
         "{}",
         refused.stderr
     );
+    // Planned again from the file, which holds the first round only, the loop decides
+    // again from round 1 and makes its later rounds anew: now round 2 approves.
+    dir.write("approve-at", "review#2");
+    let replanned = wfc(dir.path(), &["resume", &id, "--replan"]);
+    assert_eq!(
+        replanned.code, 0,
+        "{}{}",
+        replanned.stdout, replanned.stderr
+    );
+    assert_eq!(
+        lines(dir.path(), "reviews.txt"),
+        ["review#1", "review#2", "review#3", "review#2"],
+        "round 1 kept, round 2 made and run again"
+    );
+    assert_eq!(read(dir.path(), "shipped.txt"), "approve\n");
+    assert_eq!(task_status(dir.path(), &id, "review_loop#2")["state"], "succeeded");
 }
 
 #[test]
