@@ -248,7 +248,10 @@ fn a_loop_that_never_converges_fails_its_last_decision_and_nothing_after_it_runs
         "round 1 kept, round 2 made and run again"
     );
     assert_eq!(read(dir.path(), "shipped.txt"), "approve\n");
-    assert_eq!(task_status(dir.path(), &id, "review_loop#2")["state"], "succeeded");
+    assert_eq!(
+        task_status(dir.path(), &id, "review_loop#2")["state"],
+        "succeeded"
+    );
 }
 
 #[test]

@@ -362,12 +362,27 @@ impl<'s> Expander<'s> {
                             1
                         }
                     };
-                    let body = block
+                    let body: Vec<String> = block
                         .body
                         .iter()
                         .flat_map(|node| instances[node.0 as usize].iter().cloned())
                         .collect();
-                    self.push(decider(&id, deps.clone(), until, max, body));
+                    // The labels of its round, so that a worker that takes the round's
+                    // tasks (`wfc worker --labels`) decides it too.
+                    let mut labels: Vec<String> = Vec::new();
+                    for task in &body {
+                        let Some(&at) = self.index_of.get(task) else {
+                            continue;
+                        };
+                        for label in &self.tasks[at].labels {
+                            if !labels.contains(label) {
+                                labels.push(label.clone());
+                            }
+                        }
+                    }
+                    let mut spec = decider(&id, deps.clone(), until, max, body);
+                    spec.labels = labels;
+                    self.push(spec);
                     instances[index].push(id);
                 }
             }

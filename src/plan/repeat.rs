@@ -196,9 +196,13 @@ mod tests {
   repeat polish after draft max 3 until review.output.ok {
     task review {
       run    = "cat review.json"
+      labels = ["review"]
       output: { ok: bool }
     }
-    task fix after review when !review.output.ok { run = "echo {{ review.result }}" }
+    task fix after review when !review.output.ok {
+      run    = "echo {{ review.result }}"
+      labels = ["fix", "review"]
+    }
   }
   task ship after polish (failed) { run = "echo {{ review.result }}" }
 }
@@ -257,6 +261,11 @@ mod tests {
         assert_eq!((repeat.round, repeat.max), (1, 3));
         assert_eq!(repeat.body, ["review", "fix"]);
         assert_eq!(repeat.until.reads(), ["review#1"]);
+        // A worker that takes the round's tasks by their labels decides the round too.
+        assert_eq!(
+            plan.task("polish#1").expect("decider").labels,
+            ["review", "fix"]
+        );
     }
 
     #[test]
