@@ -1,6 +1,7 @@
 //! Bounded loops (issue 16): `repeat NAME max N until EXPR { … }` through the real `wfc`
 //! binary, real processes and every kind of store: a loop that converges, one that hits its
-//! maximum, and one whose engine is killed between rounds.
+//! maximum (and is planned again), one whose engine is killed between rounds, and one in a
+//! run isolated in git, where each round starts from the work of the round before.
 
 use crate::agents::read;
 use crate::support::{run_id, task_status, wfc, wfc_with_env, TempDir};
@@ -336,5 +337,36 @@ fn a_run_killed_between_rounds_resumes_with_each_round_once() {
             "notify"
         ],
         "each round made once"
+    );
+}
+
+#[test]
+fn in_a_run_isolated_in_git_each_round_starts_from_the_round_before_it() {
+    // `fix` counts the rounds in a file of the work; the review approves once two fixes are
+    // in it, which only happens when round 2's worktree holds round 1's fix.
+    let workflow = r#"workflow w {
+  repeat polish max 3 until review.output.ok {
+    task review {
+      run    = "n=$(cat count.txt 2>/dev/null || echo 0); if [ \"$n\" -ge 2 ]; then echo '{\"ok\": true}'; else echo '{\"ok\": false}'; fi"
+      output: { ok: bool }
+    }
+    task fix after review when !review.output.ok {
+      run = "n=$(cat count.txt 2>/dev/null || echo 0); echo $((n+1)) > count.txt; echo \"$WF_TASK_ID\" >> fixes.txt"
+    }
+  }
+  task ship after polish {
+    run = "cat count.txt fixes.txt > shipped.txt"
+  }
+}
+"#;
+    let (_dir, path) = crate::isolation_run::repo("wfc-loops-git", workflow);
+    let run = wfc(&path, &["run", "w.wf", "--isolation", "git"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let id = run_id(&run.stdout);
+    assert_eq!(task_status(&path, &id, "fix#3")["state"], "skipped");
+    assert_eq!(
+        crate::support::git(&path, &["show", &format!("wfc/{id}:shipped.txt")]),
+        "2\nfix#1\nfix#2\n",
+        "the result holds every round's work"
     );
 }
