@@ -604,7 +604,11 @@ impl Lowerer<'_> {
                 Rule::gate => members.push(Member::Gate(self.gate(part))),
                 Rule::use_decl => members.push(Member::Use(self.use_decl(part))),
                 Rule::recover_member => {
-                    members.push(Member::Broken(self.broken(&part, Rule::strict_member)))
+                    let broken = self.broken(&part, Rule::strict_member);
+                    if broken.keyword.as_deref() == Some("repeat") {
+                        self.nested_loop(broken.span);
+                    }
+                    members.push(Member::Broken(broken))
                 }
                 Rule::unclosed => unclosed = Some(span_of(&part)),
                 _ => {}
@@ -625,6 +629,23 @@ impl Lowerer<'_> {
             unclosed,
             span,
         }
+    }
+
+    /// Reports a loop written inside a loop in place of the error `broken` reported for it,
+    /// which could only say that the text cannot be read there.
+    fn nested_loop(&mut self, span: Span) {
+        self.diagnostics.pop();
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::Syntax,
+                "a loop cannot hold another loop",
+                span,
+                "a loop inside a loop",
+            )
+            .with_help(
+                "write the inner loop after the outer one, or make one loop whose round holds the tasks of both",
+            ),
+        );
     }
 
     fn gate(&mut self, pair: Pair<'_, Rule>) -> Gate {
