@@ -188,8 +188,10 @@ impl WorkflowChecker<'_, '_> {
                 }
             }
         };
-        let body = (0..self.nodes.len())
-            .filter(|&n| self.nodes[n].in_loop == Some(index))
+        // A loop's members are registered right after it, so they are found without a walk
+        // of every node per loop.
+        let body = (index + 1..self.nodes.len())
+            .take_while(|&n| self.nodes[n].in_loop == Some(index))
             .map(|n| ir::NodeId(n as u32))
             .collect();
         ir::LoopBlock { max, until, body }
