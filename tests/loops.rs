@@ -1,7 +1,9 @@
 //! Bounded loops (issue 16): `repeat NAME max N until EXPR { … }` through the real `wfc`
 //! binary, real processes and every kind of store: a loop that converges, one that hits its
 //! maximum (and is planned again), one whose engine is killed between rounds, and one in a
-//! run isolated in git, where each round starts from the work of the round before.
+//! run isolated in git, where each round starts from the work of the round before; and
+//! `std/plan-and-implement` with the real Claude Code CLI against the scripted server, its
+//! first review asking for changes and its second approving.
 
 use crate::agents::read;
 use crate::support::{run_id, task_status, wfc, wfc_with_env, TempDir};
@@ -373,5 +375,86 @@ fn in_a_run_isolated_in_git_each_round_starts_from_the_round_before_it() {
         crate::support::git(&path, &["show", &format!("wfc/{id}:shipped.txt")]),
         "2\nfix#1\nfix#2\n",
         "the result holds every round's work"
+    );
+}
+
+#[test]
+fn std_plan_and_implement_reviews_until_approved_with_claude_code() {
+    use crate::model_server::{ModelServer, Reply, Rule};
+    use serde_json::json;
+    let server = ModelServer::start(vec![
+        Rule::new(
+            "Plan the change `search`",
+            vec![
+                Reply::tool("StructuredOutput", json!({"steps": ["alpha"]})),
+                Reply::text("One step."),
+            ],
+        ),
+        Rule::new("Implement one step", vec![Reply::text("implemented")]),
+        // The first review asks for changes, every later one approves.
+        Rule::new(
+            "as a whole: every step of the plan",
+            vec![
+                Reply::queue(
+                    vec![Reply::tool(
+                        "StructuredOutput",
+                        json!({"verdict": "changes", "findings": ["[[finding]] add a test"]}),
+                    )],
+                    Reply::tool(
+                        "StructuredOutput",
+                        json!({"verdict": "approve", "findings": []}),
+                    ),
+                ),
+                Reply::text("Reviewed."),
+            ],
+        ),
+        Rule::new("asked for changes", vec![Reply::text("fixed")]),
+    ]);
+    let (_dir, path) = crate::isolation_run::repo("wfc-loops-std", "");
+    let (code, output) = crate::agents::wfc(
+        &path,
+        Some(&server),
+        &[
+            "run",
+            "std/plan-and-implement",
+            "-p",
+            "name=search",
+            "-p",
+            "goal=Add search.",
+        ],
+    );
+    assert_eq!(code, 0, "{output}");
+    let (_, tasks) = crate::agents::only_run(&path);
+    let states: Vec<(String, String)> = tasks
+        .iter()
+        .map(|t| (t.key.task.clone(), t.state.to_string()))
+        .collect();
+    for (id, state) in [
+        ("review#1", "succeeded"),
+        ("fix#1", "succeeded"),
+        ("review_loop#1", "succeeded"),
+        ("review#2", "succeeded"),
+        ("fix#2", "skipped"),
+        ("review_loop#2", "succeeded"),
+    ] {
+        assert!(
+            states.contains(&(id.to_string(), state.to_string())),
+            "{id} {state} in {states:?}"
+        );
+    }
+    assert!(!states.iter().any(|(id, _)| id == "review#3"), "{states:?}");
+    let requests: Vec<String> = server
+        .session_requests()
+        .iter()
+        .map(serde_json::Value::to_string)
+        .collect();
+    let fixes: Vec<&String> = requests
+        .iter()
+        .filter(|r| r.contains("asked for changes"))
+        .collect();
+    assert_eq!(fixes.len(), 1, "one fix session");
+    assert!(
+        fixes[0].contains("[[finding]] add a test"),
+        "the fix is told the finding"
     );
 }
