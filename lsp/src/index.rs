@@ -407,11 +407,16 @@ impl Builder<'_> {
     fn expr(&mut self, expr: &Expr, scope: &Scope) {
         match &expr.kind {
             ExprKind::Str(literal) => self.string(literal, scope),
-            ExprKind::Ref(path) => {
-                if path.len() == 1 {
-                    self.value_name(&path[0], scope);
+            ExprKind::Ref(path) => match path.as_slice() {
+                [name] => self.value_name(name, scope),
+                // `X.output…` in a `when` or a loop's `until` reads task X.
+                [task, output, ..] if output.text == "output" => {
+                    if let Some(&span) = scope.nodes.get(&task.text) {
+                        self.refer(task.span, self.local(span));
+                    }
                 }
-            }
+                _ => {}
+            },
             ExprKind::List(items) | ExprKind::And(items) | ExprKind::Or(items) => {
                 for item in items {
                     self.expr(item, scope);

@@ -107,3 +107,38 @@ fn a_loop_without_max_is_the_checker_s_diagnostic() {
         .collect();
     assert_eq!(codes, ["wf::unused", "wf::loop-max"], "{diagnostics:?}");
 }
+
+#[test]
+fn renaming_a_loop_or_a_task_in_it_changes_every_reference() {
+    let (mut server, _folder, uri, _) = open(LOOP);
+    let rename = |server: &mut Server, needle: &str, shift: usize, name: &str| -> String {
+        let edit = server.request(
+            "textDocument/rename",
+            json!({
+                "textDocument": { "uri": uri },
+                "position": position(LOOP, needle, 0, shift),
+                "newName": name,
+            }),
+        );
+        crate::support::apply(LOOP, &edit["changes"][uri.as_str()])
+    };
+    let renamed = rename(&mut server, "after review_loop", 7, "polish");
+    assert!(renamed.contains("repeat polish max rounds"), "{renamed}");
+    assert!(renamed.contains("task ship after polish {"), "{renamed}");
+    let renamed = rename(&mut server, "task review", 6, "critique");
+    assert!(
+        renamed.contains("until critique.output.verdict == \"approve\""),
+        "{renamed}"
+    );
+    // The `when` on its output is renamed too.
+    assert!(
+        renamed.contains("task fix after critique when critique.output"),
+        "{renamed}"
+    );
+    assert!(
+        renamed.contains("{{ critique.output.verdict }}"),
+        "{renamed}"
+    );
+    server.replace(&uri, 2, &renamed);
+    assert_eq!(server.diagnostics(&uri, 2), Vec::<Value>::new());
+}
