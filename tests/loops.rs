@@ -125,7 +125,19 @@ fn a_loop_that_converges_in_round_two_runs_two_rounds_then_what_waits_for_it() {
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect();
         assert_eq!(rows, expected, "{backend}: the rounds the run expanded to");
+        assert_eq!(
+            status["loops"],
+            serde_json::json!([{"name": "review_loop", "round": 2, "max": 3, "state": "succeeded"}]),
+            "{backend}"
+        );
         if backend == "sqlite" {
+            let text = wfc_with_env(dir.path(), &["status", &id], &env);
+            assert!(
+                text.stdout
+                    .contains("loop review_loop: ended in round 2 of at most 3"),
+                "{}",
+                text.stdout
+            );
             let shown = wfc_with_env(dir.path(), &["show", &id, "review_loop#1"], &env);
             assert!(
                 shown.stdout.contains(
@@ -220,6 +232,14 @@ fn a_loop_that_never_converges_fails_its_last_decision_and_nothing_after_it_runs
          \"approve\"` was still false after round 3"
     );
     assert_eq!(task_status(dir.path(), &id, "ship")["state"], "pending");
+    let status = wfc(dir.path(), &["status", &id]);
+    assert!(
+        status
+            .stdout
+            .contains("loop review_loop: failed in round 3 of at most 3"),
+        "{}",
+        status.stdout
+    );
     assert!(!dir.path().join("shipped.txt").exists());
     assert_eq!(
         read(dir.path(), "notified.txt"),
