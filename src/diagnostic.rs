@@ -49,11 +49,18 @@ pub enum Code {
     /// An outcome condition or a `when` on outputs that cannot be decided while the run goes
     /// on.
     Condition,
+    /// A bounded loop without a maximum, or with one out of range.
+    LoopMax,
+    /// A loop's `until` missing, or reading what is not an output of the loop's own tasks.
+    LoopUntil,
+    /// What a loop may not hold (a `use`, a run-time `for each`), or an edge into a loop
+    /// from outside it, which must wait for the loop instead.
+    LoopBody,
 }
 
 impl Code {
     /// Every code, in the order of LANGUAGE.md §6.
-    pub const ALL: [Code; 20] = [
+    pub const ALL: [Code; 23] = [
         Code::Syntax,
         Code::Duplicate,
         Code::UnknownRef,
@@ -74,6 +81,9 @@ impl Code {
         Code::OutputField,
         Code::FanOut,
         Code::Condition,
+        Code::LoopMax,
+        Code::LoopUntil,
+        Code::LoopBody,
     ];
 
     /// The code as users see it, such as `wf::cycle`.
@@ -99,6 +109,9 @@ impl Code {
             Code::OutputField => "wf::output-field",
             Code::FanOut => "wf::fan-out",
             Code::Condition => "wf::condition",
+            Code::LoopMax => "wf::loop-max",
+            Code::LoopUntil => "wf::loop-until",
+            Code::LoopBody => "wf::loop-body",
         }
     }
 

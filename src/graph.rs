@@ -39,6 +39,39 @@ enum Shape {
     Diamond,
 }
 
+/// An IR condition as a workflow writes it, for a loop's label.
+fn condition_text(flow: &crate::ir::Workflow, prefix: &str, expr: &crate::ir::Expr) -> String {
+    use crate::ir::ExprKind;
+    let text = |e: &crate::ir::Expr| condition_text(flow, prefix, e);
+    let joined = |items: &[crate::ir::Expr], op: &str| {
+        let parts: Vec<String> = items.iter().map(text).collect();
+        parts.join(op)
+    };
+    match &expr.kind {
+        ExprKind::Value(value) => serde_json::to_string(value).unwrap_or_default(),
+        ExprKind::Param(param) => flow
+            .params
+            .get(param.0 as usize)
+            .map_or_else(String::new, |p| p.name.clone()),
+        ExprKind::LoopVar => "the loop variable".to_string(),
+        ExprKind::Output(node, fields) => {
+            let name = flow
+                .nodes
+                .get(node.0 as usize)
+                .map_or("", |n| n.name.as_str());
+            let fields: String = fields.iter().map(|f| format!(".{f}")).collect();
+            format!("{prefix}{name}.output{fields}")
+        }
+        ExprKind::List(items) => format!("[{}]", joined(items, ", ")),
+        ExprKind::Not(inner) => format!("!({})", text(inner)),
+        ExprKind::Eq(a, b) => format!("{} == {}", text(a), text(b)),
+        ExprKind::Ne(a, b) => format!("{} != {}", text(a), text(b)),
+        ExprKind::In(a, b) => format!("{} in {}", text(a), text(b)),
+        ExprKind::And(items) => joined(items, " && "),
+        ExprKind::Or(items) => joined(items, " || "),
+    }
+}
+
 /// One drawn node: a task or gate, from the workflow or from an inlined callee.
 #[derive(Debug)]
 struct Vertex {
@@ -181,6 +214,16 @@ impl Drawing {
                     self.vertex(vec![head, kind], Shape::Box, dashed)
                 }
                 NodeKind::Gate(_) => self.vertex(vec![id], Shape::Diamond, dashed),
+                // A loop waits for its round; the label says that the round repeats, at
+                // most how often, and until what.
+                NodeKind::Loop(block) => self.vertex(
+                    vec![
+                        format!("{id} ↻ max {}", condition_text(flow, prefix, &block.max)),
+                        format!("until {}", condition_text(flow, prefix, &block.until)),
+                    ],
+                    Shape::Box,
+                    dashed,
+                ),
                 NodeKind::Use(block) => {
                     let callee = module_ir(session, block.module)
                         .and_then(|m| m.workflows.get(block.workflow.0 as usize));

@@ -51,6 +51,7 @@ pub fn plan(tasks: &[(&str, &[&str], u32)]) -> Plan {
                 fan_out: None,
                 outcomes: Vec::new(),
                 condition: None,
+                repeat: None,
             })
             .collect(),
     }

@@ -171,8 +171,14 @@ impl ParsedDot {
             if let Some(c) = node.captures(line) {
                 let label = unescape_dot(&c[2]);
                 let first = label.lines().next().unwrap_or_default();
-                // `NAME ×N`, or `NAME ×N ← X.output.F` for a fan-out at run time.
-                let name = first.split(" ×N").next().unwrap_or_default().to_string();
+                // `NAME ×N`, or `NAME ×N ← X.output.F` for a fan-out at run time; `NAME ↻
+                // max N` for a loop.
+                let name = first
+                    .split(" ×N")
+                    .next()
+                    .and_then(|name| name.split(" ↻ ").next())
+                    .unwrap_or_default()
+                    .to_string();
                 for &index in &open {
                     parsed.clusters[index].members.push(name.clone());
                 }
@@ -292,6 +298,20 @@ fn dot_drawings_match_the_ir() {
                         node.name
                     );
                     assert_eq!(drawn.dashed, node.when.is_some(), "{}", node.name);
+                    assert!(!drawn.diamond);
+                }
+                NodeKind::Loop(_) => {
+                    let drawn = parsed.node(&node.name);
+                    assert!(
+                        drawn
+                            .label
+                            .lines()
+                            .next()
+                            .is_some_and(|l| l.contains(" ↻ max ")),
+                        "{}: loop {} says it repeats",
+                        case.name,
+                        node.name
+                    );
                     assert!(!drawn.diamond);
                 }
                 NodeKind::Gate(_) => {

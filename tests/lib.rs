@@ -21,6 +21,7 @@ mod isolation_run;
 mod lifecycle;
 mod limits;
 mod live_view;
+mod loops;
 mod model_server;
 mod multi_machine;
 mod npm_cli;

@@ -30,7 +30,7 @@ pub fn completion(
     let cursor = cursor(text, offset);
     match &cursor.place {
         Place::TopLevel => keywords(&["import", "agent", "workflow"]),
-        Place::WorkflowMember => keywords(&["param", "defaults", "task", "gate", "use"]),
+        Place::WorkflowMember => keywords(&["param", "defaults", "task", "gate", "use", "repeat"]),
         Place::AfterList => workflow_names(analyses, &cursor)
             .into_iter()
             .filter(|(name, d)| d.kind.is_node() && Some(name) != cursor.node.as_ref())
@@ -147,7 +147,7 @@ fn keywords(words: &[&str]) -> Vec<CompletionItem> {
 
 fn kind_of(kind: DefKind) -> CompletionItemKind {
     match kind {
-        DefKind::Task => CompletionItemKind::FUNCTION,
+        DefKind::Task | DefKind::Loop => CompletionItemKind::FUNCTION,
         DefKind::Gate => CompletionItemKind::EVENT,
         DefKind::Use | DefKind::Import => CompletionItemKind::MODULE,
         DefKind::Param | DefKind::LoopVar => CompletionItemKind::VARIABLE,

@@ -114,6 +114,8 @@ enum Token {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum FrameKind {
     Workflow,
+    /// A loop's body (`repeat NAME … { … }`), whose members are written as a workflow's.
+    Loop,
     Block(BlockKind),
     /// A map value, or a block whose header was not recognised.
     Other,
@@ -264,7 +266,7 @@ fn finish(place: Place, frames: &[Frame], tokens: &[Token]) -> Cursor {
     // In a workflow's body, the header being typed declares the node and loop variable.
     let (node, loop_var) = match (node_frame, frames.last()) {
         (Some(frame), _) => (frame.name.clone(), frame.loop_var.clone()),
-        (None, Some(top)) if top.kind == FrameKind::Workflow => {
+        (None, Some(top)) if matches!(top.kind, FrameKind::Workflow | FrameKind::Loop) => {
             let header = header(tokens);
             (header.name, header.loop_var)
         }
@@ -388,7 +390,7 @@ fn code_place(frames: &[Frame], tokens: &[Token]) -> Place {
         };
     };
     match top.kind {
-        FrameKind::Workflow => {
+        FrameKind::Workflow | FrameKind::Loop => {
             if in_after_list(tokens) {
                 Place::AfterList
             } else if at_outcome(tokens) {
@@ -555,7 +557,10 @@ fn header_place(line: &[Token]) -> Option<Place> {
             return Some(Place::ForEachList);
         }
     }
-    let when = line.iter().rposition(|t| word(t, "when"))?;
+    // A loop's `until` is a condition as a `when` is.
+    let when = line
+        .iter()
+        .rposition(|t| word(t, "when") || word(t, "until"))?;
     let operand_expected = matches!(
         &line[when..],
         [_] | [.., Token::Punct(b'!' | b'(')]
@@ -578,7 +583,7 @@ fn header(tokens: &[Token]) -> Header {
         _ => None,
     };
     let keyword_at = tokens.iter().rposition(|t| {
-        matches!(t, Token::Word(w) if ["workflow", "agent", "task", "gate", "defaults", "use"].contains(&w.as_str()))
+        matches!(t, Token::Word(w) if ["workflow", "agent", "task", "gate", "defaults", "use", "repeat"].contains(&w.as_str()))
     });
     let Some(start) = keyword_at else {
         return Header {
@@ -620,6 +625,7 @@ fn open_frame(tokens: &[Token]) -> Frame {
         Some("task") => FrameKind::Block(BlockKind::Task),
         Some("gate") => FrameKind::Block(BlockKind::Gate),
         Some("defaults") => FrameKind::Block(BlockKind::Defaults),
+        Some("repeat") => FrameKind::Loop,
         _ => FrameKind::Other,
     };
     // A map value's frame is named after its field, which interpolations inside it belong to.

@@ -166,7 +166,7 @@ fn describe(view: &View<'_>, target: &Target) -> Option<String> {
             .workflow(&definition.name)
             .map(|(_, w)| workflow_summary(module, w)),
         DefKind::Param => workflow.and_then(|w| param(w, &definition.name)),
-        DefKind::Task | DefKind::Gate | DefKind::Use => {
+        DefKind::Task | DefKind::Gate | DefKind::Use | DefKind::Loop => {
             workflow.and_then(|w| node(module, w, &definition.name))
         }
         DefKind::LoopVar => workflow.and_then(|w| loop_var(module, w, definition)),
@@ -269,6 +269,21 @@ fn node(module: &CheckedModule, workflow: &Workflow, name: &str) -> Option<Strin
             "gate"
         }
         NodeKind::Use(_) => "use",
+        NodeKind::Loop(block) => {
+            let round: Vec<String> = block
+                .body
+                .iter()
+                .filter_map(|id| workflow.nodes.get(id.0 as usize))
+                .map(|member| format!("`{}`", member.name))
+                .collect();
+            lines.push(format!("**repeats** {}", round.join(", ")));
+            lines.push(format!(
+                "**until** `{}`, at most {} rounds",
+                source(module, block.until.span),
+                source(module, block.max.span)
+            ));
+            "repeat"
+        }
     };
     lines.insert(
         0,

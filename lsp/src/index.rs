@@ -31,6 +31,8 @@ pub enum DefKind {
     Gate,
     /// `use … as NAME`.
     Use,
+    /// `repeat NAME …`.
+    Loop,
     /// `for each NAME in …`.
     LoopVar,
 }
@@ -46,13 +48,17 @@ impl DefKind {
             DefKind::Task => "task",
             DefKind::Gate => "gate",
             DefKind::Use => "use",
+            DefKind::Loop => "repeat",
             DefKind::LoopVar => "loop variable",
         }
     }
 
     /// Whether the kind is a node of a workflow's graph, which `after` can name.
     pub fn is_node(self) -> bool {
-        matches!(self, DefKind::Task | DefKind::Gate | DefKind::Use)
+        matches!(
+            self,
+            DefKind::Task | DefKind::Gate | DefKind::Use | DefKind::Loop
+        )
     }
 }
 
@@ -251,7 +257,7 @@ impl Builder<'_> {
     fn workflow(&mut self, workflow: &Workflow) {
         let owner = Some(workflow.name.text.as_str());
         let mut scope = Scope::default();
-        for member in &workflow.members {
+        for member in workflow.all_members() {
             match member {
                 Member::Param(param) => {
                     scope
@@ -273,6 +279,12 @@ impl Builder<'_> {
                         .insert(use_decl.alias.text.clone(), use_decl.alias.span);
                     self.define(DefKind::Use, &use_decl.alias, use_decl.span, owner, None);
                 }
+                Member::Repeat(repeat) => {
+                    scope
+                        .nodes
+                        .insert(repeat.name.text.clone(), repeat.name.span);
+                    self.define(DefKind::Loop, &repeat.name, repeat.span, owner, None);
+                }
                 Member::Broken(broken) => {
                     let Some(name) = &broken.name else { continue };
                     let kind = match broken.keyword.as_deref() {
@@ -293,7 +305,7 @@ impl Builder<'_> {
                 Member::Defaults(_) => {}
             }
         }
-        for member in &workflow.members {
+        for member in workflow.all_members() {
             match member {
                 Member::Param(param) => {
                     if let Some(default) = &param.default {
@@ -310,6 +322,12 @@ impl Builder<'_> {
                     self.block(&gate.block, &scope);
                 }
                 Member::Use(use_decl) => self.use_block(use_decl, &scope),
+                Member::Repeat(repeat) => {
+                    self.after(&repeat.after, &scope);
+                    if let Some(until) = &repeat.until {
+                        self.expr(until, &scope);
+                    }
+                }
                 Member::Broken(_) => {}
             }
         }
@@ -389,11 +407,16 @@ impl Builder<'_> {
     fn expr(&mut self, expr: &Expr, scope: &Scope) {
         match &expr.kind {
             ExprKind::Str(literal) => self.string(literal, scope),
-            ExprKind::Ref(path) => {
-                if path.len() == 1 {
-                    self.value_name(&path[0], scope);
+            ExprKind::Ref(path) => match path.as_slice() {
+                [name] => self.value_name(name, scope),
+                // `X.output…` in a `when` or a loop's `until` reads task X.
+                [task, output, ..] if output.text == "output" => {
+                    if let Some(&span) = scope.nodes.get(&task.text) {
+                        self.refer(task.span, self.local(span));
+                    }
                 }
-            }
+                _ => {}
+            },
             ExprKind::List(items) | ExprKind::And(items) | ExprKind::Or(items) => {
                 for item in items {
                     self.expr(item, scope);

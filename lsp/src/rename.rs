@@ -111,7 +111,7 @@ fn clash(
 ) -> Option<Definition> {
     let module = view.analysis.find(&target.module)?;
     let same_namespace = |other: DefKind| match renamed.kind {
-        DefKind::Task | DefKind::Gate | DefKind::Use => other.is_node(),
+        DefKind::Task | DefKind::Gate | DefKind::Use | DefKind::Loop => other.is_node(),
         DefKind::Param | DefKind::LoopVar => other == DefKind::Param,
         kind => other == kind,
     };

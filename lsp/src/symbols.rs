@@ -99,6 +99,24 @@ impl Outline<'_> {
                 use_decl.span,
                 use_decl.alias.span,
             ),
+            Member::Repeat(repeat) => {
+                let children = repeat
+                    .members
+                    .iter()
+                    .filter_map(|member| self.member(member))
+                    .collect();
+                return Some(self.symbol(
+                    &repeat.name.text,
+                    Some(match &repeat.max {
+                        Some(max) => format!("repeat, at most {} rounds", self.source(max.span)),
+                        None => "repeat".to_string(),
+                    }),
+                    SymbolKind::NAMESPACE,
+                    repeat.span,
+                    repeat.name.span,
+                    Some(children),
+                ));
+            }
             Member::Broken(_) => return None,
         };
         let detail = (!detail.is_empty()).then_some(detail);

@@ -268,7 +268,10 @@ fn imports_offer_stdlib_modules_and_sibling_files() {
 #[test]
 fn workflow_bodies_offer_member_keywords() {
     let found = labels("  param docs: bool = true\n", 0, "  ‸\n");
-    assert_eq!(found, ["param", "defaults", "task", "gate", "use"]);
+    assert_eq!(
+        found,
+        ["param", "defaults", "task", "gate", "use", "repeat"]
+    );
 }
 
 #[test]

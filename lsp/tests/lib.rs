@@ -7,6 +7,7 @@ mod editing;
 mod framing;
 mod hover;
 mod line_endings;
+mod loops;
 mod navigation;
 mod outputs;
 mod resilience;

@@ -8,6 +8,7 @@ mod leading_dash;
 mod loader;
 mod module;
 mod output;
+mod repeat;
 mod shell;
 mod template;
 mod work_fields;
@@ -16,6 +17,7 @@ mod workflow;
 pub use fields::{DEFAULTS_FIELDS, GATE_FIELDS, TASK_FIELDS};
 pub use graph::find_cycles;
 pub use loader::{normalize, resolve_import, Loader, ModuleKey, NoFiles};
+pub use repeat::LARGEST_LOOP_MAX;
 pub use workflow::check_relative_path;
 
 use crate::diagnostic::{sort_diagnostics, Code, Diagnostic};

@@ -18,6 +18,7 @@ pub(crate) enum NodeTag {
     Task,
     Gate,
     Use,
+    Loop,
 }
 
 impl NodeTag {
@@ -26,6 +27,7 @@ impl NodeTag {
             NodeTag::Task => "task",
             NodeTag::Gate => "gate",
             NodeTag::Use => "use block",
+            NodeTag::Loop => "loop",
         }
     }
 }
@@ -39,6 +41,8 @@ pub(crate) struct NodeInfo {
     pub output: Option<Type>,
     /// Whether the task has a `for each`, so it runs as several instances.
     pub fan_out: bool,
+    /// The loop whose rounds it runs in, by node index.
+    pub in_loop: Option<usize>,
 }
 
 /// The loop variable of a fan-out task, while its fields are checked.
@@ -102,12 +106,13 @@ struct TaskDefaults {
     run_budget: Option<f64>,
 }
 
-/// A task, gate or use in the syntax tree.
+/// A task, gate, use or loop in the syntax tree.
 #[derive(Clone, Copy)]
-enum NodeAst<'a> {
+pub(crate) enum NodeAst<'a> {
     Task(&'a ast::Task),
     Gate(&'a ast::Gate),
     Use(&'a ast::Use),
+    Loop(&'a ast::Repeat),
 }
 
 impl<'a> NodeAst<'a> {
@@ -116,6 +121,7 @@ impl<'a> NodeAst<'a> {
             NodeAst::Task(t) => &t.name,
             NodeAst::Gate(g) => &g.name,
             NodeAst::Use(u) => &u.alias,
+            NodeAst::Loop(r) => &r.name,
         }
     }
     fn after(self) -> &'a [ast::Name] {
@@ -123,6 +129,7 @@ impl<'a> NodeAst<'a> {
             NodeAst::Task(t) => &t.after,
             NodeAst::Gate(g) => &g.after,
             NodeAst::Use(u) => &u.after,
+            NodeAst::Loop(r) => &r.after,
         }
     }
     fn when(self) -> Option<&'a ast::Expr> {
@@ -130,6 +137,7 @@ impl<'a> NodeAst<'a> {
             NodeAst::Task(t) => t.when.as_ref(),
             NodeAst::Gate(g) => g.when.as_ref(),
             NodeAst::Use(u) => u.when.as_ref(),
+            NodeAst::Loop(_) => None,
         }
     }
     fn docs(self) -> Option<String> {
@@ -137,6 +145,7 @@ impl<'a> NodeAst<'a> {
             NodeAst::Task(t) => t.docs.as_ref().map(ast::Docs::text),
             NodeAst::Gate(g) => g.docs.as_ref().map(ast::Docs::text),
             NodeAst::Use(u) => u.docs.as_ref().map(ast::Docs::text),
+            NodeAst::Loop(r) => r.docs.as_ref().map(ast::Docs::text),
         }
     }
     fn span(self) -> Span {
@@ -144,6 +153,7 @@ impl<'a> NodeAst<'a> {
             NodeAst::Task(t) => t.span,
             NodeAst::Gate(g) => g.span,
             NodeAst::Use(u) => u.span,
+            NodeAst::Loop(r) => r.span,
         }
     }
     fn tag(self) -> NodeTag {
@@ -151,6 +161,7 @@ impl<'a> NodeAst<'a> {
             NodeAst::Task(_) => NodeTag::Task,
             NodeAst::Gate(_) => NodeTag::Gate,
             NodeAst::Use(_) => NodeTag::Use,
+            NodeAst::Loop(_) => NodeTag::Loop,
         }
     }
 }
@@ -174,7 +185,7 @@ pub(crate) fn check_workflow(
         result_reads: Vec::new(),
         in_task_when: false,
     };
-    for member in &workflow.members {
+    for member in workflow.all_members() {
         if let Member::Broken(broken) = member {
             if let Some(name) = &broken.name {
                 match broken.keyword.as_deref() {
@@ -190,7 +201,8 @@ pub(crate) fn check_workflow(
         }
     }
     let node_asts = checker.collect_nodes(&workflow.members);
-    let (deps, dep_spans) = checker.resolve_after(&node_asts);
+    let (mut deps, mut dep_spans) = checker.resolve_after(&node_asts);
+    checker.loop_edges(&node_asts, &mut deps, &mut dep_spans);
     let cycles = find_cycles(&deps);
     for cycle in &cycles {
         checker.report_cycle(cycle, &deps, &dep_spans);
@@ -219,6 +231,10 @@ pub(crate) fn check_workflow(
                 Some(block) => (ir::NodeKind::Use(block), scope),
                 None => continue,
             },
+            NodeAst::Loop(repeat) => {
+                let block = checker.loop_block(repeat, index, &scope);
+                (ir::NodeKind::Loop(block), scope)
+            }
         };
         let when = node.when().map(|expr| {
             checker.in_task_when = matches!(node, NodeAst::Task(_));
@@ -255,8 +271,7 @@ pub(crate) fn check_workflow(
     }
     checker.report_results_not_upstream();
     let broken_text: String = workflow
-        .members
-        .iter()
+        .all_members()
         .flat_map(|member| match member {
             Member::Broken(broken) => vec![broken.text.as_str()],
             Member::Task(task) => task.block.broken.iter().map(|b| b.text.as_str()).collect(),
@@ -635,14 +650,27 @@ impl WorkflowChecker<'_, '_> {
     }
 
     /// Registers each task, gate and use under its name, reporting duplicates.
+    /// A loop comes before its own members, which are registered as in it.
     fn collect_nodes<'m>(&mut self, members: &'m [Member]) -> Vec<NodeAst<'m>> {
         let mut nodes: Vec<NodeAst<'m>> = Vec::new();
         let mut by_name: HashMap<&str, usize> = HashMap::new();
-        for member in members {
+        let mut in_loop: Option<usize> = None;
+        let flat = members.iter().flat_map(|member| {
+            let inner: &[Member] = match member {
+                Member::Repeat(repeat) => &repeat.members,
+                _ => &[],
+            };
+            std::iter::once((member, false)).chain(inner.iter().map(|m| (m, true)))
+        });
+        for (member, inside) in flat {
+            if !inside {
+                in_loop = None;
+            }
             let node = match member {
                 Member::Task(task) => NodeAst::Task(task),
                 Member::Gate(gate) => NodeAst::Gate(gate),
                 Member::Use(use_decl) => NodeAst::Use(use_decl),
+                Member::Repeat(repeat) => NodeAst::Loop(repeat),
                 _ => continue,
             };
             let name = node.name();
@@ -681,7 +709,11 @@ impl WorkflowChecker<'_, '_> {
                 has_when: node.when().is_some(),
                 output,
                 fan_out,
+                in_loop: if inside { in_loop } else { None },
             });
+            if matches!(node, NodeAst::Loop(_)) {
+                in_loop = Some(nodes.len());
+            }
             nodes.push(node);
         }
         nodes

@@ -44,7 +44,7 @@ fn to_json(key: &ModuleKey, module: &Module) -> serde_json::Value {
                 })).collect::<Vec<_>>(),
                 "tasks": workflow.nodes.iter().map(|n| json!({
                     "id": n.name,
-                    "kind": match n.kind { NodeKind::Task(_) => "task", NodeKind::Gate(_) => "gate", NodeKind::Use(_) => "use" },
+                    "kind": match n.kind { NodeKind::Task(_) => "task", NodeKind::Gate(_) => "gate", NodeKind::Use(_) => "use", NodeKind::Loop(_) => "loop" },
                     "after": n.after.iter().map(|(d, _)| &workflow.nodes[d.0 as usize].name).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
                 "schema": params_schema(workflow),

@@ -14,6 +14,7 @@ mod inputs;
 mod isolation;
 mod list;
 mod logs;
+mod loop_rounds;
 mod output;
 mod plan;
 mod replan;

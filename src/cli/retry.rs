@@ -152,6 +152,28 @@ pub fn run(retry: &Retry<'_>, exec: &super::run::ExecArgs, output: &Output) -> E
             output,
         );
     }
+    // A loop's decision that made the next round is the same: resetting it would decide
+    // again and make that round again, into the same ids.
+    if let Some(decided) = chosen.iter().find(|id| {
+        state_of(id) == TaskState::Succeeded
+            && record
+                .plan
+                .task(id)
+                .and_then(|spec| spec.repeat.as_ref())
+                .is_some_and(|repeat| {
+                    let next = crate::plan::repeat::round_id(&repeat.name, repeat.round + 1);
+                    record.plan.task(&next).is_some()
+                })
+    }) {
+        return store::refuse(
+            &format!(
+                "`{decided}` made its loop's next round, and a retry cannot take a round back \
+                 yet; retry the tasks of a later round (`wfc retry {run_word} TASK`), or start \
+                 a new run"
+            ),
+            output,
+        );
+    }
     let resets = resets(&record.plan, &chosen, &by_id, retry.note);
     if let Err(error) = store.backend.reset_tasks(&record.id, &resets, now_millis()) {
         return store::report(&error, output);
@@ -311,6 +333,7 @@ mod tests {
                     fan_out: None,
                     outcomes: Vec::new(),
                     condition: None,
+                    repeat: None,
                 })
                 .collect(),
         }

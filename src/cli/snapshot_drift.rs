@@ -63,8 +63,9 @@ pub fn list(ids: &[String]) -> String {
 pub fn compare(snapshot: &Plan, workspace: &std::path::Path, run_id: &str) -> Drift {
     // A plan holds no secret's value, so comparing needs none.
     let input = super::replan::without_secrets();
-    // The file plans each run-time fan-out as its template: so does the snapshot, compared.
-    let mut unexpanded = snapshot.clone();
+    // The file plans each run-time fan-out as its template, and each loop as its first
+    // round: so does the snapshot, compared.
+    let mut unexpanded = crate::plan::repeat::collapse(snapshot);
     for template in snapshot.tasks.iter().filter(|t| t.fan_out.is_some()) {
         unexpanded = crate::plan::fan_out::collapse(&unexpanded, &template.id);
     }

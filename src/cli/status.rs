@@ -181,6 +181,10 @@ fn to_json(view: &View<'_>, now: Millis) -> serde_json::Value {
     if !waiting.is_empty() {
         value["waiting"] = waiting.into();
     }
+    let loops = super::loop_rounds::loop_rounds(&run.plan, tasks);
+    if !loops.is_empty() {
+        value["loops"] = json!(loops);
+    }
     value
 }
 
@@ -299,6 +303,9 @@ fn to_text(view: &View<'_>, now: Millis, width: usize, paint: Paint) -> Vec<Stri
     lines.extend(human::table(&headers, &rows, width, paint));
     lines.push(String::new());
     lines.push(summary(tasks));
+    for rounds in super::loop_rounds::loop_rounds(&run.plan, tasks) {
+        lines.push(rounds.text());
+    }
     let gone = tasks.iter().filter(|t| engine_gone(t, now)).count();
     if gone > 0 {
         lines.push(format!(

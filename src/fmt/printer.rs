@@ -55,6 +55,7 @@ impl Child<'_> {
             Child::Member(Member::Task(member)) => &member.docs,
             Child::Member(Member::Gate(member)) => &member.docs,
             Child::Member(Member::Use(member)) => &member.docs,
+            Child::Member(Member::Repeat(member)) => &member.docs,
             _ => return None,
         };
         docs.as_ref()
@@ -391,6 +392,28 @@ impl<'a> Printer<'a> {
                     indent,
                 );
                 head
+            }
+            Member::Repeat(repeat) => {
+                let mut head = format!("repeat {}", repeat.name.text);
+                self.after_when(&mut head, &repeat.after, &[], None, indent);
+                if let Some(max) = &repeat.max {
+                    head.push_str(" max ");
+                    head.push_str(&self.expr(max, indent));
+                }
+                if let Some(until) = &repeat.until {
+                    head.push_str(" until ");
+                    head.push_str(&self.expr(until, indent));
+                }
+                let children: Vec<Child<'_>> = repeat.members.iter().map(Child::Member).collect();
+                let close = self.closing(repeat.span, b'}');
+                let body = self.braces(
+                    &children,
+                    repeat.open_brace.start,
+                    close,
+                    indent,
+                    ('{', '}'),
+                );
+                format!("{head} {body}")
             }
             Member::Broken(broken) => self.slice(broken.span).to_string(),
         }

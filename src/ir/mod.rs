@@ -190,6 +190,22 @@ pub enum NodeKind {
     Gate(Gate),
     /// Another workflow, inlined.
     Use(UseBlock),
+    /// `repeat NAME max N until EXPR { … }`: a bounded loop. Its own nodes are nodes of the
+    /// workflow too, each waiting for what the loop waits for, and the loop waits for them:
+    /// waiting for the loop is waiting for its last round.
+    Loop(LoopBlock),
+}
+
+/// A bounded loop (GRAMMAR.md, "Bounded loops").
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoopBlock {
+    /// The most rounds it runs: an `int`, a literal or a parameter, from 1 to
+    /// `LARGEST_LOOP_MAX` (the checker bounds a literal, planning a parameter's value).
+    pub max: Expr,
+    /// The condition on the outputs of its own tasks that ends it; it reads each round's.
+    pub until: Expr,
+    /// The nodes of one round, in source order.
+    pub body: Vec<NodeId>,
 }
 
 /// A task, with `defaults` already applied.

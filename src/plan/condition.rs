@@ -114,6 +114,28 @@ impl RunCondition {
         tasks
     }
 
+    /// Renames each upstream task it reads that `rename` gives a new id.
+    pub fn rename_tasks(&mut self, rename: &dyn Fn(&str) -> Option<String>) {
+        match self {
+            RunCondition::Value { .. } => {}
+            RunCondition::Output { task, .. } => {
+                if let Some(new) = rename(task) {
+                    *task = new;
+                }
+            }
+            RunCondition::Not { of } => of.rename_tasks(rename),
+            RunCondition::Eq { of } | RunCondition::Ne { of } | RunCondition::In { of } => {
+                of.0.rename_tasks(rename);
+                of.1.rename_tasks(rename);
+            }
+            RunCondition::And { of } | RunCondition::Or { of } | RunCondition::List { of } => {
+                for item in of {
+                    item.rename_tasks(rename);
+                }
+            }
+        }
+    }
+
     fn visit<'a>(&'a self, seen: &mut dyn FnMut(&'a RunCondition)) {
         seen(self);
         match self {

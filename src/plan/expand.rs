@@ -12,7 +12,7 @@ use super::limits::{
 use super::output::OutputSpec;
 use super::prompt::assemble;
 use super::spec::*;
-use crate::check::Session;
+use crate::check::{Session, LARGEST_LOOP_MAX};
 use crate::ir::{
     self, Context, ExprKind, Filter, ModuleId, NodeKind, Placement, Segment, Source, Type, Value,
     WorkflowId,
@@ -116,6 +116,7 @@ pub fn instantiate(
         prefix: String::new(),
     };
     expander.expand(&frame, &[]);
+    super::repeat::number_first_rounds(&mut expander.tasks);
     if !expander.errors.is_empty() {
         return Err(expander.errors);
     }
@@ -139,6 +140,50 @@ pub fn instantiate(
         }]
     })?;
     Ok(plan)
+}
+
+/// The task that decides a loop's round: it runs nothing, and is decided by the engine
+/// (`crate::plan::repeat`).
+fn decider(
+    id: &str,
+    deps: Vec<String>,
+    until: RunCondition,
+    max: u32,
+    body: Vec<String>,
+) -> TaskSpec {
+    TaskSpec {
+        id: id.to_string(),
+        title: id.to_string(),
+        action: Action::Command {
+            run: Shell {
+                script: String::new(),
+                display: String::new(),
+                args: Vec::new(),
+            },
+        },
+        deps,
+        retry: 0,
+        timeout_secs: None,
+        priority: 2,
+        labels: Vec::new(),
+        workdir: ".".into(),
+        env: Vec::new(),
+        pass_env: Vec::new(),
+        verify: Vec::new(),
+        work: Default::default(),
+        budget_usd: None,
+        output: None,
+        fan_out: None,
+        outcomes: Vec::new(),
+        condition: None,
+        repeat: Some(super::repeat::LoopSpec {
+            name: id.to_string(),
+            round: 1,
+            max,
+            until,
+            body,
+        }),
+    }
 }
 
 /// The nodes of a workflow in an order where every node follows its `after` dependencies,
@@ -290,6 +335,7 @@ impl<'s> Expander<'s> {
                             fan_out: None,
                             outcomes: Vec::new(),
                             condition: None,
+                            repeat: None,
                         });
                         instances[index].push(id);
                     }
@@ -299,6 +345,45 @@ impl<'s> Expander<'s> {
                         let callee = self.callee(frame, block, format!("{id}."));
                         instances[index] = self.expand(&callee, &deps);
                     }
+                }
+                NodeKind::Loop(block) => {
+                    let until = self.run_condition(frame, &block.until, None, &id, &instances);
+                    let max = match self.eval(frame, &block.max, None, &id) {
+                        Value::Int(max) if (1..=LARGEST_LOOP_MAX).contains(&max) => max as u32,
+                        other => {
+                            self.errors.push(PlanError {
+                                task: Some(id.clone()),
+                                message: format!(
+                                    "the loop `{id}` may run {} rounds; a loop runs 1 to \
+                                     {LARGEST_LOOP_MAX}",
+                                    crate::plan::filters::text_of(&other)
+                                ),
+                            });
+                            1
+                        }
+                    };
+                    let body: Vec<String> = block
+                        .body
+                        .iter()
+                        .flat_map(|node| instances[node.0 as usize].iter().cloned())
+                        .collect();
+                    // The labels of its round, so that a worker that takes the round's
+                    // tasks (`wfc worker --labels`) decides it too.
+                    let mut labels: Vec<String> = Vec::new();
+                    for task in &body {
+                        let Some(&at) = self.index_of.get(task) else {
+                            continue;
+                        };
+                        for label in &self.tasks[at].labels {
+                            if !labels.contains(label) {
+                                labels.push(label.clone());
+                            }
+                        }
+                    }
+                    let mut spec = decider(&id, deps.clone(), until, max, body);
+                    spec.labels = labels;
+                    self.push(spec);
+                    instances[index].push(id);
                 }
             }
             stands_for[index] = if instances[index].is_empty() {
@@ -715,6 +800,7 @@ impl<'s> Expander<'s> {
             fan_out,
             outcomes: Vec::new(),
             condition: None,
+            repeat: None,
         };
         for problem in process_problems(&spec) {
             self.errors.push(PlanError {

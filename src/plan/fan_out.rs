@@ -223,7 +223,7 @@ fn instance(template: &TaskSpec, id: &str, value: &Value) -> TaskSpec {
 }
 
 /// A piece of a task spec filled in at run time.
-enum Part<'a> {
+pub(super) enum Part<'a> {
     Prompt(&'a mut PromptPart),
     Value(&'a mut ValuePart),
     /// The tasks a result or output is read from.
@@ -231,7 +231,7 @@ enum Part<'a> {
 }
 
 /// Calls `visit` on every prompt part, value part, and list of tasks read, of `task`.
-fn each_part(task: &mut TaskSpec, visit: &mut dyn FnMut(Part<'_>)) {
+pub(super) fn each_part(task: &mut TaskSpec, visit: &mut dyn FnMut(Part<'_>)) {
     let prompt = |parts: &mut Vec<PromptPart>, visit: &mut dyn FnMut(Part<'_>)| {
         for part in parts {
             if let PromptPart::Result { tasks, .. } = part {

@@ -1,7 +1,7 @@
 //! The plan as people read it (`wfc plan`): each task in the order it can run, what it waits
 //! for, and exactly what it will do. Values of secrets and results show as placeholders.
 
-use super::spec::{Action, EnvValue, Plan, PromptPart, Shell, ValuePart};
+use super::spec::{Action, EnvValue, Plan, PromptPart, Shell, TaskSpec, ValuePart};
 
 /// The plan as people read it: each task in the order it can run, with what it waits for and
 /// exactly what it will do.
@@ -37,6 +37,10 @@ pub fn render_plan(plan: &Plan) -> String {
             }
             Action::Agent { .. } => "agent (the run's --agent)".to_string(),
         };
+        if let Some(repeat) = &task.repeat {
+            loop_lines(&mut out, index, task, repeat);
+            continue;
+        }
         out.push_str(&format!("\n{}. {}  [{kind}]\n", index + 1, task.id));
         if task.title != task.id {
             out.push_str(&format!("   title:   {}\n", visible(&task.title)));
@@ -106,6 +110,33 @@ pub fn render_plan(plan: &Plan) -> String {
         }
     }
     out
+}
+
+/// The lines of the task that decides a loop's round: what repeats, until what, how often.
+fn loop_lines(out: &mut String, index: usize, task: &TaskSpec, repeat: &super::repeat::LoopSpec) {
+    out.push_str(&format!(
+        "\n{}. {}  [loop: decides round {} of at most {}]\n",
+        index + 1,
+        task.id,
+        repeat.round,
+        repeat.max
+    ));
+    out.push_str(&format!("   after:   {}\n", task.after_text()));
+    out.push_str(&format!(
+        "   until:   {} (decided when the round has run)\n",
+        visible(&repeat.until.text())
+    ));
+    let round: Vec<String> = repeat
+        .body
+        .iter()
+        .map(|id| super::repeat::round_id(id, repeat.round + 1))
+        .collect();
+    out.push_str(&format!(
+        "   repeats: {} at run time while it is false (round {} on: {})\n",
+        repeat.body.join(", "),
+        repeat.round + 1,
+        round.join(", ")
+    ));
 }
 
 /// A duration in seconds as a `.wf` file writes it: in the largest unit that holds it exactly

@@ -10,6 +10,7 @@ pub mod limits;
 mod listing;
 pub mod output;
 mod prompt;
+pub mod repeat;
 pub mod spec;
 
 pub use bind::{bind, BindError, BindInput, Bound, Origin};

@@ -202,6 +202,10 @@ pub struct TaskSpec {
     /// A `when` that reads upstream outputs, decided when the task is claimed: false skips it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<super::condition::RunCondition>,
+    /// For a bounded loop: the task (`review_loop#2`) that decides, once its round has run,
+    /// whether the loop ends or runs another round; it runs nothing itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<super::repeat::LoopSpec>,
 }
 
 impl TaskSpec {

@@ -37,6 +37,7 @@ mod plan_step;
 mod pools;
 mod previous_attempt;
 mod remote;
+mod repeat;
 mod session_record;
 mod spending;
 
@@ -943,6 +944,9 @@ impl Engine {
         );
         if let Some(fan_out) = &spec.fan_out {
             return self.expand_fan_out(key, &claim, fan_out).await;
+        }
+        if let Some(repeat) = &spec.repeat {
+            return self.decide_round(key, &claim, repeat).await;
         }
         if spec.action.waits_for_person() {
             return self.wait_for_person(key, &spec).await;

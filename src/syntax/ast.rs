@@ -131,6 +131,8 @@ pub enum Member {
     Gate(Gate),
     /// `use M.W(…) as NAME …`.
     Use(Use),
+    /// `repeat NAME … { … }`: a bounded loop, holding its own members.
+    Repeat(Repeat),
     /// Text the parser could not read.
     Broken(Broken),
 }
@@ -144,9 +146,48 @@ impl Member {
             Member::Task(member) => member.span,
             Member::Gate(member) => member.span,
             Member::Use(member) => member.span,
+            Member::Repeat(member) => member.span,
             Member::Broken(member) => member.span,
         }
     }
+}
+
+impl Workflow {
+    /// Every member, a loop's own members right after the loop: the order of the source,
+    /// for the passes that treat a task in a loop as any other task.
+    pub fn all_members(&self) -> impl Iterator<Item = &Member> {
+        self.members.iter().flat_map(|member| {
+            let inner: &[Member] = match member {
+                Member::Repeat(repeat) => &repeat.members,
+                _ => &[],
+            };
+            std::iter::once(member).chain(inner)
+        })
+    }
+}
+
+/// `repeat NAME [after …] max N until EXPR { … }`: tasks run again, round after round, until
+/// a condition on their outputs holds, at most `max` rounds (GRAMMAR.md, "Bounded loops").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Repeat {
+    /// Documentation.
+    pub docs: Option<Docs>,
+    /// The loop's name, which other members wait for.
+    pub name: Name,
+    /// What must succeed before the first round.
+    pub after: Vec<Name>,
+    /// `max N` or `max PARAM`: the most rounds; `None` when missing.
+    pub max: Option<Expr>,
+    /// `until EXPR`: the condition that ends the loop; `None` when missing.
+    pub until: Option<Expr>,
+    /// The tasks, gates and uses of one round (broken ones too), in source order.
+    pub members: Vec<Member>,
+    /// The opening `{`.
+    pub open_brace: Span,
+    /// Where the closing `}` is missing, the place it was expected.
+    pub unclosed: Option<Span>,
+    /// The whole member.
+    pub span: Span,
 }
 
 /// `param NAME: TYPE [matching "REGEX"] [= DEFAULT]`.

@@ -190,14 +190,14 @@ mod tests {
     }
 
     /// A large workflow with every kind of member: documented tasks, comments between them,
-    /// parameters, gates, `use`, fan-out, outcome conditions, text blocks and a second
+    /// parameters, gates, `use`, fan-out, outcome conditions, loops, text blocks and a second
     /// workflow and an agent profile after it.
     fn generated(tasks: usize) -> String {
         let mut text = String::from(
             "import \"std/review\" as review\n\n/// Before.\nagent helper {\n  adapter = \"claude\"\n}\n\n/// The big one.\nworkflow big {\n  /// A parameter.\n  param name: string = \"x\"\n  param items: list<string> = [\"a\", \"b\"]\n  defaults {\n    retry = 1\n  }\n",
         );
         for n in 0..tasks {
-            match n % 7 {
+            match n % 8 {
                 0 => text.push_str(&format!(
                     "  /// Task {n}, which builds.\n  task t{n} {{\n    run = \"echo {{{{ name }}}} {n}\"\n  }}\n"
                 )),
@@ -222,8 +222,12 @@ mod tests {
                     "  use review.review(target = name) as t{n} after t{}\n",
                     n - 1
                 )),
-                _ => text.push_str(&format!(
+                6 => text.push_str(&format!(
                     "  task t{n}\n    after t{}\n  {{\n    run = \"true\" // trailing\n  }}\n",
+                    n - 1
+                )),
+                _ => text.push_str(&format!(
+                    "  /// A loop.\n  repeat t{n} after t{} max 3 until r{n}.output == true {{\n    task r{n} {{\n      run = \"echo true\"\n      output: bool\n    }}\n    task f{n} after r{n} {{\n      run = \"true\"\n    }}\n  }}\n",
                     n - 1
                 )),
             }

@@ -473,6 +473,7 @@ impl Lowerer<'_> {
             Rule::task => members.push(Member::Task(self.task(part))),
             Rule::gate => members.push(Member::Gate(self.gate(part))),
             Rule::use_decl => members.push(Member::Use(self.use_decl(part))),
+            Rule::repeat => members.push(Member::Repeat(self.repeat(part))),
             Rule::misplaced_agent => {
                 let agent = self.misplaced_agent(part, workflow);
                 self.misplaced_agents.push(agent);
@@ -689,6 +690,75 @@ impl Lowerer<'_> {
         pair.into_inner()
             .find(|p| p.as_rule() == Rule::expr)
             .map(|e| self.expr(e))
+    }
+
+    fn repeat(&mut self, pair: Pair<'_, Rule>) -> Repeat {
+        let span = self.span_of(&pair);
+        let mut docs = None;
+        let mut name = None;
+        let mut after = Vec::new();
+        let mut max = None;
+        let mut until = None;
+        let mut members = Vec::new();
+        let mut open_brace = Span::empty(span.start);
+        let mut unclosed = None;
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::docs => docs = Some(self.docs(part)),
+                Rule::ident => name = Some(self.name_of(&part)),
+                Rule::after => after = self.after(part),
+                Rule::loop_max => {
+                    let bound = part.into_inner().find(|p| p.as_rule() != Rule::kw_max);
+                    max = bound.map(|bound| self.operand(bound));
+                }
+                Rule::loop_until => until = self.when(part),
+                Rule::lbrace => open_brace = self.span_of(&part),
+                Rule::task => members.push(Member::Task(self.task(part))),
+                Rule::gate => members.push(Member::Gate(self.gate(part))),
+                Rule::use_decl => members.push(Member::Use(self.use_decl(part))),
+                Rule::recover_member => {
+                    let broken = self.broken(&part, Rule::strict_member);
+                    if broken.keyword.as_deref() == Some("repeat") {
+                        self.nested_loop(broken.span);
+                    }
+                    members.push(Member::Broken(broken))
+                }
+                Rule::unclosed => unclosed = Some(self.span_of(&part)),
+                _ => {}
+            }
+        }
+        let name = name.unwrap_or_else(|| missing_name(span));
+        if let Some(at) = unclosed {
+            self.unclosed(open_brace, at, &format!("loop `{}`", name.text));
+        }
+        Repeat {
+            docs,
+            name,
+            after,
+            max,
+            until,
+            members,
+            open_brace,
+            unclosed,
+            span,
+        }
+    }
+
+    /// Reports a loop written inside a loop in place of the error `broken` reported for it,
+    /// which could only say that the text cannot be read there.
+    fn nested_loop(&mut self, span: Span) {
+        self.diagnostics.pop();
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::Syntax,
+                "a loop cannot hold another loop",
+                span,
+                "a loop inside a loop",
+            )
+            .with_help(
+                "write the inner loop after the outer one, or make one loop whose round holds the tasks of both",
+            ),
+        );
     }
 
     fn gate(&mut self, pair: Pair<'_, Rule>) -> Gate {

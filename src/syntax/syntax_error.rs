@@ -26,6 +26,9 @@ pub fn describe(rule: Rule) -> Option<&'static str> {
         Rule::kw_task | Rule::task => "`task`",
         Rule::kw_gate | Rule::gate => "`gate`",
         Rule::kw_use | Rule::use_decl => "`use`",
+        Rule::kw_repeat | Rule::repeat => "`repeat`",
+        Rule::kw_max | Rule::loop_max => "`max`",
+        Rule::kw_until | Rule::loop_until => "`until`",
         Rule::kw_after | Rule::after | Rule::task_after | Rule::after_ref => "`after`",
         Rule::outcome => "`(failed)` or `(always)`",
         Rule::outcome_kind => "`failed` or `always`",
@@ -98,6 +101,7 @@ pub fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::workflow_part
         | Rule::members_chunk
         | Rule::file_tail
+        | Rule::loop_member
         | Rule::block_close
         | Rule::skip_unit
         | Rule::skip_braces

@@ -134,6 +134,7 @@ mod tests {
             fan_out: None,
             outcomes: Vec::new(),
             condition: None,
+            repeat: None,
         }
     }
 

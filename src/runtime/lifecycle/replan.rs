@@ -90,6 +90,20 @@ pub fn replan(
     let old_specs: HashMap<&str, _> = old.tasks.iter().map(|t| (t.id.as_str(), t)).collect();
     let old_records: HashMap<&str, &TaskRecord> =
         records.iter().map(|t| (t.key.task.as_str(), t)).collect();
+    // A loop's decision that made the next round decides again: the file plans the first
+    // round only, so the rounds after it are made anew (or the loop ends) from the outputs
+    // then, and what follows the loop waits for them.
+    let made_next: HashSet<&str> = old
+        .tasks
+        .iter()
+        .filter_map(|task| {
+            let repeat = task.repeat.as_ref()?;
+            let next = crate::plan::repeat::round_id(&repeat.name, repeat.round + 1);
+            old_specs
+                .contains_key(next.as_str())
+                .then_some(task.id.as_str())
+        })
+        .collect();
     // A plan lists every task after the tasks it waits for, so one pass in order knows each
     // upstream task's fate before its dependents.
     let mut runs_again: HashSet<&str> = HashSet::new();
@@ -101,6 +115,7 @@ pub fn replan(
             (Some(_), Some(_)) if spec.deps.iter().any(|d| runs_again.contains(d.as_str())) => {
                 Fate::Downstream
             }
+            (Some(_), Some(_)) if made_next.contains(spec.id.as_str()) => Fate::Again,
             (Some(_), Some(record))
                 if record.state.satisfies_dependents() || record.state == TaskState::Waiting =>
             {

@@ -1,0 +1,131 @@
+//! The engine's side of a bounded loop (`crate::plan::repeat`): a claimed task that decides
+//! a loop's round is not run but decided. Its `until` holding ends the loop; a false one
+//! makes the next round, stored with the decision's success in one atomic step; a false one
+//! after the last round fails it.
+
+use super::{now_millis, Engine, EngineError, EventKind, TaskKey};
+use crate::plan::condition::Unreadable;
+use crate::plan::repeat::{next_round, LoopSpec};
+use crate::runtime::lifecycle;
+use crate::runtime::model::Claim;
+use std::collections::HashMap;
+
+/// How many times making a round is tried again when another change replaced the run's
+/// plan between reading it and replacing it.
+const ATTEMPTS: usize = 8;
+
+impl Engine {
+    /// Decides the round of the loop `key`, claimed as `claim`, from its round's outputs.
+    pub(super) async fn decide_round(
+        &self,
+        key: &TaskKey,
+        claim: &Claim,
+        repeat: &LoopSpec,
+    ) -> Result<(), EngineError> {
+        let run = key.run.clone();
+        let tasks = self.call(move |b| b.list_tasks(&run)).await?;
+        let outputs: HashMap<&str, Option<String>> = tasks
+            .iter()
+            .map(|t| (t.key.task.as_str(), t.typed_output.clone()))
+            .collect();
+        let output = |task: &str| outputs.get(task).cloned().flatten();
+        let until = repeat.until.text();
+        let round = repeat.round;
+        match repeat.until.holds(&output) {
+            Ok(true) => {
+                let result = format!("the loop ended in round {round}: `until {until}` holds");
+                let (k, w, r) = (key.clone(), self.config.worker.clone(), result);
+                self.call(move |b| b.complete_task(&k, &w, &r, now_millis()))
+                    .await?;
+                self.emit(
+                    &key.run,
+                    EventKind::TaskSucceeded,
+                    Some(&key.task),
+                    serde_json::json!({ "attempt": claim.attempt, "round": round }),
+                );
+                Ok(())
+            }
+            Ok(false) if round >= repeat.max => {
+                let why = format!(
+                    "the loop `{}` did not converge in {} rounds: `until {until}` was still false after round {round}",
+                    repeat.name, repeat.max
+                );
+                self.fail_decision(key, claim, why).await
+            }
+            Ok(false) => self.run_next_round(key, claim, repeat).await,
+            Err(Unreadable(why)) => {
+                let why = format!("`until {until}` cannot be read after round {round}: {why}");
+                self.fail_decision(key, claim, why).await
+            }
+        }
+    }
+
+    /// Adds the round after the one `key` decides to the run, and records the decision's
+    /// success, in one step.
+    async fn run_next_round(
+        &self,
+        key: &TaskKey,
+        claim: &Claim,
+        repeat: &LoopSpec,
+    ) -> Result<(), EngineError> {
+        for _ in 0..ATTEMPTS {
+            let id = key.run.clone();
+            let run = self.call(move |b| b.get_run(&id)).await?;
+            let (plan, ids) = match next_round(&run.plan, &key.task) {
+                Ok(next) => next,
+                Err(why) => return self.fail_decision(key, claim, why).await,
+            };
+            let result = format!(
+                "`until {}` is false after round {}; round {} made: {}",
+                repeat.until.text(),
+                repeat.round,
+                repeat.round + 1,
+                ids.join(", ")
+            );
+            let (k, worker) = (key.clone(), self.config.worker.clone());
+            let stored = self
+                .store_plan_step(&key.run, run.plan, plan, move |new, records| {
+                    lifecycle::expansion_records(new, records, &k, &worker, &result, now_millis())
+                })
+                .await?;
+            if stored {
+                self.emit(
+                    &key.run,
+                    EventKind::TaskSucceeded,
+                    Some(&key.task),
+                    serde_json::json!({
+                        "attempt": claim.attempt,
+                        "round": repeat.round,
+                        "expanded": ids,
+                    }),
+                );
+                return Ok(());
+            }
+        }
+        self.fail_decision(
+            key,
+            claim,
+            "the run's plan kept changing while the loop's next round was made".into(),
+        )
+        .await
+    }
+
+    /// Fails the deciding task `key` for good: deciding again would read the same outputs.
+    async fn fail_decision(
+        &self,
+        key: &TaskKey,
+        claim: &Claim,
+        why: String,
+    ) -> Result<(), EngineError> {
+        let (k, w, e) = (key.clone(), self.config.worker.clone(), why.clone());
+        self.call(move |b| b.fail_task(&k, &w, &e, false, now_millis()))
+            .await?;
+        self.emit(
+            &key.run,
+            EventKind::TaskFailed,
+            Some(&key.task),
+            serde_json::json!({ "attempt": claim.attempt, "error": why }),
+        );
+        Ok(())
+    }
+}
