@@ -24,14 +24,14 @@ impl Engine {
         let typed = self.call(move |b| b.get_task(&source)).await?.typed_output;
         let items = match elements(fan_out, typed.as_deref()) {
             Ok(items) => items,
-            Err(why) => return self.fail_expansion(key, claim, why).await,
+            Err(why) => return self.fail_for_good(key, claim, why).await,
         };
         for _ in 0..ATTEMPTS {
             let id = key.run.clone();
             let run = self.call(move |b| b.get_run(&id)).await?;
             let (plan, ids) = match expand(&run.plan, &key.task, &items) {
                 Ok(expanded) => expanded,
-                Err(why) => return self.fail_expansion(key, claim, why).await,
+                Err(why) => return self.fail_for_good(key, claim, why).await,
             };
             let result = match ids.as_slice() {
                 [] => format!("expanded to no task: `{}` is empty", fan_out.source_text()),
@@ -53,31 +53,11 @@ impl Engine {
                 return Ok(());
             }
         }
-        self.fail_expansion(
+        self.fail_for_good(
             key,
             claim,
             "the run's plan kept changing while the fan-out expanded".into(),
         )
         .await
-    }
-
-    /// Fails the template `key` for good: its list cannot be expanded, and trying again
-    /// would read the same list.
-    async fn fail_expansion(
-        &self,
-        key: &TaskKey,
-        claim: &Claim,
-        why: String,
-    ) -> Result<(), EngineError> {
-        let (k, w, e) = (key.clone(), self.config.worker.clone(), why.clone());
-        self.call(move |b| b.fail_task(&k, &w, &e, false, now_millis()))
-            .await?;
-        self.emit(
-            &key.run,
-            EventKind::TaskFailed,
-            Some(&key.task),
-            serde_json::json!({ "attempt": claim.attempt, "error": why }),
-        );
-        Ok(())
     }
 }

@@ -3,9 +3,10 @@
 //! if the run's plan is still the one read, so two engines never both apply a change.
 
 use super::{Engine, EngineError};
+use crate::events::EventKind;
 use crate::plan::Plan;
 use crate::runtime::backend::{BackendError, BackendErrorKind, BackendResult};
-use crate::runtime::model::TaskRecord;
+use crate::runtime::model::{now_millis, Claim, TaskKey, TaskRecord};
 
 /// The conflict a change meets when the plan it was made from is no longer the run's.
 const PLAN_CHANGED: &str = "the run's plan changed since it was read";
@@ -41,5 +42,25 @@ impl Engine {
             }
         })
         .await
+    }
+
+    /// Fails `key`, claimed as `claim`, for good, with `why`: the plan step it needed cannot
+    /// be made (a fan-out's list, a loop's decision), and trying again would read the same.
+    pub(super) async fn fail_for_good(
+        &self,
+        key: &TaskKey,
+        claim: &Claim,
+        why: String,
+    ) -> Result<(), EngineError> {
+        let (k, w, e) = (key.clone(), self.config.worker.clone(), why.clone());
+        self.call(move |b| b.fail_task(&k, &w, &e, false, now_millis()))
+            .await?;
+        self.emit(
+            &key.run,
+            EventKind::TaskFailed,
+            Some(&key.task),
+            serde_json::json!({ "attempt": claim.attempt, "error": why }),
+        );
+        Ok(())
     }
 }

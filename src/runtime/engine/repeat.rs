@@ -50,12 +50,12 @@ impl Engine {
                     "the loop `{}` did not converge in {} rounds: `until {until}` was still false after round {round}",
                     repeat.name, repeat.max
                 );
-                self.fail_decision(key, claim, why).await
+                self.fail_for_good(key, claim, why).await
             }
             Ok(false) => self.run_next_round(key, claim, repeat).await,
             Err(Unreadable(why)) => {
                 let why = format!("`until {until}` cannot be read after round {round}: {why}");
-                self.fail_decision(key, claim, why).await
+                self.fail_for_good(key, claim, why).await
             }
         }
     }
@@ -73,7 +73,7 @@ impl Engine {
             let run = self.call(move |b| b.get_run(&id)).await?;
             let (plan, ids) = match next_round(&run.plan, &key.task) {
                 Ok(next) => next,
-                Err(why) => return self.fail_decision(key, claim, why).await,
+                Err(why) => return self.fail_for_good(key, claim, why).await,
             };
             let result = format!(
                 "`until {}` is false after round {}; round {} made: {}",
@@ -102,30 +102,11 @@ impl Engine {
                 return Ok(());
             }
         }
-        self.fail_decision(
+        self.fail_for_good(
             key,
             claim,
             "the run's plan kept changing while the loop's next round was made".into(),
         )
         .await
-    }
-
-    /// Fails the deciding task `key` for good: deciding again would read the same outputs.
-    async fn fail_decision(
-        &self,
-        key: &TaskKey,
-        claim: &Claim,
-        why: String,
-    ) -> Result<(), EngineError> {
-        let (k, w, e) = (key.clone(), self.config.worker.clone(), why.clone());
-        self.call(move |b| b.fail_task(&k, &w, &e, false, now_millis()))
-            .await?;
-        self.emit(
-            &key.run,
-            EventKind::TaskFailed,
-            Some(&key.task),
-            serde_json::json!({ "attempt": claim.attempt, "error": why }),
-        );
-        Ok(())
     }
 }
