@@ -581,18 +581,6 @@ fn task_record(row: &Row<'_>) -> rusqlite::Result<TaskRecord> {
     })
 }
 
-/// A `LIMIT` of parameter `$param`, computed when the statement runs. SQLite compiles a bare
-/// `LIMIT ?N` with the bound value as a constant and marks the statement to be compiled again
-/// whenever that value changes (`sqlite3ExprIsInteger`): the engine asks for as many tasks as
-/// it has free places, a number that changes from one look to the next, and recompiling the
-/// look cost a fifth of a run's instructions (docs/performance.md). A `CAST` is not a bare
-/// parameter, so the statement is compiled once.
-macro_rules! limit {
-    ($param:literal) => {
-        concat!("CAST(", $param, " AS INTEGER)")
-    };
-}
-
 /// The claimable tasks of running runs, best first: pending tasks whose dependencies are all
 /// done, then (merged in order) claimed or running tasks whose lease ended before `?2`. Two
 /// arms, so each reads only the tasks in its states through the `(run, state)` index. `?3` is
@@ -632,8 +620,7 @@ macro_rules! ready_query {
              WHERE r.state = 'running' ",
             $filter,
             " AND t.state IN ('claimed', 'running') AND t.lease_until < ?2 \
-             ORDER BY 3, 4, 5, 1, 2 LIMIT ",
-            limit!("?3")
+             ORDER BY 3, 4, 5, 1, 2 LIMIT ?3"
         )
     };
 }
@@ -1219,11 +1206,10 @@ impl TaskBackend for SqliteBackend {
             |tx| {
                 require_run(tx, run)?;
                 let events = tx
-                    .prepare_cached(concat!(
+                    .prepare_cached(
                         "SELECT seq, at, kind, task, data FROM events \
-                         WHERE run = ?1 AND seq > ?2 ORDER BY seq LIMIT ",
-                        limit!("?3")
-                    ))?
+                         WHERE run = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                    )?
                     .query_map(params![run, after, int(limit)], |row| {
                         Ok(EventRecord {
                             seq: row.get(0)?,

@@ -199,12 +199,30 @@ CREATE TABLE events (
 ///   at-least-once across power cuts). `FULL` would sync the disk at every commit: about 0.3 ms
 ///   each, which made 2,000 no-op tasks 40% slower (docs/performance.md).
 /// - `foreign_keys = ON`: tasks, dependencies and events cannot name a missing run or task.
+/// - the query planner's stability guarantee ([`plan_once`]).
 pub fn prepare_writer(conn: &Connection, path: &Path) -> Result<(), Stop> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    plan_once(conn)?;
     identify(conn, path)?;
     use_wal(conn, path)?;
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
     migrate(conn)?;
+    Ok(())
+}
+
+/// Turns on SQLite's query planner stability guarantee (`SQLITE_DBCONFIG_ENABLE_QPSG`): a
+/// statement's plan never depends on the values bound to it, so a cached statement is
+/// compiled once. Without it SQLite marks a parameter it looked at while planning (a
+/// `LIMIT ?N`, an `x = ?N` a candidate plan did not use), and rusqlite's statement cache
+/// clears the bindings of every statement it takes back, which for a marked statement means
+/// compiling it again at its next use: a fifth of the instructions of a run of no-op tasks
+/// went into compiling the same statements again (docs/performance.md). The store keeps no
+/// statistics (`ANALYZE`), so no plan could gain from the values.
+fn plan_once(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     Ok(())
 }
 
@@ -262,6 +280,7 @@ pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
 /// permissions allow.
 pub fn prepare_reader(conn: &Connection, path: &Path) -> Result<(), Stop> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    plan_once(conn)?;
     identify(conn, path)?;
     conn.execute_batch("PRAGMA query_only = ON;")?;
     Ok(())
