@@ -26,6 +26,8 @@ pub use address::{redact, Address, DEFAULT_SCHEMA};
 pub use check::PostgresCheck;
 pub use schema::SCHEMA_VERSION;
 
+use schema::count_unfinished_deps;
+
 use super::Access;
 use crate::plan::{Plan, TaskSpec};
 use crate::runtime::lifecycle::{self, TaskFacts, TaskReset};
@@ -279,7 +281,7 @@ fn task_record(row: &Row) -> Step<TaskRecord> {
 /// Task `key` locked for a change, with the facts a transition needs: its run's state (the
 /// run's row locked `FOR KEY SHARE` first, the order every transaction locks in: a statement
 /// locks its rows in the order of its tables), whether it is a gate, whether its dependencies
-/// are done (looked at only for a pending task) and its plan's generation. One statement,
+/// are done (its count of unfinished ones) and its plan's generation. One statement,
 /// sent with the transaction's `BEGIN`: one round trip.
 fn read_for_change(session: &mut Session<'_>, key: &TaskKey) -> Step<(TaskRecord, TaskFacts)> {
     let Some(row) = session.query_opt(LOCK_FOR_CHANGE, args![key.run.clone(), key.task.clone()])?
@@ -302,14 +304,38 @@ fn read_for_change(session: &mut Session<'_>, key: &TaskKey) -> Step<(TaskRecord
 const LOCK_FOR_CHANGE: &str = concat!(
     "SELECT t.run, t.id, t.state, t.attempts, t.max_attempts, t.worker, t.lease_until, \
      t.started_at, t.finished_at, t.result, t.last_error, t.output, t.typed_output, t.is_gate, \
-     t.state = 'pending' AND ",
-    deps_done!("t.run", "t.id"),
-    ", r.state, r.plan_generation FROM runs r JOIN tasks t ON t.run = r.id \
+     t.state = 'pending' AND t.unfinished_deps = 0, r.state, r.plan_generation \
+     FROM runs r JOIN tasks t ON t.run = r.id \
      WHERE r.id = $1 AND t.id = $2 FOR KEY SHARE OF r FOR UPDATE OF t"
 );
 
+/// Writes back `task`'s row, which was in state `before`, and, when the write moves it into or
+/// out of a state that satisfies its dependants, counts it off (or back onto) the
+/// `unfinished_deps` of each task that waits for it, both sent with the next statement or the
+/// `COMMIT`: no round trip of their own. The dependants' rows are locked after the task's, as
+/// every transition locks a task before those that wait for it, so no two transactions wait
+/// for each other.
+fn write_task_from(session: &mut Session<'_>, before: TaskState, task: &TaskRecord) -> Step<()> {
+    write_task(session, task)?;
+    let step: i64 = match (
+        before.satisfies_dependents(),
+        task.state.satisfies_dependents(),
+    ) {
+        (false, true) => -1,
+        (true, false) => 1,
+        _ => return Ok(()),
+    };
+    session.defer(
+        "UPDATE tasks SET unfinished_deps = unfinished_deps + $3 \
+         WHERE run = $1 AND id IN (SELECT child FROM deps WHERE run = $1 AND parent = $2)",
+        args![task.key.run.clone(), task.key.task.clone(), step],
+    )?;
+    Ok(())
+}
+
 /// Writes back everything a transition may change in `task`'s row, sent with the next
-/// statement or the `COMMIT`.
+/// statement or the `COMMIT`, leaving the counts of its dependants alone: for a step that
+/// counts them afresh ([`RECOUNT_RUN`]) or a write that keeps the task's state.
 fn write_task(session: &mut Session<'_>, task: &TaskRecord) -> Step<()> {
     session.defer(
         "UPDATE tasks SET state = $3, attempts = $4, max_attempts = $5, worker = $6, \
@@ -539,12 +565,20 @@ fn task_exists(session: &mut Session<'_>, run: &str, task: &str) -> Step<bool> {
 /// transaction holds (a claim in flight). `$3` is the limit; `$filter` picks the runs.
 macro_rules! ready_query {
     ($filter:literal) => {
+        ready_query!($filter, "t.unfinished_deps = 0")
+    };
+    // A store older than schema version 4, read as it is, keeps no counts: every pending
+    // task's dependencies are looked at.
+    ($filter:literal, before 4) => {
+        ready_query!($filter, deps_done!("t.run", "t.id"))
+    };
+    ($filter:literal, $ready:expr) => {
         concat!(
             "SELECT t.run, t.id FROM runs r JOIN tasks t ON t.run = r.id \
              WHERE r.state = 'running' ",
             $filter,
             " AND ((t.state = 'pending' AND ",
-            deps_done!("t.run", "t.id"),
+            $ready,
             ") OR (t.state IN ('claimed', 'running') AND t.lease_until < $2)) \
              ORDER BY t.priority, r.created_at, t.position, t.run, t.id LIMIT $3 \
              FOR UPDATE OF t SKIP LOCKED"
@@ -554,6 +588,14 @@ macro_rules! ready_query {
 
 const READY_IN_RUN: &str = ready_query!("AND r.id = $1");
 const READY_ANYWHERE: &str = ready_query!("AND $1::text IS NULL");
+const READY_IN_RUN_BEFORE_4: &str = ready_query!("AND r.id = $1", before 4);
+const READY_ANYWHERE_BEFORE_4: &str = ready_query!("AND $1::text IS NULL", before 4);
+
+/// Counts the unfinished dependencies of every task of run `$1` afresh.
+const RECOUNT_RUN: &str = count_unfinished_deps!("WHERE run = $1");
+
+/// Counts the unfinished dependencies of task `$2` of run `$1` afresh.
+const RECOUNT_TASK: &str = count_unfinished_deps!("WHERE run = $1 AND id = $2");
 
 /// Whether a task of run `$run` is claimed, running or waiting; whether a pending one has
 /// every dependency done; whether one has not succeeded: one statement, so one snapshot.
@@ -565,9 +607,7 @@ macro_rules! progress {
             " AND state IN ('claimed', 'running', 'waiting')), \
              EXISTS (SELECT 1 FROM tasks t WHERE t.run = ",
             $run,
-            " AND t.state = 'pending' AND ",
-            deps_done!("t.run", "t.id"),
-            "), EXISTS (SELECT 1 FROM tasks WHERE run = ",
+            " AND t.state = 'pending' AND t.unfinished_deps = 0), EXISTS (SELECT 1 FROM tasks WHERE run = ",
             $run,
             " AND state NOT IN ",
             done_states!(),
@@ -658,7 +698,9 @@ impl TaskBackend for PostgresBackend {
                         return Err(missing(session, run, task));
                     }
                 }
-                insert_dep(session, run, child, parent)
+                insert_dep(session, run, child, parent)?;
+                session.execute(RECOUNT_TASK, args![run.to_string(), child.to_string()])?;
+                Ok(())
             },
         )
     }
@@ -684,6 +726,7 @@ impl TaskBackend for PostgresBackend {
                         insert_dep(session, run, &task.id, dep)?;
                     }
                 }
+                session.execute(RECOUNT_RUN, args![run.to_string()])?;
                 notify_ready(session, run)
             },
         )
@@ -771,10 +814,11 @@ impl TaskBackend for PostgresBackend {
                 None => "find the ready tasks".to_string(),
             },
             |session| {
-                let sql = if run.is_some() {
-                    READY_IN_RUN
-                } else {
-                    READY_ANYWHERE
+                let sql = match (run.is_some(), self.version >= 4) {
+                    (true, true) => READY_IN_RUN,
+                    (false, true) => READY_ANYWHERE,
+                    (true, false) => READY_IN_RUN_BEFORE_4,
+                    (false, false) => READY_ANYWHERE_BEFORE_4,
                 };
                 session
                     .query(sql, args![run.map(str::to_string), now, int(limit)])?
@@ -804,7 +848,7 @@ impl TaskBackend for PostgresBackend {
                 let (mut task, facts) = read_for_change(session, key)?;
                 let before = task.state;
                 if change(&mut task, &facts)? {
-                    write_task(session, &task)?;
+                    write_task_from(session, before, &task)?;
                     if !events.is_empty() {
                         defer_events(session, &key.run, events)?;
                     }
@@ -875,8 +919,9 @@ impl TaskBackend for PostgresBackend {
                         true,
                         SCHEMA_VERSION,
                     )?;
+                    let before = task.state;
                     lifecycle::reset(&mut task, reset);
-                    write_task(session, &task)?;
+                    write_task_from(session, before, &task)?;
                 }
                 session.execute(
                     "UPDATE runs SET state = 'running', finished_at = NULL WHERE id = $1",
@@ -915,6 +960,9 @@ impl TaskBackend for PostgresBackend {
                         insert_dep(session, run, &spec.id, dep)?;
                     }
                 }
+                // The rows and edges are new (an expansion's instances, edges an outcome
+                // let go of): every count is taken afresh.
+                session.execute(RECOUNT_RUN, args![run.to_string()])?;
                 session.execute(
                     "UPDATE runs SET state = 'running', finished_at = NULL, workflow = $2, \
                      source = $3, plan = $4, plan_generation = plan_generation + 1 WHERE id = $1",
@@ -953,8 +1001,9 @@ impl TaskBackend for PostgresBackend {
                     )?;
                     for row in &open {
                         let mut task = task_record(row)?;
+                        let before = task.state;
                         if lifecycle::cancel(&mut task, now) {
-                            write_task(session, &task)?;
+                            write_task_from(session, before, &task)?;
                         }
                     }
                 }
