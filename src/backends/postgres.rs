@@ -301,20 +301,19 @@ fn read_for_change(session: &mut Session<'_>, key: &TaskKey) -> Step<(TaskRecord
 /// Task `$2` of run `$1` as [`task_record`] reads it, then whether it is a gate, whether it is
 /// pending with every dependency done, its run's state and plan generation; the run's row
 /// locked `FOR KEY SHARE`, the task's `FOR UPDATE`.
-const LOCK_FOR_CHANGE: &str = concat!(
+const LOCK_FOR_CHANGE: &str =
     "SELECT t.run, t.id, t.state, t.attempts, t.max_attempts, t.worker, t.lease_until, \
      t.started_at, t.finished_at, t.result, t.last_error, t.output, t.typed_output, t.is_gate, \
      t.state = 'pending' AND t.unfinished_deps = 0, r.state, r.plan_generation \
      FROM runs r JOIN tasks t ON t.run = r.id \
-     WHERE r.id = $1 AND t.id = $2 FOR KEY SHARE OF r FOR UPDATE OF t"
-);
+     WHERE r.id = $1 AND t.id = $2 FOR KEY SHARE OF r FOR UPDATE OF t";
 
 /// Writes back `task`'s row, which was in state `before`, and, when the write moves it into or
 /// out of a state that satisfies its dependants, counts it off (or back onto) the
 /// `unfinished_deps` of each task that waits for it, both sent with the next statement or the
 /// `COMMIT`: no round trip of their own. The dependants' rows are locked after the task's, as
-/// every transition locks a task before those that wait for it, so no two transactions wait
-/// for each other.
+/// every transition locks a task before those that wait for it, and in the order of their ids
+/// ([`COUNT_DEPENDANTS`]).
 fn write_task_from(session: &mut Session<'_>, before: TaskState, task: &TaskRecord) -> Step<()> {
     write_task(session, task)?;
     let step: i64 = match (
@@ -326,12 +325,21 @@ fn write_task_from(session: &mut Session<'_>, before: TaskState, task: &TaskReco
         _ => return Ok(()),
     };
     session.defer(
-        "UPDATE tasks SET unfinished_deps = unfinished_deps + $3 \
-         WHERE run = $1 AND id IN (SELECT child FROM deps WHERE run = $1 AND parent = $2)",
+        COUNT_DEPENDANTS,
         args![task.key.run.clone(), task.key.task.clone(), step],
     )?;
     Ok(())
 }
+
+/// Adds `$3` to the count of unfinished dependencies of every task of run `$1` that waits for
+/// task `$2`. The dependants are locked first, in the order of their ids, so two transitions
+/// that share dependants lock them in the same order and never wait for each other (the order
+/// of an `UPDATE … WHERE id IN (…)` is the plan's).
+const COUNT_DEPENDANTS: &str = "WITH dependants AS (SELECT id FROM tasks \
+     WHERE run = $1 AND id IN (SELECT child FROM deps WHERE run = $1 AND parent = $2) \
+     ORDER BY id FOR UPDATE) \
+     UPDATE tasks SET unfinished_deps = unfinished_deps + $3 \
+     WHERE run = $1 AND id IN (SELECT id FROM dependants)";
 
 /// Writes back everything a transition may change in `task`'s row, sent with the next
 /// statement or the `COMMIT`, leaving the counts of its dependants alone: for a step that
