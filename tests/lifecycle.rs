@@ -872,6 +872,7 @@ fn a_store_of_the_first_schema_is_read_as_it_is_and_upgraded_by_a_write() {
         .and_then(|c| {
             c.execute_batch(
                 "DROP TABLE run_places; DROP TABLE run_plans; DROP TABLE run_repositories; \
+                 DROP INDEX tasks_ready; ALTER TABLE tasks DROP COLUMN unfinished_deps; \
                  ALTER TABLE tasks DROP COLUMN output; \
                  ALTER TABLE tasks DROP COLUMN typed_output; PRAGMA user_version = 1;",
             )
@@ -893,6 +894,55 @@ fn a_store_of_the_first_schema_is_read_as_it_is_and_upgraded_by_a_write() {
         text.contains(&format!("workspace {}", dir.path().display())),
         "{text}"
     );
+}
+
+#[test]
+fn a_store_of_version_5_gets_counts_of_unfinished_dependencies_from_its_tasks() {
+    let dir = TempDir::new("wfc-schema-5");
+    // `b` fails until `ok` exists; `c` waits for it. Each task appends its name to ran.log.
+    write(
+        dir.path(),
+        "chain.wf",
+        "workflow chain {\n  task a {\n    run = \"echo a >> ran.log\"\n  }\n  \
+         task b after a {\n    run = \"test -f ok && echo b >> ran.log\"\n  }\n  \
+         task c after b {\n    run = \"echo c >> ran.log\"\n  }\n  \
+         task d after a {\n    run = \"echo d >> ran.log\"\n  }\n}\n",
+    );
+    let (code, stdout, _) = wfc(dir.path(), &["run", "chain.wf", "-j", "4"]);
+    assert_ne!(code, 0, "b fails: {stdout}");
+    let run = run_id(&stdout);
+    // What a store of version 5, before the counts, looks like.
+    let path = dir.path().join(".wfc/state.db");
+    rusqlite::Connection::open(&path)
+        .and_then(|c| {
+            c.execute_batch(
+                "DROP INDEX tasks_ready; ALTER TABLE tasks DROP COLUMN unfinished_deps; \
+                 PRAGMA user_version = 5;",
+            )
+        })
+        .expect("make it a version-5 store");
+    write(dir.path(), "ok", "");
+    std::fs::remove_file(dir.path().join("ran.log")).expect("forget the first run");
+    // The retry migrates the store: `c` must wait for `b` again, as its count says one
+    // dependency is unfinished (a count of 0 for every task would let it run at once).
+    let (code, stdout, stderr) = wfc(dir.path(), &["retry", &run, "b", "-j", "4"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("ran.log")).expect("ran.log"),
+        "b\nc\n"
+    );
+    let counts: Vec<(String, i64)> = rusqlite::Connection::open(&path)
+        .and_then(|c| {
+            c.prepare("SELECT id, unfinished_deps FROM tasks ORDER BY id")?
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect()
+        })
+        .expect("the counts");
+    let zeros: Vec<(String, i64)> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|id| (id.to_string(), 0))
+        .collect();
+    assert_eq!(counts, zeros, "every dependency is done once the run is");
 }
 
 #[test]

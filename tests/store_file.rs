@@ -285,6 +285,28 @@ fn deleted_rows_of_a_run_are_named_when_the_run_is_read() {
 }
 
 #[test]
+fn a_wrong_count_of_unfinished_dependencies_is_named_by_the_store_check() {
+    let dir = workspace("wfc-store-counts");
+    let run = finished_run(dir.path());
+    let check = wfc(dir.path(), &["store", "check"]);
+    assert_eq!(check.code, 0, "a run's counts are right: {}", check.stderr);
+    // A count of 1 on a task whose dependencies all succeeded would keep it waiting forever.
+    tamper(
+        dir.path(),
+        &format!("UPDATE tasks SET unfinished_deps = 1 WHERE run = '{run}' AND id = 'c'"),
+    );
+    assert_refused(
+        &wfc(dir.path(), &["store", "check"]),
+        2,
+        &[&format!(
+            "run `{run}`: table `tasks` has 1 task whose count of unfinished dependencies \
+             is wrong: `c` counts 1 unfinished dependency, not 0"
+        )],
+        "store check",
+    );
+}
+
+#[test]
 fn a_dropped_table_or_column_is_named_on_open() {
     let dir = workspace("wfc-store-schema");
     finished_run(dir.path());

@@ -26,6 +26,8 @@ pub use address::{redact, Address, DEFAULT_SCHEMA};
 pub use check::PostgresCheck;
 pub use schema::SCHEMA_VERSION;
 
+use schema::count_unfinished_deps;
+
 use super::Access;
 use crate::plan::{Plan, TaskSpec};
 use crate::runtime::lifecycle::{self, TaskFacts, TaskReset};
@@ -310,7 +312,7 @@ fn task_record(row: &Row) -> Step<TaskRecord> {
 /// Task `key` locked for a change, with the facts a transition needs: its run's state (the
 /// run's row locked `FOR KEY SHARE` first, the order every transaction locks in: a statement
 /// locks its rows in the order of its tables), whether it is a gate, whether its dependencies
-/// are done (looked at only for a pending task) and its plan's generation. One statement,
+/// are done (its count of unfinished ones) and its plan's generation. One statement,
 /// sent with the transaction's `BEGIN`: one round trip.
 fn read_for_change(session: &mut Session<'_>, key: &TaskKey) -> Step<(TaskRecord, TaskFacts)> {
     let Some(row) = session.query_opt(LOCK_FOR_CHANGE, args![key.run.clone(), key.task.clone()])?
@@ -330,17 +332,49 @@ fn read_for_change(session: &mut Session<'_>, key: &TaskKey) -> Step<(TaskRecord
 /// Task `$2` of run `$1` as [`task_record`] reads it, then whether it is a gate, whether it is
 /// pending with every dependency done, its run's state and plan generation; the run's row
 /// locked `FOR KEY SHARE`, the task's `FOR UPDATE`.
-const LOCK_FOR_CHANGE: &str = concat!(
+const LOCK_FOR_CHANGE: &str =
     "SELECT t.run, t.id, t.state, t.attempts, t.max_attempts, t.worker, t.lease_until, \
      t.started_at, t.finished_at, t.result, t.last_error, t.output, t.typed_output, t.is_gate, \
-     t.state = 'pending' AND ",
-    deps_done!("t.run", "t.id"),
-    ", r.state, r.plan_generation FROM runs r JOIN tasks t ON t.run = r.id \
-     WHERE r.id = $1 AND t.id = $2 FOR KEY SHARE OF r FOR UPDATE OF t"
-);
+     t.state = 'pending' AND t.unfinished_deps = 0, r.state, r.plan_generation \
+     FROM runs r JOIN tasks t ON t.run = r.id \
+     WHERE r.id = $1 AND t.id = $2 FOR KEY SHARE OF r FOR UPDATE OF t";
+
+/// Writes back `task`'s row, which was in state `before`, and, when the write moves it into or
+/// out of a state that satisfies its dependants, counts it off (or back onto) the
+/// `unfinished_deps` of each task that waits for it, both sent with the next statement or the
+/// `COMMIT`: no round trip of their own. The dependants' rows are locked after the task's, as
+/// every transition locks a task before those that wait for it, and in the order of their ids
+/// ([`COUNT_DEPENDANTS`]).
+fn write_task_from(session: &mut Session<'_>, before: TaskState, task: &TaskRecord) -> Step<()> {
+    write_task(session, task)?;
+    let step: i64 = match (
+        before.satisfies_dependents(),
+        task.state.satisfies_dependents(),
+    ) {
+        (false, true) => -1,
+        (true, false) => 1,
+        _ => return Ok(()),
+    };
+    session.defer(
+        COUNT_DEPENDANTS,
+        args![task.key.run.clone(), task.key.task.clone(), step],
+    )?;
+    Ok(())
+}
+
+/// Adds `$3` to the count of unfinished dependencies of every task of run `$1` that waits for
+/// task `$2`. The dependants are locked first, in the order of their ids, so two transitions
+/// that share dependants lock them in the same order and never wait for each other (the order
+/// of an `UPDATE … WHERE id IN (…)` is the plan's).
+const COUNT_DEPENDANTS: &str = "WITH dependants AS (SELECT id FROM tasks \
+     WHERE run = $1 AND id IN (SELECT child FROM deps WHERE run = $1 AND parent = $2) \
+     ORDER BY id FOR UPDATE) \
+     UPDATE tasks SET unfinished_deps = unfinished_deps + $3 \
+     WHERE run = $1 AND id IN (SELECT id FROM dependants)";
 
 /// Writes back everything a transition may change in `task`'s row, sent with the next
-/// statement or the `COMMIT`.
+/// statement or the `COMMIT`, leaving the counts of its dependants alone: for a step that
+/// counts them afresh ([`RECOUNT_RUN`]) or a write that keeps the task's state.
 fn write_task(session: &mut Session<'_>, task: &TaskRecord) -> Step<()> {
     session.defer(
         "UPDATE tasks SET state = $3, attempts = $4, max_attempts = $5, worker = $6, \
@@ -570,12 +604,20 @@ fn task_exists(session: &mut Session<'_>, run: &str, task: &str) -> Step<bool> {
 /// `$filter` picks the runs; `$lock` is what the look does to the rows it finds.
 macro_rules! ready_query {
     ($filter:literal, $lock:literal) => {
+        ready_query!(@ $filter, "t.unfinished_deps = 0", $lock)
+    };
+    // A store older than schema version 4, read as it is, keeps no counts: every pending
+    // task's dependencies are looked at.
+    ($filter:literal, before 4, $lock:literal) => {
+        ready_query!(@ $filter, deps_done!("t.run", "t.id"), $lock)
+    };
+    (@ $filter:literal, $ready:expr, $lock:literal) => {
         concat!(
             "SELECT t.run, t.id FROM runs r JOIN tasks t ON t.run = r.id \
              WHERE r.state = 'running' ",
             $filter,
             " AND ((t.state = 'pending' AND ",
-            deps_done!("t.run", "t.id"),
+            $ready,
             ") OR (t.state IN ('claimed', 'running') AND t.lease_until < $2)) \
              ORDER BY t.priority, r.created_at, t.position, t.run, t.id LIMIT $3 ",
             $lock
@@ -587,10 +629,21 @@ macro_rules! ready_query {
 // another engine's look at this moment): it need not wait for them.
 const READY_IN_RUN: &str = ready_query!("AND r.id = $1", "FOR UPDATE OF t SKIP LOCKED");
 const READY_ANYWHERE: &str = ready_query!("AND $1::text IS NULL", "FOR UPDATE OF t SKIP LOCKED");
+const READY_IN_RUN_BEFORE_4: &str =
+    ready_query!("AND r.id = $1", before 4, "FOR UPDATE OF t SKIP LOCKED");
+const READY_ANYWHERE_BEFORE_4: &str =
+    ready_query!("AND $1::text IS NULL", before 4, "FOR UPDATE OF t SKIP LOCKED");
 
 /// A look that decides whether work is left passes over no row: a task another engine's look
 /// holds for an instant is still ready, and skipping it made idle workers quit beside it.
 const READY_ANYWHERE_UNLOCKED: &str = ready_query!("AND $1::text IS NULL", "");
+const READY_ANYWHERE_UNLOCKED_BEFORE_4: &str = ready_query!("AND $1::text IS NULL", before 4, "");
+
+/// Counts the unfinished dependencies of every task of run `$1` afresh.
+const RECOUNT_RUN: &str = count_unfinished_deps!("WHERE run = $1");
+
+/// Counts the unfinished dependencies of task `$2` of run `$1` afresh.
+const RECOUNT_TASK: &str = count_unfinished_deps!("WHERE run = $1 AND id = $2");
 
 /// Whether a task of run `$run` is claimed, running or waiting; whether a pending one has
 /// every dependency done; whether one has not succeeded: one statement, so one snapshot.
@@ -602,9 +655,7 @@ macro_rules! progress {
             " AND state IN ('claimed', 'running', 'waiting')), \
              EXISTS (SELECT 1 FROM tasks t WHERE t.run = ",
             $run,
-            " AND t.state = 'pending' AND ",
-            deps_done!("t.run", "t.id"),
-            "), EXISTS (SELECT 1 FROM tasks WHERE run = ",
+            " AND t.state = 'pending' AND t.unfinished_deps = 0), EXISTS (SELECT 1 FROM tasks WHERE run = ",
             $run,
             " AND state NOT IN ",
             done_states!(),
@@ -695,7 +746,9 @@ impl TaskBackend for PostgresBackend {
                         return Err(missing(session, run, task));
                     }
                 }
-                insert_dep(session, run, child, parent)
+                insert_dep(session, run, child, parent)?;
+                session.execute(RECOUNT_TASK, args![run.to_string(), child.to_string()])?;
+                Ok(())
             },
         )
     }
@@ -721,6 +774,7 @@ impl TaskBackend for PostgresBackend {
                         insert_dep(session, run, &task.id, dep)?;
                     }
                 }
+                session.execute(RECOUNT_RUN, args![run.to_string()])?;
                 notify_ready(session, run)
             },
         )
@@ -799,16 +853,23 @@ impl TaskBackend for PostgresBackend {
         now: Millis,
         limit: usize,
     ) -> BackendResult<Vec<TaskKey>> {
-        let sql = if run.is_some() {
-            READY_IN_RUN
-        } else {
-            READY_ANYWHERE
+        let counted = self.version >= 4;
+        let sql = match (run.is_some(), counted) {
+            (true, true) => READY_IN_RUN,
+            (false, true) => READY_ANYWHERE,
+            (true, false) => READY_IN_RUN_BEFORE_4,
+            (false, false) => READY_ANYWHERE_BEFORE_4,
         };
         self.ready_keys(sql, run, now, limit)
     }
 
     fn peek_ready_tasks(&self, now: Millis, limit: usize) -> BackendResult<Vec<TaskKey>> {
-        self.ready_keys(READY_ANYWHERE_UNLOCKED, None, now, limit)
+        let sql = if self.version >= 4 {
+            READY_ANYWHERE_UNLOCKED
+        } else {
+            READY_ANYWHERE_UNLOCKED_BEFORE_4
+        };
+        self.ready_keys(sql, None, now, limit)
     }
 
     fn update_task(
@@ -825,7 +886,7 @@ impl TaskBackend for PostgresBackend {
                 let (mut task, facts) = read_for_change(session, key)?;
                 let before = task.state;
                 if change(&mut task, &facts)? {
-                    write_task(session, &task)?;
+                    write_task_from(session, before, &task)?;
                     if !events.is_empty() {
                         defer_events(session, &key.run, events)?;
                     }
@@ -896,8 +957,9 @@ impl TaskBackend for PostgresBackend {
                         true,
                         SCHEMA_VERSION,
                     )?;
+                    let before = task.state;
                     lifecycle::reset(&mut task, reset);
-                    write_task(session, &task)?;
+                    write_task_from(session, before, &task)?;
                 }
                 session.execute(
                     "UPDATE runs SET state = 'running', finished_at = NULL WHERE id = $1",
@@ -936,6 +998,9 @@ impl TaskBackend for PostgresBackend {
                         insert_dep(session, run, &spec.id, dep)?;
                     }
                 }
+                // The rows and edges are new (an expansion's instances, edges an outcome
+                // let go of): every count is taken afresh.
+                session.execute(RECOUNT_RUN, args![run.to_string()])?;
                 session.execute(
                     "UPDATE runs SET state = 'running', finished_at = NULL, workflow = $2, \
                      source = $3, plan = $4, plan_generation = plan_generation + 1 WHERE id = $1",
@@ -974,8 +1039,9 @@ impl TaskBackend for PostgresBackend {
                     )?;
                     for row in &open {
                         let mut task = task_record(row)?;
+                        let before = task.state;
                         if lifecycle::cancel(&mut task, now) {
-                            write_task(session, &task)?;
+                            write_task_from(session, before, &task)?;
                         }
                     }
                 }

@@ -13,6 +13,8 @@ mod schema;
 
 pub use schema::SCHEMA_VERSION;
 
+use schema::count_unfinished_deps;
+
 use recognise::{recognise, Found};
 
 use crate::plan::{Plan, TaskSpec};
@@ -177,7 +179,11 @@ impl SqliteBackend {
                     match serde_json::from_str::<Plan>(plan) {
                         Ok(plan) => {
                             tasks += plan.tasks.len();
-                            for problem in integrity::run_problems(tx, run, &plan)? {
+                            let mut found = integrity::run_problems(tx, run, &plan)?;
+                            if self.version >= 6 {
+                                found.extend(integrity::count_problems(tx, run)?);
+                            }
+                            for problem in found {
                                 problems.push(format!("run `{run}`: {problem}"));
                             }
                         }
@@ -428,36 +434,29 @@ macro_rules! deps_done {
 }
 
 /// Task `key` with the facts a transition needs (its run's state, whether it is a gate, whether
-/// its dependencies are done — looked at only for a pending task — and its plan's
-/// generation). Each is a look-up by primary key; one statement joining them all made SQLite
-/// plan a slower query, which cost 10% of a run of no-op tasks (docs/performance.md).
+/// its dependencies are done — its count of unfinished ones, read with the row — and its
+/// plan's generation). Each is a look-up by primary key; one statement joining them all made
+/// SQLite plan a slower query, which cost 10% of a run of no-op tasks (docs/performance.md).
 fn read_for_change(tx: &Connection, key: &TaskKey) -> Step<(TaskRecord, TaskFacts)> {
-    let (task, is_gate) = tx
+    let (task, is_gate, unfinished_deps) = tx
         .prepare_cached(concat!(
             "SELECT ",
             task_columns!(),
-            ", is_gate FROM tasks WHERE run = ?1 AND id = ?2"
+            ", is_gate, unfinished_deps FROM tasks WHERE run = ?1 AND id = ?2"
         ))?
         .query_row([&key.run, &key.task], |row| {
-            Ok((task_record(row)?, row.get(13)?))
+            Ok((task_record(row)?, row.get(13)?, row.get::<_, i64>(14)?))
         })
         .optional()?
         .ok_or_else(|| missing(tx, &key.run, &key.task))?;
-    let deps_done = task.state == TaskState::Pending
-        && tx
-            .prepare_cached(DEPS_DONE)?
-            .query_row([&key.run, &key.task], |row| row.get(0))?;
     let facts = TaskFacts {
         run_state: run_state(tx, &key.run)?,
         is_gate,
-        deps_done,
+        deps_done: task.state == TaskState::Pending && unfinished_deps == 0,
         plan_generation: plan_generation(tx, &key.run)?,
     };
     Ok((task, facts))
 }
-
-/// Whether every dependency of task `?2` of run `?1` is done.
-const DEPS_DONE: &str = concat!("SELECT ", deps_done!("?1", "?2"));
 
 /// The generation of run `run`'s plan: 0 until it is planned again.
 fn plan_generation(tx: &Connection, run: &str) -> Step<u32> {
@@ -468,7 +467,31 @@ fn plan_generation(tx: &Connection, run: &str) -> Step<u32> {
         .unwrap_or(0))
 }
 
-/// Writes back everything a transition may change in `task`'s row.
+/// Writes back `task`'s row, which was in state `before`, and, when the write moves it into or
+/// out of a state that satisfies its dependants, counts it off (or back onto) the
+/// `unfinished_deps` of each task that waits for it: one indexed update of its dependants,
+/// so a look for ready tasks never has to read dependencies.
+fn write_task_from(tx: &Connection, before: TaskState, task: &TaskRecord) -> Step<()> {
+    write_task(tx, task)?;
+    let step: i64 = match (
+        before.satisfies_dependents(),
+        task.state.satisfies_dependents(),
+    ) {
+        (false, true) => -1,
+        (true, false) => 1,
+        _ => return Ok(()),
+    };
+    tx.prepare_cached(
+        "UPDATE tasks SET unfinished_deps = unfinished_deps + ?3 \
+         WHERE run = ?1 AND id IN (SELECT child FROM deps WHERE run = ?1 AND parent = ?2)",
+    )?
+    .execute(params![task.key.run, task.key.task, step])?;
+    Ok(())
+}
+
+/// Writes back everything a transition may change in `task`'s row, leaving the counts of its
+/// dependants alone: for a step that counts them afresh ([`count_unfinished_deps`]) or a
+/// write that keeps the task's state.
 fn write_task(tx: &Connection, task: &TaskRecord) -> Step<()> {
     tx.prepare_cached(
         "UPDATE tasks SET state = ?3, attempts = ?4, max_attempts = ?5, worker = ?6, \
@@ -563,14 +586,34 @@ fn task_record(row: &Row<'_>) -> rusqlite::Result<TaskRecord> {
 /// arms, so each reads only the tasks in its states through the `(run, state)` index. `?3` is
 /// the limit; `$filter` picks the runs.
 macro_rules! ready_query {
+    // The ready tasks through their index, named: without statistics SQLite would pick the
+    // `(run, state)` index and read every pending task of the run.
     ($filter:literal) => {
+        ready_query!(
+            $filter,
+            "tasks t INDEXED BY tasks_ready",
+            "t.state = 'pending' AND t.unfinished_deps = 0"
+        )
+    };
+    // A store older than schema version 6, read as it is, keeps no counts: every pending
+    // task's dependencies are looked at.
+    ($filter:literal, before 6) => {
+        ready_query!(
+            $filter,
+            "tasks t",
+            concat!("t.state = 'pending' AND ", deps_done!("t.run", "t.id"))
+        )
+    };
+    ($filter:literal, $tasks:literal, $ready:expr) => {
         concat!(
             "SELECT t.run, t.id, t.priority, r.created_at, t.position \
-             FROM runs r JOIN tasks t ON t.run = r.id \
+             FROM runs r JOIN ",
+            $tasks,
+            " ON t.run = r.id \
              WHERE r.state = 'running' ",
             $filter,
-            " AND t.state = 'pending' AND ",
-            deps_done!("t.run", "t.id"),
+            " AND ",
+            $ready,
             " UNION ALL \
              SELECT t.run, t.id, t.priority, r.created_at, t.position \
              FROM runs r JOIN tasks t ON t.run = r.id \
@@ -583,6 +626,7 @@ macro_rules! ready_query {
 }
 
 const READY_IN_RUN: &str = ready_query!("AND r.id = ?1");
+const READY_IN_RUN_BEFORE_6: &str = ready_query!("AND r.id = ?1", before 6);
 
 /// Whether a task of run `?1` is claimed, running or waiting (through the `(run, state)`
 /// index: the states are looked up, not scanned).
@@ -590,11 +634,9 @@ const ANY_ACTIVE: &str = "SELECT EXISTS (SELECT 1 FROM tasks WHERE run = ?1 \
      AND state IN ('claimed', 'running', 'waiting'))";
 
 /// Whether a pending task of run `?1` has every dependency done.
-const ANY_READY: &str = concat!(
-    "SELECT EXISTS (SELECT 1 FROM tasks t WHERE t.run = ?1 AND t.state = 'pending' AND ",
-    deps_done!("t.run", "t.id"),
-    ")"
-);
+const ANY_READY: &str =
+    "SELECT EXISTS (SELECT 1 FROM tasks t INDEXED BY tasks_ready WHERE t.run = ?1 \
+     AND t.state = 'pending' AND t.unfinished_deps = 0)";
 
 /// Whether a task of run `?1` has not succeeded (nor is an approved gate).
 const ANY_UNSUCCESSFUL: &str = concat!(
@@ -603,9 +645,16 @@ const ANY_UNSUCCESSFUL: &str = concat!(
     ")"
 );
 const READY_ANYWHERE: &str = ready_query!("AND ?1 IS NULL");
+const READY_ANYWHERE_BEFORE_6: &str = ready_query!("AND ?1 IS NULL", before 6);
 
 const INSERT_TASK: &str = "INSERT INTO tasks (run, id, position, priority, is_gate, state, \
      attempts, max_attempts) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6)";
+
+/// Counts the unfinished dependencies of every task of run `?1` afresh.
+const RECOUNT_RUN: &str = count_unfinished_deps!("WHERE run = ?1");
+
+/// Counts the unfinished dependencies of task `?2` of run `?1` afresh.
+const RECOUNT_TASK: &str = count_unfinished_deps!("WHERE run = ?1 AND id = ?2");
 
 const INSERT_DEP: &str = "INSERT OR IGNORE INTO deps (run, child, parent) VALUES (?1, ?2, ?3)";
 
@@ -818,6 +867,7 @@ impl TaskBackend for SqliteBackend {
                 }
                 tx.prepare_cached(INSERT_DEP)?
                     .execute([run, child, parent])?;
+                tx.prepare_cached(RECOUNT_TASK)?.execute([run, child])?;
                 Ok(())
             },
         )
@@ -845,6 +895,7 @@ impl TaskBackend for SqliteBackend {
                         insert_dep.execute([run, &task.id, dep])?;
                     }
                 }
+                tx.prepare_cached(RECOUNT_RUN)?.execute([run])?;
                 Ok(())
             },
         )
@@ -910,10 +961,11 @@ impl TaskBackend for SqliteBackend {
                 None => "find the ready tasks".to_string(),
             },
             |tx| {
-                let sql = if run.is_some() {
-                    READY_IN_RUN
-                } else {
-                    READY_ANYWHERE
+                let sql = match (run.is_some(), self.version >= 6) {
+                    (true, true) => READY_IN_RUN,
+                    (false, true) => READY_ANYWHERE,
+                    (true, false) => READY_IN_RUN_BEFORE_6,
+                    (false, false) => READY_ANYWHERE_BEFORE_6,
                 };
                 let keys = tx
                     .prepare_cached(sql)?
@@ -940,8 +992,9 @@ impl TaskBackend for SqliteBackend {
             || format!("{doing} task `{key}`"),
             |tx| {
                 let (mut task, facts) = read_for_change(tx, key)?;
+                let before = task.state;
                 if change(&mut task, &facts)? {
-                    write_task(tx, &task)?;
+                    write_task_from(tx, before, &task)?;
                     insert_events(tx, &key.run, events)?;
                 }
                 Ok(())
@@ -985,8 +1038,9 @@ impl TaskBackend for SqliteBackend {
                 for reset in resets {
                     let mut task =
                         read_task(tx, &TaskKey::new(run, reset.id.clone()), SCHEMA_VERSION)?;
+                    let before = task.state;
                     lifecycle::reset(&mut task, reset);
-                    write_task(tx, &task)?;
+                    write_task_from(tx, before, &task)?;
                 }
                 tx.prepare_cached(
                     "UPDATE runs SET state = 'running', finished_at = NULL WHERE id = ?1",
@@ -1026,6 +1080,9 @@ impl TaskBackend for SqliteBackend {
                         insert_dep.execute([run, &spec.id, dep])?;
                     }
                 }
+                // The rows and edges are new (an expansion's instances, edges an outcome
+                // let go of): every count is taken afresh.
+                tx.prepare_cached(RECOUNT_RUN)?.execute([run])?;
                 tx.prepare_cached(
                     "UPDATE runs SET state = 'running', finished_at = NULL, workflow = ?2, \
                      source = ?3, plan = ?4 WHERE id = ?1",
@@ -1065,8 +1122,9 @@ impl TaskBackend for SqliteBackend {
                         .query_map([run], task_record)?
                         .collect::<rusqlite::Result<Vec<_>>>()?;
                     for mut task in open {
+                        let before = task.state;
                         if lifecycle::cancel(&mut task, now) {
-                            write_task(tx, &task)?;
+                            write_task_from(tx, before, &task)?;
                         }
                     }
                 }

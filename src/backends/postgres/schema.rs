@@ -7,13 +7,13 @@ use crate::backends::Access;
 use crate::runtime::BackendError;
 
 /// The schema version this wfc writes and reads, kept in the one row of `wfc_schema`.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The key of the advisory lock that makes creating and migrating the store one step at a
 /// time across processes ("wfc1" as a number, as SQLite's application id).
 const SETUP_LOCK: i64 = 0x7766_6331;
 
-/// The tables of schema version 3, in the schema the URL names.
+/// The tables of schema version 4, in the schema the URL names.
 ///
 /// - `runs`: one row a run; `plan` is the JSON of its plan snapshot, `workflow` and `source`
 ///   copied out of it; `workspace` and `host` say where it works, and `remote` and `base`
@@ -21,7 +21,11 @@ const SETUP_LOCK: i64 = 0x7766_6331;
 ///   replans; `last_event` is the sequence number of its last event, which appending events
 ///   counts up (and so appends of one run take turns, while other runs' do not wait).
 /// - `tasks`: one row a task, keyed by run and task id; `position` is its index in the plan;
-///   `typed_output` the JSON of its typed output once it succeeded (version 3).
+///   `typed_output` the JSON of its typed output once it succeeded (version 3);
+///   `unfinished_deps` how many of its dependencies are not done (version 4), kept by every
+///   transaction that moves a task into or out of a state that satisfies its dependants, and
+///   read through the partial index `tasks_ready`, so a look for ready tasks reads what it
+///   returns instead of every pending task's dependencies.
 /// - `deps`: `child` waits for `parent`, both tasks of `run`.
 /// - `events`: each run's log, `seq` counting from 1; `data` is JSON.
 ///
@@ -59,9 +63,12 @@ CREATE TABLE tasks (
     last_error   TEXT,
     output       TEXT,
     typed_output TEXT,
+    unfinished_deps BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (run, id)
 );
 CREATE INDEX tasks_by_state ON tasks (run, state, priority, position);
+CREATE INDEX tasks_ready ON tasks (run, priority, position)
+    WHERE state = 'pending' AND unfinished_deps = 0;
 CREATE TABLE deps (
     run    TEXT NOT NULL,
     child  TEXT NOT NULL,
@@ -92,6 +99,32 @@ const TO_VERSION_2: &str = "ALTER TABLE runs ADD COLUMN IF NOT EXISTS remote TEX
 /// What version 3 added to a version-2 store: the tasks' typed outputs. The column is empty
 /// for every task of an older run, which declared none.
 const TO_VERSION_3: &str = "ALTER TABLE tasks ADD COLUMN IF NOT EXISTS typed_output TEXT";
+
+/// Sets `unfinished_deps` of the tasks `$filter` picks from their dependencies as they are:
+/// after a step that adds tasks or dependencies, or replaces them (a new plan, an expansion).
+macro_rules! count_unfinished_deps {
+    ($filter:literal) => {
+        concat!(
+            "UPDATE tasks SET unfinished_deps = (SELECT count(*) FROM deps d \
+             LEFT JOIN tasks p ON p.run = d.run AND p.id = d.parent \
+             WHERE d.run = tasks.run AND d.child = tasks.id \
+             AND (p.state IS NULL OR p.state NOT IN ",
+            done_states!(),
+            ")) ",
+            $filter
+        )
+    };
+}
+pub(crate) use count_unfinished_deps;
+
+/// What version 4 added to a version-3 store: each task's count of unfinished dependencies,
+/// taken from the dependencies' states as they are, and the index of the ready tasks.
+const TO_VERSION_4: &str = concat!(
+    "ALTER TABLE tasks ADD COLUMN IF NOT EXISTS unfinished_deps BIGINT NOT NULL DEFAULT 0; ",
+    count_unfinished_deps!(""),
+    "; CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (run, priority, position) \
+     WHERE state = 'pending' AND unfinished_deps = 0"
+);
 
 /// Checks the store's schema version, creating the store first if the schema holds none and
 /// `access` allows it, and returns the version it reads. A store of a newer version is
@@ -155,6 +188,9 @@ fn migrate(session: &mut Session<'_>, schema: &str) -> Result<i64, Stop> {
     }
     if version < 3 {
         session.batch(TO_VERSION_3)?;
+    }
+    if version < 4 {
+        session.batch(TO_VERSION_4)?;
     }
     session.batch(&format!("UPDATE wfc_schema SET version = {SCHEMA_VERSION}"))?;
     Ok(SCHEMA_VERSION)

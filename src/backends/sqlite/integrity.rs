@@ -197,6 +197,46 @@ pub fn run_problems(tx: &Connection, run: &str, plan: &Plan) -> rusqlite::Result
     Ok(problems)
 }
 
+/// The tasks of run `run` whose count of unfinished dependencies (schema version 6) is not
+/// what their dependencies' states say: a store changed by hand, or a bug in keeping the
+/// counts. A wrong count would run a task too early or never. Read by `wfc store check` only:
+/// it reads every dependency of the run.
+pub fn count_problems(tx: &Connection, run: &str) -> rusqlite::Result<Vec<String>> {
+    let wrong: Vec<String> = tx
+        .prepare_cached(concat!(
+            "SELECT t.id, t.unfinished_deps, (SELECT count(*) FROM deps d \
+             LEFT JOIN tasks p ON p.run = d.run AND p.id = d.parent \
+             WHERE d.run = t.run AND d.child = t.id AND (p.state IS NULL OR p.state NOT IN ",
+            done_states!(),
+            ")) AS actual FROM tasks t WHERE t.run = ?1 AND t.unfinished_deps != actual \
+             ORDER BY t.position"
+        ))?
+        .query_map([run], |row| {
+            // A count a bug or a hand drove below zero is shown as it is.
+            let counted: i64 = row.get(1)?;
+            let noun = if counted == 1 {
+                "dependency"
+            } else {
+                "dependencies"
+            };
+            Ok(format!(
+                "`{}` counts {counted} unfinished {noun}, not {}",
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(2)?
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(if wrong.is_empty() {
+        Vec::new()
+    } else {
+        vec![format!(
+            "table `tasks` has {} whose count of unfinished dependencies is wrong: {}",
+            plural(wrong.len(), "task"),
+            listed(&wrong)
+        )]
+    })
+}
+
 /// Fails unless run `run`'s task and dependency rows are the ones its plan made.
 pub fn check_run(tx: &Connection, path: &Path, run: &str, plan: &Plan) -> Step<()> {
     let problems = run_problems(tx, run, plan)?;

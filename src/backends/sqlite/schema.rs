@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The schema version this wfc writes and reads, kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// `PRAGMA application_id` of a wfc state store ("wfc1"), so another program's SQLite file
 /// is recognised and left alone.
@@ -58,6 +58,35 @@ macro_rules! run_repositories_table {
     };
 }
 
+/// What version 6 added to `tasks`: how many of each task's dependencies are not done
+/// (`unfinished_deps`), kept by every transaction that moves a task into or out of a state
+/// that satisfies its dependants, and an index of the pending tasks whose count is 0, so a
+/// look for ready tasks reads what it returns instead of every pending task's dependencies.
+macro_rules! ready_index {
+    () => {
+        "CREATE INDEX tasks_ready ON tasks (run, priority, position) \
+         WHERE state = 'pending' AND unfinished_deps = 0;
+"
+    };
+}
+
+/// Sets `unfinished_deps` of every task of run `?1` from its dependencies as they are: after
+/// a step that adds tasks or dependencies, or replaces them (a new plan, an expansion).
+macro_rules! count_unfinished_deps {
+    ($filter:literal) => {
+        concat!(
+            "UPDATE tasks SET unfinished_deps = (SELECT count(*) FROM deps d \
+             LEFT JOIN tasks p ON p.run = d.run AND p.id = d.parent \
+             WHERE d.run = tasks.run AND d.child = tasks.id \
+             AND (p.state IS NULL OR p.state NOT IN ",
+            done_states!(),
+            ")) ",
+            $filter
+        )
+    };
+}
+pub(crate) use count_unfinished_deps;
+
 /// The version of the schema that added table `name`: what a store of an older version, read
 /// as it is, lacks without being damaged.
 pub fn added_in(name: &str) -> i64 {
@@ -65,6 +94,7 @@ pub fn added_in(name: &str) -> i64 {
         "run_places" => 2,
         "run_plans" => 3,
         "run_repositories" => 4,
+        "tasks_ready" => 6,
         _ => 1,
     }
 }
@@ -75,17 +105,20 @@ pub fn column_added_in(table: &str, column: &str) -> i64 {
     match (table, column) {
         ("tasks", "output") => 3,
         ("tasks", "typed_output") => 5,
+        ("tasks", "unfinished_deps") => 6,
         _ => 1,
     }
 }
 
-/// The tables of schema version 5.
+/// The tables of schema version 6.
 ///
 /// - `runs`: one row a run; `plan` is the JSON of its [`crate::plan::Plan`] snapshot, and
 ///   `workflow` and `source` are copied out of it so listing runs parses no plan.
 /// - `tasks`: one row a task, keyed by run and task id; `position` is its index in the plan;
 ///   `output` its output commit in a run isolated in git worktrees (version 3);
-///   `typed_output` the JSON of its typed output, once it succeeded (version 5).
+///   `typed_output` the JSON of its typed output, once it succeeded (version 5);
+///   `unfinished_deps` how many of its dependencies are not done (version 6), which the
+///   `tasks_ready` index reads.
 /// - `deps`: `child` waits for `parent`, both tasks of `run`.
 /// - `events`: each run's log, `seq` counting from 1; `data` is JSON.
 /// - `run_places`: where each run works (version 2).
@@ -120,11 +153,14 @@ CREATE TABLE tasks (
     last_error   TEXT,
     output       TEXT,
     typed_output TEXT,
+    unfinished_deps INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (run, id)
 );
 CREATE INDEX tasks_by_state ON tasks (run, state, priority, position);
 CREATE INDEX tasks_in_order ON tasks (run, position);
-CREATE TABLE deps (
+",
+    ready_index!(),
+    "CREATE TABLE deps (
     run    TEXT NOT NULL,
     child  TEXT NOT NULL,
     parent TEXT NOT NULL,
@@ -163,12 +199,30 @@ CREATE TABLE events (
 ///   at-least-once across power cuts). `FULL` would sync the disk at every commit: about 0.3 ms
 ///   each, which made 2,000 no-op tasks 40% slower (docs/performance.md).
 /// - `foreign_keys = ON`: tasks, dependencies and events cannot name a missing run or task.
+/// - the query planner's stability guarantee ([`plan_once`]).
 pub fn prepare_writer(conn: &Connection, path: &Path) -> Result<(), Stop> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    plan_once(conn)?;
     identify(conn, path)?;
     use_wal(conn, path)?;
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
     migrate(conn)?;
+    Ok(())
+}
+
+/// Turns on SQLite's query planner stability guarantee (`SQLITE_DBCONFIG_ENABLE_QPSG`): a
+/// statement's plan never depends on the values bound to it, so a cached statement is
+/// compiled once. Without it SQLite marks a parameter it looked at while planning (a
+/// `LIMIT ?N`, an `x = ?N` a candidate plan did not use), and rusqlite's statement cache
+/// clears the bindings of every statement it takes back, which for a marked statement means
+/// compiling it again at its next use: a fifth of the instructions of a run of no-op tasks
+/// went into compiling the same statements again (docs/performance.md). The store keeps no
+/// statistics (`ANALYZE`), so no plan could gain from the values.
+fn plan_once(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     Ok(())
 }
 
@@ -196,6 +250,13 @@ fn migrate(conn: &Connection) -> Result<(), Stop> {
         if version < 5 {
             conn.execute_batch("ALTER TABLE tasks ADD COLUMN typed_output TEXT;")?;
         }
+        if version < 6 {
+            conn.execute_batch(
+                "ALTER TABLE tasks ADD COLUMN unfinished_deps INTEGER NOT NULL DEFAULT 0;",
+            )?;
+            conn.execute(count_unfinished_deps!(""), [])?;
+            conn.execute_batch(ready_index!())?;
+        }
         conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))?;
         Ok(())
     })();
@@ -219,6 +280,7 @@ pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
 /// permissions allow.
 pub fn prepare_reader(conn: &Connection, path: &Path) -> Result<(), Stop> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    plan_once(conn)?;
     identify(conn, path)?;
     conn.execute_batch("PRAGMA query_only = ON;")?;
     Ok(())
