@@ -20,10 +20,10 @@ pub const PIECES_FROM: usize = 256 << 10;
 
 /// The smallest and the largest piece. Small enough that a file is many pieces (the cores stay
 /// busy to the end, and few pairs are alive at once), large enough that each is worth a job.
-const PIECE_BYTES: std::ops::RangeInclusive<usize> = (32 << 10)..=(256 << 10);
+const PIECE_BYTES: std::ops::RangeInclusive<usize> = (16 << 10)..=(256 << 10);
 
 /// How many pieces each core gets, about.
-const PIECES_PER_CORE: usize = 16;
+const PIECES_PER_CORE: usize = 64;
 
 /// The tree of `text`, read in pieces of about `piece_bytes` each, cut at `starts`; `None`
 /// when it cannot be cut or a piece has a mistake.

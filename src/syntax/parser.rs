@@ -1029,10 +1029,14 @@ impl Lowerer<'_> {
     }
 
     fn path(&mut self, pair: Pair<'_, Rule>) -> Vec<Name> {
-        pair.into_inner()
+        let mut path: Vec<Name> = pair
+            .into_inner()
             .filter(|p| matches!(p.as_rule(), Rule::ident | Rule::word))
             .map(|p| self.name_of(&p))
-            .collect()
+            .collect();
+        // Most paths are one or two names; see `block` for why the rest is given back.
+        path.shrink_to_fit();
+        path
     }
 
     fn int(&mut self, pair: &Pair<'_, Rule>) -> i64 {

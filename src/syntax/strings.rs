@@ -168,5 +168,7 @@ pub fn merge_text(parts: Vec<StrPart>) -> Vec<StrPart> {
         }
         out.push(part);
     }
+    // Merged parts leave room behind; a large file's tree keeps tens of thousands of these.
+    out.shrink_to_fit();
     out
 }
