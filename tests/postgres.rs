@@ -493,7 +493,8 @@ fn store_check_reads_a_postgres_store_and_names_what_is_wrong() {
         "UPDATE {schema}.tasks SET state = 'bogus' WHERE id = 'a'; \
          UPDATE {schema}.tasks SET worker = 'gone' WHERE id = 'b'; \
          UPDATE {schema}.tasks SET state = 'running', worker = NULL WHERE id = 'c'; \
-         UPDATE {schema}.runs SET last_event = 1"
+         UPDATE {schema}.runs SET last_event = 1; \
+         UPDATE {schema}.tasks SET unfinished_deps = 5 WHERE id = 'b'"
     ));
     let damaged = wfc(dir.path(), &["store", "check", "--backend", &url]);
     assert_eq!(damaged.code, 2, "{}", all(&damaged));
@@ -502,6 +503,9 @@ fn store_check_reads_a_postgres_store_and_names_what_is_wrong() {
         format!("task `{id}/b` is succeeded but still names worker `gone`"),
         format!("task `{id}/c` is running but has no worker or no lease"),
         format!("run `{id}` counts 1 events but holds event"),
+        // `a`'s state is not a done one now, so `b` and `c` each wait for one dependency.
+        format!("task `{id}/b` counts 5 unfinished dependencies, not 1"),
+        format!("task `{id}/c` counts 0 unfinished dependencies, not 1"),
         "DROP SCHEMA".to_string(),
     ] {
         assert!(

@@ -57,6 +57,9 @@ impl PostgresBackend {
                 }
                 runs(session, &mut check)?;
                 tasks(session, now, &mut check)?;
+                if check.version >= 4 {
+                    counts(session, &mut check)?;
+                }
                 Ok(check)
             },
         )
@@ -156,6 +159,37 @@ fn tasks(session: &mut super::Session<'_>, now: i64, check: &mut PostgresCheck) 
             (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
         check.problems.push(format!(
             "run `{run}` records that `{child}` waits for `{parent}`, but one of them is missing"
+        ));
+    }
+    Ok(())
+}
+
+/// Each task's count of unfinished dependencies (schema version 4), against what its
+/// dependencies' states say: a wrong count would run a task too early, or never.
+fn counts(session: &mut super::Session<'_>, check: &mut PostgresCheck) -> Step<()> {
+    let rows = session.query(
+        concat!(
+            "SELECT run, id, unfinished_deps, actual FROM (SELECT t.run, t.id, t.position, \
+             t.unfinished_deps, (SELECT count(*) FROM deps d \
+             LEFT JOIN tasks p ON p.run = d.run AND p.id = d.parent \
+             WHERE d.run = t.run AND d.child = t.id AND (p.state IS NULL OR p.state NOT IN ",
+            done_states!(),
+            ")) AS actual FROM tasks t) counted WHERE unfinished_deps != actual \
+             ORDER BY run, position, id"
+        ),
+        Vec::new(),
+    )?;
+    for row in &rows {
+        let (run, id): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+        let counted: i64 = row.try_get(2)?;
+        let actual: i64 = row.try_get(3)?;
+        let noun = if counted == 1 {
+            "dependency"
+        } else {
+            "dependencies"
+        };
+        check.problems.push(format!(
+            "task `{run}/{id}` counts {counted} unfinished {noun}, not {actual}"
         ));
     }
     Ok(())
