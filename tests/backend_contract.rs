@@ -19,10 +19,8 @@ pub fn plan(tasks: &[(&str, &[&str], u32)]) -> Plan {
         secrets: Vec::new(),
         tasks: tasks
             .iter()
-            .map(|(id, deps, retry)| TaskSpec {
-                id: id.to_string(),
-                title: id.to_string(),
-                action: if id.starts_with("gate") {
+            .map(|(id, deps, retry)| {
+                let action = if id.starts_with("gate") {
                     Action::Gate {
                         ask: Vec::new(),
                         timeout_secs: None,
@@ -35,23 +33,12 @@ pub fn plan(tasks: &[(&str, &[&str], u32)]) -> Plan {
                             args: Vec::new(),
                         },
                     }
-                },
-                deps: deps.iter().map(|d| d.to_string()).collect(),
-                retry: *retry,
-                timeout_secs: None,
-                priority: 2,
-                labels: Vec::new(),
-                workdir: ".".into(),
-                env: Vec::new(),
-                pass_env: Vec::new(),
-                verify: Vec::new(),
-                work: Default::default(),
-                budget_usd: None,
-                output: None,
-                fan_out: None,
-                outcomes: Vec::new(),
-                condition: None,
-                repeat: None,
+                };
+                let deps = deps.iter().map(|d| d.to_string()).collect();
+                TaskSpec {
+                    retry: *retry,
+                    ..TaskSpec::new(id, action, deps)
+                }
             })
             .collect(),
     }

@@ -308,32 +308,15 @@ mod tests {
             secrets: Vec::new(),
             tasks: tasks
                 .iter()
-                .map(|(id, deps)| TaskSpec {
-                    id: id.to_string(),
-                    title: id.to_string(),
-                    action: Action::Command {
+                .map(|(id, deps)| {
+                    let action = Action::Command {
                         run: Shell {
                             script: "true".into(),
                             display: "true".into(),
                             args: Vec::new(),
                         },
-                    },
-                    deps: deps.iter().map(|d| d.to_string()).collect(),
-                    retry: 0,
-                    timeout_secs: None,
-                    priority: 2,
-                    labels: Vec::new(),
-                    workdir: ".".into(),
-                    env: Vec::new(),
-                    pass_env: Vec::new(),
-                    verify: Vec::new(),
-                    work: Default::default(),
-                    budget_usd: None,
-                    output: None,
-                    fan_out: None,
-                    outcomes: Vec::new(),
-                    condition: None,
-                    repeat: None,
+                    };
+                    TaskSpec::new(id, action, deps.iter().map(|d| d.to_string()).collect())
                 })
                 .collect(),
         }

@@ -151,31 +151,14 @@ fn decider(
     max: u32,
     body: Vec<String>,
 ) -> TaskSpec {
-    TaskSpec {
-        id: id.to_string(),
-        title: id.to_string(),
-        action: Action::Command {
-            run: Shell {
-                script: String::new(),
-                display: String::new(),
-                args: Vec::new(),
-            },
+    let nothing = Action::Command {
+        run: Shell {
+            script: String::new(),
+            display: String::new(),
+            args: Vec::new(),
         },
-        deps,
-        retry: 0,
-        timeout_secs: None,
-        priority: 2,
-        labels: Vec::new(),
-        workdir: ".".into(),
-        env: Vec::new(),
-        pass_env: Vec::new(),
-        verify: Vec::new(),
-        work: Default::default(),
-        budget_usd: None,
-        output: None,
-        fan_out: None,
-        outcomes: Vec::new(),
-        condition: None,
+    };
+    TaskSpec {
         repeat: Some(super::repeat::LoopSpec {
             name: id.to_string(),
             round: 1,
@@ -183,6 +166,7 @@ fn decider(
             until,
             body,
         }),
+        ..TaskSpec::new(id, nothing, deps)
     }
 }
 
@@ -313,29 +297,13 @@ impl<'s> Expander<'s> {
                             },
                             &gate.ask,
                         );
-                        self.push(TaskSpec {
-                            id: id.clone(),
-                            title: id.clone(),
-                            action: Action::Gate {
-                                ask,
-                                timeout_secs: gate.timeout,
-                            },
-                            deps: deps.clone(),
-                            retry: 0,
+                        let action = Action::Gate {
+                            ask,
                             timeout_secs: gate.timeout,
-                            priority: 2,
-                            labels: Vec::new(),
-                            workdir: ".".into(),
-                            env: Vec::new(),
-                            pass_env: Vec::new(),
-                            verify: Vec::new(),
-                            work: Default::default(),
-                            budget_usd: None,
-                            output: None,
-                            fan_out: None,
-                            outcomes: Vec::new(),
-                            condition: None,
-                            repeat: None,
+                        };
+                        self.push(TaskSpec {
+                            timeout_secs: gate.timeout,
+                            ..TaskSpec::new(&id, action, deps.clone())
                         });
                         instances[index].push(id);
                     }

@@ -209,6 +209,33 @@ pub struct TaskSpec {
 }
 
 impl TaskSpec {
+    /// A task `id` that does `action` after `deps`, titled by its id, with every other setting
+    /// the default a workflow gives when it says nothing: no retry, no time limit, priority 2,
+    /// in the workspace, no labels, environment, verify, budget or output.
+    pub fn new(id: &str, action: Action, deps: Vec<String>) -> TaskSpec {
+        TaskSpec {
+            id: id.to_string(),
+            title: id.to_string(),
+            action,
+            deps,
+            retry: 0,
+            timeout_secs: None,
+            priority: 2,
+            labels: Vec::new(),
+            workdir: ".".into(),
+            env: Vec::new(),
+            pass_env: Vec::new(),
+            verify: Vec::new(),
+            work: WorkSpec::default(),
+            budget_usd: None,
+            output: None,
+            fan_out: None,
+            outcomes: Vec::new(),
+            condition: None,
+            repeat: None,
+        }
+    }
+
     /// What it waits for as a workflow writes it: `build (failed), fetch`; an edge that
     /// waits for an outcome other than success says which.
     pub fn after_text(&self) -> String {

@@ -116,25 +116,10 @@ mod tests {
 
     fn spec(id: &str, title: &str, action: Action) -> TaskSpec {
         TaskSpec {
-            id: id.into(),
             title: title.into(),
-            action,
-            deps: Vec::new(),
-            retry: 0,
-            timeout_secs: None,
             priority: 1,
             labels: vec!["backend".into(), "has space".into(), "wfc".into()],
-            workdir: ".".into(),
-            env: Vec::new(),
-            pass_env: Vec::new(),
-            verify: Vec::new(),
-            work: Default::default(),
-            budget_usd: None,
-            output: None,
-            fan_out: None,
-            outcomes: Vec::new(),
-            condition: None,
-            repeat: None,
+            ..TaskSpec::new(id, action, Vec::new())
         }
     }
 
