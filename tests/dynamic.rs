@@ -384,39 +384,19 @@ fn a_run_killed_after_its_expansion_resumes_with_the_same_instances_once() {
     let dir = TempDir::new("wfc-dynamic-kill");
     dir.write("steps.json", r#"{"steps": ["one", "two", "three"]}"#);
     dir.write("fan.wf", &fan_out_workflow("", "0.4", ""));
-    let mut engine = std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
-        .args(["run", "fan.wf", "--lease", "1"])
-        .current_dir(dir.path())
-        .env_remove("WFC_BACKEND")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("wfc run");
     // Kill -9 as soon as the expansion is stored, before any instance has finished.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let seen = loop {
-        if std::time::Instant::now() >= deadline {
-            break None;
-        }
-        let path = dir.path().join(".wfc/state.db");
-        if let Ok(store) = SqliteBackend::open_with(&path, wfc::backends::sqlite::Access::Read) {
-            if let Some(run) = store
-                .list_runs()
-                .ok()
-                .and_then(|runs| runs.first().cloned())
-            {
-                let tasks = store.list_tasks(&run.id).unwrap_or_default();
-                if tasks.iter().any(|t| t.key.task == "implement[one]") {
-                    break Some((store, run.id));
-                }
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    };
-    let _ = engine.kill(); // SIGKILL: no cleanup at all.
-    let _ = engine.wait();
-    let (store, run) = seen.expect("no expansion seen");
+    let seen = crate::support::kill_run_once_task_exists(
+        dir.path(),
+        "fan.wf",
+        "implement[one]",
+        std::time::Duration::from_secs(20),
+    );
+    let run = seen.expect("no expansion seen");
+    let store = SqliteBackend::open_with(
+        &dir.path().join(".wfc/state.db"),
+        wfc::backends::sqlite::Access::Read,
+    )
+    .expect("store");
     let before = store.get_run(&run).expect("run").plan;
     let ids = |plan: &wfc::plan::Plan| -> Vec<String> {
         plan.tasks.iter().map(|t| t.id.clone()).collect()

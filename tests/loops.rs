@@ -284,38 +284,13 @@ fn a_run_killed_between_rounds_resumes_with_each_round_once() {
     // Each review takes long enough that the killed engine's review of round 2 has not
     // ended when the files are read after the kill.
     dir.write("loop.wf", &review_loop(3, "2"));
-    let mut engine = std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
-        .args(["run", "loop.wf", "--lease", "1"])
-        .current_dir(dir.path())
-        .env_remove("WFC_BACKEND")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("wfc run");
     // Kill -9 as soon as round 2 is stored, before its review has ended.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let seen = loop {
-        if std::time::Instant::now() >= deadline {
-            break None;
-        }
-        let path = dir.path().join(".wfc/state.db");
-        if let Ok(store) = SqliteBackend::open_with(&path, wfc::backends::sqlite::Access::Read) {
-            if let Some(run) = store
-                .list_runs()
-                .ok()
-                .and_then(|runs| runs.first().cloned())
-            {
-                let tasks = store.list_tasks(&run.id).unwrap_or_default();
-                if tasks.iter().any(|t| t.key.task == "review#2") {
-                    break Some(run.id);
-                }
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    };
-    let _ = engine.kill(); // SIGKILL: no cleanup at all.
-    let _ = engine.wait();
+    let seen = crate::support::kill_run_once_task_exists(
+        dir.path(),
+        "loop.wf",
+        "review#2",
+        std::time::Duration::from_secs(30),
+    );
     let run = seen.expect("round 2 was never made");
     assert_eq!(
         lines(dir.path(), "reviews.txt"),

@@ -183,3 +183,48 @@ pub fn task_status(dir: &Path, run: &str, task: &str) -> serde_json::Value {
         .cloned()
         .unwrap_or_else(|| panic!("no task {task} in the status of run {run}"))
 }
+
+/// Runs `wfc run FILE --lease 1` in `dir` with its output discarded, kills it with SIGKILL
+/// (no cleanup at all) as soon as the newest run of the store in `dir` has a task `task`,
+/// and returns that run's id, or `None` if no such task appeared within `patience`.
+pub fn kill_run_once_task_exists(
+    dir: &Path,
+    file: &str,
+    task: &str,
+    patience: std::time::Duration,
+) -> Option<String> {
+    use wfc::runtime::TaskBackend;
+    let mut engine = std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
+        .args(["run", file, "--lease", "1"])
+        .current_dir(dir)
+        .env_remove("WFC_BACKEND")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("wfc run");
+    let deadline = std::time::Instant::now() + patience;
+    let store_path = dir.join(".wfc/state.db");
+    let seen = loop {
+        if std::time::Instant::now() >= deadline {
+            break None;
+        }
+        let read = wfc::backends::sqlite::Access::Read;
+        if let Ok(store) = wfc::backends::SqliteBackend::open_with(&store_path, read) {
+            let newest = store
+                .list_runs()
+                .ok()
+                .and_then(|runs| runs.first().cloned());
+            if let Some(run) = newest {
+                let tasks = store.list_tasks(&run.id).unwrap_or_default();
+                if tasks.iter().any(|t| t.key.task == task) {
+                    break Some(run.id);
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let _ = engine.kill();
+    let _ = engine.wait();
+    seen
+}
