@@ -3,16 +3,12 @@
 //! makes the next round, stored with the decision's success in one atomic step; a false one
 //! after the last round fails it.
 
+use super::plan_step::Growth;
 use super::{now_millis, Engine, EngineError, EventKind, TaskKey};
 use crate::plan::condition::Unreadable;
 use crate::plan::repeat::{next_round, LoopSpec};
-use crate::runtime::lifecycle;
 use crate::runtime::model::Claim;
 use std::collections::HashMap;
-
-/// How many times making a round is tried again when another change replaced the run's
-/// plan between reading it and replacing it.
-const ATTEMPTS: usize = 8;
 
 impl Engine {
     /// Decides the round of the loop `key`, claimed as `claim`, from its round's outputs.
@@ -68,13 +64,9 @@ impl Engine {
         claim: &Claim,
         repeat: &LoopSpec,
     ) -> Result<(), EngineError> {
-        for _ in 0..ATTEMPTS {
-            let id = key.run.clone();
-            let run = self.call(move |b| b.get_run(&id)).await?;
-            let (plan, ids) = match next_round(&run.plan, &key.task) {
-                Ok(next) => next,
-                Err(why) => return self.fail_for_good(key, claim, why).await,
-            };
+        let what = "the loop's next round was made";
+        self.grow_plan(key, claim, what, |plan| {
+            let (plan, ids) = next_round(plan, &key.task)?;
             let result = format!(
                 "`until {}` is false after round {}; round {} made: {}",
                 repeat.until.text(),
@@ -82,31 +74,13 @@ impl Engine {
                 repeat.round + 1,
                 ids.join(", ")
             );
-            let (k, worker) = (key.clone(), self.config.worker.clone());
-            let stored = self
-                .store_plan_step(&key.run, run.plan, plan, move |new, records| {
-                    lifecycle::expansion_records(new, records, &k, &worker, &result, now_millis())
-                })
-                .await?;
-            if stored {
-                self.emit(
-                    &key.run,
-                    EventKind::TaskSucceeded,
-                    Some(&key.task),
-                    serde_json::json!({
-                        "attempt": claim.attempt,
-                        "round": repeat.round,
-                        "expanded": ids,
-                    }),
-                );
-                return Ok(());
-            }
-        }
-        self.fail_for_good(
-            key,
-            claim,
-            "the run's plan kept changing while the loop's next round was made".into(),
-        )
+            Ok(Growth {
+                plan,
+                ids,
+                result,
+                event: serde_json::json!({ "round": repeat.round }),
+            })
+        })
         .await
     }
 }
