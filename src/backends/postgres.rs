@@ -347,13 +347,8 @@ const LOCK_FOR_CHANGE: &str =
 /// ([`COUNT_DEPENDANTS`]).
 fn write_task_from(session: &mut Session<'_>, before: TaskState, task: &TaskRecord) -> Step<()> {
     write_task(session, task)?;
-    let step: i64 = match (
-        before.satisfies_dependents(),
-        task.state.satisfies_dependents(),
-    ) {
-        (false, true) => -1,
-        (true, false) => 1,
-        _ => return Ok(()),
+    let Some(step) = before.dependants_count_change(task.state) else {
+        return Ok(());
     };
     session.defer(
         COUNT_DEPENDANTS,

@@ -473,13 +473,8 @@ fn plan_generation(tx: &Connection, run: &str) -> Step<u32> {
 /// so a look for ready tasks never has to read dependencies.
 fn write_task_from(tx: &Connection, before: TaskState, task: &TaskRecord) -> Step<()> {
     write_task(tx, task)?;
-    let step: i64 = match (
-        before.satisfies_dependents(),
-        task.state.satisfies_dependents(),
-    ) {
-        (false, true) => -1,
-        (true, false) => 1,
-        _ => return Ok(()),
+    let Some(step) = before.dependants_count_change(task.state) else {
+        return Ok(());
     };
     tx.prepare_cached(
         "UPDATE tasks SET unfinished_deps = unfinished_deps + ?3 \

@@ -93,6 +93,17 @@ impl TaskState {
         )
     }
 
+    /// What a task moving from `self` to `after` adds to the count of unfinished dependencies
+    /// of each task that waits for it: -1 into a state that satisfies dependants, +1 out of
+    /// one, `None` when neither (the counts stay).
+    pub fn dependants_count_change(self, after: TaskState) -> Option<i64> {
+        match (self.satisfies_dependents(), after.satisfies_dependents()) {
+            (false, true) => Some(-1),
+            (true, false) => Some(1),
+            _ => None,
+        }
+    }
+
     /// Whether nothing more will happen to it without a person (`retry`, `approve`).
     pub fn is_final(self) -> bool {
         matches!(

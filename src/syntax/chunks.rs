@@ -13,7 +13,7 @@ use super::ast::{File, Item};
 use super::parser::{parse_piece, Piece, PieceKind};
 use super::scan::MemberStart;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 /// Files smaller than this are read at once: starting threads would cost more than it saves.
 pub const PIECES_FROM: usize = 256 << 10;
@@ -43,8 +43,14 @@ pub fn parse_in_pieces(text: &str, starts: &[MemberStart], piece_bytes: usize) -
 
 /// The piece size for `text` on this machine: a few pieces per core, within [`PIECE_BYTES`].
 pub fn piece_bytes(text: &str) -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    (text.len() / (cores * PIECES_PER_CORE)).clamp(*PIECE_BYTES.start(), *PIECE_BYTES.end())
+    (text.len() / (cores() * PIECES_PER_CORE)).clamp(*PIECE_BYTES.start(), *PIECE_BYTES.end())
+}
+
+/// How many cores this process may use, asked once: on Linux the answer reads the cgroup's
+/// files, and the language server parses on every edit.
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
 }
 
 /// Where to cut: member starts of the workflow with the most of them, each at least
@@ -80,7 +86,7 @@ fn workflow_of(starts: &[MemberStart], first: usize) -> Option<usize> {
 /// Reads every job on as many threads as there are cores, each taking the next job when it is
 /// done; the pieces in the order of the jobs, or `None` as soon as one has a mistake.
 fn read_all(text: &str, jobs: &[(&str, usize, PieceKind)]) -> Option<Vec<Piece>> {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let cores = cores();
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let done: Mutex<Vec<Option<Piece>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
