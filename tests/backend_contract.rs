@@ -94,6 +94,88 @@ pub fn contract(make: &dyn Fn() -> Arc<dyn TaskBackend>) {
     a_fan_out_expands_whole_once_with_its_template_s_success(&*make());
     a_skipped_task_counts_as_done_for_what_waits_for_it(&*make());
     a_failure_lets_go_of_the_tasks_waiting_for_its_outcome(&*make());
+    a_success_claims_the_next_task_it_lets_go(&*make());
+}
+
+/// `finish_task_and_claim` records a success and claims, for the same worker, the first of
+/// the candidates that success made claimable, passing over one that is missing or still
+/// waits for another task. A success the worker may not record claims nothing.
+fn a_success_claims_the_next_task_it_lets_go(backend: &dyn TaskBackend) {
+    let plan = plan(&[
+        ("a", &[], 0),
+        ("b", &["a"], 0),
+        ("other", &[], 0),
+        ("c", &["b", "other"], 0),
+        ("d", &["b"], 0),
+    ]);
+    start(backend, "chain", &plan);
+    let done = wfc::runtime::lifecycle::Completion::default();
+    let lease = 60_000;
+    backend
+        .claim_task(&key("chain", "a"), "w", 2_000, lease)
+        .expect("claim")
+        .expect("won");
+    let next = [key("chain", "missing"), key("chain", "b")];
+    let (claimed, claim) = backend
+        .finish_task_and_claim(&key("chain", "a"), "w", "ok", done, 2_010, &next, lease)
+        .expect("finish and claim")
+        .expect("b is claimed with a's success");
+    assert_eq!(claimed, key("chain", "b"));
+    assert_eq!(claim.attempt, 1);
+    let a = backend.get_task(&key("chain", "a")).expect("a");
+    assert_eq!(
+        (a.state, a.result.as_deref()),
+        (TaskState::Succeeded, Some("ok"))
+    );
+    let b = backend.get_task(&key("chain", "b")).expect("b");
+    assert_eq!(
+        (b.state, b.worker.as_deref()),
+        (TaskState::Claimed, Some("w"))
+    );
+    assert_eq!(b.lease_until, Some(2_010 + lease));
+    assert!(!ready(backend, "chain", 2_020).contains(&"b".to_string()));
+
+    // `c` still waits for `other` (which another worker holds): it is not claimed, b's
+    // success is recorded all the same, and `d`, no candidate, is left ready for a look.
+    backend
+        .claim_task(&key("chain", "other"), "w2", 2_030, lease)
+        .expect("claim")
+        .expect("won");
+    backend
+        .start_task(&key("chain", "b"), "w", 2_040, &[])
+        .expect("start b");
+    let next = [key("chain", "c")];
+    let none = backend
+        .finish_task_and_claim(&key("chain", "b"), "w", "ok", done, 2_050, &next, lease)
+        .expect("finish b");
+    assert_eq!(none, None);
+    let b = backend.get_task(&key("chain", "b")).expect("b");
+    assert_eq!(b.state, TaskState::Succeeded);
+    let c = backend.get_task(&key("chain", "c")).expect("c");
+    assert_eq!(c.state, TaskState::Pending);
+    assert!(ready(backend, "chain", 2_060).contains(&"d".to_string()));
+
+    // A worker that does not hold the task records nothing and claims nothing.
+    let refused = backend.finish_task_and_claim(
+        &key("chain", "other"),
+        "intruder",
+        "late",
+        done,
+        2_070,
+        &[key("chain", "c")],
+        lease,
+    );
+    assert_eq!(
+        refused.expect_err("refused").kind,
+        BackendErrorKind::Conflict
+    );
+    let c = backend.get_task(&key("chain", "c")).expect("c");
+    assert_eq!(c.state, TaskState::Pending);
+    let other = backend.get_task(&key("chain", "other")).expect("other");
+    assert_eq!(
+        (other.state, other.worker.as_deref()),
+        (TaskState::Claimed, Some("w2"))
+    );
 }
 
 /// The plan of the outcome checks: `diagnose` runs after `build (failed)`, `cleanup` after

@@ -315,9 +315,21 @@ fn task_record(row: &Row) -> Step<TaskRecord> {
 /// are done (its count of unfinished ones) and its plan's generation. One statement,
 /// sent with the transaction's `BEGIN`: one round trip.
 fn read_for_change(session: &mut Session<'_>, key: &TaskKey) -> Step<(TaskRecord, TaskFacts)> {
-    let Some(row) = session.query_opt(LOCK_FOR_CHANGE, args![key.run.clone(), key.task.clone()])?
-    else {
-        return Err(missing(session, &key.run, &key.task));
+    match try_read_for_change(session, key, LOCK_FOR_CHANGE)? {
+        Some(found) => Ok(found),
+        None => Err(missing(session, &key.run, &key.task)),
+    }
+}
+
+/// Task `key` and its facts as `sql` ([`LOCK_FOR_CHANGE`] or [`LOCK_UNLESS_HELD`]) reads and
+/// locks them; `None` if it finds no row.
+fn try_read_for_change(
+    session: &mut Session<'_>,
+    key: &TaskKey,
+    sql: &'static str,
+) -> Step<Option<(TaskRecord, TaskFacts)>> {
+    let Some(row) = session.query_opt(sql, args![key.run.clone(), key.task.clone()])? else {
+        return Ok(None);
     };
     let task = task_record(&row)?;
     let facts = TaskFacts {
@@ -326,18 +338,53 @@ fn read_for_change(session: &mut Session<'_>, key: &TaskKey) -> Step<(TaskRecord
         run_state: run_state_of(&row, 15)?,
         plan_generation: u32_of(&row, 16)?,
     };
-    Ok((task, facts))
+    Ok(Some((task, facts)))
+}
+
+/// Lets `change` alter the task `found` read and, if `change` says so, writes it back with
+/// `events`, and wakes idle engines when the task left the states that hold it: the body of
+/// every transition. Returns whether it wrote.
+fn change_task(
+    session: &mut Session<'_>,
+    found: (TaskRecord, TaskFacts),
+    events: &[NewEvent],
+    change: &mut TaskChange<'_>,
+) -> Step<bool> {
+    let (mut task, facts) = found;
+    let before = task.state;
+    if !change(&mut task, &facts)? {
+        return Ok(false);
+    }
+    write_task_from(session, before, &task)?;
+    if !events.is_empty() {
+        defer_events(session, &task.key.run, events)?;
+    }
+    let settles = !matches!(task.state, TaskState::Claimed | TaskState::Running);
+    if task.state != before && settles {
+        notify_ready(session, &task.key.run)?;
+    }
+    Ok(true)
 }
 
 /// Task `$2` of run `$1` as [`task_record`] reads it, then whether it is a gate, whether it is
 /// pending with every dependency done, its run's state and plan generation; the run's row
 /// locked `FOR KEY SHARE`, the task's `FOR UPDATE`.
-const LOCK_FOR_CHANGE: &str =
-    "SELECT t.run, t.id, t.state, t.attempts, t.max_attempts, t.worker, t.lease_until, \
-     t.started_at, t.finished_at, t.result, t.last_error, t.output, t.typed_output, t.is_gate, \
-     t.state = 'pending' AND t.unfinished_deps = 0, r.state, r.plan_generation \
-     FROM runs r JOIN tasks t ON t.run = r.id \
-     WHERE r.id = $1 AND t.id = $2 FOR KEY SHARE OF r FOR UPDATE OF t";
+const LOCK_FOR_CHANGE: &str = lock_for_change!();
+
+/// The text of [`LOCK_FOR_CHANGE`], which [`LOCK_UNLESS_HELD`] extends.
+macro_rules! lock_for_change {
+    () => {
+        "SELECT t.run, t.id, t.state, t.attempts, t.max_attempts, t.worker, t.lease_until, \
+         t.started_at, t.finished_at, t.result, t.last_error, t.output, t.typed_output, \
+         t.is_gate, t.state = 'pending' AND t.unfinished_deps = 0, r.state, r.plan_generation \
+         FROM runs r JOIN tasks t ON t.run = r.id \
+         WHERE r.id = $1 AND t.id = $2 FOR KEY SHARE OF r FOR UPDATE OF t"
+    };
+}
+use lock_for_change;
+
+/// [`LOCK_FOR_CHANGE`], passing over a task another transaction holds locked.
+const LOCK_UNLESS_HELD: &str = concat!(lock_for_change!(), " SKIP LOCKED");
 
 /// Writes back `task`'s row, which was in state `before`, and, when the write moves it into or
 /// out of a state that satisfies its dependants, counts it off (or back onto) the
@@ -878,19 +925,43 @@ impl TaskBackend for PostgresBackend {
             WRITE,
             || format!("{doing} task `{key}`"),
             |session| {
-                let (mut task, facts) = read_for_change(session, key)?;
-                let before = task.state;
-                if change(&mut task, &facts)? {
-                    write_task_from(session, before, &task)?;
-                    if !events.is_empty() {
-                        defer_events(session, &key.run, events)?;
-                    }
-                    let settles = !matches!(task.state, TaskState::Claimed | TaskState::Running);
-                    if task.state != before && settles {
-                        notify_ready(session, &key.run)?;
+                let found = read_for_change(session, key)?;
+                change_task(session, found, events, change).map(|_| ())
+            },
+        )
+    }
+
+    fn update_task_then(
+        &self,
+        key: &TaskKey,
+        doing: &str,
+        events: &[NewEvent],
+        change: &mut TaskChange<'_>,
+        next: &[TaskKey],
+        then: &mut TaskChange<'_>,
+    ) -> BackendResult<Option<usize>> {
+        self.transaction(
+            WRITE,
+            || format!("{doing} task `{key}`"),
+            |session| {
+                let found = read_for_change(session, key)?;
+                if !change_task(session, found, events, change)? {
+                    return Ok(None);
+                }
+                // Each candidate is read after the writes above (sent with its read), so its
+                // count of unfinished dependencies is the one this success left. One that
+                // another transaction holds is passed over, not waited for: it is no longer
+                // the one to take.
+                for (position, candidate) in next.iter().enumerate() {
+                    let Some(found) = try_read_for_change(session, candidate, LOCK_UNLESS_HELD)?
+                    else {
+                        continue;
+                    };
+                    if change_task(session, found, &[], then)? {
+                        return Ok(Some(position));
                     }
                 }
-                Ok(())
+                Ok(None)
             },
         )
     }

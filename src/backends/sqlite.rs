@@ -458,6 +458,27 @@ fn read_for_change(tx: &Connection, key: &TaskKey) -> Step<(TaskRecord, TaskFact
     Ok((task, facts))
 }
 
+/// Reads task `key` with its facts, lets `change` alter it and, if `change` says so, writes
+/// it back with `events`: the body of every transition. Returns whether it wrote.
+fn change_task(
+    tx: &Connection,
+    key: &TaskKey,
+    events: &[NewEvent],
+    change: &mut TaskChange<'_>,
+) -> Step<bool> {
+    let (mut task, facts) = read_for_change(tx, key)?;
+    let before = task.state;
+    if !change(&mut task, &facts)? {
+        return Ok(false);
+    }
+    write_task_from(tx, before, &task)?;
+    // Most transitions carry no events (the engine's go in batches): no look for the last.
+    if !events.is_empty() {
+        insert_events(tx, &key.run, events)?;
+    }
+    Ok(true)
+}
+
 /// The generation of run `run`'s plan: 0 until it is planned again.
 fn plan_generation(tx: &Connection, run: &str) -> Step<u32> {
     Ok(tx
@@ -985,14 +1006,34 @@ impl TaskBackend for SqliteBackend {
     ) -> BackendResult<()> {
         self.write(
             || format!("{doing} task `{key}`"),
+            |tx| change_task(tx, key, events, change).map(|_| ()),
+        )
+    }
+
+    fn update_task_then(
+        &self,
+        key: &TaskKey,
+        doing: &str,
+        events: &[NewEvent],
+        change: &mut TaskChange<'_>,
+        next: &[TaskKey],
+        then: &mut TaskChange<'_>,
+    ) -> BackendResult<Option<usize>> {
+        self.write(
+            || format!("{doing} task `{key}`"),
             |tx| {
-                let (mut task, facts) = read_for_change(tx, key)?;
-                let before = task.state;
-                if change(&mut task, &facts)? {
-                    write_task_from(tx, before, &task)?;
-                    insert_events(tx, &key.run, events)?;
+                if !change_task(tx, key, events, change)? {
+                    return Ok(None);
                 }
-                Ok(())
+                for (position, candidate) in next.iter().enumerate() {
+                    match change_task(tx, candidate, &[], then) {
+                        Ok(true) => return Ok(Some(position)),
+                        Ok(false) => {}
+                        Err(Stop::Backend(error)) if error.kind == BackendErrorKind::NotFound => {}
+                        Err(stop) => return Err(stop),
+                    }
+                }
+                Ok(None)
             },
         )
     }

@@ -181,6 +181,46 @@ pub trait TaskBackend: Send + Sync {
         change: &mut TaskChange<'_>,
     ) -> BackendResult<()>;
 
+    /// Does what [`update_task`](Self::update_task) does on `key` and then, if `change`
+    /// wrote, `then` on each task of `next` in order until one writes, skipping those that
+    /// are missing: a transition and the one it makes possible (the success of a task and the
+    /// claim of the task it let go) for the cost of one. Returns the position in `next` of the
+    /// task `then` wrote. A store that can join them does all of it in one atomic step; the
+    /// default does each as an `update_task` of its own, which is what the engine did before
+    /// there was this step: each transition is still atomic.
+    fn update_task_then(
+        &self,
+        key: &TaskKey,
+        doing: &str,
+        events: &[NewEvent],
+        change: &mut TaskChange<'_>,
+        next: &[TaskKey],
+        then: &mut TaskChange<'_>,
+    ) -> BackendResult<Option<usize>> {
+        let mut wrote = false;
+        self.update_task(key, doing, events, &mut |task, facts| {
+            wrote = change(task, facts)?;
+            Ok(wrote)
+        })?;
+        if !wrote {
+            return Ok(None);
+        }
+        for (position, candidate) in next.iter().enumerate() {
+            let mut taken = false;
+            let step = self.update_task(candidate, "claim", &[], &mut |task, facts| {
+                taken = then(task, facts)?;
+                Ok(taken)
+            });
+            match step {
+                Ok(()) if taken => return Ok(Some(position)),
+                Ok(()) => {}
+                Err(error) if error.kind == BackendErrorKind::NotFound => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(None)
+    }
+
     /// Claims `key` for `worker` until `now + lease`, atomically: of several claimers exactly
     /// one gets `Some` ([`lifecycle::claim`](super::lifecycle::claim)).
     fn claim_task(
@@ -271,6 +311,39 @@ pub trait TaskBackend: Send + Sync {
         self.update_task(key, "record the result of", &[], &mut |task, _| {
             lifecycle::complete(task, worker, result, done, now).map(|()| true)
         })
+    }
+
+    /// Marks a task `worker` holds as succeeded, as [`finish_task`](Self::finish_task) does,
+    /// and claims for `worker` the first task of `next` that its success made claimable (the
+    /// next task of a chain), as [`claim_task`](Self::claim_task) does, in one step
+    /// ([`update_task_then`](Self::update_task_then)): the claim needs no look for ready tasks
+    /// and, in a store that joins them, no commit of its own. Returns the task claimed.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_task_and_claim(
+        &self,
+        key: &TaskKey,
+        worker: &str,
+        result: &str,
+        done: lifecycle::Completion<'_>,
+        now: Millis,
+        next: &[TaskKey],
+        lease: Millis,
+    ) -> BackendResult<Option<(TaskKey, Claim)>> {
+        let mut claimed = None;
+        let position = self.update_task_then(
+            key,
+            "record the result of",
+            &[],
+            &mut |task, _| lifecycle::complete(task, worker, result, done, now).map(|()| true),
+            next,
+            &mut |task, facts| {
+                claimed = lifecycle::claim(task, facts, worker, now, lease);
+                Ok(claimed.is_some())
+            },
+        )?;
+        Ok(position
+            .zip(claimed)
+            .map(|(at, claim)| (next[at].clone(), claim)))
     }
 
     /// Skips a task `worker` holds, whose condition does not hold, with `why` as its result

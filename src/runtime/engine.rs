@@ -22,6 +22,7 @@ use crate::events::{Event, EventBus, EventKind};
 use crate::plan::{Action, Plan, Shell, TaskSpec};
 use crate::shell_word::shell_word;
 use crate::workspaces::{AttemptFolder, AttemptOf, KeptWork, Upstream, Workspace};
+use event_log::EventLog;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -29,8 +30,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+mod chain;
 mod conditions;
 mod conflicts;
+mod event_log;
 mod fan_out;
 mod limits;
 mod plan_step;
@@ -155,86 +158,8 @@ pub struct Engine {
     /// Until when this engine leaves each run's tasks to others, by run id: it could not
     /// reach the shared remote the run's work moves through.
     remote_paused: Mutex<HashMap<String, Instant>>,
-}
-
-/// Writes events to the runs' logs from one background thread, several per transaction, so
-/// recording an event never blocks a task and costs a fraction of a commit. The task states
-/// are the source of truth; the log is the history `wfc logs` shows.
-struct EventLog {
-    sender: Mutex<Option<std::sync::mpsc::Sender<(String, crate::runtime::NewEvent)>>>,
-    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
-}
-
-/// The most events written in one transaction.
-const EVENT_BATCH: usize = 512;
-
-impl EventLog {
-    fn new(backend: Arc<dyn TaskBackend>) -> Self {
-        let (sender, receiver) = std::sync::mpsc::channel::<(String, crate::runtime::NewEvent)>();
-        let writer = std::thread::Builder::new()
-            .name("wfc-event-log".into())
-            .spawn(move || {
-                while let Ok(first) = receiver.recv() {
-                    let mut batch = vec![first];
-                    while batch.len() < EVENT_BATCH {
-                        match receiver.try_recv() {
-                            Ok(event) => batch.push(event),
-                            Err(_) => break,
-                        }
-                    }
-                    // Events of one run keep their order; runs are written one after another.
-                    let mut runs: Vec<(String, Vec<crate::runtime::NewEvent>)> = Vec::new();
-                    for (run, event) in batch {
-                        match runs.iter_mut().find(|(r, _)| *r == run) {
-                            Some((_, events)) => events.push(event),
-                            None => runs.push((run, vec![event])),
-                        }
-                    }
-                    for (run, events) in runs {
-                        if let Err(error) = backend.append_events(&run, &events) {
-                            eprintln!("warning: cannot record events of run {run}: {error}");
-                        }
-                    }
-                }
-            })
-            .ok();
-        // Without a writer nothing would ever read the queue; then the log is not kept at all.
-        if writer.is_none() {
-            eprintln!("warning: cannot start the event-log writer; events are not stored");
-        }
-        let sender = writer.as_ref().map(|_| sender);
-        EventLog {
-            sender: Mutex::new(sender),
-            writer: Mutex::new(writer),
-        }
-    }
-
-    fn push(&self, run: &str, event: crate::runtime::NewEvent) {
-        if let Some(sender) = self
-            .sender
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_ref()
-        {
-            let _ = sender.send((run.to_string(), event));
-        }
-    }
-
-    /// Writes what is queued and stops the writer.
-    fn close(&self) {
-        self.sender
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(writer) = self
-            .writer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
-        {
-            let _ = writer.join();
-        }
-    }
+    /// What it needs to claim the next task of a chain with the success of the one before.
+    chaining: Arc<chain::Chaining>,
 }
 
 /// What an engine keeps of a run it works on.
@@ -248,6 +173,59 @@ struct RunInfo {
     /// How its tasks' work is kept (in its folder, or in git worktrees and commits), or why
     /// this engine cannot work on it.
     work: Result<Arc<dyn Workspace>, String>,
+    /// The position in the plan of each task, by id.
+    positions: HashMap<String, usize>,
+    /// The positions of the tasks waiting for each task, by its id, in the plan's order.
+    dependants: HashMap<String, Vec<usize>>,
+}
+
+impl RunInfo {
+    fn new(
+        plan: Plan,
+        workspace: Result<PathBuf, String>,
+        generation: u32,
+        work: Result<Arc<dyn Workspace>, String>,
+    ) -> Self {
+        let positions: HashMap<String, usize> = plan
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(at, task)| (task.id.clone(), at))
+            .collect();
+        let mut dependants: HashMap<String, Vec<usize>> = HashMap::new();
+        for (at, task) in plan.tasks.iter().enumerate() {
+            for dep in &task.deps {
+                dependants.entry(dep.clone()).or_default().push(at);
+            }
+        }
+        RunInfo {
+            plan: Arc::new(plan),
+            workspace,
+            generation,
+            work,
+            positions,
+            dependants,
+        }
+    }
+
+    /// The task `id` of the plan, found by its id, not by a walk through the plan.
+    fn task(&self, id: &str) -> Option<&TaskSpec> {
+        self.positions.get(id).map(|&at| &self.plan.tasks[at])
+    }
+
+    /// The tasks task `id` waits for.
+    fn deps_of(&self, id: &str) -> Option<&[String]> {
+        self.task(id).map(|spec| spec.deps.as_slice())
+    }
+
+    /// The tasks of the plan that wait for task `id`, in the plan's order.
+    fn dependants(&self, id: &str) -> impl Iterator<Item = &TaskSpec> {
+        self.dependants
+            .get(id)
+            .into_iter()
+            .flatten()
+            .map(|&at| &self.plan.tasks[at])
+    }
 }
 
 /// What an attempt's commands run with: its task, where it records its processes, its
@@ -262,6 +240,10 @@ struct AttemptScope<'a> {
     /// The sandbox its processes run in, when the task sets `sandbox = "bwrap"`.
     sandbox: Option<&'a BwrapSandbox>,
 }
+
+/// The task an attempt's success claimed for the engine in the same step of the store
+/// (the next of a chain), with its claim.
+type Chained = Option<(TaskKey, Claim)>;
 
 /// How one attempt ended.
 enum Attempt {
@@ -301,6 +283,7 @@ impl Engine {
             profile_waits: Mutex::new(HashMap::new()),
             limited: Mutex::new(HashMap::new()),
             remote_paused: Mutex::new(HashMap::new()),
+            chaining: Arc::default(),
         })
     }
 
@@ -391,12 +374,12 @@ impl Engine {
                 repository.remote
             ));
         }
-        let info = Arc::new(RunInfo {
-            plan: Arc::new(record.plan),
+        let info = Arc::new(RunInfo::new(
+            record.plan,
             workspace,
-            generation: record.plan_generation,
+            record.plan_generation,
             work,
-        });
+        ));
         self.runs
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -426,7 +409,7 @@ impl Engine {
         self: &Arc<Self>,
         mut stop: watch::Receiver<bool>,
     ) -> Result<Option<RunState>, EngineError> {
-        let mut tasks: JoinSet<TaskKey> = JoinSet::new();
+        let mut tasks: JoinSet<(TaskKey, Chained)> = JoinSet::new();
         let mut active: HashSet<TaskKey> = HashSet::new();
         let jobs = self.config.jobs.max(1);
         let lease = self.config.lease.as_millis() as Millis;
@@ -447,8 +430,11 @@ impl Engine {
             // pending for `wfc resume --budget`, and commands go on around them.
             let mut over_budget: HashSet<TaskKey> = HashSet::new();
             if capacity > 0 {
-                let mut wanted = capacity + active.len();
+                // One more than it can take, to see whether a ready task is left waiting.
+                let mut wanted = capacity + active.len() + 1;
                 let mut fresh: Vec<TaskKey> = Vec::new();
+                // The first ready task the look leaves for lack of a free slot.
+                let mut left: Option<TaskKey>;
                 // Sessions each pool (`max_parallel`) has running or about to start.
                 let mut pools: HashMap<String, usize> = HashMap::new();
                 // Held-back agent tasks must not hide the tasks behind them: while the budget
@@ -466,8 +452,10 @@ impl Engine {
                     let mut held_back = 0;
                     // The runs whose spending this look has read.
                     let mut spending_read: HashSet<String> = HashSet::new();
+                    left = None;
                     for key in ready.into_iter().filter(|k| !active.contains(k)) {
                         if fresh.len() == capacity {
+                            left = Some(key);
                             break;
                         }
                         // A worker takes no task of a run whose workspace it cannot reach
@@ -476,7 +464,7 @@ impl Engine {
                         if info.workspace.is_err() || self.remote_paused(&key.run) {
                             continue;
                         }
-                        let Some(spec) = info.plan.task(&key.task) else {
+                        let Some(spec) = info.task(&key.task) else {
                             fresh.push(key);
                             continue;
                         };
@@ -523,6 +511,18 @@ impl Engine {
                     }
                     wanted += skipped;
                 }
+                let waiting = match &left {
+                    // A task missing from the plan this engine read sorts ahead of any.
+                    Some(key) => Some((
+                        key,
+                        self.run_info(&key.run)
+                            .await?
+                            .task(&key.task)
+                            .map_or(u8::MAX, |spec| spec.priority),
+                    )),
+                    None => None,
+                };
+                self.note_waiting(waiting);
                 for key in fresh {
                     let (k, worker) = (key.clone(), self.config.worker.clone());
                     if let Some(claim) = self
@@ -530,20 +530,13 @@ impl Engine {
                         .await?
                     {
                         claimed_any = true;
-                        let spec = self.plan(&key.run).await?.task(&key.task).cloned();
+                        let spec = self.run_info(&key.run).await?.task(&key.task).cloned();
                         if let Some(spec) = spec {
                             if !self.keep_pool_claim(&key, &spec).await? {
                                 continue;
                             }
                         }
-                        active.insert(key.clone());
-                        let engine = Arc::clone(self);
-                        tasks.spawn(async move {
-                            if let Err(error) = engine.attempt(&key, claim).await {
-                                engine.bus.note(&format!("error: {key}: {error}"));
-                            }
-                            key
-                        });
+                        self.start_attempt(&mut tasks, &mut active, key, claim);
                     }
                 }
             }
@@ -594,13 +587,23 @@ impl Engine {
             tokio::select! {
                 Some(done) = tasks.join_next(), if !tasks.is_empty() => {
                     let mut finished = Vec::new();
-                    if let Ok(key) = done {
-                        active.remove(&key);
-                        finished.push(key);
-                    }
+                    // The runs in which this engine holds a chained claim: not settled yet.
+                    let mut going_on = HashSet::new();
+                    let mut ended = done.into_iter().collect::<Vec<_>>();
                     // Finish every task that is already done before looking again.
-                    while let Some(Ok(key)) = tasks.try_join_next() {
+                    while let Some(Ok(end)) = tasks.try_join_next() {
+                        ended.push(end);
+                    }
+                    for (key, chained) in ended {
                         active.remove(&key);
+                        // Its success claimed the next task of its chain: it starts now, as
+                        // one its look claimed would.
+                        if let Some((next, claim)) = chained {
+                            self.hand_over(&next);
+                            claimed_any = true;
+                            going_on.insert(next.run.clone());
+                            self.start_attempt(&mut tasks, &mut active, next, claim);
+                        }
                         finished.push(key);
                     }
                     // A task that failed may let a task waiting for its failure start now.
@@ -614,8 +617,11 @@ impl Engine {
                     // A worker ends the runs whose last task it finished; an engine of one
                     // run settles it when it has nothing left running (above).
                     if self.config.run.is_none() {
-                        let runs: std::collections::BTreeSet<String> =
-                            finished.into_iter().map(|key| key.run).collect();
+                        let runs: std::collections::BTreeSet<String> = finished
+                            .into_iter()
+                            .map(|key| key.run)
+                            .filter(|run| !going_on.contains(run))
+                            .collect();
                         for run in runs {
                             self.settle_run(&run).await?;
                         }
@@ -638,6 +644,7 @@ impl Engine {
         // using up no retry, so `wfc resume` or another engine can start them right away.
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
+        active.extend(self.unhanded_claims().await);
         for key in active {
             let (backend, worker) = (Arc::clone(&self.backend), self.config.worker.clone());
             let task = key.to_string();
@@ -659,6 +666,28 @@ impl Engine {
             }
         }
         Ok(None)
+    }
+
+    /// Starts the attempt of `key`, which this engine claimed with `claim`, among `tasks`.
+    fn start_attempt(
+        self: &Arc<Self>,
+        tasks: &mut JoinSet<(TaskKey, Chained)>,
+        active: &mut HashSet<TaskKey>,
+        key: TaskKey,
+        claim: Claim,
+    ) {
+        active.insert(key.clone());
+        let engine = Arc::clone(self);
+        tasks.spawn(async move {
+            let chained = match engine.attempt(&key, claim).await {
+                Ok(chained) => chained,
+                Err(error) => {
+                    engine.bus.note(&format!("error: {key}: {error}"));
+                    None
+                }
+            };
+            (key, chained)
+        });
     }
 
     /// Ends the running runs that are at rest (no task claimed or running anywhere) and in
@@ -799,24 +828,26 @@ impl Engine {
     async fn upstream_outputs(
         &self,
         run: &str,
-        plan: &Arc<Plan>,
+        info: &Arc<RunInfo>,
         deps: &[String],
     ) -> Result<Vec<Upstream>, EngineError> {
-        if deps.is_empty() || plan.isolation.is_none() {
+        if deps.is_empty() || info.plan.isolation.is_none() {
             return Ok(Vec::new());
         }
-        let (run, plan, deps) = (run.to_string(), Arc::clone(plan), deps.to_vec());
+        let (run, info, deps) = (run.to_string(), Arc::clone(info), deps.to_vec());
         self.call(move |b| {
             let mut failure = None;
-            let found = crate::workspaces::outputs_of(&plan, &deps, |task| {
-                match b.get_task(&TaskKey::new(run.clone(), task)) {
+            let found = crate::workspaces::outputs_of(
+                |task| info.deps_of(task),
+                &deps,
+                |task| match b.get_task(&TaskKey::new(run.clone(), task)) {
                     Ok(record) => record.output,
                     Err(error) => {
                         failure.get_or_insert(error);
                         None
                     }
-                }
-            });
+                },
+            );
             failure.map_or(Ok(found), Err)
         })
         .await
@@ -836,9 +867,11 @@ impl Engine {
             .filter_map(|t| Some((t.key.task.as_str(), t.output.as_deref()?)))
             .collect();
         let finals = crate::workspaces::final_tasks(&info.plan);
-        let finals = crate::workspaces::outputs_of(&info.plan, &finals, |task| {
-            outputs.get(task).map(|output| output.to_string())
-        });
+        let finals = crate::workspaces::outputs_of(
+            |task| info.deps_of(task),
+            &finals,
+            |task| outputs.get(task).map(|output| output.to_string()),
+        );
         let id = run.to_string();
         match crate::workspaces::call(&work, move |work| work.finish(&id, &finals)).await {
             Ok(Some(message)) => self.emit(
@@ -918,23 +951,26 @@ impl Engine {
     }
 
     /// One attempt of a claimed task, from start to the write of its outcome.
-    async fn attempt(self: &Arc<Self>, key: &TaskKey, claim: Claim) -> Result<(), EngineError> {
+    async fn attempt(
+        self: &Arc<Self>,
+        key: &TaskKey,
+        claim: Claim,
+    ) -> Result<Chained, EngineError> {
         // The claim says which plan the task belongs to: one planned again after this engine
         // read the run is read anew, so the task runs as the new plan says.
         let info = self.run_info_of(&key.run, claim.plan_generation).await?;
-        let plan = Arc::clone(&info.plan);
-        let Some(spec) = plan.task(&key.task).cloned() else {
+        let Some(spec) = info.task(&key.task).cloned() else {
             let (k, w) = (key.clone(), self.config.worker.clone());
             let error = format!("the run's plan has no task `{}`", key.task);
             self.call(move |b| b.fail_task(&k, &w, &error, false, now_millis()))
                 .await?;
-            return Ok(());
+            return Ok(None);
         };
         let run = key.run.as_str();
         // A task whose condition does not hold is skipped before it counts as claimed: its
         // claim was no attempt.
         if let Some(why) = self.condition_fails(key, &spec).await? {
-            return self.skip(key, &why).await;
+            return self.skip(key, &why).await.map(|()| None);
         }
         self.emit(
             run,
@@ -943,13 +979,16 @@ impl Engine {
             serde_json::json!({ "attempt": claim.attempt, "worker": self.config.worker }),
         );
         if let Some(fan_out) = &spec.fan_out {
-            return self.expand_fan_out(key, &claim, fan_out).await;
+            return self
+                .expand_fan_out(key, &claim, fan_out)
+                .await
+                .map(|()| None);
         }
         if let Some(repeat) = &spec.repeat {
-            return self.decide_round(key, &claim, repeat).await;
+            return self.decide_round(key, &claim, repeat).await.map(|()| None);
         }
         if spec.action.waits_for_person() {
-            return self.wait_for_person(key, &spec).await;
+            return self.wait_for_person(key, &spec).await.map(|()| None);
         }
         // Whatever ended an earlier attempt (a lease taken over, an engine stopped or killed
         // and its task given back), what it left running here is stopped first: no two
@@ -986,7 +1025,7 @@ impl Engine {
         // cannot start there (its upstream tasks' work conflicts) fails before it runs.
         let prepared = match &info.work {
             Ok(work) => {
-                let upstream = self.upstream_outputs(&key.run, &plan, &spec.deps).await?;
+                let upstream = self.upstream_outputs(&key.run, &info, &spec.deps).await?;
                 // What it starts from may have been made on another machine: fetched first,
                 // and a remote this machine cannot reach leaves the task to another.
                 let (attempt, wanted) = (of.clone(), upstream.clone());
@@ -995,7 +1034,10 @@ impl Engine {
                         .await;
                 if let Err(why) = fetched {
                     heartbeat.abort();
-                    return self.give_back(key, claim.attempt, &why).await;
+                    return self
+                        .give_back(key, claim.attempt, &why)
+                        .await
+                        .map(|()| None);
                 }
                 let of = of.clone();
                 crate::workspaces::call(work, move |work| work.prepare(&of, &upstream)).await
@@ -1008,7 +1050,7 @@ impl Engine {
                 heartbeat.abort();
                 // Another engine took the task over meanwhile: nothing of it is this one's.
                 if *cancel_rx.borrow() {
-                    return Ok(());
+                    return Ok(None);
                 }
                 let error = self
                     .bus
@@ -1023,7 +1065,7 @@ impl Engine {
                     Some(&key.task),
                     serde_json::json!({ "attempt": claim.attempt, "error": error }),
                 );
-                return Ok(());
+                return Ok(None);
             }
         };
         // Conflicting work of the tasks it waits for, checked out with markers: a person
@@ -1032,7 +1074,7 @@ impl Engine {
             None => (folder, Ok(())),
             Some(_) if spec.work.on_conflict == crate::ir::OnConflict::Human => {
                 heartbeat.abort();
-                return self.wait_for_resolution(key, &folder).await;
+                return self.wait_for_resolution(key, &folder).await.map(|()| None);
             }
             Some(_) => {
                 self.resolve_conflict(&info, key, &spec, &claim, &of, folder, cancel_rx.clone())
@@ -1072,6 +1114,8 @@ impl Engine {
         };
         heartbeat.abort();
         let elapsed = started.elapsed().as_secs_f64();
+        // The task its success let this engine claim at once, if any.
+        let mut chained = None;
         match outcome {
             Attempt::Lost => {
                 if let Ok(work) = &info.work {
@@ -1094,19 +1138,12 @@ impl Engine {
                 self.release_claim(key, claim.attempt, &why, None).await?;
             }
             Attempt::Succeeded(result, kept, typed) => {
-                let (k, w) = (key.clone(), self.config.worker.clone());
                 let output = kept.as_ref().map(|kept| kept.commit.clone());
-                if self
-                    .call(move |b| {
-                        let done = crate::runtime::lifecycle::Completion {
-                            commit: output.as_deref(),
-                            typed_output: typed.as_deref(),
-                        };
-                        b.finish_task(&k, &w, &result, done, now_millis())
-                    })
-                    .await
-                    .is_ok()
-                {
+                let finished = self
+                    .finish_and_chain(&info, key, result, (output, typed))
+                    .await;
+                if let Ok(next) = finished {
+                    chained = next;
                     let mut data =
                         serde_json::json!({ "attempt": claim.attempt, "seconds": elapsed });
                     if let Some(kept) = &kept {
@@ -1142,7 +1179,7 @@ impl Engine {
                 }
             }
         }
-        Ok(())
+        Ok(chained)
     }
 
     /// Stops, on this machine, whatever earlier attempts of `key` left running (their engine
@@ -1184,17 +1221,30 @@ impl Engine {
     /// running, in the same write; later ones (its verify commands) are only recorded.
     fn spawn_hook(&self, key: &TaskKey, attempt: u32) -> SpawnHook {
         let backend = Arc::clone(&self.backend);
+        let queue = self.log.queue();
         let (key, worker) = (key.clone(), self.config.worker.clone());
         let started = std::sync::atomic::AtomicBool::new(false);
         SpawnHook(Arc::new(move |pgid| {
             let now = now_millis();
             let event = AttemptProcess::started_here(attempt, &worker, pgid).event(&key.task, now);
             let first = !started.swap(true, std::sync::atomic::Ordering::SeqCst);
-            let recorded = if first {
-                backend.start_task(&key, &worker, now, std::slice::from_ref(&event))
-            } else {
-                backend.append_event(&key.run, &event).map(|_| ())
-            };
+            // The run's queued events (its claim, its start) go first, in the same write, so
+            // the log keeps the order things happened in.
+            let recorded = queue.with_run_events(&key.run, |mut events| {
+                let queued = events.len();
+                events.push(event);
+                let recorded = if first {
+                    backend.start_task(&key, &worker, now, &events)
+                } else {
+                    backend.append_events(&key.run, &events)
+                };
+                if recorded.is_err() {
+                    events.truncate(queued);
+                } else {
+                    events.clear();
+                }
+                (recorded, events)
+            });
             match recorded {
                 Ok(()) => {}
                 // The claim was lost before the attempt's first process started (the engine

@@ -414,8 +414,10 @@ pub async fn run_process(
 
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
-    let mut out_buf = vec![0u8; READ_BUF];
-    let mut err_buf = vec![0u8; READ_BUF];
+    // Read into spare capacity: a buffer that is never zeroed costs nothing for the many
+    // commands that print little.
+    let mut out_buf = Vec::with_capacity(READ_BUF);
+    let mut err_buf = Vec::with_capacity(READ_BUF);
     let mut out_tail = Tail::new(spec.output_limit);
     let mut err_tail = Tail::new(spec.output_limit);
 
@@ -693,10 +695,15 @@ impl Tail {
 /// Reads from a pipe that is still open; never completes for one that is closed.
 async fn read_some<R: AsyncRead + Unpin>(
     pipe: &mut Option<R>,
-    buf: &mut [u8],
+    buf: &mut Vec<u8>,
 ) -> io::Result<usize> {
     match pipe {
-        Some(pipe) => pipe.read(buf).await,
+        Some(pipe) => {
+            // What the last read left was handled; its room (the capacity, which clearing
+            // keeps) is read into again.
+            buf.clear();
+            pipe.read_buf(buf).await
+        }
         None => std::future::pending().await,
     }
 }

@@ -174,11 +174,12 @@ pub fn open(
     })
 }
 
-/// The outputs that stand for `tasks` of `plan`: each task's output commit, or, for one
+/// The outputs that stand for `tasks` of a plan: each task's output commit, or, for one
 /// without (a gate, a task marked done by hand, a task of a run that was not isolated), the
-/// outputs that stand for the tasks it waits for. `output` reads a task's output commit.
-pub fn outputs_of(
-    plan: &crate::plan::Plan,
+/// outputs that stand for the tasks it waits for. `output` reads a task's output commit,
+/// `deps_of` the tasks a task waits for in the plan.
+pub fn outputs_of<'p>(
+    deps_of: impl Fn(&str) -> Option<&'p [String]>,
     tasks: &[String],
     mut output: impl FnMut(&str) -> Option<String>,
 ) -> Vec<Upstream> {
@@ -192,8 +193,8 @@ pub fn outputs_of(
         match output(&task) {
             Some(output) => found.push(Upstream { task, output }),
             None => {
-                if let Some(spec) = plan.task(&task) {
-                    todo.extend(spec.deps.iter().rev().cloned());
+                if let Some(deps) = deps_of(&task) {
+                    todo.extend(deps.iter().rev().cloned());
                 }
             }
         }

@@ -190,15 +190,18 @@ impl Engine {
         spec: &TaskSpec,
     ) -> Result<Result<SessionAllowance, OverBudget>, EngineError> {
         let agent = matches!(spec.action, Action::Agent { .. }) && !spec.action.waits_for_person();
-        let resolves = || {
-            self.lock_spending()
-                .get(&key.run)
-                .is_some_and(|tally| tally.resolving.contains(&key.task))
-        };
-        if !agent && !resolves() {
+        if !agent && !self.resolves_conflict(key) {
             return Ok(Ok(SessionAllowance { max_usd: None }));
         }
         self.session_budget(key, spec).await
+    }
+
+    /// Whether an agent session resolves `key`'s conflict (an attempt of it asked for one):
+    /// its next attempt is gated by the budget like an agent task.
+    pub(super) fn resolves_conflict(&self, key: &TaskKey) -> bool {
+        self.lock_spending()
+            .get(&key.run)
+            .is_some_and(|tally| tally.resolving.contains(&key.task))
     }
 
     /// Whether `key` may start the agent session that resolves its conflict, by the same rule
