@@ -67,7 +67,9 @@ sqlite_ms() {
 }
 
 LATENCIES="$WORK/latencies"
+ENGINES="$WORK/engines"
 : > "$LATENCIES"
+: > "$ENGINES"
 postgres_ms() {
   local schema url start end run_pid
   schema="wfc_bench_$$_$1"
@@ -76,8 +78,10 @@ postgres_ms() {
   start=$(now_ms)
   "$WFC" run noop.wf -j 2 --backend "$url" >"$WORK/run.out" 2>&1 &
   run_pid=$!
-  # The workers join as soon as the run is stored; each stops once nothing is left.
-  until "$WFC" runs --backend "$url" >/dev/null 2>&1; do sleep 0.01; done
+  # The workers join as soon as the run is stored with its tasks (a wfc older than the one
+  # step that stores both shows the run a moment before its tasks, and a worker that joined
+  # then found nothing to do and left); each stops once nothing is left.
+  until "$WFC" runs --backend "$url" 2>/dev/null | grep -q "/$TASKS "; do sleep 0.01; done
   for _ in 1 2 3; do
     "$WFC" worker -j 2 --exit-when-idle --backend "$url" >/dev/null 2>&1 &
   done
@@ -86,19 +90,24 @@ postgres_ms() {
   wait
   "$WFC" logs latest --json --backend "$url" | python3 -c '
 import json, sys
-succeeded, claimed = {}, {}
+succeeded, claimed, engines = {}, {}, {}
 for line in sys.stdin:
     event = json.loads(line)
     if event["kind"] == "task_succeeded":
         succeeded[event["task"]] = event["at"]
     elif event["kind"] == "task_claimed":
         claimed.setdefault(event["task"], event["at"])
+        worker = event["data"]["worker"]
+        engines[worker] = engines.get(worker, 0) + 1
+# How many tasks each engine claimed: four engines must have shared the work.
+with open(sys.argv[1], "a") as out:
+    out.write(" ".join(str(n) for n in sorted(engines.values(), reverse=True)) + "\n")
 for task, at in claimed.items():
     chain, step = task[1:].split("_")
     before = f"c{chain}_{int(step) - 1}"
     if int(step) > 0 and before in succeeded:
         print(at - succeeded[before])
-' >> "$LATENCIES"
+' "$ENGINES" >> "$LATENCIES"
   # This runs in a subshell (`$(postgres_ms N)`), whose additions to SCHEMAS the trap of the
   # script never sees: the schema is dropped here.
   psql -q "$SERVER" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
@@ -116,4 +125,5 @@ POSTGRES_MS=$(printf '%s\n' "${POSTGRES[@]}" | median)
 echo "SQLite, one engine -j 8:        ${SQLITE_MS} ms  (median of $RUNS: ${SQLITE[*]})"
 echo "Postgres, four engines -j 2:    ${POSTGRES_MS} ms  (median of $RUNS: ${POSTGRES[*]})"
 awk -v s="$SQLITE_MS" -v p="$POSTGRES_MS" -v n="$TASKS" 'BEGIN {printf "claims per second:              SQLite %.0f, Postgres %.0f\nratio:                          Postgres / SQLite = %.2f\n", n / (s / 1000), n / (p / 1000), p / s}'
+echo "tasks claimed by each engine:   $(paste -sd '|' "$ENGINES" | sed 's/|/ | /g')"
 sort -n "$LATENCIES" | awk '{a[NR]=$1} END {if (NR) printf "pick-up latency on Postgres:    median %d ms, p90 %d ms (%d tasks)\n", a[int((NR+1)/2)], a[int(NR*0.9)], NR}'

@@ -95,6 +95,33 @@ pub fn contract(make: &dyn Fn() -> Arc<dyn TaskBackend>) {
     a_skipped_task_counts_as_done_for_what_waits_for_it(&*make());
     a_failure_lets_go_of_the_tasks_waiting_for_its_outcome(&*make());
     a_success_claims_the_next_task_it_lets_go(&*make());
+    a_run_is_created_with_its_tasks(&*make());
+}
+
+/// `create_run_with_tasks` stores the run, its tasks and their dependencies; a run id that
+/// exists already is a `Conflict` that changes nothing.
+fn a_run_is_created_with_its_tasks(backend: &dyn TaskBackend) {
+    let first = plan(&[("a", &[], 0), ("b", &["a"], 1)]);
+    backend
+        .create_run_with_tasks("whole", &first, None, 1_000)
+        .expect("create");
+    assert_eq!(
+        backend.get_run("whole").expect("run").state,
+        RunState::Running
+    );
+    let tasks = backend.list_tasks("whole").expect("tasks");
+    let ids: Vec<&str> = tasks.iter().map(|t| t.key.task.as_str()).collect();
+    assert_eq!(ids, ["a", "b"]);
+    assert_eq!(tasks[1].max_attempts, 2);
+    assert_eq!(ready(backend, "whole", 1_010), ["a"]);
+    let again = backend.create_run_with_tasks("whole", &plan(&[("c", &[], 0)]), None, 1_020);
+    assert_eq!(again.expect_err("exists").kind, BackendErrorKind::Conflict);
+    let tasks = backend.list_tasks("whole").expect("tasks");
+    assert_eq!(
+        tasks.len(),
+        2,
+        "nothing of the refused run was stored: {tasks:?}"
+    );
 }
 
 /// `finish_task_and_claim` records a success and claims, for the same worker, the first of
@@ -153,7 +180,8 @@ fn a_success_claims_the_next_task_it_lets_go(backend: &dyn TaskBackend) {
     assert_eq!(b.state, TaskState::Succeeded);
     let c = backend.get_task(&key("chain", "c")).expect("c");
     assert_eq!(c.state, TaskState::Pending);
-    assert!(ready(backend, "chain", 2_060).contains(&"d".to_string()));
+    let now_ready = ready(backend, "chain", 2_060);
+    assert!(now_ready.contains(&"d".to_string()), "{now_ready:?}");
 
     // A worker that does not hold the task records nothing and claims nothing.
     let refused = backend.finish_task_and_claim(

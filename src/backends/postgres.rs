@@ -33,6 +33,7 @@ use crate::plan::{Plan, TaskSpec};
 use crate::runtime::lifecycle::{self, TaskFacts, TaskReset};
 use crate::runtime::*;
 use link::{args, Link, Retry, Session};
+use std::collections::HashSet;
 use tokio_postgres::Row;
 
 /// A backend that keeps runs, tasks and events in a PostgreSQL database.
@@ -341,6 +342,56 @@ fn try_read_for_change(
     Ok(Some((task, facts)))
 }
 
+/// Stores run `id` of `plan`, started at `now` in `place`; a `Conflict` if it exists.
+fn insert_run(
+    session: &mut Session<'_>,
+    id: &str,
+    plan: &Plan,
+    place: Option<&RunPlace>,
+    now: Millis,
+) -> Step<()> {
+    let repository = place.and_then(|p| p.repository.as_ref());
+    let inserted = session.execute(
+        "INSERT INTO runs (id, state, created_at, workflow, source, plan, workspace, \
+                     host, remote, base) VALUES ($1, 'running', $2, $3, $4, $5, $6, $7, $8, $9) \
+                     ON CONFLICT (id) DO NOTHING",
+        args![
+            id.to_string(),
+            now,
+            plan.workflow.clone(),
+            plan.source.clone(),
+            to_json(plan)?,
+            place.map(|p| p.workspace.clone()),
+            place.map(|p| p.host.clone()),
+            repository.map(|r| r.remote.clone()),
+            repository.map(|r| r.base.clone())
+        ],
+    )?;
+    if inserted == 0 {
+        return Err(Stop::Backend(BackendError::conflict(format!(
+            "a run `{id}` exists already"
+        ))));
+    }
+    Ok(())
+}
+
+/// Stores the tasks of `plan` in run `run`, with their dependencies (each on a task of the
+/// plan or of the run), and counts what each waits for.
+fn insert_plan(session: &mut Session<'_>, run: &str, plan: &Plan) -> Step<()> {
+    require_run(session, run)?;
+    insert_tasks(session, run, &plan.tasks, 0)?;
+    let planned: HashSet<&str> = plan.tasks.iter().map(|t| t.id.as_str()).collect();
+    let edges = edges_of(&plan.tasks);
+    for (_, dep) in &edges {
+        if !planned.contains(dep) && !task_exists(session, run, dep)? {
+            return Err(missing(session, run, dep));
+        }
+    }
+    insert_deps(session, run, &edges)?;
+    session.execute(RECOUNT_RUN, args![run.to_string()])?;
+    Ok(())
+}
+
 /// Lets `change` alter the task `found` read and, if `change` says so, writes it back with
 /// `events`, and wakes idle engines when the task left the states that hold it: the body of
 /// every transition. Returns whether it wrote.
@@ -601,35 +652,77 @@ fn run_record(session: &mut Session<'_>, shown: &str, id: &str, version: i64) ->
     })
 }
 
-/// Inserts one pending task; a task of the same id is a `Conflict`.
-fn insert_task(session: &mut Session<'_>, run: &str, spec: &TaskSpec, position: usize) -> Step<()> {
-    let inserted = session.execute(
+/// Inserts `tasks` into run `run`, the first at position `first` and the others after it, in
+/// one statement (a round trip for each would be most of the time a plan of thousands of tasks
+/// takes to store); a `Conflict` names a task the run has already.
+fn insert_tasks(
+    session: &mut Session<'_>,
+    run: &str,
+    tasks: &[TaskSpec],
+    first: usize,
+) -> Step<()> {
+    let ids: Vec<String> = tasks.iter().map(|spec| spec.id.clone()).collect();
+    let positions: Vec<i64> = (first..first + tasks.len()).map(int).collect();
+    let priorities: Vec<i32> = tasks.iter().map(|spec| i32::from(spec.priority)).collect();
+    let gates: Vec<bool> = tasks
+        .iter()
+        .map(|spec| spec.action.waits_for_person())
+        .collect();
+    let attempts: Vec<i64> = tasks
+        .iter()
+        .map(|spec| i64::from(spec.retry.saturating_add(1)))
+        .collect();
+    let inserted = session.query(
         "INSERT INTO tasks (run, id, position, priority, is_gate, state, attempts, max_attempts) \
-         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6) ON CONFLICT (run, id) DO NOTHING",
-        args![
-            run.to_string(),
-            spec.id.clone(),
-            int(position),
-            i32::from(spec.priority),
-            spec.action.waits_for_person(),
-            i64::from(spec.retry.saturating_add(1))
-        ],
+         SELECT $1, t.id, t.position, t.priority, t.is_gate, 'pending', 0, t.max_attempts \
+         FROM unnest($2::text[], $3::bigint[], $4::integer[], $5::boolean[], $6::bigint[]) \
+         AS t (id, position, priority, is_gate, max_attempts) \
+         ON CONFLICT (run, id) DO NOTHING RETURNING id",
+        args![run.to_string(), ids, positions, priorities, gates, attempts],
     )?;
-    if inserted == 0 {
-        return Err(Stop::Backend(BackendError::conflict(format!(
-            "run `{run}` has a task `{}` already",
-            spec.id
-        ))));
+    if inserted.len() == tasks.len() {
+        return Ok(());
     }
+    let mut new = HashSet::new();
+    for row in &inserted {
+        new.insert(row.try_get::<_, String>(0)?);
+    }
+    // A task not inserted was there already, or named twice (the second one).
+    let mut seen = HashSet::new();
+    let taken = tasks
+        .iter()
+        .find(|spec| !seen.insert(spec.id.as_str()) || !new.contains(&spec.id))
+        .map_or("?", |spec| spec.id.as_str());
+    Err(Stop::Backend(BackendError::conflict(format!(
+        "run `{run}` has a task `{taken}` already"
+    ))))
+}
+
+/// Inserts the dependency edges `(child, parent)` of run `run` in one statement.
+fn insert_deps(session: &mut Session<'_>, run: &str, edges: &[(&str, &str)]) -> Step<()> {
+    if edges.is_empty() {
+        return Ok(());
+    }
+    let children: Vec<String> = edges.iter().map(|(child, _)| child.to_string()).collect();
+    let parents: Vec<String> = edges.iter().map(|(_, parent)| parent.to_string()).collect();
+    session.execute(
+        "INSERT INTO deps (run, child, parent) SELECT $1, d.child, d.parent \
+         FROM unnest($2::text[], $3::text[]) AS d (child, parent) ON CONFLICT DO NOTHING",
+        args![run.to_string(), children, parents],
+    )?;
     Ok(())
 }
 
-fn insert_dep(session: &mut Session<'_>, run: &str, child: &str, parent: &str) -> Step<()> {
-    session.execute(
-        "INSERT INTO deps (run, child, parent) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        args![run.to_string(), child.to_string(), parent.to_string()],
-    )?;
-    Ok(())
+/// The dependency edges `(child, parent)` of `tasks`, in their order.
+fn edges_of(tasks: &[TaskSpec]) -> Vec<(&str, &str)> {
+    tasks
+        .iter()
+        .flat_map(|spec| {
+            spec.deps
+                .iter()
+                .map(move |dep| (spec.id.as_str(), dep.as_str()))
+        })
+        .collect()
 }
 
 fn task_exists(session: &mut Session<'_>, run: &str, task: &str) -> Step<bool> {
@@ -734,33 +827,27 @@ impl TaskBackend for PostgresBackend {
         place: Option<&RunPlace>,
         now: Millis,
     ) -> BackendResult<()> {
-        let repository = place.and_then(|p| p.repository.as_ref());
         self.transaction(
             WRITE,
             || format!("create run `{id}`"),
+            |session| insert_run(session, id, plan, place, now),
+        )
+    }
+
+    fn create_run_with_tasks(
+        &self,
+        id: &str,
+        plan: &Plan,
+        place: Option<&RunPlace>,
+        now: Millis,
+    ) -> BackendResult<()> {
+        self.transaction(
+            WRITE,
+            || format!("create run `{id}` with its tasks"),
             |session| {
-                let inserted = session.execute(
-                    "INSERT INTO runs (id, state, created_at, workflow, source, plan, workspace, \
-                     host, remote, base) VALUES ($1, 'running', $2, $3, $4, $5, $6, $7, $8, $9) \
-                     ON CONFLICT (id) DO NOTHING",
-                    args![
-                        id.to_string(),
-                        now,
-                        plan.workflow.clone(),
-                        plan.source.clone(),
-                        to_json(plan)?,
-                        place.map(|p| p.workspace.clone()),
-                        place.map(|p| p.host.clone()),
-                        repository.map(|r| r.remote.clone()),
-                        repository.map(|r| r.base.clone())
-                    ],
-                )?;
-                if inserted == 0 {
-                    return Err(Stop::Backend(BackendError::conflict(format!(
-                        "a run `{id}` exists already"
-                    ))));
-                }
-                Ok(())
+                insert_run(session, id, plan, place, now)?;
+                insert_plan(session, id, plan)?;
+                notify_ready(session, id)
             },
         )
     }
@@ -771,7 +858,7 @@ impl TaskBackend for PostgresBackend {
             || format!("create task `{run}/{}`", spec.id),
             |session| {
                 require_run(session, run)?;
-                insert_task(session, run, spec, position)?;
+                insert_tasks(session, run, std::slice::from_ref(spec), position)?;
                 notify_ready(session, run)
             },
         )
@@ -788,7 +875,7 @@ impl TaskBackend for PostgresBackend {
                         return Err(missing(session, run, task));
                     }
                 }
-                insert_dep(session, run, child, parent)?;
+                insert_deps(session, run, &[(child, parent)])?;
                 session.execute(RECOUNT_TASK, args![run.to_string(), child.to_string()])?;
                 Ok(())
             },
@@ -802,21 +889,7 @@ impl TaskBackend for PostgresBackend {
             WRITE,
             || format!("create the tasks of run `{run}`"),
             |session| {
-                require_run(session, run)?;
-                for (position, spec) in plan.tasks.iter().enumerate() {
-                    insert_task(session, run, spec, position)?;
-                }
-                for task in &plan.tasks {
-                    for dep in &task.deps {
-                        if !plan.tasks.iter().any(|t| &t.id == dep)
-                            && !task_exists(session, run, dep)?
-                        {
-                            return Err(missing(session, run, dep));
-                        }
-                        insert_dep(session, run, &task.id, dep)?;
-                    }
-                }
-                session.execute(RECOUNT_RUN, args![run.to_string()])?;
+                insert_plan(session, run, plan)?;
                 notify_ready(session, run)
             },
         )
@@ -929,6 +1002,20 @@ impl TaskBackend for PostgresBackend {
                 change_task(session, found, events, change).map(|_| ())
             },
         )
+    }
+
+    // A success and the claim it makes possible commit together.
+    fn finish_task_and_claim(
+        &self,
+        key: &TaskKey,
+        worker: &str,
+        result: &str,
+        done: lifecycle::Completion<'_>,
+        now: Millis,
+        next: &[TaskKey],
+        lease: Millis,
+    ) -> BackendResult<Option<(TaskKey, Claim)>> {
+        finish_and_claim_in_one_step(self, key, worker, result, done, now, next, lease)
     }
 
     fn update_task_then(
@@ -1055,15 +1142,11 @@ impl TaskBackend for PostgresBackend {
                 // The run's tasks are written afresh from the new plan: every row, in its new
                 // position, with its dependencies; what the plan dropped is gone.
                 session.execute("DELETE FROM tasks WHERE run = $1", args![run.to_string()])?;
-                for (position, (spec, task)) in plan.tasks.iter().zip(&records).enumerate() {
-                    insert_task(session, run, spec, position)?;
+                insert_tasks(session, run, &plan.tasks, 0)?;
+                for task in &records {
                     write_task(session, task)?;
                 }
-                for spec in &plan.tasks {
-                    for dep in &spec.deps {
-                        insert_dep(session, run, &spec.id, dep)?;
-                    }
-                }
+                insert_deps(session, run, &edges_of(&plan.tasks))?;
                 // The rows and edges are new (an expansion's instances, edges an outcome
                 // let go of): every count is taken afresh.
                 session.execute(RECOUNT_RUN, args![run.to_string()])?;

@@ -458,6 +458,63 @@ fn read_for_change(tx: &Connection, key: &TaskKey) -> Step<(TaskRecord, TaskFact
     Ok((task, facts))
 }
 
+/// Stores run `id` of `plan`, started at `now` in `place`; a `Conflict` if it exists.
+fn insert_run(
+    tx: &Connection,
+    id: &str,
+    plan: &Plan,
+    place: Option<&RunPlace>,
+    now: Millis,
+) -> Step<()> {
+    if tx
+        .prepare_cached("SELECT 1 FROM runs WHERE id = ?1")?
+        .exists([id])?
+    {
+        return Err(Stop::Backend(BackendError::conflict(format!(
+            "a run `{id}` exists already"
+        ))));
+    }
+    tx.prepare_cached(
+        "INSERT INTO runs (id, state, created_at, finished_at, workflow, source, plan) \
+         VALUES (?1, 'running', ?2, NULL, ?3, ?4, ?5)",
+    )?
+    .execute(params![id, now, plan.workflow, plan.source, to_json(plan)?])?;
+    if let Some(place) = place {
+        tx.prepare_cached("INSERT INTO run_places (run, workspace, host) VALUES (?1, ?2, ?3)")?
+            .execute(params![id, place.workspace, place.host])?;
+        if let Some(repository) = &place.repository {
+            tx.prepare_cached(
+                "INSERT INTO run_repositories (run, remote, base) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![id, repository.remote, repository.base])?;
+        }
+    }
+    Ok(())
+}
+
+/// Stores the tasks of `plan` in run `run`, with their dependencies (each on a task of the
+/// plan or of the run), and counts what each waits for.
+fn insert_plan(tx: &Connection, run: &str, plan: &Plan) -> Step<()> {
+    require_run(tx, run)?;
+    let mut insert = tx.prepare_cached(INSERT_TASK)?;
+    for (position, spec) in plan.tasks.iter().enumerate() {
+        insert_task(&mut insert, run, spec, position)?;
+    }
+    let ids: HashSet<&str> = plan.tasks.iter().map(|t| t.id.as_str()).collect();
+    let mut exists = tx.prepare_cached(TASK_EXISTS)?;
+    let mut insert_dep = tx.prepare_cached(INSERT_DEP)?;
+    for task in &plan.tasks {
+        for dep in &task.deps {
+            if !ids.contains(dep.as_str()) && !exists.exists([run, dep])? {
+                return Err(missing(tx, run, dep));
+            }
+            insert_dep.execute([run, &task.id, dep])?;
+        }
+    }
+    tx.prepare_cached(RECOUNT_RUN)?.execute([run])?;
+    Ok(())
+}
+
 /// Reads task `key` with its facts, lets `change` alter it and, if `change` says so, writes
 /// it back with `events`: the body of every transition. Returns whether it wrote.
 fn change_task(
@@ -818,43 +875,22 @@ impl TaskBackend for SqliteBackend {
     ) -> BackendResult<()> {
         self.write(
             || format!("create run `{id}`"),
+            |tx| insert_run(tx, id, plan, place, now),
+        )
+    }
+
+    fn create_run_with_tasks(
+        &self,
+        id: &str,
+        plan: &Plan,
+        place: Option<&RunPlace>,
+        now: Millis,
+    ) -> BackendResult<()> {
+        self.write(
+            || format!("create run `{id}` with its tasks"),
             |tx| {
-                if tx
-                    .prepare_cached("SELECT 1 FROM runs WHERE id = ?1")?
-                    .exists([id])?
-                {
-                    return Err(Stop::Backend(BackendError::conflict(format!(
-                        "a run `{id}` exists already"
-                    ))));
-                }
-                tx.prepare_cached(
-                    "INSERT INTO runs (id, state, created_at, finished_at, workflow, source, plan) \
-                     VALUES (?1, 'running', ?2, NULL, ?3, ?4, ?5)",
-                )?
-                .execute(params![
-                    id,
-                    now,
-                    plan.workflow,
-                    plan.source,
-                    to_json(plan)?
-                ])?;
-                if let Some(place) = place {
-                    tx.prepare_cached(
-                        "INSERT INTO run_places (run, workspace, host) VALUES (?1, ?2, ?3)",
-                    )?
-                    .execute(params![id, place.workspace, place.host])?;
-                    if let Some(repository) = &place.repository {
-                        tx.prepare_cached(
-                            "INSERT INTO run_repositories (run, remote, base) VALUES (?1, ?2, ?3)",
-                        )?
-                        .execute(params![
-                            id,
-                            repository.remote,
-                            repository.base
-                        ])?;
-                    }
-                }
-                Ok(())
+                insert_run(tx, id, plan, place, now)?;
+                insert_plan(tx, id, plan)
             },
         )
     }
@@ -894,26 +930,7 @@ impl TaskBackend for SqliteBackend {
     fn create_tasks(&self, run: &str, plan: &Plan) -> BackendResult<()> {
         self.write(
             || format!("create the tasks of run `{run}`"),
-            |tx| {
-                require_run(tx, run)?;
-                let mut insert = tx.prepare_cached(INSERT_TASK)?;
-                for (position, spec) in plan.tasks.iter().enumerate() {
-                    insert_task(&mut insert, run, spec, position)?;
-                }
-                let ids: HashSet<&str> = plan.tasks.iter().map(|t| t.id.as_str()).collect();
-                let mut exists = tx.prepare_cached(TASK_EXISTS)?;
-                let mut insert_dep = tx.prepare_cached(INSERT_DEP)?;
-                for task in &plan.tasks {
-                    for dep in &task.deps {
-                        if !ids.contains(dep.as_str()) && !exists.exists([run, dep])? {
-                            return Err(missing(tx, run, dep));
-                        }
-                        insert_dep.execute([run, &task.id, dep])?;
-                    }
-                }
-                tx.prepare_cached(RECOUNT_RUN)?.execute([run])?;
-                Ok(())
-            },
+            |tx| insert_plan(tx, run, plan),
         )
     }
 
@@ -1008,6 +1025,20 @@ impl TaskBackend for SqliteBackend {
             || format!("{doing} task `{key}`"),
             |tx| change_task(tx, key, events, change).map(|_| ()),
         )
+    }
+
+    // A success and the claim it makes possible commit together.
+    fn finish_task_and_claim(
+        &self,
+        key: &TaskKey,
+        worker: &str,
+        result: &str,
+        done: lifecycle::Completion<'_>,
+        now: Millis,
+        next: &[TaskKey],
+        lease: Millis,
+    ) -> BackendResult<Option<(TaskKey, Claim)>> {
+        finish_and_claim_in_one_step(self, key, worker, result, done, now, next, lease)
     }
 
     fn update_task_then(

@@ -249,10 +249,7 @@ fn start(
     };
     let place = RunPlace::here(&workspace).sharing(repository);
     let now = now_millis();
-    if let Err(error) = backend
-        .create_run(&run_id, &plan, Some(&place), now)
-        .and_then(|()| backend.create_tasks(&run_id, &plan))
-    {
+    if let Err(error) = backend.create_run_with_tasks(&run_id, &plan, Some(&place), now) {
         return output.fail(&format!("cannot store the run: {error}"));
     }
     drop(folder_lock);

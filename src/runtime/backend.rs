@@ -95,6 +95,37 @@ pub struct NewEvent {
 /// whether it changed the record (to be written back).
 pub type TaskChange<'a> = dyn FnMut(&mut TaskRecord, &TaskFacts) -> BackendResult<bool> + 'a;
 
+/// [`TaskBackend::finish_task_and_claim`] in one step of `backend`
+/// ([`TaskBackend::update_task_then`]): the success, with the rule of `finish_task`, and the
+/// claim, with the rule of `claim_task`, commit together or not at all.
+#[allow(clippy::too_many_arguments)]
+pub fn finish_and_claim_in_one_step(
+    backend: &(impl TaskBackend + ?Sized),
+    key: &TaskKey,
+    worker: &str,
+    result: &str,
+    done: lifecycle::Completion<'_>,
+    now: Millis,
+    next: &[TaskKey],
+    lease: Millis,
+) -> BackendResult<Option<(TaskKey, Claim)>> {
+    let mut claimed = None;
+    let position = backend.update_task_then(
+        key,
+        "record the result of",
+        &[],
+        &mut |task, _| lifecycle::complete(task, worker, result, done, now).map(|()| true),
+        next,
+        &mut |task, facts| {
+            claimed = lifecycle::claim(task, facts, worker, now, lease);
+            Ok(claimed.is_some())
+        },
+    )?;
+    Ok(position
+        .zip(claimed)
+        .map(|(at, claim)| (next[at].clone(), claim)))
+}
+
 /// The decision [`TaskBackend::replan_run`] applies to a run and its tasks as they are inside
 /// its atomic step: one record per task of the new plan, in its order.
 pub type ReplanDecision<'a> =
@@ -110,6 +141,21 @@ pub trait TaskBackend: Send + Sync {
         place: Option<&RunPlace>,
         now: Millis,
     ) -> BackendResult<()>;
+
+    /// Creates run `id` with every task of `plan` and their dependencies, in one atomic step
+    /// where the store can: no engine ever sees the run without its tasks (a worker would find
+    /// nothing to do in it, and could end it as over before its tasks exist). The default
+    /// creates the run, then its tasks.
+    fn create_run_with_tasks(
+        &self,
+        id: &str,
+        plan: &Plan,
+        place: Option<&RunPlace>,
+        now: Millis,
+    ) -> BackendResult<()> {
+        self.create_run(id, plan, place, now)?;
+        self.create_tasks(id, plan)
+    }
 
     /// Adds one task of the plan to run `run`, `pending`, with `position` its index in the plan.
     fn create_task(&self, run: &str, task: &TaskSpec, position: usize) -> BackendResult<()>;
@@ -315,9 +361,11 @@ pub trait TaskBackend: Send + Sync {
 
     /// Marks a task `worker` holds as succeeded, as [`finish_task`](Self::finish_task) does,
     /// and claims for `worker` the first task of `next` that its success made claimable (the
-    /// next task of a chain), as [`claim_task`](Self::claim_task) does, in one step
-    /// ([`update_task_then`](Self::update_task_then)): the claim needs no look for ready tasks
-    /// and, in a store that joins them, no commit of its own. Returns the task claimed.
+    /// next task of a chain), as [`claim_task`](Self::claim_task) does, passing over those
+    /// that are missing. Returns the task claimed. A store whose transitions all go through
+    /// `update_task` joins both in one step with [`finish_and_claim_in_one_step`]: the claim
+    /// then needs no commit of its own. The default does one after the other (a store that
+    /// must tell another tool of a success, as beads does, keeps its own `finish_task`).
     #[allow(clippy::too_many_arguments)]
     fn finish_task_and_claim(
         &self,
@@ -329,21 +377,16 @@ pub trait TaskBackend: Send + Sync {
         next: &[TaskKey],
         lease: Millis,
     ) -> BackendResult<Option<(TaskKey, Claim)>> {
-        let mut claimed = None;
-        let position = self.update_task_then(
-            key,
-            "record the result of",
-            &[],
-            &mut |task, _| lifecycle::complete(task, worker, result, done, now).map(|()| true),
-            next,
-            &mut |task, facts| {
-                claimed = lifecycle::claim(task, facts, worker, now, lease);
-                Ok(claimed.is_some())
-            },
-        )?;
-        Ok(position
-            .zip(claimed)
-            .map(|(at, claim)| (next[at].clone(), claim)))
+        self.finish_task(key, worker, result, done, now)?;
+        for candidate in next {
+            match self.claim_task(candidate, worker, now, lease) {
+                Ok(Some(claim)) => return Ok(Some((candidate.clone(), claim))),
+                Ok(None) => {}
+                Err(error) if error.kind == BackendErrorKind::NotFound => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(None)
     }
 
     /// Skips a task `worker` holds, whose condition does not hold, with `why` as its result
