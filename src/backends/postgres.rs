@@ -1004,20 +1004,6 @@ impl TaskBackend for PostgresBackend {
         )
     }
 
-    // A success and the claim it makes possible commit together.
-    fn finish_task_and_claim(
-        &self,
-        key: &TaskKey,
-        worker: &str,
-        result: &str,
-        done: lifecycle::Completion<'_>,
-        now: Millis,
-        next: &[TaskKey],
-        lease: Millis,
-    ) -> BackendResult<Option<(TaskKey, Claim)>> {
-        finish_and_claim_in_one_step(self, key, worker, result, done, now, next, lease)
-    }
-
     fn update_task_then(
         &self,
         key: &TaskKey,

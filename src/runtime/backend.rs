@@ -95,37 +95,6 @@ pub struct NewEvent {
 /// whether it changed the record (to be written back).
 pub type TaskChange<'a> = dyn FnMut(&mut TaskRecord, &TaskFacts) -> BackendResult<bool> + 'a;
 
-/// [`TaskBackend::finish_task_and_claim`] in one step of `backend`
-/// ([`TaskBackend::update_task_then`]): the success, with the rule of `finish_task`, and the
-/// claim, with the rule of `claim_task`, commit together or not at all.
-#[allow(clippy::too_many_arguments)]
-pub fn finish_and_claim_in_one_step(
-    backend: &(impl TaskBackend + ?Sized),
-    key: &TaskKey,
-    worker: &str,
-    result: &str,
-    done: lifecycle::Completion<'_>,
-    now: Millis,
-    next: &[TaskKey],
-    lease: Millis,
-) -> BackendResult<Option<(TaskKey, Claim)>> {
-    let mut claimed = None;
-    let position = backend.update_task_then(
-        key,
-        "record the result of",
-        &[],
-        &mut |task, _| lifecycle::complete(task, worker, result, done, now).map(|()| true),
-        next,
-        &mut |task, facts| {
-            claimed = lifecycle::claim(task, facts, worker, now, lease);
-            Ok(claimed.is_some())
-        },
-    )?;
-    Ok(position
-        .zip(claimed)
-        .map(|(at, claim)| (next[at].clone(), claim)))
-}
-
 /// The decision [`TaskBackend::replan_run`] applies to a run and its tasks as they are inside
 /// its atomic step: one record per task of the new plan, in its order.
 pub type ReplanDecision<'a> =
@@ -359,13 +328,21 @@ pub trait TaskBackend: Send + Sync {
         })
     }
 
+    /// Whether every transition of this store is its rule applied by
+    /// [`update_task`](Self::update_task), so two can be joined in one
+    /// [`update_task_then`](Self::update_task_then). A store that overrides a transition to
+    /// tell another tool of it (beads closes an issue when a task succeeds) says no, and its
+    /// transitions are never joined.
+    fn joins_transitions(&self) -> bool {
+        true
+    }
+
     /// Marks a task `worker` holds as succeeded, as [`finish_task`](Self::finish_task) does,
     /// and claims for `worker` the first task of `next` that its success made claimable (the
     /// next task of a chain), as [`claim_task`](Self::claim_task) does, passing over those
-    /// that are missing. Returns the task claimed. A store whose transitions all go through
-    /// `update_task` joins both in one step with [`finish_and_claim_in_one_step`]: the claim
-    /// then needs no commit of its own. The default does one after the other (a store that
-    /// must tell another tool of a success, as beads does, keeps its own `finish_task`).
+    /// that are missing. Returns the task claimed. In a store that
+    /// [joins transitions](Self::joins_transitions) both are one step: the claim needs no
+    /// commit of its own. Otherwise one comes after the other, each atomic.
     #[allow(clippy::too_many_arguments)]
     fn finish_task_and_claim(
         &self,
@@ -377,6 +354,9 @@ pub trait TaskBackend: Send + Sync {
         next: &[TaskKey],
         lease: Millis,
     ) -> BackendResult<Option<(TaskKey, Claim)>> {
+        if self.joins_transitions() {
+            return finish_and_claim_in_one_step(self, key, worker, result, done, now, next, lease);
+        }
         self.finish_task(key, worker, result, done, now)?;
         for candidate in next {
             match self.claim_task(candidate, worker, now, lease) {
@@ -527,4 +507,35 @@ pub trait TaskBackend: Send + Sync {
     fn work_signal(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
         None
     }
+}
+
+/// [`TaskBackend::finish_task_and_claim`] in one step of `backend`
+/// ([`TaskBackend::update_task_then`]): the success, with the rule of `finish_task`, and the
+/// claim, with the rule of `claim_task`, commit together or not at all.
+#[allow(clippy::too_many_arguments)]
+fn finish_and_claim_in_one_step(
+    backend: &(impl TaskBackend + ?Sized),
+    key: &TaskKey,
+    worker: &str,
+    result: &str,
+    done: lifecycle::Completion<'_>,
+    now: Millis,
+    next: &[TaskKey],
+    lease: Millis,
+) -> BackendResult<Option<(TaskKey, Claim)>> {
+    let mut claimed = None;
+    let position = backend.update_task_then(
+        key,
+        "record the result of",
+        &[],
+        &mut |task, _| lifecycle::complete(task, worker, result, done, now).map(|()| true),
+        next,
+        &mut |task, facts| {
+            claimed = lifecycle::claim(task, facts, worker, now, lease);
+            Ok(claimed.is_some())
+        },
+    )?;
+    Ok(position
+        .zip(claimed)
+        .map(|(at, claim)| (next[at].clone(), claim)))
 }

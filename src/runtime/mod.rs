@@ -14,7 +14,7 @@ pub mod transcript;
 pub mod values;
 
 pub use backend::{
-    finish_and_claim_in_one_step, BackendError, BackendErrorKind, BackendResult, NewEvent,
-    ReplanDecision, TaskBackend, TaskChange,
+    BackendError, BackendErrorKind, BackendResult, NewEvent, ReplanDecision, TaskBackend,
+    TaskChange,
 };
 pub use model::*;

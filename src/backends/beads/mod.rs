@@ -728,6 +728,12 @@ impl TaskBackend for BeadsBackend {
         }
     }
 
+    // A claim and a success each tell beads (`claim_task`, `finish_task` below): they are
+    // never joined in one step of the sidecar.
+    fn joins_transitions(&self) -> bool {
+        false
+    }
+
     fn finish_task(
         &self,
         key: &TaskKey,
