@@ -52,7 +52,11 @@ impl Queue {
             return;
         }
         pending.events.push((run.to_string(), event));
-        self.changed.notify_one();
+        // The writer waits for the first event of a batch, or for a full one; while it
+        // lingers it sleeps until its time is up, not woken once per event.
+        if pending.events.len() == 1 || pending.events.len() == BATCH {
+            self.changed.notify_one();
+        }
     }
 
     /// Calls `write` with the queued events of run `run`, in their order, for a transition
