@@ -4,6 +4,7 @@ mod agents;
 mod agents_real;
 mod backend_contract;
 mod beads;
+mod chain;
 mod chaos;
 mod chat_server;
 mod check;

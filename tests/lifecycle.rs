@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// Runs `wfc` in `dir` to the end; returns its exit code, stdout and stderr.
-fn wfc(dir: &Path, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn wfc(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_wfc"))
         .args(args)
         .current_dir(dir)
@@ -86,7 +86,7 @@ fn the_end_of_a_commands_output_reaches_the_log() {
 }
 
 /// Writes `text` as `NAME` in `dir`.
-fn write(dir: &Path, name: &str, text: &str) {
+pub(crate) fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).expect("write a file");
 }
 
@@ -249,7 +249,7 @@ fn sigterm_sighup_and_ctrl_c_stop_wfc_and_every_process_of_its_tasks() {
 
 /// Starts `wfc ARGS` in `dir`, stops it with SIGTERM once `ready` holds (polled for 20 s at
 /// most), and returns the run's id: a run that stays `running`.
-fn stopped_run(dir: &Path, args: &[&str], ready: &dyn Fn() -> bool) -> String {
+pub(crate) fn stopped_run(dir: &Path, args: &[&str], ready: &dyn Fn() -> bool) -> String {
     let child = spawn(dir, args);
     let started = std::time::Instant::now();
     while !ready() {
@@ -263,7 +263,7 @@ fn stopped_run(dir: &Path, args: &[&str], ready: &dyn Fn() -> bool) -> String {
 }
 
 /// Whether `dir` holds a file `name`.
-fn has(dir: &Path, name: &str) -> impl Fn() -> bool {
+pub(crate) fn has(dir: &Path, name: &str) -> impl Fn() -> bool {
     let path = dir.join(name);
     move || path.exists()
 }
@@ -464,7 +464,7 @@ fn rerun_starts_a_new_run_with_the_same_parameters_from_the_file() {
 
 /// The state of run `run` and its task `task` (state, attempts, last error), from `wfc status
 /// --json`.
-fn states(dir: &Path, run: &str, task: &str) -> (String, String, u64, String) {
+pub(crate) fn states(dir: &Path, run: &str, task: &str) -> (String, String, u64, String) {
     let (code, status, stderr) = wfc(dir, &["status", run, "--json"]);
     assert_eq!(code, 0, "{stderr}");
     let status: serde_json::Value = serde_json::from_str(&status).expect("status JSON");

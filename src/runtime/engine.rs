@@ -512,13 +512,13 @@ impl Engine {
                     wanted += skipped;
                 }
                 let waiting = match &left {
-                    // A task missing from the plan this engine read sorts ahead of any.
+                    // A task missing from the plan this engine read counts as the most urgent.
                     Some(key) => Some((
                         key,
                         self.run_info(&key.run)
                             .await?
                             .task(&key.task)
-                            .map_or(u8::MAX, |spec| spec.priority),
+                            .map_or(0, |spec| spec.priority),
                     )),
                     None => None,
                 };

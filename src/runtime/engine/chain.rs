@@ -5,7 +5,7 @@
 //! start, and the success joined with the next claim), not three (docs/performance.md).
 //!
 //! The engine's own order is kept: it chains only while no ready task it saw at its last look
-//! waits ahead of the one it would chain (a higher priority, or another run's), and only tasks
+//! waits ahead of the one it would chain (a more urgent priority, or another run's), and only tasks
 //! it would have claimed at a look anyway — command tasks it serves, of a run it can reach.
 //! Agent tasks, gates and tasks of a pool are claimed at a look, where their budget, pool and
 //! limits are read.
@@ -36,10 +36,11 @@ pub(super) struct Waiting {
 
 impl Waiting {
     /// Whether a task of `run` with `priority` may be chained ahead of this one: a look
-    /// would have listed it first (a higher priority, or the same priority in the same run,
-    /// where nothing orders a chain's next task after a task the look left).
+    /// would have listed it first (a more urgent priority, which is a smaller number, or the
+    /// same priority in the same run, where nothing orders a chain's next task after a task
+    /// the look left).
     fn lets_through(&self, run: &str, priority: u8) -> bool {
-        priority > self.priority || (priority == self.priority && run == self.run)
+        priority < self.priority || (priority == self.priority && run == self.run)
     }
 }
 
