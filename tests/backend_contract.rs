@@ -752,8 +752,18 @@ fn a_run_settles_only_when_nothing_can_happen(backend: &dyn TaskBackend) {
     backend
         .complete_task(&only, "w", "done", 3_001)
         .expect("complete");
+    // Of several engines that look, the one whose call ended the run is told so; the others,
+    // and every look after, see it ended by someone else.
     assert_eq!(
-        backend.settle_run("ok", 3_002).expect("settle"),
+        backend.end_run_if_over("ok", 3_002).expect("settle"),
+        RunSettled::ended(RunState::Succeeded)
+    );
+    assert_eq!(
+        backend.end_run_if_over("ok", 3_003).expect("settle again"),
+        RunSettled::as_it_was(RunState::Succeeded)
+    );
+    assert_eq!(
+        backend.settle_run("ok", 3_004).expect("settle"),
         RunState::Succeeded
     );
 }

@@ -267,22 +267,23 @@ impl TaskBackend for MemoryBackend {
         Ok(())
     }
 
-    fn settle_run(&self, run: &str, now: Millis) -> BackendResult<RunState> {
+    fn end_run_if_over(&self, run: &str, now: Millis) -> BackendResult<RunSettled> {
         let mut runs = self.lock();
         let run = find(&mut runs, run)?;
         if run.record.state != RunState::Running {
-            return Ok(run.record.state);
+            return Ok(RunSettled::as_it_was(run.record.state));
         }
         let progress = lifecycle::progress_of(
             run.tasks
                 .values()
                 .map(|task| (task.record.state, deps_done(run, task))),
         );
-        if let Some(state) = lifecycle::settled_state(progress) {
-            run.record.state = state;
-            run.record.finished_at = Some(now);
-        }
-        Ok(run.record.state)
+        let Some(state) = lifecycle::settled_state(progress) else {
+            return Ok(RunSettled::as_it_was(RunState::Running));
+        };
+        run.record.state = state;
+        run.record.finished_at = Some(now);
+        Ok(RunSettled::ended(state))
     }
 
     fn reset_tasks(&self, run: &str, resets: &[TaskReset], _now: Millis) -> BackendResult<()> {

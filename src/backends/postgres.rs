@@ -1039,7 +1039,7 @@ impl TaskBackend for PostgresBackend {
         )
     }
 
-    fn settle_run(&self, run: &str, now: Millis) -> BackendResult<RunState> {
+    fn end_run_if_over(&self, run: &str, now: Millis) -> BackendResult<RunSettled> {
         // A look without locks first: a worker asks after each task it finishes, and a run
         // with work left (the common answer) need not wait for every transition in flight,
         // nor stop them, as locking its row `FOR UPDATE` would. The engine that finishes the
@@ -1056,7 +1056,7 @@ impl TaskBackend for PostgresBackend {
             },
         )?;
         if let Some(state) = unsettled {
-            return Ok(state);
+            return Ok(RunSettled::as_it_was(state));
         }
         self.transaction(
             WRITE,
@@ -1064,20 +1064,20 @@ impl TaskBackend for PostgresBackend {
             |session| {
                 let state = lock_run(session, LOCK_RUN, run)?;
                 if state != RunState::Running {
-                    return Ok(state);
+                    return Ok(RunSettled::as_it_was(state));
                 }
                 let row = session
                     .query_opt(PROGRESS, args![run.to_string()])?
                     .ok_or_else(|| no_run(run))?;
                 let Some(settled) = settled(&row, 0)? else {
-                    return Ok(RunState::Running);
+                    return Ok(RunSettled::as_it_was(RunState::Running));
                 };
                 session.execute(
                     "UPDATE runs SET state = $2, finished_at = $3 WHERE id = $1",
                     args![run.to_string(), settled.as_str().to_string(), now],
                 )?;
                 notify_ready(session, run)?;
-                Ok(settled)
+                Ok(RunSettled::ended(settled))
             },
         )
     }

@@ -1055,13 +1055,13 @@ impl TaskBackend for SqliteBackend {
         )
     }
 
-    fn settle_run(&self, run: &str, now: Millis) -> BackendResult<RunState> {
+    fn end_run_if_over(&self, run: &str, now: Millis) -> BackendResult<RunSettled> {
         self.write(
             || format!("settle run `{run}`"),
             |tx| {
                 let state = run_state(tx, run)?;
                 if state != RunState::Running {
-                    return Ok(state);
+                    return Ok(RunSettled::as_it_was(state));
                 }
                 let exists = |sql: &str| -> rusqlite::Result<bool> {
                     tx.prepare_cached(sql)?
@@ -1073,11 +1073,11 @@ impl TaskBackend for SqliteBackend {
                     all_succeeded: !exists(ANY_UNSUCCESSFUL)?,
                 };
                 let Some(settled) = lifecycle::settled_state(progress) else {
-                    return Ok(RunState::Running);
+                    return Ok(RunSettled::as_it_was(RunState::Running));
                 };
                 tx.prepare_cached("UPDATE runs SET state = ?2, finished_at = ?3 WHERE id = ?1")?
                     .execute(params![run, settled.as_str(), now])?;
-                Ok(settled)
+                Ok(RunSettled::ended(settled))
             },
         )
     }

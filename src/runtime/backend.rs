@@ -95,6 +95,32 @@ pub struct NewEvent {
 /// whether it changed the record (to be written back).
 pub type TaskChange<'a> = dyn FnMut(&mut TaskRecord, &TaskFacts) -> BackendResult<bool> + 'a;
 
+/// What [`TaskBackend::end_run_if_over`] found: the run's state after it, and whether this
+/// call ended the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunSettled {
+    pub state: RunState,
+    pub ended_now: bool,
+}
+
+impl RunSettled {
+    /// A run this call did not end, in `state`.
+    pub fn as_it_was(state: RunState) -> Self {
+        RunSettled {
+            state,
+            ended_now: false,
+        }
+    }
+
+    /// A run this call ended, in `state`.
+    pub fn ended(state: RunState) -> Self {
+        RunSettled {
+            state,
+            ended_now: true,
+        }
+    }
+}
+
 /// The decision [`TaskBackend::replan_run`] applies to a run and its tasks as they are inside
 /// its atomic step: one record per task of the new plan, in its order.
 pub type ReplanDecision<'a> =
@@ -434,8 +460,14 @@ pub trait TaskBackend: Send + Sync {
     /// Ends run `run` if nothing more can happen in it, deciding and writing its final state
     /// in one atomic step ([`lifecycle::settled_state`](super::lifecycle::settled_state)), so
     /// no other engine's claim can come between the decision and the write. Returns the run's
-    /// state afterwards: `Running` while it goes on.
-    fn settle_run(&self, run: &str, now: Millis) -> BackendResult<RunState>;
+    /// state afterwards (`Running` while it goes on) and whether this call is the one that
+    /// ended it: several engines may look at once, and only that one tells of the end.
+    fn end_run_if_over(&self, run: &str, now: Millis) -> BackendResult<RunSettled>;
+
+    /// The state of run `run` after [`end_run_if_over`](Self::end_run_if_over).
+    fn settle_run(&self, run: &str, now: Millis) -> BackendResult<RunState> {
+        self.end_run_if_over(run, now).map(|settled| settled.state)
+    }
 
     /// Moves a claimed gate to `waiting`, releasing the worker.
     fn wait_gate(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()> {

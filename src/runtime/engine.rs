@@ -302,6 +302,32 @@ impl Engine {
     }
 
     fn emit(&self, run: &str, kind: EventKind, task: Option<&str>, data: serde_json::Value) {
+        self.tell(run, kind, task, data, true);
+    }
+
+    /// Tells of the end of `run` in `state` with `tasks` as they ended: this engine's sinks,
+    /// and the run's log if `stored` (only the engine that ended it stores it).
+    fn tell_run_finished(&self, run: &str, state: RunState, tasks: &[TaskRecord], stored: bool) {
+        let counts = count_states(tasks);
+        self.tell(
+            run,
+            EventKind::RunFinished,
+            None,
+            serde_json::json!({ "state": state.as_str(), "tasks": counts }),
+            stored,
+        );
+    }
+
+    /// Tells this engine's sinks (its output, `--events`) of an event, and, if `stored`, the
+    /// run's log too.
+    fn tell(
+        &self,
+        run: &str,
+        kind: EventKind,
+        task: Option<&str>,
+        data: serde_json::Value,
+        stored: bool,
+    ) {
         let event = Event {
             at: now_millis(),
             run: run.to_string(),
@@ -310,13 +336,15 @@ impl Engine {
             data,
         };
         let event = self.bus.redactor().event(event);
-        let stored = crate::runtime::NewEvent {
-            at: event.at,
-            kind: kind.as_str().to_string(),
-            task: event.task.clone(),
-            data: event.data.clone(),
-        };
-        self.log.push(run, stored);
+        if stored {
+            let stored = crate::runtime::NewEvent {
+                at: event.at,
+                kind: kind.as_str().to_string(),
+                task: event.task.clone(),
+                data: event.data.clone(),
+            };
+            self.log.push(run, stored);
+        }
         self.bus.emit(event);
     }
 
@@ -719,6 +747,11 @@ impl Engine {
         let id = run.to_string();
         let state = self.call(move |b| b.run_state(&id)).await?;
         if state != RunState::Running {
+            // Another engine ended it (a worker finished its last task, or `wfc cancel`): the
+            // log has its end already; this engine's own sinks are told too.
+            let id = run.to_string();
+            let tasks = self.call(move |b| b.list_tasks(&id)).await?;
+            self.tell_run_finished(run, state, &tasks, false);
             return Ok(Some(state));
         }
         let plan = self.plan(run).await?;
@@ -762,13 +795,17 @@ impl Engine {
     async fn settle_run(&self, run: &str) -> Result<Option<RunState>, EngineError> {
         self.resolve_outcomes(run).await?;
         let id = run.to_string();
-        let state = self.call(move |b| b.settle_run(&id, now_millis())).await?;
+        let settled = self
+            .call(move |b| b.end_run_if_over(&id, now_millis()))
+            .await?;
+        let state = settled.state;
         if state == RunState::Running {
             return Ok(None);
         }
         let id = run.to_string();
         let tasks = self.call(move |b| b.list_tasks(&id)).await?;
-        if state == RunState::Succeeded {
+        // The run's result is made once, by the engine that ended it.
+        if settled.ended_now && state == RunState::Succeeded {
             self.deliver_result(run, &tasks).await;
         }
         if let Ok(Ok(work)) = self.run_info(run).await.map(|info| info.work.clone()) {
@@ -776,13 +813,9 @@ impl Engine {
                 self.bus.note(&format!("warning: run {run}: {why}"));
             }
         }
-        let counts = count_states(&tasks);
-        self.emit(
-            run,
-            EventKind::RunFinished,
-            None,
-            serde_json::json!({ "state": state.as_str(), "tasks": counts }),
-        );
+        // Every engine that sees the end says so to its own sinks; the run's log has it once,
+        // from the engine that ended it.
+        self.tell_run_finished(run, state, &tasks, settled.ended_now);
         Ok(Some(state))
     }
 

@@ -14,7 +14,7 @@ pub mod transcript;
 pub mod values;
 
 pub use backend::{
-    BackendError, BackendErrorKind, BackendResult, NewEvent, ReplanDecision, TaskBackend,
-    TaskChange,
+    BackendError, BackendErrorKind, BackendResult, NewEvent, ReplanDecision, RunSettled,
+    TaskBackend, TaskChange,
 };
 pub use model::*;

@@ -847,10 +847,10 @@ impl TaskBackend for BeadsBackend {
         })
     }
 
-    fn settle_run(&self, run: &str, now: Millis) -> BackendResult<RunState> {
+    fn end_run_if_over(&self, run: &str, now: Millis) -> BackendResult<RunSettled> {
         self.change(run, |file| {
             if file.state != RunState::Running || file.creating {
-                return Ok(file.state);
+                return Ok(RunSettled::as_it_was(file.state));
             }
             let ready: std::collections::HashSet<&str> = file
                 .pending_and_unblocked()
@@ -862,11 +862,12 @@ impl TaskBackend for BeadsBackend {
                     .iter()
                     .map(|t| (t.state, ready.contains(t.id.as_str()))),
             );
-            if let Some(state) = lifecycle::settled_state(progress) {
-                file.state = state;
-                file.finished_at = Some(now);
-            }
-            Ok(file.state)
+            let Some(state) = lifecycle::settled_state(progress) else {
+                return Ok(RunSettled::as_it_was(RunState::Running));
+            };
+            file.state = state;
+            file.finished_at = Some(now);
+            Ok(RunSettled::ended(state))
         })
     }
 
