@@ -2,7 +2,7 @@
 //! as `make` goes on down a chain, but never ahead of a more urgent task the engine saw
 //! waiting, and a stopped engine gives such a claim back like any other.
 
-use crate::lifecycle::{has, states, stopped_run, wfc, write};
+use crate::lifecycle::{stop_and_resume, wfc, write};
 use crate::support::TempDir;
 use std::path::Path;
 use wfc::backends::SqliteBackend;
@@ -56,29 +56,6 @@ fn a_stopped_engine_gives_back_the_task_its_chain_claimed() {
         "pair.wf",
         "workflow pair {\n  task first {\n    run = \"true\"\n  }\n\n  task second after first {\n    run = \"touch started; test -f go || sleep 1000\"\n  }\n}\n",
     );
-    // The default lease (15 s) is left as it is: the task must not wait for it.
-    let run = stopped_run(dir.path(), &["run", "pair.wf"], &has(dir.path(), "started"));
-    let (run_state, task_state, attempts, error) = states(dir.path(), &run, "second");
-    assert_eq!(
-        (run_state.as_str(), task_state.as_str(), attempts),
-        ("running", "pending", 1)
-    );
-    assert!(
-        error.contains("attempt 1 was interrupted: the engine was stopped"),
-        "{error}"
-    );
-    write(dir.path(), "go", "");
-    let started = std::time::Instant::now();
-    let (code, stdout, stderr) = wfc(dir.path(), &["resume", &run]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(10),
-        "resume waited for the lease of the stopped engine: {:?}",
-        started.elapsed()
-    );
-    let (run_state, task_state, _, _) = states(dir.path(), &run, "second");
-    assert_eq!(
-        (run_state.as_str(), task_state.as_str()),
-        ("succeeded", "succeeded")
-    );
+    // `second` is claimed with `first`'s success; the engine is stopped while it runs.
+    stop_and_resume(dir.path(), &["run", "pair.wf"], "second");
 }

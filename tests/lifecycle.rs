@@ -249,7 +249,7 @@ fn sigterm_sighup_and_ctrl_c_stop_wfc_and_every_process_of_its_tasks() {
 
 /// Starts `wfc ARGS` in `dir`, stops it with SIGTERM once `ready` holds (polled for 20 s at
 /// most), and returns the run's id: a run that stays `running`.
-pub(crate) fn stopped_run(dir: &Path, args: &[&str], ready: &dyn Fn() -> bool) -> String {
+fn stopped_run(dir: &Path, args: &[&str], ready: &dyn Fn() -> bool) -> String {
     let child = spawn(dir, args);
     let started = std::time::Instant::now();
     while !ready() {
@@ -263,7 +263,7 @@ pub(crate) fn stopped_run(dir: &Path, args: &[&str], ready: &dyn Fn() -> bool) -
 }
 
 /// Whether `dir` holds a file `name`.
-pub(crate) fn has(dir: &Path, name: &str) -> impl Fn() -> bool {
+fn has(dir: &Path, name: &str) -> impl Fn() -> bool {
     let path = dir.join(name);
     move || path.exists()
 }
@@ -464,7 +464,7 @@ fn rerun_starts_a_new_run_with_the_same_parameters_from_the_file() {
 
 /// The state of run `run` and its task `task` (state, attempts, last error), from `wfc status
 /// --json`.
-pub(crate) fn states(dir: &Path, run: &str, task: &str) -> (String, String, u64, String) {
+fn states(dir: &Path, run: &str, task: &str) -> (String, String, u64, String) {
     let (code, status, stderr) = wfc(dir, &["status", run, "--json"]);
     assert_eq!(code, 0, "{stderr}");
     let status: serde_json::Value = serde_json::from_str(&status).expect("status JSON");
@@ -497,9 +497,19 @@ fn a_stopped_run_gives_its_tasks_back_at_once_and_uses_up_no_retry() {
         "slow.wf",
         "workflow slow {\n  task wait {\n    run = \"touch started; test -f go || sleep 1000\"\n  }\n}\n",
     );
-    // The default lease (15 s) is left as it is: the task must not wait for it.
-    let run = stopped_run(dir.path(), &["run", "slow.wf"], &has(dir.path(), "started"));
-    let (run_state, task_state, attempts, error) = states(dir.path(), &run, "wait");
+    let run = stop_and_resume(dir.path(), &["run", "slow.wf"], "wait");
+    // `retry = 0`, and yet the task ran a second attempt: the interrupted one did not count.
+    let (_, _, attempts, _) = states(dir.path(), &run, "wait");
+    assert_eq!(attempts, 2);
+}
+
+/// Stops `wfc ARGS` in `dir` once its task `task` has written `started` (a command that then
+/// waits for a file `go`), checks that the task was given back at once, pending, its attempt
+/// recorded as interrupted, then resumes the run and checks that it succeeds without waiting
+/// for the stopped engine's lease (the default, 15 s). Returns the run's id.
+pub(crate) fn stop_and_resume(dir: &Path, args: &[&str], task: &str) -> String {
+    let run = stopped_run(dir, args, &has(dir, "started"));
+    let (run_state, task_state, attempts, error) = states(dir, &run, task);
     assert_eq!(
         (run_state.as_str(), task_state.as_str(), attempts),
         ("running", "pending", 1)
@@ -508,21 +518,21 @@ fn a_stopped_run_gives_its_tasks_back_at_once_and_uses_up_no_retry() {
         error.contains("attempt 1 was interrupted: the engine was stopped"),
         "{error}"
     );
-    write(dir.path(), "go", "");
+    write(dir, "go", "");
     let started = std::time::Instant::now();
-    let (code, stdout, stderr) = wfc(dir.path(), &["resume", &run]);
+    let (code, stdout, stderr) = wfc(dir, &["resume", &run]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
         started.elapsed() < std::time::Duration::from_secs(10),
         "resume waited for the lease of the stopped engine: {:?}",
         started.elapsed()
     );
-    // `retry = 0`, and yet the task ran a second attempt: the interrupted one did not count.
-    let (run_state, task_state, attempts, _) = states(dir.path(), &run, "wait");
+    let (run_state, task_state, _, _) = states(dir, &run, task);
     assert_eq!(
-        (run_state.as_str(), task_state.as_str(), attempts),
-        ("succeeded", "succeeded", 2)
+        (run_state.as_str(), task_state.as_str()),
+        ("succeeded", "succeeded")
     );
+    run
 }
 
 #[test]
