@@ -576,6 +576,15 @@ fn workers_in_several_processes_run_every_task_once() {
         backend.get_run("p").expect("run").state,
         wfc::runtime::RunState::Succeeded
     );
+    // Each worker looks whether the run is over after its last tasks; only the one that ended
+    // it logs the end.
+    let ends = backend
+        .read_events("p", 0, 10_000)
+        .expect("events")
+        .iter()
+        .filter(|event| event.kind == "run_finished")
+        .count();
+    assert_eq!(ends, 1, "the run's end is logged once");
 }
 
 /// An idle worker's look for claims skips the tasks another engine's look holds at that

@@ -9,6 +9,24 @@ macro_rules! done_states {
     };
 }
 
+/// Sets `unfinished_deps` of the tasks `$filter` picks (an SQL `WHERE`, or nothing for every
+/// task) from their dependencies as they are: after a step that adds tasks or dependencies,
+/// or replaces them (a new plan, an expansion), and when a store is migrated to the counts.
+/// The same SQL for SQLite and Postgres.
+macro_rules! count_unfinished_deps {
+    ($filter:literal) => {
+        concat!(
+            "UPDATE tasks SET unfinished_deps = (SELECT count(*) FROM deps d \
+             LEFT JOIN tasks p ON p.run = d.run AND p.id = d.parent \
+             WHERE d.run = tasks.run AND d.child = tasks.id \
+             AND (p.state IS NULL OR p.state NOT IN ",
+            done_states!(),
+            ")) ",
+            $filter
+        )
+    };
+}
+
 pub mod beads;
 pub mod memory;
 pub mod postgres;

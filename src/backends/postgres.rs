@@ -26,8 +26,6 @@ pub use address::{redact, Address, DEFAULT_SCHEMA};
 pub use check::PostgresCheck;
 pub use schema::SCHEMA_VERSION;
 
-use schema::count_unfinished_deps;
-
 use super::Access;
 use crate::plan::{Plan, TaskSpec};
 use crate::runtime::lifecycle::{self, TaskFacts, TaskReset};
@@ -1025,16 +1023,12 @@ impl TaskBackend for PostgresBackend {
                 // count of unfinished dependencies is the one this success left. One that
                 // another transaction holds is passed over, not waited for: it is no longer
                 // the one to take.
-                for (position, candidate) in next.iter().enumerate() {
-                    let Some(found) = try_read_for_change(session, candidate, LOCK_UNLESS_HELD)?
-                    else {
-                        continue;
-                    };
-                    if change_task(session, found, &[], then)? {
-                        return Ok(Some(position));
+                first_taken(next, |candidate| {
+                    match try_read_for_change(session, candidate, LOCK_UNLESS_HELD)? {
+                        Some(found) => change_task(session, found, &[], then),
+                        None => Ok(false),
                     }
-                }
-                Ok(None)
+                })
             },
         )
     }

@@ -13,8 +13,6 @@ mod schema;
 
 pub use schema::SCHEMA_VERSION;
 
-use schema::count_unfinished_deps;
-
 use recognise::{recognise, Found};
 
 use crate::plan::{Plan, TaskSpec};
@@ -435,10 +433,24 @@ macro_rules! deps_done {
 
 /// Task `key` with the facts a transition needs (its run's state, whether it is a gate, whether
 /// its dependencies are done — its count of unfinished ones, read with the row — and its
-/// plan's generation). Each is a look-up by primary key; one statement joining them all made
-/// SQLite plan a slower query, which cost 10% of a run of no-op tasks (docs/performance.md).
-fn read_for_change(tx: &Connection, key: &TaskKey) -> Step<(TaskRecord, TaskFacts)> {
-    let (task, is_gate, unfinished_deps) = tx
+/// plan's generation). The task is one look-up by primary key and its run's facts another
+/// ([`RunFacts`], read once per transaction); one statement joining them all made SQLite plan
+/// a slower query, which cost 10% of a run of no-op tasks (docs/performance.md).
+fn read_for_change(
+    tx: &Connection,
+    key: &TaskKey,
+    run: &mut Option<RunFacts>,
+) -> Step<(TaskRecord, TaskFacts)> {
+    try_read_for_change(tx, key, run)?.ok_or_else(|| missing(tx, &key.run, &key.task))
+}
+
+/// [`read_for_change`], with `None` for a task the store does not have.
+fn try_read_for_change(
+    tx: &Connection,
+    key: &TaskKey,
+    run: &mut Option<RunFacts>,
+) -> Step<Option<(TaskRecord, TaskFacts)>> {
+    let Some((task, is_gate, unfinished_deps)) = tx
         .prepare_cached(concat!(
             "SELECT ",
             task_columns!(),
@@ -448,14 +460,46 @@ fn read_for_change(tx: &Connection, key: &TaskKey) -> Step<(TaskRecord, TaskFact
             Ok((task_record(row)?, row.get(13)?, row.get::<_, i64>(14)?))
         })
         .optional()?
-        .ok_or_else(|| missing(tx, &key.run, &key.task))?;
+    else {
+        return Ok(None);
+    };
+    let run = match run {
+        Some(known) if known.run == key.run => known,
+        _ => run.insert(RunFacts::read(tx, &key.run)?),
+    };
     let facts = TaskFacts {
-        run_state: run_state(tx, &key.run)?,
+        run_state: run.state,
         is_gate,
         deps_done: task.state == TaskState::Pending && unfinished_deps == 0,
-        plan_generation: plan_generation(tx, &key.run)?,
+        plan_generation: run.generation,
     };
-    Ok((task, facts))
+    Ok(Some((task, facts)))
+}
+
+/// What a transition needs of its task's run: its state and its plan's generation, read once
+/// per transaction (no transition of a task changes them).
+struct RunFacts {
+    run: String,
+    state: RunState,
+    generation: u32,
+}
+
+impl RunFacts {
+    fn read(tx: &Connection, run: &str) -> Step<RunFacts> {
+        let (state, generation) = tx
+            .prepare_cached(
+                "SELECT r.state, coalesce(p.generation, 0) FROM runs r \
+                 LEFT JOIN run_plans p ON p.run = r.id WHERE r.id = ?1",
+            )?
+            .query_row([run], |row| Ok((run_state_at(row, 0)?, row.get(1)?)))
+            .optional()?
+            .ok_or_else(|| no_run(run))?;
+        Ok(RunFacts {
+            run: run.to_string(),
+            state,
+            generation,
+        })
+    }
 }
 
 /// Stores run `id` of `plan`, started at `now` in `place`; a `Conflict` if it exists.
@@ -519,11 +563,11 @@ fn insert_plan(tx: &Connection, run: &str, plan: &Plan) -> Step<()> {
 /// it back with `events`: the body of every transition. Returns whether it wrote.
 fn change_task(
     tx: &Connection,
-    key: &TaskKey,
+    found: (TaskRecord, TaskFacts),
     events: &[NewEvent],
     change: &mut TaskChange<'_>,
 ) -> Step<bool> {
-    let (mut task, facts) = read_for_change(tx, key)?;
+    let (mut task, facts) = found;
     let before = task.state;
     if !change(&mut task, &facts)? {
         return Ok(false);
@@ -531,7 +575,7 @@ fn change_task(
     write_task_from(tx, before, &task)?;
     // Most transitions carry no events (the engine's go in batches): no look for the last.
     if !events.is_empty() {
-        insert_events(tx, &key.run, events)?;
+        insert_events(tx, &task.key.run, events)?;
     }
     Ok(true)
 }
@@ -1023,7 +1067,10 @@ impl TaskBackend for SqliteBackend {
     ) -> BackendResult<()> {
         self.write(
             || format!("{doing} task `{key}`"),
-            |tx| change_task(tx, key, events, change).map(|_| ()),
+            |tx| {
+                let found = read_for_change(tx, key, &mut None)?;
+                change_task(tx, found, events, change).map(|_| ())
+            },
         )
     }
 
@@ -1039,18 +1086,18 @@ impl TaskBackend for SqliteBackend {
         self.write(
             || format!("{doing} task `{key}`"),
             |tx| {
-                if !change_task(tx, key, events, change)? {
+                let mut run = None;
+                let found = read_for_change(tx, key, &mut run)?;
+                if !change_task(tx, found, events, change)? {
                     return Ok(None);
                 }
-                for (position, candidate) in next.iter().enumerate() {
-                    match change_task(tx, candidate, &[], then) {
-                        Ok(true) => return Ok(Some(position)),
-                        Ok(false) => {}
-                        Err(Stop::Backend(error)) if error.kind == BackendErrorKind::NotFound => {}
-                        Err(stop) => return Err(stop),
+                // A candidate the store does not have (the plan changed) is passed over.
+                first_taken(next, |candidate| {
+                    match try_read_for_change(tx, candidate, &mut run)? {
+                        Some(found) => change_task(tx, found, &[], then),
+                        None => Ok(false),
                     }
-                }
-                Ok(None)
+                })
             },
         )
     }

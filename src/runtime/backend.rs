@@ -246,20 +246,14 @@ pub trait TaskBackend: Send + Sync {
         if !wrote {
             return Ok(None);
         }
-        for (position, candidate) in next.iter().enumerate() {
+        first_taken(next, |candidate| {
             let mut taken = false;
             let step = self.update_task(candidate, "claim", &[], &mut |task, facts| {
                 taken = then(task, facts)?;
                 Ok(taken)
             });
-            match step {
-                Ok(()) if taken => return Ok(Some(position)),
-                Ok(()) => {}
-                Err(error) if error.kind == BackendErrorKind::NotFound => {}
-                Err(error) => return Err(error),
-            }
-        }
-        Ok(None)
+            unless_missing(step.map(|()| taken))
+        })
     }
 
     /// Claims `key` for `worker` until `now + lease`, atomically: of several claimers exactly
@@ -380,19 +374,32 @@ pub trait TaskBackend: Send + Sync {
         next: &[TaskKey],
         lease: Millis,
     ) -> BackendResult<Option<(TaskKey, Claim)>> {
-        if self.joins_transitions() {
-            return finish_and_claim_in_one_step(self, key, worker, result, done, now, next, lease);
-        }
-        self.finish_task(key, worker, result, done, now)?;
-        for candidate in next {
-            match self.claim_task(candidate, worker, now, lease) {
-                Ok(Some(claim)) => return Ok(Some((candidate.clone(), claim))),
-                Ok(None) => {}
-                Err(error) if error.kind == BackendErrorKind::NotFound => {}
-                Err(error) => return Err(error),
-            }
-        }
-        Ok(None)
+        let mut claimed = None;
+        let position = if self.joins_transitions() {
+            self.update_task_then(
+                key,
+                "record the result of",
+                &[],
+                &mut |task, _| lifecycle::complete(task, worker, result, done, now).map(|()| true),
+                next,
+                &mut |task, facts| {
+                    claimed = lifecycle::claim(task, facts, worker, now, lease);
+                    Ok(claimed.is_some())
+                },
+            )?
+        } else {
+            self.finish_task(key, worker, result, done, now)?;
+            first_taken(next, |candidate| {
+                let step = self.claim_task(candidate, worker, now, lease).map(|claim| {
+                    claimed = claim;
+                    claimed.is_some()
+                });
+                unless_missing(step)
+            })?
+        };
+        Ok(position
+            .zip(claimed)
+            .map(|(at, claim)| (next[at].clone(), claim)))
     }
 
     /// Skips a task `worker` holds, whose condition does not hold, with `why` as its result
@@ -541,33 +548,26 @@ pub trait TaskBackend: Send + Sync {
     }
 }
 
-/// [`TaskBackend::finish_task_and_claim`] in one step of `backend`
-/// ([`TaskBackend::update_task_then`]): the success, with the rule of `finish_task`, and the
-/// claim, with the rule of `claim_task`, commit together or not at all.
-#[allow(clippy::too_many_arguments)]
-fn finish_and_claim_in_one_step(
-    backend: &(impl TaskBackend + ?Sized),
-    key: &TaskKey,
-    worker: &str,
-    result: &str,
-    done: lifecycle::Completion<'_>,
-    now: Millis,
+/// The position in `next` of the first task `take` took: the loop of a transition's
+/// candidates (the tasks its success may let this engine claim). `take` says `Ok(false)` for
+/// one it passed over; see [`unless_missing`].
+pub(crate) fn first_taken<E>(
     next: &[TaskKey],
-    lease: Millis,
-) -> BackendResult<Option<(TaskKey, Claim)>> {
-    let mut claimed = None;
-    let position = backend.update_task_then(
-        key,
-        "record the result of",
-        &[],
-        &mut |task, _| lifecycle::complete(task, worker, result, done, now).map(|()| true),
-        next,
-        &mut |task, facts| {
-            claimed = lifecycle::claim(task, facts, worker, now, lease);
-            Ok(claimed.is_some())
-        },
-    )?;
-    Ok(position
-        .zip(claimed)
-        .map(|(at, claim)| (next[at].clone(), claim)))
+    mut take: impl FnMut(&TaskKey) -> Result<bool, E>,
+) -> Result<Option<usize>, E> {
+    for (position, candidate) in next.iter().enumerate() {
+        if take(candidate)? {
+            return Ok(Some(position));
+        }
+    }
+    Ok(None)
+}
+
+/// `step` on a candidate, with a candidate that is missing (a plan changed since the engine
+/// read it) passed over rather than an error.
+fn unless_missing(step: BackendResult<bool>) -> BackendResult<bool> {
+    match step {
+        Err(error) if error.kind == BackendErrorKind::NotFound => Ok(false),
+        step => step,
+    }
 }

@@ -13,6 +13,7 @@ pub mod serves;
 pub mod transcript;
 pub mod values;
 
+pub(crate) use backend::first_taken;
 pub use backend::{
     BackendError, BackendErrorKind, BackendResult, NewEvent, ReplanDecision, RunSettled,
     TaskBackend, TaskChange,

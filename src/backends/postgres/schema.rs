@@ -100,23 +100,6 @@ const TO_VERSION_2: &str = "ALTER TABLE runs ADD COLUMN IF NOT EXISTS remote TEX
 /// for every task of an older run, which declared none.
 const TO_VERSION_3: &str = "ALTER TABLE tasks ADD COLUMN IF NOT EXISTS typed_output TEXT";
 
-/// Sets `unfinished_deps` of the tasks `$filter` picks from their dependencies as they are:
-/// after a step that adds tasks or dependencies, or replaces them (a new plan, an expansion).
-macro_rules! count_unfinished_deps {
-    ($filter:literal) => {
-        concat!(
-            "UPDATE tasks SET unfinished_deps = (SELECT count(*) FROM deps d \
-             LEFT JOIN tasks p ON p.run = d.run AND p.id = d.parent \
-             WHERE d.run = tasks.run AND d.child = tasks.id \
-             AND (p.state IS NULL OR p.state NOT IN ",
-            done_states!(),
-            ")) ",
-            $filter
-        )
-    };
-}
-pub(crate) use count_unfinished_deps;
-
 /// What version 4 added to a version-3 store: each task's count of unfinished dependencies,
 /// taken from the dependencies' states as they are, and the index of the ready tasks.
 const TO_VERSION_4: &str = concat!(

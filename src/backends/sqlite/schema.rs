@@ -70,23 +70,6 @@ macro_rules! ready_index {
     };
 }
 
-/// Sets `unfinished_deps` of every task of run `?1` from its dependencies as they are: after
-/// a step that adds tasks or dependencies, or replaces them (a new plan, an expansion).
-macro_rules! count_unfinished_deps {
-    ($filter:literal) => {
-        concat!(
-            "UPDATE tasks SET unfinished_deps = (SELECT count(*) FROM deps d \
-             LEFT JOIN tasks p ON p.run = d.run AND p.id = d.parent \
-             WHERE d.run = tasks.run AND d.child = tasks.id \
-             AND (p.state IS NULL OR p.state NOT IN ",
-            done_states!(),
-            ")) ",
-            $filter
-        )
-    };
-}
-pub(crate) use count_unfinished_deps;
-
 /// The version of the schema that added table `name`: what a store of an older version, read
 /// as it is, lacks without being damaged.
 pub fn added_in(name: &str) -> i64 {
