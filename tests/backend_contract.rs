@@ -1049,13 +1049,20 @@ fn gates_wait_without_a_worker(backend: &dyn TaskBackend) {
     backend
         .complete_task(&key("g", "build"), "w", "", 2_001)
         .expect("complete");
+    // What a gate asks is logged in the step that makes it wait, and only if it does.
+    let question = |task: &str| NewEvent {
+        at: 2_003,
+        kind: "gate_waiting".into(),
+        task: Some(task.into()),
+        data: serde_json::json!({ "ask": format!("may {task} go?") }),
+    };
     for gate in ["gate_ok", "gate_no"] {
         backend
             .claim_task(&key("g", gate), "w", 2_002, 10_000)
             .expect("claim")
             .expect("won");
         backend
-            .wait_gate(&key("g", gate), "w", 2_003)
+            .wait_gate(&key("g", gate), "w", 2_003, &[question(gate)])
             .expect("wait");
         let t = backend.get_task(&key("g", gate)).expect("gate");
         assert_eq!((t.state, t.worker.as_deref()), (TaskState::Waiting, None));
@@ -1066,10 +1073,21 @@ fn gates_wait_without_a_worker(backend: &dyn TaskBackend) {
     );
     assert_eq!(
         backend
-            .wait_gate(&key("g", "ship"), "w", 2_004)
+            .wait_gate(&key("g", "ship"), "w", 2_004, &[question("ship")])
             .expect_err("not held")
             .kind,
         BackendErrorKind::Conflict
+    );
+    let asked: Vec<(Option<String>, serde_json::Value)> = backend
+        .read_events("g", 0, 100)
+        .expect("events")
+        .into_iter()
+        .filter(|event| event.kind == "gate_waiting")
+        .map(|event| (event.task, event.data))
+        .collect();
+    assert_eq!(
+        asked,
+        ["gate_ok", "gate_no"].map(|gate| (Some(gate.to_string()), question(gate).data))
     );
     backend
         .answer_gate(&key("g", "gate_ok"), true, "looks good", 2_005)
@@ -1676,7 +1694,7 @@ fn the_sqlite_backend_answers_like_the_memory_backend() {
                     "{:?}",
                     b.fail_task(&k, worker, &format!("e{step}"), flag, now)
                 ),
-                9 => format!("{:?}", b.wait_gate(&k, worker, now)),
+                9 => format!("{:?}", b.wait_gate(&k, worker, now, &[])),
                 10 => format!("{:?}", b.answer_gate(&k, flag, "why", now)),
                 11 => format!(
                     "{:?}",

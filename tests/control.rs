@@ -72,7 +72,7 @@ fn run_forever(backend: &SqliteBackend, run: &str, id: &str, at: Millis) {
 fn wait(backend: &SqliteBackend, run: &str, gate: &str, at: Millis) {
     claim(backend, run, gate, at);
     backend
-        .wait_gate(&key(run, gate), "w1", at)
+        .wait_gate(&key(run, gate), "w1", at, &[])
         .expect("wait gate");
 }
 

@@ -692,3 +692,65 @@ workflow agentic {
         (TaskState::Succeeded, 2)
     );
 }
+
+#[test]
+fn a_plain_command_starts_without_a_shell_and_behaves_as_in_one() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("wfc-run-simple-command");
+    let executable = |name: &str, text: &str| {
+        let path = dir.write(name, text);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    };
+    // What a command can tell of how it was started: the name it was given, its parent and
+    // the folder it was told it is in.
+    executable(
+        "bin/who",
+        "#!/bin/sh\nprintf '%s %s %s\\n' \"$0\" \"$(cat /proc/$PPID/comm)\" \"$PWD\"\n",
+    );
+    // No `#!` line: only a shell runs it.
+    executable("bin/bare", "echo bare ran\n");
+    dir.write(
+        "simple.wf",
+        "workflow simple {\n  task direct {\n    run = \"who\"\n  }\n\n  task shelled {\n    run = \"who;\"\n  }\n\n  task bare {\n    run = \"bare\"\n  }\n\n  task missing {\n    run = \"no-such-program-of-wfc --flag\"\n  }\n}\n",
+    );
+    let path = format!(
+        "{}:{}",
+        dir.path().join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = wfc_command(dir.path(), &["run", "simple.wf"])
+        .env("PATH", path)
+        .output()
+        .expect("wfc runs");
+    assert_ne!(
+        output.status.code(),
+        Some(0),
+        "the missing program fails the run"
+    );
+    let (_, _, tasks) = only_run(dir.path());
+    let said = |id: &str| -> Vec<String> {
+        let result = task(&tasks, id).result.clone().unwrap_or_default();
+        result.split_whitespace().map(str::to_owned).collect()
+    };
+    let (direct, shelled) = (said("direct"), said("shelled"));
+    assert_eq!(direct.len(), 3, "{direct:?}");
+    // Plain words: wfc started the program itself; with a `;` the shell did, in between.
+    assert_eq!(direct[1], "wfc", "{direct:?}");
+    assert_eq!(shelled[1], "sh", "{shelled:?}");
+    // Told the same name and the same folder either way: the workspace, as wfc names it.
+    assert_eq!((&direct[0], &direct[2]), (&shelled[0], &shelled[2]));
+    assert_eq!(Path::new(&direct[2]), dir.path());
+    assert_eq!(
+        task(&tasks, "bare").result.as_deref(),
+        Some("bare ran\n"),
+        "a file without `#!` is left to the shell"
+    );
+    // A program that is not there fails as the shell says it does.
+    let missing = task(&tasks, "missing");
+    assert_eq!(missing.state, TaskState::Failed);
+    let error = missing.last_error.clone().unwrap_or_default();
+    assert!(
+        error.contains("no-such-program-of-wfc: not found") && error.contains("127"),
+        "{error}"
+    );
+}

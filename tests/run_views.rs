@@ -96,7 +96,7 @@ fn failed_and_waiting(dir: &Path) {
         .claim_task(&k, "w1", T0 + 2_000, 3_600_000)
         .expect("claim review");
     backend
-        .wait_gate(&k, "w1", T0 + 2_000)
+        .wait_gate(&k, "w1", T0 + 2_000, &[])
         .expect("review waits");
     let question = "Look at the change and say whether it can ship.\n\nIt renames the \
                     configuration loader and moves its tests; nothing else changes.\n\n \

@@ -124,7 +124,9 @@ fn stats_store(dir: &Path) {
     backend
         .claim_task(&gate, "w", r1 + 41_000, 60_000)
         .expect("claim gate");
-    backend.wait_gate(&gate, "w", r1 + 41_000).expect("wait");
+    backend
+        .wait_gate(&gate, "w", r1 + 41_000, &[])
+        .expect("wait");
     backend
         .answer_gate(&gate, true, "ok", r1 + 60_000)
         .expect("approve");
@@ -156,7 +158,9 @@ fn stats_store(dir: &Path) {
     backend
         .claim_task(&gate, "w", r2 + 21_000, 60_000)
         .expect("claim gate");
-    backend.wait_gate(&gate, "w", r2 + 21_000).expect("wait");
+    backend
+        .wait_gate(&gate, "w", r2 + 21_000, &[])
+        .expect("wait");
     backend
         .answer_gate(&gate, false, "no", r2 + 100_000)
         .expect("reject");

@@ -20,8 +20,7 @@ use crate::runtime::lifecycle::{self, TaskFacts, TaskReset};
 use crate::runtime::*;
 use rusqlite::types::Type;
 use rusqlite::{
-    params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row, Transaction,
-    TransactionBehavior,
+    params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior,
 };
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -219,7 +218,7 @@ impl SqliteBackend {
     fn write<T>(
         &self,
         what: impl FnOnce() -> String,
-        body: impl FnOnce(&Transaction<'_>) -> Step<T>,
+        body: impl FnOnce(&Connection) -> Step<T>,
     ) -> BackendResult<T> {
         self.transaction(TransactionBehavior::Immediate, what, body)
     }
@@ -228,7 +227,7 @@ impl SqliteBackend {
     fn read<T>(
         &self,
         what: impl FnOnce() -> String,
-        body: impl FnOnce(&Transaction<'_>) -> Step<T>,
+        body: impl FnOnce(&Connection) -> Step<T>,
     ) -> BackendResult<T> {
         self.transaction(TransactionBehavior::Deferred, what, body)
     }
@@ -237,16 +236,40 @@ impl SqliteBackend {
         &self,
         behavior: TransactionBehavior,
         what: impl FnOnce() -> String,
-        body: impl FnOnce(&Transaction<'_>) -> Step<T>,
+        body: impl FnOnce(&Connection) -> Step<T>,
     ) -> BackendResult<T> {
-        let mut conn = self.lock();
+        let conn = self.lock();
         let result = (|| {
-            let tx = conn.transaction_with_behavior(behavior)?;
-            let value = body(&tx)?;
-            tx.commit()?;
+            // `BEGIN` and `COMMIT` are prepared once per connection: a run makes thousands of
+            // short transactions, and preparing the two anew each time cost more than
+            // running them.
+            let begin = match behavior {
+                TransactionBehavior::Immediate => "BEGIN IMMEDIATE",
+                TransactionBehavior::Exclusive => "BEGIN EXCLUSIVE",
+                _ => "BEGIN DEFERRED",
+            };
+            conn.prepare_cached(begin)?.execute([])?;
+            let open = OpenTransaction(&conn);
+            let value = body(open.0)?;
+            conn.prepare_cached("COMMIT")?.execute([])?;
             Ok(value)
         })();
         result.map_err(|stop| fail(&self.path, stop, what))
+    }
+}
+
+/// A transaction begun on a connection: dropped before it was committed (its body failed, or
+/// panicked), it is rolled back, so the connection is left ready for the next one.
+struct OpenTransaction<'c>(&'c Connection);
+
+impl Drop for OpenTransaction<'_> {
+    fn drop(&mut self) {
+        if !self.0.is_autocommit() {
+            // A failed rollback leaves nothing more to do here: SQLite rolls back a
+            // transaction whose statement failed badly by itself, and the next `BEGIN`
+            // reports whatever is still wrong.
+            let _ = self.0.execute_batch("ROLLBACK");
+        }
     }
 }
 
@@ -598,11 +621,18 @@ fn write_task_from(tx: &Connection, before: TaskState, task: &TaskRecord) -> Ste
     let Some(step) = before.dependants_count_change(task.state) else {
         return Ok(());
     };
-    tx.prepare_cached(
-        "UPDATE tasks SET unfinished_deps = unfinished_deps + ?3 \
-         WHERE run = ?1 AND id IN (SELECT child FROM deps WHERE run = ?1 AND parent = ?2)",
-    )?
-    .execute(params![task.key.run, task.key.task, step])?;
+    // The dependants are read first and changed one by one, by key: `id IN (SELECT ...)`
+    // would build a temporary table for each transition, which cost more than the update.
+    let dependants: Vec<String> = tx
+        .prepare_cached("SELECT child FROM deps WHERE run = ?1 AND parent = ?2")?
+        .query_map([&task.key.run, &task.key.task], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut count = tx.prepare_cached(
+        "UPDATE tasks SET unfinished_deps = unfinished_deps + ?3 WHERE run = ?1 AND id = ?2",
+    )?;
+    for dependant in &dependants {
+        count.execute(params![task.key.run, dependant, step])?;
+    }
     Ok(())
 }
 

@@ -104,9 +104,15 @@ impl AttemptProcess {
 
 /// This boot's id (Linux), or nothing elsewhere.
 fn boot_id() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .map(|id| id.trim().to_string())
-        .unwrap_or_default()
+    // It cannot change while this process lives: read once.
+    static BOOT_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BOOT_ID
+        .get_or_init(|| {
+            std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+                .map(|id| id.trim().to_string())
+                .unwrap_or_default()
+        })
+        .clone()
 }
 
 /// When process `pid` started, in clock ticks after boot (field 22 of `/proc/PID/stat`).

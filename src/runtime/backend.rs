@@ -476,9 +476,16 @@ pub trait TaskBackend: Send + Sync {
         self.end_run_if_over(run, now).map(|settled| settled.state)
     }
 
-    /// Moves a claimed gate to `waiting`, releasing the worker.
-    fn wait_gate(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()> {
-        self.update_task(key, "put in waiting", &[], &mut |task, facts| {
+    /// Moves a claimed gate to `waiting`, releasing the worker, and appends `events` (what it
+    /// asks) to its run's log in the same step.
+    fn wait_gate(
+        &self,
+        key: &TaskKey,
+        worker: &str,
+        now: Millis,
+        events: &[NewEvent],
+    ) -> BackendResult<()> {
+        self.update_task(key, "put in waiting", events, &mut |task, facts| {
             lifecycle::wait_gate(task, facts, worker, now).map(|()| true)
         })
     }

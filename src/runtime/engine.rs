@@ -16,6 +16,7 @@ use super::process::{
     ProcessSpec, SpawnHook,
 };
 use super::sandbox::{BwrapSandbox, BWRAP, INSTALL_HINT};
+use super::simple_command::{find_in_path, simple_command};
 use super::transcript::SessionPurpose;
 use super::values::Resolver;
 use crate::events::{Event, EventBus, EventKind};
@@ -24,6 +25,7 @@ use crate::shell_word::shell_word;
 use crate::workspaces::{AttemptFolder, AttemptOf, KeptWork, Upstream, Workspace};
 use event_log::EventLog;
 use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -328,6 +330,21 @@ impl Engine {
         data: serde_json::Value,
         stored: bool,
     ) {
+        let event = self.stamped(run, kind, task, data);
+        if stored {
+            self.log.push(run, stored_form(&event));
+        }
+        self.bus.emit(event);
+    }
+
+    /// An event of `run` as this engine tells it: at this moment, with secrets redacted.
+    fn stamped(
+        &self,
+        run: &str,
+        kind: EventKind,
+        task: Option<&str>,
+        data: serde_json::Value,
+    ) -> Event {
         let event = Event {
             at: now_millis(),
             run: run.to_string(),
@@ -335,17 +352,7 @@ impl Engine {
             task: task.map(str::to_string),
             data,
         };
-        let event = self.bus.redactor().event(event);
-        if stored {
-            let stored = crate::runtime::NewEvent {
-                at: event.at,
-                kind: kind.as_str().to_string(),
-                task: event.task.clone(),
-                data: event.data.clone(),
-            };
-            self.log.push(run, stored);
-        }
-        self.bus.emit(event);
+        self.bus.redactor().event(event)
     }
 
     /// Records that `run` starts (or resumes) being worked on.
@@ -1263,20 +1270,12 @@ impl Engine {
             let first = !started.swap(true, std::sync::atomic::Ordering::SeqCst);
             // The run's queued events (its claim, its start) go first, in the same write, so
             // the log keeps the order things happened in.
-            let recorded = queue.with_run_events(&key.run, |mut events| {
-                let queued = events.len();
-                events.push(event);
-                let recorded = if first {
-                    backend.start_task(&key, &worker, now, &events)
+            let recorded = queue.write_with(&key.run, event, |events| {
+                if first {
+                    backend.start_task(&key, &worker, now, events)
                 } else {
-                    backend.append_events(&key.run, &events)
-                };
-                if recorded.is_err() {
-                    events.truncate(queued);
-                } else {
-                    events.clear();
+                    backend.append_events(&key.run, events)
                 }
-                (recorded, events)
             });
             match recorded {
                 Ok(()) => {}
@@ -1418,26 +1417,42 @@ impl Engine {
         // to the person, with the reason in place of the text.
         let question = question
             .unwrap_or_else(|error| format!("(the task's text could not be filled in: {error})"));
-        let (k, w) = (key.clone(), self.config.worker.clone());
-        self.call(move |b| b.wait_gate(&k, &w, now_millis()))
-            .await?;
         let task = shell_word(&key.task);
         let approve = if human {
             format!("wfc approve {run} {task} --result \"…\"")
         } else {
             format!("wfc approve {run} {task}")
         };
-        self.emit(
-            run,
-            EventKind::GateWaiting,
-            Some(&key.task),
+        self.wait_with_question(
+            key,
             serde_json::json!({
                 "ask": question,
                 "human_task": human,
                 "approve": approve,
                 "reject": format!("wfc reject {run} {task} --reason \"…\""),
             }),
-        );
+        )
+        .await
+    }
+
+    /// Puts task `key` in waiting for a person, with the `gate_waiting` event `question` in
+    /// the same write: whoever sees the task waiting (`wfc status`) finds what it asks in
+    /// `wfc logs`, not a moment later.
+    pub(super) async fn wait_with_question(
+        &self,
+        key: &TaskKey,
+        question: serde_json::Value,
+    ) -> Result<(), EngineError> {
+        let event = self.stamped(&key.run, EventKind::GateWaiting, Some(&key.task), question);
+        let stored = stored_form(&event);
+        let (k, w, queue) = (key.clone(), self.config.worker.clone(), self.log.queue());
+        self.call(move |b| {
+            queue.write_with(&k.run, stored, |events| {
+                b.wait_gate(&k, &w, now_millis(), events)
+            })
+        })
+        .await?;
+        self.bus.emit(event);
         Ok(())
     }
 
@@ -1534,31 +1549,76 @@ impl Engine {
             env.push((arg.name.clone(), resolver.env(&arg.value)?));
         }
         let cwd = root.join(&spec.workdir);
-        if !cwd.is_dir() {
-            return Err(format!(
-                "the task's workdir {} does not exist",
-                cwd.display()
-            ));
+        // The shell sets `PWD` to the folder it starts in (keeping the name it is given when
+        // that names the same folder): given to both ways of starting the text, the command
+        // sees the same value either way.
+        let pwd = cwd
+            .components()
+            .collect::<PathBuf>()
+            .to_str()
+            .map(str::to_owned);
+        if let Some(pwd) = &pwd {
+            env.push(("PWD".into(), pwd.clone()));
         }
-        let (program, args) = sh(&shell.script);
-        let mut process = ProcessSpec::new(program, args, cwd);
-        process.env = env;
-        process.timeout = spec.timeout_secs.map(Duration::from_secs);
-        process.output_limit = RESULT_LIMIT;
-        process.on_spawn = Some(hook.clone());
-        if let Some(sandbox) = sandbox {
-            process = sandbox.wrap(process);
-        }
+        let process = |program: PathBuf, args: Vec<OsString>| {
+            let mut process = ProcessSpec::new(program, args, cwd.clone());
+            process.env = env.clone();
+            process.timeout = spec.timeout_secs.map(Duration::from_secs);
+            process.output_limit = RESULT_LIMIT;
+            process.on_spawn = Some(hook.clone());
+            match sandbox {
+                Some(sandbox) => sandbox.wrap(process),
+                None => process,
+            }
+        };
+        let in_shell = || {
+            let (program, args) = sh(&shell.script);
+            process(program, args)
+        };
+        // A sandbox mounts what its program needs, so a sandboxed command always starts as
+        // the shell.
+        let direct = (sandbox.is_none() && pwd.is_some())
+            .then(|| simple_command(&shell.script))
+            .flatten()
+            .and_then(|words| {
+                // Only by a full name: a relative one would make the standard library copy the
+                // whole process to start it (see `find_in_path`), and a script started by
+                // another name than the one written would see another `$0`.
+                let program = match words[0].contains('/') {
+                    true => Some(PathBuf::from(words[0])).filter(|path| path.is_absolute())?,
+                    false => {
+                        let path = env.iter().rev().find(|(name, _)| name == "PATH")?;
+                        find_in_path(words[0], &path.1)?
+                    }
+                };
+                Some((program, words))
+            });
         let redactor = self.bus.redactor();
         let mut throttle = OutputThrottle::new(redactor);
-        let on_output = |chunk: OutputChunk<'_>| {
+        let mut on_output = |chunk: OutputChunk<'_>| {
             if report_output {
                 if let Some(output) = throttle.push(chunk.bytes) {
                     self.emit_output(key, output);
                 }
             }
         };
-        let outcome = run_process(process, cancel, on_output).await;
+        let outcome = match direct {
+            Some((program, words)) => {
+                let args = words[1..].iter().map(OsString::from).collect();
+                let mut started = process(program, args);
+                started.arg0 = Some(OsString::from(words[0]));
+                match run_process(started, cancel.clone(), &mut on_output).await {
+                    // A program that is not there or cannot be started (a script without
+                    // `#!`, say) is left to the shell, which runs it or says why not in its
+                    // own words and exit status, as it would have without this shortcut.
+                    Err(ProcessError::Spawn { .. }) => {
+                        run_process(in_shell(), cancel, &mut on_output).await
+                    }
+                    outcome => outcome,
+                }
+            }
+            None => run_process(in_shell(), cancel, &mut on_output).await,
+        };
         // The last lines of a command are often the ones that matter (a test summary): what
         // the throttle still holds is reported when the process ends, however it ended.
         if let Some(output) = throttle.finish() {
@@ -1567,6 +1627,10 @@ impl Engine {
         let outcome = outcome.map_err(|error| match error {
             ProcessError::Spawn { program, reason } if program.as_os_str() == BWRAP => {
                 format!("cannot start the sandbox `{BWRAP}`: {reason}; {INSTALL_HINT}")
+            }
+            // `run_process` looks at the folder before it starts anything (one look a task).
+            ProcessError::Cwd { cwd, .. } => {
+                format!("the task's workdir {} does not exist", cwd.display())
             }
             error => error.to_string(),
         })?;
@@ -1696,4 +1760,14 @@ fn unanswered(run: &str, task: &str, timeout: u64, asked: Millis) -> String {
         (seconds % 3600) / 60,
         seconds % 60
     )
+}
+
+/// The form of `event` the run's log keeps.
+fn stored_form(event: &Event) -> crate::runtime::NewEvent {
+    crate::runtime::NewEvent {
+        at: event.at,
+        kind: event.kind.as_str().to_string(),
+        task: event.task.clone(),
+        data: event.data.clone(),
+    }
 }

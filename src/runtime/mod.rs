@@ -10,6 +10,7 @@ pub mod output_throttle;
 pub mod process;
 pub mod sandbox;
 pub mod serves;
+pub mod simple_command;
 pub mod transcript;
 pub mod values;
 

@@ -231,11 +231,16 @@ impl RunPlace {
     }
 }
 
-/// This machine's host name.
+/// This machine's host name, read once per process: an engine names its machine the same
+/// way for as long as it runs, and a run of many short tasks reads no file per task.
 pub fn this_host() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into())
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "localhost".into())
+    })
+    .clone()
 }
 
 /// A run as stored: its snapshot and where it is.

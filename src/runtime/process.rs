@@ -74,6 +74,10 @@ pub struct ProcessSpec {
     pub program: PathBuf,
     /// The arguments, each a separate argv element; nothing is split or interpreted by a shell.
     pub args: Vec<OsString>,
+    /// The name the program is told it was started by (its `argv[0]`), when that is not
+    /// `program` itself: a command found on the `PATH` is started by its full name but told
+    /// the name it was written with, as a shell would.
+    pub arg0: Option<OsString>,
     /// The working directory; it must exist.
     pub cwd: PathBuf,
     /// The complete environment: the child gets these variables and no other (see
@@ -121,6 +125,7 @@ impl ProcessSpec {
         ProcessSpec {
             program: program.into(),
             args: args.into_iter().map(Into::into).collect(),
+            arg0: None,
             cwd: cwd.into(),
             env: minimal_env(&[]),
             stdin: Stdin::Null,
@@ -313,14 +318,24 @@ pub fn passed_env(names: &[String]) -> Vec<(String, String)> {
 /// the engine's whole environment (its secrets, tokens, other runs' settings). Variables whose
 /// values are not UTF-8 are left out.
 pub fn minimal_env(extra: &[(String, String)]) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = Vec::new();
-    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
-    env.push(("PATH".into(), path));
-    for name in ["HOME", "LANG", "LC_ALL", "TERM", "TMPDIR"] {
-        if let Ok(value) = std::env::var(name) {
-            env.push((name.into(), value));
-        }
-    }
+    // wfc never changes its own environment, so what it passes on is read once per process,
+    // not once per task.
+    static PASSED_ON: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    let mut env = PASSED_ON
+        .get_or_init(|| {
+            let mut env = Vec::new();
+            let path =
+                std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
+            env.push(("PATH".into(), path));
+            for name in ["HOME", "LANG", "LC_ALL", "TERM", "TMPDIR"] {
+                if let Ok(value) = std::env::var(name) {
+                    env.push((name.into(), value));
+                }
+            }
+            env
+        })
+        .clone();
+    env.reserve(extra.len());
     for (name, value) in extra {
         match env.iter_mut().find(|(n, _)| n == name) {
             Some(slot) => slot.1 = value.clone(),
@@ -370,6 +385,9 @@ pub async fn run_process(
     }
 
     let mut command = tokio::process::Command::new(&spec.program);
+    if let Some(arg0) = &spec.arg0 {
+        command.arg0(arg0);
+    }
     command
         .args(&spec.args)
         .current_dir(&spec.cwd)

@@ -137,6 +137,8 @@ impl BwrapSandbox {
         }
         args.extend(["--chdir".into(), cwd.into_os_string(), "--".into()]);
         args.push(std::mem::replace(&mut spec.program, PathBuf::from(BWRAP)).into_os_string());
+        // bwrap is told its own name; the program inside gets its full name.
+        spec.arg0 = None;
         args.append(&mut spec.args);
         spec.args = args;
         spec.env.push(("TMPDIR".into(), "/tmp".into()));

@@ -871,7 +871,15 @@ impl TaskBackend for BeadsBackend {
         })
     }
 
-    fn wait_gate(&self, key: &TaskKey, worker: &str, now: Millis) -> BackendResult<()> {
+    fn wait_gate(
+        &self,
+        key: &TaskKey,
+        worker: &str,
+        now: Millis,
+        events: &[NewEvent],
+    ) -> BackendResult<()> {
+        // The events follow the state into the sidecar: beads and the sidecar are two writes,
+        // and the log never tells of a wait that did not happen.
         self.transition(key, |task, facts, issue| {
             lifecycle::wait_gate(task, facts, worker, now)?;
             let note = format!(
@@ -884,7 +892,11 @@ impl TaskBackend for BeadsBackend {
                 None,
             )?;
             Ok((true, ()))
-        })
+        })?;
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.append_events(&key.run, events)
     }
 
     fn answer_gate(

@@ -2,8 +2,8 @@
 //! the workspace checks the conflict out with git's markers, and the engine has it resolved
 //! before the task's own work, by a fresh agent session or by a person while the task waits.
 
-use super::{now_millis, shell_word, AgentRequest, Arc, AttemptFolder, AttemptOf, Duration};
-use super::{Action, Claim, Engine, EngineError, EventKind, RunInfo, TaskKey, TaskSpec};
+use super::{shell_word, AgentRequest, Arc, AttemptFolder, AttemptOf, Duration};
+use super::{Action, Claim, Engine, EngineError, RunInfo, TaskKey, TaskSpec};
 use crate::runtime::transcript::SessionPurpose;
 use crate::workspaces::conflicts::{resolution_prompt, resolution_question};
 use tokio::sync::watch;
@@ -99,14 +99,9 @@ impl Engine {
         let Some(conflict) = &folder.conflict else {
             return Ok(());
         };
-        let (k, w) = (key.clone(), self.config.worker.clone());
-        self.call(move |b| b.wait_gate(&k, &w, now_millis()))
-            .await?;
         let (run, task) = (key.run.as_str(), shell_word(&key.task));
-        self.emit(
-            run,
-            EventKind::GateWaiting,
-            Some(&key.task),
+        self.wait_with_question(
+            key,
             serde_json::json!({
                 "ask": resolution_question(run, &task, &folder.root, conflict),
                 "human_task": false,
@@ -115,7 +110,7 @@ impl Engine {
                 "approve": format!("wfc approve {run} {task}"),
                 "reject": format!("wfc reject {run} {task} --reason \"…\""),
             }),
-        );
-        Ok(())
+        )
+        .await
     }
 }

@@ -7,7 +7,7 @@
 //! own, so the log keeps the order in which things happened: what the engine queued a moment
 //! earlier (the claim, the start) never lands after the process record.
 
-use crate::runtime::backend::TaskBackend;
+use crate::runtime::backend::{BackendResult, TaskBackend};
 use crate::runtime::NewEvent;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -93,6 +93,29 @@ impl Queue {
             self.changed.notify_one();
         }
         value
+    }
+
+    /// Writes `event` of run `run` in the step `write` makes, with the run's queued events
+    /// before it: for a transition whose events must be in the log by the time anyone sees it
+    /// (a process's record, the question of a task that waits for a person). If the step
+    /// fails, the queued events stay queued and `event` is dropped.
+    pub(super) fn write_with<T>(
+        &self,
+        run: &str,
+        event: NewEvent,
+        write: impl FnOnce(&[NewEvent]) -> BackendResult<T>,
+    ) -> BackendResult<T> {
+        self.with_run_events(run, |mut events| {
+            let queued = events.len();
+            events.push(event);
+            let written = write(&events);
+            if written.is_err() {
+                events.truncate(queued);
+            } else {
+                events.clear();
+            }
+            (written, events)
+        })
     }
 
     /// Waits until there is a batch to write: the events queued up to [`LINGER`] after the
