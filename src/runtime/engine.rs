@@ -16,7 +16,7 @@ use super::process::{
     ProcessSpec, SpawnHook,
 };
 use super::sandbox::{BwrapSandbox, BWRAP, INSTALL_HINT};
-use super::simple_command::{find_in_path, simple_command};
+use super::simple_command::without_shell;
 use super::transcript::SessionPurpose;
 use super::values::Resolver;
 use crate::events::{Event, EventBus, EventKind};
@@ -1578,21 +1578,8 @@ impl Engine {
         // A sandbox mounts what its program needs, so a sandboxed command always starts as
         // the shell.
         let direct = (sandbox.is_none() && pwd.is_some())
-            .then(|| simple_command(&shell.script))
-            .flatten()
-            .and_then(|words| {
-                // Only by a full name: a relative one would make the standard library copy the
-                // whole process to start it (see `find_in_path`), and a script started by
-                // another name than the one written would see another `$0`.
-                let program = match words[0].contains('/') {
-                    true => Some(PathBuf::from(words[0])).filter(|path| path.is_absolute())?,
-                    false => {
-                        let path = env.iter().rev().find(|(name, _)| name == "PATH")?;
-                        find_in_path(words[0], &path.1)?
-                    }
-                };
-                Some((program, words))
-            });
+            .then(|| without_shell(&shell.script, &env))
+            .flatten();
         let redactor = self.bus.redactor();
         let mut throttle = OutputThrottle::new(redactor);
         let mut on_output = |chunk: OutputChunk<'_>| {

@@ -10,6 +10,27 @@
 
 use std::path::{Path, PathBuf};
 
+/// How to start `script` without the shell, for a command whose environment is `env`: the
+/// program by its full name, and the words (the first is the name the program is told it was
+/// started by); `None` when the shell is needed.
+///
+/// Only by a full name: a relative one would make the standard library copy the whole wfc
+/// process to start it (see [`find_in_path`]), and a script started by another name than the
+/// one written would see another `$0`.
+pub fn without_shell<'s>(
+    script: &'s str,
+    env: &[(String, String)],
+) -> Option<(PathBuf, Vec<&'s str>)> {
+    let words = simple_command(script)?;
+    let program = if words[0].contains('/') {
+        Some(PathBuf::from(words[0])).filter(|path| path.is_absolute())?
+    } else {
+        let (_, path) = env.iter().rev().find(|(name, _)| name == "PATH")?;
+        find_in_path(words[0], path)?
+    };
+    Some((program, words))
+}
+
 /// The words of `script` when it is one simple command the shell would run as that program
 /// with those arguments; `None` when the shell is needed to read it.
 pub fn simple_command(script: &str) -> Option<Vec<&str>> {
@@ -43,7 +64,7 @@ pub fn simple_command(script: &str) -> Option<Vec<&str>> {
 /// The caller starts what this finds by its full name: a name looked up on a `PATH` other
 /// than wfc's own, or a relative one, makes the standard library copy the whole wfc process to
 /// start it (a `fork` in place of a `posix_spawn`), which costs more than the shell it saves.
-pub fn find_in_path(program: &str, path: &str) -> Option<PathBuf> {
+fn find_in_path(program: &str, path: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     for dir in path.split(':').map(Path::new) {
         if !dir.is_absolute() {
@@ -169,6 +190,43 @@ mod tests {
         );
         assert_eq!(simple_command("true"), Some(vec!["true"]));
         assert_eq!(simple_command("false"), Some(vec!["false"]));
+    }
+
+    #[test]
+    fn a_program_is_started_by_the_full_name_the_shell_would_find() {
+        use super::without_shell;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("wfc-simple-command-{}", std::process::id()));
+        let (bin, other) = (dir.join("bin"), dir.join("other"));
+        for folder in [&bin, &other] {
+            std::fs::create_dir_all(folder).expect("folder");
+        }
+        let tool = bin.join("tool");
+        std::fs::write(&tool, "#!/bin/sh\n").expect("write");
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        // Not executable: the shell passes it over, and so does the look-up.
+        std::fs::write(other.join("tool"), "").expect("write");
+        let env = |path: String| vec![("PATH".to_string(), path)];
+        let path = format!("{}:{}", other.display(), bin.display());
+        assert_eq!(
+            without_shell("tool --all", &env(path.clone())),
+            Some((tool.clone(), vec!["tool", "--all"]))
+        );
+        let absolute = tool.to_string_lossy().into_owned();
+        assert_eq!(
+            without_shell(&absolute, &env(String::new())),
+            Some((tool.clone(), vec![absolute.as_str()]))
+        );
+        // Not on the PATH, a relative folder before it, a relative name, no PATH at all: the
+        // shell decides.
+        assert_eq!(
+            without_shell("tool", &env(other.display().to_string())),
+            None
+        );
+        assert_eq!(without_shell("tool", &env(format!("bin:{path}"))), None);
+        assert_eq!(without_shell("./bin/tool", &env(path)), None);
+        assert_eq!(without_shell("tool", &[]), None);
+        std::fs::remove_dir_all(&dir).expect("clean up");
     }
 
     #[test]
