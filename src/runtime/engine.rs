@@ -800,6 +800,13 @@ impl Engine {
     /// one atomic step, so another engine's claim cannot come between. The engine that ends
     /// the run reports it.
     async fn settle_run(&self, run: &str) -> Result<Option<RunState>, EngineError> {
+        // The engine that ends a run makes its result, which for a run whose work moves
+        // through a shared remote means publishing it there: one that could not reach the
+        // remote a moment ago leaves the end to another (the one that finishes the last task,
+        // or any, once the pause is over).
+        if self.remote_paused(run) {
+            return Ok(None);
+        }
         self.resolve_outcomes(run).await?;
         let id = run.to_string();
         let settled = self
