@@ -582,8 +582,8 @@ fn insert_plan(tx: &Connection, run: &str, plan: &Plan) -> Step<()> {
     Ok(())
 }
 
-/// Reads task `key` with its facts, lets `change` alter it and, if `change` says so, writes
-/// it back with `events`: the body of every transition. Returns whether it wrote.
+/// Lets `change` alter the task `found` read (with its facts) and, if `change` says so,
+/// writes it back with `events`: the body of every transition. Returns whether it wrote.
 fn change_task(
     tx: &Connection,
     found: (TaskRecord, TaskFacts),

@@ -59,17 +59,20 @@ impl Queue {
         }
     }
 
-    /// Calls `write` with the queued events of run `run`, in their order, for a transition
-    /// of that run to write before its own; the other runs' events stay queued. Nothing else
-    /// is written to the log until `write` returns, which gets back the events it could not
-    /// write, to be queued again ahead of the rest.
-    pub(super) fn with_run_events<T>(
+    /// Writes `event` of run `run` in the step `write` makes, with the run's queued events
+    /// before it, in their order: for a transition whose events must be in the log by the
+    /// time anyone sees it (a process's record, the question of a task that waits for a
+    /// person). The other runs' events stay queued, and nothing else is written to the log
+    /// until `write` returns. If the step fails, the run's queued events are queued again
+    /// ahead of the rest and `event` is dropped.
+    pub(super) fn write_with<T>(
         &self,
         run: &str,
-        write: impl FnOnce(Vec<NewEvent>) -> (T, Vec<NewEvent>),
-    ) -> T {
+        event: NewEvent,
+        write: impl FnOnce(&[NewEvent]) -> BackendResult<T>,
+    ) -> BackendResult<T> {
         let _writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
-        let taken = {
+        let mut events: Vec<NewEvent> = {
             let mut pending = self.lock();
             if pending.events.iter().any(|(r, _)| r == run) {
                 let (taken, kept) = std::mem::take(&mut pending.events)
@@ -81,41 +84,21 @@ impl Queue {
                 Vec::new()
             }
         };
-        let (value, unwritten) = write(taken);
-        if !unwritten.is_empty() {
+        let queued = events.len();
+        events.push(event);
+        let written = write(&events);
+        if written.is_err() && queued > 0 {
+            events.truncate(queued);
             let mut pending = self.lock();
             let later = std::mem::take(&mut pending.events);
-            pending.events = unwritten
+            pending.events = events
                 .into_iter()
                 .map(|event| (run.to_string(), event))
                 .chain(later)
                 .collect();
             self.changed.notify_one();
         }
-        value
-    }
-
-    /// Writes `event` of run `run` in the step `write` makes, with the run's queued events
-    /// before it: for a transition whose events must be in the log by the time anyone sees it
-    /// (a process's record, the question of a task that waits for a person). If the step
-    /// fails, the queued events stay queued and `event` is dropped.
-    pub(super) fn write_with<T>(
-        &self,
-        run: &str,
-        event: NewEvent,
-        write: impl FnOnce(&[NewEvent]) -> BackendResult<T>,
-    ) -> BackendResult<T> {
-        self.with_run_events(run, |mut events| {
-            let queued = events.len();
-            events.push(event);
-            let written = write(&events);
-            if written.is_err() {
-                events.truncate(queued);
-            } else {
-                events.clear();
-            }
-            (written, events)
-        })
+        written
     }
 
     /// Waits until there is a batch to write: the events queued up to [`LINGER`] after the
