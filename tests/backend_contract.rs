@@ -126,7 +126,9 @@ fn a_run_is_created_with_its_tasks(backend: &dyn TaskBackend) {
 
 /// `finish_task_and_claim` records a success and claims, for the same worker, the first of
 /// the candidates that success made claimable, passing over one that is missing or still
-/// waits for another task. A success the worker may not record claims nothing.
+/// waits for another task. An attempt whose start was not written yet has it written in the
+/// same step, with its events. A success the worker may not record claims nothing, and
+/// writes no start.
 fn a_success_claims_the_next_task_it_lets_go(backend: &dyn TaskBackend) {
     let plan = plan(&[
         ("a", &[], 0),
@@ -143,17 +145,41 @@ fn a_success_claims_the_next_task_it_lets_go(backend: &dyn TaskBackend) {
         .expect("claim")
         .expect("won");
     let next = [key("chain", "missing"), key("chain", "b")];
+    let process = |task: &str| NewEvent {
+        at: 2_005,
+        kind: "attempt_process".into(),
+        task: Some(task.into()),
+        data: serde_json::json!({ "pgid": 4242 }),
+    };
     let (claimed, claim) = backend
-        .finish_task_and_claim(&key("chain", "a"), "w", "ok", done, 2_010, &next, lease)
+        .finish_task_and_claim(
+            &key("chain", "a"),
+            "w",
+            "ok",
+            done,
+            2_010,
+            &next,
+            lease,
+            Some((2_005, &[process("a")])),
+        )
         .expect("finish and claim")
         .expect("b is claimed with a's success");
     assert_eq!(claimed, key("chain", "b"));
     assert_eq!(claim.attempt, 1);
     let a = backend.get_task(&key("chain", "a")).expect("a");
     assert_eq!(
-        (a.state, a.result.as_deref()),
-        (TaskState::Succeeded, Some("ok"))
+        (a.state, a.result.as_deref(), a.started_at),
+        (TaskState::Succeeded, Some("ok"), Some(2_005))
     );
+    let processes = |task: &str| {
+        backend
+            .read_events("chain", 0, 100)
+            .expect("events")
+            .into_iter()
+            .filter(|e| e.kind == "attempt_process" && e.task.as_deref() == Some(task))
+            .count()
+    };
+    assert_eq!(processes("a"), 1, "the start's events are written with it");
     let b = backend.get_task(&key("chain", "b")).expect("b");
     assert_eq!(
         (b.state, b.worker.as_deref()),
@@ -173,7 +199,16 @@ fn a_success_claims_the_next_task_it_lets_go(backend: &dyn TaskBackend) {
         .expect("start b");
     let next = [key("chain", "c")];
     let none = backend
-        .finish_task_and_claim(&key("chain", "b"), "w", "ok", done, 2_050, &next, lease)
+        .finish_task_and_claim(
+            &key("chain", "b"),
+            "w",
+            "ok",
+            done,
+            2_050,
+            &next,
+            lease,
+            None,
+        )
         .expect("finish b");
     assert_eq!(none, None);
     let b = backend.get_task(&key("chain", "b")).expect("b");
@@ -192,11 +227,13 @@ fn a_success_claims_the_next_task_it_lets_go(backend: &dyn TaskBackend) {
         2_070,
         &[key("chain", "c")],
         lease,
+        Some((2_065, &[process("other")])),
     );
     assert_eq!(
         refused.expect_err("refused").kind,
         BackendErrorKind::Conflict
     );
+    assert_eq!(processes("other"), 0, "a refused success writes no start");
     let c = backend.get_task(&key("chain", "c")).expect("c");
     assert_eq!(c.state, TaskState::Pending);
     let other = backend.get_task(&key("chain", "other")).expect("other");

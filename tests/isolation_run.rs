@@ -333,6 +333,10 @@ fn after_kill_9_the_half_done_edits_never_reach_an_output_and_gc_leaves_no_workt
         .args(["run", "w.wf", "--isolation", "git", "--lease", "0.5"])
         .current_dir(&path)
         .env_remove("WFC_BACKEND")
+        // Killed before the task's start is written (a moment after its process started,
+        // made ten minutes long here), the engine leaves a group no record names: `wfc gc`
+        // finds it by its variables.
+        .env("WFC_START_LINGER_MS", "600000")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())

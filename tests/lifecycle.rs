@@ -601,18 +601,48 @@ fn a_worker_ends_a_run_whose_last_engine_was_killed_before_ending_it() {
     assert_eq!(ended(&second), "succeeded");
 }
 
+/// When `wfc` is killed in [`killed_run`]: once the task's start is in the store, or before
+/// (the start is written a moment after the task's process started, or with its end; here
+/// that moment is made ten minutes long).
+#[derive(Clone, Copy, PartialEq)]
+enum Kill {
+    AfterTheStart,
+    BeforeTheStart,
+}
+
 /// Starts `wfc run` of a task that waits for a file `go`, with a half-second lease, and kills
-/// wfc with SIGKILL once the task runs: returns the run's id and the task's process group,
-/// which outlives wfc.
-fn killed_run(dir: &Path) -> (String, i32) {
+/// wfc with SIGKILL once the task runs (`when` says how far its start got): returns the run's
+/// id and the task's process group, which outlives wfc.
+fn killed_run(dir: &Path, when: Kill) -> (String, i32) {
     write(
         dir,
         "held.wf",
         "workflow held {\n  task wait {\n    run = \"echo $$ > pgid; test -f go || sleep 1000\"\n  }\n}\n",
     );
-    let mut child = spawn(dir, &["run", "held.wf", "--lease", "0.5"]);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wfc"));
+    command
+        .args(["run", "held.wf", "--lease", "0.5"])
+        .current_dir(dir)
+        .env_remove("WFC_BACKEND")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if when == Kill::BeforeTheStart {
+        command.env("WFC_START_LINGER_MS", "600000");
+    }
+    let mut child = command.spawn().expect("wfc starts");
     let pgid_file = dir.join("pgid");
     wait_for(&pgid_file);
+    if when == Kill::AfterTheStart {
+        let started = std::time::Instant::now();
+        while !task_state_is(dir, "running") {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "the task was never marked running"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
     child.kill().expect("kill -9 wfc");
     let output = child.wait_with_output().expect("wfc ends");
     let pgid = std::fs::read_to_string(&pgid_file)
@@ -622,35 +652,47 @@ fn killed_run(dir: &Path) -> (String, i32) {
     (run_id(&String::from_utf8_lossy(&output.stdout)), pgid)
 }
 
+/// Whether the one task of the last run in `dir` is in `state`, as `wfc status` says.
+fn task_state_is(dir: &Path, state: &str) -> bool {
+    let (_, json, _) = wfc(dir, &["status", "--json"]);
+    serde_json::from_str::<serde_json::Value>(&json)
+        .is_ok_and(|json| json["tasks"][0]["state"] == state)
+}
+
 #[test]
 fn status_shows_a_task_whose_engine_was_killed_as_interrupted() {
-    let dir = TempDir::new("wfc-engine-gone");
-    let (run, pgid) = killed_run(dir.path());
-    // The task's own processes outlive a kill -9 of wfc; end them, as the test's cleanup.
-    let _ = nix::sys::signal::killpg(
-        nix::unistd::Pid::from_raw(pgid),
-        nix::sys::signal::Signal::SIGKILL,
-    );
-    std::thread::sleep(std::time::Duration::from_millis(800));
-    let (code, text, stderr) = wfc(dir.path(), &["status", &run]);
-    assert_eq!(code, 0, "{stderr}");
-    assert!(
-        text.contains("interrupted (engine gone)")
-            && text.contains(&format!("`wfc resume {run}` takes it over")),
-        "{text}"
-    );
-    let (_, json, _) = wfc(dir.path(), &["status", &run, "--json"]);
-    let json: serde_json::Value = serde_json::from_str(&json).expect("status JSON");
-    assert_eq!(json["tasks"][0]["engine_gone"], true, "{json}");
-    assert_eq!(json["tasks"][0]["state"], "running", "{json}");
-    // Taken over, it runs to the end.
-    write(dir.path(), "go", "");
-    let (code, stdout, stderr) = wfc(dir.path(), &["resume", &run]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    let (_, json, _) = wfc(dir.path(), &["status", &run, "--json"]);
-    let json: serde_json::Value = serde_json::from_str(&json).expect("status JSON");
-    assert_eq!(json["tasks"][0]["engine_gone"], false, "{json}");
-    assert_eq!(json["tasks"][0]["state"], "succeeded", "{json}");
+    for (when, stored) in [
+        (Kill::AfterTheStart, "running"),
+        (Kill::BeforeTheStart, "claimed"),
+    ] {
+        let dir = TempDir::new("wfc-engine-gone");
+        let (run, pgid) = killed_run(dir.path(), when);
+        // The task's own processes outlive a kill -9 of wfc; end them, as the test's cleanup.
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pgid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        let (code, text, stderr) = wfc(dir.path(), &["status", &run]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            text.contains("interrupted (engine gone)")
+                && text.contains(&format!("`wfc resume {run}` takes it over")),
+            "{text}"
+        );
+        let (_, json, _) = wfc(dir.path(), &["status", &run, "--json"]);
+        let json: serde_json::Value = serde_json::from_str(&json).expect("status JSON");
+        assert_eq!(json["tasks"][0]["engine_gone"], true, "{json}");
+        assert_eq!(json["tasks"][0]["state"], stored, "{json}");
+        // Taken over, it runs to the end.
+        write(dir.path(), "go", "");
+        let (code, stdout, stderr) = wfc(dir.path(), &["resume", &run]);
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        let (_, json, _) = wfc(dir.path(), &["status", &run, "--json"]);
+        let json: serde_json::Value = serde_json::from_str(&json).expect("status JSON");
+        assert_eq!(json["tasks"][0]["engine_gone"], false, "{json}");
+        assert_eq!(json["tasks"][0]["state"], "succeeded", "{json}");
+    }
 }
 
 #[test]
@@ -779,31 +821,39 @@ fn done_marks_a_task_succeeded_by_hand_and_its_dependents_run() {
 
 #[test]
 fn taking_over_after_kill_9_stops_what_the_killed_engines_attempt_left_running() {
-    let dir = TempDir::new("wfc-takeover");
-    let (run, first) = killed_run(dir.path());
-    assert!(
-        crate::run::group_alive(first),
-        "the attempt's processes outlive a kill -9 of wfc"
-    );
-    write(dir.path(), "go", "");
-    let (code, stdout, stderr) = wfc(dir.path(), &["resume", &run, "--lease", "0.5"]);
-    // Whatever happens, the test leaves no process behind.
-    let _ = nix::sys::signal::killpg(
-        nix::unistd::Pid::from_raw(first),
-        nix::sys::signal::Signal::SIGKILL,
-    );
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(
-        stdout.contains("stopped what attempt 1 left running"),
-        "{stdout}"
-    );
-    let (_, logs, _) = wfc(dir.path(), &["logs", &run, "wait", "--json"]);
-    assert!(logs.contains("attempt_stopped"), "{logs}");
-    let (run_state, task_state, attempts, _) = states(dir.path(), &run, "wait");
-    assert_eq!(
-        (run_state.as_str(), task_state.as_str(), attempts),
-        ("succeeded", "succeeded", 2)
-    );
+    // Killed after the start was written, the group is found by its record in the log;
+    // killed before, by the variables its processes carry.
+    for when in [Kill::AfterTheStart, Kill::BeforeTheStart] {
+        let dir = TempDir::new("wfc-takeover");
+        let (run, first) = killed_run(dir.path(), when);
+        assert!(
+            crate::run::group_alive(first),
+            "the attempt's processes outlive a kill -9 of wfc"
+        );
+        write(dir.path(), "go", "");
+        let (code, stdout, stderr) = wfc(dir.path(), &["resume", &run, "--lease", "0.5"]);
+        let left = crate::run::group_alive(first);
+        // Whatever happens, the test leaves no process behind.
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(first),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        assert!(!left, "attempt 1's group outlived the take-over");
+        assert!(
+            stdout.contains(&format!(
+                "stopped what attempt 1 left running (process group {first})"
+            )),
+            "{stdout}"
+        );
+        let (_, logs, _) = wfc(dir.path(), &["logs", &run, "wait", "--json"]);
+        assert!(logs.contains("attempt_stopped"), "{logs}");
+        let (run_state, task_state, attempts, _) = states(dir.path(), &run, "wait");
+        assert_eq!(
+            (run_state.as_str(), task_state.as_str(), attempts),
+            ("succeeded", "succeeded", 2)
+        );
+    }
 }
 
 #[test]

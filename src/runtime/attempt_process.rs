@@ -6,6 +6,11 @@
 //! machine, so one task never has two live attempts. Across machines the lease is the fence:
 //! another machine's processes cannot be signalled, and the task is taken over only after
 //! its lease ended.
+//!
+//! The record is written a moment after the group started (see the engine's
+//! `attempt_start`), so an engine killed in that moment leaves a group no record names: such
+//! groups are found by the variables every attempt's processes get (`WF_RUN_ID`,
+//! `WF_TASK_ID`, `WF_ATTEMPT`), read from `/proc` ([`AttemptProcess::found_here`]).
 
 use super::process::stop_leftover_group;
 use super::{this_host, EventRecord, NewEvent};
@@ -102,6 +107,76 @@ impl AttemptProcess {
     }
 }
 
+impl AttemptProcess {
+    /// The process groups on this machine whose processes were started for an attempt of run
+    /// `run` that `wanted(task, attempt)` picks, found by the variables the engine gave them
+    /// (only the processes of this user can be read; none where there is no `/proc`). The
+    /// engine's own group is never among them, whatever its variables say.
+    pub fn found_here(run: &str, wanted: impl Fn(&str, u32) -> bool) -> Vec<AttemptProcess> {
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        let own_group = nix::unistd::getpgrp().as_raw();
+        let mut found: Vec<AttemptProcess> = Vec::new();
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+                continue;
+            };
+            let Some((task, attempt)) = attempt_of(&environ, run) else {
+                continue;
+            };
+            if !wanted(task, attempt) {
+                continue;
+            }
+            let Ok(pgid) = nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid))) else {
+                continue;
+            };
+            let pgid = pgid.as_raw();
+            if pgid <= 1 || pgid == own_group || found.iter().any(|p| p.pgid == pgid) {
+                continue;
+            }
+            found.push(AttemptProcess {
+                attempt,
+                worker: String::new(),
+                host: this_host(),
+                boot_id: boot_id(),
+                pgid,
+                started: start_time(pgid).unwrap_or(0),
+            });
+        }
+        found
+    }
+}
+
+/// The task and attempt a process's environment (`/proc/PID/environ`: `NAME=value` entries
+/// each ended by a NUL) says it runs for, if it runs for run `run`.
+fn attempt_of<'a>(environ: &'a [u8], run: &str) -> Option<(&'a str, u32)> {
+    let (mut of_run, mut task, mut attempt) = (false, None, None);
+    for entry in environ.split(|byte| *byte == 0) {
+        let Ok(entry) = std::str::from_utf8(entry) else {
+            continue;
+        };
+        match entry.split_once('=') {
+            Some(("WF_RUN_ID", value)) => of_run = value == run,
+            Some(("WF_TASK_ID", value)) => task = Some(value),
+            Some(("WF_ATTEMPT", value)) => attempt = value.parse().ok(),
+            _ => {}
+        }
+    }
+    if of_run {
+        task.zip(attempt)
+    } else {
+        None
+    }
+}
+
 /// This boot's id (Linux), or nothing elsewhere.
 fn boot_id() -> String {
     // It cannot change while this process lives: read once.
@@ -126,6 +201,54 @@ fn start_time(pid: i32) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_attempt_a_process_runs_for_is_read_from_its_environment() {
+        let environ = b"PATH=/bin\0WF_RUN_ID=r1\0WF_TASK_ID=build\0WF_ATTEMPT=2\0";
+        assert_eq!(attempt_of(environ, "r1"), Some(("build", 2)));
+        assert_eq!(attempt_of(environ, "r2"), None);
+        assert_eq!(attempt_of(b"WF_RUN_ID=r1\0WF_TASK_ID=build\0", "r1"), None);
+        assert_eq!(
+            attempt_of(b"WF_RUN_ID=r10\0WF_TASK_ID=a\0WF_ATTEMPT=1", "r1"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_group_that_no_record_names_is_found_by_its_variables() {
+        use std::os::unix::process::CommandExt;
+        let run = format!("found-here-{}", std::process::id());
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .env("WF_RUN_ID", &run)
+            .env("WF_TASK_ID", "build")
+            .env("WF_ATTEMPT", "1")
+            .process_group(0)
+            .spawn()
+            .expect("sleep starts");
+        let pgid = i32::try_from(child.id()).expect("a pid");
+        // The child's environment is readable once its `exec` is done, which `spawn` does
+        // not always wait for.
+        let started = std::time::Instant::now();
+        let mut found = Vec::new();
+        while found.is_empty() && started.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(10));
+            found =
+                AttemptProcess::found_here(&run, |task, attempt| task == "build" && attempt < 2);
+        }
+        let later = AttemptProcess::found_here(&run, |_, attempt| attempt < 1);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(
+            found
+                .iter()
+                .map(|p| (p.pgid, p.attempt))
+                .collect::<Vec<_>>(),
+            [(pgid, 1)]
+        );
+        assert!(found[0].started > 0);
+        assert!(later.is_empty(), "{later:?}");
+    }
 
     #[test]
     fn a_record_survives_the_log() {

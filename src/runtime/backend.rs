@@ -78,6 +78,10 @@ impl std::error::Error for BackendError {}
 /// The result of a backend operation.
 pub type BackendResult<T> = Result<T, BackendError>;
 
+/// The start of an attempt written with its success: when its first process started, and
+/// the events that go with it (the run's queued ones, then the record of that process).
+pub type StartWithSuccess<'a> = Option<(Millis, &'a [NewEvent])>;
+
 /// A new event for a run's log.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewEvent {
@@ -363,6 +367,10 @@ pub trait TaskBackend: Send + Sync {
     /// that are missing. Returns the task claimed. In a store that
     /// [joins transitions](Self::joins_transitions) both are one step: the claim needs no
     /// commit of its own. Otherwise one comes after the other, each atomic.
+    ///
+    /// An attempt over before its start was written (see the engine's `attempt_start`) gives
+    /// it as `started`: the task is marked running first, as
+    /// [`start_task`](Self::start_task) does, in the same step.
     #[allow(clippy::too_many_arguments)]
     fn finish_task_and_claim(
         &self,
@@ -373,14 +381,21 @@ pub trait TaskBackend: Send + Sync {
         now: Millis,
         next: &[TaskKey],
         lease: Millis,
+        started: StartWithSuccess<'_>,
     ) -> BackendResult<Option<(TaskKey, Claim)>> {
         let mut claimed = None;
         let position = if self.joins_transitions() {
+            let (started_at, events) = started.map_or((None, &[][..]), |(at, e)| (Some(at), e));
             self.update_task_then(
                 key,
                 "record the result of",
-                &[],
-                &mut |task, _| lifecycle::complete(task, worker, result, done, now).map(|()| true),
+                events,
+                &mut |task, _| {
+                    if let Some(at) = started_at {
+                        lifecycle::start(task, worker, at)?;
+                    }
+                    lifecycle::complete(task, worker, result, done, now).map(|()| true)
+                },
                 next,
                 &mut |task, facts| {
                     claimed = lifecycle::claim(task, facts, worker, now, lease);
@@ -388,6 +403,9 @@ pub trait TaskBackend: Send + Sync {
                 },
             )?
         } else {
+            if let Some((at, events)) = started {
+                self.start_task(key, worker, at, events)?;
+            }
             self.finish_task(key, worker, result, done, now)?;
             first_taken(next, |candidate| {
                 let step = self.claim_task(candidate, worker, now, lease).map(|claim| {

@@ -23,6 +23,7 @@ use crate::events::{Event, EventBus, EventKind};
 use crate::plan::{Action, Plan, Shell, TaskSpec};
 use crate::shell_word::shell_word;
 use crate::workspaces::{AttemptFolder, AttemptOf, KeptWork, Upstream, Workspace};
+use attempt_start::AttemptStart;
 use event_log::EventLog;
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
@@ -32,6 +33,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+mod attempt_start;
 mod chain;
 mod conditions;
 mod conflicts;
@@ -1043,8 +1045,8 @@ impl Engine {
         if claim.attempt > 1 {
             self.stop_earlier_attempts(key, claim.attempt).await?;
         }
-        // The task is marked running when its first process starts, in the same write that
-        // records the process (see `spawn_hook`).
+        // The task is marked running once its first process started, in the write that
+        // records the process (see `attempt_start`).
         self.emit(
             run,
             EventKind::TaskStarted,
@@ -1052,6 +1054,14 @@ impl Engine {
             serde_json::json!({ "attempt": claim.attempt, "title": spec.title }),
         );
         let started = Instant::now();
+        let start = AttemptStart::new(
+            key,
+            claim.attempt,
+            &self.config.worker,
+            Arc::clone(&self.backend),
+            self.log.queue(),
+        );
+        let _abandoned_if_dropped = attempt_start::AbandonOnDrop(Arc::clone(&start));
         let of = AttemptOf {
             run: key.run.clone(),
             task: key.task.clone(),
@@ -1124,15 +1134,23 @@ impl Engine {
                 return self.wait_for_resolution(key, &folder).await.map(|()| None);
             }
             Some(_) => {
-                self.resolve_conflict(&info, key, &spec, &claim, &of, folder, cancel_rx.clone())
-                    .await
+                self.resolve_conflict(
+                    &info,
+                    key,
+                    &spec,
+                    (&claim, &start),
+                    &of,
+                    folder,
+                    cancel_rx.clone(),
+                )
+                .await
             }
         };
         // The environment (with secrets and results filled in) is resolved once per attempt,
         // for the work and every verify command.
         let outcome = match resolution {
             Ok(()) => {
-                self.do_attempt(key, &spec, &claim, &folder, cancel_rx.clone())
+                self.do_attempt(key, &spec, &claim, &folder, &start, cancel_rx.clone())
                     .await
             }
             Err(error) => Err(error),
@@ -1160,6 +1178,12 @@ impl Engine {
             },
         };
         heartbeat.abort();
+        // The start goes to the store before any outcome; a success writes it in its own
+        // step, when it was not written yet.
+        if !matches!(outcome, Attempt::Succeeded(..)) {
+            let start = Arc::clone(&start);
+            let _ = tokio::task::spawn_blocking(move || start.write_now()).await;
+        }
         let elapsed = started.elapsed().as_secs_f64();
         // The task its success let this engine claim at once, if any.
         let mut chained = None;
@@ -1187,7 +1211,7 @@ impl Engine {
             Attempt::Succeeded(result, kept, typed) => {
                 let output = kept.as_ref().map(|kept| kept.commit.clone());
                 let finished = self
-                    .finish_and_chain(&info, key, result, (output, typed))
+                    .finish_and_chain(&info, key, result, (output, typed), &start)
                     .await;
                 if let Ok(next) = finished {
                     chained = next;
@@ -1231,7 +1255,8 @@ impl Engine {
 
     /// Stops, on this machine, whatever earlier attempts of `key` left running (their engine
     /// was killed and their processes outlived it), so the attempt about to start is the only
-    /// one. Their process groups are read from the run's log.
+    /// one. Their process groups are read from the run's log, and found by their variables
+    /// when the engine was killed before it recorded them.
     async fn stop_earlier_attempts(&self, key: &TaskKey, attempt: u32) -> Result<(), EngineError> {
         let mut earlier = Vec::new();
         let mut after = 0;
@@ -1247,7 +1272,15 @@ impl Engine {
                     .filter(|process| process.attempt < attempt),
             );
         }
-        for process in earlier.iter().filter(|p| p.may_be_alive_here()) {
+        earlier.retain(AttemptProcess::may_be_alive_here);
+        let unrecorded =
+            AttemptProcess::found_here(&key.run, |task, of| task == key.task && of < attempt);
+        for process in unrecorded {
+            if !earlier.iter().any(|recorded| recorded.pgid == process.pgid) {
+                earlier.push(process);
+            }
+        }
+        for process in &earlier {
             if process.stop().await {
                 self.emit(
                     &key.run,
@@ -1260,48 +1293,13 @@ impl Engine {
         Ok(())
     }
 
-    /// A hook that records in the run's log where an attempt's processes run, as soon as they
-    /// start (written at once, not through the batched event log, so a `kill -9` a moment
-    /// later cannot lose it).
-    ///
-    /// The first process of the attempt (its command or agent session) also marks the task
-    /// running, in the same write; later ones (its verify commands) are only recorded.
-    fn spawn_hook(&self, key: &TaskKey, attempt: u32) -> SpawnHook {
-        let backend = Arc::clone(&self.backend);
-        let queue = self.log.queue();
-        let (key, worker) = (key.clone(), self.config.worker.clone());
-        let started = std::sync::atomic::AtomicBool::new(false);
-        SpawnHook(Arc::new(move |pgid| {
-            let now = now_millis();
-            let event = AttemptProcess::started_here(attempt, &worker, pgid).event(&key.task, now);
-            let first = !started.swap(true, std::sync::atomic::Ordering::SeqCst);
-            // The run's queued events (its claim, its start) go first, in the same write, so
-            // the log keeps the order things happened in.
-            let recorded = queue.write_with(&key.run, event, |events| {
-                if first {
-                    backend.start_task(&key, &worker, now, events)
-                } else {
-                    backend.append_events(&key.run, events)
-                }
-            });
-            match recorded {
-                Ok(()) => {}
-                // The claim was lost before the attempt's first process started (the engine
-                // was starved past its lease and another one took the task over): nothing may
-                // run for it now, so the group is stopped at once, before it can overlap the
-                // attempt that took over, which cannot know of it.
-                Err(error) if first && error.kind == BackendErrorKind::Conflict => {
-                    let _ = nix::sys::signal::killpg(
-                        nix::unistd::Pid::from_raw(pgid),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
-                    eprintln!("warning: {key} was taken over before its process started, so it was stopped: {error}");
-                }
-                Err(error) => {
-                    eprintln!("warning: cannot record the processes of {key}: {error}");
-                }
-            }
-        }))
+    /// The hook an attempt's processes report to when they start: the first marks the task
+    /// running and records where the process group runs, a moment later or with the
+    /// attempt's success (see `attempt_start`); later ones (its verify commands) are recorded
+    /// at once.
+    fn spawn_hook(start: &Arc<AttemptStart>) -> SpawnHook {
+        let start = Arc::clone(start);
+        SpawnHook(Arc::new(move |pgid| start.process_started(pgid)))
     }
 
     /// The sandbox the processes of an attempt of `spec` working in `folder` run in, if the
@@ -1330,11 +1328,12 @@ impl Engine {
         spec: &TaskSpec,
         claim: &Claim,
         folder: &AttemptFolder,
+        start: &Arc<AttemptStart>,
         cancel: watch::Receiver<bool>,
     ) -> Result<String, String> {
         let env = self.task_env(key, spec, claim, &folder.env)?;
         let root = folder.root.as_path();
-        let hook = self.spawn_hook(key, claim.attempt);
+        let hook = Self::spawn_hook(start);
         let sandbox = self.sandbox_of(key, spec, folder).await?;
         let scope = AttemptScope {
             key,

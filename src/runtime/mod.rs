@@ -17,6 +17,6 @@ pub mod values;
 pub(crate) use backend::first_taken;
 pub use backend::{
     BackendError, BackendErrorKind, BackendResult, NewEvent, ReplanDecision, RunSettled,
-    TaskBackend, TaskChange,
+    StartWithSuccess, TaskBackend, TaskChange,
 };
 pub use model::*;

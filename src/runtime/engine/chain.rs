@@ -1,8 +1,9 @@
 //! Chained claims: when a task succeeds, the store's step that records its success also
 //! claims, for the engine that ran it, a command task that success let go (the next task of a
 //! chain), as `make` goes on down a chain. The claim is as durable as any other, but it needs
-//! no look for ready tasks and no commit of its own: a chain costs two commits a task (the
-//! start, and the success joined with the next claim), not three (docs/performance.md).
+//! no look for ready tasks and no commit of its own: a chain costs one commit a task (the
+//! success joined with the next claim, and with the task's start when the task took less
+//! than the start's delay, see `attempt_start`), not three (docs/performance.md).
 //!
 //! The engine's own order is kept: it chains only while no ready task it saw at its last look
 //! waits ahead of the one it would chain (a more urgent priority, or another run's), and only tasks
@@ -91,20 +92,23 @@ impl Engine {
         key: &TaskKey,
         result: String,
         done: (Option<String>, Option<String>),
+        start: &Arc<AttemptStart>,
     ) -> Result<Option<(TaskKey, Claim)>, EngineError> {
         let next = self.chain_candidates(info, key);
         let (k, w) = (key.clone(), self.config.worker.clone());
         let lease = self.config.lease.as_millis() as Millis;
         let guard = Arc::clone(&self.chaining.in_flight).read_owned().await;
         let chaining = Arc::clone(&self.chaining);
+        let start = Arc::clone(start);
         self.call(move |b| {
             let (commit, typed_output) = done;
             let done = crate::runtime::lifecycle::Completion {
                 commit: commit.as_deref(),
                 typed_output: typed_output.as_deref(),
             };
-            let claimed =
-                b.finish_task_and_claim(&k, &w, &result, done, now_millis(), &next, lease)?;
+            let claimed = start.with_success(|started| {
+                b.finish_task_and_claim(&k, &w, &result, done, now_millis(), &next, lease, started)
+            })?;
             // Recorded before the guard goes, whether or not the attempt that asked is still
             // there to hand it on: a stopping engine gives back what its loop never took.
             if let Some((next, _)) = &claimed {

@@ -3,7 +3,7 @@
 //! before the task's own work, by a fresh agent session or by a person while the task waits.
 
 use super::{shell_word, AgentRequest, Arc, AttemptFolder, AttemptOf, Duration};
-use super::{Action, Claim, Engine, EngineError, RunInfo, TaskKey, TaskSpec};
+use super::{Action, AttemptStart, Claim, Engine, EngineError, RunInfo, TaskKey, TaskSpec};
 use crate::runtime::transcript::SessionPurpose;
 use crate::workspaces::conflicts::{resolution_prompt, resolution_question};
 use tokio::sync::watch;
@@ -18,7 +18,7 @@ impl Engine {
         info: &RunInfo,
         key: &TaskKey,
         spec: &TaskSpec,
-        claim: &Claim,
+        (claim, start): (&Claim, &Arc<AttemptStart>),
         of: &AttemptOf,
         folder: AttemptFolder,
         cancel: watch::Receiver<bool>,
@@ -58,7 +58,7 @@ impl Engine {
             transcript,
             profile,
             agent,
-            on_spawn: Some(self.spawn_hook(key, claim.attempt)),
+            on_spawn: Some(Self::spawn_hook(start)),
             workdir: folder.root.clone(),
             env,
             timeout: spec.timeout_secs.map(Duration::from_secs),
