@@ -87,6 +87,10 @@ fn push_event(run: &mut Run, event: &NewEvent) -> i64 {
 }
 
 impl TaskBackend for MemoryBackend {
+    fn is_embedded(&self) -> bool {
+        true
+    }
+
     fn create_run(
         &self,
         id: &str,

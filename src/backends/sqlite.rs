@@ -940,6 +940,10 @@ fn tasks_of(tx: &Connection, run: &str, version: i64) -> Step<Vec<TaskRecord>> {
 }
 
 impl TaskBackend for SqliteBackend {
+    fn is_embedded(&self) -> bool {
+        true
+    }
+
     fn create_run(
         &self,
         id: &str,

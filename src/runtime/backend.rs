@@ -361,6 +361,15 @@ pub trait TaskBackend: Send + Sync {
         true
     }
 
+    /// Whether this store lives in this process or a local file, so a call returns in about
+    /// the time of a write to that file: the engine then makes the calls of a task's hot path
+    /// (its success) on the thread it is on instead of handing them to a blocking thread, a
+    /// hand-over that cost more than the call. A store behind a network or another program
+    /// says no.
+    fn is_embedded(&self) -> bool {
+        false
+    }
+
     /// Marks a task `worker` holds as succeeded, as [`finish_task`](Self::finish_task) does,
     /// and claims for `worker` the first task of `next` that its success made claimable (the
     /// next task of a chain), as [`claim_task`](Self::claim_task) does, passing over those

@@ -181,6 +181,9 @@ struct RunInfo {
     positions: HashMap<String, usize>,
     /// The positions of the tasks waiting for each task, by its id, in the plan's order.
     dependants: HashMap<String, Vec<usize>>,
+    /// Whether a task of the plan waits for another's outcome (`after x (failed)`): most
+    /// plans have none, and each finished task asks.
+    has_outcomes: bool,
 }
 
 impl RunInfo {
@@ -202,6 +205,7 @@ impl RunInfo {
                 dependants.entry(dep.clone()).or_default().push(at);
             }
         }
+        let has_outcomes = plan.tasks.iter().any(|task| !task.outcomes.is_empty());
         RunInfo {
             plan: Arc::new(plan),
             workspace,
@@ -209,6 +213,7 @@ impl RunInfo {
             work,
             positions,
             dependants,
+            has_outcomes,
         }
     }
 
@@ -303,6 +308,18 @@ impl Engine {
                 "a store call did not finish: {error}"
             ))),
         }
+    }
+
+    /// [`Engine::call`] for a call on a task's hot path: made on this thread when the store
+    /// is embedded (see `TaskBackend::is_embedded`), so it costs no hand-over.
+    async fn call_hot<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn TaskBackend) -> BackendResult<T> + Send + 'static,
+    ) -> Result<T, EngineError> {
+        if self.backend.is_embedded() {
+            return f(&*self.backend).map_err(|e| EngineError::Backend(e.to_string()));
+        }
+        self.call(f).await
     }
 
     fn emit(&self, run: &str, kind: EventKind, task: Option<&str>, data: serde_json::Value) {
@@ -1008,7 +1025,7 @@ impl Engine {
         // The claim says which plan the task belongs to: one planned again after this engine
         // read the run is read anew, so the task runs as the new plan says.
         let info = self.run_info_of(&key.run, claim.plan_generation).await?;
-        let Some(spec) = info.task(&key.task).cloned() else {
+        let Some(spec) = info.task(&key.task) else {
             let (k, w) = (key.clone(), self.config.worker.clone());
             let error = format!("the run's plan has no task `{}`", key.task);
             self.call(move |b| b.fail_task(&k, &w, &error, false, now_millis()))

@@ -100,7 +100,7 @@ impl Engine {
         let guard = Arc::clone(&self.chaining.in_flight).read_owned().await;
         let chaining = Arc::clone(&self.chaining);
         let start = Arc::clone(start);
-        self.call(move |b| {
+        self.call_hot(move |b| {
             let (commit, typed_output) = done;
             let done = crate::runtime::lifecycle::Completion {
                 commit: commit.as_deref(),

@@ -75,13 +75,7 @@ impl Engine {
     /// conditions, lets go of the edges waiting for it at once, so its handlers start while
     /// other tasks still run. (Settling the run does so too, for every other way a task ends.)
     pub(super) async fn after_outcome(&self, key: &TaskKey) -> Result<(), EngineError> {
-        if self
-            .plan(&key.run)
-            .await?
-            .tasks
-            .iter()
-            .all(|t| t.outcomes.is_empty())
-        {
+        if !self.run_info(&key.run).await?.has_outcomes {
             return Ok(());
         }
         let k = key.clone();
@@ -97,13 +91,7 @@ impl Engine {
     /// step of the backend, so they become ready.
     pub(super) async fn resolve_outcomes(&self, run: &str) -> Result<(), EngineError> {
         // Most plans have no outcome condition: the cached plan says so without a read.
-        if self
-            .plan(run)
-            .await?
-            .tasks
-            .iter()
-            .all(|t| t.outcomes.is_empty())
-        {
+        if !self.run_info(run).await?.has_outcomes {
             return Ok(());
         }
         for _ in 0..ATTEMPTS {
