@@ -1035,7 +1035,7 @@ impl Engine {
         let run = key.run.as_str();
         // A task whose condition does not hold is skipped before it counts as claimed: its
         // claim was no attempt.
-        if let Some(why) = self.condition_fails(key, &spec).await? {
+        if let Some(why) = self.condition_fails(key, spec).await? {
             return self.skip(key, &why).await.map(|()| None);
         }
         self.emit(
@@ -1054,7 +1054,7 @@ impl Engine {
             return self.decide_round(key, &claim, repeat).await.map(|()| None);
         }
         if spec.action.waits_for_person() {
-            return self.wait_for_person(key, &spec).await.map(|()| None);
+            return self.wait_for_person(key, spec).await.map(|()| None);
         }
         // Whatever ended an earlier attempt (a lease taken over, an engine stopped or killed
         // and its task given back), what it left running here is stopped first: no two
@@ -1154,7 +1154,7 @@ impl Engine {
                 self.resolve_conflict(
                     &info,
                     key,
-                    &spec,
+                    spec,
                     (&claim, &start),
                     &of,
                     folder,
@@ -1167,7 +1167,7 @@ impl Engine {
         // for the work and every verify command.
         let outcome = match resolution {
             Ok(()) => {
-                self.do_attempt(key, &spec, &claim, &folder, &start, cancel_rx.clone())
+                self.do_attempt(key, spec, &claim, &folder, &start, cancel_rx.clone())
                     .await
             }
             Err(error) => Err(error),
@@ -1177,7 +1177,7 @@ impl Engine {
             Ok(result) => {
                 // Redacted once: the typed output is read from the text as it is stored.
                 let result = self.bus.redactor().text(&result);
-                match typed_output(&spec, &result) {
+                match typed_output(spec, &result) {
                     Err(why) => Attempt::Failed(why),
                     Ok(typed) => match self.keep_work(&info, &of, &folder).await {
                         Ok(output) => match self.share_work(&info, &of, output.as_ref()).await {
@@ -1215,8 +1215,7 @@ impl Engine {
                 if let Ok(work) = &info.work {
                     work.abandon(&folder);
                 }
-                self.wait_for_limit(key, &spec, claim.attempt, limit)
-                    .await?;
+                self.wait_for_limit(key, spec, claim.attempt, limit).await?;
             }
             Attempt::OverBudget(why) => {
                 if let Ok(work) = &info.work {
