@@ -69,7 +69,8 @@ echo "wfc runs:         $(time_ms "$WFC" runs) ms"
 NEWEST=$("$WFC" runs --json | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["id"])')
 echo "wfc status RUN:   $(time_ms "$WFC" status "$NEWEST") ms  (a run of 2,000 tasks, read and checked)"
 echo "wfc status:       $(time_ms "$WFC" status) ms  (the same, found as the newest by listing the runs)"
-echo "wfc logs RUN:     $(time_ms "$WFC" logs "$NEWEST") ms  (the run's 6,000 events)"
+RUN_EVENTS=$(python3 -c 'import sqlite3, sys; d = sqlite3.connect(".wfc/state.db"); print(d.execute("SELECT count(*) FROM events WHERE run = ?", (sys.argv[1],)).fetchone()[0])' "$NEWEST")
+echo "wfc logs RUN:     $(time_ms "$WFC" logs "$NEWEST") ms  (the run's $RUN_EVENTS events)"
 echo "wfc logs RUN TASK: $(time_ms "$WFC" logs "$NEWEST" c20_25) ms  (one task's events)"
 echo "wfc store check:  $(time_ms "$WFC" store check) ms"
 

@@ -589,11 +589,11 @@ fn execute(
     config.exit_when_idle = exit_when_idle;
     config.serves = serves;
     config.own_clone = own_clone;
-    // Two async threads more than cores: an attempt's first process is recorded in the store
-    // on the thread that started it (the record must be written before the attempt goes on),
-    // and while that write waits for the store the other attempts still need a thread. On
-    // this project's two cores, four threads ran 2,000 no-op tasks 2 to 5% faster than two
-    // (docs/performance.md).
+    // Two async threads more than cores: some store writes are made on the thread of the
+    // attempt that needs them (its success in an embedded store, the record of a verify
+    // command's process), and while such a write waits for the store the other attempts
+    // still need a thread. On this project's two cores, four threads ran 2,000 no-op tasks 2
+    // to 5% faster than two (docs/performance.md).
     let threads = std::thread::available_parallelism().map_or(1, usize::from) + 2;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
