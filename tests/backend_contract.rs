@@ -1045,6 +1045,15 @@ fn expired_leases_are_reclaimed(backend: &dyn TaskBackend) {
         ["long"],
         "an expired lease makes the task claimable"
     );
+    // Not by its own holder: an engine starved past its lease still runs the attempt, and a
+    // claim of its own would start a second one beside it.
+    assert_eq!(
+        backend
+            .claim_task(&k, "crashed", 3_501, 1_000)
+            .expect("claim"),
+        None,
+        "a worker took over its own claim"
+    );
     let claim = backend
         .claim_task(&k, "rescuer", 3_501, 1_000)
         .expect("claim")

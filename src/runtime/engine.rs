@@ -507,7 +507,12 @@ impl Engine {
                     // The runs whose spending this look has read.
                     let mut spending_read: HashSet<String> = HashSet::new();
                     left = None;
-                    for key in ready.into_iter().filter(|k| !active.contains(k)) {
+                    // The engine's own claims are not claimed again (the store would refuse:
+                    // no worker takes over its own claim), though a look may list one whose
+                    // lease ran out while the engine was starved: those it runs, and those a
+                    // finished attempt chained that its loop has not taken yet.
+                    let own = |k: &TaskKey| active.contains(k) || self.is_unhanded(k);
+                    for key in ready.into_iter().filter(|k| !own(k)) {
                         if fresh.len() == capacity {
                             left = Some(key);
                             break;
@@ -733,10 +738,15 @@ impl Engine {
         active.insert(key.clone());
         let engine = Arc::clone(self);
         tasks.spawn(async move {
+            let attempt = claim.attempt;
             let chained = match engine.attempt(&key, claim).await {
                 Ok(chained) => chained,
                 Err(error) => {
                     engine.bus.note(&format!("error: {key}: {error}"));
+                    // The attempt ended without its outcome in the store: its claim is given
+                    // back (if the store takes it now), as no engine takes over its own claim.
+                    let why = format!("the engine could not record the attempt: {error}");
+                    let _ = engine.release_claim(&key, attempt, &why, None).await;
                     None
                 }
             };

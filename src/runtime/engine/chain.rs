@@ -124,6 +124,15 @@ impl Engine {
         .await
     }
 
+    /// Whether `key` is a chained claim of this engine that its loop has not taken yet.
+    pub(super) fn is_unhanded(&self, key: &TaskKey) -> bool {
+        self.chaining
+            .unhanded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(key)
+    }
+
     /// Marks the chained claim of `key` as taken by the engine's loop.
     pub(super) fn hand_over(&self, key: &TaskKey) {
         self.chaining

@@ -56,6 +56,13 @@ pub fn claim(
         return None;
     }
     let taken_over = lease_expired(task, now);
+    // A worker never takes over its own claim: while its engine lives (and it is the one
+    // claiming) the attempt is still running there, starved past its lease, or about to be
+    // given back; a second attempt would run beside the first. A restarted engine is another
+    // worker.
+    if taken_over && task.worker.as_deref() == Some(worker) {
+        return None;
+    }
     if taken_over {
         let holder = task.worker.as_deref().unwrap_or_default();
         task.last_error = Some(super::interrupted_error(
@@ -239,6 +246,17 @@ mod tests {
         assert_eq!(refused.message, "worker `w` does not hold task `t`");
         assert!(heartbeat(&mut task, "v", 17, 5));
         assert_eq!(task.lease_until, Some(22));
+    }
+
+    #[test]
+    fn a_worker_does_not_take_over_its_own_claim() {
+        let mut task = task_in(TaskState::Pending);
+        claim(&mut task, &facts(true), "w", 10, 5).expect("claimed");
+        start(&mut task, "w", 11).expect("started");
+        // Past the lease, the same worker (its engine starved) claims nothing; another does.
+        assert_eq!(claim(&mut task, &facts(false), "w", 16, 5), None);
+        assert_eq!((task.attempts, task.state), (1, TaskState::Running));
+        assert!(claim(&mut task, &facts(false), "v", 16, 5).is_some());
     }
 
     #[test]
