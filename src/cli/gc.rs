@@ -115,7 +115,8 @@ pub fn run(args: &BackendArgs, refs: bool, output: &Output) -> ExitCode {
 
 /// Stops, on this machine, the process groups recorded for the attempts of `record`'s tasks
 /// (or found by their variables, see `AttemptProcess::found_here`) that no engine holds
-/// under a live lease (their engine was killed); returns how many were still there. A task held under a live lease is its engine's, and left alone.
+/// under a live lease (their engine was killed); returns how many were still there. A task
+/// held under a live lease is its engine's, and left alone.
 fn stop_orphans(backend: &dyn TaskBackend, record: &RunRecord) -> Result<usize, String> {
     let now = now_millis();
     let live: HashSet<String> = backend
@@ -144,11 +145,8 @@ fn stop_orphans(backend: &dyn TaskBackend, record: &RunRecord) -> Result<usize, 
         );
     }
     // Groups started a moment before their engine was killed have no record yet.
-    for process in AttemptProcess::found_here(&record.id, |task, _| !live.contains(task)) {
-        if !orphans.iter().any(|recorded| recorded.pgid == process.pgid) {
-            orphans.push(process);
-        }
-    }
+    let orphans =
+        AttemptProcess::and_found_here(orphans, &record.id, |task, _| !live.contains(task));
     if orphans.is_empty() {
         return Ok(0);
     }

@@ -153,6 +153,22 @@ impl AttemptProcess {
         }
         found
     }
+
+    /// `recorded` groups, then those [`found_here`](Self::found_here) (for run `run`, as
+    /// `wanted` picks) that no record names: every group an engine that is gone may have left
+    /// on this machine, each once.
+    pub fn and_found_here(
+        mut recorded: Vec<AttemptProcess>,
+        run: &str,
+        wanted: impl Fn(&str, u32) -> bool,
+    ) -> Vec<AttemptProcess> {
+        for process in Self::found_here(run, wanted) {
+            if !recorded.iter().any(|known| known.pgid == process.pgid) {
+                recorded.push(process);
+            }
+        }
+        recorded
+    }
 }
 
 /// The task and attempt a process's environment (`/proc/PID/environ`: `NAME=value` entries

@@ -1299,13 +1299,9 @@ impl Engine {
             );
         }
         earlier.retain(AttemptProcess::may_be_alive_here);
-        let unrecorded =
-            AttemptProcess::found_here(&key.run, |task, of| task == key.task && of < attempt);
-        for process in unrecorded {
-            if !earlier.iter().any(|recorded| recorded.pgid == process.pgid) {
-                earlier.push(process);
-            }
-        }
+        let earlier = AttemptProcess::and_found_here(earlier, &key.run, |task, of| {
+            task == key.task && of < attempt
+        });
         for process in &earlier {
             if process.stop().await {
                 self.emit(

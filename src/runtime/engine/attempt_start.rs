@@ -14,7 +14,7 @@
 //! killed with `kill -9` leaves a process group that no record in the log names (before, only
 //! for the instant between the spawn and its commit). Such a group is still found, on its
 //! machine, by the variables the engine gave it (`WF_RUN_ID`, `WF_TASK_ID`, `WF_ATTEMPT`; see
-//! `leftovers`), when the task is taken over or `wfc gc` cleans up after the run. And
+//! `AttemptProcess::found_here`), when the task is taken over or `wfc gc` cleans up after the run. And
 //! `wfc status` shows such a task as claimed, not running, for that long.
 
 use super::event_log::Queue;
@@ -142,12 +142,15 @@ impl AttemptStart {
             // the task over): nothing may run for it now, so what is left of the group is
             // stopped at once, before it can overlap the attempt that took over, which cannot
             // know of it.
+            // (After the attempt ended its group is gone, and there is nothing to say.)
             Err(error) if error.kind == BackendErrorKind::Conflict => {
-                if process.may_be_alive_here() {
-                    let _ = nix::sys::signal::killpg(
+                let stopped = process.may_be_alive_here()
+                    && nix::sys::signal::killpg(
                         nix::unistd::Pid::from_raw(process.pgid),
                         nix::sys::signal::Signal::SIGKILL,
-                    );
+                    )
+                    .is_ok();
+                if stopped {
                     eprintln!(
                         "warning: {} was taken over while its process ran, so it was stopped: {error}",
                         self.key
