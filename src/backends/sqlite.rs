@@ -22,7 +22,7 @@ use rusqlite::types::Type;
 use rusqlite::{
     params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior,
 };
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -560,26 +560,55 @@ fn insert_run(
 }
 
 /// Stores the tasks of `plan` in run `run`, with their dependencies (each on a task of the
-/// plan or of the run), and counts what each waits for.
+/// plan or of the run), each with its count of unfinished dependencies worked out here: a
+/// task of the plan is pending, one of the run is done or not by its state. Counting them
+/// afterwards in SQL would first put every task into the ready index and then take most out
+/// again, a fifth of a run's set-up (docs/performance.md).
 fn insert_plan(tx: &Connection, run: &str, plan: &Plan) -> Step<()> {
     require_run(tx, run)?;
-    let mut insert = tx.prepare_cached(INSERT_TASK)?;
-    for (position, spec) in plan.tasks.iter().enumerate() {
-        insert_task(&mut insert, run, spec, position)?;
-    }
     let ids: HashSet<&str> = plan.tasks.iter().map(|t| t.id.as_str()).collect();
-    let mut exists = tx.prepare_cached(TASK_EXISTS)?;
+    let outside_done = states_waited_for(tx, run, plan, &ids)?;
+    let mut insert = tx.prepare_cached(INSERT_TASK)?;
+    let mut distinct: HashSet<&str> = HashSet::new();
+    for (position, spec) in plan.tasks.iter().enumerate() {
+        distinct.clear();
+        distinct.extend(spec.deps.iter().map(String::as_str));
+        let unfinished = distinct
+            .iter()
+            .filter(|dep| outside_done.get(*dep) != Some(&true))
+            .count();
+        insert_task(&mut insert, run, spec, position, unfinished)?;
+    }
     let mut insert_dep = tx.prepare_cached(INSERT_DEP)?;
     for task in &plan.tasks {
         for dep in &task.deps {
-            if !ids.contains(dep.as_str()) && !exists.exists([run, dep])? {
-                return Err(missing(tx, run, dep));
-            }
             insert_dep.execute([run, &task.id, dep])?;
         }
     }
-    tx.prepare_cached(RECOUNT_RUN)?.execute([run])?;
     Ok(())
+}
+
+/// Whether each task of run `run` that a task of `plan` waits for (one whose id is not in
+/// `ids`, the plan's own) is done; a `NotFound` for one the run does not have.
+fn states_waited_for<'p>(
+    tx: &Connection,
+    run: &str,
+    plan: &'p Plan,
+    ids: &HashSet<&str>,
+) -> Step<HashMap<&'p str, bool>> {
+    let mut done = HashMap::new();
+    let mut state_of = tx.prepare_cached("SELECT state FROM tasks WHERE run = ?1 AND id = ?2")?;
+    for dep in plan.tasks.iter().flat_map(|task| &task.deps) {
+        if ids.contains(dep.as_str()) || done.contains_key(dep.as_str()) {
+            continue;
+        }
+        let state = state_of
+            .query_row([run, dep], |row| task_state_at(row, 0))
+            .optional()?
+            .ok_or_else(|| missing(tx, run, dep))?;
+        done.insert(dep.as_str(), state.satisfies_dependents());
+    }
+    Ok(done)
 }
 
 /// Lets `change` alter the task `found` read (with its facts) and, if `change` says so,
@@ -795,7 +824,7 @@ const READY_ANYWHERE: &str = ready_query!("AND ?1 IS NULL");
 const READY_ANYWHERE_BEFORE_6: &str = ready_query!("AND ?1 IS NULL", before 6);
 
 const INSERT_TASK: &str = "INSERT INTO tasks (run, id, position, priority, is_gate, state, \
-     attempts, max_attempts) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6)";
+     attempts, max_attempts, unfinished_deps) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?7)";
 
 /// Counts the unfinished dependencies of every task of run `?1` afresh.
 const RECOUNT_RUN: &str = count_unfinished_deps!("WHERE run = ?1");
@@ -807,12 +836,14 @@ const INSERT_DEP: &str = "INSERT OR IGNORE INTO deps (run, child, parent) VALUES
 
 const TASK_EXISTS: &str = "SELECT 1 FROM tasks WHERE run = ?1 AND id = ?2";
 
-/// Inserts one pending task; a task of the same id is a `Conflict`.
+/// Inserts one pending task with `unfinished` of its dependencies not done; a task of the
+/// same id is a `Conflict`.
 fn insert_task(
     insert: &mut rusqlite::Statement<'_>,
     run: &str,
     spec: &TaskSpec,
     position: usize,
+    unfinished: usize,
 ) -> Step<()> {
     let is_gate = spec.action.waits_for_person();
     let inserted = insert.execute(params![
@@ -822,6 +853,7 @@ fn insert_task(
         spec.priority,
         is_gate,
         spec.retry.saturating_add(1),
+        int(unfinished),
     ]);
     match inserted {
         Ok(_) => Ok(()),
@@ -979,7 +1011,7 @@ impl TaskBackend for SqliteBackend {
             |tx| {
                 require_run(tx, run)?;
                 let mut insert = tx.prepare_cached(INSERT_TASK)?;
-                insert_task(&mut insert, run, spec, position)
+                insert_task(&mut insert, run, spec, position, 0)
             },
         )
     }
@@ -1204,8 +1236,9 @@ impl TaskBackend for SqliteBackend {
                 tx.prepare_cached("DELETE FROM tasks WHERE run = ?1")?
                     .execute([run])?;
                 let mut insert = tx.prepare_cached(INSERT_TASK)?;
+                // Counted below, once every row and edge is in.
                 for (position, (spec, task)) in plan.tasks.iter().zip(&records).enumerate() {
-                    insert_task(&mut insert, run, spec, position)?;
+                    insert_task(&mut insert, run, spec, position, 0)?;
                     write_task(tx, task)?;
                 }
                 let mut insert_dep = tx.prepare_cached(INSERT_DEP)?;
