@@ -12,7 +12,8 @@
 //! groups are found by the variables every attempt's processes get (`WF_RUN_ID`,
 //! `WF_TASK_ID`, `WF_ATTEMPT`), read from `/proc` ([`AttemptProcess::found_here`]).
 
-use super::process::stop_leftover_group;
+use super::process::{stop_leftover_group, Started};
+use super::process_start;
 use super::{this_host, EventRecord, NewEvent};
 use serde_json::json;
 use std::time::Duration;
@@ -42,15 +43,19 @@ pub struct AttemptProcess {
 }
 
 impl AttemptProcess {
-    /// The group `pgid`, just started on this machine for `attempt` by `worker`.
-    pub fn started_here(attempt: u32, worker: &str, pgid: i32) -> Self {
+    /// The group `pgid` of `started`, just started on this machine for `attempt` by `worker`.
+    pub fn started_here(attempt: u32, worker: &str, started: Started) -> Self {
+        let pgid = started.pgid;
         AttemptProcess {
             attempt,
             worker: worker.to_string(),
             host: this_host(),
             boot_id: boot_id(),
             pgid,
-            started: start_time(pgid).unwrap_or(0),
+            started: started
+                .start_ticks
+                .or_else(|| process_start::read(pgid))
+                .unwrap_or(0),
         }
     }
 
@@ -94,7 +99,7 @@ impl AttemptProcess {
         if self.host != this_host() || self.boot_id != boot_id() || self.pgid <= 1 {
             return false;
         }
-        match start_time(self.pgid) {
+        match process_start::read(self.pgid) {
             Some(started) => started == self.started,
             None => true,
         }
@@ -148,7 +153,7 @@ impl AttemptProcess {
                 host: this_host(),
                 boot_id: boot_id(),
                 pgid,
-                started: start_time(pgid).unwrap_or(0),
+                started: process_start::read(pgid).unwrap_or(0),
             });
         }
         found
@@ -206,14 +211,6 @@ fn boot_id() -> String {
         .clone()
 }
 
-/// When process `pid` started, in clock ticks after boot (field 22 of `/proc/PID/stat`).
-fn start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // `pid (comm) state …`: the command may hold spaces and parentheses.
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(19)?.parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,8 +265,18 @@ mod tests {
 
     #[test]
     fn a_record_survives_the_log() {
-        let record = AttemptProcess::started_here(2, "host:1:2", std::process::id() as i32);
+        // Not told by a clock around its start: read from `/proc`.
+        let this = Started {
+            pgid: std::process::id() as i32,
+            start_ticks: None,
+        };
+        let record = AttemptProcess::started_here(2, "host:1:2", this);
         assert!(record.started > 0, "this process has a start time");
+        let told = Started {
+            start_ticks: Some(record.started),
+            ..this
+        };
+        assert_eq!(AttemptProcess::started_here(2, "host:1:2", told), record);
         let event = record.event("build", 5);
         let stored = EventRecord {
             seq: 1,

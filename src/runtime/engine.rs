@@ -1321,7 +1321,7 @@ impl Engine {
     /// at once.
     fn spawn_hook(start: &Arc<AttemptStart>) -> SpawnHook {
         let start = Arc::clone(start);
-        SpawnHook(Arc::new(move |pgid| start.process_started(pgid)))
+        SpawnHook(Arc::new(move |started| start.process_started(started)))
     }
 
     /// The sandbox the processes of an attempt of `spec` working in `folder` run in, if the

@@ -8,6 +8,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod output_throttle;
 pub mod process;
+pub mod process_start;
 pub mod sandbox;
 pub mod serves;
 pub mod simple_command;

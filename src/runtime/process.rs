@@ -24,6 +24,7 @@
 //! on purpose (`setsid`, a double-forking daemon) is out of reach of a group signal; the runner
 //! then stops waiting for its end of the output pipes after a short bound and returns.
 
+use super::process_start;
 use nix::errno::Errno;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
@@ -95,10 +96,20 @@ pub struct ProcessSpec {
     pub on_spawn: Option<SpawnHook>,
 }
 
-/// Receives a started process's group id (the engine records it, so that a later engine can
+/// Receives a started process's group (the engine records it, so that a later engine can
 /// stop what an abandoned attempt left running).
 #[derive(Clone)]
-pub struct SpawnHook(pub std::sync::Arc<dyn Fn(i32) + Send + Sync>);
+pub struct SpawnHook(pub std::sync::Arc<dyn Fn(Started) + Send + Sync>);
+
+/// A process group that just started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Started {
+    /// The group's id (its leader's pid).
+    pub pgid: i32,
+    /// When its leader started, in the clock ticks of `/proc`, when the clock around the
+    /// start tells it ([`crate::runtime::process_start`]).
+    pub start_ticks: Option<u64>,
+}
 
 impl std::fmt::Debug for SpawnHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -401,9 +412,11 @@ pub async fn run_process(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .process_group(0);
-    let mut child = command
-        .spawn()
-        .map_err(|error| spawn_error(&spec.program, &error))?;
+    // The process is created inside `spawn`: the clock around it tells when (mostly).
+    let before = process_start::ticks_now();
+    let spawned = command.spawn();
+    let after = process_start::ticks_now();
+    let mut child = spawned.map_err(|error| spawn_error(&spec.program, &error))?;
     let Some(pgid) = child
         .id()
         .and_then(|id| i32::try_from(id).ok())
@@ -418,7 +431,10 @@ pub async fn run_process(
     };
     let mut guard = GroupGuard { pgid, armed: true };
     if let Some(hook) = &spec.on_spawn {
-        (hook.0)(pgid.as_raw());
+        (hook.0)(Started {
+            pgid: pgid.as_raw(),
+            start_ticks: process_start::between(before, after),
+        });
     }
 
     let _writer = match (spec.stdin, child.stdin.take()) {

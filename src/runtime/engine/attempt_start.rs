@@ -20,6 +20,7 @@
 use super::event_log::Queue;
 use crate::runtime::attempt_process::AttemptProcess;
 use crate::runtime::backend::{BackendErrorKind, BackendResult, StartWithSuccess, TaskBackend};
+use crate::runtime::process::Started;
 use crate::runtime::{now_millis, Millis, TaskKey};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -78,8 +79,8 @@ impl AttemptStart {
 
     /// A process group of the attempt started: the first makes the start pending (written by
     /// a timer unless the outcome comes first), a later one is recorded at once, after it.
-    pub(super) fn process_started(self: &Arc<Self>, pgid: i32) {
-        let process = AttemptProcess::started_here(self.attempt, &self.worker, pgid);
+    pub(super) fn process_started(self: &Arc<Self>, started: Started) {
+        let process = AttemptProcess::started_here(self.attempt, &self.worker, started);
         let at = now_millis();
         {
             let mut state = self.lock();
