@@ -45,6 +45,7 @@ mod pools;
 mod previous_attempt;
 mod remote;
 mod repeat;
+mod running;
 mod session_record;
 mod spending;
 
@@ -464,8 +465,8 @@ impl Engine {
         mut stop: watch::Receiver<bool>,
     ) -> Result<Option<RunState>, EngineError> {
         let mut tasks: JoinSet<(TaskKey, Chained)> = JoinSet::new();
-        let mut active: HashSet<TaskKey> = HashSet::new();
         let jobs = self.config.jobs.max(1);
+        let active = Arc::new(running::Running::new(jobs));
         let lease = self.config.lease.as_millis() as Millis;
         // When nothing happens (a gate waits, other workers hold every task), the engine looks
         // less and less often, up to once a second; any claim or finished task resets it.
@@ -479,7 +480,7 @@ impl Engine {
                 break;
             }
             let mut claimed_any = false;
-            let capacity = jobs - active.len().min(jobs);
+            let capacity = active.free();
             // Agent tasks the budget cannot pay for are skipped, not claimed: they stay
             // pending for `wfc resume --budget`, and commands go on around them.
             let mut over_budget: HashSet<TaskKey> = HashSet::new();
@@ -595,7 +596,7 @@ impl Engine {
                                 continue;
                             }
                         }
-                        self.start_attempt(&mut tasks, &mut active, key, claim);
+                        self.start_attempt(&mut tasks, &active, key, claim);
                     }
                 }
             }
@@ -661,7 +662,7 @@ impl Engine {
                             self.hand_over(&next);
                             claimed_any = true;
                             going_on.insert(next.run.clone());
-                            self.start_attempt(&mut tasks, &mut active, next, claim);
+                            self.start_attempt(&mut tasks, &active, next, claim);
                         }
                         finished.push(key);
                     }
@@ -703,6 +704,7 @@ impl Engine {
         // using up no retry, so `wfc resume` or another engine can start them right away.
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
+        let mut active = active.take_all();
         active.extend(self.unhanded_claims().await);
         for key in active {
             let (backend, worker) = (Arc::clone(&self.backend), self.config.worker.clone());
@@ -727,30 +729,46 @@ impl Engine {
         Ok(None)
     }
 
-    /// Starts the attempt of `key`, which this engine claimed with `claim`, among `tasks`.
+    /// Starts the attempt of `key`, which this engine claimed with `claim`, among `tasks`, in
+    /// a slot of `active`. While every slot is taken, the attempt goes on to run the task its
+    /// success chained, in its slot ([`running`]); it ends with the last task it ran and the
+    /// chained claim it leaves to the loop.
     fn start_attempt(
         self: &Arc<Self>,
         tasks: &mut JoinSet<(TaskKey, Chained)>,
-        active: &mut HashSet<TaskKey>,
+        active: &Arc<running::Running>,
         key: TaskKey,
         claim: Claim,
     ) {
         active.insert(key.clone());
         let engine = Arc::clone(self);
+        let active = Arc::clone(active);
         tasks.spawn(async move {
-            let attempt = claim.attempt;
-            let chained = match engine.attempt(&key, claim).await {
-                Ok(chained) => chained,
-                Err(error) => {
-                    engine.bus.note(&format!("error: {key}: {error}"));
-                    // The attempt ended without its outcome in the store: its claim is given
-                    // back (if the store takes it now), as no engine takes over its own claim.
-                    let why = format!("the engine could not record the attempt: {error}");
-                    let _ = engine.release_claim(&key, attempt, &why, None).await;
-                    None
+            let (mut key, mut claim) = (key, claim);
+            loop {
+                let attempt = claim.attempt;
+                let chained = match engine.attempt(&key, claim).await {
+                    Ok(chained) => chained,
+                    Err(error) => {
+                        engine.bus.note(&format!("error: {key}: {error}"));
+                        // The attempt ended without its outcome in the store: its claim is
+                        // given back (if the store takes it now), as no engine takes over its
+                        // own claim.
+                        let why = format!("the engine could not record the attempt: {error}");
+                        let _ = engine.release_claim(&key, attempt, &why, None).await;
+                        None
+                    }
+                };
+                match chained {
+                    // In its slot before it stops being an unhanded claim: the engine's
+                    // looks never see it as neither.
+                    Some((next, next_claim)) if active.pass_on(&key, &next) => {
+                        engine.hand_over(&next);
+                        (key, claim) = (next, next_claim);
+                    }
+                    chained => return (key, chained),
                 }
-            };
-            (key, chained)
+            }
         });
     }
 
