@@ -12,8 +12,8 @@ use super::backend::{BackendErrorKind, BackendResult, TaskBackend};
 use super::model::*;
 use super::output_throttle::OutputThrottle;
 use super::process::{
-    minimal_env, passed_env, run_process, sh, ExitStatusKind, OutputChunk, ProcessError,
-    ProcessSpec, SpawnHook,
+    minimal_env, passed_env, run_process, sh, AbortOnDrop, ExitStatusKind, OutputChunk,
+    ProcessError, ProcessSpec, SpawnHook,
 };
 use super::sandbox::{BwrapSandbox, BWRAP, INSTALL_HINT};
 use super::simple_command::without_shell;
@@ -40,6 +40,7 @@ mod conflicts;
 mod event_log;
 mod fan_out;
 mod limits;
+mod panicked;
 mod plan_step;
 mod pools;
 mod previous_attempt;
@@ -747,9 +748,13 @@ impl Engine {
             let (mut key, mut claim) = (key, claim);
             loop {
                 let attempt = claim.attempt;
-                let chained = match engine.attempt(&key, claim).await {
-                    Ok(chained) => chained,
-                    Err(error) => {
+                let chained = match panicked::CatchPanic::new(engine.attempt(&key, claim)).await {
+                    Ok(Ok(chained)) => chained,
+                    Err(panic) => {
+                        engine.after_panic(&key, attempt, &panic).await;
+                        None
+                    }
+                    Ok(Err(error)) => {
                         engine.bus.note(&format!("error: {key}: {error}"));
                         // The attempt ended without its outcome in the store: its claim is
                         // given back (if the store takes it now), as no engine takes over its
@@ -1116,12 +1121,14 @@ impl Engine {
         };
         // The heartbeat keeps the lease while the attempt is prepared, runs and is kept (a
         // checkout or a commit of a large repository takes a while); losing the lease cancels
-        // the attempt.
+        // the attempt. It stops with the attempt, however the attempt ends (a panic too).
         let (cancel_tx, cancel_rx) = watch::channel(false);
         let heartbeat = {
             let engine = Arc::clone(self);
             let key = key.clone();
-            tokio::spawn(async move { engine.heartbeat(key, cancel_tx).await })
+            AbortOnDrop(tokio::spawn(async move {
+                engine.heartbeat(key, cancel_tx).await
+            }))
         };
         // The attempt's folder: the run's, or a worktree at its start commit. A task that
         // cannot start there (its upstream tasks' work conflicts) fails before it runs.

@@ -683,7 +683,16 @@ impl Drop for GroupGuard {
 }
 
 /// Aborts the stdin writer when the run ends, even if a process still holds stdin unread.
-struct AbortOnDrop(JoinHandle<()>);
+/// A spawned task that is stopped when its handle is dropped (a plain tokio handle lets it
+/// run on), so it never outlives what it serves, even one unwound by a panic.
+pub(crate) struct AbortOnDrop(pub(crate) JoinHandle<()>);
+
+impl AbortOnDrop {
+    /// Stops the task now.
+    pub(crate) fn abort(&self) {
+        self.0.abort();
+    }
+}
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
