@@ -6,6 +6,8 @@ pub mod condition;
 mod expand;
 pub mod fan_out;
 pub mod filters;
+#[cfg(test)]
+pub(crate) mod from_text;
 pub mod limits;
 mod listing;
 pub mod output;

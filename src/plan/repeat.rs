@@ -187,9 +187,7 @@ fn rename_in(task: &mut TaskSpec, rename: &dyn Fn(&str) -> Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::{ModuleKey, NoFiles, Session};
-    use crate::ir::WorkflowId;
-    use crate::plan::{bind, instantiate, BindInput};
+    use crate::plan::from_text::plan_of;
 
     const LOOP: &str = r#"workflow w {
   task draft { run = "echo draft" }
@@ -209,17 +207,7 @@ mod tests {
 "#;
 
     fn planned() -> Plan {
-        let loader = NoFiles;
-        let mut session = Session::new(&loader);
-        let module = session.check_text(ModuleKey::File("loop.wf".into()), LOOP.into());
-        assert!(
-            !session.module(module).has_errors(),
-            "{:#?}",
-            session.module(module).diagnostics
-        );
-        let workflow = &session.module(module).ir.workflows[0];
-        let bound = bind(workflow, &BindInput::default()).expect("bound");
-        instantiate(&session, module, WorkflowId(0), &bound, "run").expect("planned")
+        plan_of(LOOP, "run")
     }
 
     fn ids(plan: &Plan) -> Vec<&str> {

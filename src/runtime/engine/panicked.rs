@@ -72,10 +72,8 @@ impl Engine {
 mod tests {
     use super::*;
     use crate::backends::MemoryBackend;
-    use crate::check::{ModuleKey, NoFiles, Session};
     use crate::events::Redactor;
-    use crate::ir::WorkflowId;
-    use crate::plan::{bind, instantiate, BindInput};
+    use crate::plan::from_text::plan_of;
     use crate::runtime::agent::{AgentExecutor, AgentFuture, AgentRequest};
 
     /// An agent adapter with a bug: it panics in every session.
@@ -102,27 +100,13 @@ workflow w {
 }
 "#;
 
-    fn plan() -> Plan {
-        let loader = NoFiles;
-        let mut session = Session::new(&loader);
-        let module = session.check_text(ModuleKey::File("w.wf".into()), WORKFLOW.into());
-        assert!(
-            !session.module(module).has_errors(),
-            "{:#?}",
-            session.module(module).diagnostics
-        );
-        let workflow = &session.module(module).ir.workflows[0];
-        let bound = bind(workflow, &BindInput::default()).expect("bound");
-        instantiate(&session, module, WorkflowId(0), &bound, "r").expect("planned")
-    }
-
     #[test]
     fn a_panicking_attempt_fails_its_task_and_the_run_ends() {
         let folder = std::env::temp_dir().join(format!("wfc-panicked-{}", std::process::id()));
         std::fs::create_dir_all(&folder).expect("folder");
         let backend: Arc<dyn TaskBackend> = Arc::new(MemoryBackend::new());
         backend
-            .create_run_with_tasks("r", &plan(), None, now_millis())
+            .create_run_with_tasks("r", &plan_of(WORKFLOW, "r"), None, now_millis())
             .expect("run stored");
         let bus = Arc::new(EventBus::new(Redactor::default(), Vec::new()));
         let mut config = EngineConfig::new(folder.clone());
