@@ -21,11 +21,18 @@ pub(super) struct Chaining {
     /// The first ready task the engine's last look saw and left for lack of a free slot:
     /// `None` when that look took every ready task it saw.
     waiting: Mutex<Option<Waiting>>,
-    /// The chained claims the engine's loop has not taken yet.
-    unhanded: Mutex<HashSet<TaskKey>>,
+    /// The chained claims the engine's loop has not taken yet, each with the task whose
+    /// success made it.
+    unhanded: Mutex<HashMap<TaskKey, ChainedBy>>,
     /// Held for reading by each step that may chain a claim, until its claim is recorded in
     /// `unhanded`; a stopping engine takes it for writing to wait for them all.
     in_flight: Arc<tokio::sync::RwLock<()>>,
+}
+
+/// The task whose success made a chained claim, and the claim's attempt.
+struct ChainedBy {
+    task: TaskKey,
+    attempt: u32,
 }
 
 /// A ready task an engine's look left waiting.
@@ -111,12 +118,16 @@ impl Engine {
             })?;
             // Recorded before the guard goes, whether or not the attempt that asked is still
             // there to hand it on: a stopping engine gives back what its loop never took.
-            if let Some((next, _)) = &claimed {
+            if let Some((next, claim)) = &claimed {
+                let by = ChainedBy {
+                    task: k.clone(),
+                    attempt: claim.attempt,
+                };
                 chaining
                     .unhanded
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .insert(next.clone());
+                    .insert(next.clone(), by);
             }
             drop(guard);
             Ok(claimed)
@@ -130,7 +141,7 @@ impl Engine {
             .unhanded
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .contains(key)
+            .contains_key(key)
     }
 
     /// Marks the chained claim of `key` as taken by the engine's loop.
@@ -151,6 +162,27 @@ impl Engine {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .drain()
+            .map(|(key, _)| key)
             .collect()
+    }
+
+    /// Takes out the chained claims the success of `task` made that its attempt never
+    /// handed on (it panicked after the success), with their attempts: no one else would
+    /// run them, as no engine takes over its own claim.
+    pub(super) fn orphaned_by(&self, task: &TaskKey) -> Vec<(TaskKey, u32)> {
+        let mut unhanded = self
+            .chaining
+            .unhanded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let orphans: Vec<(TaskKey, u32)> = unhanded
+            .iter()
+            .filter(|(_, by)| by.task == *task)
+            .map(|(key, by)| (key.clone(), by.attempt))
+            .collect();
+        for (key, _) in &orphans {
+            unhanded.remove(key);
+        }
+        orphans
     }
 }

@@ -47,7 +47,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 impl Engine {
     /// Records attempt `attempt` of `key`, which panicked with `panic`, as failed (retried if
     /// the task has retries left), and says so; a claim the engine no longer holds is left
-    /// alone.
+    /// alone. A claim its success chained before the panic is given back.
     pub(super) async fn after_panic(&self, key: &TaskKey, attempt: u32, panic: &str) {
         let panic = self.bus.redactor().text(panic);
         let error =
@@ -64,6 +64,16 @@ impl Engine {
                 Some(&key.task),
                 serde_json::json!({ "attempt": attempt, "error": error }),
             );
+        }
+        for (next, attempt) in self.orphaned_by(key) {
+            let why = format!(
+                "the attempt of `{}` that claimed it failed (a bug)",
+                key.task
+            );
+            if let Err(error) = self.release_claim(&next, attempt, &why, None).await {
+                self.bus
+                    .note(&format!("warning: cannot give back task {next}: {error}"));
+            }
         }
     }
 }
@@ -102,28 +112,8 @@ workflow w {
 
     #[test]
     fn a_panicking_attempt_fails_its_task_and_the_run_ends() {
-        let folder = std::env::temp_dir().join(format!("wfc-panicked-{}", std::process::id()));
-        std::fs::create_dir_all(&folder).expect("folder");
-        let backend: Arc<dyn TaskBackend> = Arc::new(MemoryBackend::new());
-        backend
-            .create_run_with_tasks("r", &plan_of(WORKFLOW, "r"), None, now_millis())
-            .expect("run stored");
-        let bus = Arc::new(EventBus::new(Redactor::default(), Vec::new()));
-        let mut config = EngineConfig::new(folder.clone());
-        config.run = Some("r".to_string());
-        config.jobs = 2;
-        let engine = Engine::new(Arc::clone(&backend), Arc::new(Panics), bus, config);
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let (_stop, stop) = watch::channel(false);
-        let ended = runtime.block_on(async {
-            tokio::time::timeout(Duration::from_secs(60), engine.run(stop)).await
-        });
-        let ended = ended.expect("the run ended instead of waiting for the panicked attempt");
-        assert_eq!(ended.expect("no engine error"), Some(RunState::Failed));
+        let (backend, ended) = run_to_end(WORKFLOW, Arc::new(Panics), Vec::new());
+        assert_eq!(ended, Some(RunState::Failed));
         let think = backend
             .get_task(&TaskKey::new("r", "think"))
             .expect("think");
@@ -138,7 +128,73 @@ workflow w {
             .get_task(&TaskKey::new("r", "build"))
             .expect("build");
         assert_eq!(build.state, TaskState::Succeeded);
+    }
+
+    /// An event sink with a bug: it panics at the success of task `first`, which the
+    /// engine tells it after the success (and the claim it chained) is stored.
+    struct PanicsAtFirstSuccess;
+
+    impl crate::events::EventSink for PanicsAtFirstSuccess {
+        fn emit(&self, event: &crate::events::Event) {
+            if event.kind == EventKind::TaskSucceeded && event.task.as_deref() == Some("first") {
+                panic!("the sink tripped");
+            }
+        }
+    }
+
+    /// Runs run `r` of `source` with `agents` and `sinks` until it ends (or a minute passed).
+    fn run_to_end(
+        source: &str,
+        agents: Arc<dyn AgentExecutor>,
+        sinks: Vec<Arc<dyn crate::events::EventSink>>,
+    ) -> (Arc<dyn TaskBackend>, Option<RunState>) {
+        let folder = std::env::temp_dir().join(format!(
+            "wfc-panicked-{}-{}",
+            std::process::id(),
+            sinks.len()
+        ));
+        std::fs::create_dir_all(&folder).expect("folder");
+        let backend: Arc<dyn TaskBackend> = Arc::new(MemoryBackend::new());
+        backend
+            .create_run_with_tasks("r", &plan_of(source, "r"), None, now_millis())
+            .expect("run stored");
+        let bus = Arc::new(EventBus::new(Redactor::default(), sinks));
+        let mut config = EngineConfig::new(folder.clone());
+        config.run = Some("r".to_string());
+        config.jobs = 2;
+        let engine = Engine::new(Arc::clone(&backend), agents, bus, config);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (_stop, stop) = watch::channel(false);
+        let ended = runtime.block_on(async {
+            tokio::time::timeout(Duration::from_secs(60), engine.run(stop)).await
+        });
         let _ = std::fs::remove_dir_all(&folder);
+        let ended = ended.expect("the run ended instead of waiting for the panicked attempt");
+        (backend, ended.expect("no engine error"))
+    }
+
+    #[test]
+    fn a_claim_chained_before_a_panic_is_given_back_and_runs() {
+        let source = r#"
+workflow w {
+  task first { run = "true" }
+  task second after first { run = "true" }
+}
+"#;
+        let (backend, ended) = run_to_end(
+            source,
+            Arc::new(Panics),
+            vec![Arc::new(PanicsAtFirstSuccess)],
+        );
+        assert_eq!(ended, Some(RunState::Succeeded));
+        let second = backend
+            .get_task(&TaskKey::new("r", "second"))
+            .expect("second");
+        assert_eq!(second.state, TaskState::Succeeded);
     }
 
     #[test]
