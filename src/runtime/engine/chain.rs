@@ -170,19 +170,18 @@ impl Engine {
     /// handed on (it panicked after the success), with their attempts: no one else would
     /// run them, as no engine takes over its own claim.
     pub(super) fn orphaned_by(&self, task: &TaskKey) -> Vec<(TaskKey, u32)> {
-        let mut unhanded = self
-            .chaining
+        let mut orphans = Vec::new();
+        self.chaining
             .unhanded
             .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let orphans: Vec<(TaskKey, u32)> = unhanded
-            .iter()
-            .filter(|(_, by)| by.task == *task)
-            .map(|(key, by)| (key.clone(), by.attempt))
-            .collect();
-        for (key, _) in &orphans {
-            unhanded.remove(key);
-        }
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|key, by| {
+                let orphan = by.task == *task;
+                if orphan {
+                    orphans.push((key.clone(), by.attempt));
+                }
+                !orphan
+            });
         orphans
     }
 }
